@@ -1,0 +1,136 @@
+//! `portcullis-sim`: start a fleet of simulated cameras, print it as JSON once every
+//! camera listens, and run until interrupted.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use portcullis_sim::config::ProfileChoice;
+use portcullis_sim::{Fleet, FleetConfig};
+
+/// A fleet of simulated Hikvision-style and generic ONVIF cameras on loopback addresses.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis-sim", version)]
+struct Args {
+    /// Number of cameras.
+    #[arg(long)]
+    count: Option<usize>,
+    /// `mixed`, or one of: hikvision-current, hikvision-legacy, hikvision-factory-new,
+    /// hikvision-nvr, generic-onvif.
+    #[arg(long)]
+    profile: Option<String>,
+    /// A fleet file (TOML); flags given on the command line override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Round-trip latency added to every answer, in milliseconds.
+    #[arg(long)]
+    latency_ms: Option<u64>,
+    /// Random extra latency, 0..=N milliseconds.
+    #[arg(long)]
+    jitter_ms: Option<u64>,
+    /// Move every service port up by N (80 → N+80) when low ports cannot be bound.
+    #[arg(long)]
+    port_offset: Option<u16>,
+    /// Let the OS choose every port (no multicast discovery then).
+    #[arg(long)]
+    ephemeral: bool,
+    /// First camera address (each camera gets the next one).
+    #[arg(long)]
+    base_address: Option<Ipv4Addr>,
+    /// Seed for generated passwords and identities.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Do not answer WS-Discovery or SADP multicast.
+    #[arg(long)]
+    no_multicast: bool,
+    /// Seconds a reboot keeps a camera offline.
+    #[arg(long)]
+    reboot_seconds: Option<f64>,
+    /// Print the fleet as indented JSON.
+    #[arg(long)]
+    pretty: bool,
+}
+
+fn config_from(args: &Args) -> Result<FleetConfig, String> {
+    let mut c = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            FleetConfig::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => FleetConfig::default(),
+    };
+    if let Some(n) = args.count {
+        c.count = n;
+    }
+    if let Some(p) = &args.profile {
+        c.profile = ProfileChoice::parse(p).ok_or_else(|| format!("unknown profile {p:?}"))?;
+    }
+    if let Some(ms) = args.latency_ms {
+        c.faults.latency_ms = ms;
+    }
+    if let Some(ms) = args.jitter_ms {
+        c.faults.jitter_ms = ms;
+    }
+    if args.port_offset.is_some() {
+        c.port_offset = args.port_offset;
+    }
+    c.ephemeral |= args.ephemeral;
+    if let Some(a) = args.base_address {
+        c.base_address = a;
+    }
+    if let Some(s) = args.seed {
+        c.seed = s;
+    }
+    if args.no_multicast {
+        c.multicast = false;
+    }
+    if let Some(s) = args.reboot_seconds {
+        c.reboot_seconds = s;
+    }
+    Ok(c)
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let config = config_from(&args)?;
+    let fleet = Fleet::start(config).await.map_err(|e| e.to_string())?;
+    let doc = serde_json::json!({
+        "generator": "portcullis-sim",
+        "version": env!("CARGO_PKG_VERSION"),
+        "devices": fleet.devices(),
+    });
+    let text = if args.pretty { serde_json::to_string_pretty(&doc) } else { serde_json::to_string(&doc) };
+    println!("{}", text.map_err(|e| e.to_string())?);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    drop(fleet);
+    // Let the Bye datagrams leave before the process ends.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("portcullis-sim: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("portcullis-sim: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Fleet configuration: how many cameras, of which profiles, on which addresses and
+//! ports, with which faults. Read from TOML (`portcullis-sim --config fleet.toml`) or
+//! built in code by tests.
+//!
+//! ```toml
+//! count = 20
+//! profile = "mixed"            # or one profile name for every camera
+//! base_address = "127.1.0.1"
+//! port_offset = 10000          # omit for standard ports; "ephemeral = true" for tests
+//! seed = 7
+//! reboot_seconds = 3.0
+//! [faults]                     # fleet-wide defaults
+//! latency_ms = 20
+//! [[cameras]]                  # per-camera overrides, by index
+//! index = 3
+//! profile = "hikvision-legacy"
+//! discoverable = false
+//! faults = { drop_after_commit = { next = 1 } }
+//! ```
+
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::faults::Faults;
+use crate::profile::{PortNumbers, Profile};
+
+/// Which ports the cameras listen on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortPlan {
+    /// 80, 443, 554, 8000, 23, 22 … (needs root or CAP_NET_BIND_SERVICE).
+    Standard,
+    /// Standard ports plus an offset (80 → 10080 with offset 10000).
+    Offset(u16),
+    /// Whatever the OS hands out (tests running in parallel); multicast stays off.
+    Ephemeral,
+}
+
+impl PortPlan {
+    pub fn numbers(self) -> PortNumbers {
+        match self {
+            PortPlan::Standard => PortNumbers::STANDARD,
+            PortPlan::Offset(o) => PortNumbers::offset(o),
+            PortPlan::Ephemeral => PortNumbers::EPHEMERAL,
+        }
+    }
+}
+
+/// Which profile each camera gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ProfileChoice {
+    #[serde(deserialize_with = "de_mixed")]
+    Mixed,
+    One(Profile),
+}
+
+fn de_mixed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+    let s = String::deserialize(d)?;
+    if s == "mixed" {
+        Ok(())
+    } else {
+        Err(serde::de::Error::custom("not \"mixed\""))
+    }
+}
+
+impl ProfileChoice {
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == "mixed" {
+            Some(ProfileChoice::Mixed)
+        } else {
+            Profile::parse(s).map(ProfileChoice::One)
+        }
+    }
+    pub fn for_index(self, i: usize) -> Profile {
+        match self {
+            ProfileChoice::Mixed => Profile::mixed(i),
+            ProfileChoice::One(p) => p,
+        }
+    }
+}
+
+/// Per-camera overrides.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig {
+    pub index: usize,
+    pub profile: Option<Profile>,
+    pub password: Option<String>,
+    pub activated: Option<bool>,
+    /// ONVIF WS-Discovery mode.
+    pub discoverable: Option<bool>,
+    pub faults: Option<Faults>,
+}
+
+/// Everything needed to start a fleet.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FleetConfig {
+    pub count: usize,
+    pub profile: ProfileChoice,
+    pub base_address: Ipv4Addr,
+    pub port_offset: Option<u16>,
+    pub ephemeral: bool,
+    pub seed: u64,
+    /// Answer WS-Discovery and SADP multicast (sockets pinned to `multicast_interface`).
+    pub multicast: bool,
+    pub multicast_interface: Ipv4Addr,
+    /// How long a reboot keeps a camera offline.
+    pub reboot_seconds: f64,
+    /// Upper bound of the random delay before a multicast ProbeMatch (WS-Discovery
+    /// APP_MAX_DELAY is 500 ms).
+    pub wsd_max_delay_ms: u64,
+    /// Fleet-wide fault defaults.
+    pub faults: Faults,
+    pub cameras: Vec<CameraConfig>,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            count: 5,
+            profile: ProfileChoice::Mixed,
+            base_address: Ipv4Addr::new(127, 1, 0, 1),
+            port_offset: None,
+            ephemeral: false,
+            seed: 1,
+            multicast: true,
+            multicast_interface: Ipv4Addr::LOCALHOST,
+            reboot_seconds: 5.0,
+            wsd_max_delay_ms: 500,
+            faults: Faults::default(),
+            cameras: Vec::new(),
+        }
+    }
+}
+
+static NEXT_TEST_BLOCK: AtomicU32 = AtomicU32::new(0);
+
+impl FleetConfig {
+    /// A fleet for in-process tests: ephemeral ports, no multicast, quick reboots, and
+    /// a block of addresses (127.2.x.1…) no other fleet of this process uses.
+    pub fn for_tests(count: usize, profile: Profile) -> Self {
+        let block = NEXT_TEST_BLOCK.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        // Spread processes apart too, so parallel test binaries rarely share addresses.
+        let second = 2 + ((pid % 50) as u8);
+        let third = (block % 250) as u8;
+        FleetConfig {
+            count,
+            profile: ProfileChoice::One(profile),
+            base_address: Ipv4Addr::new(127, second, third, 1),
+            ephemeral: true,
+            multicast: false,
+            reboot_seconds: 0.5,
+            wsd_max_delay_ms: 0,
+            ..FleetConfig::default()
+        }
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    pub fn port_plan(&self) -> PortPlan {
+        match (self.ephemeral, self.port_offset) {
+            (true, _) => PortPlan::Ephemeral,
+            (false, Some(o)) => PortPlan::Offset(o),
+            (false, None) => PortPlan::Standard,
+        }
+    }
+
+    pub fn reboot_duration(&self) -> Duration {
+        Duration::from_secs_f64(self.reboot_seconds.max(0.0))
+    }
+
+    pub fn override_for(&self, index: usize) -> Option<&CameraConfig> {
+        self.cameras.iter().find(|c| c.index == index)
+    }
+
+    /// The address of camera `index`, skipping .0 and .255 in the last octet.
+    pub fn address_of(&self, index: usize) -> Option<Ipv4Addr> {
+        let mut a = u32::from(self.base_address);
+        for _ in 0..index {
+            a = a.checked_add(1)?;
+            while matches!(a & 0xff, 0 | 255) {
+                a = a.checked_add(1)?;
+            }
+        }
+        let ip = Ipv4Addr::from(a);
+        ip.is_loopback().then_some(ip)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_config_reads_profiles_overrides_and_faults() {
+        let c = FleetConfig::from_toml(
+            r#"
+count = 12
+profile = "hikvision-current"
+port_offset = 10000
+[faults]
+latency_ms = 5
+[[cameras]]
+index = 2
+profile = "generic-onvif"
+discoverable = false
+faults = { hang = "always" }
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.count, 12);
+        assert_eq!(c.profile, ProfileChoice::One(Profile::HikvisionCurrent));
+        assert_eq!(c.port_plan(), PortPlan::Offset(10000));
+        assert_eq!(c.faults.latency_ms, 5);
+        let o = c.override_for(2).unwrap();
+        assert_eq!(o.profile, Some(Profile::GenericOnvif));
+        assert_eq!(o.discoverable, Some(false));
+        let mixed = FleetConfig::from_toml("profile = \"mixed\"").unwrap();
+        assert_eq!(mixed.profile, ProfileChoice::Mixed);
+        assert!(FleetConfig::from_toml("bogus = 1").is_err());
+        assert!(FleetConfig::from_toml("profile = \"nope\"").is_err());
+    }
+
+    #[test]
+    fn addresses_skip_network_and_broadcast_octets_and_stay_on_loopback() {
+        let c = FleetConfig { base_address: Ipv4Addr::new(127, 1, 0, 253), ..FleetConfig::default() };
+        assert_eq!(c.address_of(0), Some(Ipv4Addr::new(127, 1, 0, 253)));
+        assert_eq!(c.address_of(1), Some(Ipv4Addr::new(127, 1, 0, 254)));
+        assert_eq!(c.address_of(2), Some(Ipv4Addr::new(127, 1, 1, 1)));
+        let edge = FleetConfig { base_address: Ipv4Addr::new(127, 255, 255, 254), ..FleetConfig::default() };
+        assert_eq!(edge.address_of(1), None);
+    }
+}

@@ -1,0 +1,522 @@
+//! The simulated camera's configuration and runtime state.
+//!
+//! Everything a protocol can read or change lives here, in plain data. The protocol
+//! front-ends (`isapi`, `onvif`, `wsd`, `sadp`) translate wire messages into changes
+//! of this struct; the listener supervisor (`listeners`) derives which ports are open
+//! from it. Keeping the state protocol-neutral is what makes a password set over ONVIF
+//! take effect for ISAPI too, as on a real camera.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::tls::ServerIdentity;
+
+/// Who made the device, as far as its protocols are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vendor {
+    /// Speaks ISAPI, SADP and (optionally) ONVIF.
+    Hikvision,
+    /// Speaks ONVIF only.
+    Generic,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Identity {
+    pub vendor: Vendor,
+    pub manufacturer: String,
+    pub model: String,
+    pub serial: String,
+    pub mac: [u8; 6],
+    /// e.g. `V5.5.0`
+    pub firmware_version: String,
+    /// `yymmdd`, e.g. `170725`
+    pub firmware_build: String,
+    /// ISAPI `deviceType`: `IPCamera`, `IPDome`, `NVR` …
+    pub device_type: String,
+    pub device_name: String,
+    pub hardware_id: String,
+    /// WS-Discovery endpoint reference (`urn:uuid:…`), stable across reboots.
+    pub endpoint_uuid: uuid::Uuid,
+    /// SADP numeric product class.
+    pub sadp_device_type: u32,
+    /// The ISAPI XML namespace this firmware writes.
+    pub isapi_namespace: String,
+}
+
+impl Identity {
+    pub fn mac_colons(&self) -> String {
+        self.mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    }
+    pub fn mac_dashes(&self) -> String {
+        self.mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join("-")
+    }
+    /// Firmware as ONVIF reports it: `V5.5.0 build 170725`.
+    pub fn firmware_full(&self) -> String {
+        format!("{} build {}", self.firmware_version, self.firmware_build)
+    }
+}
+
+/// ISAPI web-user levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum WebLevel {
+    Administrator,
+    Operator,
+    Viewer,
+}
+
+impl WebLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebLevel::Administrator => "Administrator",
+            WebLevel::Operator => "Operator",
+            WebLevel::Viewer => "Viewer",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "administrator" | "admin" => Some(WebLevel::Administrator),
+            "operator" => Some(WebLevel::Operator),
+            "viewer" | "user" => Some(WebLevel::Viewer),
+            _ => None,
+        }
+    }
+}
+
+/// ONVIF user levels (tt:UserLevel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum OnvifLevel {
+    Administrator,
+    Operator,
+    User,
+}
+
+impl OnvifLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnvifLevel::Administrator => "Administrator",
+            OnvifLevel::Operator => "Operator",
+            OnvifLevel::User => "User",
+        }
+    }
+    /// ISAPI `/Security/ONVIF/users` spelling.
+    pub fn isapi_type(self) -> &'static str {
+        match self {
+            OnvifLevel::Administrator => "administrator",
+            OnvifLevel::Operator => "operator",
+            OnvifLevel::User => "mediaUser",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "administrator" => Some(OnvifLevel::Administrator),
+            "operator" => Some(OnvifLevel::Operator),
+            "user" | "mediauser" => Some(OnvifLevel::User),
+            _ => None,
+        }
+    }
+}
+
+/// One account. A Hikvision camera keeps web users and ONVIF users in separate lists;
+/// an account can be in either or both (the simulated `admin` is in both, so one
+/// password change is seen by both protocols).
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: u32,
+    pub username: String,
+    pub password: String,
+    pub web_level: Option<WebLevel>,
+    pub onvif_level: Option<OnvifLevel>,
+    pub onvif_id: u32,
+}
+
+/// Whether basic authentication is still allowed next to digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AuthType {
+    Digest,
+    DigestBasic,
+}
+
+impl AuthType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthType::Digest => "digest",
+            AuthType::DigestBasic => "digest/basic",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "digest" => Some(AuthType::Digest),
+            "digest/basic" | "basic/digest" => Some(AuthType::DigestBasic),
+            _ => None,
+        }
+    }
+}
+
+/// Digest algorithms offered in 401 challenges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DigestAlgorithms {
+    Md5,
+    Sha256,
+    Md5Sha256,
+}
+
+impl DigestAlgorithms {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DigestAlgorithms::Md5 => "MD5",
+            DigestAlgorithms::Sha256 => "SHA256",
+            DigestAlgorithms::Md5Sha256 => "MD5/SHA256",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_uppercase().replace('-', "").as_str() {
+            "MD5" => Some(DigestAlgorithms::Md5),
+            "SHA256" => Some(DigestAlgorithms::Sha256),
+            "MD5/SHA256" | "SHA256/MD5" => Some(DigestAlgorithms::Md5Sha256),
+            _ => None,
+        }
+    }
+}
+
+/// Which credentials the ONVIF service accepts (ISAPI `Integrate/ONVIF/certificateType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum OnvifAuth {
+    Digest,
+    Wsse,
+    DigestWsse,
+}
+
+impl OnvifAuth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnvifAuth::Digest => "digest",
+            OnvifAuth::Wsse => "WSSE",
+            OnvifAuth::DigestWsse => "digest/WSSE",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "digest" => Some(OnvifAuth::Digest),
+            "wsse" => Some(OnvifAuth::Wsse),
+            "digest/wsse" | "wsse/digest" => Some(OnvifAuth::DigestWsse),
+            _ => None,
+        }
+    }
+    pub fn allows_digest(self) -> bool {
+        matches!(self, OnvifAuth::Digest | OnvifAuth::DigestWsse)
+    }
+    pub fn allows_wsse(self) -> bool {
+        matches!(self, OnvifAuth::Wsse | OnvifAuth::DigestWsse)
+    }
+}
+
+/// A service with an on/off switch and a port; `present = false` means the firmware
+/// has no such service (ISAPI answers 404 `notSupport`).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Switch {
+    pub present: bool,
+    pub enabled: bool,
+}
+
+impl Switch {
+    pub const ABSENT: Switch = Switch { present: false, enabled: false };
+    pub fn on() -> Self {
+        Switch { present: true, enabled: true }
+    }
+    pub fn off() -> Self {
+        Switch { present: true, enabled: false }
+    }
+    pub fn is_on(self) -> bool {
+        self.present && self.enabled
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Snmp {
+    pub v1: bool,
+    pub v2c: bool,
+    pub v3: bool,
+}
+
+impl Snmp {
+    pub fn any(self) -> bool {
+        self.v1 || self.v2c || self.v3
+    }
+}
+
+/// The remotely switchable services of protocols.md §4.5.5–4.5.16.
+#[derive(Debug, Clone, Serialize)]
+pub struct Services {
+    pub telnet: Switch,
+    pub ssh: Switch,
+    pub upnp: Switch,
+    pub ezviz: Switch,
+    pub ddns: Switch,
+    pub ftp: Switch,
+    pub snmp: Snmp,
+    pub sadp_discoverable: bool,
+    pub onvif_enabled: bool,
+    pub onvif_discoverable: bool,
+    pub zero_configuration: bool,
+    pub isapi_enabled: bool,
+    pub cgi_enabled: bool,
+}
+
+/// One protocol of `/ISAPI/Security/adminAccesses`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Access {
+    pub enabled: bool,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsVersions {
+    pub tls1_0: bool,
+    pub tls1_1: bool,
+    pub tls1_2: bool,
+    pub tls1_3: bool,
+}
+
+impl TlsVersions {
+    pub fn onvif_list(&self) -> String {
+        let mut v = Vec::new();
+        for (on, name) in [(self.tls1_0, "1.0"), (self.tls1_1, "1.1"), (self.tls1_2, "1.2"), (self.tls1_3, "1.3")] {
+            if on {
+                v.push(name);
+            }
+        }
+        v.join(" ")
+    }
+}
+
+/// Service ports and enables (adminAccesses). Port changes take effect at the next
+/// reboot, as on real firmware (statusCode 7).
+#[derive(Debug, Clone, Serialize)]
+pub struct AdminAccess {
+    pub http: Access,
+    pub https: Access,
+    pub rtsp: Access,
+    pub sdk: Access,
+    pub tls: TlsVersions,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct IllegalLoginLock {
+    pub enabled: bool,
+    pub max_attempts: u32,
+    pub lock_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NtpServer {
+    /// A hostname or an IP address.
+    pub host: String,
+    pub port: u16,
+    pub interval_minutes: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TimeMode {
+    Ntp,
+    Manual,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeSettings {
+    pub mode: TimeMode,
+    /// POSIX TZ, e.g. `CST-8:00:00`.
+    pub time_zone: String,
+    pub ntp_servers: Vec<NtpServer>,
+    /// Manual setting: seconds to add to the host clock (changed by SetSystemDateAndTime).
+    pub manual_offset_s: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FilterPolicy {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IpFilter {
+    pub enabled: bool,
+    pub policy: FilterPolicy,
+    /// Host addresses or `addr/prefix` entries.
+    pub entries: Vec<String>,
+}
+
+impl IpFilter {
+    /// Whether a connection from `peer` is let through.
+    pub fn admits(&self, peer: IpAddr) -> bool {
+        if !self.enabled {
+            return true;
+        }
+        let listed = self.entries.iter().any(|e| entry_matches(e, peer));
+        match self.policy {
+            FilterPolicy::Allow => listed,
+            FilterPolicy::Deny => !listed,
+        }
+    }
+}
+
+fn entry_matches(entry: &str, peer: IpAddr) -> bool {
+    let (addr, prefix) = match entry.split_once('/') {
+        Some((a, p)) => (a, p.parse::<u32>().ok()),
+        None => (entry, None),
+    };
+    match (addr.trim().parse::<IpAddr>(), peer) {
+        (Ok(IpAddr::V4(net)), IpAddr::V4(p)) => {
+            let bits = prefix.unwrap_or(32).min(32);
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            (u32::from(net) & mask) == (u32::from(p) & mask)
+        }
+        (Ok(a), p) => a == p,
+        _ => false,
+    }
+}
+
+/// Login failures seen from one source address (the lock applies per source IP).
+#[derive(Debug, Clone, Default)]
+pub struct LoginFailures {
+    pub count: u32,
+    pub locked_until: Option<Instant>,
+}
+
+/// Activation state of a factory-new Hikvision camera (protocols.md §2.6).
+#[derive(Debug, Clone, Default)]
+pub struct Activation {
+    pub activated: bool,
+    /// The 32-hex-character random value sent, RSA-encrypted, in the last challenge.
+    pub pending_challenge: Option<String>,
+}
+
+/// A CSR generated on the device, waiting for its signed certificate.
+#[derive(Debug)]
+pub struct PendingCsr {
+    pub key_pem: String,
+    pub csr_pem: String,
+}
+
+#[derive(Debug)]
+pub struct Certificates {
+    pub server: ServerIdentity,
+    pub pending_csr: Option<PendingCsr>,
+}
+
+/// Ports of the services that adminAccesses does not list.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct AuxPorts {
+    pub telnet: u16,
+    pub ssh: u16,
+    pub snmp: u16,
+    pub upnp: u16,
+    pub wsd: u16,
+    pub sadp: u16,
+}
+
+/// The whole state of one simulated camera.
+#[derive(Debug)]
+pub struct CameraState {
+    pub identity: Identity,
+    pub address: Ipv4Addr,
+    pub aux_ports: AuxPorts,
+    pub accounts: Vec<Account>,
+    pub services: Services,
+    pub access: AdminAccess,
+    /// Port changes waiting for a reboot.
+    pub pending_access: Option<AdminAccess>,
+    pub web_auth: AuthType,
+    pub rtsp_auth: AuthType,
+    pub digest_algorithms: DigestAlgorithms,
+    pub onvif_auth: OnvifAuth,
+    pub lock: IllegalLoginLock,
+    pub failures: HashMap<IpAddr, LoginFailures>,
+    pub time: TimeSettings,
+    pub ip_filter: IpFilter,
+    pub certs: Certificates,
+    pub activation: Activation,
+    /// WS-Discovery AppSequence InstanceId: bumped on every boot.
+    pub boot_count: u32,
+    pub message_number: u32,
+    pub metadata_version: u32,
+    pub online: bool,
+    pub need_reboot: bool,
+    /// WS-Security nonces seen recently (replay cache): nonce → when seen.
+    pub seen_wsse_nonces: HashMap<String, Instant>,
+    /// Extra scopes set through SetScopes.
+    pub extra_scopes: Vec<String>,
+}
+
+impl CameraState {
+    pub fn account(&self, username: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.username == username)
+    }
+    pub fn account_mut(&mut self, username: &str) -> Option<&mut Account> {
+        self.accounts.iter_mut().find(|a| a.username == username)
+    }
+    pub fn is_hikvision(&self) -> bool {
+        self.identity.vendor == Vendor::Hikvision
+    }
+    pub fn next_message_number(&mut self) -> u32 {
+        self.message_number = self.message_number.wrapping_add(1);
+        self.message_number
+    }
+}
+
+/// Hikvision's password rule: 8–16 characters, at least two classes out of lower case,
+/// upper case, digits and specials, and not containing the user name.
+pub fn password_strength_error(username: &str, password: &str) -> Option<&'static str> {
+    let len = password.chars().count();
+    if len < 8 {
+        return Some("password shorter than 8 characters");
+    }
+    if len > 16 {
+        return Some("password longer than 16 characters");
+    }
+    let classes = [
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if classes.iter().filter(|c| **c).count() < 2 {
+        return Some("password needs at least two character classes");
+    }
+    if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
+        return Some("password contains the user name");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_rules_follow_the_vendor_guide() {
+        assert_eq!(password_strength_error("admin", "short1A"), Some("password shorter than 8 characters"));
+        assert!(password_strength_error("admin", "abcdefghijklmnopq1").is_some());
+        assert_eq!(password_strength_error("admin", "abcdefgh"), Some("password needs at least two character classes"));
+        assert_eq!(password_strength_error("admin", "xxAdmin123"), Some("password contains the user name"));
+        assert_eq!(password_strength_error("admin", "Rotated-Pass-2"), None);
+    }
+
+    #[test]
+    fn ip_filter_allow_list_admits_only_listed_hosts_and_networks() {
+        let f = IpFilter {
+            enabled: true,
+            policy: FilterPolicy::Allow,
+            entries: vec!["127.0.0.1".into(), "127.2.0.0/16".into()],
+        };
+        assert!(f.admits("127.0.0.1".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))));
+        assert!(f.admits(IpAddr::V4(Ipv4Addr::new(127, 2, 9, 9))));
+        assert!(!f.admits(IpAddr::V4(Ipv4Addr::new(127, 3, 0, 1))));
+        let deny = IpFilter { policy: FilterPolicy::Deny, ..f };
+        assert!(!deny.admits(IpAddr::V4(Ipv4Addr::new(127, 2, 0, 5))));
+        assert!(deny.admits(IpAddr::V4(Ipv4Addr::new(127, 9, 0, 5))));
+    }
+}

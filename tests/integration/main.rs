@@ -1,0 +1,1 @@
+//! Integration tests of the `portcullis` binary against the simulator.
