@@ -94,7 +94,9 @@ impl Camera {
 
     /// Open and close listeners so they match the state. Returns the first bind error.
     pub(crate) fn reconcile(&self) -> std::io::Result<()> {
-        let Some(me) = self.me.upgrade() else { return Ok(()) };
+        let Some(me) = self.me.upgrade() else {
+            return Ok(());
+        };
         let desired = crate::listeners::desired(&self.state());
         let result = lock(&self.listeners).reconcile(&me, &desired);
         // In ephemeral mode the OS chose the ports: the camera reports what it listens on.

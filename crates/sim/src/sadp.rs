@@ -46,9 +46,15 @@ pub fn probe_match(st: &CameraState, uuid: &str) -> String {
         el("IPv6MaskLen", 64),
         el("DHCP", false),
         el("AnalogChannelNum", 0),
-        el("DigitalChannelNum", if id.device_type == "NVR" { 8 } else { 1 }),
+        el(
+            "DigitalChannelNum",
+            if id.device_type == "NVR" { 8 } else { 1 },
+        ),
         // Firmware writes no space before "build" here.
-        el("SoftwareVersion", format!("{}build {}", id.firmware_version, id.firmware_build)),
+        el(
+            "SoftwareVersion",
+            format!("{}build {}", id.firmware_version, id.firmware_build),
+        ),
         el("DSPVersion", format!("V7.3 build {}", id.firmware_build)),
         el("BootTime", "2026-01-01 00:00:00"),
         el("Encrypt", true),
@@ -65,7 +71,10 @@ pub fn probe_match(st: &CameraState, uuid: &str) -> String {
         el("DeviceLock", false),
         el("OEMInfo", "N/A"),
     ];
-    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<ProbeMatch>\r\n{}\r\n</ProbeMatch>\r\n", fields.join("\r\n"))
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<ProbeMatch>\r\n{}\r\n</ProbeMatch>\r\n",
+        fields.join("\r\n")
+    )
 }
 
 pub(crate) async fn serve(cam: Arc<Camera>, unicast: UdpSocket, group: Option<UdpSocket>) {
@@ -76,8 +85,14 @@ pub(crate) async fn serve(cam: Arc<Camera>, unicast: UdpSocket, group: Option<Ud
             r = unicast.recv_from(&mut ubuf) => match r { Ok((n, f)) => (n, f, false), Err(_) => continue },
             r = recv(group.as_ref(), &mut gbuf) => match r { Ok((n, f)) => (n, f, true), Err(_) => continue },
         };
-        let data = if multicast { gbuf.get(..n) } else { ubuf.get(..n) };
-        let Some(uuid) = data.and_then(parse_inquiry) else { continue };
+        let data = if multicast {
+            gbuf.get(..n)
+        } else {
+            ubuf.get(..n)
+        };
+        let Some(uuid) = data.and_then(parse_inquiry) else {
+            continue;
+        };
         let reply = probe_match(&cam.state(), &uuid);
         tokio::time::sleep(cam.faults().delay()).await;
         // Newer firmware answers the sender directly.
@@ -100,8 +115,14 @@ mod tests {
     fn only_inquiries_are_answered() {
         let p = b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Probe>\n<Uuid>ABC-1</Uuid>\n<Types>inquiry</Types>\n</Probe>";
         assert_eq!(parse_inquiry(p).as_deref(), Some("ABC-1"));
-        assert_eq!(parse_inquiry(b"<ProbeMatch><Uuid>x</Uuid><Types>inquiry</Types></ProbeMatch>"), None);
-        assert_eq!(parse_inquiry(b"<Probe><Uuid>x</Uuid><Types>update</Types></Probe>"), None);
+        assert_eq!(
+            parse_inquiry(b"<ProbeMatch><Uuid>x</Uuid><Types>inquiry</Types></ProbeMatch>"),
+            None
+        );
+        assert_eq!(
+            parse_inquiry(b"<Probe><Uuid>x</Uuid><Types>update</Types></Probe>"),
+            None
+        );
         assert_eq!(parse_inquiry(b"\x00\x01garbage"), None);
     }
 }

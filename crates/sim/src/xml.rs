@@ -27,17 +27,23 @@ pub fn el(name: &str, text: impl std::fmt::Display) -> String {
 
 /// The first descendant-or-self element with this local name.
 pub fn find<'a, 'i>(node: Node<'a, 'i>, local: &str) -> Option<Node<'a, 'i>> {
-    node.descendants().find(|n| n.is_element() && n.tag_name().name() == local)
+    node.descendants()
+        .find(|n| n.is_element() && n.tag_name().name() == local)
 }
 
 /// A direct child element with this local name.
 pub fn child<'a, 'i>(node: Node<'a, 'i>, local: &str) -> Option<Node<'a, 'i>> {
-    node.children().find(|n| n.is_element() && n.tag_name().name() == local)
+    node.children()
+        .find(|n| n.is_element() && n.tag_name().name() == local)
 }
 
 /// All direct child elements with this local name.
-pub fn children<'a, 'i: 'a>(node: Node<'a, 'i>, local: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
-    node.children().filter(move |n| n.is_element() && n.tag_name().name() == local)
+pub fn children<'a, 'i: 'a>(
+    node: Node<'a, 'i>,
+    local: &'a str,
+) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
+    node.children()
+        .filter(move |n| n.is_element() && n.tag_name().name() == local)
 }
 
 /// Trimmed text of a direct child element.

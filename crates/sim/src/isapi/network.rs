@@ -7,7 +7,13 @@ use super::*;
 use crate::state::{FilterPolicy, OnvifAuth, Switch};
 use crate::xml::{child, child_bool, child_text, children, find};
 
-pub(super) fn route(cam: &Camera, st: &mut CameraState, req: &HttpRequest, path: &str, body: &str) -> Option<Reply> {
+pub(super) fn route(
+    cam: &Camera,
+    st: &mut CameraState,
+    req: &HttpRequest,
+    path: &str,
+    body: &str,
+) -> Option<Reply> {
     let get = req.method == "GET";
     let put = req.method == "PUT";
     if !(get || put) && path.starts_with("/ISAPI/System/Network") {
@@ -16,11 +22,17 @@ pub(super) fn route(cam: &Camera, st: &mut CameraState, req: &HttpRequest, path:
     Some(match path {
         "/ISAPI/Security/adminAccesses" if get => admin_accesses(cam, st),
         "/ISAPI/Security/adminAccesses" if put => put_admin_accesses(cam, st, body),
-        "/ISAPI/System/Network/telnetd" => switch(cam, st, body, put, "Telnetd", |s| &mut s.services.telnet),
+        "/ISAPI/System/Network/telnetd" => {
+            switch(cam, st, body, put, "Telnetd", |s| &mut s.services.telnet)
+        }
         "/ISAPI/System/Network/ssh" => switch(cam, st, body, put, "SSH", |s| &mut s.services.ssh),
-        "/ISAPI/System/Network/UPnP" => switch(cam, st, body, put, "UPnP", |s| &mut s.services.upnp),
+        "/ISAPI/System/Network/UPnP" => {
+            switch(cam, st, body, put, "UPnP", |s| &mut s.services.upnp)
+        }
         "/ISAPI/System/Network/EZVIZ" => ezviz(cam, st, body, put),
-        "/ISAPI/System/Network/DDNS" | "/ISAPI/System/Network/DDNS/1" => ddns(cam, st, body, put, path.ends_with("/1")),
+        "/ISAPI/System/Network/DDNS" | "/ISAPI/System/Network/DDNS/1" => {
+            ddns(cam, st, body, put, path.ends_with("/1"))
+        }
         "/ISAPI/System/Network/SNMP" => snmp(cam, st, body, put),
         "/ISAPI/System/Network/ftp" => ftp(cam, st, body, put),
         "/ISAPI/System/Network/ipFilter" => ip_filter(cam, st, body, put),
@@ -63,9 +75,17 @@ fn put_admin_accesses(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
         Ok(d) => d,
         Err(r) => return r,
     };
-    let mut next = st.pending_access.clone().unwrap_or_else(|| st.access.clone());
-    for p in doc.descendants().filter(|n| n.is_element() && n.tag_name().name() == "AdminAccessProtocol") {
-        let name = child_text(p, "protocol").unwrap_or_default().to_ascii_uppercase();
+    let mut next = st
+        .pending_access
+        .clone()
+        .unwrap_or_else(|| st.access.clone());
+    for p in doc
+        .descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == "AdminAccessProtocol")
+    {
+        let name = child_text(p, "protocol")
+            .unwrap_or_default()
+            .to_ascii_uppercase();
         let slot = match name.as_str() {
             "HTTP" => &mut next.http,
             "HTTPS" => &mut next.https,
@@ -79,7 +99,17 @@ fn put_admin_accesses(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
         if let Some(port) = child_text(p, "portNo") {
             match port.parse::<u16>() {
                 Ok(n) if n > 0 => slot.port = n,
-                _ => return status_reply_with(cam, st, 400, 6, "Invalid XML Content", "portError", None),
+                _ => {
+                    return status_reply_with(
+                        cam,
+                        st,
+                        400,
+                        6,
+                        "Invalid XML Content",
+                        "portError",
+                        None,
+                    )
+                }
             }
         }
         if name == "HTTPS" {
@@ -95,8 +125,17 @@ fn put_admin_accesses(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
             }
         }
     }
-    let ports = [next.http.port, next.https.port, next.rtsp.port, next.sdk.port];
-    if (1..ports.len()).any(|i| ports.get(i).is_some_and(|p| ports.get(..i).is_some_and(|before| before.contains(p)))) {
+    let ports = [
+        next.http.port,
+        next.https.port,
+        next.rtsp.port,
+        next.sdk.port,
+    ];
+    if (1..ports.len()).any(|i| {
+        ports
+            .get(i)
+            .is_some_and(|p| ports.get(..i).is_some_and(|before| before.contains(p)))
+    }) {
         return status_reply_with(cam, st, 400, 6, "Invalid XML Content", "portError", None);
     }
     if !(next.tls.tls1_2 || next.tls.tls1_3) {
@@ -131,7 +170,14 @@ fn put_admin_accesses(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
 }
 
 /// GET or PUT a `<Root><enabled>…</enabled></Root>` service switch.
-fn switch(cam: &Camera, st: &mut CameraState, body: &str, put: bool, root: &str, slot: fn(&mut CameraState) -> &mut Switch) -> Reply {
+fn switch(
+    cam: &Camera,
+    st: &mut CameraState,
+    body: &str,
+    put: bool,
+    root: &str,
+    slot: fn(&mut CameraState) -> &mut Switch,
+) -> Reply {
     let current = *slot(st);
     if !current.present {
         return not_supported(cam, st);
@@ -187,7 +233,9 @@ fn ddns(cam: &Camera, st: &mut CameraState, body: &str, put: bool, single: bool)
             Err(r) => return r,
         };
         let node = find(doc.root_element(), "DDNS").unwrap_or(doc.root_element());
-        let Some(enabled) = child_bool(node, "enabled") else { return bad_content(cam, st, "enabled missing") };
+        let Some(enabled) = child_bool(node, "enabled") else {
+            return bad_content(cam, st, "enabled missing");
+        };
         st.services.ddns.enabled = enabled;
         return ok_status(cam, st, After::Nothing);
     }
@@ -253,7 +301,9 @@ fn ftp(cam: &Camera, st: &mut CameraState, body: &str, put: bool) -> Reply {
             Err(r) => return r,
         };
         let node = find(doc.root_element(), "FTPNotification").unwrap_or(doc.root_element());
-        let Some(enabled) = child_bool(node, "enabled") else { return bad_content(cam, st, "enabled missing") };
+        let Some(enabled) = child_bool(node, "enabled") else {
+            return bad_content(cam, st, "enabled missing");
+        };
         st.services.ftp.enabled = enabled;
         return ok_status(cam, st, After::Nothing);
     }
@@ -276,7 +326,9 @@ fn ip_filter(cam: &Camera, st: &mut CameraState, body: &str, put: bool) -> Reply
             Err(r) => return r,
         };
         let root = doc.root_element();
-        let Some(enabled) = child_bool(root, "enabled") else { return bad_content(cam, st, "enabled missing") };
+        let Some(enabled) = child_bool(root, "enabled") else {
+            return bad_content(cam, st, "enabled missing");
+        };
         let policy = match child_text(root, "permissionType").as_deref() {
             Some("allow") => FilterPolicy::Allow,
             Some("deny") => FilterPolicy::Deny,
@@ -296,7 +348,11 @@ fn ip_filter(cam: &Camera, st: &mut CameraState, body: &str, put: bool) -> Reply
         if entries.len() > 32 {
             return bad_content(cam, st, "more than 32 entries");
         }
-        st.ip_filter = crate::state::IpFilter { enabled, policy, entries };
+        st.ip_filter = crate::state::IpFilter {
+            enabled,
+            policy,
+            entries,
+        };
         return ok_status(cam, st, After::Nothing);
     }
     let f = &st.ip_filter;
@@ -318,13 +374,19 @@ fn ip_filter(cam: &Camera, st: &mut CameraState, body: &str, put: bool) -> Reply
             )
         })
         .collect();
-    let inner = format!("{}{}<IPFilterAddressList size=\"32\">{list}</IPFilterAddressList>", el("enabled", f.enabled), el("permissionType", policy));
+    let inner = format!(
+        "{}{}<IPFilterAddressList size=\"32\">{list}</IPFilterAddressList>",
+        el("enabled", f.enabled),
+        el("permissionType", policy)
+    );
     ok_xml(cam, st, "IPFilter", &inner)
 }
 
 /// The address of an `IPFilterAddress` in either shape seen in the field.
 fn address_of(a: Node<'_, '_>) -> Option<String> {
-    child(a, "AddressMask").and_then(|m| child_text(m, "ipAddress")).or_else(|| child_text(a, "ipAddress"))
+    child(a, "AddressMask")
+        .and_then(|m| child_text(m, "ipAddress"))
+        .or_else(|| child_text(a, "ipAddress"))
 }
 
 fn integrate(cam: &Camera, st: &mut CameraState, body: &str, put: bool) -> Reply {
@@ -391,5 +453,10 @@ fn discovery_mode(cam: &Camera, st: &mut CameraState, body: &str, put: bool) -> 
         }
         return ok_status(cam, st, After::Reconcile);
     }
-    ok_xml(cam, st, "DiscoveryMode", &el("SADP", word(st.services.sadp_discoverable)))
+    ok_xml(
+        cam,
+        st,
+        "DiscoveryMode",
+        &el("SADP", word(st.services.sadp_discoverable)),
+    )
 }

@@ -11,7 +11,12 @@ pub(super) fn handle(cam: &Camera, req: &HttpRequest, path: &str) -> Option<Repl
     let reply = match (req.method.as_str(), path) {
         ("GET", "/SDK/activateStatus") => {
             // Body shape UNCONFIRMED: clients look for a true/false text node.
-            ok_xml(cam, &st, "ActivateStatus", &el("Activated", st.activation.activated))
+            ok_xml(
+                cam,
+                &st,
+                "ActivateStatus",
+                &el("Activated", st.activation.activated),
+            )
         }
         ("POST", "/ISAPI/Security/challenge") => challenge(cam, &mut st, &req.body_text()),
         ("PUT", "/ISAPI/System/activate") => activate(cam, &mut st, &req.body_text()),
@@ -29,7 +34,9 @@ fn challenge(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
         Err(r) => return r,
     };
     // Hikvision's web UI sends <PublicKey>, guide-following clients <Challenge>: read the first <key>.
-    let Some(key) = find_text(doc.root_element(), "key") else { return bad_content(cam, st, "key missing") };
+    let Some(key) = find_text(doc.root_element(), "key") else {
+        return bad_content(cam, st, "key missing");
+    };
     match activation::challenge(&key) {
         Ok((secret, answer)) => {
             st.activation.pending_challenge = Some(secret);
@@ -47,9 +54,13 @@ fn activate(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
         Ok(d) => d,
         Err(r) => return r,
     };
-    let Some(blob) = find_text(doc.root_element(), "password") else { return bad_content(cam, st, "password missing") };
+    let Some(blob) = find_text(doc.root_element(), "password") else {
+        return bad_content(cam, st, "password missing");
+    };
     // A challenge is good for one attempt.
-    let Some(secret) = st.activation.pending_challenge.take() else { return forbidden(cam, st) };
+    let Some(secret) = st.activation.pending_challenge.take() else {
+        return forbidden(cam, st);
+    };
     let password = match activation::decrypt_password(&secret, &blob) {
         Ok(p) => p,
         Err(e) => return bad_content(cam, st, &e.to_string()),

@@ -34,7 +34,11 @@ enum Access {
 
 fn access_class(op: &str) -> Access {
     match op {
-        "GetSystemDateAndTime" | "GetServices" | "GetServiceCapabilities" | "GetCapabilities" | "GetEndpointReference"
+        "GetSystemDateAndTime"
+        | "GetServices"
+        | "GetServiceCapabilities"
+        | "GetCapabilities"
+        | "GetEndpointReference"
         | "GetWsdlUrl" => Access::PreAuth,
         "GetUsers" | "GetCertificates" | "GetCertificatesStatus" => Access::ReadSecret,
         _ if is_write_op(op) => Access::Write,
@@ -43,14 +47,28 @@ fn access_class(op: &str) -> Access {
 }
 
 fn is_write_op(op: &str) -> bool {
-    ["Set", "Create", "Delete", "Add", "Remove", "Load", "Upload", "Replace", "SystemReboot"].iter().any(|p| op.starts_with(p))
+    [
+        "Set",
+        "Create",
+        "Delete",
+        "Add",
+        "Remove",
+        "Load",
+        "Upload",
+        "Replace",
+        "SystemReboot",
+    ]
+    .iter()
+    .any(|p| op.starts_with(p))
 }
 
 /// The operation a SOAP request asks for: the local name of the Body's first element.
 pub fn operation(body: &str) -> Option<String> {
     let doc = crate::xml::parse(body).ok()?;
     let b = find(doc.root_element(), "Body")?;
-    b.children().find(|n| n.is_element()).map(|n| n.tag_name().name().to_string())
+    b.children()
+        .find(|n| n.is_element())
+        .map(|n| n.tag_name().name().to_string())
 }
 
 pub fn is_write(req: &HttpRequest) -> bool {
@@ -74,17 +92,32 @@ pub(crate) fn envelope(cam: &Camera, st: &CameraState, body: &str) -> String {
     )
 }
 
-pub(crate) fn ok(cam: &Camera, st: &CameraState, body: String) -> Reply {
-    Reply::new(200, SOAP_CT, envelope(cam, st, &body))
+pub(crate) fn ok(cam: &Camera, st: &CameraState, body: impl AsRef<str>) -> Reply {
+    Reply::new(200, SOAP_CT, envelope(cam, st, body.as_ref()))
 }
 
 /// A SOAP 1.2 fault: `code` is `env:Sender`/`env:Receiver`, then one or two subcodes.
-pub fn fault_reply(cam: &Camera, http: u16, code: &str, sub: &str, sub2: Option<&str>, reason: &str) -> Reply {
+pub fn fault_reply(
+    cam: &Camera,
+    http: u16,
+    code: &str,
+    sub: &str,
+    sub2: Option<&str>,
+    reason: &str,
+) -> Reply {
     let st = cam.state();
     fault_with(cam, &st, http, code, sub, sub2, reason)
 }
 
-pub(crate) fn fault_with(cam: &Camera, st: &CameraState, http: u16, code: &str, sub: &str, sub2: Option<&str>, reason: &str) -> Reply {
+pub(crate) fn fault_with(
+    cam: &Camera,
+    st: &CameraState,
+    http: u16,
+    code: &str,
+    sub: &str,
+    sub2: Option<&str>,
+    reason: &str,
+) -> Reply {
     let env = env_prefix(cam, st);
     let code = code.replace("env:", &format!("{env}:"));
     let inner = match sub2 {
@@ -99,19 +132,51 @@ pub(crate) fn fault_with(cam: &Camera, st: &CameraState, http: u16, code: &str, 
 }
 
 pub(crate) fn invalid_arg(cam: &Camera, st: &CameraState, sub2: &str, reason: &str) -> Reply {
-    fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgVal", Some(&format!("ter:{sub2}")), reason)
+    fault_with(
+        cam,
+        st,
+        400,
+        "env:Sender",
+        "ter:InvalidArgVal",
+        Some(&format!("ter:{sub2}")),
+        reason,
+    )
 }
 
 pub(crate) fn prohibited(cam: &Camera, st: &CameraState, sub2: &str, reason: &str) -> Reply {
-    fault_with(cam, st, 400, "env:Sender", "ter:OperationProhibited", Some(&format!("ter:{sub2}")), reason)
+    fault_with(
+        cam,
+        st,
+        400,
+        "env:Sender",
+        "ter:OperationProhibited",
+        Some(&format!("ter:{sub2}")),
+        reason,
+    )
 }
 
 fn not_supported(cam: &Camera, st: &CameraState, op: &str) -> Reply {
-    fault_with(cam, st, 500, "env:Receiver", "ter:ActionNotSupported", None, &format!("Action not supported: {op}"))
+    fault_with(
+        cam,
+        st,
+        500,
+        "env:Receiver",
+        "ter:ActionNotSupported",
+        None,
+        &format!("Action not supported: {op}"),
+    )
 }
 
 fn not_authorized(cam: &Camera, st: &CameraState) -> Reply {
-    fault_with(cam, st, 400, "env:Sender", "ter:NotAuthorized", None, "Sender not Authorized")
+    fault_with(
+        cam,
+        st,
+        400,
+        "env:Sender",
+        "ter:NotAuthorized",
+        None,
+        "Sender not Authorized",
+    )
 }
 
 /// Entry point for `/onvif/…`.
@@ -119,17 +184,40 @@ pub fn handle(cam: &Camera, req: &HttpRequest) -> Reply {
     let text = req.body_text();
     let doc = match crate::xml::parse(&text) {
         Ok(d) => d,
-        Err(_) => return fault_reply(cam, 400, "env:Sender", "ter:WellFormed", None, "Well-formed Error"),
+        Err(_) => {
+            return fault_reply(
+                cam,
+                400,
+                "env:Sender",
+                "ter:WellFormed",
+                None,
+                "Well-formed Error",
+            )
+        }
     };
     let root = doc.root_element();
     if root.tag_name().name() != "Envelope" || root.tag_name().namespace() != Some(NS_SOAP) {
-        return fault_reply(cam, 400, "env:VersionMismatch", "ter:WrongSOAPVersion", None, "SOAP 1.2 envelope expected");
+        return fault_reply(
+            cam,
+            400,
+            "env:VersionMismatch",
+            "ter:WrongSOAPVersion",
+            None,
+            "SOAP 1.2 envelope expected",
+        );
     }
     let Some(body) = child(root, "Body") else {
         return fault_reply(cam, 400, "env:Sender", "ter:InvalidArgs", None, "no Body");
     };
     let Some(op_node) = body.children().find(|n| n.is_element()) else {
-        return fault_reply(cam, 400, "env:Sender", "ter:InvalidArgs", None, "empty Body");
+        return fault_reply(
+            cam,
+            400,
+            "env:Sender",
+            "ter:InvalidArgs",
+            None,
+            "empty Body",
+        );
     };
     let op = op_node.tag_name().name().to_string();
     let mut st = cam.state();
@@ -160,7 +248,9 @@ fn username_token(envelope: Node<'_, '_>) -> Option<UsernameToken> {
     Some(UsernameToken {
         username: child_text(token, "Username").unwrap_or_default(),
         password: password.text().unwrap_or("").trim().to_string(),
-        password_is_digest: password.attribute("Type").is_some_and(|t| t.ends_with("#PasswordDigest")),
+        password_is_digest: password
+            .attribute("Type")
+            .is_some_and(|t| t.ends_with("#PasswordDigest")),
         nonce_b64: child_text(token, "Nonce").unwrap_or_default(),
         created: child_text(token, "Created").unwrap_or_default(),
     })
@@ -195,7 +285,11 @@ fn authenticate(
         crate::isapi::verify_http_credentials(cam, st, req, |a| a.onvif_level.is_some(), false)
     } else if let Some(token) = username_token(envelope).filter(|_| mode.allows_wsse()) {
         let now = chrono::Utc::now()
-            + chrono::Duration::seconds(st.time.manual_offset_s.saturating_add(cam.faults().clock_skew_s));
+            + chrono::Duration::seconds(
+                st.time
+                    .manual_offset_s
+                    .saturating_add(cam.faults().clock_skew_s),
+            );
         if auth::check_wsse(st, &token, now) {
             Verdict::Ok(token.username)
         } else {
@@ -207,14 +301,19 @@ fn authenticate(
     match verdict {
         Verdict::Ok(user) => {
             auth::record_success(st, peer);
-            let level = st.account(&user).and_then(|a| a.onvif_level).unwrap_or(OnvifLevel::User);
+            let level = st
+                .account(&user)
+                .and_then(|a| a.onvif_level)
+                .unwrap_or(OnvifLevel::User);
             if level_allows(level, need) {
                 Ok(Some(user))
             } else {
                 Err(not_authorized(cam, st))
             }
         }
-        Verdict::Missing | Verdict::Stale if mode.allows_digest() => Err(digest_challenge(cam, st, verdict == Verdict::Stale)),
+        Verdict::Missing | Verdict::Stale if mode.allows_digest() => {
+            Err(digest_challenge(cam, st, verdict == Verdict::Stale))
+        }
         Verdict::Missing | Verdict::Stale | Verdict::Locked(_) => Err(not_authorized(cam, st)),
         Verdict::Refused => {
             auth::record_failure(st, peer);
@@ -230,8 +329,22 @@ fn authenticate(
 fn digest_challenge(cam: &Camera, st: &CameraState, stale: bool) -> Reply {
     let nonce = cam.nonce_key.issue(crate::tcp::now_ms());
     let stale = if stale { "TRUE" } else { "FALSE" };
-    let mut r = fault_with(cam, st, 401, "env:Sender", "ter:NotAuthorized", None, "Sender not Authorized");
-    r = r.header("WWW-Authenticate", format!("Digest qop=\"auth\", realm=\"{}\", nonce=\"{nonce}\", stale=\"{stale}\"", cam.realm));
+    let mut r = fault_with(
+        cam,
+        st,
+        401,
+        "env:Sender",
+        "ter:NotAuthorized",
+        None,
+        "Sender not Authorized",
+    );
+    r = r.header(
+        "WWW-Authenticate",
+        format!(
+            "Digest qop=\"auth\", realm=\"{}\", nonce=\"{nonce}\", stale=\"{stale}\"",
+            cam.realm
+        ),
+    );
     r
 }
 

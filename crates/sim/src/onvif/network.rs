@@ -6,7 +6,12 @@ use crate::http::After;
 use crate::state::{FilterPolicy, IpFilter, NtpServer};
 use crate::xml::{child_text, children, el};
 
-pub(super) fn dispatch(cam: &Camera, st: &mut CameraState, op: &str, node: Node<'_, '_>) -> Option<Reply> {
+pub(super) fn dispatch(
+    cam: &Camera,
+    st: &mut CameraState,
+    op: &str,
+    node: Node<'_, '_>,
+) -> Option<Reply> {
     Some(match op {
         "GetNetworkProtocols" => network_protocols(cam, st),
         "SetNetworkProtocols" => set_network_protocols(cam, st, node),
@@ -17,7 +22,7 @@ pub(super) fn dispatch(cam: &Camera, st: &mut CameraState, op: &str, node: Node<
         "SetDiscoveryMode" => match child_text(node, "DiscoveryMode").as_deref() {
             Some("Discoverable") | Some("NonDiscoverable") => {
                 st.services.onvif_discoverable = child_text(node, "DiscoveryMode").as_deref() == Some("Discoverable");
-                ok(cam, st, "<tds:SetDiscoveryModeResponse/>".into()).committed(After::Reconcile)
+                ok(cam, st, "<tds:SetDiscoveryModeResponse/>").committed(After::Reconcile)
             }
             _ => fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "DiscoveryMode must be Discoverable or NonDiscoverable"),
         },
@@ -39,7 +44,7 @@ pub(super) fn dispatch(cam: &Camera, st: &mut CameraState, op: &str, node: Node<
                 Some("false") => st.services.zero_configuration = false,
                 _ => return Some(fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "Enabled")),
             }
-            ok(cam, st, "<tds:SetZeroConfigurationResponse/>".into()).committed(After::Nothing)
+            ok(cam, st, "<tds:SetZeroConfigurationResponse/>").committed(After::Nothing)
         }
         "GetIPAddressFilter" => ip_filter(cam, st),
         "SetIPAddressFilter" | "AddIPAddressFilter" | "RemoveIPAddressFilter" => set_ip_filter(cam, st, op, node),
@@ -52,7 +57,12 @@ pub(super) fn dispatch(cam: &Camera, st: &mut CameraState, op: &str, node: Node<
 fn network_protocols(cam: &Camera, st: &CameraState) -> Reply {
     let a = &st.access;
     let item = |name: &str, acc: crate::state::Access| {
-        format!("<tds:NetworkProtocols>{}{}{}</tds:NetworkProtocols>", el("tt:Name", name), el("tt:Enabled", acc.enabled), el("tt:Port", acc.port))
+        format!(
+            "<tds:NetworkProtocols>{}{}{}</tds:NetworkProtocols>",
+            el("tt:Name", name),
+            el("tt:Enabled", acc.enabled),
+            el("tt:Port", acc.port)
+        )
     };
     let body = format!(
         "<tds:GetNetworkProtocolsResponse>{}{}{}</tds:GetNetworkProtocolsResponse>",
@@ -72,12 +82,29 @@ fn set_network_protocols(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>)
             "HTTP" => &mut next.http,
             "HTTPS" => &mut next.https,
             "RTSP" => &mut next.rtsp,
-            _ => return invalid_arg(cam, st, "ServiceNotSupported", &format!("unknown protocol {name}")),
+            _ => {
+                return invalid_arg(
+                    cam,
+                    st,
+                    "ServiceNotSupported",
+                    &format!("unknown protocol {name}"),
+                )
+            }
         };
         match child_text(p, "Enabled").as_deref() {
             Some("true") => slot.enabled = true,
             Some("false") => slot.enabled = false,
-            _ => return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "Enabled"),
+            _ => {
+                return fault_with(
+                    cam,
+                    st,
+                    400,
+                    "env:Sender",
+                    "ter:InvalidArgs",
+                    None,
+                    "Enabled",
+                )
+            }
         }
         if let Some(port) = child_text(p, "Port") {
             match port.parse::<u16>() {
@@ -88,14 +115,31 @@ fn set_network_protocols(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>)
         any = true;
     }
     if !any {
-        return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "no NetworkProtocols");
+        return fault_with(
+            cam,
+            st,
+            400,
+            "env:Sender",
+            "ter:InvalidArgs",
+            None,
+            "no NetworkProtocols",
+        );
     }
-    let ports = [next.http.port, next.https.port, next.rtsp.port, next.sdk.port];
-    if (1..ports.len()).any(|i| ports.get(i).is_some_and(|p| ports.get(..i).is_some_and(|b| b.contains(p)))) {
+    let ports = [
+        next.http.port,
+        next.https.port,
+        next.rtsp.port,
+        next.sdk.port,
+    ];
+    if (1..ports.len()).any(|i| {
+        ports
+            .get(i)
+            .is_some_and(|p| ports.get(..i).is_some_and(|b| b.contains(p)))
+    }) {
         return invalid_arg(cam, st, "PortAlreadyInUse", "two services on one port");
     }
     st.access = next;
-    ok(cam, st, "<tds:SetNetworkProtocolsResponse/>".into()).committed(After::Reconcile)
+    ok(cam, st, "<tds:SetNetworkProtocolsResponse/>").committed(After::Reconcile)
 }
 
 fn ip_filter(cam: &Camera, st: &CameraState) -> Reply {
@@ -109,7 +153,11 @@ fn ip_filter(cam: &Camera, st: &CameraState) -> Reply {
         .iter()
         .map(|e| {
             let (addr, prefix) = e.split_once('/').unwrap_or((e, "32"));
-            format!("<tt:IPv4Address>{}{}</tt:IPv4Address>", el("tt:Address", addr), el("tt:PrefixLength", prefix))
+            format!(
+                "<tt:IPv4Address>{}{}</tt:IPv4Address>",
+                el("tt:Address", addr),
+                el("tt:PrefixLength", prefix)
+            )
         })
         .collect();
     // ONVIF has no "disabled" filter: an empty allow list would lock everyone out,
@@ -125,7 +173,15 @@ fn ip_filter(cam: &Camera, st: &CameraState) -> Reply {
 
 fn set_ip_filter(cam: &Camera, st: &mut CameraState, op: &str, node: Node<'_, '_>) -> Reply {
     let Some(filter) = child(node, "IPAddressFilter") else {
-        return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "IPAddressFilter missing");
+        return fault_with(
+            cam,
+            st,
+            400,
+            "env:Sender",
+            "ter:InvalidArgs",
+            None,
+            "IPAddressFilter missing",
+        );
     };
     let mut entries = Vec::new();
     for a in children(filter, "IPv4Address") {
@@ -138,17 +194,35 @@ fn set_ip_filter(cam: &Camera, st: &mut CameraState, op: &str, node: Node<'_, '_
         if addr.parse::<std::net::Ipv4Addr>().is_err() {
             return invalid_arg(cam, st, "InvalidIPv4Address", "bad Address");
         }
-        entries.push(if prefix == 32 { addr } else { format!("{addr}/{prefix}") });
+        entries.push(if prefix == 32 {
+            addr
+        } else {
+            format!("{addr}/{prefix}")
+        });
     }
     let policy = match child_text(filter, "Type").as_deref() {
         Some("Allow") => FilterPolicy::Allow,
         Some("Deny") => FilterPolicy::Deny,
-        _ => return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "Type must be Allow or Deny"),
+        _ => {
+            return fault_with(
+                cam,
+                st,
+                400,
+                "env:Sender",
+                "ter:InvalidArgs",
+                None,
+                "Type must be Allow or Deny",
+            )
+        }
     };
     let mut next = st.ip_filter.clone();
     match op {
         "SetIPAddressFilter" => {
-            next = IpFilter { enabled: !(policy == FilterPolicy::Deny && entries.is_empty()), policy, entries };
+            next = IpFilter {
+                enabled: !(policy == FilterPolicy::Deny && entries.is_empty()),
+                policy,
+                entries,
+            };
         }
         "AddIPAddressFilter" => {
             next.enabled = true;
@@ -172,9 +246,21 @@ fn ntp(cam: &Camera, st: &CameraState) -> Reply {
         .ntp_servers
         .iter()
         .map(|s| match s.host.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(_)) => format!("<tt:NTPManual>{}{}</tt:NTPManual>", el("tt:Type", "IPv4"), el("tt:IPv4Address", &s.host)),
-            Ok(std::net::IpAddr::V6(_)) => format!("<tt:NTPManual>{}{}</tt:NTPManual>", el("tt:Type", "IPv6"), el("tt:IPv6Address", &s.host)),
-            Err(_) => format!("<tt:NTPManual>{}{}</tt:NTPManual>", el("tt:Type", "DNS"), el("tt:DNSname", &s.host)),
+            Ok(std::net::IpAddr::V4(_)) => format!(
+                "<tt:NTPManual>{}{}</tt:NTPManual>",
+                el("tt:Type", "IPv4"),
+                el("tt:IPv4Address", &s.host)
+            ),
+            Ok(std::net::IpAddr::V6(_)) => format!(
+                "<tt:NTPManual>{}{}</tt:NTPManual>",
+                el("tt:Type", "IPv6"),
+                el("tt:IPv6Address", &s.host)
+            ),
+            Err(_) => format!(
+                "<tt:NTPManual>{}{}</tt:NTPManual>",
+                el("tt:Type", "DNS"),
+                el("tt:DNSname", &s.host)
+            ),
         })
         .collect();
     ok(
@@ -186,7 +272,12 @@ fn ntp(cam: &Camera, st: &CameraState) -> Reply {
 
 fn set_ntp(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> Reply {
     if child_text(node, "FromDHCP").as_deref() == Some("true") {
-        return invalid_arg(cam, st, "InvalidArgVal", "NTP from DHCP is not supported here");
+        return invalid_arg(
+            cam,
+            st,
+            "InvalidArgVal",
+            "NTP from DHCP is not supported here",
+        );
     }
     let mut servers = Vec::new();
     for m in children(node, "NTPManual") {
@@ -200,16 +291,37 @@ fn set_ntp(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> Reply {
                 _ => return invalid_arg(cam, st, "InvalidIPv6Address", "bad IPv6Address"),
             },
             Some("DNS") => match child_text(m, "DNSname") {
-                Some(a) if !a.is_empty() && a.len() <= 253 && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') => a,
+                Some(a)
+                    if !a.is_empty()
+                        && a.len() <= 253
+                        && a.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') =>
+                {
+                    a
+                }
                 _ => return invalid_arg(cam, st, "InvalidDnsName", "bad DNSname"),
             },
-            _ => return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "NTPManual Type"),
+            _ => {
+                return fault_with(
+                    cam,
+                    st,
+                    400,
+                    "env:Sender",
+                    "ter:InvalidArgs",
+                    None,
+                    "NTPManual Type",
+                )
+            }
         };
-        servers.push(NtpServer { host, port: 123, interval_minutes: 1440 });
+        servers.push(NtpServer {
+            host,
+            port: 123,
+            interval_minutes: 1440,
+        });
     }
     if servers.len() > 4 {
         return invalid_arg(cam, st, "InvalidArgVal", "at most 4 NTP servers");
     }
     st.time.ntp_servers = servers;
-    ok(cam, st, "<tds:SetNTPResponse/>".into()).committed(After::Nothing)
+    ok(cam, st, "<tds:SetNTPResponse/>").committed(After::Nothing)
 }

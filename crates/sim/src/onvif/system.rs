@@ -9,7 +9,13 @@ use crate::http::After;
 use crate::state::TimeMode;
 use crate::xml::{child_text, el, esc};
 
-pub(super) fn dispatch(cam: &Camera, st: &mut CameraState, req: &HttpRequest, op: &str, node: Node<'_, '_>) -> Option<Reply> {
+pub(super) fn dispatch(
+    cam: &Camera,
+    st: &mut CameraState,
+    req: &HttpRequest,
+    op: &str,
+    node: Node<'_, '_>,
+) -> Option<Reply> {
     Some(match op {
         "GetSystemDateAndTime" => date_and_time(cam, st),
         "SetSystemDateAndTime" => set_date_and_time(cam, st, node),
@@ -42,7 +48,7 @@ pub(super) fn dispatch(cam: &Camera, st: &mut CameraState, req: &HttpRequest, op
             format!(
                 "<tds:GetHostnameResponse><tds:HostnameInformation>{}{}</tds:HostnameInformation></tds:GetHostnameResponse>",
                 el("tt:FromDHCP", false),
-                el("tt:Name", &st.identity.device_name.replace(' ', "-"))
+                el("tt:Name", st.identity.device_name.replace(' ', "-"))
             ),
         ),
         "SystemReboot" => {
@@ -54,7 +60,7 @@ pub(super) fn dispatch(cam: &Camera, st: &mut CameraState, req: &HttpRequest, op
         "GetCertificatesStatus" => ok(
             cam,
             st,
-            "<tds:GetCertificatesStatusResponse><tds:CertificateStatus><tt:CertificateID>server</tt:CertificateID><tt:Status>true</tt:Status></tds:CertificateStatus></tds:GetCertificatesStatusResponse>".into(),
+            "<tds:GetCertificatesStatusResponse><tds:CertificateStatus><tt:CertificateID>server</tt:CertificateID><tt:Status>true</tt:Status></tds:CertificateStatus></tds:GetCertificatesStatusResponse>",
         ),
         _ => return None,
     })
@@ -73,12 +79,21 @@ fn date_time_xml(tag: &str, t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 fn device_now(cam: &Camera, st: &CameraState) -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now() + chrono::Duration::seconds(st.time.manual_offset_s.saturating_add(cam.faults().clock_skew_s))
+    chrono::Utc::now()
+        + chrono::Duration::seconds(
+            st.time
+                .manual_offset_s
+                .saturating_add(cam.faults().clock_skew_s),
+        )
 }
 
 fn date_and_time(cam: &Camera, st: &CameraState) -> Reply {
     let now = device_now(cam, st);
-    let kind = if st.time.mode == TimeMode::Ntp { "NTP" } else { "Manual" };
+    let kind = if st.time.mode == TimeMode::Ntp {
+        "NTP"
+    } else {
+        "Manual"
+    };
     let body = format!(
         "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>{}{}<tt:TimeZone>{}</tt:TimeZone>{}{}</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>",
         el("tt:DateTimeType", kind),
@@ -95,7 +110,17 @@ fn set_date_and_time(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> 
     let mode = match kind.as_str() {
         "NTP" => TimeMode::Ntp,
         "Manual" => TimeMode::Manual,
-        _ => return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "DateTimeType must be Manual or NTP"),
+        _ => {
+            return fault_with(
+                cam,
+                st,
+                400,
+                "env:Sender",
+                "ter:InvalidArgs",
+                None,
+                "DateTimeType must be Manual or NTP",
+            )
+        }
     };
     if mode == TimeMode::Ntp && st.time.ntp_servers.is_empty() {
         return invalid_arg(cam, st, "NtpServerUndefined", "no NTP server configured");
@@ -106,17 +131,31 @@ fn set_date_and_time(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> 
             return invalid_arg(cam, st, "InvalidTimeZone", "bad TZ");
         }
     }
-    let mut offset = if mode == TimeMode::Ntp { 0 } else { st.time.manual_offset_s };
+    let mut offset = if mode == TimeMode::Ntp {
+        0
+    } else {
+        st.time.manual_offset_s
+    };
     if mode == TimeMode::Manual {
         if let Some(utc) = child(node, "UTCDateTime") {
             let num = |parent: &str, name: &str| -> Option<u32> {
-                crate::xml::find(utc, parent).and_then(|p| child_text(p, name)).and_then(|v| v.parse().ok())
+                crate::xml::find(utc, parent)
+                    .and_then(|p| child_text(p, name))
+                    .and_then(|v| v.parse().ok())
             };
-            let date = match (num("Date", "Year"), num("Date", "Month"), num("Date", "Day")) {
+            let date = match (
+                num("Date", "Year"),
+                num("Date", "Month"),
+                num("Date", "Day"),
+            ) {
                 (Some(y), Some(m), Some(d)) => chrono::NaiveDate::from_ymd_opt(y as i32, m, d),
                 _ => None,
             };
-            let time = match (num("Time", "Hour"), num("Time", "Minute"), num("Time", "Second")) {
+            let time = match (
+                num("Time", "Hour"),
+                num("Time", "Minute"),
+                num("Time", "Second"),
+            ) {
                 (Some(h), Some(m), Some(s)) => chrono::NaiveTime::from_hms_opt(h, m, s),
                 _ => None,
             };
@@ -131,12 +170,18 @@ fn set_date_and_time(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> 
     if let Some(tz) = tz {
         st.time.time_zone = tz;
     }
-    ok(cam, st, "<tds:SetSystemDateAndTimeResponse/>".into()).committed(After::Nothing)
+    ok(cam, st, "<tds:SetSystemDateAndTimeResponse/>").committed(After::Nothing)
 }
 
 fn services(cam: &Camera, st: &CameraState, req: &HttpRequest, include_caps: bool) -> Reply {
     let base = req.base_url();
-    let caps = |c: String| if include_caps { format!("<tds:Capabilities>{c}</tds:Capabilities>") } else { String::new() };
+    let caps = |c: String| {
+        if include_caps {
+            format!("<tds:Capabilities>{c}</tds:Capabilities>")
+        } else {
+            String::new()
+        }
+    };
     let device = format!(
         "<tds:Service>{}{}{}<tds:Version><tt:Major>17</tt:Major><tt:Minor>12</tt:Minor></tds:Version></tds:Service>",
         el("tds:Namespace", NS_DEVICE),
@@ -147,9 +192,13 @@ fn services(cam: &Camera, st: &CameraState, req: &HttpRequest, include_caps: boo
         "<tds:Service>{}{}{}<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>",
         el("tds:Namespace", NS_MEDIA),
         el("tds:XAddr", format!("{base}/onvif/Media")),
-        caps("<trt:Capabilities SnapshotUri=\"true\" Rotation=\"false\"><trt:ProfileCapabilities MaximumNumberOfProfiles=\"10\"/><trt:StreamingCapabilities RTPMulticast=\"false\" RTP_TCP=\"true\" RTP_RTSP_TCP=\"true\"/></trt:Capabilities>".into())
+        caps("<trt:Capabilities SnapshotUri=\"true\" Rotation=\"false\"><trt:ProfileCapabilities MaximumNumberOfProfiles=\"10\"/><trt:StreamingCapabilities RTPMulticast=\"false\" RTP_TCP=\"true\" RTP_RTSP_TCP=\"true\"/></trt:Capabilities>".to_string())
     );
-    ok(cam, st, format!("<tds:GetServicesResponse>{device}{media}</tds:GetServicesResponse>"))
+    ok(
+        cam,
+        st,
+        format!("<tds:GetServicesResponse>{device}{media}</tds:GetServicesResponse>"),
+    )
 }
 
 fn device_capabilities(st: &CameraState) -> String {
@@ -205,11 +254,29 @@ pub(crate) fn scope_list(st: &CameraState) -> Vec<(String, bool)> {
     let mut v = vec![
         ("onvif://www.onvif.org/type/video_encoder".to_string(), true),
         ("onvif://www.onvif.org/Profile/Streaming".to_string(), true),
-        ("onvif://www.onvif.org/type/NetworkVideoTransmitter".to_string(), true),
-        (format!("onvif://www.onvif.org/hardware/{}", enc(&st.identity.model)), true),
-        (format!("onvif://www.onvif.org/name/{}", enc(&st.identity.manufacturer)), false),
-        (format!("onvif://www.onvif.org/MAC/{}", st.identity.mac_colons()), true),
-        ("onvif://www.onvif.org/location/city/site".to_string(), false),
+        (
+            "onvif://www.onvif.org/type/NetworkVideoTransmitter".to_string(),
+            true,
+        ),
+        (
+            format!("onvif://www.onvif.org/hardware/{}", enc(&st.identity.model)),
+            true,
+        ),
+        (
+            format!(
+                "onvif://www.onvif.org/name/{}",
+                enc(&st.identity.manufacturer)
+            ),
+            false,
+        ),
+        (
+            format!("onvif://www.onvif.org/MAC/{}", st.identity.mac_colons()),
+            true,
+        ),
+        (
+            "onvif://www.onvif.org/location/city/site".to_string(),
+            false,
+        ),
     ];
     v.extend(st.extra_scopes.iter().map(|s| (s.clone(), false)));
     v
@@ -219,10 +286,18 @@ fn scopes(cam: &Camera, st: &CameraState) -> Reply {
     let items: String = scope_list(st)
         .into_iter()
         .map(|(s, fixed)| {
-            format!("<tds:Scopes>{}<tt:ScopeItem>{}</tt:ScopeItem></tds:Scopes>", el("tt:ScopeDef", if fixed { "Fixed" } else { "Configurable" }), esc(&s))
+            format!(
+                "<tds:Scopes>{}<tt:ScopeItem>{}</tt:ScopeItem></tds:Scopes>",
+                el("tt:ScopeDef", if fixed { "Fixed" } else { "Configurable" }),
+                esc(&s)
+            )
         })
         .collect();
-    ok(cam, st, format!("<tds:GetScopesResponse>{items}</tds:GetScopesResponse>"))
+    ok(
+        cam,
+        st,
+        format!("<tds:GetScopesResponse>{items}</tds:GetScopesResponse>"),
+    )
 }
 
 fn certificates(cam: &Camera, st: &CameraState) -> Reply {
