@@ -54,13 +54,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Home => {
             println!("{}", portcullis_core::paths::home()?.display());
         }
-        Command::Inventory {
-            command: InventoryCommand::Import { file },
-        } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let devices =
-                inventory::parse_json(&text).with_context(|| format!("{}", file.display()))?;
+        Command::Inventory { command: InventoryCommand::Import { file } } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let devices = inventory::parse_json(&text).with_context(|| format!("{}", file.display()))?;
             if cli.json {
                 for d in &devices {
                     println!("{}", serde_json::to_string(d)?);
@@ -75,10 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn print_table(devices: &[inventory::InventoryEntry]) {
     let opt = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
-    println!(
-        "{:<16} {:<12} {:<18} {:<22} {:<18} {:<9}",
-        "ADDRESS", "VENDOR", "MODEL", "FIRMWARE", "MAC", "ACTIVATED"
-    );
+    println!("{:<16} {:<12} {:<18} {:<22} {:<18} {:<9}", "ADDRESS", "VENDOR", "MODEL", "FIRMWARE", "MAC", "ACTIVATED");
     for d in devices {
         let activated = match d.activated {
             Some(true) => "yes",

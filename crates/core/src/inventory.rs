@@ -30,11 +30,7 @@ pub struct InventoryEntry {
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
     #[error("line {line}, column {column}: {message}")]
-    Syntax {
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Syntax { line: usize, column: usize, message: String },
     #[error("not an inventory: expected a JSON array of devices or an object with \"devices\"")]
     Shape,
 }
@@ -48,12 +44,11 @@ enum Document {
 
 /// Read a JSON inventory: the simulator's fleet document or a plain array.
 pub fn parse_json(text: &str) -> Result<Vec<InventoryEntry>, InventoryError> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| InventoryError::Syntax {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        })?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| InventoryError::Syntax {
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
     match serde_json::from_value::<Document>(value) {
         Ok(Document::Fleet { devices }) | Ok(Document::List(devices)) => Ok(devices),
         Err(_) => Err(InventoryError::Shape),
@@ -75,9 +70,6 @@ mod tests {
             Err(InventoryError::Syntax { line, .. }) => assert_eq!(line, 3),
             other => panic!("expected a syntax error, got {other:?}"),
         }
-        assert!(matches!(
-            parse_json(r#"{"devices":[{"address":"not-an-ip"}]}"#),
-            Err(InventoryError::Shape)
-        ));
+        assert!(matches!(parse_json(r#"{"devices":[{"address":"not-an-ip"}]}"#), Err(InventoryError::Shape)));
     }
 }

@@ -14,9 +14,7 @@ pub fn data_home(override_dir: Option<std::ffi::OsString>) -> Result<PathBuf, Ho
     if let Some(dir) = override_dir.filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-    directories::ProjectDirs::from("", "", "portcullis")
-        .map(|d| d.data_dir().to_path_buf())
-        .ok_or(HomeError::NoHome)
+    directories::ProjectDirs::from("", "", "portcullis").map(|d| d.data_dir().to_path_buf()).ok_or(HomeError::NoHome)
 }
 
 /// The data directory for this process (`PORTCULLIS_HOME` wins).
@@ -30,10 +28,7 @@ mod tests {
 
     #[test]
     fn override_wins_and_empty_override_is_ignored() {
-        assert_eq!(
-            data_home(Some("/tmp/pc-home".into())).ok(),
-            Some(PathBuf::from("/tmp/pc-home"))
-        );
+        assert_eq!(data_home(Some("/tmp/pc-home".into())).ok(), Some(PathBuf::from("/tmp/pc-home")));
         let default = data_home(Some("".into()));
         assert!(default.map(|p| p.ends_with("portcullis")).unwrap_or(true));
     }

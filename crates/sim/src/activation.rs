@@ -27,9 +27,7 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 /// Make a challenge for the client's Base64(hex(modulus)): returns the secret to keep
 /// and the `<key>` value to send back.
 pub fn challenge(client_key_b64: &str) -> Result<(String, String), ActivationError> {
-    let hex_modulus = B64
-        .decode(client_key_b64.trim())
-        .map_err(|_| ActivationError::BadKey)?;
+    let hex_modulus = B64.decode(client_key_b64.trim()).map_err(|_| ActivationError::BadKey)?;
     let hex_modulus = String::from_utf8(hex_modulus).map_err(|_| ActivationError::BadKey)?;
     let modulus = hex::decode(hex_modulus.trim()).map_err(|_| ActivationError::BadKey)?;
     if modulus.len() < 64 {
@@ -39,21 +37,16 @@ pub fn challenge(client_key_b64: &str) -> Result<(String, String), ActivationErr
         .map_err(|_| ActivationError::BadKey)?;
     let secret: String = {
         let mut rng = rand::thread_rng();
-        (0..32)
-            .filter_map(|_| char::from_digit(rng.gen_range(0..16), 16))
-            .collect()
+        (0..32).filter_map(|_| char::from_digit(rng.gen_range(0..16), 16)).collect()
     };
-    let encrypted = key
-        .encrypt(&mut rand::thread_rng(), Pkcs1v15Encrypt, secret.as_bytes())
-        .map_err(|_| ActivationError::Rsa)?;
+    let encrypted =
+        key.encrypt(&mut rand::thread_rng(), Pkcs1v15Encrypt, secret.as_bytes()).map_err(|_| ActivationError::Rsa)?;
     Ok((secret, B64.encode(hex::encode(encrypted))))
 }
 
 /// Recover the password from the `<password>` of `ActivateInfo`.
 pub fn decrypt_password(secret: &str, blob_b64: &str) -> Result<String, ActivationError> {
-    let hex_text = B64
-        .decode(blob_b64.trim())
-        .map_err(|_| ActivationError::BadBlob)?;
+    let hex_text = B64.decode(blob_b64.trim()).map_err(|_| ActivationError::BadBlob)?;
     let hex_text = String::from_utf8(hex_text).map_err(|_| ActivationError::BadBlob)?;
     let mut data = hex::decode(hex_text.trim()).map_err(|_| ActivationError::BadBlob)?;
     if data.is_empty() || data.len() % 16 != 0 {
@@ -70,9 +63,7 @@ pub fn decrypt_password(secret: &str, blob_b64: &str) -> Result<String, Activati
     }
     let text = String::from_utf8(data).map_err(|_| ActivationError::BadBlob)?;
     let prefix = secret.get(..16).ok_or(ActivationError::NoChallenge)?;
-    text.strip_prefix(prefix)
-        .map(str::to_string)
-        .ok_or(ActivationError::PrefixMismatch)
+    text.strip_prefix(prefix).map(str::to_string).ok_or(ActivationError::PrefixMismatch)
 }
 
 #[cfg(test)]
@@ -101,8 +92,7 @@ mod tests {
         let private = RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap();
         let modulus_hex = hex::encode(private.n().to_bytes_be());
         let (secret, answer) = challenge(&B64.encode(modulus_hex)).unwrap();
-        let encrypted =
-            hex::decode(String::from_utf8(B64.decode(answer).unwrap()).unwrap()).unwrap();
+        let encrypted = hex::decode(String::from_utf8(B64.decode(answer).unwrap()).unwrap()).unwrap();
         let decrypted = private.decrypt(Pkcs1v15Encrypt, &encrypted).unwrap();
         assert_eq!(String::from_utf8(decrypted).unwrap(), secret);
         let blob = client_encrypt(&secret, "Abc12345xyz!");
@@ -112,19 +102,10 @@ mod tests {
     #[test]
     fn bad_inputs_are_errors_not_panics() {
         assert_eq!(challenge("!!!").unwrap_err(), ActivationError::BadKey);
-        assert_eq!(
-            challenge(&B64.encode("abcd")).unwrap_err(),
-            ActivationError::BadKey
-        );
+        assert_eq!(challenge(&B64.encode("abcd")).unwrap_err(), ActivationError::BadKey);
         let secret = "00112233445566778899aabbccddeeff";
-        assert_eq!(
-            decrypt_password(secret, "???").unwrap_err(),
-            ActivationError::BadBlob
-        );
-        assert_eq!(
-            decrypt_password(secret, &B64.encode("abcd")).unwrap_err(),
-            ActivationError::BadBlob
-        );
+        assert_eq!(decrypt_password(secret, "???").unwrap_err(), ActivationError::BadBlob);
+        assert_eq!(decrypt_password(secret, &B64.encode("abcd")).unwrap_err(), ActivationError::BadBlob);
         let wrong = client_encrypt("ffeeddccbbaa99887766554433221100", "Abc12345");
         assert!(decrypt_password(secret, &wrong).is_err());
     }

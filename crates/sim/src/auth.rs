@@ -90,17 +90,14 @@ pub struct DigestResponse {
 /// Parse `Digest k=v, k="v", …`; quoted values may hold commas and escaped quotes.
 pub fn parse_digest(header: &str) -> Option<DigestResponse> {
     let rest = header.trim_start();
-    let rest = rest
-        .strip_prefix("Digest")
-        .or_else(|| rest.strip_prefix("digest"))?;
+    let rest = rest.strip_prefix("Digest").or_else(|| rest.strip_prefix("digest"))?;
     let mut d = DigestResponse::default();
     let mut chars = rest.chars().peekable();
     loop {
         while matches!(chars.peek(), Some(c) if c.is_whitespace() || *c == ',') {
             chars.next();
         }
-        let key: String =
-            std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
+        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
         if key.trim().is_empty() {
             break;
         }
@@ -119,10 +116,7 @@ pub fn parse_digest(header: &str) -> Option<DigestResponse> {
             }
             v
         } else {
-            std::iter::from_fn(|| chars.next_if(|c| *c != ','))
-                .collect::<String>()
-                .trim()
-                .to_string()
+            std::iter::from_fn(|| chars.next_if(|c| *c != ',')).collect::<String>().trim().to_string()
         };
         match key.trim().to_ascii_lowercase().as_str() {
             "username" => d.username = value,
@@ -150,10 +144,7 @@ fn hash_hex(algorithm: &str, data: &str) -> Option<String> {
 
 /// Whether `d` proves knowledge of `password` for `method` (RFC 2617/7616).
 pub fn digest_matches(d: &DigestResponse, method: &str, password: &str) -> bool {
-    let Some(ha1) = hash_hex(
-        &d.algorithm,
-        &format!("{}:{}:{}", d.username, d.realm, password),
-    ) else {
+    let Some(ha1) = hash_hex(&d.algorithm, &format!("{}:{}:{}", d.username, d.realm, password)) else {
         return false;
     };
     let Some(ha2) = hash_hex(&d.algorithm, &format!("{method}:{}", d.uri)) else {
@@ -162,13 +153,9 @@ pub fn digest_matches(d: &DigestResponse, method: &str, password: &str) -> bool 
     let expected = if d.qop.is_empty() {
         hash_hex(&d.algorithm, &format!("{ha1}:{}:{ha2}", d.nonce))
     } else {
-        hash_hex(
-            &d.algorithm,
-            &format!("{ha1}:{}:{}:{}:{}:{ha2}", d.nonce, d.nc, d.cnonce, d.qop),
-        )
+        hash_hex(&d.algorithm, &format!("{ha1}:{}:{}:{}:{}:{ha2}", d.nonce, d.nc, d.cnonce, d.qop))
     };
-    expected
-        .is_some_and(|e| constant_time_eq(e.as_bytes(), d.response.to_ascii_lowercase().as_bytes()))
+    expected.is_some_and(|e| constant_time_eq(e.as_bytes(), d.response.to_ascii_lowercase().as_bytes()))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -178,9 +165,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// `Authorization: Basic base64(user:pass)` → (user, pass).
 pub fn parse_basic(header: &str) -> Option<(String, String)> {
     let b64 = header.trim().strip_prefix("Basic ")?;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .ok()?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (u, p) = text.split_once(':')?;
     Some((u.to_string(), p.to_string()))
@@ -207,16 +192,8 @@ pub fn wsse_digest(nonce: &[u8], created: &str, password: &str) -> String {
 
 /// Check a UsernameToken against the ONVIF accounts: freshness against the device
 /// clock, nonce replay, then the password.
-pub fn check_wsse(
-    st: &mut CameraState,
-    t: &UsernameToken,
-    device_now: chrono::DateTime<chrono::Utc>,
-) -> bool {
-    let Some(password) = st
-        .account(&t.username)
-        .filter(|a| a.onvif_level.is_some())
-        .map(|a| a.password.clone())
-    else {
+pub fn check_wsse(st: &mut CameraState, t: &UsernameToken, device_now: chrono::DateTime<chrono::Utc>) -> bool {
+    let Some(password) = st.account(&t.username).filter(|a| a.onvif_level.is_some()).map(|a| a.password.clone()) else {
         return false;
     };
     if !t.password_is_digest {
@@ -232,24 +209,15 @@ pub fn check_wsse(
     let Ok(created) = chrono::DateTime::parse_from_rfc3339(t.created.trim()) else {
         return false;
     };
-    if (created.with_timezone(&chrono::Utc) - device_now)
-        .num_seconds()
-        .abs()
-        > WSSE_WINDOW_S
-    {
+    if (created.with_timezone(&chrono::Utc) - device_now).num_seconds().abs() > WSSE_WINDOW_S {
         return false;
     }
     let now = Instant::now();
-    st.seen_wsse_nonces.retain(|_, seen| {
-        now.duration_since(*seen) < Duration::from_secs(2 * WSSE_WINDOW_S as u64)
-    });
+    st.seen_wsse_nonces.retain(|_, seen| now.duration_since(*seen) < Duration::from_secs(2 * WSSE_WINDOW_S as u64));
     if st.seen_wsse_nonces.contains_key(&t.nonce_b64) {
         return false;
     }
-    let ok = constant_time_eq(
-        wsse_digest(&nonce, &t.created, &password).as_bytes(),
-        t.password.trim().as_bytes(),
-    );
+    let ok = constant_time_eq(wsse_digest(&nonce, &t.created, &password).as_bytes(), t.password.trim().as_bytes());
     if ok {
         st.seen_wsse_nonces.insert(t.nonce_b64.clone(), now);
     }
@@ -296,13 +264,8 @@ mod tests {
 
     #[test]
     fn wsse_digest_matches_the_onvif_programmers_guide_vector() {
-        let nonce = base64::engine::general_purpose::STANDARD
-            .decode("LKqI6G/AikKCQrN0zqZFlg==")
-            .unwrap();
-        assert_eq!(
-            wsse_digest(&nonce, "2010-09-16T07:50:45Z", "userpassword"),
-            "tuOSpGlFlIXsozq4HFNeeGeFLEI="
-        );
+        let nonce = base64::engine::general_purpose::STANDARD.decode("LKqI6G/AikKCQrN0zqZFlg==").unwrap();
+        assert_eq!(wsse_digest(&nonce, "2010-09-16T07:50:45Z", "userpassword"), "tuOSpGlFlIXsozq4HFNeeGeFLEI=");
     }
 
     #[test]
@@ -340,10 +303,7 @@ mod tests {
         let k = NonceKey([7; 16]);
         let n = k.issue(1_000_000);
         assert_eq!(k.check(&n, 1_000_500), Some(true));
-        assert_eq!(
-            k.check(&n, 1_000_000 + NONCE_LIFETIME.as_millis() as u64 + 1),
-            Some(false)
-        );
+        assert_eq!(k.check(&n, 1_000_000 + NONCE_LIFETIME.as_millis() as u64 + 1), Some(false));
         assert_eq!(NonceKey([8; 16]).check(&n, 1_000_500), None);
         assert_eq!(k.check("zz", 0), None);
     }

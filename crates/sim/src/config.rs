@@ -230,17 +230,11 @@ faults = { hang = "always" }
 
     #[test]
     fn addresses_skip_network_and_broadcast_octets_and_stay_on_loopback() {
-        let c = FleetConfig {
-            base_address: Ipv4Addr::new(127, 1, 0, 253),
-            ..FleetConfig::default()
-        };
+        let c = FleetConfig { base_address: Ipv4Addr::new(127, 1, 0, 253), ..FleetConfig::default() };
         assert_eq!(c.address_of(0), Some(Ipv4Addr::new(127, 1, 0, 253)));
         assert_eq!(c.address_of(1), Some(Ipv4Addr::new(127, 1, 0, 254)));
         assert_eq!(c.address_of(2), Some(Ipv4Addr::new(127, 1, 1, 1)));
-        let edge = FleetConfig {
-            base_address: Ipv4Addr::new(127, 255, 255, 254),
-            ..FleetConfig::default()
-        };
+        let edge = FleetConfig { base_address: Ipv4Addr::new(127, 255, 255, 254), ..FleetConfig::default() };
         assert_eq!(edge.address_of(1), None);
     }
 }

@@ -73,18 +73,12 @@ pub struct Faults {
 impl Faults {
     /// The delay to wait before answering.
     pub fn delay(&self) -> Duration {
-        let jitter = if self.jitter_ms > 0 {
-            rand::thread_rng().gen_range(0..=self.jitter_ms)
-        } else {
-            0
-        };
+        let jitter = if self.jitter_ms > 0 { rand::thread_rng().gen_range(0..=self.jitter_ms) } else { 0 };
         Duration::from_millis(self.latency_ms.saturating_add(jitter))
     }
 
     pub fn is_unsupported(&self, operation: &str) -> bool {
-        self.unsupported
-            .iter()
-            .any(|u| u.eq_ignore_ascii_case(operation))
+        self.unsupported.iter().any(|u| u.eq_ignore_ascii_case(operation))
     }
 }
 

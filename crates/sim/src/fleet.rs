@@ -14,21 +14,11 @@ use crate::state::Vendor;
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
     #[error("camera {index}: no loopback address left after {base}")]
-    OutOfAddresses {
-        index: usize,
-        base: std::net::Ipv4Addr,
-    },
+    OutOfAddresses { index: usize, base: std::net::Ipv4Addr },
     #[error("camera {index} ({address}): cannot listen: {source} (standard ports need root; try --port-offset)")]
-    Listen {
-        index: usize,
-        address: std::net::Ipv4Addr,
-        source: std::io::Error,
-    },
+    Listen { index: usize, address: std::net::Ipv4Addr, source: std::io::Error },
     #[error("camera {index}: {source}")]
-    Certificate {
-        index: usize,
-        source: crate::tls::TlsError,
-    },
+    Certificate { index: usize, source: crate::tls::TlsError },
 }
 
 /// One camera as the fleet table (and `portcullis inventory import`) describes it.
@@ -96,13 +86,9 @@ impl Fleet {
         let mut profiles = Vec::with_capacity(config.count);
         for index in 0..config.count {
             let over = config.override_for(index);
-            let profile = over
-                .and_then(|o| o.profile)
-                .unwrap_or_else(|| config.profile.for_index(index));
-            let address = config.address_of(index).ok_or(FleetError::OutOfAddresses {
-                index,
-                base: config.base_address,
-            })?;
+            let profile = over.and_then(|o| o.profile).unwrap_or_else(|| config.profile.for_index(index));
+            let address =
+                config.address_of(index).ok_or(FleetError::OutOfAddresses { index, base: config.base_address })?;
             let blueprint = Blueprint {
                 profile,
                 index,
@@ -112,17 +98,11 @@ impl Fleet {
                 activated: over.and_then(|o| o.activated),
                 onvif_discoverable: over.and_then(|o| o.discoverable),
             };
-            let state = build_state(&blueprint, &mut rng)
-                .map_err(|source| FleetError::Certificate { index, source })?;
-            let faults = over
-                .and_then(|o| o.faults.clone())
-                .unwrap_or_else(|| config.faults.clone());
+            let state =
+                build_state(&blueprint, &mut rng).map_err(|source| FleetError::Certificate { index, source })?;
+            let faults = over.and_then(|o| o.faults.clone()).unwrap_or_else(|| config.faults.clone());
             let camera = Camera::new(state, faults, settings.clone());
-            camera.reconcile().map_err(|source| FleetError::Listen {
-                index,
-                address,
-                source,
-            })?;
+            camera.reconcile().map_err(|source| FleetError::Listen { index, address, source })?;
             cameras.push(camera);
             profiles.push(profile);
         }
@@ -147,12 +127,7 @@ impl Fleet {
 
     /// The device table: one record per camera, as it is right now.
     pub fn devices(&self) -> Vec<DeviceRecord> {
-        self.cameras
-            .iter()
-            .zip(&self.profiles)
-            .enumerate()
-            .map(|(i, (c, p))| record(i, c, *p))
-            .collect()
+        self.cameras.iter().zip(&self.profiles).enumerate().map(|(i, (c, p))| record(i, c, *p)).collect()
     }
 }
 
@@ -185,13 +160,9 @@ fn record(index: usize, cam: &Camera, profile: Profile) -> DeviceRecord {
             .then(|| http.map(|p| format!("http://{}:{p}/onvif/device_service", st.address)))
             .flatten(),
         username: "admin".into(),
-        password: admin
-            .filter(|_| st.activation.activated)
-            .map(|a| a.password.clone()),
+        password: admin.filter(|_| st.activation.activated).map(|a| a.password.clone()),
         activated: st.activation.activated,
-        discoverable: st.services.onvif_enabled
-            && st.services.onvif_discoverable
-            && st.activation.activated,
+        discoverable: st.services.onvif_enabled && st.services.onvif_discoverable && st.activation.activated,
         sadp_discoverable: st.is_hikvision() && st.services.sadp_discoverable,
         endpoint_reference: format!("urn:uuid:{}", id.endpoint_uuid),
     }

@@ -70,14 +70,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(status: u16, content_type: &'static str, body: String) -> Self {
-        Reply {
-            status,
-            content_type,
-            headers: Vec::new(),
-            body,
-            committed: false,
-            after: After::Nothing,
-        }
+        Reply { status, content_type, headers: Vec::new(), body, committed: false, after: After::Nothing }
     }
     pub fn committed(mut self, after: After) -> Self {
         self.committed = true;
@@ -124,8 +117,7 @@ async fn connection(cam: Arc<Camera>, stream: TcpStream, peer: SocketAddr, https
     if https {
         let config = cam.state().certs.server.config.clone();
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
-        let Ok(Ok(tls)) =
-            tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await
+        let Ok(Ok(tls)) = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await
         else {
             return;
         };
@@ -143,9 +135,7 @@ where
         let cam = cam.clone();
         async move { handle(cam, req, peer, local, https).await }
     });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(io, service);
+    let conn = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(io, service);
     let _ = conn.await;
 }
 
@@ -165,11 +155,7 @@ async fn handle(
         method: parts.method.as_str().to_string(),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().unwrap_or("").to_string(),
-        uri: parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| parts.uri.path().into()),
+        uri: parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| parts.uri.path().into()),
         headers: parts.headers,
         body,
         peer,
@@ -199,11 +185,7 @@ async fn handle(
     let reply = match route {
         Route::Onvif => crate::onvif::handle(&cam, &request),
         Route::Isapi => crate::isapi::handle(&cam, &request),
-        Route::NotFound => Reply::new(
-            404,
-            "text/html",
-            "<html><body><h1>404 Not Found</h1></body></html>".into(),
-        ),
+        Route::NotFound => Reply::new(404, "text/html", "<html><body><h1>404 Not Found</h1></body></html>".into()),
     };
 
     // Faults that strike after the change was committed.
@@ -238,9 +220,7 @@ fn route(cam: &Camera, req: &HttpRequest) -> Route {
     let st = cam.state();
     if req.path.starts_with("/onvif/") && st.services.onvif_enabled && st.activation.activated {
         Route::Onvif
-    } else if st.is_hikvision()
-        && (req.path.starts_with("/ISAPI/") || req.path.starts_with("/SDK/"))
-    {
+    } else if st.is_hikvision() && (req.path.starts_with("/ISAPI/") || req.path.starts_with("/SDK/")) {
         Route::Isapi
     } else {
         Route::NotFound
@@ -249,43 +229,24 @@ fn route(cam: &Camera, req: &HttpRequest) -> Route {
 
 fn server_error(cam: &Camera, route: Route) -> Reply {
     match route {
-        Route::Onvif => crate::onvif::fault_reply(
-            cam,
-            500,
-            "env:Receiver",
-            "ter:Action",
-            None,
-            "Internal error",
-        ),
+        Route::Onvif => crate::onvif::fault_reply(cam, 500, "env:Receiver", "ter:Action", None, "Internal error"),
         _ => crate::isapi::status_reply(cam, 500, 3, "Device Error", "deviceError"),
     }
 }
 
 fn to_response(cam: &Camera, reply: Reply) -> Response<Full<Bytes>> {
-    let body = if cam.with_faults(|f| f.malformed_xml.fire()) {
-        mangle(&reply.body)
-    } else {
-        reply.body
-    };
-    let mut b = Response::builder()
-        .status(reply.status)
-        .header("Content-Type", reply.content_type);
+    let body = if cam.with_faults(|f| f.malformed_xml.fire()) { mangle(&reply.body) } else { reply.body };
+    let mut b = Response::builder().status(reply.status).header("Content-Type", reply.content_type);
     for (k, v) in reply.headers {
         b = b.header(k, v);
     }
-    b.body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| plain(500, "bad response"))
+    b.body(Full::new(Bytes::from(body))).unwrap_or_else(|_| plain(500, "bad response"))
 }
 
 /// Cut a document in the middle of a tag and drop its end: what a firmware bug or a
 /// lost TCP segment on a proxy looks like.
 fn mangle(body: &str) -> String {
-    let cut = body
-        .char_indices()
-        .map(|(i, _)| i)
-        .take_while(|i| *i <= body.len() / 2)
-        .last()
-        .unwrap_or(0);
+    let cut = body.char_indices().map(|(i, _)| i).take_while(|i| *i <= body.len() / 2).last().unwrap_or(0);
     let mut s = body.get(..cut).unwrap_or("").to_string();
     s.push_str("<unclosed attr=\"");
     s
@@ -293,7 +254,6 @@ fn mangle(body: &str) -> String {
 
 fn plain(status: u16, text: &str) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(text.to_string())));
-    *r.status_mut() =
-        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     r
 }

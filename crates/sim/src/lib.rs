@@ -33,4 +33,5 @@ pub use camera::Camera;
 pub use config::{CameraConfig, FleetConfig, PortPlan};
 pub use faults::{Faults, Trigger};
 pub use fleet::{DeviceRecord, Fleet, FleetError};
+pub use listeners::Port;
 pub use profile::Profile;

@@ -43,18 +43,9 @@ pub fn desired(st: &CameraState) -> Desired {
     let hik = st.is_hikvision();
     let s = &st.services;
     let mut d = Desired::new();
-    d.insert(
-        Port::Http,
-        (st.access.http.port, on && st.access.http.enabled),
-    );
-    d.insert(
-        Port::Https,
-        (st.access.https.port, on && st.access.https.enabled),
-    );
-    d.insert(
-        Port::Rtsp,
-        (st.access.rtsp.port, on && st.access.rtsp.enabled),
-    );
+    d.insert(Port::Http, (st.access.http.port, on && st.access.http.enabled));
+    d.insert(Port::Https, (st.access.https.port, on && st.access.https.enabled));
+    d.insert(Port::Rtsp, (st.access.rtsp.port, on && st.access.rtsp.enabled));
     if hik {
         d.insert(Port::Sdk, (st.access.sdk.port, on && st.access.sdk.enabled));
         d.insert(Port::Sadp, (st.aux_ports.sadp, on && s.sadp_discoverable));
@@ -71,13 +62,7 @@ pub fn desired(st: &CameraState) -> Desired {
     if hik {
         d.insert(Port::Snmp, (st.aux_ports.snmp, on && s.snmp.any()));
     }
-    d.insert(
-        Port::Wsd,
-        (
-            st.aux_ports.wsd,
-            on && s.onvif_enabled && s.onvif_discoverable && st.activation.activated,
-        ),
-    );
+    d.insert(Port::Wsd, (st.aux_ports.wsd, on && s.onvif_enabled && s.onvif_discoverable && st.activation.activated));
     d
 }
 
@@ -153,11 +138,7 @@ impl Listeners {
             if self.running.contains_key(&port) {
                 continue;
             }
-            let bind_port = if requested == 0 {
-                self.assigned.get(&port).copied().unwrap_or(0)
-            } else {
-                requested
-            };
+            let bind_port = if requested == 0 { self.assigned.get(&port).copied().unwrap_or(0) } else { requested };
             if !wanted {
                 // Ephemeral mode: learn a port now so the camera can report one for a
                 // service that is off, and reopen it there when switched on.
@@ -176,14 +157,7 @@ impl Listeners {
                     if requested == 0 {
                         self.assigned.insert(port, actual);
                     }
-                    self.running.insert(
-                        port,
-                        Running {
-                            requested,
-                            actual,
-                            task,
-                        },
-                    );
+                    self.running.insert(port, Running { requested, actual, task });
                 }
                 Err(e) => {
                     tracing::error!(%ip, ?port, bind_port, "cannot listen: {e}");
@@ -196,11 +170,7 @@ impl Listeners {
 }
 
 fn reserve(port: Port, ip: Ipv4Addr) -> std::io::Result<u16> {
-    let s = if port.is_udp() {
-        udp_socket(ip, 0)?
-    } else {
-        tcp_socket(ip, 0)?
-    };
+    let s = if port.is_udp() { udp_socket(ip, 0)? } else { tcp_socket(ip, 0)? };
     Ok(s.local_addr()?.as_socket().map(|a| a.port()).unwrap_or(0))
 }
 
@@ -233,11 +203,7 @@ fn multicast_socket(port: u16, interface: Ipv4Addr) -> std::io::Result<tokio::ne
     tokio::net::UdpSocket::from_std(s.into())
 }
 
-fn tokio_udp(
-    ip: Ipv4Addr,
-    port: u16,
-    multicast_if: Option<Ipv4Addr>,
-) -> std::io::Result<tokio::net::UdpSocket> {
+fn tokio_udp(ip: Ipv4Addr, port: u16, multicast_if: Option<Ipv4Addr>) -> std::io::Result<tokio::net::UdpSocket> {
     let s = udp_socket(ip, port)?;
     if let Some(interface) = multicast_if {
         // Hello/Bye and SADP answers to the group leave through the pinned interface.
@@ -247,17 +213,9 @@ fn tokio_udp(
     tokio::net::UdpSocket::from_std(s.into())
 }
 
-fn start(
-    cam: &Arc<Camera>,
-    port: Port,
-    ip: Ipv4Addr,
-    bind_port: u16,
-) -> std::io::Result<(u16, JoinHandle<()>)> {
+fn start(cam: &Arc<Camera>, port: Port, ip: Ipv4Addr, bind_port: u16) -> std::io::Result<(u16, JoinHandle<()>)> {
     let cam = cam.clone();
-    let multicast = cam
-        .settings
-        .multicast
-        .then_some(cam.settings.multicast_interface);
+    let multicast = cam.settings.multicast.then_some(cam.settings.multicast_interface);
     if port.is_udp() {
         let unicast = tokio_udp(ip, bind_port, multicast)?;
         let actual = unicast.local_addr()?.port();

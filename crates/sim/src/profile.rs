@@ -70,10 +70,7 @@ impl Profile {
             Profile::GenericOnvif,
             Profile::HikvisionCurrent,
         ];
-        CYCLE
-            .get(index % CYCLE.len())
-            .copied()
-            .unwrap_or(Profile::HikvisionCurrent)
+        CYCLE.get(index % CYCLE.len()).copied().unwrap_or(Profile::HikvisionCurrent)
     }
 }
 
@@ -138,43 +135,21 @@ impl PortNumbers {
         }
     }
 
-    pub const EPHEMERAL: PortNumbers = PortNumbers {
-        http: 0,
-        https: 0,
-        rtsp: 0,
-        sdk: 0,
-        telnet: 0,
-        ssh: 0,
-        snmp: 0,
-        upnp: 0,
-        wsd: 0,
-        sadp: 0,
-    };
+    pub const EPHEMERAL: PortNumbers =
+        PortNumbers { http: 0, https: 0, rtsp: 0, sdk: 0, telnet: 0, ssh: 0, snmp: 0, upnp: 0, wsd: 0, sadp: 0 };
 }
 
 fn mac_for(index: usize, oui: [u8; 3]) -> [u8; 6] {
     let i = index as u32;
     let [o0, o1, o2] = oui;
-    [
-        o0,
-        o1,
-        o2,
-        ((i >> 16) & 0xff) as u8,
-        ((i >> 8) & 0xff) as u8,
-        (i & 0xff) as u8,
-    ]
+    [o0, o1, o2, ((i >> 16) & 0xff) as u8, ((i >> 8) & 0xff) as u8, (i & 0xff) as u8]
 }
 
 /// A unique password that satisfies Hikvision's rules, reproducible from the fleet seed.
 pub fn generated_password(rng: &mut StdRng) -> String {
     const ALNUM: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let body: String = (0..8)
-        .filter_map(|_| {
-            ALNUM
-                .get(rng.gen_range(0..ALNUM.len()))
-                .map(|b| char::from(*b))
-        })
-        .collect();
+    let body: String =
+        (0..8).filter_map(|_| ALNUM.get(rng.gen_range(0..ALNUM.len())).map(|b| char::from(*b))).collect();
     format!("Sim-{body}7")
 }
 
@@ -256,11 +231,7 @@ pub fn build_state(bp: &Blueprint, rng: &mut StdRng) -> Result<CameraState, TlsE
             Profile::HikvisionNvr => "Network Video Recorder".into(),
             _ => "IP CAMERA".into(),
         },
-        hardware_id: if vendor == Vendor::Hikvision {
-            "88".into()
-        } else {
-            model.into()
-        },
+        hardware_id: if vendor == Vendor::Hikvision { "88".into() } else { model.into() },
         endpoint_uuid: uuid::Builder::from_random_bytes(rng.gen()).into_uuid(),
         sadp_device_type: sadp_type,
         isapi_namespace: ns.into(),
@@ -325,44 +296,21 @@ pub fn build_state(bp: &Blueprint, rng: &mut StdRng) -> Result<CameraState, TlsE
         } else {
             Switch::ABSENT
         },
-        snmp: Snmp {
-            v1: legacy,
-            v2c: legacy,
-            v3: false,
-        },
+        snmp: Snmp { v1: legacy, v2c: legacy, v3: false },
         sadp_discoverable: hik,
         // Recent Hikvision firmware ships ONVIF off; integrators switch it on.
         onvif_enabled: p != Profile::HikvisionFactoryNew,
-        onvif_discoverable: bp
-            .onvif_discoverable
-            .unwrap_or(p != Profile::HikvisionFactoryNew),
+        onvif_discoverable: bp.onvif_discoverable.unwrap_or(p != Profile::HikvisionFactoryNew),
         zero_configuration: !hik,
         isapi_enabled: hik,
         cgi_enabled: legacy,
     };
     let access = AdminAccess {
-        http: Access {
-            enabled: true,
-            port: bp.ports.http,
-        },
-        https: Access {
-            enabled: !legacy,
-            port: bp.ports.https,
-        },
-        rtsp: Access {
-            enabled: true,
-            port: bp.ports.rtsp,
-        },
-        sdk: Access {
-            enabled: hik,
-            port: bp.ports.sdk,
-        },
-        tls: TlsVersions {
-            tls1_0: legacy,
-            tls1_1: legacy,
-            tls1_2: true,
-            tls1_3: false,
-        },
+        http: Access { enabled: true, port: bp.ports.http },
+        https: Access { enabled: !legacy, port: bp.ports.https },
+        rtsp: Access { enabled: true, port: bp.ports.rtsp },
+        sdk: Access { enabled: hik, port: bp.ports.sdk },
+        tls: TlsVersions { tls1_0: legacy, tls1_1: legacy, tls1_2: true, tls1_3: false },
     };
     let server = ServerIdentity::self_signed(&serial, &bp.address.to_string(), &access.tls)?;
     Ok(CameraState {
@@ -380,23 +328,11 @@ pub fn build_state(bp: &Blueprint, rng: &mut StdRng) -> Result<CameraState, TlsE
         services,
         access,
         pending_access: None,
-        web_auth: if legacy {
-            AuthType::DigestBasic
-        } else {
-            AuthType::Digest
-        },
-        rtsp_auth: if legacy {
-            AuthType::DigestBasic
-        } else {
-            AuthType::Digest
-        },
+        web_auth: if legacy { AuthType::DigestBasic } else { AuthType::Digest },
+        rtsp_auth: if legacy { AuthType::DigestBasic } else { AuthType::Digest },
         digest_algorithms: DigestAlgorithms::Md5,
         onvif_auth: OnvifAuth::DigestWsse,
-        lock: IllegalLoginLock {
-            enabled: !legacy,
-            max_attempts: 5,
-            lock_seconds: 1800,
-        },
+        lock: IllegalLoginLock { enabled: !legacy, max_attempts: 5, lock_seconds: 1800 },
         failures: HashMap::new(),
         time: TimeSettings {
             mode: TimeMode::Manual,
@@ -404,19 +340,9 @@ pub fn build_state(bp: &Blueprint, rng: &mut StdRng) -> Result<CameraState, TlsE
             ntp_servers: Vec::new(),
             manual_offset_s: 0,
         },
-        ip_filter: IpFilter {
-            enabled: false,
-            policy: FilterPolicy::Allow,
-            entries: Vec::new(),
-        },
-        certs: Certificates {
-            server,
-            pending_csr: None,
-        },
-        activation: Activation {
-            activated,
-            pending_challenge: None,
-        },
+        ip_filter: IpFilter { enabled: false, policy: FilterPolicy::Allow, entries: Vec::new() },
+        certs: Certificates { server, pending_csr: None },
+        activation: Activation { activated, pending_challenge: None },
         boot_count: 1,
         message_number: 0,
         metadata_version: 1,

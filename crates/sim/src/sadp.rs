@@ -46,15 +46,9 @@ pub fn probe_match(st: &CameraState, uuid: &str) -> String {
         el("IPv6MaskLen", 64),
         el("DHCP", false),
         el("AnalogChannelNum", 0),
-        el(
-            "DigitalChannelNum",
-            if id.device_type == "NVR" { 8 } else { 1 },
-        ),
+        el("DigitalChannelNum", if id.device_type == "NVR" { 8 } else { 1 }),
         // Firmware writes no space before "build" here.
-        el(
-            "SoftwareVersion",
-            format!("{}build {}", id.firmware_version, id.firmware_build),
-        ),
+        el("SoftwareVersion", format!("{}build {}", id.firmware_version, id.firmware_build)),
         el("DSPVersion", format!("V7.3 build {}", id.firmware_build)),
         el("BootTime", "2026-01-01 00:00:00"),
         el("Encrypt", true),
@@ -85,11 +79,7 @@ pub(crate) async fn serve(cam: Arc<Camera>, unicast: UdpSocket, group: Option<Ud
             r = unicast.recv_from(&mut ubuf) => match r { Ok((n, f)) => (n, f, false), Err(_) => continue },
             r = recv(group.as_ref(), &mut gbuf) => match r { Ok((n, f)) => (n, f, true), Err(_) => continue },
         };
-        let data = if multicast {
-            gbuf.get(..n)
-        } else {
-            ubuf.get(..n)
-        };
+        let data = if multicast { gbuf.get(..n) } else { ubuf.get(..n) };
         let Some(uuid) = data.and_then(parse_inquiry) else {
             continue;
         };
@@ -115,14 +105,8 @@ mod tests {
     fn only_inquiries_are_answered() {
         let p = b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Probe>\n<Uuid>ABC-1</Uuid>\n<Types>inquiry</Types>\n</Probe>";
         assert_eq!(parse_inquiry(p).as_deref(), Some("ABC-1"));
-        assert_eq!(
-            parse_inquiry(b"<ProbeMatch><Uuid>x</Uuid><Types>inquiry</Types></ProbeMatch>"),
-            None
-        );
-        assert_eq!(
-            parse_inquiry(b"<Probe><Uuid>x</Uuid><Types>update</Types></Probe>"),
-            None
-        );
+        assert_eq!(parse_inquiry(b"<ProbeMatch><Uuid>x</Uuid><Types>inquiry</Types></ProbeMatch>"), None);
+        assert_eq!(parse_inquiry(b"<Probe><Uuid>x</Uuid><Types>update</Types></Probe>"), None);
         assert_eq!(parse_inquiry(b"\x00\x01garbage"), None);
     }
 }

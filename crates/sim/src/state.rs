@@ -49,18 +49,10 @@ pub struct Identity {
 
 impl Identity {
     pub fn mac_colons(&self) -> String {
-        self.mac
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(":")
+        self.mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
     }
     pub fn mac_dashes(&self) -> String {
-        self.mac
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join("-")
+        self.mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join("-")
     }
     /// Firmware as ONVIF reports it: `V5.5.0 build 170725`.
     pub fn firmware_full(&self) -> String {
@@ -231,21 +223,12 @@ pub struct Switch {
 }
 
 impl Switch {
-    pub const ABSENT: Switch = Switch {
-        present: false,
-        enabled: false,
-    };
+    pub const ABSENT: Switch = Switch { present: false, enabled: false };
     pub fn on() -> Self {
-        Switch {
-            present: true,
-            enabled: true,
-        }
+        Switch { present: true, enabled: true }
     }
     pub fn off() -> Self {
-        Switch {
-            present: true,
-            enabled: false,
-        }
+        Switch { present: true, enabled: false }
     }
     pub fn is_on(self) -> bool {
         self.present && self.enabled
@@ -301,12 +284,7 @@ pub struct TlsVersions {
 impl TlsVersions {
     pub fn onvif_list(&self) -> String {
         let mut v = Vec::new();
-        for (on, name) in [
-            (self.tls1_0, "1.0"),
-            (self.tls1_1, "1.1"),
-            (self.tls1_2, "1.2"),
-            (self.tls1_3, "1.3"),
-        ] {
+        for (on, name) in [(self.tls1_0, "1.0"), (self.tls1_1, "1.1"), (self.tls1_2, "1.2"), (self.tls1_3, "1.3")] {
             if on {
                 v.push(name);
             }
@@ -393,11 +371,7 @@ fn entry_matches(entry: &str, peer: IpAddr) -> bool {
     match (addr.trim().parse::<IpAddr>(), peer) {
         (Ok(IpAddr::V4(net)), IpAddr::V4(p)) => {
             let bits = prefix.unwrap_or(32).min(32);
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits)
-            };
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
             (u32::from(net) & mask) == (u32::from(p) & mask)
         }
         (Ok(a), p) => a == p,
@@ -524,19 +498,10 @@ mod tests {
 
     #[test]
     fn password_rules_follow_the_vendor_guide() {
-        assert_eq!(
-            password_strength_error("admin", "short1A"),
-            Some("password shorter than 8 characters")
-        );
+        assert_eq!(password_strength_error("admin", "short1A"), Some("password shorter than 8 characters"));
         assert!(password_strength_error("admin", "abcdefghijklmnopq1").is_some());
-        assert_eq!(
-            password_strength_error("admin", "abcdefgh"),
-            Some("password needs at least two character classes")
-        );
-        assert_eq!(
-            password_strength_error("admin", "xxAdmin123"),
-            Some("password contains the user name")
-        );
+        assert_eq!(password_strength_error("admin", "abcdefgh"), Some("password needs at least two character classes"));
+        assert_eq!(password_strength_error("admin", "xxAdmin123"), Some("password contains the user name"));
         assert_eq!(password_strength_error("admin", "Rotated-Pass-2"), None);
     }
 
@@ -547,17 +512,10 @@ mod tests {
             policy: FilterPolicy::Allow,
             entries: vec!["127.0.0.1".into(), "127.2.0.0/16".into()],
         };
-        assert!(f.admits(
-            "127.0.0.1"
-                .parse()
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
-        ));
+        assert!(f.admits("127.0.0.1".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))));
         assert!(f.admits(IpAddr::V4(Ipv4Addr::new(127, 2, 9, 9))));
         assert!(!f.admits(IpAddr::V4(Ipv4Addr::new(127, 3, 0, 1))));
-        let deny = IpFilter {
-            policy: FilterPolicy::Deny,
-            ..f
-        };
+        let deny = IpFilter { policy: FilterPolicy::Deny, ..f };
         assert!(!deny.admits(IpAddr::V4(Ipv4Addr::new(127, 2, 0, 5))));
         assert!(deny.admits(IpAddr::V4(Ipv4Addr::new(127, 9, 0, 5))));
     }

@@ -61,8 +61,7 @@ pub async fn serve_ssh(cam: Arc<Camera>, listener: TcpListener) {
     accept_loop(cam, listener, |_, mut stream, _| async move {
         let _ = stream.write_all(b"SSH-2.0-dropbear_2014.63\r\n").await;
         let mut buf = [0u8; 256];
-        let _ =
-            tokio::time::timeout(IDLE, tokio::io::AsyncReadExt::read(&mut stream, &mut buf)).await;
+        let _ = tokio::time::timeout(IDLE, tokio::io::AsyncReadExt::read(&mut stream, &mut buf)).await;
     })
     .await;
 }
@@ -70,9 +69,7 @@ pub async fn serve_ssh(cam: Arc<Camera>, listener: TcpListener) {
 pub async fn serve_telnet(cam: Arc<Camera>, listener: TcpListener) {
     accept_loop(cam, listener, |cam, mut stream, _| async move {
         let model = cam.state().identity.model.clone();
-        let _ = stream
-            .write_all(format!("\r\n{model} login: ").as_bytes())
-            .await;
+        let _ = stream.write_all(format!("\r\n{model} login: ").as_bytes()).await;
         let mut line = String::new();
         let mut reader = BufReader::new(&mut stream);
         let _ = tokio::time::timeout(IDLE, reader.read_line(&mut line)).await;
@@ -109,11 +106,7 @@ async fn rtsp_session(cam: Arc<Camera>, stream: TcpStream) {
         let Some(first) = request.first() else {
             continue;
         };
-        let method = first
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_ascii_uppercase();
+        let method = first.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
         let cseq = request
             .iter()
             .find_map(|l| {
@@ -159,8 +152,5 @@ pub async fn serve_udp_sink(socket: UdpSocket) {
 }
 
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }

@@ -28,9 +28,7 @@ pub enum TlsError {
 
 fn provider() -> Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
-    PROVIDER
-        .get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
-        .clone()
+    PROVIDER.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider())).clone()
 }
 
 /// A certificate chain (leaf first) with its key, and the server config serving it.
@@ -44,19 +42,13 @@ pub struct ServerIdentity {
 impl std::fmt::Debug for ServerIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The private key is never printed.
-        f.debug_struct("ServerIdentity")
-            .field("self_signed", &self.self_signed)
-            .finish_non_exhaustive()
+        f.debug_struct("ServerIdentity").field("self_signed", &self.self_signed).finish_non_exhaustive()
     }
 }
 
 impl ServerIdentity {
     /// The factory certificate: self-signed, CN = the device serial, SAN = its address.
-    pub fn self_signed(
-        common_name: &str,
-        address: &str,
-        versions: &TlsVersions,
-    ) -> Result<Self, TlsError> {
+    pub fn self_signed(common_name: &str, address: &str, versions: &TlsVersions) -> Result<Self, TlsError> {
         let key = KeyPair::generate()?;
         let params = params_for(common_name, &[address.to_string()])?;
         let cert = params.self_signed(&key)?;
@@ -71,30 +63,17 @@ impl ServerIdentity {
         versions: &TlsVersions,
     ) -> Result<Self, TlsError> {
         let config = build_config(&chain_pem, &key_pem, versions)?;
-        Ok(ServerIdentity {
-            chain_pem,
-            key_pem,
-            self_signed,
-            config,
-        })
+        Ok(ServerIdentity { chain_pem, key_pem, self_signed, config })
     }
 
     /// Rebuild the server config after the enabled TLS versions changed.
     pub fn with_versions(&self, versions: &TlsVersions) -> Result<Self, TlsError> {
-        Self::from_pem(
-            self.chain_pem.clone(),
-            self.key_pem.clone(),
-            self.self_signed,
-            versions,
-        )
+        Self::from_pem(self.chain_pem.clone(), self.key_pem.clone(), self.self_signed, versions)
     }
 
     /// DER of the leaf certificate.
     pub fn leaf_der(&self) -> Option<Vec<u8>> {
-        CertificateDer::pem_slice_iter(self.chain_pem.as_bytes())
-            .next()?
-            .ok()
-            .map(|c| c.to_vec())
+        CertificateDer::pem_slice_iter(self.chain_pem.as_bytes()).next()?.ok().map(|c| c.to_vec())
     }
 }
 
@@ -121,19 +100,14 @@ pub fn generate_csr(common_name: &str, names: &[String]) -> Result<(String, Stri
     Ok((key.serialize_pem(), csr.pem()?))
 }
 
-fn build_config(
-    chain_pem: &str,
-    key_pem: &str,
-    versions: &TlsVersions,
-) -> Result<Arc<ServerConfig>, TlsError> {
+fn build_config(chain_pem: &str, key_pem: &str, versions: &TlsVersions) -> Result<Arc<ServerConfig>, TlsError> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
         .collect::<Result<_, _>>()
         .map_err(|e| TlsError::Pem(e.to_string()))?;
     if chain.is_empty() {
         return Err(TlsError::Pem("no certificate in the chain".into()));
     }
-    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
-        .map_err(|e| TlsError::Pem(e.to_string()))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| TlsError::Pem(e.to_string()))?;
     let mut protocol_versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
     // rustls cannot speak TLS 1.0/1.1: a camera configured for those still serves 1.2/1.3
     // only (recorded in the simulator's coverage ledger).
@@ -147,11 +121,10 @@ fn build_config(
         return Err(TlsError::NoUsableVersion);
     }
     let provider = provider();
-    let certified =
-        rustls::sign::CertifiedKey::from_der(chain, key, &provider).map_err(|e| match e {
-            rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch,
-            other => TlsError::Config(other),
-        })?;
+    let certified = rustls::sign::CertifiedKey::from_der(chain, key, &provider).map_err(|e| match e {
+        rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch,
+        other => TlsError::Config(other),
+    })?;
     let config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&protocol_versions)?
         .with_no_client_auth()
@@ -164,10 +137,7 @@ fn build_config(
 struct FixedCert(Arc<rustls::sign::CertifiedKey>);
 
 impl rustls::server::ResolvesServerCert for FixedCert {
-    fn resolve(
-        &self,
-        _hello: rustls::server::ClientHello<'_>,
-    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<rustls::sign::CertifiedKey>> {
         Some(self.0.clone())
     }
 }

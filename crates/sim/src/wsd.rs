@@ -29,16 +29,8 @@ const STRCMP0: &str = "http://schemas.xmlsoap.org/ws/2005/04/discovery/strcmp0";
 /// A Probe or Resolve as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Probe {
-        message_id: String,
-        types: Vec<(String, String)>,
-        scopes: Vec<String>,
-        match_by: Option<String>,
-    },
-    Resolve {
-        message_id: String,
-        endpoint: String,
-    },
+    Probe { message_id: String, types: Vec<(String, String)>, scopes: Vec<String>, match_by: Option<String> },
+    Resolve { message_id: String, endpoint: String },
 }
 
 /// Parse a datagram; anything that is not a well-formed Probe or Resolve is `None`
@@ -65,22 +57,12 @@ pub fn parse_request(datagram: &[u8]) -> Option<Request> {
                 .and_then(|s| s.text())
                 .map(|t| t.split_whitespace().map(str::to_string).collect())
                 .unwrap_or_default();
-            let match_by = scopes_node
-                .and_then(|s| s.attribute("MatchBy"))
-                .map(str::to_string);
-            Some(Request::Probe {
-                message_id,
-                types,
-                scopes,
-                match_by,
-            })
+            let match_by = scopes_node.and_then(|s| s.attribute("MatchBy")).map(str::to_string);
+            Some(Request::Probe { message_id, types, scopes, match_by })
         }
         "Resolve" => {
             let endpoint = find(op, "Address")?.text()?.trim().to_string();
-            Some(Request::Resolve {
-                message_id,
-                endpoint,
-            })
+            Some(Request::Resolve { message_id, endpoint })
         }
         _ => None,
     }
@@ -100,8 +82,7 @@ fn resolve_qnames(node: Node<'_, '_>) -> Option<Vec<(String, String)>> {
 }
 
 fn supports_type(ns: &str, local: &str) -> bool {
-    (ns == NS_NETWORK && local == "NetworkVideoTransmitter")
-        || (ns == NS_DEVICE && local == "Device")
+    (ns == NS_NETWORK && local == "NetworkVideoTransmitter") || (ns == NS_DEVICE && local == "Device")
 }
 
 /// The rfc3986 rule: scheme and authority case-insensitive, path a segment prefix.
@@ -112,19 +93,8 @@ pub fn scope_matches(probe: &str, device: &str, match_by: Option<&str>) -> bool 
             let split = |s: &str| -> Option<(String, Vec<String>)> {
                 let (scheme, rest) = s.split_once("://")?;
                 let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-                let segments = path
-                    .split('/')
-                    .filter(|p| !p.is_empty())
-                    .map(percent_decode)
-                    .collect();
-                Some((
-                    format!(
-                        "{}://{}",
-                        scheme.to_ascii_lowercase(),
-                        authority.to_ascii_lowercase()
-                    ),
-                    segments,
-                ))
+                let segments = path.split('/').filter(|p| !p.is_empty()).map(percent_decode).collect();
+                Some((format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()), segments))
             };
             match (split(probe), split(device)) {
                 (Some((pa, ps)), Some((da, ds))) => {
@@ -166,31 +136,17 @@ fn device_scopes(st: &CameraState) -> Vec<String> {
 fn xaddrs(st: &CameraState) -> String {
     let mut v = Vec::new();
     if st.access.http.enabled {
-        v.push(format!(
-            "http://{}:{}/onvif/device_service",
-            st.address, st.access.http.port
-        ));
+        v.push(format!("http://{}:{}/onvif/device_service", st.address, st.access.http.port));
     }
     if st.access.https.enabled {
-        v.push(format!(
-            "https://{}:{}/onvif/device_service",
-            st.address, st.access.https.port
-        ));
+        v.push(format!("https://{}:{}/onvif/device_service", st.address, st.access.https.port));
     }
     v.join(" ")
 }
 
-fn envelope(
-    st: &mut CameraState,
-    action: &str,
-    to: &str,
-    relates_to: Option<&str>,
-    body: &str,
-) -> String {
+fn envelope(st: &mut CameraState, action: &str, to: &str, relates_to: Option<&str>, body: &str) -> String {
     let n = st.next_message_number();
-    let relates = relates_to
-        .map(|r| format!("<wsa:RelatesTo>{}</wsa:RelatesTo>", esc(r)))
-        .unwrap_or_default();
+    let relates = relates_to.map(|r| format!("<wsa:RelatesTo>{}</wsa:RelatesTo>", esc(r))).unwrap_or_default();
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:wsa=\"{NS_ADDRESSING}\" xmlns:d=\"{NS_DISCOVERY}\" xmlns:dn=\"{NS_NETWORK}\" xmlns:tds=\"{NS_DEVICE}\"><SOAP-ENV:Header><wsa:MessageID>urn:uuid:{}</wsa:MessageID>{relates}<wsa:To SOAP-ENV:mustUnderstand=\"true\">{to}</wsa:To><wsa:Action SOAP-ENV:mustUnderstand=\"true\">{ACTION}{action}</wsa:Action><d:AppSequence InstanceId=\"{}\" MessageNumber=\"{n}\"/></SOAP-ENV:Header><SOAP-ENV:Body>{body}</SOAP-ENV:Body></SOAP-ENV:Envelope>",
         uuid::Uuid::new_v4(),
@@ -211,52 +167,24 @@ fn endpoint_block(st: &CameraState) -> String {
 /// The answer to a request, if this camera should answer it.
 pub fn answer(st: &mut CameraState, request: &Request) -> Option<String> {
     match request {
-        Request::Probe {
-            message_id,
-            types,
-            scopes,
-            match_by,
-        } => {
+        Request::Probe { message_id, types, scopes, match_by } => {
             if !types.iter().all(|(ns, l)| supports_type(ns, l)) {
                 return None;
             }
             let ours = device_scopes(st);
-            if !scopes.iter().all(|p| {
-                ours.iter()
-                    .any(|d| scope_matches(p, d, match_by.as_deref()))
-            }) {
+            if !scopes.iter().all(|p| ours.iter().any(|d| scope_matches(p, d, match_by.as_deref()))) {
                 return None;
             }
-            let body = format!(
-                "<d:ProbeMatches><d:ProbeMatch>{}</d:ProbeMatch></d:ProbeMatches>",
-                endpoint_block(st)
-            );
-            Some(envelope(
-                st,
-                "ProbeMatches",
-                TO_ANONYMOUS,
-                Some(message_id),
-                &body,
-            ))
+            let body = format!("<d:ProbeMatches><d:ProbeMatch>{}</d:ProbeMatch></d:ProbeMatches>", endpoint_block(st));
+            Some(envelope(st, "ProbeMatches", TO_ANONYMOUS, Some(message_id), &body))
         }
-        Request::Resolve {
-            message_id,
-            endpoint,
-        } => {
+        Request::Resolve { message_id, endpoint } => {
             if *endpoint != format!("urn:uuid:{}", st.identity.endpoint_uuid) {
                 return None;
             }
-            let body = format!(
-                "<d:ResolveMatches><d:ResolveMatch>{}</d:ResolveMatch></d:ResolveMatches>",
-                endpoint_block(st)
-            );
-            Some(envelope(
-                st,
-                "ResolveMatches",
-                TO_ANONYMOUS,
-                Some(message_id),
-                &body,
-            ))
+            let body =
+                format!("<d:ResolveMatches><d:ResolveMatch>{}</d:ResolveMatch></d:ResolveMatches>", endpoint_block(st));
+            Some(envelope(st, "ResolveMatches", TO_ANONYMOUS, Some(message_id), &body))
         }
     }
 }
@@ -283,10 +211,7 @@ struct ByeOnDrop {
 impl Drop for ByeOnDrop {
     fn drop(&mut self) {
         if let Some(s) = &self.socket {
-            let _ = s.send_to(
-                self.message.as_bytes(),
-                SocketAddr::from((MULTICAST_GROUP, 3702)),
-            );
+            let _ = s.send_to(self.message.as_bytes(), SocketAddr::from((MULTICAST_GROUP, 3702)));
         }
     }
 }
@@ -295,24 +220,13 @@ pub(crate) async fn serve(cam: Arc<Camera>, unicast: UdpSocket, group: Option<Ud
     let announce = group.is_some();
     let _bye = if announce {
         let hello_msg = hello(&mut cam.state());
-        let _ = unicast
-            .send_to(hello_msg.as_bytes(), (MULTICAST_GROUP, 3702))
-            .await;
+        let _ = unicast.send_to(hello_msg.as_bytes(), (MULTICAST_GROUP, 3702)).await;
         let bye_msg = bye(&mut cam.state());
         // A blocking twin of the socket, for the one datagram sent from Drop.
-        let std_twin = socket2::SockRef::from(&unicast)
-            .try_clone()
-            .ok()
-            .map(std::net::UdpSocket::from);
-        ByeOnDrop {
-            socket: std_twin,
-            message: bye_msg,
-        }
+        let std_twin = socket2::SockRef::from(&unicast).try_clone().ok().map(std::net::UdpSocket::from);
+        ByeOnDrop { socket: std_twin, message: bye_msg }
     } else {
-        ByeOnDrop {
-            socket: None,
-            message: String::new(),
-        }
+        ByeOnDrop { socket: None, message: String::new() }
     };
     let mut ubuf = vec![0u8; 65_536];
     let mut gbuf = vec![0u8; 65_536];
@@ -321,11 +235,7 @@ pub(crate) async fn serve(cam: Arc<Camera>, unicast: UdpSocket, group: Option<Ud
             r = unicast.recv_from(&mut ubuf) => match r { Ok((n, f)) => (n, f, false), Err(_) => continue },
             r = recv_group(group.as_ref(), &mut gbuf) => match r { Ok((n, f)) => (n, f, true), Err(_) => continue },
         };
-        let data = if multicast {
-            gbuf.get(..n)
-        } else {
-            ubuf.get(..n)
-        };
+        let data = if multicast { gbuf.get(..n) } else { ubuf.get(..n) };
         let Some(request) = data.and_then(parse_request) else {
             continue;
         };
@@ -343,10 +253,7 @@ pub(crate) async fn serve(cam: Arc<Camera>, unicast: UdpSocket, group: Option<Ud
     }
 }
 
-async fn recv_group(
-    group: Option<&UdpSocket>,
-    buf: &mut [u8],
-) -> std::io::Result<(usize, SocketAddr)> {
+async fn recv_group(group: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
     match group {
         Some(s) => s.recv_from(buf).await,
         None => std::future::pending().await,
@@ -361,22 +268,12 @@ mod tests {
 
     #[test]
     fn probe_types_resolve_through_their_own_prefixes() {
-        let Some(Request::Probe {
-            message_id, types, ..
-        }) = parse_request(PROBE.as_bytes())
-        else {
+        let Some(Request::Probe { message_id, types, .. }) = parse_request(PROBE.as_bytes()) else {
             panic!("not a probe")
         };
         assert_eq!(message_id, "uuid:1234");
-        assert_eq!(
-            types,
-            vec![(
-                NS_NETWORK.to_string(),
-                "NetworkVideoTransmitter".to_string()
-            )]
-        );
-        let unknown_prefix =
-            PROBE.replace("x:NetworkVideoTransmitter", "zz:NetworkVideoTransmitter");
+        assert_eq!(types, vec![(NS_NETWORK.to_string(), "NetworkVideoTransmitter".to_string())]);
+        let unknown_prefix = PROBE.replace("x:NetworkVideoTransmitter", "zz:NetworkVideoTransmitter");
         assert_eq!(parse_request(unknown_prefix.as_bytes()), None);
         assert_eq!(parse_request(b"<not xml"), None);
     }
@@ -384,32 +281,12 @@ mod tests {
     #[test]
     fn scope_matching_follows_the_rfc3986_rule() {
         let dev = "onvif://www.onvif.org/location/country/china";
-        assert!(scope_matches(
-            "onvif://www.onvif.org/location/country/china",
-            dev,
-            None
-        ));
+        assert!(scope_matches("onvif://www.onvif.org/location/country/china", dev, None));
         assert!(scope_matches("ONVIF://WWW.ONVIF.ORG/location", dev, None));
-        assert!(!scope_matches(
-            "onvif://www.onvif.org/location/country/chin",
-            dev,
-            None
-        ));
-        assert!(!scope_matches(
-            "onvif://www.onvif.org/hardware/D1",
-            "onvif://www.onvif.org/hardware/D1-566",
-            None
-        ));
-        assert!(scope_matches(
-            "onvif://www.onvif.org/name/My%20Cam",
-            "onvif://www.onvif.org/name/My%20Cam",
-            None
-        ));
-        assert!(!scope_matches(
-            "onvif://www.onvif.org/location",
-            dev,
-            Some(STRCMP0)
-        ));
+        assert!(!scope_matches("onvif://www.onvif.org/location/country/chin", dev, None));
+        assert!(!scope_matches("onvif://www.onvif.org/hardware/D1", "onvif://www.onvif.org/hardware/D1-566", None));
+        assert!(scope_matches("onvif://www.onvif.org/name/My%20Cam", "onvif://www.onvif.org/name/My%20Cam", None));
+        assert!(!scope_matches("onvif://www.onvif.org/location", dev, Some(STRCMP0)));
         assert!(!scope_matches(dev, dev, Some("urn:unknown-rule")));
     }
 }

@@ -27,23 +27,17 @@ pub fn el(name: &str, text: impl std::fmt::Display) -> String {
 
 /// The first descendant-or-self element with this local name.
 pub fn find<'a, 'i>(node: Node<'a, 'i>, local: &str) -> Option<Node<'a, 'i>> {
-    node.descendants()
-        .find(|n| n.is_element() && n.tag_name().name() == local)
+    node.descendants().find(|n| n.is_element() && n.tag_name().name() == local)
 }
 
 /// A direct child element with this local name.
 pub fn child<'a, 'i>(node: Node<'a, 'i>, local: &str) -> Option<Node<'a, 'i>> {
-    node.children()
-        .find(|n| n.is_element() && n.tag_name().name() == local)
+    node.children().find(|n| n.is_element() && n.tag_name().name() == local)
 }
 
 /// All direct child elements with this local name.
-pub fn children<'a, 'i: 'a>(
-    node: Node<'a, 'i>,
-    local: &'a str,
-) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
-    node.children()
-        .filter(move |n| n.is_element() && n.tag_name().name() == local)
+pub fn children<'a, 'i: 'a>(node: Node<'a, 'i>, local: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
+    node.children().filter(move |n| n.is_element() && n.tag_name().name() == local)
 }
 
 /// Trimmed text of a direct child element.
@@ -77,7 +71,8 @@ mod tests {
 
     #[test]
     fn lookups_ignore_prefixes_and_namespaces() {
-        let doc = parse(r#"<a:Root xmlns:a="urn:x"><b:Item xmlns:b="urn:y"> 5 </b:Item><Flag>true</Flag></a:Root>"#).unwrap();
+        let doc =
+            parse(r#"<a:Root xmlns:a="urn:x"><b:Item xmlns:b="urn:y"> 5 </b:Item><Flag>true</Flag></a:Root>"#).unwrap();
         let root = doc.root_element();
         assert_eq!(child_text(root, "Item").as_deref(), Some("5"));
         assert_eq!(child_bool(root, "Flag"), Some(true));

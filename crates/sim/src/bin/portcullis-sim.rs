@@ -56,8 +56,7 @@ struct Args {
 fn config_from(args: &Args) -> Result<FleetConfig, String> {
     let mut c = match &args.config {
         Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
             FleetConfig::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?
         }
         None => FleetConfig::default(),
@@ -101,14 +100,10 @@ async fn run(args: Args) -> Result<(), String> {
         "version": env!("CARGO_PKG_VERSION"),
         "devices": fleet.devices(),
     });
-    let text = if args.pretty {
-        serde_json::to_string_pretty(&doc)
-    } else {
-        serde_json::to_string(&doc)
-    };
+    let text = if args.pretty { serde_json::to_string_pretty(&doc) } else { serde_json::to_string(&doc) };
     println!("{}", text.map_err(|e| e.to_string())?);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| e.to_string())?;
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
@@ -122,16 +117,12 @@ async fn run(args: Args) -> Result<(), String> {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG").unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("portcullis-sim: cannot start the runtime: {e}");

@@ -10,13 +10,7 @@ use crate::xml::{child_text, find_text};
 
 const BASE: &str = "/ISAPI/Security/serverCertificate";
 
-pub(super) fn route(
-    cam: &Camera,
-    st: &mut CameraState,
-    req: &HttpRequest,
-    path: &str,
-    body: &str,
-) -> Option<Reply> {
+pub(super) fn route(cam: &Camera, st: &mut CameraState, req: &HttpRequest, path: &str, body: &str) -> Option<Reply> {
     let rest = path.strip_prefix(BASE)?;
     let m = req.method.as_str();
     Some(match (m, rest) {
@@ -49,13 +43,7 @@ fn create_csr(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
         let cn = child_text(root, "commonName").unwrap_or_else(|| st.identity.serial.clone());
         let sans: Vec<String> = root
             .descendants()
-            .filter(|n| {
-                n.is_element()
-                    && matches!(
-                        n.tag_name().name(),
-                        "subjectAltName" | "ipAddress" | "hostName"
-                    )
-            })
+            .filter(|n| n.is_element() && matches!(n.tag_name().name(), "subjectAltName" | "ipAddress" | "hostName"))
             .filter_map(|n| n.text().map(|t| t.trim().to_string()))
             .filter(|t| !t.is_empty())
             .collect();
@@ -74,21 +62,13 @@ fn create_csr(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
 }
 
 fn csr_status(cam: &Camera, st: &CameraState) -> Reply {
-    let status = if st.certs.pending_csr.is_some() {
-        "pending"
-    } else {
-        "none"
-    };
+    let status = if st.certs.pending_csr.is_some() { "pending" } else { "none" };
     ok_xml(cam, st, "CertificateReq", &el("status", status))
 }
 
 fn certificate(cam: &Camera, st: &CameraState) -> Reply {
     let s = &st.certs.server;
-    let inner = format!(
-        "{}{}",
-        el("selfSigned", s.self_signed),
-        el("certificate", &s.chain_pem)
-    );
+    let inner = format!("{}{}", el("selfSigned", s.self_signed), el("certificate", &s.chain_pem));
     ok_xml(cam, st, "ServerCertificate", &inner)
 }
 
@@ -114,13 +94,7 @@ fn install(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
     }
     let key = match key.or_else(|| st.certs.pending_csr.as_ref().map(|p| p.key_pem.clone())) {
         Some(k) => k,
-        None => {
-            return bad_content(
-                cam,
-                st,
-                "no private key: generate a CSR first or upload the key",
-            )
-        }
+        None => return bad_content(cam, st, "no private key: generate a CSR first or upload the key"),
     };
     match ServerIdentity::from_pem(chain, key, false, &st.access.tls) {
         Ok(identity) => {
@@ -133,8 +107,7 @@ fn install(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
 }
 
 fn reset(cam: &Camera, st: &mut CameraState) -> Reply {
-    match ServerIdentity::self_signed(&st.identity.serial, &st.address.to_string(), &st.access.tls)
-    {
+    match ServerIdentity::self_signed(&st.identity.serial, &st.address.to_string(), &st.access.tls) {
         Ok(identity) => {
             st.certs.server = identity;
             ok_status(cam, st, After::Nothing)

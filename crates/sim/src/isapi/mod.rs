@@ -81,8 +81,7 @@ pub(crate) fn ok_status(cam: &Camera, st: &CameraState, after: After) -> Reply {
 
 /// Accepted, but takes effect at the next reboot (statusCode 7).
 pub(crate) fn reboot_required(cam: &Camera, st: &CameraState) -> Reply {
-    status_reply_with(cam, st, 200, 7, "Reboot Required", "rebootRequired", None)
-        .committed(After::Nothing)
+    status_reply_with(cam, st, 200, 7, "Reboot Required", "rebootRequired", None).committed(After::Nothing)
 }
 
 pub(crate) fn not_supported(cam: &Camera, st: &CameraState) -> Reply {
@@ -91,15 +90,7 @@ pub(crate) fn not_supported(cam: &Camera, st: &CameraState) -> Reply {
 
 pub(crate) fn bad_content(cam: &Camera, st: &CameraState, why: &str) -> Reply {
     tracing::debug!("ISAPI badXmlContent: {why}");
-    status_reply_with(
-        cam,
-        st,
-        400,
-        6,
-        "Invalid XML Content",
-        "badXmlContent",
-        None,
-    )
+    status_reply_with(cam, st, 400, 6, "Invalid XML Content", "badXmlContent", None)
 }
 
 pub(crate) fn bad_format(cam: &Camera, st: &CameraState) -> Reply {
@@ -107,35 +98,15 @@ pub(crate) fn bad_format(cam: &Camera, st: &CameraState) -> Reply {
 }
 
 pub(crate) fn method_not_allowed(cam: &Camera, st: &CameraState) -> Reply {
-    status_reply_with(
-        cam,
-        st,
-        405,
-        4,
-        "Invalid Operation",
-        "methodNotAllowed",
-        None,
-    )
+    status_reply_with(cam, st, 405, 4, "Invalid Operation", "methodNotAllowed", None)
 }
 
 pub(crate) fn forbidden(cam: &Camera, st: &CameraState) -> Reply {
-    status_reply_with(
-        cam,
-        st,
-        403,
-        4,
-        "Invalid Operation",
-        "invalidOperation",
-        None,
-    )
+    status_reply_with(cam, st, 403, 4, "Invalid Operation", "invalidOperation", None)
 }
 
 /// Parse a request body, or answer `badXmlFormat`.
-pub(crate) fn parse_body<'a>(
-    cam: &Camera,
-    st: &CameraState,
-    body: &'a str,
-) -> Result<Document<'a>, Reply> {
+pub(crate) fn parse_body<'a>(cam: &Camera, st: &CameraState, body: &'a str) -> Result<Document<'a>, Reply> {
     crate::xml::parse(body).map_err(|_| bad_format(cam, st))
 }
 
@@ -155,10 +126,7 @@ pub fn handle(cam: &Camera, req: &HttpRequest) -> Reply {
         Err(reply) => return reply,
     };
     let mut st = cam.state();
-    let level = st
-        .account(&user)
-        .and_then(|a| a.web_level)
-        .unwrap_or(WebLevel::Viewer);
+    let level = st.account(&user).and_then(|a| a.web_level).unwrap_or(WebLevel::Viewer);
     if req.method != "GET" && level != WebLevel::Administrator {
         return forbidden(cam, &st);
     }
@@ -174,25 +142,19 @@ fn challenges(cam: &Camera, st: &CameraState, stale: bool) -> Vec<(&'static str,
     let nonce = cam.nonce_key.issue(now_ms());
     let stale = if stale { "TRUE" } else { "FALSE" };
     let mut h = Vec::new();
-    if matches!(
-        st.digest_algorithms,
-        DigestAlgorithms::Sha256 | DigestAlgorithms::Md5Sha256
-    ) {
-        h.push((
-            "WWW-Authenticate",
-            format!("Digest qop=\"auth\", realm=\"{}\", nonce=\"{nonce}\", algorithm=SHA-256, stale=\"{stale}\"", cam.realm),
-        ));
-    }
-    if matches!(
-        st.digest_algorithms,
-        DigestAlgorithms::Md5 | DigestAlgorithms::Md5Sha256
-    ) {
+    if matches!(st.digest_algorithms, DigestAlgorithms::Sha256 | DigestAlgorithms::Md5Sha256) {
         h.push((
             "WWW-Authenticate",
             format!(
-                "Digest qop=\"auth\", realm=\"{}\", nonce=\"{nonce}\", stale=\"{stale}\"",
+                "Digest qop=\"auth\", realm=\"{}\", nonce=\"{nonce}\", algorithm=SHA-256, stale=\"{stale}\"",
                 cam.realm
             ),
+        ));
+    }
+    if matches!(st.digest_algorithms, DigestAlgorithms::Md5 | DigestAlgorithms::Md5Sha256) {
+        h.push((
+            "WWW-Authenticate",
+            format!("Digest qop=\"auth\", realm=\"{}\", nonce=\"{nonce}\", stale=\"{stale}\"", cam.realm),
         ));
     }
     if st.web_auth == AuthType::DigestBasic {
@@ -223,11 +185,7 @@ fn unauthorized(
             ),
         )
     } else {
-        let lock = if locked_for.is_some() {
-            "lock"
-        } else {
-            "unlock"
-        };
+        let lock = if locked_for.is_some() { "lock" } else { "unlock" };
         let mut inner = format!(
             "{}{}{}{}{}",
             el("statusValue", 401),
@@ -259,8 +217,7 @@ fn authenticate(cam: &Camera, req: &HttpRequest) -> Result<String, Reply> {
         return Err(unauthorized(cam, &st, Some(left), Some(0), false));
     }
     let basic_allowed = st.web_auth == AuthType::DigestBasic;
-    let verdict =
-        verify_http_credentials(cam, &mut st, req, |a| a.web_level.is_some(), basic_allowed);
+    let verdict = verify_http_credentials(cam, &mut st, req, |a| a.web_level.is_some(), basic_allowed);
     match verdict {
         Verdict::Ok(user) => {
             auth::record_success(&mut st, peer);
@@ -301,26 +258,15 @@ pub(crate) fn verify_http_credentials(
             .account(&d.username)
             .filter(|a| eligible(a))
             .is_some_and(|a| auth::digest_matches(&d, &req.method, &a.password));
-        return if ok {
-            Verdict::Ok(d.username)
-        } else {
-            Verdict::Refused
-        };
+        return if ok { Verdict::Ok(d.username) } else { Verdict::Refused };
     }
     if let Some((user, pass)) = auth::parse_basic(header) {
         if !basic_allowed {
             // Digest-only firmware ignores basic credentials and challenges again.
             return Verdict::Missing;
         }
-        let ok = st
-            .account(&user)
-            .filter(|a| eligible(a))
-            .is_some_and(|a| a.password == pass);
-        return if ok {
-            Verdict::Ok(user)
-        } else {
-            Verdict::Refused
-        };
+        let ok = st.account(&user).filter(|a| eligible(a)).is_some_and(|a| a.password == pass);
+        return if ok { Verdict::Ok(user) } else { Verdict::Refused };
     }
     Verdict::Missing
 }

@@ -7,13 +7,7 @@ use super::*;
 use crate::state::{FilterPolicy, OnvifAuth, Switch};
 use crate::xml::{child, child_bool, child_text, children, find};
 
-pub(super) fn route(
-    cam: &Camera,
-    st: &mut CameraState,
-    req: &HttpRequest,
-    path: &str,
-    body: &str,
-) -> Option<Reply> {
+pub(super) fn route(cam: &Camera, st: &mut CameraState, req: &HttpRequest, path: &str, body: &str) -> Option<Reply> {
     let get = req.method == "GET";
     let put = req.method == "PUT";
     if !(get || put) && path.starts_with("/ISAPI/System/Network") {
@@ -22,17 +16,11 @@ pub(super) fn route(
     Some(match path {
         "/ISAPI/Security/adminAccesses" if get => admin_accesses(cam, st),
         "/ISAPI/Security/adminAccesses" if put => put_admin_accesses(cam, st, body),
-        "/ISAPI/System/Network/telnetd" => {
-            switch(cam, st, body, put, "Telnetd", |s| &mut s.services.telnet)
-        }
+        "/ISAPI/System/Network/telnetd" => switch(cam, st, body, put, "Telnetd", |s| &mut s.services.telnet),
         "/ISAPI/System/Network/ssh" => switch(cam, st, body, put, "SSH", |s| &mut s.services.ssh),
-        "/ISAPI/System/Network/UPnP" => {
-            switch(cam, st, body, put, "UPnP", |s| &mut s.services.upnp)
-        }
+        "/ISAPI/System/Network/UPnP" => switch(cam, st, body, put, "UPnP", |s| &mut s.services.upnp),
         "/ISAPI/System/Network/EZVIZ" => ezviz(cam, st, body, put),
-        "/ISAPI/System/Network/DDNS" | "/ISAPI/System/Network/DDNS/1" => {
-            ddns(cam, st, body, put, path.ends_with("/1"))
-        }
+        "/ISAPI/System/Network/DDNS" | "/ISAPI/System/Network/DDNS/1" => ddns(cam, st, body, put, path.ends_with("/1")),
         "/ISAPI/System/Network/SNMP" => snmp(cam, st, body, put),
         "/ISAPI/System/Network/ftp" => ftp(cam, st, body, put),
         "/ISAPI/System/Network/ipFilter" => ip_filter(cam, st, body, put),
@@ -75,17 +63,9 @@ fn put_admin_accesses(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
         Ok(d) => d,
         Err(r) => return r,
     };
-    let mut next = st
-        .pending_access
-        .clone()
-        .unwrap_or_else(|| st.access.clone());
-    for p in doc
-        .descendants()
-        .filter(|n| n.is_element() && n.tag_name().name() == "AdminAccessProtocol")
-    {
-        let name = child_text(p, "protocol")
-            .unwrap_or_default()
-            .to_ascii_uppercase();
+    let mut next = st.pending_access.clone().unwrap_or_else(|| st.access.clone());
+    for p in doc.descendants().filter(|n| n.is_element() && n.tag_name().name() == "AdminAccessProtocol") {
+        let name = child_text(p, "protocol").unwrap_or_default().to_ascii_uppercase();
         let slot = match name.as_str() {
             "HTTP" => &mut next.http,
             "HTTPS" => &mut next.https,
@@ -99,17 +79,7 @@ fn put_admin_accesses(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
         if let Some(port) = child_text(p, "portNo") {
             match port.parse::<u16>() {
                 Ok(n) if n > 0 => slot.port = n,
-                _ => {
-                    return status_reply_with(
-                        cam,
-                        st,
-                        400,
-                        6,
-                        "Invalid XML Content",
-                        "portError",
-                        None,
-                    )
-                }
+                _ => return status_reply_with(cam, st, 400, 6, "Invalid XML Content", "portError", None),
             }
         }
         if name == "HTTPS" {
@@ -125,17 +95,8 @@ fn put_admin_accesses(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
             }
         }
     }
-    let ports = [
-        next.http.port,
-        next.https.port,
-        next.rtsp.port,
-        next.sdk.port,
-    ];
-    if (1..ports.len()).any(|i| {
-        ports
-            .get(i)
-            .is_some_and(|p| ports.get(..i).is_some_and(|before| before.contains(p)))
-    }) {
+    let ports = [next.http.port, next.https.port, next.rtsp.port, next.sdk.port];
+    if (1..ports.len()).any(|i| ports.get(i).is_some_and(|p| ports.get(..i).is_some_and(|before| before.contains(p)))) {
         return status_reply_with(cam, st, 400, 6, "Invalid XML Content", "portError", None);
     }
     if !(next.tls.tls1_2 || next.tls.tls1_3) {
@@ -348,11 +309,7 @@ fn ip_filter(cam: &Camera, st: &mut CameraState, body: &str, put: bool) -> Reply
         if entries.len() > 32 {
             return bad_content(cam, st, "more than 32 entries");
         }
-        st.ip_filter = crate::state::IpFilter {
-            enabled,
-            policy,
-            entries,
-        };
+        st.ip_filter = crate::state::IpFilter { enabled, policy, entries };
         return ok_status(cam, st, After::Nothing);
     }
     let f = &st.ip_filter;
@@ -384,9 +341,7 @@ fn ip_filter(cam: &Camera, st: &mut CameraState, body: &str, put: bool) -> Reply
 
 /// The address of an `IPFilterAddress` in either shape seen in the field.
 fn address_of(a: Node<'_, '_>) -> Option<String> {
-    child(a, "AddressMask")
-        .and_then(|m| child_text(m, "ipAddress"))
-        .or_else(|| child_text(a, "ipAddress"))
+    child(a, "AddressMask").and_then(|m| child_text(m, "ipAddress")).or_else(|| child_text(a, "ipAddress"))
 }
 
 fn integrate(cam: &Camera, st: &mut CameraState, body: &str, put: bool) -> Reply {
@@ -453,10 +408,5 @@ fn discovery_mode(cam: &Camera, st: &mut CameraState, body: &str, put: bool) -> 
         }
         return ok_status(cam, st, After::Reconcile);
     }
-    ok_xml(
-        cam,
-        st,
-        "DiscoveryMode",
-        &el("SADP", word(st.services.sadp_discoverable)),
-    )
+    ok_xml(cam, st, "DiscoveryMode", &el("SADP", word(st.services.sadp_discoverable)))
 }

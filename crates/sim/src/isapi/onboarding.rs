@@ -11,12 +11,7 @@ pub(super) fn handle(cam: &Camera, req: &HttpRequest, path: &str) -> Option<Repl
     let reply = match (req.method.as_str(), path) {
         ("GET", "/SDK/activateStatus") => {
             // Body shape UNCONFIRMED: clients look for a true/false text node.
-            ok_xml(
-                cam,
-                &st,
-                "ActivateStatus",
-                &el("Activated", st.activation.activated),
-            )
+            ok_xml(cam, &st, "ActivateStatus", &el("Activated", st.activation.activated))
         }
         ("POST", "/ISAPI/Security/challenge") => challenge(cam, &mut st, &req.body_text()),
         ("PUT", "/ISAPI/System/activate") => activate(cam, &mut st, &req.body_text()),

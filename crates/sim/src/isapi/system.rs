@@ -5,13 +5,7 @@ use super::*;
 use crate::state::{NtpServer, TimeMode};
 use crate::xml::{child_bool, child_text, children, find};
 
-pub(super) fn route(
-    cam: &Camera,
-    st: &mut CameraState,
-    req: &HttpRequest,
-    path: &str,
-    body: &str,
-) -> Option<Reply> {
+pub(super) fn route(cam: &Camera, st: &mut CameraState, req: &HttpRequest, path: &str, body: &str) -> Option<Reply> {
     let get = req.method == "GET";
     let put = req.method == "PUT";
     Some(match path {
@@ -23,17 +17,11 @@ pub(super) fn route(
         "/ISAPI/System/time" if put => put_time(cam, st, body),
         "/ISAPI/System/time/ntpServers" if get => ntp_servers(cam, st, false),
         "/ISAPI/System/time/ntpServers/1" if get => ntp_servers(cam, st, true),
-        "/ISAPI/System/time/ntpServers" | "/ISAPI/System/time/ntpServers/1" if put => {
-            put_ntp_servers(cam, st, body)
-        }
+        "/ISAPI/System/time/ntpServers" | "/ISAPI/System/time/ntpServers/1" if put => put_ntp_servers(cam, st, body),
         "/ISAPI/Security/illegalLoginLock" if get => illegal_login_lock(cam, st),
         "/ISAPI/Security/illegalLoginLock" if put => put_illegal_login_lock(cam, st, body),
-        "/ISAPI/Security/webCertificate" if get => {
-            auth_type(cam, st, "WebCertificate", st.web_auth)
-        }
-        "/ISAPI/Security/RTSPCertificate" if get => {
-            auth_type(cam, st, "RTSPCertificate", st.rtsp_auth)
-        }
+        "/ISAPI/Security/webCertificate" if get => auth_type(cam, st, "WebCertificate", st.web_auth),
+        "/ISAPI/Security/RTSPCertificate" if get => auth_type(cam, st, "RTSPCertificate", st.rtsp_auth),
         "/ISAPI/Security/webCertificate" | "/ISAPI/Security/RTSPCertificate" if put => {
             put_auth_type(cam, st, body, path.ends_with("RTSPCertificate"))
         }
@@ -61,15 +49,9 @@ fn device_info(cam: &Camera, st: &CameraState) -> Reply {
         el("serialNumber", &id.serial),
         el("macAddress", id.mac_colons()),
         el("firmwareVersion", &id.firmware_version),
-        el(
-            "firmwareReleasedDate",
-            format!("build {}", id.firmware_build)
-        ),
+        el("firmwareReleasedDate", format!("build {}", id.firmware_build)),
         el("encoderVersion", "V7.3"),
-        el(
-            "encoderReleasedDate",
-            format!("build {}", id.firmware_build)
-        ),
+        el("encoderReleasedDate", format!("build {}", id.firmware_build)),
         el("deviceType", &id.device_type),
         el("telecontrolID", 88)
     );
@@ -136,12 +118,7 @@ fn time(cam: &Camera, st: &CameraState) -> Reply {
 
 /// The device clock without re-locking the state.
 fn cam_now(cam: &Camera, st: &CameraState) -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
-        + chrono::Duration::seconds(
-            st.time
-                .manual_offset_s
-                .saturating_add(cam.faults().clock_skew_s),
-        )
+    chrono::Utc::now() + chrono::Duration::seconds(st.time.manual_offset_s.saturating_add(cam.faults().clock_skew_s))
 }
 
 fn put_time(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
@@ -150,10 +127,7 @@ fn put_time(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
         Err(r) => return r,
     };
     let root = doc.root_element();
-    let mode = match child_text(root, "timeMode")
-        .map(|m| m.to_ascii_lowercase())
-        .as_deref()
-    {
+    let mode = match child_text(root, "timeMode").map(|m| m.to_ascii_lowercase()).as_deref() {
         Some("ntp") => TimeMode::Ntp,
         Some("manual") => TimeMode::Manual,
         None => st.time.mode,
@@ -165,10 +139,7 @@ fn put_time(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
     if mode == TimeMode::Manual {
         if let Some(t) = child_text(root, "localTime") {
             match chrono::DateTime::parse_from_rfc3339(&t) {
-                Ok(t) => {
-                    st.time.manual_offset_s =
-                        (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds()
-                }
+                Ok(t) => st.time.manual_offset_s = (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds(),
                 Err(_) => return bad_content(cam, st, "localTime"),
             }
         }
@@ -188,18 +159,11 @@ fn put_time(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
 
 fn ntp_server_xml(id: usize, s: &NtpServer) -> String {
     let is_ip = s.host.parse::<std::net::IpAddr>().is_ok();
-    let addr = if is_ip {
-        el("ipAddress", &s.host)
-    } else {
-        el("hostName", &s.host)
-    };
+    let addr = if is_ip { el("ipAddress", &s.host) } else { el("hostName", &s.host) };
     format!(
         "<NTPServer>{}{}{addr}{}{}</NTPServer>",
         el("id", id),
-        el(
-            "addressingFormatType",
-            if is_ip { "ipaddress" } else { "hostname" }
-        ),
+        el("addressingFormatType", if is_ip { "ipaddress" } else { "hostname" }),
         el("portNo", s.port),
         el("synchronizeInterval", s.interval_minutes)
     )
@@ -207,24 +171,12 @@ fn ntp_server_xml(id: usize, s: &NtpServer) -> String {
 
 fn ntp_servers(cam: &Camera, st: &CameraState, single: bool) -> Reply {
     if single {
-        let default = NtpServer {
-            host: String::new(),
-            port: 123,
-            interval_minutes: 1440,
-        };
+        let default = NtpServer { host: String::new(), port: 123, interval_minutes: 1440 };
         let s = st.time.ntp_servers.first().unwrap_or(&default);
-        let inner = ntp_server_xml(1, s)
-            .replace("<NTPServer>", "")
-            .replace("</NTPServer>", "");
+        let inner = ntp_server_xml(1, s).replace("<NTPServer>", "").replace("</NTPServer>", "");
         return ok_xml(cam, st, "NTPServer", &inner);
     }
-    let list: String = st
-        .time
-        .ntp_servers
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ntp_server_xml(i + 1, s))
-        .collect();
+    let list: String = st.time.ntp_servers.iter().enumerate().map(|(i, s)| ntp_server_xml(i + 1, s)).collect();
     ok_xml(cam, st, "NTPServerList", &list)
 }
 
@@ -234,38 +186,21 @@ fn put_ntp_servers(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
         Err(r) => return r,
     };
     let root = doc.root_element();
-    let nodes: Vec<_> = if root.tag_name().name() == "NTPServer" {
-        vec![root]
-    } else {
-        children(root, "NTPServer").collect()
-    };
+    let nodes: Vec<_> =
+        if root.tag_name().name() == "NTPServer" { vec![root] } else { children(root, "NTPServer").collect() };
     let mut servers = Vec::new();
     for n in nodes {
         let format = child_text(n, "addressingFormatType").unwrap_or_default();
-        let host = if format == "hostname" {
-            child_text(n, "hostName")
-        } else {
-            child_text(n, "ipAddress")
-        };
-        let Some(host) =
-            host.filter(|h| !h.is_empty() && h.len() <= 64 && !h.contains(char::is_whitespace))
-        else {
+        let host = if format == "hostname" { child_text(n, "hostName") } else { child_text(n, "ipAddress") };
+        let Some(host) = host.filter(|h| !h.is_empty() && h.len() <= 64 && !h.contains(char::is_whitespace)) else {
             return bad_content(cam, st, "NTP server address");
         };
         if format != "hostname" && host.parse::<std::net::IpAddr>().is_err() {
             return bad_content(cam, st, "NTP ipAddress");
         }
-        let port = child_text(n, "portNo")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(123);
-        let interval = child_text(n, "synchronizeInterval")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(1440);
-        servers.push(NtpServer {
-            host,
-            port,
-            interval_minutes: interval,
-        });
+        let port = child_text(n, "portNo").and_then(|p| p.parse().ok()).unwrap_or(123);
+        let interval = child_text(n, "synchronizeInterval").and_then(|p| p.parse().ok()).unwrap_or(1440);
+        servers.push(NtpServer { host, port, interval_minutes: interval });
     }
     if servers.len() > 4 {
         return bad_content(cam, st, "at most 4 NTP servers");
@@ -306,11 +241,7 @@ fn put_illegal_login_lock(cam: &Camera, st: &mut CameraState, body: &str) -> Rep
         None => st.lock.lock_seconds,
         _ => return bad_content(cam, st, "maxIllegalLoginLockTime must be 60–86400"),
     };
-    st.lock = crate::state::IllegalLoginLock {
-        enabled,
-        max_attempts: attempts,
-        lock_seconds: seconds,
-    };
+    st.lock = crate::state::IllegalLoginLock { enabled, max_attempts: attempts, lock_seconds: seconds };
     ok_status(cam, st, After::Nothing)
 }
 

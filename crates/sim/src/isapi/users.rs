@@ -4,13 +4,7 @@ use super::*;
 use crate::state::{password_strength_error, Account, OnvifLevel};
 use crate::xml::{child_text, find};
 
-pub(super) fn route(
-    cam: &Camera,
-    st: &mut CameraState,
-    req: &HttpRequest,
-    path: &str,
-    body: &str,
-) -> Option<Reply> {
+pub(super) fn route(cam: &Camera, st: &mut CameraState, req: &HttpRequest, path: &str, body: &str) -> Option<Reply> {
     let m = req.method.as_str();
     Some(match path {
         "/ISAPI/Security/userCheck" => user_check(cam, st),
@@ -48,8 +42,7 @@ pub(super) fn route(
 fn user_check(cam: &Camera, st: &CameraState) -> Reply {
     let admin = st.account("admin");
     let is_default = admin.is_some_and(|a| a.password == "12345");
-    let is_risk =
-        admin.is_some_and(|a| password_strength_error(&a.username, &a.password).is_some());
+    let is_risk = admin.is_some_and(|a| password_strength_error(&a.username, &a.password).is_some());
     let inner = format!(
         "{}{}{}{}{}",
         el("statusValue", 200),
@@ -66,39 +59,20 @@ fn web_user_xml(a: &Account) -> String {
         "<User>{}{}{}</User>",
         el("id", a.id),
         el("userName", &a.username),
-        el(
-            "userLevel",
-            a.web_level.map(WebLevel::as_str).unwrap_or("Viewer")
-        )
+        el("userLevel", a.web_level.map(WebLevel::as_str).unwrap_or("Viewer"))
     )
 }
 
 fn web_user_list(cam: &Camera, st: &CameraState) -> Reply {
-    let users: String = st
-        .accounts
-        .iter()
-        .filter(|a| a.web_level.is_some())
-        .map(web_user_xml)
-        .collect();
+    let users: String = st.accounts.iter().filter(|a| a.web_level.is_some()).map(web_user_xml).collect();
     ok_xml(cam, st, "UserList", &users)
 }
 
 fn web_user(cam: &Camera, st: &CameraState, id: u32) -> Reply {
-    match st
-        .accounts
-        .iter()
-        .find(|a| a.id == id && a.web_level.is_some())
-    {
-        Some(a) => Reply::new(
-            200,
-            XML,
-            doc(
-                cam,
-                st,
-                "User",
-                &web_user_xml(a).replace("<User>", "").replace("</User>", ""),
-            ),
-        ),
+    match st.accounts.iter().find(|a| a.id == id && a.web_level.is_some()) {
+        Some(a) => {
+            Reply::new(200, XML, doc(cam, st, "User", &web_user_xml(a).replace("<User>", "").replace("</User>", "")))
+        }
         None => not_supported(cam, st),
     }
 }
@@ -111,18 +85,10 @@ fn put_web_user(cam: &Camera, st: &mut CameraState, id: u32, body: &str) -> Repl
     let Some(user) = find(doc.root_element(), "User") else {
         return bad_content(cam, st, "no User");
     };
-    let Some(idx) = st
-        .accounts
-        .iter()
-        .position(|a| a.id == id && a.web_level.is_some())
-    else {
+    let Some(idx) = st.accounts.iter().position(|a| a.id == id && a.web_level.is_some()) else {
         return not_supported(cam, st);
     };
-    let current_name = st
-        .accounts
-        .get(idx)
-        .map(|a| a.username.clone())
-        .unwrap_or_default();
+    let current_name = st.accounts.get(idx).map(|a| a.username.clone()).unwrap_or_default();
     let name = child_text(user, "userName").unwrap_or_else(|| current_name.clone());
     if id == 1 && name != current_name {
         return bad_content(cam, st, "the built-in admin cannot be renamed");
@@ -160,13 +126,10 @@ fn add_web_user(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
     let Some(user) = find(doc.root_element(), "User") else {
         return bad_content(cam, st, "no User");
     };
-    let (Some(name), Some(pw)) = (child_text(user, "userName"), child_text(user, "password"))
-    else {
+    let (Some(name), Some(pw)) = (child_text(user, "userName"), child_text(user, "password")) else {
         return bad_content(cam, st, "userName and password are required");
     };
-    let level = child_text(user, "userLevel")
-        .and_then(|l| WebLevel::parse(&l))
-        .unwrap_or(WebLevel::Viewer);
+    let level = child_text(user, "userLevel").and_then(|l| WebLevel::parse(&l)).unwrap_or(WebLevel::Viewer);
     if name.is_empty() || st.account(&name).is_some() {
         return bad_content(cam, st, "user name empty or taken");
     }
@@ -174,19 +137,9 @@ fn add_web_user(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
         return bad_content(cam, st, why);
     }
     if st.accounts.iter().filter(|a| a.web_level.is_some()).count() >= 16 {
-        return status_reply_with(
-            cam,
-            st,
-            400,
-            6,
-            "Invalid XML Content",
-            "maxUserNumExceed",
-            None,
-        );
+        return status_reply_with(cam, st, 400, 6, "Invalid XML Content", "maxUserNumExceed", None);
     }
-    let id = (2..=32)
-        .find(|i| !st.accounts.iter().any(|a| a.id == *i))
-        .unwrap_or(32);
+    let id = (2..=32).find(|i| !st.accounts.iter().any(|a| a.id == *i)).unwrap_or(32);
     st.accounts.push(Account {
         id,
         username: name,
@@ -202,18 +155,11 @@ fn delete_web_user(cam: &Camera, st: &mut CameraState, id: u32) -> Reply {
     if id == 1 {
         return forbidden(cam, st);
     }
-    let Some(idx) = st
-        .accounts
-        .iter()
-        .position(|a| a.id == id && a.web_level.is_some())
-    else {
+    let Some(idx) = st.accounts.iter().position(|a| a.id == id && a.web_level.is_some()) else {
         return not_supported(cam, st);
     };
     // An account that is also an ONVIF user stays as one.
-    let remove = st
-        .accounts
-        .get(idx)
-        .is_some_and(|a| a.onvif_level.is_none());
+    let remove = st.accounts.get(idx).is_some_and(|a| a.onvif_level.is_none());
     if remove {
         st.accounts.remove(idx);
     } else if let Some(a) = st.accounts.get_mut(idx) {
@@ -246,10 +192,7 @@ fn upsert_onvif_users(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
         Ok(d) => d,
         Err(r) => return r,
     };
-    let users: Vec<_> = doc
-        .descendants()
-        .filter(|n| n.is_element() && n.tag_name().name() == "User")
-        .collect();
+    let users: Vec<_> = doc.descendants().filter(|n| n.is_element() && n.tag_name().name() == "User").collect();
     if users.is_empty() {
         return bad_content(cam, st, "no User");
     }
@@ -305,11 +248,7 @@ fn upsert_onvif_users(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {
 }
 
 fn delete_onvif_user(cam: &Camera, st: &mut CameraState, id: u32) -> Reply {
-    let Some(idx) = st
-        .accounts
-        .iter()
-        .position(|a| a.onvif_id == id && a.onvif_level.is_some())
-    else {
+    let Some(idx) = st.accounts.iter().position(|a| a.onvif_id == id && a.onvif_level.is_some()) else {
         return not_supported(cam, st);
     };
     let remove = st.accounts.get(idx).is_some_and(|a| a.web_level.is_none());

@@ -47,28 +47,16 @@ fn access_class(op: &str) -> Access {
 }
 
 fn is_write_op(op: &str) -> bool {
-    [
-        "Set",
-        "Create",
-        "Delete",
-        "Add",
-        "Remove",
-        "Load",
-        "Upload",
-        "Replace",
-        "SystemReboot",
-    ]
-    .iter()
-    .any(|p| op.starts_with(p))
+    ["Set", "Create", "Delete", "Add", "Remove", "Load", "Upload", "Replace", "SystemReboot"]
+        .iter()
+        .any(|p| op.starts_with(p))
 }
 
 /// The operation a SOAP request asks for: the local name of the Body's first element.
 pub fn operation(body: &str) -> Option<String> {
     let doc = crate::xml::parse(body).ok()?;
     let b = find(doc.root_element(), "Body")?;
-    b.children()
-        .find(|n| n.is_element())
-        .map(|n| n.tag_name().name().to_string())
+    b.children().find(|n| n.is_element()).map(|n| n.tag_name().name().to_string())
 }
 
 pub fn is_write(req: &HttpRequest) -> bool {
@@ -97,14 +85,7 @@ pub(crate) fn ok(cam: &Camera, st: &CameraState, body: impl AsRef<str>) -> Reply
 }
 
 /// A SOAP 1.2 fault: `code` is `env:Sender`/`env:Receiver`, then one or two subcodes.
-pub fn fault_reply(
-    cam: &Camera,
-    http: u16,
-    code: &str,
-    sub: &str,
-    sub2: Option<&str>,
-    reason: &str,
-) -> Reply {
+pub fn fault_reply(cam: &Camera, http: u16, code: &str, sub: &str, sub2: Option<&str>, reason: &str) -> Reply {
     let st = cam.state();
     fault_with(cam, &st, http, code, sub, sub2, reason)
 }
@@ -132,51 +113,19 @@ pub(crate) fn fault_with(
 }
 
 pub(crate) fn invalid_arg(cam: &Camera, st: &CameraState, sub2: &str, reason: &str) -> Reply {
-    fault_with(
-        cam,
-        st,
-        400,
-        "env:Sender",
-        "ter:InvalidArgVal",
-        Some(&format!("ter:{sub2}")),
-        reason,
-    )
+    fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgVal", Some(&format!("ter:{sub2}")), reason)
 }
 
 pub(crate) fn prohibited(cam: &Camera, st: &CameraState, sub2: &str, reason: &str) -> Reply {
-    fault_with(
-        cam,
-        st,
-        400,
-        "env:Sender",
-        "ter:OperationProhibited",
-        Some(&format!("ter:{sub2}")),
-        reason,
-    )
+    fault_with(cam, st, 400, "env:Sender", "ter:OperationProhibited", Some(&format!("ter:{sub2}")), reason)
 }
 
 fn not_supported(cam: &Camera, st: &CameraState, op: &str) -> Reply {
-    fault_with(
-        cam,
-        st,
-        500,
-        "env:Receiver",
-        "ter:ActionNotSupported",
-        None,
-        &format!("Action not supported: {op}"),
-    )
+    fault_with(cam, st, 500, "env:Receiver", "ter:ActionNotSupported", None, &format!("Action not supported: {op}"))
 }
 
 fn not_authorized(cam: &Camera, st: &CameraState) -> Reply {
-    fault_with(
-        cam,
-        st,
-        400,
-        "env:Sender",
-        "ter:NotAuthorized",
-        None,
-        "Sender not Authorized",
-    )
+    fault_with(cam, st, 400, "env:Sender", "ter:NotAuthorized", None, "Sender not Authorized")
 }
 
 /// Entry point for `/onvif/…`.
@@ -184,16 +133,7 @@ pub fn handle(cam: &Camera, req: &HttpRequest) -> Reply {
     let text = req.body_text();
     let doc = match crate::xml::parse(&text) {
         Ok(d) => d,
-        Err(_) => {
-            return fault_reply(
-                cam,
-                400,
-                "env:Sender",
-                "ter:WellFormed",
-                None,
-                "Well-formed Error",
-            )
-        }
+        Err(_) => return fault_reply(cam, 400, "env:Sender", "ter:WellFormed", None, "Well-formed Error"),
     };
     let root = doc.root_element();
     if root.tag_name().name() != "Envelope" || root.tag_name().namespace() != Some(NS_SOAP) {
@@ -210,14 +150,7 @@ pub fn handle(cam: &Camera, req: &HttpRequest) -> Reply {
         return fault_reply(cam, 400, "env:Sender", "ter:InvalidArgs", None, "no Body");
     };
     let Some(op_node) = body.children().find(|n| n.is_element()) else {
-        return fault_reply(
-            cam,
-            400,
-            "env:Sender",
-            "ter:InvalidArgs",
-            None,
-            "empty Body",
-        );
+        return fault_reply(cam, 400, "env:Sender", "ter:InvalidArgs", None, "empty Body");
     };
     let op = op_node.tag_name().name().to_string();
     let mut st = cam.state();
@@ -248,9 +181,7 @@ fn username_token(envelope: Node<'_, '_>) -> Option<UsernameToken> {
     Some(UsernameToken {
         username: child_text(token, "Username").unwrap_or_default(),
         password: password.text().unwrap_or("").trim().to_string(),
-        password_is_digest: password
-            .attribute("Type")
-            .is_some_and(|t| t.ends_with("#PasswordDigest")),
+        password_is_digest: password.attribute("Type").is_some_and(|t| t.ends_with("#PasswordDigest")),
         nonce_b64: child_text(token, "Nonce").unwrap_or_default(),
         created: child_text(token, "Created").unwrap_or_default(),
     })
@@ -285,11 +216,7 @@ fn authenticate(
         crate::isapi::verify_http_credentials(cam, st, req, |a| a.onvif_level.is_some(), false)
     } else if let Some(token) = username_token(envelope).filter(|_| mode.allows_wsse()) {
         let now = chrono::Utc::now()
-            + chrono::Duration::seconds(
-                st.time
-                    .manual_offset_s
-                    .saturating_add(cam.faults().clock_skew_s),
-            );
+            + chrono::Duration::seconds(st.time.manual_offset_s.saturating_add(cam.faults().clock_skew_s));
         if auth::check_wsse(st, &token, now) {
             Verdict::Ok(token.username)
         } else {
@@ -301,10 +228,7 @@ fn authenticate(
     match verdict {
         Verdict::Ok(user) => {
             auth::record_success(st, peer);
-            let level = st
-                .account(&user)
-                .and_then(|a| a.onvif_level)
-                .unwrap_or(OnvifLevel::User);
+            let level = st.account(&user).and_then(|a| a.onvif_level).unwrap_or(OnvifLevel::User);
             if level_allows(level, need) {
                 Ok(Some(user))
             } else {
@@ -329,21 +253,10 @@ fn authenticate(
 fn digest_challenge(cam: &Camera, st: &CameraState, stale: bool) -> Reply {
     let nonce = cam.nonce_key.issue(crate::tcp::now_ms());
     let stale = if stale { "TRUE" } else { "FALSE" };
-    let mut r = fault_with(
-        cam,
-        st,
-        401,
-        "env:Sender",
-        "ter:NotAuthorized",
-        None,
-        "Sender not Authorized",
-    );
+    let mut r = fault_with(cam, st, 401, "env:Sender", "ter:NotAuthorized", None, "Sender not Authorized");
     r = r.header(
         "WWW-Authenticate",
-        format!(
-            "Digest qop=\"auth\", realm=\"{}\", nonce=\"{nonce}\", stale=\"{stale}\"",
-            cam.realm
-        ),
+        format!("Digest qop=\"auth\", realm=\"{}\", nonce=\"{nonce}\", stale=\"{stale}\"", cam.realm),
     );
     r
 }

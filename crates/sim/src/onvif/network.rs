@@ -6,12 +6,7 @@ use crate::http::After;
 use crate::state::{FilterPolicy, IpFilter, NtpServer};
 use crate::xml::{child_text, children, el};
 
-pub(super) fn dispatch(
-    cam: &Camera,
-    st: &mut CameraState,
-    op: &str,
-    node: Node<'_, '_>,
-) -> Option<Reply> {
+pub(super) fn dispatch(cam: &Camera, st: &mut CameraState, op: &str, node: Node<'_, '_>) -> Option<Reply> {
     Some(match op {
         "GetNetworkProtocols" => network_protocols(cam, st),
         "SetNetworkProtocols" => set_network_protocols(cam, st, node),
@@ -82,29 +77,12 @@ fn set_network_protocols(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>)
             "HTTP" => &mut next.http,
             "HTTPS" => &mut next.https,
             "RTSP" => &mut next.rtsp,
-            _ => {
-                return invalid_arg(
-                    cam,
-                    st,
-                    "ServiceNotSupported",
-                    &format!("unknown protocol {name}"),
-                )
-            }
+            _ => return invalid_arg(cam, st, "ServiceNotSupported", &format!("unknown protocol {name}")),
         };
         match child_text(p, "Enabled").as_deref() {
             Some("true") => slot.enabled = true,
             Some("false") => slot.enabled = false,
-            _ => {
-                return fault_with(
-                    cam,
-                    st,
-                    400,
-                    "env:Sender",
-                    "ter:InvalidArgs",
-                    None,
-                    "Enabled",
-                )
-            }
+            _ => return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "Enabled"),
         }
         if let Some(port) = child_text(p, "Port") {
             match port.parse::<u16>() {
@@ -115,27 +93,10 @@ fn set_network_protocols(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>)
         any = true;
     }
     if !any {
-        return fault_with(
-            cam,
-            st,
-            400,
-            "env:Sender",
-            "ter:InvalidArgs",
-            None,
-            "no NetworkProtocols",
-        );
+        return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "no NetworkProtocols");
     }
-    let ports = [
-        next.http.port,
-        next.https.port,
-        next.rtsp.port,
-        next.sdk.port,
-    ];
-    if (1..ports.len()).any(|i| {
-        ports
-            .get(i)
-            .is_some_and(|p| ports.get(..i).is_some_and(|b| b.contains(p)))
-    }) {
+    let ports = [next.http.port, next.https.port, next.rtsp.port, next.sdk.port];
+    if (1..ports.len()).any(|i| ports.get(i).is_some_and(|p| ports.get(..i).is_some_and(|b| b.contains(p)))) {
         return invalid_arg(cam, st, "PortAlreadyInUse", "two services on one port");
     }
     st.access = next;
@@ -153,11 +114,7 @@ fn ip_filter(cam: &Camera, st: &CameraState) -> Reply {
         .iter()
         .map(|e| {
             let (addr, prefix) = e.split_once('/').unwrap_or((e, "32"));
-            format!(
-                "<tt:IPv4Address>{}{}</tt:IPv4Address>",
-                el("tt:Address", addr),
-                el("tt:PrefixLength", prefix)
-            )
+            format!("<tt:IPv4Address>{}{}</tt:IPv4Address>", el("tt:Address", addr), el("tt:PrefixLength", prefix))
         })
         .collect();
     // ONVIF has no "disabled" filter: an empty allow list would lock everyone out,
@@ -173,15 +130,7 @@ fn ip_filter(cam: &Camera, st: &CameraState) -> Reply {
 
 fn set_ip_filter(cam: &Camera, st: &mut CameraState, op: &str, node: Node<'_, '_>) -> Reply {
     let Some(filter) = child(node, "IPAddressFilter") else {
-        return fault_with(
-            cam,
-            st,
-            400,
-            "env:Sender",
-            "ter:InvalidArgs",
-            None,
-            "IPAddressFilter missing",
-        );
+        return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "IPAddressFilter missing");
     };
     let mut entries = Vec::new();
     for a in children(filter, "IPv4Address") {
@@ -194,35 +143,17 @@ fn set_ip_filter(cam: &Camera, st: &mut CameraState, op: &str, node: Node<'_, '_
         if addr.parse::<std::net::Ipv4Addr>().is_err() {
             return invalid_arg(cam, st, "InvalidIPv4Address", "bad Address");
         }
-        entries.push(if prefix == 32 {
-            addr
-        } else {
-            format!("{addr}/{prefix}")
-        });
+        entries.push(if prefix == 32 { addr } else { format!("{addr}/{prefix}") });
     }
     let policy = match child_text(filter, "Type").as_deref() {
         Some("Allow") => FilterPolicy::Allow,
         Some("Deny") => FilterPolicy::Deny,
-        _ => {
-            return fault_with(
-                cam,
-                st,
-                400,
-                "env:Sender",
-                "ter:InvalidArgs",
-                None,
-                "Type must be Allow or Deny",
-            )
-        }
+        _ => return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "Type must be Allow or Deny"),
     };
     let mut next = st.ip_filter.clone();
     match op {
         "SetIPAddressFilter" => {
-            next = IpFilter {
-                enabled: !(policy == FilterPolicy::Deny && entries.is_empty()),
-                policy,
-                entries,
-            };
+            next = IpFilter { enabled: !(policy == FilterPolicy::Deny && entries.is_empty()), policy, entries };
         }
         "AddIPAddressFilter" => {
             next.enabled = true;
@@ -246,38 +177,28 @@ fn ntp(cam: &Camera, st: &CameraState) -> Reply {
         .ntp_servers
         .iter()
         .map(|s| match s.host.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(_)) => format!(
-                "<tt:NTPManual>{}{}</tt:NTPManual>",
-                el("tt:Type", "IPv4"),
-                el("tt:IPv4Address", &s.host)
-            ),
-            Ok(std::net::IpAddr::V6(_)) => format!(
-                "<tt:NTPManual>{}{}</tt:NTPManual>",
-                el("tt:Type", "IPv6"),
-                el("tt:IPv6Address", &s.host)
-            ),
-            Err(_) => format!(
-                "<tt:NTPManual>{}{}</tt:NTPManual>",
-                el("tt:Type", "DNS"),
-                el("tt:DNSname", &s.host)
-            ),
+            Ok(std::net::IpAddr::V4(_)) => {
+                format!("<tt:NTPManual>{}{}</tt:NTPManual>", el("tt:Type", "IPv4"), el("tt:IPv4Address", &s.host))
+            }
+            Ok(std::net::IpAddr::V6(_)) => {
+                format!("<tt:NTPManual>{}{}</tt:NTPManual>", el("tt:Type", "IPv6"), el("tt:IPv6Address", &s.host))
+            }
+            Err(_) => format!("<tt:NTPManual>{}{}</tt:NTPManual>", el("tt:Type", "DNS"), el("tt:DNSname", &s.host)),
         })
         .collect();
     ok(
         cam,
         st,
-        format!("<tds:GetNTPResponse><tds:NTPInformation>{}{manual}</tds:NTPInformation></tds:GetNTPResponse>", el("tt:FromDHCP", false)),
+        format!(
+            "<tds:GetNTPResponse><tds:NTPInformation>{}{manual}</tds:NTPInformation></tds:GetNTPResponse>",
+            el("tt:FromDHCP", false)
+        ),
     )
 }
 
 fn set_ntp(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> Reply {
     if child_text(node, "FromDHCP").as_deref() == Some("true") {
-        return invalid_arg(
-            cam,
-            st,
-            "InvalidArgVal",
-            "NTP from DHCP is not supported here",
-        );
+        return invalid_arg(cam, st, "InvalidArgVal", "NTP from DHCP is not supported here");
     }
     let mut servers = Vec::new();
     for m in children(node, "NTPManual") {
@@ -294,30 +215,15 @@ fn set_ntp(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> Reply {
                 Some(a)
                     if !a.is_empty()
                         && a.len() <= 253
-                        && a.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') =>
+                        && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') =>
                 {
                     a
                 }
                 _ => return invalid_arg(cam, st, "InvalidDnsName", "bad DNSname"),
             },
-            _ => {
-                return fault_with(
-                    cam,
-                    st,
-                    400,
-                    "env:Sender",
-                    "ter:InvalidArgs",
-                    None,
-                    "NTPManual Type",
-                )
-            }
+            _ => return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "NTPManual Type"),
         };
-        servers.push(NtpServer {
-            host,
-            port: 123,
-            interval_minutes: 1440,
-        });
+        servers.push(NtpServer { host, port: 123, interval_minutes: 1440 });
     }
     if servers.len() > 4 {
         return invalid_arg(cam, st, "InvalidArgVal", "at most 4 NTP servers");

@@ -79,21 +79,12 @@ fn date_time_xml(tag: &str, t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 fn device_now(cam: &Camera, st: &CameraState) -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
-        + chrono::Duration::seconds(
-            st.time
-                .manual_offset_s
-                .saturating_add(cam.faults().clock_skew_s),
-        )
+    chrono::Utc::now() + chrono::Duration::seconds(st.time.manual_offset_s.saturating_add(cam.faults().clock_skew_s))
 }
 
 fn date_and_time(cam: &Camera, st: &CameraState) -> Reply {
     let now = device_now(cam, st);
-    let kind = if st.time.mode == TimeMode::Ntp {
-        "NTP"
-    } else {
-        "Manual"
-    };
+    let kind = if st.time.mode == TimeMode::Ntp { "NTP" } else { "Manual" };
     let body = format!(
         "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>{}{}<tt:TimeZone>{}</tt:TimeZone>{}{}</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>",
         el("tt:DateTimeType", kind),
@@ -131,31 +122,17 @@ fn set_date_and_time(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> 
             return invalid_arg(cam, st, "InvalidTimeZone", "bad TZ");
         }
     }
-    let mut offset = if mode == TimeMode::Ntp {
-        0
-    } else {
-        st.time.manual_offset_s
-    };
+    let mut offset = if mode == TimeMode::Ntp { 0 } else { st.time.manual_offset_s };
     if mode == TimeMode::Manual {
         if let Some(utc) = child(node, "UTCDateTime") {
             let num = |parent: &str, name: &str| -> Option<u32> {
-                crate::xml::find(utc, parent)
-                    .and_then(|p| child_text(p, name))
-                    .and_then(|v| v.parse().ok())
+                crate::xml::find(utc, parent).and_then(|p| child_text(p, name)).and_then(|v| v.parse().ok())
             };
-            let date = match (
-                num("Date", "Year"),
-                num("Date", "Month"),
-                num("Date", "Day"),
-            ) {
+            let date = match (num("Date", "Year"), num("Date", "Month"), num("Date", "Day")) {
                 (Some(y), Some(m), Some(d)) => chrono::NaiveDate::from_ymd_opt(y as i32, m, d),
                 _ => None,
             };
-            let time = match (
-                num("Time", "Hour"),
-                num("Time", "Minute"),
-                num("Time", "Second"),
-            ) {
+            let time = match (num("Time", "Hour"), num("Time", "Minute"), num("Time", "Second")) {
                 (Some(h), Some(m), Some(s)) => chrono::NaiveTime::from_hms_opt(h, m, s),
                 _ => None,
             };
@@ -194,11 +171,7 @@ fn services(cam: &Camera, st: &CameraState, req: &HttpRequest, include_caps: boo
         el("tds:XAddr", format!("{base}/onvif/Media")),
         caps("<trt:Capabilities SnapshotUri=\"true\" Rotation=\"false\"><trt:ProfileCapabilities MaximumNumberOfProfiles=\"10\"/><trt:StreamingCapabilities RTPMulticast=\"false\" RTP_TCP=\"true\" RTP_RTSP_TCP=\"true\"/></trt:Capabilities>".to_string())
     );
-    ok(
-        cam,
-        st,
-        format!("<tds:GetServicesResponse>{device}{media}</tds:GetServicesResponse>"),
-    )
+    ok(cam, st, format!("<tds:GetServicesResponse>{device}{media}</tds:GetServicesResponse>"))
 }
 
 fn device_capabilities(st: &CameraState) -> String {
@@ -254,29 +227,11 @@ pub(crate) fn scope_list(st: &CameraState) -> Vec<(String, bool)> {
     let mut v = vec![
         ("onvif://www.onvif.org/type/video_encoder".to_string(), true),
         ("onvif://www.onvif.org/Profile/Streaming".to_string(), true),
-        (
-            "onvif://www.onvif.org/type/NetworkVideoTransmitter".to_string(),
-            true,
-        ),
-        (
-            format!("onvif://www.onvif.org/hardware/{}", enc(&st.identity.model)),
-            true,
-        ),
-        (
-            format!(
-                "onvif://www.onvif.org/name/{}",
-                enc(&st.identity.manufacturer)
-            ),
-            false,
-        ),
-        (
-            format!("onvif://www.onvif.org/MAC/{}", st.identity.mac_colons()),
-            true,
-        ),
-        (
-            "onvif://www.onvif.org/location/city/site".to_string(),
-            false,
-        ),
+        ("onvif://www.onvif.org/type/NetworkVideoTransmitter".to_string(), true),
+        (format!("onvif://www.onvif.org/hardware/{}", enc(&st.identity.model)), true),
+        (format!("onvif://www.onvif.org/name/{}", enc(&st.identity.manufacturer)), false),
+        (format!("onvif://www.onvif.org/MAC/{}", st.identity.mac_colons()), true),
+        ("onvif://www.onvif.org/location/city/site".to_string(), false),
     ];
     v.extend(st.extra_scopes.iter().map(|s| (s.clone(), false)));
     v
@@ -293,11 +248,7 @@ fn scopes(cam: &Camera, st: &CameraState) -> Reply {
             )
         })
         .collect();
-    ok(
-        cam,
-        st,
-        format!("<tds:GetScopesResponse>{items}</tds:GetScopesResponse>"),
-    )
+    ok(cam, st, format!("<tds:GetScopesResponse>{items}</tds:GetScopesResponse>"))
 }
 
 fn certificates(cam: &Camera, st: &CameraState) -> Reply {

@@ -6,12 +6,7 @@ use crate::http::After;
 use crate::state::{password_strength_error, Account};
 use crate::xml::{child_text, children, el};
 
-pub(super) fn dispatch(
-    cam: &Camera,
-    st: &mut CameraState,
-    op: &str,
-    node: Node<'_, '_>,
-) -> Option<Reply> {
+pub(super) fn dispatch(cam: &Camera, st: &mut CameraState, op: &str, node: Node<'_, '_>) -> Option<Reply> {
     Some(match op {
         "GetUsers" => {
             let users: String = st
@@ -27,11 +22,7 @@ pub(super) fn dispatch(
                     })
                 })
                 .collect();
-            ok(
-                cam,
-                st,
-                format!("<tds:GetUsersResponse>{users}</tds:GetUsersResponse>"),
-            )
+            ok(cam, st, format!("<tds:GetUsersResponse>{users}</tds:GetUsersResponse>"))
         }
         "CreateUsers" => create_users(cam, st, node),
         "SetUser" => set_user(cam, st, node),
@@ -64,43 +55,21 @@ fn read_users(node: Node<'_, '_>) -> Vec<UserArg> {
 fn password_fault(cam: &Camera, st: &CameraState, user: &UserArg) -> Option<Reply> {
     let pw = user.password.as_deref().unwrap_or("");
     if pw.chars().count() > 16 {
-        return Some(prohibited(
-            cam,
-            st,
-            "PasswordTooLong",
-            "password longer than 16 characters",
-        ));
+        return Some(prohibited(cam, st, "PasswordTooLong", "password longer than 16 characters"));
     }
     // Generic cameras only ask for a non-empty password; Hikvision applies its rules.
-    let weak = if st.is_hikvision() {
-        password_strength_error(&user.name, pw).is_some()
-    } else {
-        pw.is_empty()
-    };
+    let weak = if st.is_hikvision() { password_strength_error(&user.name, pw).is_some() } else { pw.is_empty() };
     weak.then(|| prohibited(cam, st, "PasswordTooWeak", "Too weak password"))
 }
 
 fn create_users(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> Reply {
     let users = read_users(node);
     if users.is_empty() {
-        return fault_with(
-            cam,
-            st,
-            400,
-            "env:Sender",
-            "ter:InvalidArgs",
-            None,
-            "no User",
-        );
+        return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "no User");
     }
     for (i, u) in users.iter().enumerate() {
         if u.level_text == "Anonymous" {
-            return prohibited(
-                cam,
-                st,
-                "AnonymousNotAllowed",
-                "Anonymous users cannot be created",
-            );
+            return prohibited(cam, st, "AnonymousNotAllowed", "Anonymous users cannot be created");
         }
         if u.name.chars().count() < 1 {
             return prohibited(cam, st, "UsernameTooShort", "user name too short");
@@ -114,37 +83,14 @@ fn create_users(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> Reply
             return prohibited(cam, st, "UsernameClash", "user exists");
         }
         if u.level.is_none() {
-            return fault_with(
-                cam,
-                st,
-                400,
-                "env:Sender",
-                "ter:InvalidArgs",
-                None,
-                "UserLevel",
-            );
+            return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "UserLevel");
         }
         if let Some(f) = password_fault(cam, st, u) {
             return f;
         }
     }
-    if st
-        .accounts
-        .iter()
-        .filter(|a| a.onvif_level.is_some())
-        .count()
-        + users.len()
-        > 32
-    {
-        return fault_with(
-            cam,
-            st,
-            500,
-            "env:Receiver",
-            "ter:Action",
-            Some("ter:TooManyUsers"),
-            "too many users",
-        );
+    if st.accounts.iter().filter(|a| a.onvif_level.is_some()).count() + users.len() > 32 {
+        return fault_with(cam, st, 500, "env:Receiver", "ter:Action", Some("ter:TooManyUsers"), "too many users");
     }
     for u in users {
         let onvif_id = st.accounts.iter().map(|a| a.onvif_id).max().unwrap_or(0) + 1;
@@ -172,15 +118,7 @@ fn create_users(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> Reply
 fn set_user(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> Reply {
     let users = read_users(node);
     if users.is_empty() {
-        return fault_with(
-            cam,
-            st,
-            400,
-            "env:Sender",
-            "ter:InvalidArgs",
-            None,
-            "no User",
-        );
+        return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "no User");
     }
     for u in &users {
         let Some(a) = st.account(&u.name).filter(|a| a.onvif_level.is_some()) else {
@@ -190,12 +128,7 @@ fn set_user(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> Reply {
             return prohibited(cam, st, "AnonymousNotAllowed", "Anonymous not allowed");
         }
         if a.id == 1 && u.level.is_some_and(|l| l != OnvifLevel::Administrator) {
-            return invalid_arg(
-                cam,
-                st,
-                "FixedUser",
-                "the built-in administrator keeps its level",
-            );
+            return invalid_arg(cam, st, "FixedUser", "the built-in administrator keeps its level");
         }
         // SetUser without Password means "clear the password": too weak for this camera.
         if let Some(f) = password_fault(cam, st, u) {
@@ -214,30 +147,15 @@ fn set_user(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> Reply {
 }
 
 fn delete_users(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> Reply {
-    let names: Vec<String> = children(node, "Username")
-        .map(|n| n.text().unwrap_or("").trim().to_string())
-        .collect();
+    let names: Vec<String> = children(node, "Username").map(|n| n.text().unwrap_or("").trim().to_string()).collect();
     if names.is_empty() {
-        return fault_with(
-            cam,
-            st,
-            400,
-            "env:Sender",
-            "ter:InvalidArgs",
-            None,
-            "no Username",
-        );
+        return fault_with(cam, st, 400, "env:Sender", "ter:InvalidArgs", None, "no Username");
     }
     for n in &names {
         match st.account(n).filter(|a| a.onvif_level.is_some()) {
             None => return invalid_arg(cam, st, "UsernameMissing", "Username not recognized"),
             Some(a) if a.id == 1 => {
-                return invalid_arg(
-                    cam,
-                    st,
-                    "FixedUser",
-                    "the built-in administrator cannot be deleted",
-                )
+                return invalid_arg(cam, st, "FixedUser", "the built-in administrator cannot be deleted")
             }
             Some(_) => {}
         }
@@ -246,8 +164,7 @@ fn delete_users(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> Reply
         if let Some(a) = st.account_mut(&n) {
             a.onvif_level = None;
         }
-        st.accounts
-            .retain(|a| a.onvif_level.is_some() || a.web_level.is_some());
+        st.accounts.retain(|a| a.onvif_level.is_some() || a.web_level.is_some());
     }
     ok(cam, st, "<tds:DeleteUsersResponse/>").committed(After::Nothing)
 }
