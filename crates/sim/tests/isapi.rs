@@ -1,6 +1,8 @@
 //! ISAPI: digest authentication, the illegal-login lock, and each endpoint's read,
 //! write and real effect.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 mod common;
 
 use std::net::Ipv4Addr;
@@ -175,7 +177,8 @@ async fn a_viewer_cannot_change_settings() {
     let viewer = Isapi::new(&d, "View-Only-77").tap_user("viewer1");
     assert_eq!(viewer.get("/ISAPI/System/Network/ssh").await.status, 200);
     assert_eq!(viewer.put("/ISAPI/System/Network/ssh", "<SSH><enabled>true</enabled></SSH>").await.status, 403);
-    assert!(!tcp_open(d.address, f.cameras()[0].state().aux_ports.ssh).await);
+    let ssh_port = f.cameras()[0].state().aux_ports.ssh;
+    assert!(!tcp_open(d.address, ssh_port).await);
 }
 
 #[tokio::test]
