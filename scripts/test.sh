@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# scripts/test.sh — run every test of Portcullis, installing what the tests need first.
+#
+# On a fresh Debian/Ubuntu machine (root, or sudo) with a Rust toolchain:
+#   apt packages  python3-venv, iproute2, build tools (and nodejs/npm when node is missing)
+#   peers         ../shared/peers/setup.sh: Home Assistant's ONVIF client, npm onvif,
+#                 python wsdiscovery (the third-party oracle for the simulator)
+#   cargo-deny    into .ci-tools/ (crates.io)
+# Then: fmt, clippy, cargo-deny, unit and integration tests, the third-party checks,
+# the multicast tests inside a loopback-only network namespace, and the simulator's
+# memory benchmark. The last line is "tests: N passed, M failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SHARED=${PORTCULLIS_SHARED:-$ROOT/../shared}
+export PEERS_DIR; PEERS_DIR=$(cd "$SHARED/peers" && pwd)
+export PEERS_WORK=${PEERS_WORK:-${TMPDIR:-/tmp}/onvif-peer-clients}
+export CARGO_TERM_COLOR=never
+T0=$SECONDS
+phase() { echo "== [$((SECONDS - T0))s] $*"; }
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# 1. System packages.
+APT_PKGS=(build-essential pkg-config python3 python3-venv iproute2 ca-certificates)
+command -v node >/dev/null && command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
+missing=()
+for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  phase "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "test.sh: no Rust toolchain: install rustup (https://rustup.rs) and rerun" >&2; exit 2; }
+
+# 2. Third-party clients.
+phase "peers setup"
+bash "$PEERS_DIR/setup.sh" "$PEERS_WORK"
+
+# 3. cargo-deny.
+export PATH="$ROOT/.ci-tools/bin:$PATH"
+if ! command -v cargo-deny >/dev/null; then
+  phase "cargo install cargo-deny"
+  cargo install cargo-deny --locked --root "$ROOT/.ci-tools" --quiet
+fi
+
+# 4. Static checks.
+phase "cargo fmt --check"
+cargo fmt --all -- --check
+phase "cargo clippy"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+phase "cargo deny"
+cargo deny --log-level error check licenses bans sources
+
+# 5. Tests. Output is kept to count results at the end.
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+phase "build tests (while the network is there)"
+cargo test --locked --workspace --no-run -q
+phase "unit and integration tests"
+cargo test --locked --workspace 2>&1 | tee -a "$LOG"
+phase "third-party checks (ignored tests, except multicast)"
+cargo test --locked --workspace -- --ignored --skip netns_ 2>&1 | tee -a "$LOG"
+phase "multicast tests in a loopback-only network namespace"
+$SUDO env PATH="$PATH" PEERS_DIR="$PEERS_DIR" PEERS_WORK="$PEERS_WORK" \
+  bash "$PEERS_DIR/netns-run.sh" cargo test --locked --offline --workspace -- --ignored netns_ 2>&1 | tee -a "$LOG"
+
+# 6. Benchmark with a target: 1,000 simulated cameras under 300 MB.
+phase "simulator memory benchmark"
+scripts/bench-sim-memory.sh 1000 2>&1 | tee -a "$LOG"
+
+passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$LOG" | awk '{s += $4} END {print s + 0}')
+failed=$(grep -Eo '[0-9]+ failed;' "$LOG" | awk '{s += $1} END {print s + 0}')
+phase "done"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
