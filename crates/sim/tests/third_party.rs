@@ -138,7 +138,10 @@ async fn multicast_fleet() -> (portcullis_sim::Fleet, usize, usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "multicast: run only inside ../shared/peers/netns-run.sh"]
 async fn netns_multicast_discovery_finds_exactly_the_discoverable_cameras() {
+    let listener = group_listener();
     let (f, expected_wsd, expected_sadp) = multicast_fleet().await;
+    let hellos = announcements(&listener, "Hello").await;
+    assert_eq!(hellos.len(), expected_wsd, "one Hello per discoverable camera: {hellos:?}");
     assert!(expected_wsd >= 5 && expected_wsd < f.len(), "the fleet mixes discoverable and silent cameras");
 
     // Third-party WS-Discovery clients.
@@ -173,4 +176,32 @@ async fn netns_multicast_discovery_finds_exactly_the_discoverable_cameras() {
         }
     }
     assert_eq!(seen.len(), expected_sadp, "{seen:?}");
+
+    drop(f);
+    let byes = announcements(&listener, "Bye").await;
+    assert_eq!(byes, hellos, "every camera that said Hello says Bye when it stops");
+}
+
+/// A passive WS-Discovery listener on the group, joined on loopback only.
+fn group_listener() -> tokio::net::UdpSocket {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
+    s.set_reuse_address(true).unwrap();
+    s.bind(&std::net::SocketAddr::from(([239, 255, 255, 250], 3702)).into()).unwrap();
+    s.join_multicast_v4(&std::net::Ipv4Addr::new(239, 255, 255, 250), &std::net::Ipv4Addr::LOCALHOST).unwrap();
+    s.set_nonblocking(true).unwrap();
+    tokio::net::UdpSocket::from_std(s.into()).unwrap()
+}
+
+/// The endpoint references of the Hello or Bye messages heard within a second.
+async fn announcements(s: &tokio::net::UdpSocket, action: &str) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut buf = vec![0u8; 65536];
+    let want = format!("http://schemas.xmlsoap.org/ws/2005/04/discovery/{action}");
+    while let Ok(Ok((n, _))) = tokio::time::timeout(Duration::from_millis(1000), s.recv_from(&mut buf)).await {
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if text_of(&text, "Action").as_deref() == Some(want.as_str()) {
+            seen.insert(text_of(&text, "Address").unwrap_or_default());
+        }
+    }
+    seen
 }
