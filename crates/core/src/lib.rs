@@ -1,6 +1,15 @@
-//! Portcullis engine. This first cut holds the data-directory rule and the inventory
-//! file format; discovery, drivers, audit, hardening, history and reports arrive with
-//! their issues (see ARCHITECTURE.md).
+//! Portcullis engine: discovery, protocol drivers, baselines and audit. Hardening,
+//! history and reports arrive with their issues (see ARCHITECTURE.md).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod advisories;
+pub mod audit;
+pub mod baseline;
+pub mod discover;
+pub mod driver;
+pub mod error;
 pub mod inventory;
 pub mod paths;
+pub mod posture;
+pub mod secret;
+pub mod xml;

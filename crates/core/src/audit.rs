@@ -1,0 +1,137 @@
+//! Audit: read each device's posture through its driver and score it against a
+//! baseline, many devices at once with bounded concurrency. Nothing is changed on any
+//! device. A device that refuses the credentials or reports a lock gets exactly one
+//! failed login and is then left alone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::{self, Stream, StreamExt};
+use serde::Serialize;
+
+use crate::baseline::eval::{self, Finding};
+use crate::baseline::Baseline;
+use crate::driver::{self, ConnectOptions, Target};
+use crate::error::Error;
+use crate::posture::{Identity, Posture, Protocol, Reading, Value};
+use crate::secret::Credentials;
+
+/// An error as the outside world sees it: a stable code and a message.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&Error> for Problem {
+    fn from(e: &Error) -> Self {
+        Problem { code: e.code().into(), message: e.to_string() }
+    }
+}
+
+/// The audit of one device.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceAudit {
+    pub target: String,
+    pub protocol: Option<Protocol>,
+    pub identity: Option<Identity>,
+    pub findings: Vec<Finding>,
+    pub score: Option<u8>,
+    pub error: Option<Problem>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    pub connect: ConnectOptions,
+    pub concurrency: usize,
+    /// How long to wait for a unicast WS-Discovery answer.
+    pub discovery_wait: Duration,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        AuditOptions { connect: ConnectOptions::default(), concurrency: 32, discovery_wait: Duration::from_millis(800) }
+    }
+}
+
+/// Audit one device.
+pub async fn audit_device(
+    target: &Target,
+    creds: Option<Credentials>,
+    baseline: &Baseline,
+    client: &reqwest::Client,
+    opts: &AuditOptions,
+) -> DeviceAudit {
+    let failed = |e: &Error, protocol, identity| DeviceAudit {
+        target: target.label(),
+        protocol,
+        identity,
+        findings: Vec::new(),
+        score: None,
+        error: Some(Problem::from(e)),
+    };
+    let drv = match driver::connect(target, creds.clone(), client, &opts.connect).await {
+        Ok(d) => d,
+        Err(e) => return failed(&e, None, None),
+    };
+    let protocol = drv.protocol();
+    // A factory-new camera accepts no login at all: report it without trying one.
+    if drv.activated().await == Some(false) {
+        let mut p = Posture::new(Identity { vendor: "hikvision".into(), ..Default::default() }, protocol);
+        p.known("account.activated", Value::Bool(false));
+        let findings = eval::evaluate(baseline, &p);
+        let e = Error::NotActivated { address: target.label() };
+        return DeviceAudit { score: eval::score(&findings), findings, ..failed(&e, Some(protocol), None) };
+    }
+    if creds.is_none() {
+        return failed(&Error::NoCredentials { address: target.label() }, Some(protocol), None);
+    }
+    let mut posture = match drv.read_posture().await {
+        Ok(p) => p,
+        Err(e) => return failed(&e, Some(protocol), None),
+    };
+    // Whether the camera answers WS-Discovery is best asked the way an attacker would.
+    if protocol == Protocol::Isapi && !matches!(posture.get("discovery.onvif"), Some(Reading::Known(_))) {
+        let reading = match target.wsd_port {
+            Some(port) => {
+                match crate::discover::probe::unicast((target.address, port).into(), opts.discovery_wait).await {
+                    Ok(found) => Reading::Known(Value::Bool(!found.is_empty())),
+                    Err(e) => Reading::Unknown(format!("WS-Discovery probe: {e}")),
+                }
+            }
+            None => Reading::Unknown("no WS-Discovery port known".into()),
+        };
+        posture.set("discovery.onvif", reading);
+    }
+    let findings = eval::evaluate(baseline, &posture);
+    DeviceAudit {
+        target: target.label(),
+        protocol: Some(protocol),
+        identity: Some(posture.identity),
+        score: eval::score(&findings),
+        findings,
+        error: None,
+    }
+}
+
+/// Audit many devices, at most `concurrency` at a time; results arrive as they finish.
+pub fn audit_many<'a, F>(
+    targets: Vec<Target>,
+    credentials_for: F,
+    baseline: Arc<Baseline>,
+    client: reqwest::Client,
+    opts: AuditOptions,
+) -> impl Stream<Item = DeviceAudit> + 'a
+where
+    F: Fn(&Target) -> Option<Credentials> + 'a,
+{
+    let concurrency = opts.concurrency.max(1);
+    let opts = Arc::new(opts);
+    stream::iter(targets)
+        .map(move |t| {
+            let creds = credentials_for(&t);
+            let (baseline, client, opts) = (baseline.clone(), client.clone(), opts.clone());
+            async move { audit_device(&t, creds, &baseline, &client, &opts).await }
+        })
+        .buffer_unordered(concurrency)
+}

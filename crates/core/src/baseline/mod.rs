@@ -1,0 +1,222 @@
+//! Hardening baselines: controls read from TOML, each naming one posture setting and
+//! the value it must have, with severity, applicability and standards mappings.
+//! Built-in profiles ship inside the binary; a site may use its own file.
+
+pub mod eval;
+
+use serde::{Deserialize, Serialize};
+
+use crate::posture::Value;
+
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("hikvision-hardening", include_str!("../../baselines/hikvision-hardening.toml")),
+    ("onvif-baseline", include_str!("../../baselines/onvif-baseline.toml")),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// Weight in the score.
+    pub fn weight(self) -> u32 {
+        match self {
+            Severity::Low => 1,
+            Severity::Medium => 3,
+            Severity::High => 5,
+            Severity::Critical => 10,
+        }
+    }
+}
+
+/// What a control expects of its setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// Exactly this value.
+    Equals(Value),
+    /// One of these values.
+    OneOf(Vec<Value>),
+    /// A list that must be empty (`true`) or not (`false`).
+    Empty(bool),
+    /// No published advisory covers the device's firmware.
+    NoKnownAdvisory(bool),
+}
+
+/// How to score a setting the device does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenUnsupported {
+    /// Report it as unsupported (neither pass nor fail).
+    #[default]
+    Unsupported,
+    /// No such feature means nothing to switch off: a pass.
+    Pass,
+    /// The control cannot be met without the feature: a fail.
+    Fail,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppliesTo {
+    /// Lower-case vendor names (`hikvision`); empty means every vendor.
+    #[serde(default)]
+    pub vendor: Vec<String>,
+    /// Protocols the device is read through (`isapi`, `onvif`); empty means both.
+    #[serde(default)]
+    pub protocol: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mappings {
+    #[serde(default)]
+    pub etsi_en_303_645: Vec<String>,
+    #[serde(default)]
+    pub nist_csf_2: Vec<String>,
+    #[serde(default)]
+    pub iec_62443_4_2: Vec<String>,
+    #[serde(default)]
+    pub vendor_guide: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    pub id: String,
+    pub title: String,
+    pub rationale: String,
+    pub setting: String,
+    pub expect: Expect,
+    pub severity: Severity,
+    #[serde(default)]
+    pub applies_to: AppliesTo,
+    #[serde(default)]
+    pub when_unsupported: WhenUnsupported,
+    #[serde(default)]
+    pub mappings: Mappings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    pub name: String,
+    pub version: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    pub baseline: Meta,
+    #[serde(rename = "control")]
+    pub controls: Vec<Control>,
+}
+
+/// A baseline that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: {reason}")]
+pub struct BaselineError {
+    pub file: String,
+    pub line: usize,
+    pub reason: String,
+}
+
+fn line_of(text: &str, byte: usize) -> usize {
+    text.get(..byte.min(text.len())).map(|t| t.lines().count().max(1)).unwrap_or(1)
+}
+
+/// The line where a control's `id = "…"` stands.
+fn line_of_control(text: &str, id: &str) -> usize {
+    let needle = format!("\"{id}\"");
+    text.lines().position(|l| l.trim_start().starts_with("id") && l.contains(&needle)).map(|i| i + 1).unwrap_or(1)
+}
+
+impl Baseline {
+    /// Parse and validate a baseline file's text.
+    pub fn parse(file: &str, text: &str) -> Result<Baseline, BaselineError> {
+        let b: Baseline = toml::from_str(text).map_err(|e| BaselineError {
+            file: file.into(),
+            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+            reason: e.message().to_string(),
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        for c in &b.controls {
+            let err = |reason: String| BaselineError { file: file.into(), line: line_of_control(text, &c.id), reason };
+            if !seen.insert(c.id.as_str()) {
+                return Err(err(format!("control id {:?} is used twice", c.id)));
+            }
+            if !crate::posture::is_known_key(&c.setting) {
+                return Err(err(format!("control {:?}: unknown setting {:?}", c.id, c.setting)));
+            }
+            if matches!(c.expect, Expect::NoKnownAdvisory(_)) && c.setting != "firmware.version" {
+                return Err(err(format!("control {:?}: no_known_advisory checks firmware.version", c.id)));
+            }
+            for p in &c.applies_to.protocol {
+                if p != "isapi" && p != "onvif" {
+                    return Err(err(format!("control {:?}: unknown protocol {p:?}", c.id)));
+                }
+            }
+        }
+        if b.controls.is_empty() {
+            return Err(BaselineError { file: file.into(), line: 1, reason: "no controls".into() });
+        }
+        Ok(b)
+    }
+
+    /// A built-in profile by name, or a file by path.
+    pub fn load(name_or_path: &str) -> Result<Baseline, BaselineError> {
+        if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+            return Baseline::parse(&format!("builtin:{name}"), text);
+        }
+        let text = std::fs::read_to_string(name_or_path).map_err(|e| BaselineError {
+            file: name_or_path.into(),
+            line: 0,
+            reason: format!(
+                "{e} (built-in baselines: {})",
+                BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ),
+        })?;
+        Baseline::parse(name_or_path, &text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_baselines_are_valid() {
+        for (name, _) in BUILTIN {
+            let b = Baseline::load(name).unwrap_or_else(|e| panic!("{e}"));
+            assert!(b.controls.len() >= 8, "{name}");
+            for c in &b.controls {
+                assert!(
+                    !c.mappings.nist_csf_2.is_empty() && !c.mappings.iec_62443_4_2.is_empty(),
+                    "{name}/{}: unmapped",
+                    c.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_baselines_say_file_line_and_reason() {
+        let text = "[baseline]\nname = \"x\"\nversion = \"1\"\ntitle = \"t\"\n\n[[control]]\nid = \"A\"\ntitle = \"t\"\nrationale = \"r\"\nsetting = \"service.telnet.enabld\"\nexpect = { equals = false }\nseverity = \"high\"\n";
+        let e = Baseline::parse("site.toml", text).unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("site.toml", 7), "{e}");
+        assert!(e.reason.contains("unknown setting"), "{e}");
+        let bad_severity = text.replace("enabld", "enabled").replace("\"high\"", "\"urgent\"");
+        let e = Baseline::parse("site.toml", &bad_severity).unwrap_err();
+        assert_eq!(e.line, 12, "{e}");
+        let e = Baseline::parse("site.toml", "[baseline\n").unwrap_err();
+        assert_eq!(e.line, 1);
+    }
+}

@@ -1,0 +1,4 @@
+//! Finding devices. `wsd` is the pure WS-Discovery codec; `probe` sends and listens.
+
+pub mod probe;
+pub mod wsd;

@@ -1,0 +1,28 @@
+//! Unicast WS-Discovery probes: ask one address whether it answers discovery.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::wsd;
+
+/// Send the two probes (NetworkVideoTransmitter, Device) to one address and collect
+/// what answers within `wait`. An empty list means the device stays silent.
+pub async fn unicast(to: SocketAddr, wait: Duration) -> std::io::Result<Vec<wsd::Announcement>> {
+    let bind: SocketAddr = if to.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
+    let socket = tokio::net::UdpSocket::bind(bind).await?;
+    let ids = [format!("urn:uuid:{}", uuid::Uuid::new_v4()), format!("urn:uuid:{}", uuid::Uuid::new_v4())];
+    for (id, types) in ids.iter().zip([wsd::NVT, wsd::DEVICE]) {
+        socket.send_to(wsd::probe(id, types).as_bytes(), to).await?;
+    }
+    let mut found = Vec::new();
+    let mut buf = vec![0u8; 65_536];
+    let deadline = tokio::time::Instant::now() + wait;
+    while let Ok(Ok((n, _))) = tokio::time::timeout_at(deadline, socket.recv_from(&mut buf)).await {
+        let data = buf.get(..n).unwrap_or_default();
+        found.extend(wsd::parse(data).into_iter().filter(|a| a.relates_to.as_ref().is_some_and(|r| ids.contains(r))));
+        if !found.is_empty() {
+            break;
+        }
+    }
+    Ok(found)
+}

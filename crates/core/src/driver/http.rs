@@ -1,0 +1,205 @@
+//! HTTP with digest authentication and the login budget.
+//!
+//! Every request first goes out without credentials; a 401 challenge is answered with a
+//! digest (the `digest_auth` crate). A fresh challenge per request, never a reused
+//! nonce: field reports say reused nonces draw 401s that can count towards the lock.
+//! The [`LoginGuard`] allows one refused login per device per run; after that, every
+//! call fails at once without touching the device.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::secret::Credentials;
+
+/// One per device per run, shared by every driver talking to that device.
+#[derive(Debug, Default)]
+pub struct LoginGuard {
+    refused: AtomicBool,
+}
+
+impl LoginGuard {
+    pub fn refused(&self) -> bool {
+        self.refused.load(Ordering::SeqCst)
+    }
+    pub(crate) fn spend(&self) {
+        self.refused.store(true, Ordering::SeqCst);
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// A connection to one device's web server.
+#[derive(Debug, Clone)]
+pub struct HttpSession {
+    client: reqwest::Client,
+    /// `http://127.1.0.1:80`
+    pub base: String,
+    /// For messages: `127.1.0.1:80`.
+    pub address: String,
+    creds: Option<Credentials>,
+    guard: Arc<LoginGuard>,
+    timeout: Duration,
+}
+
+/// A client that accepts the device's certificate (pinning arrives with #4); TLS via
+/// rustls only.
+pub fn client(timeout: Duration) -> Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .danger_accept_invalid_certs(true)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| Error::Local(format!("HTTP client: {e}")))
+}
+
+impl HttpSession {
+    pub fn new(
+        client: reqwest::Client,
+        base: String,
+        creds: Option<Credentials>,
+        guard: Arc<LoginGuard>,
+        timeout: Duration,
+    ) -> Self {
+        let address = base.split("://").nth(1).unwrap_or(&base).to_string();
+        HttpSession { client, base, address, creds, guard, timeout }
+    }
+
+    pub fn has_credentials(&self) -> bool {
+        self.creds.is_some()
+    }
+
+    fn transport_error(&self, e: &reqwest::Error) -> Error {
+        if e.is_timeout() {
+            Error::Timeout { address: self.address.clone(), seconds: self.timeout.as_secs().max(1) }
+        } else {
+            Error::Unreachable { address: self.address.clone(), reason: short_reason(e) }
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &str)>,
+        auth: Option<String>,
+    ) -> Result<(Answer, Vec<String>)> {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| Error::Input(e.to_string()))?;
+        let mut r = self.client.request(m, format!("{}{}", self.base, path));
+        if let Some((content_type, b)) = body {
+            r = r.header("Content-Type", content_type).body(b.to_string());
+        }
+        if let Some(a) = auth {
+            r = r.header("Authorization", a);
+        }
+        let resp = r.send().await.map_err(|e| self.transport_error(&e))?;
+        let status = resp.status().as_u16();
+        let challenges = resp
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
+            .map(String::from)
+            .collect();
+        let body = resp.text().await.map_err(|e| self.transport_error(&e))?;
+        Ok((Answer { status, body }, challenges))
+    }
+
+    /// A request without credentials (PRE_AUTH calls, probes, activation).
+    pub async fn anonymous(&self, method: &str, path: &str, body: Option<(&str, &str)>) -> Result<Answer> {
+        Ok(self.send(method, path, body, None).await?.0)
+    }
+
+    /// A request with digest authentication; spends the login budget on a refusal.
+    pub async fn call(&self, method: &str, path: &str, body: Option<(&str, &str)>) -> Result<Answer> {
+        let Some(creds) = &self.creds else { return Err(Error::NoCredentials { address: self.address.clone() }) };
+        if self.guard.refused() {
+            return Err(Error::AuthRefused { address: self.address.clone(), username: creds.username.clone() });
+        }
+        let (first, mut challenges) = self.send(method, path, body, None).await?;
+        if first.status != 401 {
+            return Ok(first);
+        }
+        check_lock(&self.address, &first.body)?;
+        // A stale nonce is no failed login: one more round with the fresh challenge.
+        for attempt in 0..2 {
+            let Some(challenge) = challenges.first() else {
+                return Err(Error::Device {
+                    address: self.address.clone(),
+                    operation: format!("{method} {path}"),
+                    reason: "401 without a digest challenge".into(),
+                });
+            };
+            let header = digest_response(challenge, creds, method, path, body.map(|b| b.1)).map_err(|reason| {
+                Error::Malformed { address: self.address.clone(), operation: "digest challenge".into(), reason }
+            })?;
+            let (answer, next) = self.send(method, path, body, Some(header)).await?;
+            if answer.status != 401 {
+                return Ok(answer);
+            }
+            let stale = next.iter().any(|c| {
+                c.to_ascii_lowercase().contains("stale=\"true\"") || c.to_ascii_lowercase().contains("stale=true")
+            });
+            if stale && attempt == 0 {
+                challenges = next;
+                continue;
+            }
+            self.guard.spend();
+            check_lock(&self.address, &answer.body)?;
+            return Err(Error::AuthRefused { address: self.address.clone(), username: creds.username.clone() });
+        }
+        self.guard.spend();
+        Err(Error::AuthRefused { address: self.address.clone(), username: creds.username.clone() })
+    }
+}
+
+fn short_reason(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s = inner.to_string();
+        src = inner.source();
+    }
+    s
+}
+
+/// A 401 whose body says the account or address is locked.
+fn check_lock(address: &str, body: &str) -> Result<()> {
+    let Ok(doc) = crate::xml::parse(body) else { return Ok(()) };
+    let root = doc.root_element();
+    if crate::xml::find_text(root, "lockStatus").as_deref() == Some("lock") {
+        let unlock_in_s = crate::xml::find_text(root, "unlockTime").and_then(|t| t.parse().ok()).unwrap_or(0);
+        return Err(Error::Locked { address: address.to_string(), unlock_in_s });
+    }
+    if crate::xml::find_text(root, "isActivated").as_deref() == Some("false") {
+        return Err(Error::NotActivated { address: address.to_string() });
+    }
+    Ok(())
+}
+
+fn digest_response(
+    challenge: &str,
+    creds: &Credentials,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> std::result::Result<String, String> {
+    let mut prompt = digest_auth::parse(challenge).map_err(|e| e.to_string())?;
+    let ctx = digest_auth::AuthContext::new_with_method(
+        creds.username.as_str(),
+        creds.password.expose(),
+        path,
+        body.map(str::as_bytes),
+        digest_auth::HttpMethod::from(method.to_string()),
+    );
+    prompt.respond(&ctx).map(|a| a.to_header_string()).map_err(|e| e.to_string())
+}

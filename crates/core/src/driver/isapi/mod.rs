@@ -1,0 +1,286 @@
+//! The Hikvision ISAPI driver: reads a camera's security posture over HTTP(S) with
+//! digest authentication. Each setting is read by trying its endpoint: a 404 or
+//! `notSupport` makes that setting `Unsupported`, never an error of the whole audit.
+
+pub mod wire;
+
+use std::sync::Arc;
+
+use futures::stream::{self, StreamExt};
+
+use super::http::{Answer, HttpSession};
+use crate::error::{Error, Result};
+use crate::posture::{Identity, Posture, Protocol, Reading, Value};
+
+/// Requests in flight per device: cameras serve a few connections at once.
+const PER_DEVICE_PARALLEL: usize = 4;
+
+#[derive(Debug, Clone)]
+pub struct IsapiDriver {
+    pub http: HttpSession,
+}
+
+/// What one endpoint said.
+type Read = (&'static str, Result<Answer>);
+
+impl IsapiDriver {
+    pub fn new(http: HttpSession) -> Self {
+        IsapiDriver { http }
+    }
+
+    /// Whether the device speaks ISAPI: an unauthenticated deviceInfo draws a digest
+    /// challenge or a `userCheck`, not a 404. No credentials are sent.
+    pub async fn probe(http: &HttpSession) -> bool {
+        match http.anonymous("GET", "/ISAPI/System/deviceInfo", None).await {
+            Ok(a) => a.status == 401 || (a.status == 200 && wire::device_info(&a.body).is_ok()),
+            Err(_) => false,
+        }
+    }
+
+    /// Whether the device is activated, without logging in (`/SDK/activateStatus`).
+    pub async fn activated(&self) -> Option<bool> {
+        let a = self.http.anonymous("GET", "/SDK/activateStatus", None).await.ok()?;
+        let doc = crate::xml::parse(&a.body).ok()?;
+        crate::xml::find_text(doc.root_element(), "Activated").and_then(|t| crate::xml::parse_bool(&t))
+    }
+
+    pub async fn identify(&self) -> Result<Identity> {
+        let a = self.http.call("GET", "/ISAPI/System/deviceInfo", None).await?;
+        ok_status(&self.http.address, "deviceInfo", &a)?;
+        wire::device_info(&a.body).map_err(|reason| Error::Malformed {
+            address: self.http.address.clone(),
+            operation: "GET /ISAPI/System/deviceInfo".into(),
+            reason,
+        })
+    }
+
+    /// Read everything the baseline looks at.
+    pub async fn read_posture(&self) -> Result<Posture> {
+        // Identity first: it is the login, so a refusal stops here after one attempt.
+        let identity = self.identify().await?;
+        let mut posture = Posture::new(identity, Protocol::Isapi);
+        posture.known("account.activated", Value::Bool(true));
+        let paths: &[&'static str] = &[
+            "/ISAPI/Security/userCheck",
+            "/ISAPI/Security/users",
+            "/ISAPI/Security/adminAccesses",
+            "/ISAPI/Security/webCertificate",
+            "/ISAPI/Security/RTSPCertificate",
+            "/ISAPI/System/Network/telnetd",
+            "/ISAPI/System/Network/ssh",
+            "/ISAPI/System/Network/UPnP",
+            "/ISAPI/System/Network/EZVIZ",
+            "/ISAPI/System/Network/DDNS",
+            "/ISAPI/System/Network/ftp",
+            "/ISAPI/System/Network/SNMP",
+            "/ISAPI/System/discoveryMode",
+            "/ISAPI/System/Network/Integrate",
+            "/ISAPI/Security/illegalLoginLock",
+            "/ISAPI/System/time",
+            "/ISAPI/System/time/ntpServers",
+            "/ISAPI/System/Network/ipFilter",
+            "/ISAPI/Security/serverCertificate/certificate",
+        ];
+        let http = Arc::new(self.http.clone());
+        let mut pending = Vec::with_capacity(paths.len());
+        for p in paths {
+            pending.push(read_one(http.clone(), p));
+        }
+        let reads: Vec<Read> = stream::iter(pending).buffered(PER_DEVICE_PARALLEL).collect().await;
+        // A refusal or lock mid-way is the device's answer to all of us: stop.
+        for (_, r) in &reads {
+            if let Err(e @ (Error::AuthRefused { .. } | Error::Locked { .. })) = r {
+                return Err(clone_error(e));
+            }
+        }
+        for (path, result) in reads {
+            interpret(&mut posture, path, result);
+        }
+        let fw = match &posture.identity.firmware_build {
+            Some(b) => format!("{} build {b}", posture.identity.firmware_version),
+            None => posture.identity.firmware_version.clone(),
+        };
+        posture.known("firmware.version", Value::Text(fw));
+        Ok(posture)
+    }
+}
+
+async fn read_one(http: Arc<HttpSession>, path: &'static str) -> Read {
+    (path, http.call("GET", path, None).await)
+}
+
+fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::AuthRefused { address, username } => {
+            Error::AuthRefused { address: address.clone(), username: username.clone() }
+        }
+        Error::Locked { address, unlock_in_s } => Error::Locked { address: address.clone(), unlock_in_s: *unlock_in_s },
+        other => Error::Local(other.to_string()),
+    }
+}
+
+fn ok_status(address: &str, op: &str, a: &Answer) -> Result<()> {
+    if a.status == 200 {
+        return Ok(());
+    }
+    if wire::is_not_supported(a.status, &a.body) {
+        return Err(Error::Unsupported { address: address.into(), operation: op.into() });
+    }
+    Err(Error::Device { address: address.into(), operation: op.into(), reason: format!("HTTP {}", a.status) })
+}
+
+fn bool_reading(v: Option<bool>, what: &str) -> Reading {
+    match v {
+        Some(b) => Reading::Known(Value::Bool(b)),
+        None => Reading::Unknown(format!("{what}: no readable value")),
+    }
+}
+
+/// Turn one endpoint's answer into settings.
+fn interpret(p: &mut Posture, path: &str, result: Result<Answer>) {
+    let keys: &[&str] = match path {
+        "/ISAPI/Security/userCheck" => &["account.default_password", "account.weak_password"],
+        "/ISAPI/Security/users" => &["account.users"],
+        "/ISAPI/Security/adminAccesses" => &[
+            "service.http.enabled",
+            "service.https.enabled",
+            "service.rtsp.enabled",
+            "tls.v1_0",
+            "tls.v1_1",
+            "tls.v1_2",
+        ],
+        "/ISAPI/Security/webCertificate" => &["auth.web"],
+        "/ISAPI/Security/RTSPCertificate" => &["auth.rtsp"],
+        "/ISAPI/System/Network/telnetd" => &["service.telnet.enabled"],
+        "/ISAPI/System/Network/ssh" => &["service.ssh.enabled"],
+        "/ISAPI/System/Network/UPnP" => &["service.upnp.enabled"],
+        "/ISAPI/System/Network/EZVIZ" => &["service.cloud.enabled"],
+        "/ISAPI/System/Network/DDNS" => &["service.ddns.enabled"],
+        "/ISAPI/System/Network/ftp" => &["service.ftp.enabled"],
+        "/ISAPI/System/Network/SNMP" => &["service.snmp.v1", "service.snmp.v2c", "service.snmp.v3"],
+        "/ISAPI/System/discoveryMode" => &["discovery.sadp"],
+        "/ISAPI/System/Network/Integrate" => &["onvif.enabled", "onvif.auth", "discovery.onvif"],
+        "/ISAPI/Security/illegalLoginLock" => &["security.login_lock.enabled"],
+        "/ISAPI/System/time" => &["time.ntp.enabled"],
+        "/ISAPI/System/time/ntpServers" => &["time.ntp.servers"],
+        "/ISAPI/System/Network/ipFilter" => &["network.ip_filter.enabled"],
+        "/ISAPI/Security/serverCertificate/certificate" => &["tls.certificate.self_signed"],
+        _ => &[],
+    };
+    let answer = match result {
+        Ok(a) if a.status == 200 => a,
+        Ok(a) => {
+            let r = if wire::is_not_supported(a.status, &a.body) {
+                Reading::Unsupported
+            } else {
+                Reading::Unknown(format!("HTTP {}", a.status))
+            };
+            for k in keys {
+                p.set(k, r.clone());
+            }
+            return;
+        }
+        Err(e) => {
+            for k in keys {
+                p.set(k, Reading::Unknown(e.to_string()));
+            }
+            return;
+        }
+    };
+    let body = answer.body.as_str();
+    match path {
+        "/ISAPI/Security/userCheck" => {
+            let (default, risk) = wire::user_check(body);
+            p.set("account.default_password", bool_reading(default, "isDefaultPassword"));
+            p.set("account.weak_password", bool_reading(risk, "isRiskPassword"));
+        }
+        "/ISAPI/Security/users" => match wire::users(body) {
+            Ok(users) => {
+                let extra =
+                    users.into_iter().filter(|(n, _)| n != "admin").map(|(n, l)| format!("{n} ({l})")).collect();
+                p.known("account.users", Value::List(extra));
+            }
+            Err(e) => p.set("account.users", Reading::Unknown(e)),
+        },
+        "/ISAPI/Security/adminAccesses" => match wire::admin_accesses(body) {
+            Ok(list) => {
+                let find = |name: &str| list.iter().find(|a| a.protocol == name);
+                for (key, proto) in [
+                    ("service.http.enabled", "HTTP"),
+                    ("service.https.enabled", "HTTPS"),
+                    ("service.rtsp.enabled", "RTSP"),
+                ] {
+                    let r = match find(proto) {
+                        Some(a) => bool_reading(a.enabled.or(Some(true)), proto),
+                        None => Reading::Known(Value::Bool(false)),
+                    };
+                    p.set(key, r);
+                }
+                let https = find("HTTPS");
+                let tls11 = https.and_then(|h| h.tls1_1);
+                p.set("tls.v1_0", tls11.map_or(Reading::Unsupported, |v| Reading::Known(Value::Bool(v))));
+                p.set("tls.v1_1", tls11.map_or(Reading::Unsupported, |v| Reading::Known(Value::Bool(v))));
+                p.set(
+                    "tls.v1_2",
+                    https.and_then(|h| h.tls1_2).map_or(Reading::Unsupported, |v| Reading::Known(Value::Bool(v))),
+                );
+            }
+            Err(e) => {
+                for k in keys {
+                    p.set(k, Reading::Unknown(e.clone()));
+                }
+            }
+        },
+        "/ISAPI/Security/webCertificate" | "/ISAPI/Security/RTSPCertificate" => {
+            let key = keys.first().copied().unwrap_or("auth.web");
+            match wire::certificate_type(body) {
+                Some(t) => p.known(key, Value::Text(t)),
+                None => p.set(key, Reading::Unknown("no CertificateType".into())),
+            }
+        }
+        "/ISAPI/System/Network/DDNS" | "/ISAPI/System/Network/ftp" => {
+            let key = keys.first().copied().unwrap_or_default();
+            p.set(key, bool_reading(wire::any_enabled(body), key));
+        }
+        "/ISAPI/System/Network/SNMP" => match wire::snmp(body) {
+            Some((v1, v2c, v3)) => {
+                p.known("service.snmp.v1", Value::Bool(v1));
+                p.known("service.snmp.v2c", Value::Bool(v2c));
+                p.known("service.snmp.v3", Value::Bool(v3));
+            }
+            None => {
+                for k in keys {
+                    p.set(k, Reading::Unknown("unreadable SNMP document".into()));
+                }
+            }
+        },
+        "/ISAPI/System/discoveryMode" => p.set("discovery.sadp", bool_reading(wire::sadp_discoverable(body), "SADP")),
+        "/ISAPI/System/Network/Integrate" => match wire::integrate_onvif(body) {
+            Some((enabled, auth)) => {
+                p.known("onvif.enabled", Value::Bool(enabled));
+                p.known("onvif.auth", Value::Text(auth.to_ascii_lowercase()));
+                // With ONVIF off there is no WS-Discovery responder; with it on, the
+                // ONVIF driver reads the discovery mode (see audit).
+                if !enabled {
+                    p.known("discovery.onvif", Value::Bool(false));
+                }
+            }
+            None => {
+                p.set("onvif.enabled", Reading::Unsupported);
+                p.set("onvif.auth", Reading::Unsupported);
+            }
+        },
+        "/ISAPI/System/time" => p.set("time.ntp.enabled", bool_reading(wire::time_is_ntp(body), "timeMode")),
+        "/ISAPI/System/time/ntpServers" => match wire::ntp_servers(body) {
+            Some(list) => p.known("time.ntp.servers", Value::List(list)),
+            None => p.set("time.ntp.servers", Reading::Unknown("unreadable NTP servers".into())),
+        },
+        "/ISAPI/Security/serverCertificate/certificate" => {
+            p.set("tls.certificate.self_signed", bool_reading(wire::certificate_self_signed(body), "selfSigned"))
+        }
+        _ => {
+            let key = keys.first().copied().unwrap_or_default();
+            p.set(key, bool_reading(wire::enabled(body), key));
+        }
+    }
+}

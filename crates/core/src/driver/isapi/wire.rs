@@ -1,0 +1,231 @@
+//! ISAPI documents, read without I/O. Namespace-agnostic (firmware uses four
+//! namespaces), lenient about missing and extra elements, never panicking.
+
+use crate::posture::Identity;
+use crate::xml::{self, child, child_bool, child_text, descendants, find_text, parse_bool};
+
+/// `ResponseStatus`: (statusCode, subStatusCode), if the body is one.
+pub fn response_status(body: &str) -> Option<(u32, String)> {
+    let doc = xml::parse(body).ok()?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "ResponseStatus" {
+        return None;
+    }
+    let code = child_text(root, "statusCode")?.parse().ok()?;
+    Some((code, child_text(root, "subStatusCode").unwrap_or_default()))
+}
+
+/// Whether a `ResponseStatus` (or a 404) says the feature does not exist.
+pub fn is_not_supported(status: u16, body: &str) -> bool {
+    status == 404
+        || response_status(body).is_some_and(|(_, sub)| sub.eq_ignore_ascii_case("notSupport"))
+        || (status == 403 && response_status(body).is_some_and(|(_, sub)| sub.eq_ignore_ascii_case("invalidOperation")))
+}
+
+/// `/ISAPI/System/deviceInfo`.
+pub fn device_info(body: &str) -> Result<Identity, String> {
+    let doc = xml::parse(body)?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "DeviceInfo" {
+        return Err(format!("expected DeviceInfo, got {}", root.tag_name().name()));
+    }
+    let get = |n: &str| child_text(root, n).unwrap_or_default();
+    let build = get("firmwareReleasedDate");
+    let build = build.trim().trim_start_matches("build").trim();
+    Ok(Identity {
+        vendor: "hikvision".into(),
+        manufacturer: child_text(root, "manufacturer").filter(|m| !m.is_empty()).unwrap_or_else(|| "HIKVISION".into()),
+        model: get("model"),
+        serial: get("serialNumber"),
+        mac: get("macAddress").to_ascii_lowercase().replace('-', ":"),
+        firmware_version: get("firmwareVersion"),
+        firmware_build: (!build.is_empty()).then(|| build.to_string()),
+        device_type: get("deviceType"),
+    })
+}
+
+/// The root's `enabled` (telnetd, ssh, UPnP, EZVIZ, ipFilter, illegalLoginLock …).
+pub fn enabled(body: &str) -> Option<bool> {
+    let doc = xml::parse(body).ok()?;
+    child_bool(doc.root_element(), "enabled")
+}
+
+/// DDNS and FTP: enabled if any listed entry is.
+pub fn any_enabled(body: &str) -> Option<bool> {
+    let doc = xml::parse(body).ok()?;
+    let flags: Vec<bool> =
+        descendants(doc.root_element(), "enabled").filter_map(|n| parse_bool(&xml::text(n))).collect();
+    (!flags.is_empty()).then(|| flags.iter().any(|f| *f))
+}
+
+/// `userCheck` on success: (isDefaultPassword, isRiskPassword) where the firmware says.
+pub fn user_check(body: &str) -> (Option<bool>, Option<bool>) {
+    let Ok(doc) = xml::parse(body) else { return (None, None) };
+    let root = doc.root_element();
+    (child_bool(root, "isDefaultPassword"), child_bool(root, "isRiskPassword"))
+}
+
+/// `UserList`: (name, level).
+pub fn users(body: &str) -> Result<Vec<(String, String)>, String> {
+    let doc = xml::parse(body)?;
+    Ok(descendants(doc.root_element(), "User")
+        .map(|u| (child_text(u, "userName").unwrap_or_default(), child_text(u, "userLevel").unwrap_or_default()))
+        .filter(|(n, _)| !n.is_empty())
+        .collect())
+}
+
+/// One protocol of `AdminAccessProtocolList`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminAccess {
+    pub protocol: String,
+    pub enabled: Option<bool>,
+    pub port: Option<u16>,
+    pub tls1_1: Option<bool>,
+    pub tls1_2: Option<bool>,
+    pub tls1_3: Option<bool>,
+}
+
+pub fn admin_accesses(body: &str) -> Result<Vec<AdminAccess>, String> {
+    let doc = xml::parse(body)?;
+    Ok(descendants(doc.root_element(), "AdminAccessProtocol")
+        .map(|p| AdminAccess {
+            protocol: child_text(p, "protocol").unwrap_or_default().to_ascii_uppercase(),
+            enabled: child_bool(p, "enabled"),
+            port: child_text(p, "portNo").and_then(|t| t.parse().ok()),
+            tls1_1: child_bool(p, "TLS1_1Enable"),
+            tls1_2: child_bool(p, "TLS1_2Enable"),
+            tls1_3: child_bool(p, "TLS1_3Enable"),
+        })
+        .collect())
+}
+
+/// `webCertificate` / `RTSPCertificate`: `digest` or `digest/basic`.
+pub fn certificate_type(body: &str) -> Option<String> {
+    let doc = xml::parse(body).ok()?;
+    find_text(doc.root_element(), "CertificateType").map(|t| t.to_ascii_lowercase())
+}
+
+/// SNMP: (v1, v2c, v3) enables.
+pub fn snmp(body: &str) -> Option<(bool, bool, bool)> {
+    let doc = xml::parse(body).ok()?;
+    let root = doc.root_element();
+    let version = |n: &str| child(root, n).and_then(|v| child_bool(v, "enabled"));
+    Some((version("SNMPv1")?, version("SNMPv2c")?, version("SNMPv3").unwrap_or(false)))
+}
+
+/// `Integrate`: (ONVIF enabled, ONVIF certificateType).
+pub fn integrate_onvif(body: &str) -> Option<(bool, String)> {
+    let doc = xml::parse(body).ok()?;
+    let onvif = child(doc.root_element(), "ONVIF")?;
+    Some((child_bool(onvif, "enable")?, child_text(onvif, "certificateType").unwrap_or_default()))
+}
+
+/// `DiscoveryMode/SADP` is `discoverable`.
+pub fn sadp_discoverable(body: &str) -> Option<bool> {
+    let doc = xml::parse(body).ok()?;
+    child_text(doc.root_element(), "SADP").map(|v| v.eq_ignore_ascii_case("discoverable"))
+}
+
+/// `Time/timeMode` is NTP.
+pub fn time_is_ntp(body: &str) -> Option<bool> {
+    let doc = xml::parse(body).ok()?;
+    child_text(doc.root_element(), "timeMode").map(|m| m.eq_ignore_ascii_case("ntp"))
+}
+
+/// NTP server hosts of an `NTPServerList` or a single `NTPServer`.
+pub fn ntp_servers(body: &str) -> Option<Vec<String>> {
+    let doc = xml::parse(body).ok()?;
+    let root = doc.root_element();
+    let nodes: Vec<_> =
+        if root.tag_name().name() == "NTPServer" { vec![root] } else { descendants(root, "NTPServer").collect() };
+    Some(
+        nodes
+            .into_iter()
+            .filter_map(|n| {
+                let host = match child_text(n, "addressingFormatType").as_deref() {
+                    Some("hostname") => child_text(n, "hostName"),
+                    _ => child_text(n, "ipAddress").or_else(|| child_text(n, "hostName")),
+                }?;
+                (!host.is_empty() && host != "0.0.0.0").then_some(host)
+            })
+            .collect(),
+    )
+}
+
+/// `ServerCertificate/selfSigned`.
+pub fn certificate_self_signed(body: &str) -> Option<bool> {
+    let doc = xml::parse(body).ok()?;
+    find_text(doc.root_element(), "selfSigned").and_then(|t| parse_bool(&t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Option<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/isapi");
+        std::fs::read_to_string(dir.join(name)).ok()
+    }
+
+    #[test]
+    fn device_info_reads_both_firmware_namespaces() {
+        let Some(v5) = fixture("hikvision-DS-2CD2155FWD-I-V5.5.0_build_170725-System.deviceInfo.xml") else {
+            panic!("../shared/fixtures missing");
+        };
+        let id = device_info(&v5).unwrap();
+        assert_eq!(id.model, "DS-2CD2155FWD-I");
+        assert_eq!(id.firmware_version, "V5.5.0");
+        assert_eq!(id.firmware_build.as_deref(), Some("170725"));
+        assert_eq!(id.mac, "02:00:00:00:21:55");
+        let door = fixture("hikvision-DS-KB8113-IME1B-V2.2.60_build_231204-System.deviceInfo.xml").unwrap();
+        let id = device_info(&door).unwrap();
+        assert_eq!(id.model, "DS-KB8113-IME1(B)");
+        assert_eq!(id.device_type, "VIS");
+    }
+
+    #[test]
+    fn every_isapi_fixture_is_read_without_panicking() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/isapi");
+        let entries = std::fs::read_dir(&dir).expect("fixtures present");
+        let mut n = 0;
+        for e in entries.flatten() {
+            let text = String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned();
+            let _ = (device_info(&text), users(&text), admin_accesses(&text), response_status(&text), enabled(&text));
+            let _ = (any_enabled(&text), user_check(&text), snmp(&text), ntp_servers(&text), certificate_type(&text));
+            n += 1;
+        }
+        assert!(n >= 8, "read {n} fixtures");
+    }
+
+    #[test]
+    fn the_401_capture_is_recognised_as_html_not_xml() {
+        let raw = fixture("hikvision-DS-2CD2155FWD-I-V5.5.0_build_170725-System.status-401-basic-auth-rejected.http")
+            .unwrap();
+        let body = raw.split("\r\n\r\n").nth(1).or_else(|| raw.split("\n\n").nth(1)).unwrap();
+        assert!(response_status(body).is_none());
+        assert!(device_info(body).is_err());
+    }
+
+    #[test]
+    fn documents_from_the_protocol_notes_parse() {
+        let aa = r#"<AdminAccessProtocolList xmlns="urn:psialliance-org"><AdminAccessProtocol><id>1</id><enabled>true</enabled><protocol>HTTP</protocol><portNo>80</portNo></AdminAccessProtocol><AdminAccessProtocol><id>2</id><protocol>DEV_MANAGE</protocol><portNo>8000</portNo></AdminAccessProtocol><AdminAccessProtocol><id>4</id><enabled>true</enabled><protocol>https</protocol><portNo>443</portNo><TLS1_1Enable>false</TLS1_1Enable><TLS1_2Enable>true</TLS1_2Enable></AdminAccessProtocol></AdminAccessProtocolList>"#;
+        let list = admin_accesses(aa).unwrap();
+        assert_eq!(list.len(), 3);
+        assert_eq!(list[1].enabled, None);
+        assert_eq!(list[2].protocol, "HTTPS");
+        assert_eq!(list[2].tls1_2, Some(true));
+        assert_eq!(
+            response_status(
+                "<ResponseStatus><statusCode>4</statusCode><subStatusCode>notSupport</subStatusCode></ResponseStatus>"
+            ),
+            Some((4, "notSupport".into()))
+        );
+        assert!(is_not_supported(
+            403,
+            "<ResponseStatus><statusCode>4</statusCode><subStatusCode>notSupport</subStatusCode></ResponseStatus>"
+        ));
+        assert_eq!(enabled("<SSH><enabled>flase</enabled></SSH>"), Some(false));
+        assert_eq!(ntp_servers("<NTPServerList><NTPServer><addressingFormatType>ipaddress</addressingFormatType><ipAddress>0.0.0.0</ipAddress></NTPServer></NTPServerList>"), Some(vec![]));
+        assert_eq!(integrate_onvif("<Integrate><ONVIF><enable>true</enable><certificateType>digest/wsse</certificateType></ONVIF></Integrate>"), Some((true, "digest/wsse".into())));
+    }
+}

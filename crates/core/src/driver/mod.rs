@@ -1,0 +1,124 @@
+//! Protocol drivers: how Portcullis talks to a device. A [`Driver`] reads a device's
+//! identity and security posture; which driver a device gets is decided by what the
+//! device answers (ISAPI first, then ONVIF), not by what it claims to be.
+
+pub mod http;
+pub mod isapi;
+pub mod onvif;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::posture::{Identity, Posture, Protocol};
+use crate::secret::Credentials;
+use http::{HttpSession, LoginGuard};
+
+/// Where a device is reachable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub address: IpAddr,
+    pub http_port: Option<u16>,
+    pub https_port: Option<u16>,
+    /// WS-Discovery port (3702 on real devices).
+    pub wsd_port: Option<u16>,
+}
+
+impl Target {
+    pub fn new(address: IpAddr) -> Self {
+        Target { address, http_port: Some(80), https_port: None, wsd_port: Some(crate::discover::wsd::PORT) }
+    }
+    /// `127.1.0.1:80`, the way devices are named in messages.
+    pub fn label(&self) -> String {
+        match (self.http_port, self.https_port) {
+            (Some(p), _) | (None, Some(p)) => format!("{}:{p}", self.address),
+            _ => self.address.to_string(),
+        }
+    }
+    fn base_url(&self) -> Option<String> {
+        match (self.https_port, self.http_port) {
+            (Some(p), _) => Some(format!("https://{}", std::net::SocketAddr::new(self.address, p))),
+            (None, Some(p)) => Some(format!("http://{}", std::net::SocketAddr::new(self.address, p))),
+            _ => None,
+        }
+    }
+}
+
+#[async_trait]
+pub trait Driver: Send + Sync + std::fmt::Debug {
+    fn protocol(&self) -> Protocol;
+    async fn identify(&self) -> Result<Identity>;
+    async fn read_posture(&self) -> Result<Posture>;
+    /// `Some(false)` for a factory-new device that must be activated before any login.
+    async fn activated(&self) -> Option<bool>;
+}
+
+#[async_trait]
+impl Driver for isapi::IsapiDriver {
+    fn protocol(&self) -> Protocol {
+        Protocol::Isapi
+    }
+    async fn identify(&self) -> Result<Identity> {
+        isapi::IsapiDriver::identify(self).await
+    }
+    async fn read_posture(&self) -> Result<Posture> {
+        isapi::IsapiDriver::read_posture(self).await
+    }
+    async fn activated(&self) -> Option<bool> {
+        isapi::IsapiDriver::activated(self).await
+    }
+}
+
+#[async_trait]
+impl Driver for onvif::OnvifDriver {
+    fn protocol(&self) -> Protocol {
+        Protocol::Onvif
+    }
+    async fn identify(&self) -> Result<Identity> {
+        onvif::OnvifDriver::identify(self).await
+    }
+    async fn read_posture(&self) -> Result<Posture> {
+        onvif::OnvifDriver::read_posture(self).await
+    }
+    async fn activated(&self) -> Option<bool> {
+        None
+    }
+}
+
+/// Options for talking to devices.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions { timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Find out what the device speaks, without credentials, and hand back its driver.
+/// The [`LoginGuard`] is per device and run: one refused login, then no more.
+pub async fn connect(
+    target: &Target,
+    creds: Option<Credentials>,
+    client: &reqwest::Client,
+    opts: &ConnectOptions,
+) -> Result<Box<dyn Driver>> {
+    let base = target.base_url().ok_or_else(|| Error::Input(format!("{}: no HTTP or HTTPS port", target.address)))?;
+    let guard = Arc::new(LoginGuard::default());
+    let session = HttpSession::new(client.clone(), base, creds.clone(), guard.clone(), opts.timeout);
+    if isapi::IsapiDriver::probe(&session).await {
+        return Ok(Box::new(isapi::IsapiDriver::new(session)));
+    }
+    let onvif = onvif::OnvifDriver::new(session, creds, guard);
+    match onvif.sync_clock().await {
+        Ok(_) => Ok(Box::new(onvif)),
+        Err(e @ (Error::Unreachable { .. } | Error::Timeout { .. })) => Err(e),
+        Err(_) => Err(Error::Unsupported { address: target.label(), operation: "ISAPI or ONVIF".into() }),
+    }
+}

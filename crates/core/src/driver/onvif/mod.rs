@@ -1,0 +1,222 @@
+//! The generic ONVIF driver: the device service over SOAP 1.2 with a WS-Security
+//! UsernameToken, its `Created` stamped on the device's clock (learned from the
+//! unauthenticated GetSystemDateAndTime), as Home Assistant's client does. One method
+//! of authentication only: switching methods after a refusal would be a second failed
+//! login.
+
+pub mod wire;
+
+use std::sync::Mutex;
+
+use rand::RngCore;
+
+use super::http::{Answer, HttpSession, LoginGuard};
+use crate::error::{Error, Result};
+use crate::posture::{Identity, Posture, Protocol, Reading, Value};
+use crate::secret::Credentials;
+
+pub const DEVICE_PATH: &str = "/onvif/device_service";
+
+#[derive(Debug)]
+pub struct OnvifDriver {
+    http: HttpSession,
+    creds: Option<Credentials>,
+    guard: std::sync::Arc<LoginGuard>,
+    /// device clock − our clock, in seconds.
+    clock_offset: Mutex<Option<i64>>,
+}
+
+/// An answer that is either the expected response or a fault.
+enum Soap {
+    Ok(String),
+    Fault(wire::Fault),
+}
+
+impl OnvifDriver {
+    pub fn new(http: HttpSession, creds: Option<Credentials>, guard: std::sync::Arc<LoginGuard>) -> Self {
+        OnvifDriver { http, creds, guard, clock_offset: Mutex::new(None) }
+    }
+
+    fn address(&self) -> String {
+        self.http.address.clone()
+    }
+
+    async fn post(&self, envelope: &str) -> Result<Answer> {
+        self.http.anonymous("POST", DEVICE_PATH, Some(("application/soap+xml; charset=utf-8", envelope))).await
+    }
+
+    /// Whether the device answers ONVIF: GetSystemDateAndTime needs no credentials.
+    pub async fn probe(&self) -> bool {
+        self.sync_clock().await.is_ok()
+    }
+
+    /// Learn the device clock's offset from ours (clock-skew correction).
+    pub async fn sync_clock(&self) -> Result<i64> {
+        let before = chrono::Utc::now();
+        let a = self.post(&wire::envelope("", "<tds:GetSystemDateAndTime/>")).await?;
+        let after = chrono::Utc::now();
+        if a.status != 200 {
+            return Err(Error::Device {
+                address: self.address(),
+                operation: "GetSystemDateAndTime".into(),
+                reason: format!("HTTP {}", a.status),
+            });
+        }
+        let (device, _) = wire::system_date_time(&a.body).map_err(|reason| Error::Malformed {
+            address: self.address(),
+            operation: "GetSystemDateAndTime".into(),
+            reason,
+        })?;
+        // The device read its clock halfway through the round trip.
+        let midpoint = before + (after - before) / 2;
+        let offset = (device - midpoint).num_seconds();
+        if let Ok(mut o) = self.clock_offset.lock() {
+            *o = Some(offset);
+        }
+        Ok(offset)
+    }
+
+    /// An authenticated call.
+    async fn call(&self, operation: &str, body: &str) -> Result<Soap> {
+        let Some(creds) = &self.creds else { return Err(Error::NoCredentials { address: self.address() }) };
+        if self.guard.refused() {
+            return Err(Error::AuthRefused { address: self.address(), username: creds.username.clone() });
+        }
+        let offset = match self.clock_offset.lock().ok().and_then(|o| *o) {
+            Some(o) => o,
+            None => self.sync_clock().await?,
+        };
+        let created =
+            (chrono::Utc::now() + chrono::Duration::seconds(offset)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let mut nonce = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let header = wire::security_header(&creds.username, creds.password.expose(), &nonce, &created);
+        let a = self.post(&wire::envelope(&header, body)).await?;
+        if a.status == 200 {
+            return Ok(Soap::Ok(a.body));
+        }
+        match wire::fault(&a.body) {
+            Some(f) if f.not_authorized() || a.status == 401 => {
+                self.guard.spend();
+                Err(Error::AuthRefused { address: self.address(), username: creds.username.clone() })
+            }
+            Some(f) => Ok(Soap::Fault(f)),
+            None if a.status == 401 => {
+                self.guard.spend();
+                Err(Error::AuthRefused { address: self.address(), username: creds.username.clone() })
+            }
+            None => Err(Error::Device {
+                address: self.address(),
+                operation: operation.into(),
+                reason: format!("HTTP {}", a.status),
+            }),
+        }
+    }
+
+    pub async fn identify(&self) -> Result<Identity> {
+        match self.call("GetDeviceInformation", "<tds:GetDeviceInformation/>").await? {
+            Soap::Ok(body) => wire::device_information(&body).map_err(|reason| Error::Malformed {
+                address: self.address(),
+                operation: "GetDeviceInformation".into(),
+                reason,
+            }),
+            Soap::Fault(f) => Err(Error::Device {
+                address: self.address(),
+                operation: "GetDeviceInformation".into(),
+                reason: f.reason,
+            }),
+        }
+    }
+
+    /// One read: the parsed value, `Unsupported` for ActionNotSupported, `Unknown` otherwise.
+    async fn read<T>(
+        &self,
+        op: &str,
+        parse: impl Fn(&str) -> std::result::Result<T, String>,
+    ) -> Result<std::result::Result<T, Reading>> {
+        Ok(match self.call(op, &format!("<tds:{op}/>")).await? {
+            Soap::Ok(body) => parse(&body).map_err(Reading::Unknown),
+            Soap::Fault(f) if f.not_supported() => Err(Reading::Unsupported),
+            Soap::Fault(f) => Err(Reading::Unknown(format!("{}: {}", f.subcodes.join("/"), f.reason))),
+        })
+    }
+
+    /// Just the ONVIF discovery mode, for drivers of other protocols.
+    pub async fn discoverable(&self) -> Result<Reading> {
+        Ok(match self.read("GetDiscoveryMode", wire::discovery_mode).await? {
+            Ok(d) => Reading::Known(Value::Bool(d)),
+            Err(r) => r,
+        })
+    }
+
+    pub async fn read_posture(&self) -> Result<Posture> {
+        let identity = self.identify().await?;
+        let mut p = Posture::new(identity, Protocol::Onvif);
+        p.known("account.activated", Value::Bool(true));
+        p.known("onvif.enabled", Value::Bool(true));
+        match self.read("GetNetworkProtocols", wire::network_protocols).await? {
+            Ok(list) => {
+                for (key, name) in [
+                    ("service.http.enabled", "HTTP"),
+                    ("service.https.enabled", "HTTPS"),
+                    ("service.rtsp.enabled", "RTSP"),
+                ] {
+                    let on = list.iter().any(|(n, e, _)| n == name && *e);
+                    p.known(key, Value::Bool(on));
+                }
+            }
+            Err(r) => {
+                for key in ["service.http.enabled", "service.https.enabled", "service.rtsp.enabled"] {
+                    p.set(key, r.clone());
+                }
+            }
+        }
+        p.set("discovery.onvif", self.discoverable().await?);
+        match self.read("GetUsers", wire::users).await? {
+            Ok(users) => {
+                let extra =
+                    users.into_iter().filter(|(n, _)| n != "admin").map(|(n, l)| format!("{n} ({l})")).collect();
+                p.known("account.users", Value::List(extra));
+            }
+            Err(r) => p.set("account.users", r),
+        }
+        match self.read("GetNTP", wire::ntp_servers).await? {
+            Ok(s) => p.known("time.ntp.servers", Value::List(s)),
+            Err(r) => p.set("time.ntp.servers", r),
+        }
+        match self.read("GetSystemDateAndTime", wire::system_date_time).await? {
+            Ok((_, ntp)) => p.known("time.ntp.enabled", Value::Bool(ntp)),
+            Err(r) => p.set("time.ntp.enabled", r),
+        }
+        match self.read("GetIPAddressFilter", wire::ip_filter_active).await? {
+            Ok(on) => p.known("network.ip_filter.enabled", Value::Bool(on)),
+            Err(r) => p.set("network.ip_filter.enabled", r),
+        }
+        match self.read("GetServiceCapabilities", wire::security_capabilities).await? {
+            Ok(attrs) => {
+                let flag =
+                    |name: &str| attrs.iter().find(|(k, _)| k == name).and_then(|(_, v)| crate::xml::parse_bool(v));
+                for (key, attr) in [("tls.v1_0", "TLS1.0"), ("tls.v1_1", "TLS1.1"), ("tls.v1_2", "TLS1.2")] {
+                    p.set(key, flag(attr).map_or(Reading::Unsupported, |b| Reading::Known(Value::Bool(b))));
+                }
+                let auth = match (flag("HttpDigest").unwrap_or(false), flag("UsernameToken").unwrap_or(false)) {
+                    (true, true) => "digest/wsse",
+                    (true, false) => "digest",
+                    (false, _) => "wsse",
+                };
+                p.known("onvif.auth", Value::Text(auth.into()));
+            }
+            Err(r) => {
+                for key in ["tls.v1_0", "tls.v1_1", "tls.v1_2", "onvif.auth"] {
+                    p.set(key, r.clone());
+                }
+            }
+        }
+        let fw = match &p.identity.firmware_build {
+            Some(b) => format!("{} build {b}", p.identity.firmware_version),
+            None => p.identity.firmware_version.clone(),
+        };
+        p.known("firmware.version", Value::Text(fw));
+        Ok(p)
+    }
+}

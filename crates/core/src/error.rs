@@ -1,0 +1,81 @@
+//! Errors classified by whose fault they are, each with a stable code that the CLI's
+//! `--json` output and the desktop UI branch on. Messages never carry a secret.
+
+/// Whose fault an error is: decides whether retrying can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// The network or the device's availability: retry later.
+    Network,
+    /// The device refused our credentials or is locked: a human must act.
+    Credentials,
+    /// The device answered something we cannot use (malformed, unexpected).
+    Device,
+    /// The device does not implement the operation.
+    Unsupported,
+    /// Our input: a file, a flag, a baseline.
+    Input,
+    /// Local storage or the vault.
+    Local,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{address}: unreachable: {reason}")]
+    Unreachable { address: String, reason: String },
+    #[error("{address}: no answer within {seconds} s")]
+    Timeout { address: String, seconds: u64 },
+    #[error("{address}: the device refused the credentials for {username}; no further login attempts this run (lockout protection)")]
+    AuthRefused { address: String, username: String },
+    #[error("{address}: the device reports a login lock ({unlock_in_s} s left); left alone")]
+    Locked { address: String, unlock_in_s: u64 },
+    #[error("{address}: not activated (factory-new): activate it first")]
+    NotActivated { address: String },
+    #[error("{address}: no credentials stored for this device or its site")]
+    NoCredentials { address: String },
+    #[error("{address}: {operation} is not supported by this device")]
+    Unsupported { address: String, operation: String },
+    #[error("{address}: malformed answer to {operation}: {reason}")]
+    Malformed { address: String, operation: String, reason: String },
+    #[error("{address}: {operation} failed: {reason}")]
+    Device { address: String, operation: String, reason: String },
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    Local(String),
+}
+
+impl Error {
+    pub fn fault(&self) -> Fault {
+        match self {
+            Error::Unreachable { .. } | Error::Timeout { .. } => Fault::Network,
+            Error::AuthRefused { .. }
+            | Error::Locked { .. }
+            | Error::NotActivated { .. }
+            | Error::NoCredentials { .. } => Fault::Credentials,
+            Error::Unsupported { .. } => Fault::Unsupported,
+            Error::Malformed { .. } | Error::Device { .. } => Fault::Device,
+            Error::Input(_) => Fault::Input,
+            Error::Local(_) => Fault::Local,
+        }
+    }
+
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Unreachable { .. } => "unreachable",
+            Error::Timeout { .. } => "timeout",
+            Error::AuthRefused { .. } => "auth_refused",
+            Error::Locked { .. } => "locked",
+            Error::NotActivated { .. } => "not_activated",
+            Error::NoCredentials { .. } => "no_credentials",
+            Error::Unsupported { .. } => "unsupported",
+            Error::Malformed { .. } => "malformed",
+            Error::Device { .. } => "device_error",
+            Error::Input(_) => "input",
+            Error::Local(_) => "local",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,129 @@
+//! What a device's settings are, as read through its driver: identity plus a flat map
+//! of setting keys to readings. A baseline names the keys it checks, so new controls
+//! need no new code. Each reading says whether the value is known, the device lacks
+//! the feature, or reading it failed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A setting's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Text(String),
+    List(Vec<String>),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Text(t) => write!(f, "{t}"),
+            Value::List(l) if l.is_empty() => f.write_str("(none)"),
+            Value::List(l) => f.write_str(&l.join(", ")),
+        }
+    }
+}
+
+/// One setting as read from the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", content = "value", rename_all = "snake_case")]
+pub enum Reading {
+    Known(Value),
+    /// The firmware has no such feature (404 `notSupport`, ActionNotSupported).
+    Unsupported,
+    /// Reading it failed; the reason says why.
+    Unknown(String),
+}
+
+/// Which protocol the reading came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Isapi,
+    Onvif,
+}
+
+/// Who the device is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub vendor: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub serial: String,
+    pub mac: String,
+    /// `V5.5.0` or whatever the device reports.
+    pub firmware_version: String,
+    /// `yymmdd` build date when the firmware states one.
+    pub firmware_build: Option<String>,
+    pub device_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posture {
+    pub identity: Identity,
+    pub protocol: Protocol,
+    pub settings: BTreeMap<String, Reading>,
+}
+
+impl Posture {
+    pub fn new(identity: Identity, protocol: Protocol) -> Self {
+        Posture { identity, protocol, settings: BTreeMap::new() }
+    }
+
+    pub fn set(&mut self, key: &str, reading: Reading) {
+        self.settings.insert(key.to_string(), reading);
+    }
+
+    pub fn known(&mut self, key: &str, value: Value) {
+        self.set(key, Reading::Known(value));
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Reading> {
+        self.settings.get(key)
+    }
+}
+
+/// The setting keys drivers fill and baselines check. Listed once so that a typo in a
+/// baseline file is an error, not a silently unknown control.
+pub const KEYS: &[(&str, &str)] = &[
+    ("account.activated", "the device has been activated (an admin password is set)"),
+    ("account.default_password", "the admin account still uses the factory default password"),
+    ("account.weak_password", "the device rates the admin password as risky"),
+    ("account.users", "user accounts besides the built-in admin"),
+    ("service.http.enabled", "plain HTTP access"),
+    ("service.https.enabled", "HTTPS access"),
+    ("service.rtsp.enabled", "RTSP streaming"),
+    ("tls.v1_0", "TLS 1.0 enabled"),
+    ("tls.v1_1", "TLS 1.1 enabled"),
+    ("tls.v1_2", "TLS 1.2 enabled"),
+    ("tls.certificate.self_signed", "the HTTPS certificate is the factory self-signed one"),
+    ("auth.web", "web authentication scheme (digest or digest/basic)"),
+    ("auth.rtsp", "RTSP authentication scheme (digest or digest/basic)"),
+    ("service.telnet.enabled", "Telnet"),
+    ("service.ssh.enabled", "SSH"),
+    ("service.upnp.enabled", "UPnP port mapping"),
+    ("service.cloud.enabled", "Hik-Connect / EZVIZ P2P cloud"),
+    ("service.ddns.enabled", "dynamic DNS"),
+    ("service.ftp.enabled", "FTP upload"),
+    ("service.snmp.v1", "SNMPv1"),
+    ("service.snmp.v2c", "SNMPv2c"),
+    ("service.snmp.v3", "SNMPv3"),
+    ("discovery.sadp", "answers SADP (Hikvision discovery)"),
+    ("discovery.onvif", "answers ONVIF WS-Discovery"),
+    ("onvif.enabled", "the ONVIF service"),
+    ("onvif.auth", "ONVIF authentication (digest, WSSE or both)"),
+    ("security.login_lock.enabled", "illegal-login lock"),
+    ("time.ntp.enabled", "the clock follows NTP"),
+    ("time.ntp.servers", "configured NTP servers"),
+    ("network.ip_filter.enabled", "IP address filter"),
+    ("firmware.version", "firmware version and build"),
+];
+
+pub fn is_known_key(key: &str) -> bool {
+    KEYS.iter().any(|(k, _)| *k == key)
+}

@@ -1,0 +1,198 @@
+//! Audit against the simulator: the right finding for every control on every profile,
+//! no lockout with a wrong password, and faults that degrade to findings, not crashes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::collections::BTreeMap;
+
+use portcullis_core::audit::{audit_device, AuditOptions, DeviceAudit};
+use portcullis_core::baseline::eval::Status;
+use portcullis_core::baseline::Baseline;
+use portcullis_core::driver::http::client;
+use portcullis_core::driver::Target;
+use portcullis_core::secret::Credentials;
+use portcullis_sim::{DeviceRecord, Faults, Fleet, FleetConfig, Profile, Trigger};
+
+fn target(d: &DeviceRecord) -> Target {
+    Target { address: d.address.into(), http_port: d.http_port, https_port: d.https_port, wsd_port: d.wsd_port }
+}
+
+async fn run(d: &DeviceRecord, password: Option<&str>, baseline: &str) -> DeviceAudit {
+    let b = Baseline::load(baseline).unwrap();
+    let opts = AuditOptions { discovery_wait: std::time::Duration::from_millis(500), ..Default::default() };
+    let c = client(opts.connect.timeout).unwrap();
+    audit_device(&target(d), password.map(|p| Credentials::new("admin", p)), &b, &c, &opts).await
+}
+
+fn statuses(a: &DeviceAudit) -> BTreeMap<String, Status> {
+    a.findings.iter().map(|f| (f.control.clone(), f.status)).collect()
+}
+
+fn expect(a: &DeviceAudit, pass: &[&str], fail: &[&str]) {
+    let s = statuses(a);
+    for id in pass {
+        assert_eq!(
+            s.get(*id),
+            Some(&Status::Pass),
+            "{id} should pass: {:#?}",
+            a.findings.iter().find(|f| f.control == *id)
+        );
+    }
+    for id in fail {
+        assert_eq!(
+            s.get(*id),
+            Some(&Status::Fail),
+            "{id} should fail: {:#?}",
+            a.findings.iter().find(|f| f.control == *id)
+        );
+    }
+    assert_eq!(pass.len() + fail.len(), s.len(), "every control decided: {s:?}");
+}
+
+async fn one(profile: Profile) -> (Fleet, DeviceRecord) {
+    let f = Fleet::start(FleetConfig::for_tests(1, profile)).await.unwrap();
+    let d = f.devices().remove(0);
+    (f, d)
+}
+
+#[tokio::test]
+async fn current_hikvision_camera_fails_exactly_its_factory_leftovers() {
+    let (_f, d) = one(Profile::HikvisionCurrent).await;
+    let a = run(&d, d.password.as_deref(), "hikvision-hardening").await;
+    assert!(a.error.is_none(), "{:?}", a.error);
+    assert_eq!(a.identity.as_ref().unwrap().serial, d.serial);
+    expect(
+        &a,
+        &[
+            "HIK-01", "HIK-02", "HIK-03", "HIK-04", "HIK-05", "HIK-08", "HIK-09", "HIK-10", "HIK-11", "HIK-12",
+            "HIK-13", "HIK-16", "HIK-17", "HIK-18", "HIK-19", "HIK-20", "HIK-24", "HIK-27",
+        ],
+        &["HIK-06", "HIK-07", "HIK-14", "HIK-15", "HIK-21", "HIK-22", "HIK-23", "HIK-25", "HIK-26"],
+    );
+    let score = a.score.unwrap();
+    assert!((40..90).contains(&score), "{score}");
+}
+
+#[tokio::test]
+async fn legacy_camera_fails_nearly_everything_including_its_cve() {
+    let (_f, d) = one(Profile::HikvisionLegacy).await;
+    let a = run(&d, Some("12345"), "hikvision-hardening").await;
+    assert!(a.error.is_none(), "{:?}", a.error);
+    let fail: Vec<String> = (2..=27).filter(|n| *n != 24).map(|n| format!("HIK-{n:02}")).collect();
+    let fail: Vec<&str> = fail.iter().map(String::as_str).collect();
+    expect(&a, &["HIK-01", "HIK-24"], &fail);
+    let cve = a.findings.iter().find(|f| f.control == "HIK-27").unwrap();
+    assert!(cve.evidence.contains("CVE-2017-7921"), "{}", cve.evidence);
+    assert!(a.score.unwrap() < 20);
+}
+
+#[tokio::test]
+async fn nvr_reads_through_the_other_isapi_namespace() {
+    let (_f, d) = one(Profile::HikvisionNvr).await;
+    let a = run(&d, d.password.as_deref(), "hikvision-hardening").await;
+    assert!(a.error.is_none(), "{:?}", a.error);
+    assert_eq!(a.identity.as_ref().unwrap().device_type, "NVR");
+    let s = statuses(&a);
+    assert_eq!(s["HIK-15"], Status::Pass, "Hik-Connect is off on the NVR profile");
+    assert_eq!(s["HIK-06"], Status::Fail);
+}
+
+#[tokio::test]
+async fn factory_new_camera_is_reported_without_a_login_attempt() {
+    let (f, d) = one(Profile::HikvisionFactoryNew).await;
+    let a = run(&d, Some("Any-Guess-123"), "hikvision-hardening").await;
+    assert_eq!(a.error.as_ref().unwrap().code, "not_activated");
+    let s = statuses(&a);
+    assert_eq!(s["HIK-01"], Status::Fail);
+    assert!(f.cameras()[0].state().failures.is_empty(), "no login was attempted");
+}
+
+#[tokio::test]
+async fn generic_onvif_camera_is_audited_through_onvif() {
+    let (_f, d) = one(Profile::GenericOnvif).await;
+    let a = run(&d, d.password.as_deref(), "onvif-baseline").await;
+    assert!(a.error.is_none(), "{:?}", a.error);
+    assert_eq!(a.protocol, Some(portcullis_core::posture::Protocol::Onvif));
+    assert_eq!(a.identity.as_ref().unwrap().model, "AV-IP4-BULLET");
+    expect(
+        &a,
+        &["ONV-01", "ONV-02", "ONV-04", "ONV-05", "ONV-09"],
+        &["ONV-03", "ONV-06", "ONV-07", "ONV-08", "ONV-10"],
+    );
+    let hik = run(&d, d.password.as_deref(), "hikvision-hardening").await;
+    assert!(hik.findings.iter().all(|f| f.status == Status::NotApplicable));
+}
+
+#[tokio::test]
+async fn a_wrong_password_costs_exactly_one_failed_login_per_protocol() {
+    for profile in [Profile::HikvisionCurrent, Profile::GenericOnvif] {
+        let (f, d) = one(profile).await;
+        let a = run(&d, Some("Wrong-Pass-9"), "hikvision-hardening").await;
+        assert_eq!(a.error.as_ref().unwrap().code, "auth_refused", "{profile:?}: {:?}", a.error);
+        assert!(a.error.as_ref().unwrap().message.contains("no further login attempts"));
+        let (failures, locked) = {
+            let st = f.cameras()[0].state();
+            (st.failures.values().map(|x| x.count).sum::<u32>(), st.failures.values().any(|x| x.locked_until.is_some()))
+        };
+        assert_eq!(failures, 1, "{profile:?}");
+        assert!(!locked);
+        // Running the audit three more times still does not lock it (5 = the limit).
+        for _ in 0..3 {
+            run(&d, Some("Wrong-Pass-9"), "hikvision-hardening").await;
+        }
+        assert!(f.cameras()[0].state().failures.values().all(|x| x.locked_until.is_none()));
+    }
+}
+
+#[tokio::test]
+async fn a_locked_camera_is_reported_as_locked_and_left_alone() {
+    let (f, d) = one(Profile::HikvisionCurrent).await;
+    for _ in 0..5 {
+        run(&d, Some("Wrong-Pass-9"), "hikvision-hardening").await;
+    }
+    let a = run(&d, d.password.as_deref(), "hikvision-hardening").await;
+    assert_eq!(a.error.as_ref().unwrap().code, "locked", "{:?}", a.error);
+    assert_eq!(
+        f.cameras()[0].state().failures.values().map(|x| x.count).sum::<u32>(),
+        5,
+        "no attempt counted while locked"
+    );
+}
+
+#[tokio::test]
+async fn faults_become_findings_or_clear_errors_never_panics() {
+    let (f, d) = one(Profile::HikvisionCurrent).await;
+    let cam = f.cameras()[0].clone();
+    cam.set_faults(Faults {
+        unsupported: vec!["/ISAPI/System/Network/UPnP".into(), "/ISAPI/Security/illegalLoginLock".into()],
+        ..Default::default()
+    });
+    let a = run(&d, d.password.as_deref(), "hikvision-hardening").await;
+    let s = statuses(&a);
+    assert_eq!(s["HIK-14"], Status::Pass, "no UPnP at all: nothing to switch off");
+    assert_eq!(s["HIK-20"], Status::Unsupported);
+
+    cam.set_faults(Faults { malformed_xml: Trigger::Always, ..Default::default() });
+    let a = run(&d, d.password.as_deref(), "hikvision-hardening").await;
+    assert_eq!(a.error.as_ref().map(|e| e.code.as_str()), Some("malformed"), "{:?}", a.error);
+
+    cam.set_faults(Faults { foreign_namespace: true, ..Default::default() });
+    let a = run(&d, d.password.as_deref(), "hikvision-hardening").await;
+    assert!(a.error.is_none(), "another namespace reads the same: {:?}", a.error);
+
+    cam.set_faults(Faults { clock_skew_s: -7200, ..Default::default() });
+    let (_g, generic) = one(Profile::GenericOnvif).await;
+    _g.cameras()[0].set_faults(Faults { clock_skew_s: -7200, ..Default::default() });
+    let a = run(&generic, generic.password.as_deref(), "onvif-baseline").await;
+    assert!(a.error.is_none(), "clock skew is corrected from GetSystemDateAndTime: {:?}", a.error);
+
+    cam.set_faults(Faults { hang: Trigger::Always, ..Default::default() });
+    let b = Baseline::load("hikvision-hardening").unwrap();
+    let opts = AuditOptions {
+        connect: portcullis_core::driver::ConnectOptions { timeout: std::time::Duration::from_millis(500) },
+        ..Default::default()
+    };
+    let c = client(opts.connect.timeout).unwrap();
+    let a =
+        audit_device(&target(&d), Some(Credentials::new("admin", d.password.clone().unwrap())), &b, &c, &opts).await;
+    assert!(a.error.is_some());
+}
