@@ -22,7 +22,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # 1. System packages.
-APT_PKGS=(build-essential pkg-config python3 python3-venv iproute2 ca-certificates)
+APT_PKGS=(build-essential pkg-config python3 python3-venv iproute2 ca-certificates dbus-daemon gnome-keyring)
 command -v node >/dev/null && command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -61,7 +61,14 @@ cargo test --locked --workspace --no-run -q
 phase "unit and integration tests"
 cargo test --locked --workspace 2>&1 | tee -a "$LOG"
 phase "third-party checks (ignored tests, except multicast)"
-cargo test --locked --workspace -- --ignored --skip netns_ 2>&1 | tee -a "$LOG"
+cargo test --locked --workspace -- --ignored --skip netns_ --skip keyring_ 2>&1 | tee -a "$LOG"
+phase "OS keyring tests (Secret Service: gnome-keyring-daemon in a private D-Bus session)"
+KEYRING_TMP=$(mktemp -d)
+mkdir -p "$KEYRING_TMP/data" "$KEYRING_TMP/run" && chmod 700 "$KEYRING_TMP/run"
+XDG_DATA_HOME=$KEYRING_TMP/data XDG_RUNTIME_DIR=$KEYRING_TMP/run dbus-run-session -- bash -c \
+  'echo -n ci-keyring | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
+   cargo test --locked --offline --workspace -- --ignored keyring_' 2>&1 | tee -a "$LOG"
+rm -rf "$KEYRING_TMP"
 phase "multicast tests in a loopback-only network namespace"
 $SUDO env PATH="$PATH" PEERS_DIR="$PEERS_DIR" PEERS_WORK="$PEERS_WORK" \
   bash "$PEERS_DIR/netns-run.sh" cargo test --locked --offline --workspace -- --ignored netns_ 2>&1 | tee -a "$LOG"

@@ -2,24 +2,77 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod inventory;
+mod keyring;
 
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
-/// Run the real `portcullis` binary.
-pub fn portcullis(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_portcullis")).args(args).output().expect("portcullis runs")
+/// Everything any test's `portcullis` printed: the canary test searches it.
+pub static ALL_OUTPUT: Mutex<String> = Mutex::new(String::new());
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub ok: bool,
+    pub text: String,
 }
 
-pub fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+/// A throwaway PORTCULLIS_HOME with a file vault.
+#[derive(Debug)]
+pub struct Home {
+    pub dir: PathBuf,
+}
+
+impl Home {
+    pub fn new(tag: &str) -> Home {
+        let dir = std::env::temp_dir().join(format!("pc-home-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Home { dir }
+    }
+
+    pub async fn run(&self, args: &[&str]) -> Outcome {
+        self.run_stdin(args, "").await
+    }
+
+    /// Run the real binary off the async runtime (the simulator lives on it).
+    pub async fn run_stdin(&self, args: &[&str], input: &str) -> Outcome {
+        self.run_with_vault(args, input, "file").await
+    }
+
+    pub async fn run_with_vault(&self, args: &[&str], input: &str, vault: &str) -> Outcome {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (dir, input, vault) = (self.dir.clone(), input.to_string(), vault.to_string());
+        tokio::task::spawn_blocking(move || {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+                .args(&args)
+                .env("PORTCULLIS_HOME", &dir)
+                .env("PORTCULLIS_VAULT", vault)
+                .env("PORTCULLIS_VAULT_PASSPHRASE", "integration tests only")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+            let out = child.wait_with_output().unwrap();
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            ALL_OUTPUT.lock().unwrap().push_str(&text);
+            Outcome { ok: out.status.success(), text }
+        })
+        .await
+        .unwrap()
+    }
 }
 
 #[test]
 fn help_lists_the_planned_subcommands() {
-    let o = portcullis(&["--help"]);
+    let o = Command::new(env!("CARGO_BIN_EXE_portcullis")).arg("--help").output().unwrap();
     assert!(o.status.success());
-    let t = text(&o);
-    for cmd in ["inventory", "discover", "audit", "plan", "apply", "recover", "history", "report", "handover"] {
+    let t = String::from_utf8_lossy(&o.stdout);
+    for cmd in ["inventory", "creds", "audit", "discover", "plan", "apply", "recover", "history", "report", "handover"]
+    {
         assert!(t.contains(cmd), "--help lacks {cmd}:\n{t}");
     }
 }

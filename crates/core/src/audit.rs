@@ -34,6 +34,8 @@ impl From<&Error> for Problem {
 pub struct DeviceAudit {
     pub target: String,
     pub protocol: Option<Protocol>,
+    /// `name@version` of the baseline the findings come from.
+    pub baseline: Option<String>,
     pub identity: Option<Identity>,
     pub findings: Vec<Finding>,
     pub score: Option<u8>,
@@ -54,7 +56,34 @@ impl Default for AuditOptions {
     }
 }
 
-/// Audit one device.
+/// Which baseline a device is scored against.
+#[derive(Debug, Clone)]
+pub enum BaselineChoice {
+    /// The same for every device.
+    Fixed(Arc<Baseline>),
+    /// By the protocol the device answers: ISAPI devices get the first, ONVIF the second.
+    ByProtocol { isapi: Arc<Baseline>, onvif: Arc<Baseline> },
+}
+
+impl BaselineChoice {
+    /// The built-in profiles: `hikvision-hardening` for ISAPI, `onvif-baseline` otherwise.
+    pub fn builtin() -> Result<Self, crate::baseline::BaselineError> {
+        Ok(BaselineChoice::ByProtocol {
+            isapi: Arc::new(Baseline::load("hikvision-hardening")?),
+            onvif: Arc::new(Baseline::load("onvif-baseline")?),
+        })
+    }
+
+    pub fn for_protocol(&self, p: Protocol) -> &Baseline {
+        match (self, p) {
+            (BaselineChoice::Fixed(b), _) => b,
+            (BaselineChoice::ByProtocol { isapi, .. }, Protocol::Isapi) => isapi,
+            (BaselineChoice::ByProtocol { onvif, .. }, Protocol::Onvif) => onvif,
+        }
+    }
+}
+
+/// Audit one device against one baseline.
 pub async fn audit_device(
     target: &Target,
     creds: Option<Credentials>,
@@ -62,9 +91,21 @@ pub async fn audit_device(
     client: &reqwest::Client,
     opts: &AuditOptions,
 ) -> DeviceAudit {
+    audit_with(target, creds, &BaselineChoice::Fixed(Arc::new(baseline.clone())), client, opts).await
+}
+
+/// Audit one device, choosing the baseline by what it answers.
+pub async fn audit_with(
+    target: &Target,
+    creds: Option<Credentials>,
+    choice: &BaselineChoice,
+    client: &reqwest::Client,
+    opts: &AuditOptions,
+) -> DeviceAudit {
     let failed = |e: &Error, protocol, identity| DeviceAudit {
         target: target.label(),
         protocol,
+        baseline: None,
         identity,
         findings: Vec::new(),
         score: None,
@@ -75,13 +116,20 @@ pub async fn audit_device(
         Err(e) => return failed(&e, None, None),
     };
     let protocol = drv.protocol();
+    let baseline = choice.for_protocol(protocol);
+    let baseline_name = Some(format!("{}@{}", baseline.baseline.name, baseline.baseline.version));
     // A factory-new camera accepts no login at all: report it without trying one.
     if drv.activated().await == Some(false) {
         let mut p = Posture::new(Identity { vendor: "hikvision".into(), ..Default::default() }, protocol);
         p.known("account.activated", Value::Bool(false));
         let findings = eval::evaluate(baseline, &p);
         let e = Error::NotActivated { address: target.label() };
-        return DeviceAudit { score: eval::score(&findings), findings, ..failed(&e, Some(protocol), None) };
+        return DeviceAudit {
+            score: eval::score(&findings),
+            findings,
+            baseline: baseline_name,
+            ..failed(&e, Some(protocol), None)
+        };
     }
     if creds.is_none() {
         return failed(&Error::NoCredentials { address: target.label() }, Some(protocol), None);
@@ -107,6 +155,7 @@ pub async fn audit_device(
     DeviceAudit {
         target: target.label(),
         protocol: Some(protocol),
+        baseline: baseline_name,
         identity: Some(posture.identity),
         score: eval::score(&findings),
         findings,
@@ -118,7 +167,7 @@ pub async fn audit_device(
 pub fn audit_many<'a, F>(
     targets: Vec<Target>,
     credentials_for: F,
-    baseline: Arc<Baseline>,
+    baseline: BaselineChoice,
     client: reqwest::Client,
     opts: AuditOptions,
 ) -> impl Stream<Item = DeviceAudit> + 'a
@@ -127,11 +176,18 @@ where
 {
     let concurrency = opts.concurrency.max(1);
     let opts = Arc::new(opts);
+    let baseline = Arc::new(baseline);
     stream::iter(targets)
         .map(move |t| {
             let creds = credentials_for(&t);
             let (baseline, client, opts) = (baseline.clone(), client.clone(), opts.clone());
-            async move { audit_device(&t, creds, &baseline, &client, &opts).await }
+            async move { audit_with(&t, creds, &baseline, &client, &opts).await }
         })
         .buffer_unordered(concurrency)
+}
+
+/// The site's score: the mean of the device scores that could be computed.
+pub fn site_score(audits: &[DeviceAudit]) -> Option<u8> {
+    let scores: Vec<u32> = audits.iter().filter_map(|a| a.score.map(u32::from)).collect();
+    (!scores.is_empty()).then(|| (scores.iter().sum::<u32>() / scores.len() as u32) as u8)
 }

@@ -12,4 +12,5 @@ pub mod inventory;
 pub mod paths;
 pub mod posture;
 pub mod secret;
+pub mod vault;
 pub mod xml;

@@ -1,0 +1,170 @@
+//! `portcullis audit`: score devices against a baseline; nothing is changed.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::StreamExt;
+use portcullis_core::audit::{self, AuditOptions, BaselineChoice, DeviceAudit};
+use portcullis_core::baseline::eval::Status;
+use portcullis_core::baseline::Baseline;
+use portcullis_core::driver::{ConnectOptions, Target};
+use portcullis_core::inventory::store::Store;
+use portcullis_core::secret::Credentials;
+use portcullis_core::vault::Vault;
+
+use crate::output::Output;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Audit only these devices (ADDR or ADDR:PORT); default: the whole inventory.
+    #[arg(long)]
+    device: Vec<String>,
+    /// A built-in baseline (hikvision-hardening, onvif-baseline) or a TOML file.
+    /// Default: hikvision-hardening for ISAPI devices, onvif-baseline for the rest.
+    #[arg(long)]
+    baseline: Option<String>,
+    /// Devices audited at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Seconds to wait for each device's answers.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+}
+
+fn targets(args: &Args, store: &Store) -> anyhow::Result<Vec<(Target, Option<String>)>> {
+    let devices = store.all()?;
+    if args.device.is_empty() {
+        return Ok(devices
+            .iter()
+            .filter_map(|d| {
+                let address = d.address?;
+                Some((
+                    Target {
+                        address,
+                        http_port: d.http_port,
+                        https_port: d.https_port,
+                        wsd_port: d.wsd_port.or(Some(3702)),
+                    },
+                    d.site.clone(),
+                ))
+            })
+            .collect());
+    }
+    args.device
+        .iter()
+        .map(|spec| {
+            let (addr, port) = match spec.rsplit_once(':') {
+                Some((a, p)) if !a.contains(':') || a.starts_with('[') => (
+                    a.trim_matches(['[', ']']).to_string(),
+                    Some(p.parse::<u16>().with_context(|| format!("--device {spec}: bad port"))?),
+                ),
+                _ => (spec.clone(), None),
+            };
+            let address = addr.parse().with_context(|| format!("--device {spec}: not an IP address"))?;
+            let known = devices.iter().find(|d| {
+                d.address == Some(address) && (port.is_none() || d.http_port == port || d.https_port == port)
+            });
+            Ok(match known {
+                Some(d) => (
+                    Target {
+                        address,
+                        http_port: d.http_port,
+                        https_port: d.https_port,
+                        wsd_port: d.wsd_port.or(Some(3702)),
+                    },
+                    d.site.clone(),
+                ),
+                None => (
+                    Target { address, http_port: Some(port.unwrap_or(80)), https_port: None, wsd_port: Some(3702) },
+                    None,
+                ),
+            })
+        })
+        .collect()
+}
+
+pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
+    let home = portcullis_core::paths::home()?;
+    let store = Store::open(&home)?;
+    let choice = match &args.baseline {
+        Some(b) => BaselineChoice::Fixed(Arc::new(Baseline::load(b)?)),
+        None => BaselineChoice::builtin()?,
+    };
+    let targets = targets(args, &store)?;
+    if targets.is_empty() {
+        anyhow::bail!("nothing to audit: import an inventory (portcullis inventory import FILE) or name --device");
+    }
+    // Look every credential up first: the keyring is not something to hammer from 32 tasks.
+    let vault = Vault::from_env(&home)?;
+    let mut creds: HashMap<String, Credentials> = HashMap::new();
+    for (t, site) in &targets {
+        if let Some(c) = vault.lookup(&t.label(), site.as_deref())? {
+            creds.insert(t.label(), c);
+        }
+    }
+    let opts = AuditOptions {
+        connect: ConnectOptions { timeout: Duration::from_secs(args.timeout.max(1)) },
+        concurrency: args.concurrency.max(1),
+        ..Default::default()
+    };
+    let client = portcullis_core::driver::http::client(opts.connect.timeout)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let list: Vec<Target> = targets.into_iter().map(|(t, _)| t).collect();
+    let audits: Vec<DeviceAudit> = runtime.block_on(async {
+        let stream = audit::audit_many(list, |t| creds.get(&t.label()).cloned(), choice, client, opts);
+        let mut stream = std::pin::pin!(stream);
+        let mut all = Vec::new();
+        while let Some(a) = stream.next().await {
+            if out.json {
+                out.record("device", &a);
+            }
+            all.push(a);
+        }
+        all
+    });
+    let site = audit::site_score(&audits);
+    if out.json {
+        let errors = audits.iter().filter(|a| a.error.is_some()).count();
+        out.record("summary", &serde_json::json!({ "devices": audits.len(), "errors": errors, "site_score": site }));
+    } else {
+        print_table(audits, site);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(mut audits: Vec<DeviceAudit>, site: Option<u8>) {
+    audits.sort_by(|a, b| a.target.cmp(&b.target));
+    println!("{:<22} {:<6} {:<18} {:<22} {:>5}  FAILING CONTROLS", "DEVICE", "VIA", "MODEL", "FIRMWARE", "SCORE");
+    for a in &audits {
+        let id = a.identity.as_ref();
+        let model = id.map(|i| i.model.clone()).unwrap_or_else(|| "-".into());
+        let fw = id
+            .map(|i| match &i.firmware_build {
+                Some(b) => format!("{} build {b}", i.firmware_version),
+                None => i.firmware_version.clone(),
+            })
+            .unwrap_or_else(|| "-".into());
+        let via = match a.protocol {
+            Some(portcullis_core::posture::Protocol::Isapi) => "isapi",
+            Some(portcullis_core::posture::Protocol::Onvif) => "onvif",
+            None => "-",
+        };
+        let score = a.score.map_or("-".to_string(), |s| s.to_string());
+        let failing: Vec<&str> =
+            a.findings.iter().filter(|f| f.status == Status::Fail).map(|f| f.control.as_str()).collect();
+        println!("{:<22} {:<6} {:<18} {:<22} {:>5}  {}", a.target, via, model, fw, score, failing.join(" "));
+        if let Some(e) = &a.error {
+            println!("{:<22} ! {}", "", e.message);
+        }
+    }
+    let errors = audits.iter().filter(|a| a.error.is_some()).count();
+    println!(
+        "{} device(s), {} with errors; site score {}",
+        audits.len(),
+        errors,
+        site.map_or("-".to_string(), |s| format!("{s}/100"))
+    );
+}

@@ -1,0 +1,254 @@
+//! Inventory files: JSON (a plain list, or the device table `portcullis-sim` prints)
+//! and CSV with a header row. Bad rows are reported with their line number; nothing is
+//! imported from a file with errors.
+
+use std::net::IpAddr;
+
+use serde::Deserialize;
+
+use super::{Sighting, Source};
+use crate::secret::{Credentials, Secret};
+
+/// One device of an inventory file; credentials are split off into the vault.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub sighting: Sighting,
+    pub credentials: Option<Credentials>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InventoryError {
+    #[error("line {line}, column {column}: {message}")]
+    Syntax { line: usize, column: usize, message: String },
+    #[error("not an inventory: expected a JSON array of devices or an object with \"devices\"")]
+    Shape,
+    #[error("{}", .0.iter().map(|(l, m)| format!("line {l}: {m}")).collect::<Vec<_>>().join("\n"))]
+    Rows(Vec<(usize, String)>),
+}
+
+#[derive(Deserialize)]
+struct JsonEntry {
+    address: IpAddr,
+    #[serde(default)]
+    http_port: Option<u16>,
+    #[serde(default)]
+    https_port: Option<u16>,
+    #[serde(default)]
+    wsd_port: Option<u16>,
+    #[serde(default)]
+    manufacturer: Option<String>,
+    #[serde(default)]
+    vendor: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    serial: Option<String>,
+    #[serde(default)]
+    mac: Option<String>,
+    #[serde(default)]
+    firmware: Option<String>,
+    #[serde(default)]
+    activated: Option<bool>,
+    #[serde(default)]
+    endpoint_reference: Option<String>,
+    #[serde(default)]
+    site: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+impl JsonEntry {
+    fn into_entry(self) -> Entry {
+        let credentials = match (self.username, self.password) {
+            (u, Some(p)) if !p.is_empty() => {
+                Some(Credentials { username: u.unwrap_or_else(|| "admin".into()), password: Secret::new(p) })
+            }
+            _ => None,
+        };
+        Entry {
+            sighting: Sighting {
+                source: Some(Source::Import),
+                address: Some(self.address),
+                http_port: self.http_port,
+                https_port: self.https_port,
+                wsd_port: self.wsd_port,
+                vendor: self.vendor.or_else(|| self.manufacturer.map(|m| m.to_ascii_lowercase())),
+                model: self.model,
+                serial: self.serial,
+                mac: self.mac,
+                firmware: self.firmware,
+                activated: self.activated,
+                endpoint_reference: self.endpoint_reference,
+                xaddrs: Vec::new(),
+                site: self.site,
+                tags: self.tags,
+            },
+            credentials,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Document {
+    Fleet { devices: Vec<serde_json::Value> },
+    List(Vec<serde_json::Value>),
+}
+
+/// Read a JSON inventory: the simulator's fleet document or a plain array.
+pub fn parse_json(text: &str) -> Result<Vec<Entry>, InventoryError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| InventoryError::Syntax {
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    let items = match serde_json::from_value::<Document>(value) {
+        Ok(Document::Fleet { devices }) | Ok(Document::List(devices)) => devices,
+        Err(_) => return Err(InventoryError::Shape),
+    };
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        match serde_json::from_value::<JsonEntry>(item) {
+            Ok(e) => out.push(e.into_entry()),
+            // JSON values carry no line numbers: name the device by its position.
+            Err(e) => errors.push((i + 1, format!("device #{}: {e}", i + 1))),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(InventoryError::Rows(errors))
+    }
+}
+
+/// Read a CSV inventory with a header row: `address` is required; `site`, `tags`
+/// (separated by `;`), `http_port`, `https_port`, `username`, `password` optional.
+pub fn parse_csv(text: &str) -> Result<Vec<Entry>, InventoryError> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| InventoryError::Rows(vec![(1, e.to_string())]))?.clone();
+    if !headers.iter().any(|h| h.eq_ignore_ascii_case("address")) {
+        return Err(InventoryError::Rows(vec![(1, "the header row has no \"address\" column".into())]));
+    }
+    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (address, site, tags, http, https, user, pass) = (
+        col("address"),
+        col("site"),
+        col("tags"),
+        col("http_port"),
+        col("https_port"),
+        col("username"),
+        col("password"),
+    );
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                errors.push((line, e.to_string()));
+                continue;
+            }
+        };
+        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+        let get = |c: Option<usize>| c.and_then(|i| record.get(i)).filter(|v| !v.is_empty()).map(str::to_string);
+        let addr = match get(address).map(|a| a.parse::<IpAddr>()) {
+            Some(Ok(a)) => a,
+            Some(Err(_)) => {
+                errors.push((line, format!("{:?} is not an IP address", get(address).unwrap_or_default())));
+                continue;
+            }
+            None => {
+                errors.push((line, "address is empty".into()));
+                continue;
+            }
+        };
+        let port =
+            |c: Option<usize>, what: &str, errors: &mut Vec<(usize, String)>| match get(c).map(|p| p.parse::<u16>()) {
+                Some(Ok(p)) if p > 0 => Some(p),
+                Some(_) => {
+                    errors.push((line, format!("{what} must be 1–65535")));
+                    None
+                }
+                None => None,
+            };
+        let http_port = port(http, "http_port", &mut errors);
+        let https_port = port(https, "https_port", &mut errors);
+        let json = JsonEntry {
+            address: addr,
+            http_port: http_port.or(Some(80)),
+            https_port,
+            wsd_port: None,
+            manufacturer: None,
+            vendor: None,
+            model: None,
+            serial: None,
+            mac: None,
+            firmware: None,
+            activated: None,
+            endpoint_reference: None,
+            site: get(site),
+            tags: get(tags)
+                .map(|t| t.split(';').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+                .unwrap_or_default(),
+            username: get(user),
+            password: get(pass),
+        };
+        out.push(json.into_entry());
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(InventoryError::Rows(errors))
+    }
+}
+
+/// Read a file by its extension (`.csv`, anything else as JSON).
+pub fn parse(name: &str, text: &str) -> Result<Vec<Entry>, InventoryError> {
+    if name.to_ascii_lowercase().ends_with(".csv") {
+        parse_csv(text)
+    } else {
+        parse_json(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fleet_documents_and_plain_lists_parse_and_bad_input_says_where() {
+        let fleet = r#"{"generator":"portcullis-sim","devices":[{"address":"127.1.0.1","http_port":80,"model":"DS-X","password":"Sim-secret7"}]}"#;
+        let d = parse_json(fleet).unwrap();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].sighting.model.as_deref(), Some("DS-X"));
+        assert_eq!(d[0].credentials.as_ref().unwrap().password.expose(), "Sim-secret7");
+        assert_eq!(parse_json(r#"[{"address":"127.0.0.5"}]"#).unwrap().len(), 1);
+        match parse_json("{\n  \"devices\": [\n    {\"address\": }\n") {
+            Err(InventoryError::Syntax { line, .. }) => assert_eq!(line, 3),
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+        let e = parse_json(r#"{"devices":[{"address":"127.0.0.1"},{"address":"not-an-ip"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("device #2"), "{e}");
+    }
+
+    #[test]
+    fn csv_rows_are_checked_with_line_numbers() {
+        let ok = "address,site,tags,username,password\n127.1.0.1,hq,lobby;outdoor,admin,Pw-123456\n127.1.0.2,hq,,,\n";
+        let v = parse_csv(ok).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].sighting.tags, vec!["lobby", "outdoor"]);
+        assert!(v[1].credentials.is_none());
+        let bad = "address,http_port\n127.1.0.1,80\nnot-ip,80\n127.1.0.3,99999\n";
+        let e = parse_csv(bad).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("line 4"), "{e}");
+        assert!(parse_csv("host\n1.2.3.4\n").unwrap_err().to_string().contains("address"));
+        let ragged = "address,site\n127.0.0.1,hq,extra\n";
+        assert!(parse_csv(ragged).unwrap_err().to_string().contains("line 2"));
+    }
+}

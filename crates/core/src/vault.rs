@@ -1,0 +1,339 @@
+//! The vault: where passwords live. The OS keyring (Secret Service on Linux) by
+//! default; a passphrase-encrypted file (age, scrypt) as the explicit fallback for
+//! headless machines. Values never leave as anything but a [`Secret`].
+//!
+//! The keyring cannot list its entries, so the vault keeps an index of entry names,
+//! users and dates (never a secret) in `PORTCULLIS_HOME/vault-index.json`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::secret::{Credentials, Secret};
+
+const SERVICE: &str = "portcullis";
+
+/// Whose credentials an entry holds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "scope", content = "name", rename_all = "snake_case")]
+pub enum Scope {
+    /// One device, by `address` or `address:port`.
+    Device(String),
+    /// The defaults of a site.
+    Site(String),
+}
+
+impl Scope {
+    fn key(&self, username: &str) -> String {
+        match self {
+            Scope::Device(d) => format!("device/{d}/{username}"),
+            Scope::Site(s) => format!("site/{s}/{username}"),
+        }
+    }
+}
+
+/// What the index knows of an entry (no secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryInfo {
+    pub scope: Scope,
+    pub username: String,
+    pub updated: String,
+}
+
+/// Where secret values are kept.
+pub trait SecretStore: Send + Sync + std::fmt::Debug {
+    fn get(&self, key: &str) -> Result<Option<Secret>>;
+    fn set(&self, key: &str, value: &Secret) -> Result<()>;
+    fn delete(&self, key: &str) -> Result<()>;
+    fn describe(&self) -> String;
+    /// Store several values at once (one encryption for the file vault).
+    fn set_many(&self, items: &[(String, Secret)]) -> Result<()> {
+        for (k, v) in items {
+            self.set(k, v)?;
+        }
+        Ok(())
+    }
+}
+
+/// The OS keyring.
+#[derive(Debug, Default)]
+pub struct Keyring;
+
+impl SecretStore for Keyring {
+    fn get(&self, key: &str) -> Result<Option<Secret>> {
+        let entry = keyring::Entry::new(SERVICE, key).map_err(|e| keyring_error(&e))?;
+        match entry.get_password() {
+            Ok(v) => Ok(Some(Secret::new(v))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keyring_error(&e)),
+        }
+    }
+    fn set(&self, key: &str, value: &Secret) -> Result<()> {
+        let entry = keyring::Entry::new(SERVICE, key).map_err(|e| keyring_error(&e))?;
+        entry.set_password(value.expose()).map_err(|e| keyring_error(&e))
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        let entry = keyring::Entry::new(SERVICE, key).map_err(|e| keyring_error(&e))?;
+        match entry.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(keyring_error(&e)),
+        }
+    }
+    fn describe(&self) -> String {
+        "the OS keyring (Secret Service)".into()
+    }
+}
+
+fn keyring_error(e: &keyring::Error) -> Error {
+    Error::Local(format!(
+        "OS keyring: {e}. On a headless machine, use the file vault (PORTCULLIS_VAULT=file, passphrase in PORTCULLIS_VAULT_PASSPHRASE)"
+    ))
+}
+
+/// A passphrase-encrypted file (age with scrypt). Every write re-encrypts the whole
+/// map; the plaintext exists only in memory.
+#[derive(Debug)]
+pub struct FileVault {
+    path: PathBuf,
+    passphrase: Secret,
+    /// scrypt work factor (log2 N); lowered only by tests.
+    work_factor: Option<u8>,
+    /// The decrypted map, kept for the life of the process: scrypt makes every
+    /// decryption cost about a second, by design.
+    cache: std::sync::Mutex<Option<BTreeMap<String, String>>>,
+}
+
+impl Drop for FileVault {
+    fn drop(&mut self) {
+        if let Ok(mut c) = self.cache.lock() {
+            if let Some(map) = c.as_mut() {
+                for v in map.values_mut() {
+                    zeroize::Zeroize::zeroize(v);
+                }
+            }
+        }
+    }
+}
+
+impl FileVault {
+    pub fn new(path: PathBuf, passphrase: Secret) -> Self {
+        FileVault { path, passphrase, work_factor: None, cache: std::sync::Mutex::new(None) }
+    }
+
+    /// Faster, weaker encryption for tests only.
+    pub fn with_work_factor(mut self, log_n: u8) -> Self {
+        self.work_factor = Some(log_n);
+        self
+    }
+
+    /// Run `f` on the decrypted map (decrypting it on first use).
+    fn with_map<R>(&self, f: impl FnOnce(&mut BTreeMap<String, String>) -> Result<R>) -> Result<R> {
+        let mut cache = self.cache.lock().map_err(|_| Error::Local("vault lock poisoned".into()))?;
+        if cache.is_none() {
+            *cache = Some(self.read_all()?);
+        }
+        match cache.as_mut() {
+            Some(map) => f(map),
+            None => Err(Error::Local("vault cache".into())),
+        }
+    }
+
+    fn read_all(&self) -> Result<BTreeMap<String, String>> {
+        let data = match std::fs::read(&self.path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(e) => return Err(Error::Local(format!("{}: {e}", self.path.display()))),
+        };
+        let identity = age::scrypt::Identity::new(self.passphrase.expose().to_string().into());
+        let plain =
+            zeroize::Zeroizing::new(age::decrypt(&identity, &data).map_err(|e| {
+                Error::Local(format!("{}: cannot decrypt ({e}); wrong passphrase?", self.path.display()))
+            })?);
+        serde_json::from_slice(&plain).map_err(|e| Error::Local(format!("{}: corrupt vault: {e}", self.path.display())))
+    }
+
+    fn write_all(&self, map: &BTreeMap<String, String>) -> Result<()> {
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(map).map_err(|e| Error::Local(e.to_string()))?);
+        let mut recipient = age::scrypt::Recipient::new(self.passphrase.expose().to_string().into());
+        if let Some(n) = self.work_factor {
+            recipient.set_work_factor(n);
+        }
+        let data = age::encrypt(&recipient, &plain).map_err(|e| Error::Local(format!("vault encryption: {e}")))?;
+        write_atomically(&self.path, &data)
+    }
+}
+
+impl SecretStore for FileVault {
+    fn get(&self, key: &str) -> Result<Option<Secret>> {
+        self.with_map(|m| Ok(m.get(key).map(|v| Secret::new(v.clone()))))
+    }
+    fn set(&self, key: &str, value: &Secret) -> Result<()> {
+        self.set_many(&[(key.to_string(), value.clone())])
+    }
+    fn set_many(&self, items: &[(String, Secret)]) -> Result<()> {
+        self.with_map(|m| {
+            for (k, v) in items {
+                m.insert(k.clone(), v.expose().to_string());
+            }
+            self.write_all(m)
+        })
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        self.with_map(|m| if m.remove(key).is_some() { self.write_all(m) } else { Ok(()) })
+    }
+    fn describe(&self) -> String {
+        format!("the encrypted file {}", self.path.display())
+    }
+}
+
+/// Write to a temporary file, then rename: a crash never leaves half a file.
+pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Local(format!("{}: {e}", dir.display())))?;
+    }
+    std::fs::write(&tmp, data).map_err(|e| Error::Local(format!("{}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::Local(format!("{}: {e}", path.display())))
+}
+
+/// The vault: a secret store plus the index of what it holds.
+#[derive(Debug)]
+pub struct Vault {
+    store: Box<dyn SecretStore>,
+    index_path: PathBuf,
+}
+
+impl Vault {
+    pub fn new(store: Box<dyn SecretStore>, home: &Path) -> Self {
+        Vault { store, index_path: home.join("vault-index.json") }
+    }
+
+    /// The vault this environment asks for: `PORTCULLIS_VAULT=file` (passphrase in
+    /// `PORTCULLIS_VAULT_PASSPHRASE`) or the OS keyring.
+    pub fn from_env(home: &Path) -> Result<Vault> {
+        match std::env::var("PORTCULLIS_VAULT").ok().as_deref() {
+            None | Some("") | Some("keyring") => Ok(Vault::new(Box::new(Keyring), home)),
+            Some("file") => {
+                let pass = std::env::var("PORTCULLIS_VAULT_PASSPHRASE")
+                    .map_err(|_| Error::Input("PORTCULLIS_VAULT=file needs PORTCULLIS_VAULT_PASSPHRASE".into()))?;
+                if pass.chars().count() < 12 {
+                    return Err(Error::Input("the vault passphrase must have at least 12 characters".into()));
+                }
+                Ok(Vault::new(Box::new(FileVault::new(home.join("vault.age"), Secret::new(pass))), home))
+            }
+            Some(other) => Err(Error::Input(format!("PORTCULLIS_VAULT={other:?}: use keyring or file"))),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        self.store.describe()
+    }
+
+    fn index(&self) -> Result<Vec<EntryInfo>> {
+        match std::fs::read(&self.index_path) {
+            Ok(d) => {
+                serde_json::from_slice(&d).map_err(|e| Error::Local(format!("{}: {e}", self.index_path.display())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::Local(format!("{}: {e}", self.index_path.display()))),
+        }
+    }
+
+    fn save_index(&self, list: &[EntryInfo]) -> Result<()> {
+        let data = serde_json::to_vec_pretty(list).map_err(|e| Error::Local(e.to_string()))?;
+        write_atomically(&self.index_path, &data)
+    }
+
+    pub fn set(&self, scope: Scope, creds: &Credentials) -> Result<()> {
+        self.set_many(vec![(scope, creds.clone())])
+    }
+
+    /// Store several credentials: the values first, then the index that names them.
+    pub fn set_many(&self, items: Vec<(Scope, Credentials)>) -> Result<()> {
+        let values: Vec<(String, Secret)> =
+            items.iter().map(|(s, c)| (s.key(&c.username), c.password.clone())).collect();
+        self.store.set_many(&values)?;
+        let mut idx = self.index()?;
+        let now = chrono::Utc::now().to_rfc3339();
+        for (scope, c) in items {
+            idx.retain(|e| !(e.scope == scope && e.username == c.username));
+            idx.push(EntryInfo { scope, username: c.username.clone(), updated: now.clone() });
+        }
+        idx.sort_by(|a, b| (&a.scope, &a.username).cmp(&(&b.scope, &b.username)));
+        self.save_index(&idx)
+    }
+
+    pub fn list(&self) -> Result<Vec<EntryInfo>> {
+        self.index()
+    }
+
+    pub fn forget(&self, scope: &Scope, username: Option<&str>) -> Result<usize> {
+        let mut idx = self.index()?;
+        let (gone, kept): (Vec<_>, Vec<_>) =
+            idx.drain(..).partition(|e| &e.scope == scope && username.is_none_or(|u| u == e.username));
+        for e in &gone {
+            self.store.delete(&e.scope.key(&e.username))?;
+        }
+        self.save_index(&kept)?;
+        Ok(gone.len())
+    }
+
+    /// The credentials for a device: its own entry, else its site's default, else the
+    /// `default` site's.
+    pub fn lookup(&self, device: &str, site: Option<&str>) -> Result<Option<Credentials>> {
+        let idx = self.index()?;
+        let address_only = device.split(':').next().unwrap_or(device).to_string();
+        let mut scopes = vec![Scope::Device(device.to_string())];
+        if address_only != device {
+            scopes.push(Scope::Device(address_only));
+        }
+        if let Some(s) = site {
+            scopes.push(Scope::Site(s.to_string()));
+        }
+        scopes.push(Scope::Site("default".into()));
+        for scope in scopes {
+            for e in idx.iter().filter(|e| e.scope == scope) {
+                if let Some(secret) = self.store.get(&scope.key(&e.username))? {
+                    return Ok(Some(Credentials { username: e.username.clone(), password: secret }));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_home(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("pc-vault-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn file_vault_round_trips_without_plaintext_on_disk() {
+        let home = temp_home("file");
+        let store = FileVault::new(home.join("vault.age"), Secret::new("correct horse battery")).with_work_factor(4);
+        let v = Vault::new(Box::new(store), &home);
+        v.set(Scope::Device("127.1.0.1:80".into()), &Credentials::new("admin", "canary-Device-77")).unwrap();
+        v.set(Scope::Site("default".into()), &Credentials::new("admin", "canary-Site-88")).unwrap();
+        assert_eq!(v.lookup("127.1.0.1:80", None).unwrap().unwrap().password.expose(), "canary-Device-77");
+        assert_eq!(v.lookup("127.1.0.9:80", None).unwrap().unwrap().password.expose(), "canary-Site-88");
+        for f in std::fs::read_dir(&home).unwrap().flatten() {
+            let bytes = std::fs::read(f.path()).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains("canary"), "{} holds a secret in clear", f.path().display());
+        }
+        let wrong = FileVault::new(home.join("vault.age"), Secret::new("wrong passphrase!!"));
+        let e = wrong.get("device/127.1.0.1:80/admin").unwrap_err().to_string();
+        assert!(e.contains("wrong passphrase") && !e.contains("canary"), "{e}");
+        assert_eq!(v.forget(&Scope::Device("127.1.0.1:80".into()), None).unwrap(), 1);
+        assert_eq!(v.lookup("127.1.0.1:80", None).unwrap().unwrap().password.expose(), "canary-Site-88");
+        assert_eq!(v.list().unwrap().len(), 1);
+    }
+}
