@@ -5,6 +5,7 @@
 
 mod audit;
 mod creds;
+mod discover;
 mod inventory;
 mod output;
 
@@ -14,7 +15,6 @@ use clap::{Parser, Subcommand};
 
 const PLANNED: &str = "\
 Still to come (with their issues):
-  discover     find cameras by WS-Discovery, SADP and CIDR scan
   plan         show the changes a baseline would make
   apply        make those changes, verified, with rollback
   recover      resolve password rotations interrupted by a crash
@@ -41,6 +41,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Find cameras: WS-Discovery and SADP multicast, and a TCP scan of ranges.
+    Discover(discover::Args),
     /// The device inventory.
     Inventory {
         #[command(subcommand)]
@@ -67,6 +69,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inventory { command } => inventory::run(command, &out),
         Command::Creds { command } => creds::run(command, &out),
         Command::Audit(args) => audit::run(&args, &out),
+        Command::Discover(args) => discover::run(&args, &out),
     }
 }
 

@@ -1,0 +1,121 @@
+//! `portcullis discover`: WS-Discovery and SADP on the chosen interfaces, an optional
+//! TCP scan of address ranges; sightings stream out as they arrive and merge into the
+//! inventory (one device per MAC, serial or endpoint reference).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use portcullis_core::discover::runner::{self, DiscoverOptions};
+use portcullis_core::inventory::{merge, store::Store, Sighting, Source};
+
+use crate::output::{opt, Output};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Interface name or IPv4 address to search on (repeatable); default: every up,
+    /// non-loopback IPv4 interface.
+    #[arg(long)]
+    interface: Vec<String>,
+    /// Scan an address range by TCP, e.g. 10.20.0.0/24 (repeatable): finds devices
+    /// across VLANs, where multicast does not reach.
+    #[arg(long)]
+    scan: Vec<ipnet::Ipv4Net>,
+    /// Ports the scan tries.
+    #[arg(long, value_delimiter = ',', default_value = "80,443,8000,554,8080")]
+    scan_ports: Vec<u16>,
+    /// Seconds to listen for answers.
+    #[arg(long, default_value_t = 3.0)]
+    timeout: f64,
+    /// Skip WS-Discovery.
+    #[arg(long)]
+    no_wsd: bool,
+    /// Skip SADP.
+    #[arg(long)]
+    no_sadp: bool,
+    /// Put the devices found on this site.
+    #[arg(long)]
+    site: Option<String>,
+}
+
+fn source_name(s: Option<Source>) -> &'static str {
+    match s {
+        Some(Source::WsDiscovery) => "wsd",
+        Some(Source::Sadp) => "sadp",
+        Some(Source::Scan) => "scan",
+        Some(Source::Import) => "import",
+        Some(Source::Audit) => "audit",
+        None => "-",
+    }
+}
+
+pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
+    let interfaces = args.interface.iter().map(|i| runner::interface(i)).collect::<Result<Vec<_>, _>>()?;
+    let opts = DiscoverOptions {
+        interfaces,
+        wsd: !args.no_wsd,
+        sadp: !args.no_sadp,
+        scan: args.scan.clone(),
+        scan_ports: args.scan_ports.clone(),
+        timeout: Duration::from_secs_f64(args.timeout.clamp(0.2, 600.0)),
+        ..Default::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let sightings: Vec<Sighting> = runtime.block_on(async {
+        let mut rx = runner::discover(opts);
+        let mut all = Vec::new();
+        while let Some(mut s) = rx.recv().await {
+            if args.site.is_some() {
+                s.site = args.site.clone();
+            }
+            if out.json {
+                out.record("sighting", &s);
+            } else {
+                let addr = s.address.map_or("-".to_string(), |a| a.to_string());
+                println!(
+                    "{:<5} {:<16} {:<18} {}",
+                    source_name(s.source),
+                    addr,
+                    opt(&s.model),
+                    opt(&s.endpoint_reference)
+                );
+            }
+            all.push(s);
+        }
+        all
+    });
+    let mut found = Vec::new();
+    for s in &sightings {
+        merge(&mut found, s.clone());
+    }
+    let home = portcullis_core::paths::home()?;
+    Store::open(&home)?.record(sightings.clone())?;
+    if out.json {
+        out.record("summary", &serde_json::json!({ "sightings": sightings.len(), "devices": found.len() }));
+    } else {
+        println!();
+        println!(
+            "{:<22} {:<10} {:<18} {:<22} {:<18} {:<9} SEEN BY",
+            "DEVICE", "VENDOR", "MODEL", "FIRMWARE", "MAC", "ACTIVATED"
+        );
+        for d in &found {
+            let activated = match d.activated {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "?",
+            };
+            let by: Vec<&str> = d.seen_by.iter().map(|s| source_name(Some(*s))).collect();
+            println!(
+                "{:<22} {:<10} {:<18} {:<22} {:<18} {:<9} {}",
+                d.label(),
+                opt(&d.vendor),
+                opt(&d.model),
+                opt(&d.firmware),
+                opt(&d.mac),
+                activated,
+                by.join(",")
+            );
+        }
+        println!("{} sighting(s), {} device(s); saved to the inventory", sightings.len(), found.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
