@@ -162,7 +162,7 @@ async fn handle(
         local,
         https,
     };
-    tokio::time::sleep(cam.faults().delay()).await;
+    tokio::time::sleep(cam.with_faults(|f| f.delay())).await;
 
     let route = route(&cam, &request);
     let is_write = match route {

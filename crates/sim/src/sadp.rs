@@ -84,7 +84,7 @@ pub(crate) async fn serve(cam: Arc<Camera>, unicast: UdpSocket, group: Option<Ud
             continue;
         };
         let reply = probe_match(&cam.state(), &uuid);
-        tokio::time::sleep(cam.faults().delay()).await;
+        tokio::time::sleep(cam.with_faults(|f| f.delay())).await;
         // Newer firmware answers the sender directly.
         let _ = unicast.send_to(reply.as_bytes(), from).await;
     }

@@ -115,7 +115,7 @@ async fn rtsp_session(cam: Arc<Camera>, stream: TcpStream) {
                     .map(|(_, v)| v.trim().to_string())
             })
             .unwrap_or_else(|| "0".into());
-        let delay = cam.faults().delay();
+        let delay = cam.with_faults(|f| f.delay());
         tokio::time::sleep(delay).await;
         let answer = if method == "OPTIONS" {
             format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nPublic: OPTIONS, DESCRIBE, PLAY, PAUSE, SETUP, TEARDOWN, SET_PARAMETER, GET_PARAMETER\r\n\r\n")

@@ -242,7 +242,7 @@ pub(crate) async fn serve(cam: Arc<Camera>, unicast: UdpSocket, group: Option<Ud
         let Some(reply) = answer(&mut cam.state(), &request) else {
             continue;
         };
-        let mut delay = cam.faults().delay();
+        let mut delay = cam.with_faults(|f| f.delay());
         if multicast && !cam.settings.wsd_max_delay.is_zero() {
             // APP_MAX_DELAY: spread answers to a multicast probe to avoid a storm.
             let max = cam.settings.wsd_max_delay.as_millis() as u64;

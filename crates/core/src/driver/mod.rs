@@ -112,11 +112,13 @@ pub async fn connect(
     let base = target.base_url().ok_or_else(|| Error::Input(format!("{}: no HTTP or HTTPS port", target.address)))?;
     let guard = Arc::new(LoginGuard::default());
     let session = HttpSession::new(client.clone(), base, creds.clone(), guard.clone(), opts.timeout);
-    if isapi::IsapiDriver::probe(&session).await {
+    let onvif = onvif::OnvifDriver::new(session.clone(), creds, guard);
+    // Both questions need no credentials: ask them at once (one round trip, not two).
+    let (is_isapi, clock) = tokio::join!(isapi::IsapiDriver::probe(&session), onvif.sync_clock());
+    if is_isapi {
         return Ok(Box::new(isapi::IsapiDriver::new(session)));
     }
-    let onvif = onvif::OnvifDriver::new(session, creds, guard);
-    match onvif.sync_clock().await {
+    match clock {
         Ok(_) => Ok(Box::new(onvif)),
         Err(e @ (Error::Unreachable { .. } | Error::Timeout { .. })) => Err(e),
         Err(_) => Err(Error::Unsupported { address: target.label(), operation: "ISAPI or ONVIF".into() }),

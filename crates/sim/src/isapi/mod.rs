@@ -22,7 +22,7 @@ const XML: &str = "application/xml; charset=\"UTF-8\"";
 /// The ISAPI namespace the camera writes (the fault switch swaps it for the other one).
 pub(crate) fn namespace(cam: &Camera, st: &CameraState) -> String {
     let ns = st.identity.isapi_namespace.clone();
-    if cam.faults().foreign_namespace {
+    if cam.with_faults(|f| f.foreign_namespace) {
         if ns == crate::profile::NS_ISAPI {
             crate::profile::NS_HIKVISION.into()
         } else {
@@ -113,7 +113,7 @@ pub(crate) fn parse_body<'a>(cam: &Camera, st: &CameraState, body: &'a str) -> R
 /// Entry point for `/ISAPI/…` and `/SDK/…`.
 pub fn handle(cam: &Camera, req: &HttpRequest) -> Reply {
     let path = req.path.trim_end_matches('/');
-    if cam.faults().is_unsupported(path) {
+    if cam.with_faults(|f| f.is_unsupported(path)) {
         let st = cam.state();
         return not_supported(cam, &st);
     }

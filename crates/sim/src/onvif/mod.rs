@@ -66,7 +66,7 @@ pub fn is_write(req: &HttpRequest) -> bool {
 /// The envelope style: the Hikvision stack writes `env:`, gSOAP-based firmware `SOAP-ENV:`.
 fn env_prefix(cam: &Camera, st: &CameraState) -> &'static str {
     let gsoap = st.identity.vendor == Vendor::Generic;
-    if gsoap != cam.faults().foreign_namespace {
+    if gsoap != cam.with_faults(|f| f.foreign_namespace) {
         "SOAP-ENV"
     } else {
         "env"
@@ -154,7 +154,7 @@ pub fn handle(cam: &Camera, req: &HttpRequest) -> Reply {
     };
     let op = op_node.tag_name().name().to_string();
     let mut st = cam.state();
-    if cam.faults().is_unsupported(&op) {
+    if cam.with_faults(|f| f.is_unsupported(&op)) {
         return not_supported(cam, &st, &op);
     }
     let user = match authenticate(cam, &mut st, req, root, access_class(&op)) {
@@ -216,7 +216,7 @@ fn authenticate(
         crate::isapi::verify_http_credentials(cam, st, req, |a| a.onvif_level.is_some(), false)
     } else if let Some(token) = username_token(envelope).filter(|_| mode.allows_wsse()) {
         let now = chrono::Utc::now()
-            + chrono::Duration::seconds(st.time.manual_offset_s.saturating_add(cam.faults().clock_skew_s));
+            + chrono::Duration::seconds(st.time.manual_offset_s.saturating_add(cam.with_faults(|f| f.clock_skew_s)));
         if auth::check_wsse(st, &token, now) {
             Verdict::Ok(token.username)
         } else {

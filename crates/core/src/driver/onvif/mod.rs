@@ -24,6 +24,8 @@ pub struct OnvifDriver {
     guard: std::sync::Arc<LoginGuard>,
     /// device clock − our clock, in seconds.
     clock_offset: Mutex<Option<i64>>,
+    /// Whether NTP drives the clock, learned with the offset.
+    clock_ntp: Mutex<Option<bool>>,
 }
 
 /// An answer that is either the expected response or a fault.
@@ -34,7 +36,7 @@ enum Soap {
 
 impl OnvifDriver {
     pub fn new(http: HttpSession, creds: Option<Credentials>, guard: std::sync::Arc<LoginGuard>) -> Self {
-        OnvifDriver { http, creds, guard, clock_offset: Mutex::new(None) }
+        OnvifDriver { http, creds, guard, clock_offset: Mutex::new(None), clock_ntp: Mutex::new(None) }
     }
 
     fn address(&self) -> String {
@@ -62,7 +64,7 @@ impl OnvifDriver {
                 reason: format!("HTTP {}", a.status),
             });
         }
-        let (device, _) = wire::system_date_time(&a.body).map_err(|reason| Error::Malformed {
+        let (device, ntp) = wire::system_date_time(&a.body).map_err(|reason| Error::Malformed {
             address: self.address(),
             operation: "GetSystemDateAndTime".into(),
             reason,
@@ -72,6 +74,9 @@ impl OnvifDriver {
         let offset = (device - midpoint).num_seconds();
         if let Ok(mut o) = self.clock_offset.lock() {
             *o = Some(offset);
+        }
+        if let Ok(mut n) = self.clock_ntp.lock() {
+            *n = Some(ntp);
         }
         Ok(offset)
     }
@@ -150,17 +155,23 @@ impl OnvifDriver {
     }
 
     pub async fn read_posture(&self) -> Result<Posture> {
+        // The login first and alone: a refusal must cost exactly one failed attempt.
         let identity = self.identify().await?;
         let mut p = Posture::new(identity, Protocol::Onvif);
         p.known("account.activated", Value::Bool(true));
         p.known("onvif.enabled", Value::Bool(true));
-        match self.read("GetNetworkProtocols", wire::network_protocols).await? {
+        // The credentials are proven: the reads are independent, so all go at once.
+        let (protocols, discoverable, users, ntp, filter, caps) = tokio::join!(
+            self.read("GetNetworkProtocols", wire::network_protocols),
+            self.discoverable(),
+            self.read("GetUsers", wire::users),
+            self.read("GetNTP", wire::ntp_servers),
+            self.read("GetIPAddressFilter", wire::ip_filter_active),
+            self.read("GetServiceCapabilities", wire::security_capabilities),
+        );
+        match protocols? {
             Ok(list) => {
-                for (key, name) in [
-                    ("service.http.enabled", "HTTP"),
-                    ("service.https.enabled", "HTTPS"),
-                    ("service.rtsp.enabled", "RTSP"),
-                ] {
+                for (key, name) in [("service.http.enabled", "HTTP"), ("service.https.enabled", "HTTPS"), ("service.rtsp.enabled", "RTSP")] {
                     let on = list.iter().any(|(n, e, _)| n == name && *e);
                     p.known(key, Value::Bool(on));
                 }
@@ -171,31 +182,30 @@ impl OnvifDriver {
                 }
             }
         }
-        p.set("discovery.onvif", self.discoverable().await?);
-        match self.read("GetUsers", wire::users).await? {
+        p.set("discovery.onvif", discoverable?);
+        match users? {
             Ok(users) => {
-                let extra =
-                    users.into_iter().filter(|(n, _)| n != "admin").map(|(n, l)| format!("{n} ({l})")).collect();
+                let extra = users.into_iter().filter(|(n, _)| n != "admin").map(|(n, l)| format!("{n} ({l})")).collect();
                 p.known("account.users", Value::List(extra));
             }
             Err(r) => p.set("account.users", r),
         }
-        match self.read("GetNTP", wire::ntp_servers).await? {
+        match ntp? {
             Ok(s) => p.known("time.ntp.servers", Value::List(s)),
             Err(r) => p.set("time.ntp.servers", r),
         }
-        match self.read("GetSystemDateAndTime", wire::system_date_time).await? {
-            Ok((_, ntp)) => p.known("time.ntp.enabled", Value::Bool(ntp)),
-            Err(r) => p.set("time.ntp.enabled", r),
+        // GetSystemDateAndTime was read when the clock was synchronised.
+        match self.clock_ntp.lock().ok().and_then(|n| *n) {
+            Some(ntp) => p.known("time.ntp.enabled", Value::Bool(ntp)),
+            None => p.set("time.ntp.enabled", Reading::Unknown("the device clock was not read".into())),
         }
-        match self.read("GetIPAddressFilter", wire::ip_filter_active).await? {
+        match filter? {
             Ok(on) => p.known("network.ip_filter.enabled", Value::Bool(on)),
             Err(r) => p.set("network.ip_filter.enabled", r),
         }
-        match self.read("GetServiceCapabilities", wire::security_capabilities).await? {
+        match caps? {
             Ok(attrs) => {
-                let flag =
-                    |name: &str| attrs.iter().find(|(k, _)| k == name).and_then(|(_, v)| crate::xml::parse_bool(v));
+                let flag = |name: &str| attrs.iter().find(|(k, _)| k == name).and_then(|(_, v)| crate::xml::parse_bool(v));
                 for (key, attr) in [("tls.v1_0", "TLS1.0"), ("tls.v1_1", "TLS1.1"), ("tls.v1_2", "TLS1.2")] {
                     p.set(key, flag(attr).map_or(Reading::Unsupported, |b| Reading::Known(Value::Bool(b))));
                 }
