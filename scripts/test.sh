@@ -76,6 +76,8 @@ $SUDO env PATH="$PATH" PEERS_DIR="$PEERS_DIR" PEERS_WORK="$PEERS_WORK" \
 # 6. Benchmark with a target: 1,000 simulated cameras under 300 MB.
 phase "simulator memory benchmark"
 scripts/bench-sim-memory.sh 1000 2>&1 | tee -a "$LOG"
+phase "audit benchmark (reported, not asserted: timing targets are not tests)"
+RTTS=200 scripts/bench-audit.sh 100 2>&1 | tee -a "$LOG"
 
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$LOG" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$LOG" | awk '{s += $1} END {print s + 0}')

@@ -118,7 +118,8 @@ fn time(cam: &Camera, st: &CameraState) -> Reply {
 
 /// The device clock without re-locking the state.
 fn cam_now(cam: &Camera, st: &CameraState) -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now() + chrono::Duration::seconds(st.time.manual_offset_s.saturating_add(cam.with_faults(|f| f.clock_skew_s)))
+    chrono::Utc::now()
+        + chrono::Duration::seconds(st.time.manual_offset_s.saturating_add(cam.with_faults(|f| f.clock_skew_s)))
 }
 
 fn put_time(cam: &Camera, st: &mut CameraState, body: &str) -> Reply {

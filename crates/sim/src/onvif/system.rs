@@ -79,7 +79,8 @@ fn date_time_xml(tag: &str, t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 fn device_now(cam: &Camera, st: &CameraState) -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now() + chrono::Duration::seconds(st.time.manual_offset_s.saturating_add(cam.with_faults(|f| f.clock_skew_s)))
+    chrono::Utc::now()
+        + chrono::Duration::seconds(st.time.manual_offset_s.saturating_add(cam.with_faults(|f| f.clock_skew_s)))
 }
 
 fn date_and_time(cam: &Camera, st: &CameraState) -> Reply {

@@ -171,7 +171,11 @@ impl OnvifDriver {
         );
         match protocols? {
             Ok(list) => {
-                for (key, name) in [("service.http.enabled", "HTTP"), ("service.https.enabled", "HTTPS"), ("service.rtsp.enabled", "RTSP")] {
+                for (key, name) in [
+                    ("service.http.enabled", "HTTP"),
+                    ("service.https.enabled", "HTTPS"),
+                    ("service.rtsp.enabled", "RTSP"),
+                ] {
                     let on = list.iter().any(|(n, e, _)| n == name && *e);
                     p.known(key, Value::Bool(on));
                 }
@@ -185,7 +189,8 @@ impl OnvifDriver {
         p.set("discovery.onvif", discoverable?);
         match users? {
             Ok(users) => {
-                let extra = users.into_iter().filter(|(n, _)| n != "admin").map(|(n, l)| format!("{n} ({l})")).collect();
+                let extra =
+                    users.into_iter().filter(|(n, _)| n != "admin").map(|(n, l)| format!("{n} ({l})")).collect();
                 p.known("account.users", Value::List(extra));
             }
             Err(r) => p.set("account.users", r),
@@ -205,7 +210,8 @@ impl OnvifDriver {
         }
         match caps? {
             Ok(attrs) => {
-                let flag = |name: &str| attrs.iter().find(|(k, _)| k == name).and_then(|(_, v)| crate::xml::parse_bool(v));
+                let flag =
+                    |name: &str| attrs.iter().find(|(k, _)| k == name).and_then(|(_, v)| crate::xml::parse_bool(v));
                 for (key, attr) in [("tls.v1_0", "TLS1.0"), ("tls.v1_1", "TLS1.1"), ("tls.v1_2", "TLS1.2")] {
                     p.set(key, flag(attr).map_or(Reading::Unsupported, |b| Reading::Known(Value::Bool(b))));
                 }
