@@ -136,7 +136,8 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
 }
 
 fn print_table(mut audits: Vec<DeviceAudit>, site: Option<u8>) {
-    audits.sort_by(|a, b| a.target.cmp(&b.target));
+    // By address, numerically (127.1.0.2 before 127.1.0.10).
+    audits.sort_by_key(|a| a.target.parse::<std::net::SocketAddr>().map_err(|_| a.target.clone()));
     println!("{:<22} {:<6} {:<18} {:<22} {:>5}  FAILING CONTROLS", "DEVICE", "VIA", "MODEL", "FIRMWARE", "SCORE");
     for a in &audits {
         let id = a.identity.as_ref();
