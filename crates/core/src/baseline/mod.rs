@@ -110,14 +110,35 @@ pub struct Meta {
     pub title: String,
     #[serde(default)]
     pub description: String,
+    /// A site baseline builds on a built-in one and overrides some of its controls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
+}
+
+/// A site's change to an inherited control.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    pub control: String,
+    /// `false` drops the control for this site (say why in `reason`).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub expect: Option<Expect>,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Baseline {
     pub baseline: Meta,
-    #[serde(rename = "control")]
+    #[serde(rename = "control", default)]
     pub controls: Vec<Control>,
+    #[serde(rename = "override", default, skip_serializing)]
+    pub overrides: Vec<Override>,
 }
 
 /// A baseline that cannot be used, with where and why.
@@ -142,11 +163,20 @@ fn line_of_control(text: &str, id: &str) -> usize {
 impl Baseline {
     /// Parse and validate a baseline file's text.
     pub fn parse(file: &str, text: &str) -> Result<Baseline, BaselineError> {
-        let b: Baseline = toml::from_str(text).map_err(|e| BaselineError {
+        let mut b: Baseline = toml::from_str(text).map_err(|e| BaselineError {
             file: file.into(),
             line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
             reason: e.message().to_string(),
         })?;
+        if let Some(parent) = b.baseline.extends.clone() {
+            b = Self::apply_site(file, text, b, &parent)?;
+        } else if !b.overrides.is_empty() {
+            return Err(BaselineError {
+                file: file.into(),
+                line: 1,
+                reason: "[[override]] needs `extends` in [baseline]".into(),
+            });
+        }
         let mut seen = std::collections::HashSet::new();
         for c in &b.controls {
             let err = |reason: String| BaselineError { file: file.into(), line: line_of_control(text, &c.id), reason };
@@ -169,6 +199,47 @@ impl Baseline {
             return Err(BaselineError { file: file.into(), line: 1, reason: "no controls".into() });
         }
         Ok(b)
+    }
+
+    /// Merge a site file onto the built-in baseline it extends.
+    fn apply_site(file: &str, text: &str, site: Baseline, parent: &str) -> Result<Baseline, BaselineError> {
+        let Some((_, parent_text)) = BUILTIN.iter().find(|(n, _)| *n == parent) else {
+            let line = text.lines().position(|l| l.trim_start().starts_with("extends")).map_or(1, |i| i + 1);
+            return Err(BaselineError {
+                file: file.into(),
+                line,
+                reason: format!("extends unknown baseline {parent:?}"),
+            });
+        };
+        let mut base = Baseline::parse(&format!("builtin:{parent}"), parent_text)?;
+        for o in &site.overrides {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("control") && l.contains(&format!("\"{}\"", o.control)))
+                .map_or(1, |i| i + 1);
+            let Some(pos) = base.controls.iter().position(|c| c.id == o.control) else {
+                return Err(BaselineError {
+                    file: file.into(),
+                    line,
+                    reason: format!("override of unknown control {:?}", o.control),
+                });
+            };
+            if o.enabled == Some(false) {
+                base.controls.remove(pos);
+                continue;
+            }
+            if let Some(c) = base.controls.get_mut(pos) {
+                if let Some(sev) = o.severity {
+                    c.severity = sev;
+                }
+                if let Some(e) = &o.expect {
+                    c.expect = e.clone();
+                }
+            }
+        }
+        base.controls.extend(site.controls);
+        base.baseline = Meta { extends: Some(parent.to_string()), ..site.baseline };
+        Ok(base)
     }
 
     /// A built-in profile by name, or a file by path.
@@ -218,5 +289,37 @@ mod tests {
         assert_eq!(e.line, 12, "{e}");
         let e = Baseline::parse("site.toml", "[baseline\n").unwrap_err();
         assert_eq!(e.line, 1);
+    }
+
+    #[test]
+    fn a_site_file_extends_a_built_in_baseline() {
+        let site = r#"
+[baseline]
+name = "acme-hq"
+version = "2"
+title = "ACME HQ"
+extends = "hikvision-hardening"
+
+[[override]]
+control = "HIK-23"
+enabled = false
+reason = "the site firewall filters by VLAN"
+
+[[override]]
+control = "HIK-14"
+severity = "low"
+"#;
+        let b = Baseline::parse("acme.toml", site).unwrap();
+        let base = Baseline::load("hikvision-hardening").unwrap();
+        assert_eq!(b.controls.len(), base.controls.len() - 1);
+        assert!(b.controls.iter().all(|c| c.id != "HIK-23"));
+        assert_eq!(b.controls.iter().find(|c| c.id == "HIK-14").unwrap().severity, Severity::Low);
+        assert_eq!(b.baseline.name, "acme-hq");
+        let bad = site.replace("HIK-14", "HIK-99");
+        let e = Baseline::parse("acme.toml", &bad).unwrap_err();
+        assert_eq!(e.line, 14, "{e}");
+        assert!(e.reason.contains("HIK-99"));
+        let unknown = site.replace("extends = \"hikvision-hardening\"", "extends = \"nope\"");
+        assert_eq!(Baseline::parse("acme.toml", &unknown).unwrap_err().line, 6);
     }
 }

@@ -319,6 +319,20 @@ async fn probe_host(
             }
         }
     }
+    // An ONVIF device service answers GetSystemDateAndTime without credentials.
+    if let Some(port) = s.http_port {
+        let url = format!("http://{host}:{port}{}", crate::driver::onvif::DEVICE_PATH);
+        let body = crate::driver::onvif::wire::envelope("", "<tds:GetSystemDateAndTime/>");
+        let answer =
+            client.post(&url).header("Content-Type", "application/soap+xml; charset=utf-8").body(body).send().await;
+        if let Ok(r) = answer {
+            if r.status().is_success()
+                && r.text().await.is_ok_and(|t| crate::driver::onvif::wire::system_date_time(&t).is_ok())
+            {
+                s.xaddrs.push(url);
+            }
+        }
+    }
     let mut out = Vec::new();
     if let Ok(found) = super::probe::unicast(SocketAddr::from((host, wsd::PORT)), wait).await {
         for a in found {
