@@ -52,15 +52,32 @@ fn is_write_op(op: &str) -> bool {
         .any(|p| op.starts_with(p))
 }
 
-/// The operation a SOAP request asks for: the local name of the Body's first element.
-pub fn operation(body: &str) -> Option<String> {
-    let doc = crate::xml::parse(body).ok()?;
-    let b = find(doc.root_element(), "Body")?;
-    b.children().find(|n| n.is_element()).map(|n| n.tag_name().name().to_string())
+/// Whether a request changes state (for the write faults). A quick scan for the first
+/// element inside `Body`, not a parse: it runs on every request, and `handle` parses
+/// the body properly anyway.
+pub fn is_write(req: &HttpRequest) -> bool {
+    is_write_body(req.body.as_ref())
 }
 
-pub fn is_write(req: &HttpRequest) -> bool {
-    operation(&req.body_text()).is_some_and(|op| is_write_op(&op))
+fn is_write_body(text: &[u8]) -> bool {
+    let mut in_body = false;
+    let mut i = 0;
+    while let Some(lt) = text.get(i..).and_then(|r| r.iter().position(|b| *b == b'<')) {
+        let start = i + lt + 1;
+        i = start;
+        let name: Vec<u8> =
+            text.get(start..).unwrap_or_default().iter().take_while(|b| !b" \t\r\n/>".contains(b)).copied().collect();
+        // Closing tags, comments and declarations are not opening elements.
+        if name.is_empty() || matches!(text.get(start), Some(b'/' | b'!' | b'?')) {
+            continue;
+        }
+        let local = name.rsplit(|b| *b == b':').next().unwrap_or_default();
+        if in_body {
+            return std::str::from_utf8(local).is_ok_and(is_write_op);
+        }
+        in_body = local == b"Body";
+    }
+    false
 }
 
 /// The envelope style: the Hikvision stack writes `env:`, gSOAP-based firmware `SOAP-ENV:`.
@@ -264,4 +281,20 @@ fn digest_challenge(cam: &Camera, st: &CameraState, stale: bool) -> Reply {
 /// The scope URIs a camera advertises (WS-Discovery and GetScopes agree).
 pub fn scopes_of(st: &CameraState) -> Vec<String> {
     system::scope_list(st).into_iter().map(|(s, _)| s).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quick_scan_classifies_writes_like_a_parse_would() {
+        let write = br#"<?xml version="1.0"?><s:Envelope xmlns:s="x"><s:Header><a>Body</a></s:Header><s:Body><tds:SetUser><x/></tds:SetUser></s:Body></s:Envelope>"#;
+        let read = br#"<s:Envelope xmlns:s="x"><s:Body>
+  <GetUsers xmlns="y"/></s:Body></s:Envelope>"#;
+        assert!(is_write_body(write));
+        assert!(!is_write_body(read));
+        assert!(!is_write_body(b"garbage"));
+        assert!(!is_write_body(b"<Body>"));
+    }
 }
