@@ -6,6 +6,7 @@
 mod audit;
 mod creds;
 mod discover;
+mod history;
 mod inventory;
 mod output;
 
@@ -19,7 +20,6 @@ Still to come (with their issues):
   apply        make those changes, verified, with rollback
   recover      resolve password rotations interrupted by a crash
   certs        site CA, device certificates, renewal
-  history      the tamper-evident change log, and its verification
   report       PDF, HTML, CSV and JSON reports for the customer
   handover     the encrypted credential handover file
 
@@ -55,6 +55,8 @@ enum Command {
     },
     /// Score devices against a hardening baseline. Changes nothing on any device.
     Audit(audit::Args),
+    /// The tamper-evident change log (written by `apply`), and its verification.
+    History(history::Args),
     /// Where Portcullis keeps its data.
     Home,
 }
@@ -70,6 +72,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Creds { command } => creds::run(command, &out),
         Command::Audit(args) => audit::run(&args, &out),
         Command::Discover(args) => discover::run(&args, &out),
+        Command::History(args) => history::run(&args, &out),
     }
 }
 

@@ -87,3 +87,14 @@ fn portcullis_home_follows_the_environment() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "/tmp/portcullis-test-home");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_history_verifies() {
+    let home = Home::new("history");
+    let o = home.run(&["history", "verify", "--json"]).await;
+    assert!(o.ok, "{}", o.text);
+    let v: serde_json::Value = serde_json::from_str(o.text.trim()).unwrap();
+    assert_eq!(v["records"], 0);
+    assert_eq!(v["head"], "genesis");
+    assert!(v["first_bad"].is_null());
+}

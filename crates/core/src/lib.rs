@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod discover;
 pub mod driver;
 pub mod error;
+pub mod history;
 pub mod inventory;
 pub mod paths;
 pub mod posture;

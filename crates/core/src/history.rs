@@ -1,0 +1,261 @@
+//! The change history: append-only, in sled, each record carrying the hash of the one
+//! before it, so that `verify` names the first record that was altered, removed or
+//! reordered. Records name vault entries, never secrets. The API speaks records, not
+//! sled types; there is no update and no delete.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::posture::Value;
+
+/// The hash the first record points back to.
+pub const GENESIS: &str = "genesis";
+
+/// What happened to a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Recorded before acting: a crash after this leaves a trace to recover from.
+    Intent,
+    /// Made and read back as intended.
+    Verified,
+    /// The read-back did not match (or the device failed): undone.
+    RolledBack {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+/// A change as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub operator: String,
+    pub device: String,
+    pub site: Option<String>,
+    pub control: Option<String>,
+    pub setting: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub outcome: Outcome,
+    /// The vault entry a credential change used (its name, never its value).
+    pub vault_entry: Option<String>,
+}
+
+/// A change as stored: numbered, stamped and chained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    /// RFC 3339, UTC.
+    pub time: String,
+    #[serde(flatten)]
+    pub change: Change,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Record {
+    /// SHA-256 over everything but the hash itself, in a fixed serialisation.
+    fn compute_hash(&self) -> String {
+        let body = serde_json::json!({
+            "seq": self.seq,
+            "time": self.time,
+            "change": self.change,
+            "prev_hash": self.prev_hash,
+        });
+        hex::encode(Sha256::digest(body.to_string().as_bytes()))
+    }
+}
+
+/// The result of checking the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub records: u64,
+    /// Hash of the last record (what a report cites).
+    pub head: String,
+    /// The first record that does not fit the chain, and why.
+    pub first_bad: Option<(u64, String)>,
+}
+
+/// Which records to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub device: Option<String>,
+    pub site: Option<String>,
+    /// RFC 3339 bounds, inclusive.
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct History {
+    tree: sled::Tree,
+    db: sled::Db,
+    append_lock: Mutex<()>,
+}
+
+fn local(e: impl std::fmt::Display) -> Error {
+    Error::Local(format!("history: {e}"))
+}
+
+impl History {
+    pub fn open(home: &Path) -> Result<History> {
+        let db = sled::open(home.join("history.sled")).map_err(local)?;
+        let tree = db.open_tree("records").map_err(local)?;
+        Ok(History { tree, db, append_lock: Mutex::new(()) })
+    }
+
+    fn last(&self) -> Result<Option<Record>> {
+        match self.tree.last().map_err(local)? {
+            Some((_, v)) => Ok(Some(serde_json::from_slice(&v).map_err(local)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Append a change; `now` is passed in (RFC 3339), never read here. Flushed to disk
+    /// before returning, so a crash after this call keeps the record.
+    pub fn append(&self, change: Change, now: &str) -> Result<Record> {
+        let _g = self.append_lock.lock().map_err(|_| local("lock poisoned"))?;
+        let last = self.last()?;
+        let mut r = Record {
+            seq: last.as_ref().map_or(1, |l| l.seq + 1),
+            time: now.to_string(),
+            change,
+            prev_hash: last.map_or_else(|| GENESIS.to_string(), |l| l.hash),
+            hash: String::new(),
+        };
+        r.hash = r.compute_hash();
+        self.tree.insert(r.seq.to_be_bytes(), serde_json::to_vec(&r).map_err(local)?).map_err(local)?;
+        self.db.flush().map_err(local)?;
+        Ok(r)
+    }
+
+    /// Every record in order; an unreadable one is an error naming its key.
+    pub fn all(&self) -> Result<Vec<Record>> {
+        self.tree
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.map_err(local)?;
+                serde_json::from_slice(&v).map_err(|e| local(format!("record {}: {e}", hex::encode(&k))))
+            })
+            .collect()
+    }
+
+    pub fn query(&self, f: &Filter) -> Result<Vec<Record>> {
+        Ok(self
+            .all()?
+            .into_iter()
+            .filter(|r| f.device.as_ref().is_none_or(|d| &r.change.device == d))
+            .filter(|r| f.site.as_ref().is_none_or(|s| r.change.site.as_ref() == Some(s)))
+            .filter(|r| f.since.as_ref().is_none_or(|s| r.time.as_str() >= s.as_str()))
+            .filter(|r| f.until.as_ref().is_none_or(|u| r.time.as_str() <= u.as_str()))
+            .collect())
+    }
+
+    /// Recompute the chain from the start.
+    pub fn verify(&self) -> Result<Verification> {
+        let mut prev = GENESIS.to_string();
+        let mut expected_seq = 1;
+        let mut count = 0;
+        for kv in self.tree.iter() {
+            let (k, v) = kv.map_err(local)?;
+            let key_seq = <[u8; 8]>::try_from(k.as_ref()).map(u64::from_be_bytes).unwrap_or(0);
+            let r: Record = match serde_json::from_slice(&v) {
+                Ok(r) => r,
+                Err(e) => return Ok(bad(count, &prev, key_seq, format!("unreadable: {e}"))),
+            };
+            let problem = if r.seq != expected_seq || r.seq != key_seq {
+                Some(format!("sequence {} where {expected_seq} was expected (a record is missing or moved)", r.seq))
+            } else if r.prev_hash != prev {
+                Some("does not point to the record before it".into())
+            } else if r.compute_hash() != r.hash {
+                Some("its content does not match its hash (altered)".into())
+            } else {
+                None
+            };
+            if let Some(reason) = problem {
+                return Ok(bad(count, &prev, key_seq.max(r.seq), reason));
+            }
+            prev = r.hash;
+            expected_seq += 1;
+            count += 1;
+        }
+        Ok(Verification { records: count, head: prev, first_bad: None })
+    }
+}
+
+fn bad(count: u64, head: &str, seq: u64, reason: String) -> Verification {
+    Verification { records: count, head: head.to_string(), first_bad: Some((seq, reason)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(tag: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("pc-history-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn change(device: &str, n: i64) -> Change {
+        Change {
+            operator: "tester".into(),
+            device: device.into(),
+            site: Some("hq".into()),
+            control: Some("HIK-12".into()),
+            setting: "service.telnet.enabled".into(),
+            before: Some(Value::Bool(true)),
+            after: Some(Value::Int(n)),
+            outcome: Outcome::Verified,
+            vault_entry: None,
+        }
+    }
+
+    #[test]
+    fn the_chain_verifies_and_survives_reopening() {
+        let dir = temp("ok");
+        {
+            let h = History::open(&dir).unwrap();
+            for i in 0..5 {
+                h.append(change("127.1.0.1:80", i), &format!("2026-11-28T10:00:0{i}Z")).unwrap();
+            }
+        }
+        let h = History::open(&dir).unwrap();
+        let v = h.verify().unwrap();
+        assert_eq!((v.records, v.first_bad.clone()), (5, None));
+        assert_eq!(v.head, h.all().unwrap().last().unwrap().hash);
+        let f = Filter { since: Some("2026-11-28T10:00:03Z".into()), ..Default::default() };
+        assert_eq!(h.query(&f).unwrap().len(), 2);
+        assert_eq!(h.query(&Filter { device: Some("other".into()), ..Default::default() }).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn tampering_is_found_at_the_first_bad_record() {
+        let dir = temp("tamper");
+        let h = History::open(&dir).unwrap();
+        for i in 0..5 {
+            h.append(change("127.1.0.1:80", i), "2026-11-28T10:00:00Z").unwrap();
+        }
+        // Alter record 3's "after" value behind the API's back.
+        let mut r3: Record = serde_json::from_slice(&h.tree.get(3u64.to_be_bytes()).unwrap().unwrap()).unwrap();
+        r3.change.after = Some(Value::Int(999));
+        h.tree.insert(3u64.to_be_bytes(), serde_json::to_vec(&r3).unwrap()).unwrap();
+        let v = h.verify().unwrap();
+        assert_eq!(v.first_bad.as_ref().map(|b| b.0), Some(3), "{v:?}");
+        assert!(v.first_bad.unwrap().1.contains("altered"));
+        // Re-hashing the altered record does not help: the next one no longer points to it.
+        r3.hash = r3.compute_hash();
+        h.tree.insert(3u64.to_be_bytes(), serde_json::to_vec(&r3).unwrap()).unwrap();
+        assert_eq!(h.verify().unwrap().first_bad.map(|b| b.0), Some(4));
+        // Removing a record breaks the sequence.
+        h.tree.remove(2u64.to_be_bytes()).unwrap();
+        assert_eq!(h.verify().unwrap().first_bad.map(|b| b.0), Some(3));
+    }
+}
