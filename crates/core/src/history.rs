@@ -160,9 +160,8 @@ impl History {
     /// Recompute the chain from the start.
     pub fn verify(&self) -> Result<Verification> {
         let mut prev = GENESIS.to_string();
-        let mut expected_seq = 1;
         let mut count = 0;
-        for kv in self.tree.iter() {
+        for (expected_seq, kv) in (1u64..).zip(self.tree.iter()) {
             let (k, v) = kv.map_err(local)?;
             let key_seq = <[u8; 8]>::try_from(k.as_ref()).map(u64::from_be_bytes).unwrap_or(0);
             let r: Record = match serde_json::from_slice(&v) {
@@ -182,8 +181,7 @@ impl History {
                 return Ok(bad(count, &prev, key_seq.max(r.seq), reason));
             }
             prev = r.hash;
-            expected_seq += 1;
-            count += 1;
+            count = expected_seq;
         }
         Ok(Verification { records: count, head: prev, first_bad: None })
     }
