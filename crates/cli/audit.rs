@@ -37,21 +37,7 @@ pub struct Args {
 fn targets(args: &Args, store: &Store) -> anyhow::Result<Vec<(Target, Option<String>)>> {
     let devices = store.all()?;
     if args.device.is_empty() {
-        return Ok(devices
-            .iter()
-            .filter_map(|d| {
-                let address = d.address?;
-                Some((
-                    Target {
-                        address,
-                        http_port: d.http_port,
-                        https_port: d.https_port,
-                        wsd_port: d.wsd_port.or(Some(3702)),
-                    },
-                    d.site.clone(),
-                ))
-            })
-            .collect());
+        return Ok(devices.iter().filter_map(|d| Some((d.target()?, d.site.clone()))).collect());
     }
     args.device
         .iter()
@@ -67,16 +53,8 @@ fn targets(args: &Args, store: &Store) -> anyhow::Result<Vec<(Target, Option<Str
             let known = devices.iter().find(|d| {
                 d.address == Some(address) && (port.is_none() || d.http_port == port || d.https_port == port)
             });
-            Ok(match known {
-                Some(d) => (
-                    Target {
-                        address,
-                        http_port: d.http_port,
-                        https_port: d.https_port,
-                        wsd_port: d.wsd_port.or(Some(3702)),
-                    },
-                    d.site.clone(),
-                ),
+            Ok(match known.and_then(|d| Some((d.target()?, d.site.clone()))) {
+                Some(found) => found,
                 None => (
                     Target { address, http_port: Some(port.unwrap_or(80)), https_port: None, wsd_port: Some(3702) },
                     None,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use portcullis_core::discover::runner::{self, DiscoverOptions};
 use portcullis_core::inventory::{merge, store::Store, Sighting, Source};
 
-use crate::output::{opt, Output};
+use crate::output::{opt, print_devices, Output};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -93,28 +93,9 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         out.record("summary", &serde_json::json!({ "sightings": sightings.len(), "devices": found.len() }));
     } else {
         println!();
-        println!(
-            "{:<22} {:<10} {:<18} {:<22} {:<18} {:<9} SEEN BY",
-            "DEVICE", "VENDOR", "MODEL", "FIRMWARE", "MAC", "ACTIVATED"
-        );
-        for d in &found {
-            let activated = match d.activated {
-                Some(true) => "yes",
-                Some(false) => "NO",
-                None => "?",
-            };
-            let by: Vec<&str> = d.seen_by.iter().map(|s| source_name(Some(*s))).collect();
-            println!(
-                "{:<22} {:<10} {:<18} {:<22} {:<18} {:<9} {}",
-                d.label(),
-                opt(&d.vendor),
-                opt(&d.model),
-                opt(&d.firmware),
-                opt(&d.mac),
-                activated,
-                by.join(",")
-            );
-        }
+        print_devices(&found, "SEEN BY", |d| {
+            d.seen_by.iter().map(|s| source_name(Some(*s))).collect::<Vec<_>>().join(",")
+        });
         println!("{} sighting(s), {} device(s); saved to the inventory", sightings.len(), found.len());
     }
     Ok(ExitCode::SUCCESS)

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use portcullis_core::inventory::{file, store::Store};
 use portcullis_core::vault::{Scope, Vault};
 
-use crate::output::{opt, Output};
+use crate::output::{opt, print_devices, Output};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -72,27 +72,7 @@ pub fn run(cmd: Command, out: &Output) -> anyhow::Result<ExitCode> {
                     out.record("device", d);
                 }
             } else {
-                println!(
-                    "{:<22} {:<10} {:<18} {:<22} {:<18} {:<9} SITE",
-                    "ADDRESS", "VENDOR", "MODEL", "FIRMWARE", "MAC", "ACTIVATED"
-                );
-                for d in &devices {
-                    let activated = match d.activated {
-                        Some(true) => "yes",
-                        Some(false) => "NO",
-                        None => "?",
-                    };
-                    println!(
-                        "{:<22} {:<10} {:<18} {:<22} {:<18} {:<9} {}",
-                        d.label(),
-                        opt(&d.vendor),
-                        opt(&d.model),
-                        opt(&d.firmware),
-                        opt(&d.mac),
-                        activated,
-                        opt(&d.site)
-                    );
-                }
+                print_devices(&devices, "SITE", |d| opt(&d.site));
                 println!("{} device(s)", devices.len());
             }
         }

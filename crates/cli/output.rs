@@ -21,3 +21,32 @@ impl Output {
 pub fn opt(s: &Option<String>) -> String {
     s.as_deref().filter(|v| !v.is_empty()).unwrap_or("-").to_string()
 }
+
+/// The device table of `inventory list` and `discover`; `last` names the last column.
+pub fn print_devices(
+    devices: &[portcullis_core::inventory::Device],
+    last: &str,
+    last_of: impl Fn(&portcullis_core::inventory::Device) -> String,
+) {
+    println!(
+        "{:<22} {:<10} {:<18} {:<22} {:<18} {:<9} {last}",
+        "DEVICE", "VENDOR", "MODEL", "FIRMWARE", "MAC", "ACTIVATED"
+    );
+    for d in devices {
+        let activated = match d.activated {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "?",
+        };
+        println!(
+            "{:<22} {:<10} {:<18} {:<22} {:<18} {:<9} {}",
+            d.label(),
+            opt(&d.vendor),
+            opt(&d.model),
+            opt(&d.firmware),
+            opt(&d.mac),
+            activated,
+            last_of(d)
+        );
+    }
+}

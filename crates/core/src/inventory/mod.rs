@@ -145,6 +145,16 @@ impl Device {
         self.id = self.key();
     }
 
+    /// Where to reach the device, if its address is known.
+    pub fn target(&self) -> Option<crate::driver::Target> {
+        Some(crate::driver::Target {
+            address: self.address?,
+            http_port: self.http_port,
+            https_port: self.https_port,
+            wsd_port: self.wsd_port.or(Some(crate::discover::wsd::PORT)),
+        })
+    }
+
     pub fn label(&self) -> String {
         match (self.address, self.http_port) {
             (Some(a), Some(p)) => format!("{a}:{p}"),
