@@ -65,6 +65,23 @@ fn targets(args: &Args, store: &Store) -> anyhow::Result<Vec<(Target, Option<Str
 }
 
 pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
+    let audits = collect(args, |a| {
+        if out.json {
+            out.record("device", a);
+        }
+    })?;
+    let site = audit::site_score(&audits);
+    if out.json {
+        let errors = audits.iter().filter(|a| a.error.is_some()).count();
+        out.record("summary", &serde_json::json!({ "devices": audits.len(), "errors": errors, "site_score": site }));
+    } else {
+        print_table(audits, site);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Audit the chosen devices; `each` sees every result as it arrives.
+pub fn collect(args: &Args, each: impl Fn(&DeviceAudit)) -> anyhow::Result<Vec<DeviceAudit>> {
     let home = portcullis_core::paths::home()?;
     let store = Store::open(&home)?;
     let choice = match &args.baseline {
@@ -96,21 +113,12 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         let mut stream = std::pin::pin!(stream);
         let mut all = Vec::new();
         while let Some(a) = stream.next().await {
-            if out.json {
-                out.record("device", &a);
-            }
+            each(&a);
             all.push(a);
         }
         all
     });
-    let site = audit::site_score(&audits);
-    if out.json {
-        let errors = audits.iter().filter(|a| a.error.is_some()).count();
-        out.record("summary", &serde_json::json!({ "devices": audits.len(), "errors": errors, "site_score": site }));
-    } else {
-        print_table(audits, site);
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(audits)
 }
 
 fn print_table(mut audits: Vec<DeviceAudit>, site: Option<u8>) {

@@ -9,6 +9,7 @@ mod discover;
 mod history;
 mod inventory;
 mod output;
+mod plan;
 
 use std::process::ExitCode;
 
@@ -16,7 +17,6 @@ use clap::{Parser, Subcommand};
 
 const PLANNED: &str = "\
 Still to come (with their issues):
-  plan         show the changes a baseline would make
   apply        make those changes, verified, with rollback
   recover      resolve password rotations interrupted by a crash
   certs        site CA, device certificates, renewal
@@ -57,6 +57,8 @@ enum Command {
     Audit(audit::Args),
     /// The tamper-evident change log (written by `apply`), and its verification.
     History(history::Args),
+    /// Show the ordered changes each device needs (`setting: current → target`). Writes nothing.
+    Plan(plan::Args),
     /// Where Portcullis keeps its data.
     Home,
 }
@@ -73,6 +75,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => audit::run(&args, &out),
         Command::Discover(args) => discover::run(&args, &out),
         Command::History(args) => history::run(&args, &out),
+        Command::Plan(args) => plan::run(&args, &out),
     }
 }
 
@@ -90,5 +93,15 @@ fn main() -> ExitCode {
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -111,3 +111,29 @@ async fn creds_set_reads_stdin_and_a_wrong_password_is_one_failed_login() {
     let forget = home.run(&["creds", "forget", "--device", &device]).await;
     assert!(forget.text.contains("Removed 1"), "{}", forget.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_orders_the_changes_and_changes_nothing() {
+    let (fleet, file) = mixed_fleet(3).await;
+    let home = Home::new("plan");
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let o = home.run(&["plan", "--json", "--management-host", "127.0.0.1", "--ntp-server", "ntp.site.example"]).await;
+    assert!(o.ok, "{}", o.text);
+    let lines: Vec<serde_json::Value> = o.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let plans: Vec<_> = lines.iter().filter(|l| l["type"] == "plan").collect();
+    assert_eq!(plans.len(), 3);
+    let factory_new = plans.iter().find(|p| p["steps"].as_array().unwrap().len() == 1).unwrap();
+    assert_eq!(factory_new["steps"][0]["phase"], "activate");
+    let legacy = &fleet.devices()[1];
+    let lp = plans.iter().find(|p| p["device"] == format!("{}:{}", legacy.address, legacy.http_port.unwrap())).unwrap();
+    let phases: Vec<&str> = lp["steps"].as_array().unwrap().iter().map(|s| s["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases.first(), Some(&"backup"));
+    let https = phases.iter().position(|p| *p == "tls").unwrap();
+    let http_off = phases.iter().position(|p| *p == "http_off").unwrap();
+    let creds = phases.iter().position(|p| *p == "credentials").unwrap();
+    assert!(https < http_off && http_off < creds, "{phases:?}");
+    assert_eq!(phases.iter().filter(|p| **p == "credentials").count(), 1);
+    // A plan writes nothing: the legacy camera still has Telnet on, and no history exists.
+    assert!(fleet.cameras()[1].state().services.telnet.enabled);
+    assert!(home.run(&["history", "verify"]).await.text.contains("0 record(s)"));
+}

@@ -11,6 +11,7 @@ pub mod error;
 pub mod history;
 pub mod inventory;
 pub mod paths;
+pub mod plan;
 pub mod posture;
 pub mod secret;
 pub mod vault;
