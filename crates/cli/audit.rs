@@ -88,6 +88,7 @@ pub fn collect(args: &Args, each: impl Fn(&DeviceAudit)) -> anyhow::Result<Vec<D
         Some(b) => BaselineChoice::Fixed(Arc::new(Baseline::load(b)?)),
         None => BaselineChoice::builtin()?,
     };
+    let known = store.all()?;
     let targets = targets(args, &store)?;
     if targets.is_empty() {
         anyhow::bail!("nothing to audit: import an inventory (portcullis inventory import FILE) or name --device");
@@ -112,13 +113,37 @@ pub fn collect(args: &Args, each: impl Fn(&DeviceAudit)) -> anyhow::Result<Vec<D
         let stream = audit::audit_many(list, |t| creds.get(&t.label()).cloned(), choice, client, opts);
         let mut stream = std::pin::pin!(stream);
         let mut all = Vec::new();
-        while let Some(a) = stream.next().await {
+        while let Some(mut a) = stream.next().await {
+            fill_identity_from_inventory(&mut a, &known);
             each(&a);
             all.push(a);
         }
         all
     });
     Ok(audits)
+}
+
+/// A device that could not be logged in to (factory-new, refused) still has the model
+/// and firmware discovery saw: show them, marked as coming from the inventory.
+fn fill_identity_from_inventory(a: &mut DeviceAudit, known: &[portcullis_core::inventory::Device]) {
+    if a.identity.is_some() {
+        return;
+    }
+    let Some(d) = known.iter().find(|d| d.target().is_some_and(|t| t.label() == a.target)) else { return };
+    let (version, build) = match d.firmware.as_deref().and_then(|f| f.split_once(" build ")) {
+        Some((v, b)) => (v.to_string(), Some(b.to_string())),
+        None => (d.firmware.clone().unwrap_or_default(), None),
+    };
+    a.identity = Some(portcullis_core::posture::Identity {
+        vendor: d.vendor.clone().unwrap_or_default(),
+        manufacturer: String::new(),
+        model: d.model.clone().unwrap_or_default(),
+        serial: d.serial.clone().unwrap_or_default(),
+        mac: d.mac.clone().unwrap_or_default(),
+        firmware_version: version,
+        firmware_build: build,
+        device_type: "(from the inventory)".into(),
+    });
 }
 
 fn print_table(mut audits: Vec<DeviceAudit>, site: Option<u8>) {
