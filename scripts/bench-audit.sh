@@ -3,7 +3,8 @@
 # simulated generic-ONVIF fleets with injected round-trip latency, against the
 # round-trip lower bound for the chosen concurrency; in the same run, time Home
 # Assistant's ONVIF client (onvif-zeep-async) doing the same ONVIF reads on the same
-# fleet at the same concurrency. Two settings: RTT 100 ms and 200 ms, concurrency 100.
+# fleet at the same concurrency.
+# SETTINGS lists RTT_MS:CONCURRENCY pairs (default: 100:100 200:100 200:200).
 # Targets (issue #3): within 1.3x of the lower bound, at least 10x the HA client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ export PEERS_DIR=${PEERS_DIR:-$(cd ../shared/peers && pwd)}
 export PEERS_WORK=${PEERS_WORK:-${TMPDIR:-/tmp}/onvif-peer-clients}
 [ -x "$PEERS_WORK/venv/bin/python" ] || bash "$PEERS_DIR/setup.sh" "$PEERS_WORK" >/dev/null
 cargo build --locked --release -q -p portcullis-sim -p portcullis-bench
-for rtt in ${RTTS:-100 200}; do
-  target/release/portcullis-bench --counts "$COUNTS" --rtt-ms "$rtt" --concurrency "${CONCURRENCY:-100}" \
+for setting in ${SETTINGS:-100:100 200:100 200:200}; do
+  target/release/portcullis-bench --counts "$COUNTS" --rtt-ms "${setting%%:*}" --concurrency "${setting##*:}" \
     --python "$PEERS_WORK/venv/bin/python"
 done

@@ -77,7 +77,7 @@ $SUDO env PATH="$PATH" PEERS_DIR="$PEERS_DIR" PEERS_WORK="$PEERS_WORK" \
 phase "simulator memory benchmark"
 scripts/bench-sim-memory.sh 1000 2>&1 | tee -a "$LOG"
 phase "audit benchmark (reported, not asserted: timing targets are not tests)"
-RTTS=200 scripts/bench-audit.sh 100 2>&1 | tee -a "$LOG"
+SETTINGS=200:200 scripts/bench-audit.sh 100 2>&1 | tee -a "$LOG"
 
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$LOG" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$LOG" | awk '{s += $1} END {print s + 0}')
