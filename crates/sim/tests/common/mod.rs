@@ -40,6 +40,21 @@ pub struct Answer {
     pub www_authenticate: Vec<String>,
 }
 
+impl Answer {
+    /// Status, body and every `WWW-Authenticate` challenge of a response.
+    pub async fn from_response(resp: reqwest::Response) -> reqwest::Result<Answer> {
+        let status = resp.status().as_u16();
+        let www_authenticate = resp
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(String::from)
+            .collect();
+        Ok(Answer { status, body: resp.text().await?, www_authenticate })
+    }
+}
+
 /// An ISAPI client with digest authentication.
 #[derive(Debug, Clone)]
 pub struct Isapi {
@@ -82,16 +97,7 @@ impl Isapi {
         if let Some(a) = auth {
             r = r.header("Authorization", a);
         }
-        let resp = r.send().await?;
-        let status = resp.status().as_u16();
-        let www_authenticate = resp
-            .headers()
-            .get_all("www-authenticate")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(String::from)
-            .collect();
-        Ok(Answer { status, body: resp.text().await?, www_authenticate })
+        Answer::from_response(r.send().await?).await
     }
 
     /// Challenge, then answer it: what a careful client does for every request.
@@ -193,15 +199,7 @@ impl Onvif {
             .body(envelope)
             .send()
             .await?;
-        let status = resp.status().as_u16();
-        let www_authenticate = resp
-            .headers()
-            .get_all("www-authenticate")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(String::from)
-            .collect();
-        Ok(Answer { status, body: resp.text().await?, www_authenticate })
+        Answer::from_response(resp).await
     }
     /// An authenticated call with a fresh nonce.
     pub async fn call(&self, body: &str) -> Answer {
