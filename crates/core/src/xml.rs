@@ -66,3 +66,142 @@ pub fn esc(s: &str) -> String {
     }
     out
 }
+
+/// Edits to a document's text, made by byte range so that everything the edit does
+/// not touch (namespaces, prefixes, unknown elements, formatting) goes back to the
+/// device exactly as it came. Firmware rejects documents that lose elements it
+/// expects, and no XML writer round-trips an unknown schema byte for byte, so this
+/// is done by hand on top of roxmltree's node ranges.
+#[derive(Debug)]
+pub struct Splice<'t> {
+    text: &'t str,
+    edits: Vec<(std::ops::Range<usize>, String)>,
+}
+
+impl<'t> Splice<'t> {
+    /// Work on `text` as [`parse`] sees it (BOM and leading blanks dropped).
+    pub fn new(text: &'t str) -> Self {
+        Splice { text: text.trim_start_matches('\u{feff}').trim_start(), edits: Vec::new() }
+    }
+
+    pub fn document(&self) -> Result<Document<'t>, String> {
+        Document::parse(self.text).map_err(|e| e.to_string())
+    }
+
+    /// Set an element's text, whatever it was (also `<enabled/>`).
+    pub fn set_text(&mut self, element: Node<'_, '_>, value: &str) {
+        let value = esc(value);
+        let r = element.range();
+        let raw = self.text.get(r.clone()).unwrap_or("");
+        match element.first_child() {
+            Some(t) if t.is_text() && element.children().count() == 1 => self.edits.push((t.range(), value)),
+            // Mixed content is not a setting: replace the whole inside.
+            Some(_) => self.set_inner(element, value),
+            None if raw.ends_with("/>") => {
+                // Self-closing: write it out with the same qualified name and attributes.
+                let head = raw.trim_start_matches('<').trim_end_matches("/>").trim_end();
+                let qname: String = head.chars().take_while(|c| !c.is_whitespace()).collect();
+                self.edits.push((r, format!("<{head}>{value}</{qname}>")));
+            }
+            None => {
+                let (start, end) = inner_range(self.text, element);
+                self.edits.push((start..end, value));
+            }
+        }
+    }
+
+    /// Replace an element's children with `inner` (already XML).
+    pub fn set_inner(&mut self, element: Node<'_, '_>, inner: String) {
+        let (start, end) = inner_range(self.text, element);
+        self.edits.push((start..end, inner));
+    }
+
+    /// Remove an element entirely.
+    pub fn remove(&mut self, element: Node<'_, '_>) {
+        self.edits.push((element.range(), String::new()));
+    }
+
+    /// Insert XML just before an element's closing tag.
+    pub fn append_child(&mut self, element: Node<'_, '_>, xml: String) {
+        let (_, end) = inner_range(self.text, element);
+        self.edits.push((end..end, xml));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.edits.is_empty()
+    }
+
+    /// The edited text. Overlapping edits are a programming error and are refused.
+    pub fn finish(mut self) -> Result<String, String> {
+        self.edits.sort_by_key(|(r, _)| (r.start, r.end));
+        let mut out = String::with_capacity(self.text.len() + 64);
+        let mut at = 0;
+        for (r, with) in &self.edits {
+            if r.start < at {
+                return Err("overlapping XML edits".into());
+            }
+            out.push_str(self.text.get(at..r.start).ok_or("edit outside the document")?);
+            out.push_str(with);
+            at = r.end;
+        }
+        out.push_str(self.text.get(at..).ok_or("edit outside the document")?);
+        Ok(out)
+    }
+}
+
+/// Byte range between an element's start tag and its end tag (empty for `<a></a>`;
+/// the element's end for a self-closing one, which callers rewrite instead).
+fn inner_range(text: &str, element: Node<'_, '_>) -> (usize, usize) {
+    let r = element.range();
+    match (element.first_child(), element.last_child()) {
+        (Some(first), Some(last)) => (first.range().start, last.range().end),
+        _ => {
+            // `<a></a>`: the inside starts after the first `>`.
+            let raw = text.get(r.clone()).unwrap_or("");
+            match raw.find('>') {
+                Some(i) if !raw.get(..=i).unwrap_or("").ends_with("/>") => (r.start + i + 1, r.start + i + 1),
+                _ => (r.end, r.end),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod splice_tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_changed_and_everything_else_kept() {
+        let src = "<?xml version=\"1.0\"?>\n<SSH version=\"2.0\" xmlns=\"http://www.hikvision.com/ver20/XMLSchema\">\n<enabled>true</enabled><x:odd xmlns:x=\"u\">1</x:odd>\n</SSH>";
+        let mut s = Splice::new(src);
+        let doc = s.document().unwrap();
+        s.set_text(find(doc.root_element(), "enabled").unwrap(), "false");
+        let out = s.finish().unwrap();
+        assert_eq!(out, src.replace("<enabled>true</enabled>", "<enabled>false</enabled>"));
+    }
+
+    #[test]
+    fn empty_and_self_closing_elements_get_text() {
+        let src = "<a:R xmlns:a=\"n\"><a:host/><a:port></a:port><b>x&amp;y</b></a:R>";
+        let mut s = Splice::new(src);
+        let doc = s.document().unwrap();
+        let root = doc.root_element();
+        s.set_text(child(root, "host").unwrap(), "ntp.example<1>");
+        s.set_text(child(root, "port").unwrap(), "123");
+        s.set_text(child(root, "b").unwrap(), "z");
+        let out = s.finish().unwrap();
+        assert_eq!(out, "<a:R xmlns:a=\"n\"><a:host>ntp.example&lt;1&gt;</a:host><a:port>123</a:port><b>z</b></a:R>");
+        assert!(parse(&out).is_ok());
+    }
+
+    #[test]
+    fn removing_and_appending_children() {
+        let src = "<L><U><id>1</id></U><U><id>2</id></U></L>";
+        let mut s = Splice::new(src);
+        let doc = s.document().unwrap();
+        let root = doc.root_element();
+        s.remove(children(root, "U").nth(1).unwrap());
+        s.append_child(root, "<U><id>3</id></U>".into());
+        assert_eq!(s.finish().unwrap(), "<L><U><id>1</id></U><U><id>3</id></U></L>");
+    }
+}

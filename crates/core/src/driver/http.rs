@@ -73,6 +73,17 @@ impl HttpSession {
         HttpSession { client, base, address, creds, guard, timeout }
     }
 
+    /// The same device and login budget, other credentials (after a password change).
+    pub fn with_credentials(&self, creds: Option<Credentials>) -> HttpSession {
+        HttpSession { creds, ..self.clone() }
+    }
+
+    /// The same device with credentials of its own login budget: for proving that an
+    /// old password is refused without blocking the run's other calls.
+    pub fn probe_session(&self, creds: Credentials) -> HttpSession {
+        HttpSession { creds: Some(creds), guard: Arc::new(LoginGuard::default()), ..self.clone() }
+    }
+
     pub fn has_credentials(&self) -> bool {
         self.creds.is_some()
     }

@@ -3,6 +3,7 @@
 //! `notSupport` makes that setting `Unsupported`, never an error of the whole audit.
 
 pub mod wire;
+pub mod write;
 
 use std::sync::Arc;
 
@@ -14,6 +15,32 @@ use crate::posture::{Identity, Posture, Protocol, Reading, Value};
 
 /// Requests in flight per device: cameras serve a few connections at once.
 const PER_DEVICE_PARALLEL: usize = 4;
+
+/// Every endpoint the audit reads, and the settings each one carries.
+pub const ENDPOINTS: &[(&str, &[&str])] = &[
+    ("/ISAPI/Security/userCheck", &["account.default_password", "account.weak_password"]),
+    ("/ISAPI/Security/users", &["account.users"]),
+    (
+        "/ISAPI/Security/adminAccesses",
+        &["service.http.enabled", "service.https.enabled", "service.rtsp.enabled", "tls.v1_0", "tls.v1_1", "tls.v1_2"],
+    ),
+    ("/ISAPI/Security/webCertificate", &["auth.web"]),
+    ("/ISAPI/Security/RTSPCertificate", &["auth.rtsp"]),
+    ("/ISAPI/System/Network/telnetd", &["service.telnet.enabled"]),
+    ("/ISAPI/System/Network/ssh", &["service.ssh.enabled"]),
+    ("/ISAPI/System/Network/UPnP", &["service.upnp.enabled"]),
+    ("/ISAPI/System/Network/EZVIZ", &["service.cloud.enabled"]),
+    ("/ISAPI/System/Network/DDNS", &["service.ddns.enabled"]),
+    ("/ISAPI/System/Network/ftp", &["service.ftp.enabled"]),
+    ("/ISAPI/System/Network/SNMP", &["service.snmp.v1", "service.snmp.v2c", "service.snmp.v3"]),
+    ("/ISAPI/System/discoveryMode", &["discovery.sadp"]),
+    ("/ISAPI/System/Network/Integrate", &["onvif.enabled", "onvif.auth", "discovery.onvif"]),
+    ("/ISAPI/Security/illegalLoginLock", &["security.login_lock.enabled"]),
+    ("/ISAPI/System/time", &["time.ntp.enabled"]),
+    ("/ISAPI/System/time/ntpServers", &["time.ntp.servers"]),
+    ("/ISAPI/System/Network/ipFilter", &["network.ip_filter.enabled"]),
+    ("/ISAPI/Security/serverCertificate/certificate", &["tls.certificate.self_signed"]),
+];
 
 #[derive(Debug, Clone)]
 pub struct IsapiDriver {
@@ -60,39 +87,8 @@ impl IsapiDriver {
         let identity = self.identify().await?;
         let mut posture = Posture::new(identity, Protocol::Isapi);
         posture.known("account.activated", Value::Bool(true));
-        let paths: &[&'static str] = &[
-            "/ISAPI/Security/userCheck",
-            "/ISAPI/Security/users",
-            "/ISAPI/Security/adminAccesses",
-            "/ISAPI/Security/webCertificate",
-            "/ISAPI/Security/RTSPCertificate",
-            "/ISAPI/System/Network/telnetd",
-            "/ISAPI/System/Network/ssh",
-            "/ISAPI/System/Network/UPnP",
-            "/ISAPI/System/Network/EZVIZ",
-            "/ISAPI/System/Network/DDNS",
-            "/ISAPI/System/Network/ftp",
-            "/ISAPI/System/Network/SNMP",
-            "/ISAPI/System/discoveryMode",
-            "/ISAPI/System/Network/Integrate",
-            "/ISAPI/Security/illegalLoginLock",
-            "/ISAPI/System/time",
-            "/ISAPI/System/time/ntpServers",
-            "/ISAPI/System/Network/ipFilter",
-            "/ISAPI/Security/serverCertificate/certificate",
-        ];
-        let http = Arc::new(self.http.clone());
-        let mut pending = Vec::with_capacity(paths.len());
-        for p in paths {
-            pending.push(read_one(http.clone(), p));
-        }
-        let reads: Vec<Read> = stream::iter(pending).buffered(PER_DEVICE_PARALLEL).collect().await;
-        // A refusal or lock mid-way is the device's answer to all of us: stop.
-        for (_, r) in &reads {
-            if let Err(e @ (Error::AuthRefused { .. } | Error::Locked { .. })) = r {
-                return Err(clone_error(e));
-            }
-        }
+        let paths: Vec<&'static str> = ENDPOINTS.iter().map(|(p, _)| *p).collect();
+        let reads = self.read_paths(&paths).await?;
         for (path, result) in reads {
             interpret(&mut posture, path, result);
         }
@@ -102,6 +98,130 @@ impl IsapiDriver {
         };
         posture.known("firmware.version", Value::Text(fw));
         Ok(posture)
+    }
+
+    /// GET several endpoints, a few at a time. A refusal or a lock mid-way is the
+    /// device's answer to all of them: stop there.
+    async fn read_paths(&self, paths: &[&'static str]) -> Result<Vec<Read>> {
+        let http = Arc::new(self.http.clone());
+        let pending: Vec<_> = paths.iter().map(|p| read_one(http.clone(), p)).collect();
+        let reads: Vec<Read> = stream::iter(pending).buffered(PER_DEVICE_PARALLEL).collect().await;
+        for (_, r) in &reads {
+            if let Err(e @ (Error::AuthRefused { .. } | Error::Locked { .. })) = r {
+                return Err(clone_error(e));
+            }
+        }
+        Ok(reads)
+    }
+
+    /// Read only the settings named (for verifying a change), as a posture.
+    pub async fn read_settings(&self, keys: &[&str]) -> Result<Posture> {
+        let mut paths: Vec<&'static str> = keys.iter().filter_map(|k| write::endpoint(k)).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        let mut posture = Posture::new(Identity::default(), Protocol::Isapi);
+        for (path, result) in self.read_paths(&paths).await? {
+            interpret(&mut posture, path, result);
+        }
+        Ok(posture)
+    }
+
+    /// Change one setting: GET its document, edit it, PUT it back.
+    pub async fn write_setting(&self, key: &str, to: &Value, ctx: &write::WriteContext) -> Result<()> {
+        let path = write::endpoint(key).ok_or_else(|| Error::Unsupported {
+            address: self.http.address.clone(),
+            operation: format!("write {key}"),
+        })?;
+        let current = self.http.call("GET", path, None).await?;
+        ok_status(&self.http.address, path, &current)?;
+        let body = write::edit(key, &current.body, to, ctx).map_err(|reason| Error::Malformed {
+            address: self.http.address.clone(),
+            operation: format!("GET {path}"),
+            reason,
+        })?;
+        self.put(path, &body).await
+    }
+
+    /// PUT a document and check the `ResponseStatus`.
+    pub async fn put(&self, path: &str, body: &str) -> Result<()> {
+        let a = self.http.call("PUT", path, Some(("application/xml", body))).await?;
+        put_status(&self.http.address, path, &a)
+    }
+
+    /// Delete every web user but `admin`.
+    pub async fn delete_extra_users(&self) -> Result<Vec<String>> {
+        let a = self.http.call("GET", "/ISAPI/Security/users", None).await?;
+        ok_status(&self.http.address, "users", &a)?;
+        let users = wire::user_ids(&a.body).map_err(|reason| Error::Malformed {
+            address: self.http.address.clone(),
+            operation: "GET /ISAPI/Security/users".into(),
+            reason,
+        })?;
+        let mut gone = Vec::new();
+        for (id, name) in users.into_iter().filter(|(_, n)| n != "admin") {
+            let path = format!("/ISAPI/Security/users/{id}");
+            let a = self.http.call("DELETE", &path, None).await?;
+            put_status(&self.http.address, &path, &a)?;
+            gone.push(name);
+        }
+        Ok(gone)
+    }
+
+    /// The device's configuration export, kept with the history before any change.
+    pub async fn backup(&self) -> Result<Vec<u8>> {
+        let a = self.http.call("GET", "/ISAPI/System/configurationData", None).await?;
+        ok_status(&self.http.address, "configurationData", &a)?;
+        Ok(a.body.into_bytes())
+    }
+
+    /// Set a user's password, on the web user and on the ONVIF user of the same name.
+    pub async fn set_password(&self, username: &str, password: &crate::secret::Secret) -> Result<()> {
+        let a = self.http.call("GET", "/ISAPI/Security/users", None).await?;
+        ok_status(&self.http.address, "users", &a)?;
+        let users = wire::user_ids(&a.body).map_err(|reason| Error::Malformed {
+            address: self.http.address.clone(),
+            operation: "GET /ISAPI/Security/users".into(),
+            reason,
+        })?;
+        let id = users.iter().find(|(_, n)| n == username).map(|(id, _)| id.clone()).ok_or_else(|| Error::Device {
+            address: self.http.address.clone(),
+            operation: "set password".into(),
+            reason: format!("no web user {username}"),
+        })?;
+        let path = format!("/ISAPI/Security/users/{id}");
+        self.put(&path, &write::user_password(&id, username, password.expose())).await?;
+        // The ONVIF user of the same name, where the firmware keeps one apart.
+        if let Ok(a) =
+            self.http_with_new_password(username, password).call("GET", "/ISAPI/Security/ONVIF/users", None).await
+        {
+            if a.status == 200 {
+                if let Ok(list) = wire::user_ids(&a.body) {
+                    if let Some((oid, _)) = list.iter().find(|(_, n)| n == username) {
+                        let p = format!("/ISAPI/Security/ONVIF/users/{oid}");
+                        let s = self.http_with_new_password(username, password);
+                        let a = s
+                            .call(
+                                "PUT",
+                                &p,
+                                Some((
+                                    "application/xml",
+                                    &write::onvif_user_password(oid, username, password.expose()),
+                                )),
+                            )
+                            .await?;
+                        put_status(&self.http.address, &p, &a)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn http_with_new_password(&self, username: &str, password: &crate::secret::Secret) -> HttpSession {
+        self.http.with_credentials(Some(crate::secret::Credentials {
+            username: username.into(),
+            password: password.clone(),
+        }))
     }
 }
 
@@ -129,6 +249,25 @@ fn ok_status(address: &str, op: &str, a: &Answer) -> Result<()> {
     Err(Error::Device { address: address.into(), operation: op.into(), reason: format!("HTTP {}", a.status) })
 }
 
+/// A write's answer: 200 with statusCode 1 (OK) or 7 (reboot required) is success.
+fn put_status(address: &str, op: &str, a: &Answer) -> Result<()> {
+    if a.status == 200 {
+        return match wire::response_status(&a.body) {
+            Some((1 | 7, _)) | None => Ok(()),
+            Some((code, sub)) => Err(Error::Device {
+                address: address.into(),
+                operation: op.into(),
+                reason: format!("statusCode {code} {sub}"),
+            }),
+        };
+    }
+    if wire::is_not_supported(a.status, &a.body) {
+        return Err(Error::Unsupported { address: address.into(), operation: op.into() });
+    }
+    let detail = wire::response_status(&a.body).map(|(c, sub)| format!(" (statusCode {c} {sub})")).unwrap_or_default();
+    Err(Error::Device { address: address.into(), operation: op.into(), reason: format!("HTTP {}{detail}", a.status) })
+}
+
 fn bool_reading(v: Option<bool>, what: &str) -> Reading {
     match v {
         Some(b) => Reading::Known(Value::Bool(b)),
@@ -138,35 +277,7 @@ fn bool_reading(v: Option<bool>, what: &str) -> Reading {
 
 /// Turn one endpoint's answer into settings.
 fn interpret(p: &mut Posture, path: &str, result: Result<Answer>) {
-    let keys: &[&str] = match path {
-        "/ISAPI/Security/userCheck" => &["account.default_password", "account.weak_password"],
-        "/ISAPI/Security/users" => &["account.users"],
-        "/ISAPI/Security/adminAccesses" => &[
-            "service.http.enabled",
-            "service.https.enabled",
-            "service.rtsp.enabled",
-            "tls.v1_0",
-            "tls.v1_1",
-            "tls.v1_2",
-        ],
-        "/ISAPI/Security/webCertificate" => &["auth.web"],
-        "/ISAPI/Security/RTSPCertificate" => &["auth.rtsp"],
-        "/ISAPI/System/Network/telnetd" => &["service.telnet.enabled"],
-        "/ISAPI/System/Network/ssh" => &["service.ssh.enabled"],
-        "/ISAPI/System/Network/UPnP" => &["service.upnp.enabled"],
-        "/ISAPI/System/Network/EZVIZ" => &["service.cloud.enabled"],
-        "/ISAPI/System/Network/DDNS" => &["service.ddns.enabled"],
-        "/ISAPI/System/Network/ftp" => &["service.ftp.enabled"],
-        "/ISAPI/System/Network/SNMP" => &["service.snmp.v1", "service.snmp.v2c", "service.snmp.v3"],
-        "/ISAPI/System/discoveryMode" => &["discovery.sadp"],
-        "/ISAPI/System/Network/Integrate" => &["onvif.enabled", "onvif.auth", "discovery.onvif"],
-        "/ISAPI/Security/illegalLoginLock" => &["security.login_lock.enabled"],
-        "/ISAPI/System/time" => &["time.ntp.enabled"],
-        "/ISAPI/System/time/ntpServers" => &["time.ntp.servers"],
-        "/ISAPI/System/Network/ipFilter" => &["network.ip_filter.enabled"],
-        "/ISAPI/Security/serverCertificate/certificate" => &["tls.certificate.self_signed"],
-        _ => &[],
-    };
+    let keys: &[&str] = ENDPOINTS.iter().find(|(p, _)| *p == path).map(|(_, k)| *k).unwrap_or(&[]);
     let answer = match result {
         Ok(a) if a.status == 200 => a,
         Ok(a) => {

@@ -74,6 +74,15 @@ pub fn users(body: &str) -> Result<Vec<(String, String)>, String> {
         .collect())
 }
 
+/// `UserList`: (id, name), for changing or deleting a user.
+pub fn user_ids(body: &str) -> Result<Vec<(String, String)>, String> {
+    let doc = xml::parse(body)?;
+    Ok(descendants(doc.root_element(), "User")
+        .map(|u| (child_text(u, "id").unwrap_or_default(), child_text(u, "userName").unwrap_or_default()))
+        .filter(|(id, n)| !id.is_empty() && !n.is_empty())
+        .collect())
+}
+
 /// One protocol of `AdminAccessProtocolList`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminAccess {
