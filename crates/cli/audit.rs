@@ -70,6 +70,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
             out.record("device", a);
         }
     })?;
+    save_snapshot(args, &audits)?;
     let site = audit::site_score(&audits);
     if out.json {
         let errors = audits.iter().filter(|a| a.error.is_some()).count();
@@ -78,6 +79,20 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         print_table(audits, site);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Keep the run (with each device's site) so that reports can show before and after.
+fn save_snapshot(args: &Args, audits: &[DeviceAudit]) -> anyhow::Result<()> {
+    use portcullis_core::snapshots::{self, DeviceResult, Snapshots};
+    let home = portcullis_core::paths::home()?;
+    let sites: HashMap<String, Option<String>> =
+        Store::open(&home)?.all()?.iter().filter_map(|d| Some((d.target()?.label(), d.site.clone()))).collect();
+    let devices =
+        audits.iter().map(|a| DeviceResult::from_audit(a, sites.get(&a.target).cloned().flatten())).collect();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let baseline = args.baseline.as_deref().unwrap_or("builtin");
+    Snapshots::open(&home)?.save(&now, &snapshots::operator_from_env(), baseline, devices)?;
+    Ok(())
 }
 
 /// Audit the chosen devices; `each` sees every result as it arrives.

@@ -14,5 +14,6 @@ pub mod paths;
 pub mod plan;
 pub mod posture;
 pub mod secret;
+pub mod snapshots;
 pub mod vault;
 pub mod xml;

@@ -1,0 +1,174 @@
+//! Audit snapshots: every `portcullis audit` run kept as it was scored, so that a report
+//! can show a site's score before and after hardening. Kept in sled in its own database
+//! (`snapshots.sled`): sled allows one opener per path per process, and a report opens
+//! the history and the inventory at the same time. Snapshots hold findings and identities,
+//! never a secret. The API speaks snapshots, not sled types; there is no update.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::audit::DeviceAudit;
+use crate::baseline::eval::Finding;
+use crate::error::{Error, Result};
+use crate::posture::{Identity, Protocol};
+
+/// One device's audit as stored. It mirrors [`DeviceAudit`] (which is serialise-only)
+/// and adds the device's site, which the audit itself does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceResult {
+    pub target: String,
+    #[serde(default)]
+    pub site: Option<String>,
+    pub protocol: Option<Protocol>,
+    pub baseline: Option<String>,
+    pub identity: Option<Identity>,
+    pub findings: Vec<Finding>,
+    pub score: Option<u8>,
+    pub error: Option<StoredProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredProblem {
+    pub code: String,
+    pub message: String,
+}
+
+impl DeviceResult {
+    pub fn from_audit(a: &DeviceAudit, site: Option<String>) -> DeviceResult {
+        DeviceResult {
+            target: a.target.clone(),
+            site,
+            protocol: a.protocol,
+            baseline: a.baseline.clone(),
+            identity: a.identity.clone(),
+            findings: a.findings.clone(),
+            score: a.score,
+            error: a.error.as_ref().map(|e| StoredProblem { code: e.code.clone(), message: e.message.clone() }),
+        }
+    }
+}
+
+/// One audit run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// 1, 2, 3… in the order the runs were saved.
+    pub id: u64,
+    /// RFC 3339, UTC: when the run finished.
+    pub time: String,
+    pub operator: String,
+    /// What the run was scored against, as the user chose it (`builtin` for the default
+    /// pair, a built-in name, or a file path).
+    pub baseline: String,
+    pub devices: Vec<DeviceResult>,
+}
+
+#[derive(Debug)]
+pub struct Snapshots {
+    tree: sled::Tree,
+    db: sled::Db,
+}
+
+fn local(e: impl std::fmt::Display) -> Error {
+    Error::Local(format!("audit snapshots: {e}"))
+}
+
+/// Who is running the tool: `PORTCULLIS_OPERATOR`, else the login name.
+pub fn operator_from_env() -> String {
+    ["PORTCULLIS_OPERATOR", "USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+impl Snapshots {
+    pub fn open(home: &Path) -> Result<Snapshots> {
+        let db = sled::open(home.join("snapshots.sled")).map_err(local)?;
+        let tree = db.open_tree("audits").map_err(local)?;
+        Ok(Snapshots { tree, db })
+    }
+
+    /// Save a run; its `id` is assigned here. Flushed before returning.
+    pub fn save(&self, time: &str, operator: &str, baseline: &str, devices: Vec<DeviceResult>) -> Result<Snapshot> {
+        // One writer at a time is enough here: audits are run by hand, one after another.
+        let last = self.tree.last().map_err(local)?;
+        let id = last.and_then(|(k, _)| <[u8; 8]>::try_from(k.as_ref()).ok()).map_or(1, |k| u64::from_be_bytes(k) + 1);
+        let s = Snapshot { id, time: time.into(), operator: operator.into(), baseline: baseline.into(), devices };
+        self.tree.insert(id.to_be_bytes(), serde_json::to_vec(&s).map_err(local)?).map_err(local)?;
+        self.db.flush().map_err(local)?;
+        Ok(s)
+    }
+
+    /// Every run, oldest first.
+    pub fn all(&self) -> Result<Vec<Snapshot>> {
+        self.tree.iter().values().map(|v| serde_json::from_slice(&v.map_err(local)?).map_err(local)).collect()
+    }
+
+    /// The runs whose time lies within the RFC 3339 bounds (inclusive), oldest first.
+    pub fn between(&self, since: Option<&str>, until: Option<&str>) -> Result<Vec<Snapshot>> {
+        Ok(self
+            .all()?
+            .into_iter()
+            .filter(|s| since.is_none_or(|t| s.time.as_str() >= t) && until.is_none_or(|t| s.time.as_str() <= t))
+            .collect())
+    }
+
+    pub fn get(&self, id: u64) -> Result<Option<Snapshot>> {
+        match self.tree.get(id.to_be_bytes()).map_err(local)? {
+            Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(local)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Problem;
+    use crate::baseline::eval::Status;
+    use crate::baseline::Severity;
+
+    fn audit(score: u8) -> DeviceAudit {
+        DeviceAudit {
+            target: "127.1.0.1:80".into(),
+            protocol: Some(Protocol::Isapi),
+            baseline: Some("hikvision-hardening@1.0.0".into()),
+            identity: Some(Identity { model: "DS-2CD2143G2-I".into(), ..Default::default() }),
+            findings: vec![Finding {
+                control: "HIK-12".into(),
+                title: "Telnet off".into(),
+                severity: Severity::High,
+                status: Status::Fail,
+                setting: "service.telnet.enabled".into(),
+                observed: None,
+                expected: "false".into(),
+                evidence: "read true".into(),
+            }],
+            score: Some(score),
+            error: Some(Problem { code: "x".into(), message: "y".into() }),
+        }
+    }
+
+    #[test]
+    fn runs_round_trip_in_order_and_survive_reopening() {
+        let dir = std::env::temp_dir().join(format!("pc-snapshots-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let s = Snapshots::open(&dir).unwrap();
+            for (i, t) in ["2026-11-28T10:00:00Z", "2026-11-28T11:00:00Z", "2026-11-28T12:00:00Z"].iter().enumerate() {
+                let d = DeviceResult::from_audit(&audit(10 * i as u8), Some("hq".into()));
+                s.save(t, "tester", "builtin", vec![d]).unwrap();
+            }
+        }
+        let s = Snapshots::open(&dir).unwrap();
+        let all = s.all().unwrap();
+        assert_eq!(all.len(), 3);
+        assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+        assert_eq!(all[2].devices[0].score, Some(20));
+        assert_eq!(all[0].devices[0].site.as_deref(), Some("hq"));
+        assert_eq!(s.between(Some("2026-11-28T11:00:00Z"), None).unwrap().len(), 2);
+        assert_eq!(s.between(None, Some("2026-11-28T10:30:00Z")).unwrap().len(), 1);
+        assert_eq!(s.get(all[1].id).unwrap().unwrap(), all[1]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
