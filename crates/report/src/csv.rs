@@ -1,0 +1,69 @@
+//! The CSV report: one row per device × control, for spreadsheets. Devices that could
+//! not be audited get one row with the error. The last two columns repeat the report's
+//! digest and the history chain head, so a row copied elsewhere still says where it came from.
+
+use crate::model::{self, ReportData};
+use crate::RenderError;
+
+const HEADER: [&str; 20] = [
+    "site",
+    "device",
+    "vendor",
+    "model",
+    "serial",
+    "mac",
+    "firmware",
+    "score",
+    "score_before",
+    "control",
+    "title",
+    "severity",
+    "status",
+    "setting",
+    "observed",
+    "expected",
+    "evidence",
+    "audited_at",
+    "report_sha256",
+    "history_head",
+];
+
+pub fn render(report: &ReportData) -> Result<Vec<u8>, RenderError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(HEADER)?;
+    let digest = report.sha256.clone().unwrap_or_default();
+    let score = |s: Option<u8>| s.map(|x| x.to_string()).unwrap_or_default();
+    for d in &report.devices {
+        let ident = [
+            d.site.clone().unwrap_or_default(),
+            d.target.clone(),
+            d.vendor.clone(),
+            d.model.clone(),
+            d.serial.clone(),
+            d.mac.clone(),
+            d.firmware.clone(),
+            score(d.score),
+            score(d.score_before),
+        ];
+        let tail = [d.audited_at.clone(), digest.clone(), report.history.head.clone()];
+        if d.findings.is_empty() {
+            let err = d.error.clone().unwrap_or_default();
+            let mid = ["", "", "", "error", "", "", "", &err];
+            w.write_record(ident.iter().map(String::as_str).chain(mid).chain(tail.iter().map(String::as_str)))?;
+        }
+        for f in &d.findings {
+            let mid = [
+                f.control.clone(),
+                f.title.clone(),
+                model::severity_text(f.severity).to_string(),
+                model::status_text(f.status).to_string(),
+                f.setting.clone(),
+                f.observed.as_ref().map(ToString::to_string).unwrap_or_default(),
+                f.expected.clone(),
+                f.evidence.clone(),
+            ];
+            w.write_record(ident.iter().chain(mid.iter()).chain(tail.iter()))?;
+        }
+    }
+    w.into_inner().map_err(|e| RenderError::Csv(e.to_string()))
+}

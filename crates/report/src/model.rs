@@ -1,0 +1,534 @@
+//! The report's data: everything any format shows, built from core types by a pure
+//! function. Every renderer reads this and nothing else, so the four formats cannot
+//! disagree. The serialised form is the JSON report (docs/report-schema.md).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use portcullis_core::baseline::eval::Status;
+use portcullis_core::baseline::{Baseline, Severity};
+use portcullis_core::history::{Outcome, Record, Verification};
+use portcullis_core::posture::{Identity, Protocol, Value};
+use portcullis_core::snapshots::{DeviceResult, Snapshot};
+use serde::{Deserialize, Serialize};
+
+/// Bumped when a field is removed or changes meaning; new fields do not bump it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportData {
+    pub schema_version: u32,
+    pub title: String,
+    /// RFC 3339, UTC.
+    pub generated_at: String,
+    /// `portcullis <version>`.
+    pub generator: String,
+    /// The site filter, or `all sites`.
+    pub site: String,
+    pub operator: String,
+    pub filters: Filters,
+    pub baselines: Vec<BaselineRef>,
+    pub history: ChainRef,
+    pub audits: AuditSpan,
+    pub summary: Summary,
+    pub devices: Vec<DeviceReport>,
+    pub changes: Vec<ChangeRow>,
+    pub firmware: Vec<FirmwareRow>,
+    pub standards: Vec<StandardsRow>,
+    /// SHA-256 (hex) of the canonical JSON of this report without this field
+    /// ([`digest`]). Absent only while the report is being built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filters {
+    pub site: Option<String>,
+    pub devices: Vec<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineRef {
+    pub name: String,
+    pub version: String,
+    pub title: String,
+}
+
+/// The history the report was built from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainRef {
+    /// Hash of the last record of the whole chain (`genesis` when empty).
+    pub head: String,
+    pub records: u64,
+    /// `false` when `history verify` found a bad record; the report says so on its cover.
+    pub intact: bool,
+}
+
+/// Which audit runs the report compares.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditSpan {
+    /// Snapshot ids the "before" results come from (empty: no comparison).
+    pub before: Vec<u64>,
+    pub after: Vec<u64>,
+    pub first_time: Option<String>,
+    pub last_time: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeverityCounts {
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+}
+
+impl SeverityCounts {
+    fn add(&mut self, s: Severity) {
+        match s {
+            Severity::Critical => self.critical += 1,
+            Severity::High => self.high += 1,
+            Severity::Medium => self.medium += 1,
+            Severity::Low => self.low += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.critical + self.high + self.medium + self.low
+    }
+
+    /// `(label, count)` from the most severe down.
+    pub fn rows(&self) -> [(&'static str, usize); 4] {
+        [("critical", self.critical), ("high", self.high), ("medium", self.medium), ("low", self.low)]
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub devices: usize,
+    /// Devices with a score (the rest could not be audited).
+    pub scored: usize,
+    pub errors: usize,
+    pub score_before: Option<u8>,
+    pub score_after: Option<u8>,
+    /// Failing controls by severity, now.
+    pub failing: SeverityCounts,
+    /// The same at the "before" audit, when there is one.
+    pub failing_before: Option<SeverityCounts>,
+    /// Findings that could not be decided (they count against the score).
+    pub unknown: usize,
+    pub changes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceReport {
+    pub target: String,
+    pub site: Option<String>,
+    pub vendor: String,
+    pub model: String,
+    pub serial: String,
+    pub mac: String,
+    pub firmware: String,
+    pub protocol: Option<String>,
+    pub baseline: Option<String>,
+    pub audit_id: u64,
+    pub audited_at: String,
+    pub score: Option<u8>,
+    pub score_before: Option<u8>,
+    pub error: Option<String>,
+    /// Ids of the failing controls, most severe first.
+    pub failing: Vec<String>,
+    pub findings: Vec<FindingRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingRow {
+    pub control: String,
+    pub title: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub setting: String,
+    pub observed: Option<Value>,
+    pub expected: String,
+    pub evidence: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRow {
+    pub seq: u64,
+    pub time: String,
+    pub operator: String,
+    pub device: String,
+    pub site: Option<String>,
+    pub control: Option<String>,
+    pub setting: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    /// `intent`, `verified`, `rolled_back` or `failed`.
+    pub outcome: String,
+    pub reason: Option<String>,
+    /// The record's hash in the history chain (`report verify` checks it).
+    pub hash: String,
+}
+
+/// One firmware found on the site, and what is published against it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmwareRow {
+    pub vendor: String,
+    pub model: String,
+    pub firmware: String,
+    pub devices: Vec<String>,
+    pub advisories: Vec<AdvisoryRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdvisoryRef {
+    pub cve: String,
+    pub title: String,
+    pub source: String,
+}
+
+/// A control and the standards it serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StandardsRow {
+    pub baseline: String,
+    pub control: String,
+    pub title: String,
+    pub severity: Severity,
+    pub etsi_en_303_645: Vec<String>,
+    pub nist_csf_2: Vec<String>,
+    pub iec_62443_4_2: Vec<String>,
+    pub vendor_guide: Option<String>,
+    /// Devices failing this control now.
+    pub failing_devices: usize,
+}
+
+/// What the caller read from disk, already narrowed by time.
+#[derive(Debug)]
+pub struct Inputs<'a> {
+    pub generated_at: String,
+    pub generator: String,
+    pub operator: String,
+    pub filters: Filters,
+    /// Audit runs, oldest first. The latest result for each device is "after", the
+    /// earliest "before" (when it comes from an earlier run).
+    pub snapshots: &'a [Snapshot],
+    /// Change records already narrowed by site and time.
+    pub history: &'a [Record],
+    pub chain: &'a Verification,
+    /// The baselines the audits used (for titles and the standards mapping).
+    pub baselines: &'a [Baseline],
+}
+
+/// Why a report cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("no audit matches the filters: run `portcullis audit` first")]
+    NoAudit,
+    #[error("report serialisation: {0}")]
+    Serialise(#[from] serde_json::Error),
+}
+
+fn matches_device(filters: &Filters, target: &str) -> bool {
+    filters.devices.is_empty()
+        || filters.devices.iter().any(|d| d == target || target.rsplit_once(':').is_some_and(|(a, _)| a == d))
+}
+
+fn matches_site(filters: &Filters, site: Option<&str>) -> bool {
+    filters.site.as_deref().is_none_or(|s| site == Some(s))
+}
+
+/// Sort key putting 127.1.0.2 before 127.1.0.10.
+fn address_key(target: &str) -> (Option<std::net::SocketAddr>, String) {
+    (target.parse().ok(), target.to_string())
+}
+
+fn value_text(v: Option<&Value>) -> String {
+    v.map_or_else(|| "-".to_string(), ToString::to_string)
+}
+
+/// `V5.7.3 build 220112`, or just the version.
+fn firmware_of(id: &Identity) -> String {
+    match &id.firmware_build {
+        Some(b) if !b.is_empty() => format!("{} build {b}", id.firmware_version),
+        _ => id.firmware_version.clone(),
+    }
+}
+
+fn mean(scores: impl Iterator<Item = u8>) -> Option<u8> {
+    let v: Vec<u32> = scores.map(u32::from).collect();
+    (!v.is_empty()).then(|| (v.iter().sum::<u32>() / v.len() as u32) as u8)
+}
+
+fn failing_counts(r: &DeviceResult) -> SeverityCounts {
+    let mut c = SeverityCounts::default();
+    for f in r.findings.iter().filter(|f| f.status == Status::Fail) {
+        c.add(f.severity);
+    }
+    c
+}
+
+fn device_report(after: (&Snapshot, &DeviceResult), before: Option<&DeviceResult>) -> DeviceReport {
+    let (snap, r) = after;
+    let id = r.identity.clone().unwrap_or_default();
+    let mut findings: Vec<FindingRow> = r
+        .findings
+        .iter()
+        .map(|f| FindingRow {
+            control: f.control.clone(),
+            title: f.title.clone(),
+            severity: f.severity,
+            status: f.status,
+            setting: f.setting.clone(),
+            observed: f.observed.clone(),
+            expected: f.expected.clone(),
+            evidence: f.evidence.clone(),
+        })
+        .collect();
+    // Failing first, then most severe, then by control id: the order a reader acts in.
+    findings.sort_by_key(|f| (f.status != Status::Fail, std::cmp::Reverse(f.severity), f.control.clone()));
+    let failing = findings.iter().filter(|f| f.status == Status::Fail).map(|f| f.control.clone()).collect();
+    DeviceReport {
+        target: r.target.clone(),
+        site: r.site.clone(),
+        vendor: id.vendor.clone(),
+        model: id.model.clone(),
+        serial: id.serial.clone(),
+        mac: id.mac.clone(),
+        firmware: firmware_of(&id),
+        protocol: r.protocol.map(|p| match p {
+            Protocol::Isapi => "isapi".to_string(),
+            Protocol::Onvif => "onvif".to_string(),
+        }),
+        baseline: r.baseline.clone(),
+        audit_id: snap.id,
+        audited_at: snap.time.clone(),
+        score: r.score,
+        score_before: before.and_then(|b| b.score),
+        error: r.error.as_ref().map(|e| format!("{} ({})", e.message, e.code)),
+        failing,
+        findings,
+    }
+}
+
+/// Build the report. Pure: the same inputs give the same report, byte for byte.
+pub fn build(inp: &Inputs<'_>) -> Result<ReportData, BuildError> {
+    let f = &inp.filters;
+    // Per device: the first and the last result within the runs given.
+    let mut first: BTreeMap<&str, (&Snapshot, &DeviceResult)> = BTreeMap::new();
+    let mut last: BTreeMap<&str, (&Snapshot, &DeviceResult)> = BTreeMap::new();
+    for s in inp.snapshots {
+        for r in s.devices.iter().filter(|r| matches_device(f, &r.target) && matches_site(f, r.site.as_deref())) {
+            first.entry(r.target.as_str()).or_insert((s, r));
+            last.insert(r.target.as_str(), (s, r));
+        }
+    }
+    if last.is_empty() {
+        return Err(BuildError::NoAudit);
+    }
+    let compare = first.iter().any(|(t, (s, _))| last.get(t).is_some_and(|(l, _)| l.id != s.id));
+    let before_of = |t: &str| -> Option<&DeviceResult> {
+        let (bs, br) = first.get(t)?;
+        let (ls, _) = last.get(t)?;
+        (compare && bs.id != ls.id).then_some(*br)
+    };
+
+    let mut devices: Vec<DeviceReport> = last.iter().map(|(t, after)| device_report(*after, before_of(t))).collect();
+    devices.sort_by_key(|d| address_key(&d.target));
+
+    let mut failing = SeverityCounts::default();
+    for (_, r) in last.values() {
+        let c = failing_counts(r);
+        failing.critical += c.critical;
+        failing.high += c.high;
+        failing.medium += c.medium;
+        failing.low += c.low;
+    }
+    let failing_before = compare.then(|| {
+        let mut c = SeverityCounts::default();
+        for (_, r) in first.values() {
+            let d = failing_counts(r);
+            c.critical += d.critical;
+            c.high += d.high;
+            c.medium += d.medium;
+            c.low += d.low;
+        }
+        c
+    });
+    let targets: BTreeSet<&str> = last.keys().copied().collect();
+    let changes: Vec<ChangeRow> = inp
+        .history
+        .iter()
+        .filter(|r| targets.contains(r.change.device.as_str()) || matches_device_explicit(f, &r.change.device))
+        .map(change_row)
+        .collect();
+
+    let summary = Summary {
+        devices: devices.len(),
+        scored: devices.iter().filter(|d| d.score.is_some()).count(),
+        errors: devices.iter().filter(|d| d.error.is_some()).count(),
+        score_before: if compare { mean(first.values().filter_map(|(_, r)| r.score)) } else { None },
+        score_after: mean(last.values().filter_map(|(_, r)| r.score)),
+        failing,
+        failing_before,
+        unknown: last.values().map(|(_, r)| r.findings.iter().filter(|x| x.status == Status::Unknown).count()).sum(),
+        changes: changes.len(),
+    };
+
+    let used: BTreeSet<String> = last.values().filter_map(|(_, r)| r.baseline.clone()).collect();
+    let baselines: Vec<&Baseline> = inp
+        .baselines
+        .iter()
+        .filter(|b| used.contains(&format!("{}@{}", b.baseline.name, b.baseline.version)))
+        .collect();
+
+    let standards = baselines
+        .iter()
+        .flat_map(|b| {
+            b.controls.iter().map(|c| StandardsRow {
+                baseline: format!("{}@{}", b.baseline.name, b.baseline.version),
+                control: c.id.clone(),
+                title: c.title.clone(),
+                severity: c.severity,
+                etsi_en_303_645: c.mappings.etsi_en_303_645.clone(),
+                nist_csf_2: c.mappings.nist_csf_2.clone(),
+                iec_62443_4_2: c.mappings.iec_62443_4_2.clone(),
+                vendor_guide: c.mappings.vendor_guide.clone(),
+                failing_devices: last
+                    .values()
+                    .filter(|(_, r)| {
+                        r.baseline.as_deref() == Some(&format!("{}@{}", b.baseline.name, b.baseline.version))
+                            && r.findings.iter().any(|x| x.control == c.id && x.status == Status::Fail)
+                    })
+                    .count(),
+            })
+        })
+        .collect();
+
+    let mut span = AuditSpan::default();
+    let ids = |m: &BTreeMap<&str, (&Snapshot, &DeviceResult)>| -> Vec<u64> {
+        m.values().map(|(s, _)| s.id).collect::<BTreeSet<_>>().into_iter().collect()
+    };
+    span.after = ids(&last);
+    if compare {
+        span.before = ids(&first);
+    }
+    span.first_time = first.values().map(|(s, _)| s.time.clone()).min();
+    span.last_time = last.values().map(|(s, _)| s.time.clone()).max();
+
+    Ok(ReportData {
+        schema_version: SCHEMA_VERSION,
+        title: "Camera security report".into(),
+        generated_at: inp.generated_at.clone(),
+        generator: inp.generator.clone(),
+        site: f.site.clone().unwrap_or_else(|| "all sites".into()),
+        operator: inp.operator.clone(),
+        filters: f.clone(),
+        baselines: baselines
+            .iter()
+            .map(|b| BaselineRef {
+                name: b.baseline.name.clone(),
+                version: b.baseline.version.clone(),
+                title: b.baseline.title.clone(),
+            })
+            .collect(),
+        history: ChainRef {
+            head: inp.chain.head.clone(),
+            records: inp.chain.records,
+            intact: inp.chain.first_bad.is_none(),
+        },
+        audits: span,
+        summary,
+        firmware: firmware_rows(&last),
+        devices,
+        changes,
+        standards,
+        sha256: None,
+    })
+}
+
+/// A device named explicitly keeps its change log even when no audit of it matched.
+fn matches_device_explicit(f: &Filters, target: &str) -> bool {
+    !f.devices.is_empty() && matches_device(f, target)
+}
+
+fn change_row(r: &Record) -> ChangeRow {
+    let c = &r.change;
+    let (outcome, reason) = match &c.outcome {
+        Outcome::Intent => ("intent", None),
+        Outcome::Verified => ("verified", None),
+        Outcome::RolledBack { reason } => ("rolled_back", Some(reason.clone())),
+        Outcome::Failed { reason } => ("failed", Some(reason.clone())),
+    };
+    ChangeRow {
+        seq: r.seq,
+        time: r.time.clone(),
+        operator: c.operator.clone(),
+        device: c.device.clone(),
+        site: c.site.clone(),
+        control: c.control.clone(),
+        setting: c.setting.clone(),
+        before: c.before.clone(),
+        after: c.after.clone(),
+        outcome: outcome.into(),
+        reason,
+        hash: r.hash.clone(),
+    }
+}
+
+fn firmware_rows(last: &BTreeMap<&str, (&Snapshot, &DeviceResult)>) -> Vec<FirmwareRow> {
+    let mut rows: BTreeMap<(String, String, String), FirmwareRow> = BTreeMap::new();
+    for (target, (_, r)) in last {
+        let Some(id) = &r.identity else { continue };
+        if id.model.is_empty() && id.firmware_version.is_empty() {
+            continue;
+        }
+        let fw = firmware_of(id);
+        let row = rows.entry((id.vendor.clone(), id.model.clone(), fw.clone())).or_insert_with(|| FirmwareRow {
+            vendor: id.vendor.clone(),
+            model: id.model.clone(),
+            firmware: fw,
+            devices: Vec::new(),
+            advisories: portcullis_core::advisories::matching(id)
+                .into_iter()
+                .map(|a| AdvisoryRef { cve: a.cve.into(), title: a.title.into(), source: a.source.into() })
+                .collect(),
+        });
+        row.devices.push((*target).to_string());
+    }
+    let mut out: Vec<FirmwareRow> = rows.into_values().collect();
+    for r in &mut out {
+        r.devices.sort_by_key(|t| address_key(t));
+    }
+    // Affected firmware first.
+    out.sort_by_key(|r| (r.advisories.is_empty(), r.vendor.clone(), r.model.clone(), r.firmware.clone()));
+    out
+}
+
+/// Text for a value in a table cell.
+pub fn show(v: Option<&Value>) -> String {
+    value_text(v)
+}
+
+/// `pass`, `fail`, … as a reader sees them.
+pub fn status_text(s: Status) -> &'static str {
+    s.as_str()
+}
+
+pub fn severity_text(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "critical",
+        Severity::High => "high",
+        Severity::Medium => "medium",
+        Severity::Low => "low",
+    }
+}
+
+impl ReportData {
+    /// Fill in [`ReportData::sha256`].
+    pub fn seal(mut self) -> Result<ReportData, BuildError> {
+        self.sha256 = None;
+        self.sha256 = Some(crate::integrity::digest_of(&serde_json::to_value(&self)?));
+        Ok(self)
+    }
+}

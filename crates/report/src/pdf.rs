@@ -1,0 +1,855 @@
+//! The PDF report, written with krilla (fonts embedded and subset). Layout happens first,
+//! into plain drawing operations per page, and drawing second: so every page knows the
+//! page count ("Page 3 of 41") and the cover's contents list knows where each section
+//! starts. The font is DejaVu Sans Condensed (fonts/LICENSE-DejaVu.txt), compact enough
+//! for wide tables and complete enough for the arrows and dashes the report uses.
+
+use std::collections::HashMap;
+
+use krilla::color::rgb;
+use krilla::destination::XyzDestination;
+use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::metadata::Metadata;
+use krilla::outline::{Outline, OutlineNode};
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, Stroke};
+use krilla::text::{Font, TextDirection};
+use krilla::Document;
+use portcullis_core::baseline::eval::Status;
+use portcullis_core::baseline::Severity;
+use skrifa::instance::{LocationRef, Size};
+use skrifa::MetadataProvider;
+
+use crate::model::{self, ReportData};
+use crate::RenderError;
+
+const REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSansCondensed.ttf");
+const BOLD: &[u8] = include_bytes!("../fonts/DejaVuSansCondensed-Bold.ttf");
+
+// A4 in points, and the text block.
+const PAGE_W: f32 = 595.28;
+const PAGE_H: f32 = 841.89;
+const LEFT: f32 = 48.0;
+const RIGHT: f32 = PAGE_W - 48.0;
+const TOP: f32 = 64.0;
+const BOTTOM: f32 = PAGE_H - 56.0;
+const WIDTH: f32 = RIGHT - LEFT;
+
+type Rgb = (u8, u8, u8);
+const INK: Rgb = (0x1d, 0x27, 0x33);
+const MUTED: Rgb = (0x5b, 0x67, 0x75);
+const LINE: Rgb = (0xd7, 0xdd, 0xe4);
+const BAND: Rgb = (0xf3, 0xf5, 0xf8);
+const BRAND: Rgb = (0x1f, 0x4e, 0x79);
+const WHITE: Rgb = (0xff, 0xff, 0xff);
+const PASS: Rgb = (0x2b, 0x8a, 0x3e);
+const FAIL: Rgb = (0xc9, 0x2a, 0x2a);
+const GREY: Rgb = (0x86, 0x8e, 0x96);
+
+fn severity_colour(s: Severity) -> Rgb {
+    match s {
+        Severity::Critical => (0xa4, 0x16, 0x1a),
+        Severity::High => (0xd9, 0x48, 0x0f),
+        Severity::Medium => (0xe0, 0xa1, 0x00),
+        Severity::Low => (0x4f, 0x7c, 0xac),
+    }
+}
+
+fn status_colour(s: Status) -> Rgb {
+    match s {
+        Status::Pass => PASS,
+        Status::Fail => FAIL,
+        Status::Unknown => GREY,
+        Status::Unsupported | Status::NotApplicable => MUTED,
+    }
+}
+
+/// One drawing operation; `y` of text is its baseline, everything in points from the top.
+#[derive(Debug, Clone)]
+enum Op {
+    Text { x: f32, y: f32, size: f32, bold: bool, colour: Rgb, text: String },
+    Rect { x: f32, y: f32, w: f32, h: f32, colour: Rgb },
+    Line { x1: f32, y1: f32, x2: f32, y2: f32, colour: Rgb, width: f32 },
+}
+
+/// Glyph advances, for measuring and wrapping text before it is drawn.
+#[derive(Debug)]
+struct Metrics {
+    regular: HashMap<char, f32>,
+    bold: HashMap<char, f32>,
+}
+
+fn advances(data: &[u8]) -> Result<HashMap<char, f32>, RenderError> {
+    let font = skrifa::FontRef::new(data).map_err(|e| RenderError::Pdf(format!("font: {e}")))?;
+    let upem = f32::from(font.metrics(Size::unscaled(), LocationRef::default()).units_per_em).max(1.0);
+    let gm = font.glyph_metrics(Size::unscaled(), LocationRef::default());
+    let charmap = font.charmap();
+    Ok(charmap.mappings().filter_map(|(cp, gid)| Some((char::from_u32(cp)?, gm.advance_width(gid)? / upem))).collect())
+}
+
+impl Metrics {
+    fn new() -> Result<Metrics, RenderError> {
+        Ok(Metrics { regular: advances(REGULAR)?, bold: advances(BOLD)? })
+    }
+
+    fn width(&self, text: &str, size: f32, bold: bool) -> f32 {
+        let table = if bold { &self.bold } else { &self.regular };
+        text.chars().map(|c| table.get(&c).copied().unwrap_or(0.6)).sum::<f32>() * size
+    }
+
+    /// Greedy wrapping at spaces; a word wider than the line is broken between characters.
+    fn wrap(&self, text: &str, width: f32, size: f32, bold: bool) -> Vec<String> {
+        let mut lines = Vec::new();
+        for para in text.split('\n') {
+            let mut line = String::new();
+            for word in para.split(' ').filter(|w| !w.is_empty()) {
+                let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+                if self.width(&candidate, size, bold) <= width {
+                    line = candidate;
+                    continue;
+                }
+                if !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                }
+                // Break a long word (hashes, setting keys) at the line's width.
+                for c in word.chars() {
+                    line.push(c);
+                    if self.width(&line, size, bold) > width && line.chars().count() > 1 {
+                        line.pop();
+                        lines.push(std::mem::take(&mut line));
+                        line.push(c);
+                    }
+                }
+            }
+            lines.push(line);
+        }
+        lines
+    }
+}
+
+/// A table cell: text, and how to show it.
+#[derive(Debug, Clone)]
+struct Cell {
+    text: String,
+    bold: bool,
+    colour: Rgb,
+    /// Drawn as a coloured pill (severity).
+    badge: Option<Rgb>,
+    /// A smaller second line in grey (a control's title under its id).
+    sub: Option<String>,
+}
+
+fn cell(text: impl Into<String>) -> Cell {
+    Cell { text: text.into(), bold: false, colour: INK, badge: None, sub: None }
+}
+
+impl Cell {
+    fn bold(mut self) -> Self {
+        self.bold = true;
+        self
+    }
+    fn colour(mut self, c: Rgb) -> Self {
+        self.colour = c;
+        self
+    }
+    fn badge(mut self, c: Rgb) -> Self {
+        self.badge = Some(c);
+        self
+    }
+    fn sub(mut self, s: impl Into<String>) -> Self {
+        self.sub = Some(s.into());
+        self
+    }
+}
+
+/// Column: header, share of the text width, right-aligned or not.
+type Col = (&'static str, f32, bool);
+
+const BODY: f32 = 9.5;
+const SMALL: f32 = 7.5;
+const CELL: f32 = 7.8;
+
+struct Layout<'m> {
+    m: &'m Metrics,
+    pages: Vec<Vec<Op>>,
+    y: f32,
+    /// (title, page index, y) of each section, for the contents and the outline.
+    sections: Sections,
+}
+
+impl<'m> Layout<'m> {
+    fn new(m: &'m Metrics) -> Self {
+        Layout { m, pages: vec![Vec::new()], y: TOP, sections: Vec::new() }
+    }
+
+    fn page(&self) -> usize {
+        self.pages.len().saturating_sub(1)
+    }
+
+    fn push(&mut self, op: Op) {
+        if let Some(p) = self.pages.last_mut() {
+            p.push(op);
+        }
+    }
+
+    fn new_page(&mut self) {
+        self.pages.push(Vec::new());
+        self.y = TOP;
+    }
+
+    /// Start a new page unless `h` more points fit on this one.
+    fn need(&mut self, h: f32) {
+        if self.y + h > BOTTOM {
+            self.new_page();
+        }
+    }
+
+    fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, colour: Rgb, text: impl Into<String>) {
+        self.push(Op::Text { x, y, size, bold, colour, text: text.into() });
+    }
+
+    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, colour: Rgb) {
+        self.push(Op::Rect { x, y, w, h, colour });
+    }
+
+    fn rule(&mut self, y: f32, colour: Rgb, width: f32) {
+        self.push(Op::Line { x1: LEFT, y1: y, x2: RIGHT, y2: y, colour, width });
+    }
+
+    /// A wrapped paragraph at the cursor.
+    fn para(&mut self, text: &str, size: f32, colour: Rgb) {
+        let lead = size * 1.4;
+        for line in self.m.wrap(text, WIDTH, size, false) {
+            self.need(lead);
+            self.y += lead;
+            self.text(LEFT, self.y - size * 0.3, size, false, colour, line);
+        }
+        self.y += size * 0.6;
+    }
+
+    /// A numbered section heading, on a new page.
+    fn section(&mut self, title: &str) {
+        self.new_page();
+        self.sections.push((title.to_string(), self.page(), self.y));
+        self.y += 18.0;
+        self.text(LEFT, self.y, 17.0, true, BRAND, title);
+        self.y += 7.0;
+        self.rule(self.y, BRAND, 1.5);
+        self.y += 14.0;
+    }
+
+    fn subheading(&mut self, title: &str, right: &str, min_after: f32) {
+        self.need(26.0 + min_after);
+        self.y += 16.0;
+        self.text(LEFT, self.y, 11.5, true, INK, title);
+        let w = self.m.width(right, 11.5, true);
+        self.text(RIGHT - w, self.y, 11.5, true, BRAND, right);
+        self.y += 6.0;
+    }
+
+    fn header_row(&mut self, cols: &[Col]) {
+        let h = CELL + 9.0;
+        self.rect(LEFT, self.y, WIDTH, h, BRAND);
+        let mut x = LEFT;
+        for (title, share, right) in cols {
+            let w = share * WIDTH;
+            let tw = self.m.width(title, CELL, true);
+            let tx = if *right { x + w - 4.0 - tw } else { x + 4.0 };
+            self.text(tx, self.y + h - 5.5, CELL, true, WHITE, *title);
+            x += w;
+        }
+        self.y += h;
+    }
+
+    /// A table that breaks across pages, repeating its header row.
+    fn table(&mut self, cols: &[Col], rows: &[Vec<Cell>]) {
+        let lead = CELL * 1.3;
+        self.need(CELL * 5.0);
+        self.header_row(cols);
+        for (i, row) in rows.iter().enumerate() {
+            // Wrap every cell first: the row is as tall as its tallest cell.
+            let wrapped: Vec<(Vec<String>, Vec<String>)> = cols
+                .iter()
+                .zip(row)
+                .map(|((_, share, _), c)| {
+                    let w = share * WIDTH - 8.0;
+                    let main = self.m.wrap(&c.text, w, CELL, c.bold);
+                    let sub = c.sub.as_ref().map(|s| self.m.wrap(s, w, SMALL, false)).unwrap_or_default();
+                    (main, sub)
+                })
+                .collect();
+            let lines =
+                wrapped.iter().map(|(a, b)| a.len() as f32 * lead + b.len() as f32 * SMALL * 1.25).fold(lead, f32::max);
+            let h = lines + 6.0;
+            if self.y + h > BOTTOM {
+                self.new_page();
+                self.header_row(cols);
+            }
+            if i % 2 == 1 {
+                self.rect(LEFT, self.y, WIDTH, h, BAND);
+            }
+            let mut x = LEFT;
+            for (((_, share, right), c), (main, sub)) in cols.iter().zip(row).zip(wrapped) {
+                let w = share * WIDTH;
+                let mut ty = self.y + 3.0 + CELL;
+                if let Some(colour) = c.badge {
+                    let tw = self.m.width(&c.text, CELL - 1.0, true);
+                    self.rect(x + 3.0, self.y + 3.0, tw + 8.0, CELL + 3.0, colour);
+                    self.text(x + 7.0, ty, CELL - 1.0, true, WHITE, c.text.clone());
+                } else {
+                    for line in main {
+                        let tx = if *right { x + w - 4.0 - self.m.width(&line, CELL, c.bold) } else { x + 4.0 };
+                        self.text(tx, ty, CELL, c.bold, c.colour, line);
+                        ty += lead;
+                    }
+                }
+                for line in sub {
+                    self.text(x + 4.0, ty - 1.0, SMALL, false, MUTED, line);
+                    ty += SMALL * 1.25;
+                }
+                x += w;
+            }
+            self.y += h;
+            self.push(Op::Line { x1: LEFT, y1: self.y, x2: RIGHT, y2: self.y, colour: LINE, width: 0.4 });
+        }
+        self.y += 10.0;
+    }
+
+    /// Label/value pairs in two columns (the cover and each device's identity).
+    fn pairs(&mut self, items: &[(&str, String)], label_w: f32, size: f32) {
+        let lead = size * 1.45;
+        for (label, value) in items {
+            let lines = self.m.wrap(value, WIDTH - label_w, size, false);
+            self.need(lead * lines.len() as f32);
+            self.y += lead;
+            self.text(LEFT, self.y, size, true, MUTED, *label);
+            for (i, line) in lines.into_iter().enumerate() {
+                if i > 0 {
+                    self.y += lead;
+                }
+                self.text(LEFT + label_w, self.y, size, false, INK, line);
+            }
+        }
+        self.y += size;
+    }
+}
+
+fn score_text(s: Option<u8>) -> String {
+    s.map_or_else(|| "—".to_string(), |x| x.to_string())
+}
+
+fn score_change(before: Option<u8>, after: Option<u8>) -> String {
+    match before {
+        Some(b) => format!("{b} → {}", score_text(after)),
+        None => score_text(after),
+    }
+}
+
+fn cover(l: &mut Layout<'_>, r: &ReportData) {
+    l.rect(0.0, 0.0, PAGE_W, 250.0, BRAND);
+    l.text(LEFT, 120.0, 12.0, true, (0xb8, 0xcc, 0xe0), "PORTCULLIS");
+    l.text(LEFT, 160.0, 30.0, true, WHITE, r.title.clone());
+    l.text(LEFT, 196.0, 16.0, false, WHITE, r.site.clone());
+    let baselines = if r.baselines.is_empty() {
+        "—".to_string()
+    } else {
+        r.baselines.iter().map(|b| format!("{} ({} {})", b.title, b.name, b.version)).collect::<Vec<_>>().join("; ")
+    };
+    let period = match (&r.audits.first_time, &r.audits.last_time) {
+        (Some(a), Some(b)) if a != b => format!("{a} to {b}"),
+        (_, Some(b)) => b.clone(),
+        _ => "—".into(),
+    };
+    l.y = 280.0;
+    l.pairs(
+        &[
+            ("Site", r.site.clone()),
+            ("Date", r.generated_at.clone()),
+            ("Operator", r.operator.clone()),
+            ("Baseline", baselines),
+            ("Audits", period),
+            ("Devices", r.summary.devices.to_string()),
+            ("Site score", format!("{} / 100", score_change(r.summary.score_before, r.summary.score_after))),
+        ],
+        110.0,
+        11.0,
+    );
+    if !r.history.intact {
+        l.y += 4.0;
+        l.rect(LEFT, l.y, WIDTH, 24.0, (0xff, 0xf4, 0xe6));
+        l.text(LEFT + 8.0, l.y + 16.0, 9.5, true, FAIL, "The local history did not verify when this report was built.");
+        l.y += 34.0;
+    }
+    // The contents list is filled in once the sections have been laid out.
+    l.y += 10.0;
+}
+
+fn integrity_block(l: &mut Layout<'_>, r: &ReportData) {
+    l.need(120.0);
+    l.y += 8.0;
+    l.text(LEFT, l.y + 10.0, 11.0, true, BRAND, "Integrity");
+    l.y += 14.0;
+    l.pairs(
+        &[
+            ("History chain head", format!("{} ({} records)", r.history.head, r.history.records)),
+            ("Report SHA-256", r.sha256.clone().unwrap_or_default()),
+        ],
+        110.0,
+        8.5,
+    );
+    l.para(
+        "The report SHA-256 is computed over the report's data (its canonical JSON without the digest). The JSON \
+         export of the same report carries the same value; “portcullis report verify FILE.json” recomputes it and \
+         checks the chain head and every change record it lists against the local history.",
+        8.0,
+        MUTED,
+    );
+}
+
+fn summary(l: &mut Layout<'_>, r: &ReportData) {
+    let s = &r.summary;
+    l.section("1. Executive summary");
+    // Four cards.
+    let cards = [
+        ("SITE SCORE", format!("{} / 100", score_change(s.score_before, s.score_after))),
+        ("DEVICES SCORED", format!("{} of {}", s.scored, s.devices)),
+        ("FAILING CONTROLS", s.failing.total().to_string()),
+        ("CHANGES RECORDED", s.changes.to_string()),
+    ];
+    let cw = (WIDTH - 3.0 * 10.0) / 4.0;
+    for (i, (label, value)) in cards.iter().enumerate() {
+        let x = LEFT + i as f32 * (cw + 10.0);
+        l.rect(x, l.y, cw, 54.0, BAND);
+        l.rect(x, l.y, 3.0, 54.0, BRAND);
+        l.text(x + 10.0, l.y + 16.0, 7.0, true, MUTED, *label);
+        // The largest size up to 17 pt at which the value fits its card.
+        let size = (17.0 * (cw - 20.0) / l.m.width(value, 17.0, true).max(1.0)).min(17.0);
+        l.text(x + 10.0, l.y + 41.0, size, true, INK, value.clone());
+    }
+    l.y += 74.0;
+    chart(l, r);
+    l.para(
+        "The score is the severity-weighted share of decided controls that pass (critical 10, high 5, medium 3, \
+         low 1). A setting that could not be read counts against the device, because an unverified setting is not \
+         a secure one. The site score is the mean of the device scores.",
+        BODY,
+        INK,
+    );
+    let mut notes = Vec::new();
+    if s.errors > 0 {
+        notes.push(format!("{} device(s) could not be fully audited (see the device details).", s.errors));
+    }
+    if s.unknown > 0 {
+        notes.push(format!("{} finding(s) could not be decided and count as failing.", s.unknown));
+    }
+    let affected: usize = r.firmware.iter().filter(|f| !f.advisories.is_empty()).map(|f| f.devices.len()).sum();
+    if affected > 0 {
+        notes.push(format!("{affected} device(s) run firmware inside a published advisory range (section 5)."));
+    }
+    for n in notes {
+        l.para(&format!("•  {n}"), BODY, INK);
+    }
+    integrity_block(l, r);
+}
+
+/// Score bars (before and after) and failing controls by severity, as vector shapes.
+fn chart(l: &mut Layout<'_>, r: &ReportData) {
+    let s = &r.summary;
+    let top = l.y;
+    let h = 150.0;
+    l.text(LEFT, top + 10.0, 10.0, true, BRAND, "Site score");
+    let base = top + h;
+    let axis_h = h - 30.0;
+    for tick in [0u8, 50, 100] {
+        let y = base - f32::from(tick) / 100.0 * axis_h;
+        let label = tick.to_string();
+        let w = l.m.width(&label, 7.0, false);
+        l.text(LEFT + 18.0 - w, y + 2.5, 7.0, false, MUTED, label);
+        l.push(Op::Line { x1: LEFT + 22.0, y1: y, x2: LEFT + 220.0, y2: y, colour: LINE, width: 0.5 });
+    }
+    let bars: Vec<(&str, Option<u8>, Rgb)> = match s.score_before {
+        Some(b) => vec![("before", Some(b), GREY), ("after", s.score_after, BRAND)],
+        None => vec![("now", s.score_after, BRAND)],
+    };
+    for (i, (label, score, colour)) in bars.into_iter().enumerate() {
+        let x = LEFT + 50.0 + i as f32 * 90.0;
+        let bh = score.map_or(0.0, f32::from) / 100.0 * axis_h;
+        l.rect(x, base - bh, 52.0, bh, colour);
+        let v = score_text(score);
+        let vw = l.m.width(&v, 10.0, true);
+        l.text(x + 26.0 - vw / 2.0, base - bh - 4.0, 10.0, true, INK, v);
+        let lw = l.m.width(label, 8.0, false);
+        l.text(x + 26.0 - lw / 2.0, base + 11.0, 8.0, false, MUTED, label);
+    }
+    let x0 = LEFT + 270.0;
+    l.text(x0, top + 10.0, 10.0, true, BRAND, "Failing controls by severity");
+    let rows = s.failing.rows();
+    let before = s.failing_before.map(|b| b.rows());
+    let max =
+        rows.iter().map(|r| r.1).chain(before.iter().flat_map(|b| b.iter().map(|r| r.1))).max().unwrap_or(0).max(1);
+    let sev = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low];
+    let bar_w = RIGHT - x0 - 48.0 - 52.0;
+    for (i, ((label, n), sv)) in rows.iter().zip(sev).enumerate() {
+        let y = top + 24.0 + i as f32 * 30.0;
+        l.text(x0, y + 10.0, 8.5, false, INK, *label);
+        let w = bar_w * *n as f32 / max as f32;
+        l.rect(x0 + 48.0, y + 1.0, w.max(0.5), 12.0, severity_colour(sv));
+        l.text(x0 + 52.0 + w, y + 10.0, 8.5, true, INK, n.to_string());
+        if let Some(b) = before.as_ref().and_then(|b| b.get(i)) {
+            let wb = bar_w * b.1 as f32 / max as f32;
+            l.rect(x0 + 48.0, y + 15.0, wb.max(0.5), 5.0, (0xad, 0xb5, 0xbd));
+            l.text(x0 + 52.0 + wb, y + 20.0, 6.5, false, MUTED, format!("before: {}", b.1));
+        }
+    }
+    l.y = base + 26.0;
+}
+
+fn device_table(l: &mut Layout<'_>, r: &ReportData) {
+    l.section("2. Devices");
+    let cols: [Col; 7] = [
+        ("Device", 0.13, false),
+        ("Model", 0.14, false),
+        ("Serial", 0.22, false),
+        ("MAC", 0.14, false),
+        ("Firmware", 0.12, false),
+        ("Score", 0.08, true),
+        ("Failing controls", 0.17, false),
+    ];
+    let rows: Vec<Vec<Cell>> = r
+        .devices
+        .iter()
+        .map(|d| {
+            let mut failing = cell(d.failing.join(", "));
+            if let Some(e) = &d.error {
+                failing = failing.sub(e.clone());
+            }
+            let mut dev = cell(d.target.clone());
+            if let Some(site) = &d.site {
+                dev = dev.sub(site.clone());
+            }
+            vec![
+                dev,
+                cell(dash(&d.model)),
+                cell(dash(&d.serial)),
+                cell(dash(&d.mac)),
+                cell(dash(&d.firmware)),
+                cell(score_change(d.score_before, d.score)).bold(),
+                failing.colour(FAIL),
+            ]
+        })
+        .collect();
+    l.table(&cols, &rows);
+}
+
+fn dash(s: &str) -> String {
+    if s.is_empty() {
+        "—".into()
+    } else {
+        s.to_string()
+    }
+}
+
+fn device_details(l: &mut Layout<'_>, r: &ReportData) {
+    l.section("3. Device details");
+    let cols: [Col; 6] = [
+        ("Control", 0.26, false),
+        ("Severity", 0.09, false),
+        ("Status", 0.09, false),
+        ("Observed", 0.14, false),
+        ("Expected", 0.14, false),
+        ("Evidence", 0.28, false),
+    ];
+    for d in &r.devices {
+        let title = format!("{} — {}", d.target, if d.model.is_empty() { "unknown model" } else { &d.model });
+        l.subheading(&title, &format!("{} / 100", score_change(d.score_before, d.score)), 60.0);
+        let ident = format!(
+            "{} · serial {} · MAC {} · firmware {} · {} · audited {}",
+            dash(&d.vendor),
+            dash(&d.serial),
+            dash(&d.mac),
+            dash(&d.firmware),
+            d.baseline.as_deref().unwrap_or("no baseline"),
+            d.audited_at
+        );
+        l.para(&ident, 7.5, MUTED);
+        if let Some(e) = &d.error {
+            l.para(e, 8.5, FAIL);
+        }
+        if d.findings.is_empty() {
+            continue;
+        }
+        let rows: Vec<Vec<Cell>> = d
+            .findings
+            .iter()
+            .map(|f| {
+                vec![
+                    cell(f.control.clone()).bold().sub(f.title.clone()),
+                    cell(model::severity_text(f.severity)).badge(severity_colour(f.severity)),
+                    cell(model::status_text(f.status)).bold().colour(status_colour(f.status)),
+                    cell(model::show(f.observed.as_ref())),
+                    cell(f.expected.clone()),
+                    cell(f.evidence.clone()),
+                ]
+            })
+            .collect();
+        l.table(&cols, &rows);
+    }
+}
+
+fn change_log(l: &mut Layout<'_>, r: &ReportData) {
+    l.section("4. Change log");
+    if r.changes.is_empty() {
+        l.para("No change is recorded for these devices in the selected period.", BODY, INK);
+        return;
+    }
+    l.para(
+        &format!(
+            "{} change record(s) from the hash-chained history. Each record's hash is in the JSON report, so \
+             “portcullis report verify” can check every one against the local history.",
+            r.changes.len()
+        ),
+        BODY,
+        INK,
+    );
+    let cols: [Col; 7] = [
+        ("#", 0.05, true),
+        ("Time", 0.18, false),
+        ("Device", 0.13, false),
+        ("Control / setting", 0.23, false),
+        ("Change", 0.14, false),
+        ("Outcome", 0.17, false),
+        ("Operator", 0.10, false),
+    ];
+    let rows: Vec<Vec<Cell>> = r
+        .changes
+        .iter()
+        .map(|c| {
+            let colour = match c.outcome.as_str() {
+                "verified" => PASS,
+                "intent" => GREY,
+                _ => FAIL,
+            };
+            let outcome = match &c.reason {
+                Some(why) => format!("{}: {why}", c.outcome.replace('_', " ")),
+                None => c.outcome.replace('_', " "),
+            };
+            vec![
+                cell(c.seq.to_string()),
+                cell(c.time.clone()),
+                cell(c.device.clone()),
+                cell(c.control.clone().unwrap_or_else(|| "—".into())).bold().sub(c.setting.clone()),
+                cell(format!("{} → {}", model::show(c.before.as_ref()), model::show(c.after.as_ref()))),
+                cell(outcome).colour(colour),
+                cell(c.operator.clone()),
+            ]
+        })
+        .collect();
+    l.table(&cols, &rows);
+}
+
+fn firmware(l: &mut Layout<'_>, r: &ReportData) {
+    l.section("5. Firmware and published vulnerabilities");
+    l.para(
+        "Each firmware found on the audited devices, checked against the published advisory ranges Portcullis \
+         knows. An advisory applies only where the vendor's published range covers the version.",
+        BODY,
+        INK,
+    );
+    let cols: [Col; 5] = [
+        ("Vendor", 0.11, false),
+        ("Model", 0.18, false),
+        ("Firmware", 0.19, false),
+        ("Devices", 0.08, true),
+        ("Published advisories", 0.44, false),
+    ];
+    let rows: Vec<Vec<Cell>> = r
+        .firmware
+        .iter()
+        .map(|f| {
+            let adv = if f.advisories.is_empty() {
+                cell("none known").colour(PASS)
+            } else {
+                let ids: Vec<String> = f.advisories.iter().map(|a| a.cve.clone()).collect();
+                let detail: Vec<String> = f.advisories.iter().map(|a| format!("{} ({})", a.title, a.source)).collect();
+                cell(ids.join(", ")).bold().colour(FAIL).sub(detail.join("; "))
+            };
+            vec![
+                cell(dash(&f.vendor)),
+                cell(dash(&f.model)),
+                cell(dash(&f.firmware)),
+                cell(f.devices.len().to_string()),
+                adv,
+            ]
+        })
+        .collect();
+    l.table(&cols, &rows);
+}
+
+fn standards(l: &mut Layout<'_>, r: &ReportData) {
+    l.section("6. Standards mapping");
+    l.para(
+        "Every control of the baseline, with the ETSI EN 303 645 provisions, NIST CSF 2.0 subcategories, \
+         IEC 62443-4-2 requirements and vendor hardening guide section it serves, and how many devices fail it now.",
+        BODY,
+        INK,
+    );
+    let cols: [Col; 7] = [
+        ("Control", 0.22, false),
+        ("Severity", 0.09, false),
+        ("ETSI EN 303 645", 0.12, false),
+        ("NIST CSF 2.0", 0.11, false),
+        ("IEC 62443-4-2", 0.11, false),
+        ("Vendor guide", 0.27, false),
+        ("Failing", 0.08, true),
+    ];
+    let rows: Vec<Vec<Cell>> = r
+        .standards
+        .iter()
+        .map(|s| {
+            vec![
+                cell(s.control.clone()).bold().sub(s.title.clone()),
+                cell(model::severity_text(s.severity)).badge(severity_colour(s.severity)),
+                cell(s.etsi_en_303_645.join(", ")),
+                cell(s.nist_csf_2.join(", ")),
+                cell(s.iec_62443_4_2.join(", ")),
+                cell(s.vendor_guide.clone().unwrap_or_else(|| "—".into())),
+                cell(s.failing_devices.to_string()).bold().colour(if s.failing_devices > 0 { FAIL } else { PASS }),
+            ]
+        })
+        .collect();
+    l.table(&cols, &rows);
+}
+
+/// The cover's contents list, now that every section has its page.
+fn contents(l: &mut Layout<'_>) {
+    let entries = l.sections.clone();
+    let mut y = l.pages.first().map_or(0.0, |_| 560.0);
+    let mut ops = vec![Op::Text { x: LEFT, y, size: 11.0, bold: true, colour: BRAND, text: "Contents".into() }];
+    y += 6.0;
+    ops.push(Op::Line { x1: LEFT, y1: y, x2: RIGHT, y2: y, colour: LINE, width: 0.6 });
+    for (title, page, _) in entries {
+        y += 17.0;
+        let num = (page + 1).to_string();
+        ops.push(Op::Text { x: LEFT, y, size: 10.0, bold: false, colour: INK, text: title });
+        ops.push(Op::Text {
+            x: RIGHT - l.m.width(&num, 10.0, false),
+            y,
+            size: 10.0,
+            bold: false,
+            colour: INK,
+            text: num,
+        });
+    }
+    if let Some(first) = l.pages.first_mut() {
+        first.extend(ops);
+    }
+}
+
+/// Each section's title, page index and position.
+type Sections = Vec<(String, usize, f32)>;
+
+fn layout(r: &ReportData, m: &Metrics) -> (Vec<Vec<Op>>, Sections) {
+    let mut l = Layout::new(m);
+    cover(&mut l, r);
+    summary(&mut l, r);
+    device_table(&mut l, r);
+    device_details(&mut l, r);
+    change_log(&mut l, r);
+    firmware(&mut l, r);
+    standards(&mut l, r);
+    contents(&mut l);
+    (l.pages, l.sections)
+}
+
+fn fill(c: Rgb) -> Fill {
+    Fill { paint: rgb::Color::new(c.0, c.1, c.2).into(), ..Default::default() }
+}
+
+pub fn render(r: &ReportData) -> Result<Vec<u8>, RenderError> {
+    let metrics = Metrics::new()?;
+    let (pages, sections) = layout(r, &metrics);
+    let regular = Font::new(REGULAR.into(), 0).ok_or_else(|| RenderError::Pdf("the regular font".into()))?;
+    let bold = Font::new(BOLD.into(), 0).ok_or_else(|| RenderError::Pdf("the bold font".into()))?;
+    let mut doc = Document::new();
+    doc.set_metadata(
+        Metadata::new()
+            .title(format!("{} — {}", r.title, r.site))
+            .creator(r.generator.clone())
+            .authors(vec![r.operator.clone()])
+            .language("en".into()),
+    );
+    let total = pages.len();
+    let settings = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| RenderError::Pdf("page size".into()))?;
+    let running = format!("{} — {}", r.title, r.site);
+    let digest = r.sha256.as_deref().unwrap_or("").chars().take(16).collect::<String>();
+    for (i, ops) in pages.into_iter().enumerate() {
+        let mut page = doc.start_page_with(settings.clone());
+        let mut s = page.surface();
+        let mut all = ops;
+        // Running header (not on the cover) and footer with the page number.
+        if i > 0 {
+            all.push(Op::Text { x: LEFT, y: 36.0, size: 7.5, bold: false, colour: MUTED, text: running.clone() });
+            let date = r.generated_at.clone();
+            let w = metrics.width(&date, 7.5, false);
+            all.push(Op::Text { x: RIGHT - w, y: 36.0, size: 7.5, bold: false, colour: MUTED, text: date });
+            all.push(Op::Line { x1: LEFT, y1: 42.0, x2: RIGHT, y2: 42.0, colour: LINE, width: 0.5 });
+        }
+        all.push(Op::Line { x1: LEFT, y1: PAGE_H - 40.0, x2: RIGHT, y2: PAGE_H - 40.0, colour: LINE, width: 0.5 });
+        all.push(Op::Text {
+            x: LEFT,
+            y: PAGE_H - 28.0,
+            size: 7.0,
+            bold: false,
+            colour: MUTED,
+            text: format!("Report SHA-256 {digest}…   {}", r.generator),
+        });
+        let num = format!("Page {} of {total}", i + 1);
+        let w = metrics.width(&num, 7.5, false);
+        all.push(Op::Text { x: RIGHT - w, y: PAGE_H - 28.0, size: 7.5, bold: false, colour: MUTED, text: num });
+        for op in all {
+            match op {
+                Op::Text { x, y, size, bold: b, colour, text } => {
+                    if text.is_empty() {
+                        continue;
+                    }
+                    s.set_fill(Some(fill(colour)));
+                    let font = if b { bold.clone() } else { regular.clone() };
+                    s.draw_text(Point::from_xy(x, y), font, size, &text, false, TextDirection::Auto);
+                }
+                Op::Rect { x, y, w, h, colour } => {
+                    let Some(rect) = Rect::from_xywh(x, y, w, h) else { continue };
+                    let mut pb = PathBuilder::new();
+                    pb.push_rect(rect);
+                    if let Some(path) = pb.finish() {
+                        s.set_stroke(None);
+                        s.set_fill(Some(fill(colour)));
+                        s.draw_path(&path);
+                    }
+                }
+                Op::Line { x1, y1, x2, y2, colour, width } => {
+                    let mut pb = PathBuilder::new();
+                    pb.move_to(x1, y1);
+                    pb.line_to(x2, y2);
+                    if let Some(path) = pb.finish() {
+                        s.set_fill(None);
+                        s.set_stroke(Some(Stroke {
+                            paint: rgb::Color::new(colour.0, colour.1, colour.2).into(),
+                            width,
+                            ..Default::default()
+                        }));
+                        s.draw_path(&path);
+                        s.set_stroke(None);
+                    }
+                }
+            }
+        }
+        s.finish();
+        page.finish();
+    }
+    let mut outline = Outline::new();
+    for (title, page, y) in sections {
+        outline.push_child(OutlineNode::new(title, XyzDestination::new(page, Point::from_xy(LEFT, y))));
+    }
+    doc.set_outline(outline);
+    doc.finish().map_err(|e| RenderError::Pdf(format!("{e:?}")))
+}

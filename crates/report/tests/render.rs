@@ -1,0 +1,220 @@
+//! Every format rendered from the synthetic site: snapshot files for JSON, CSV and HTML
+//! (`UPDATE_SNAPSHOTS=1` rewrites them), and the PDF rendered to PNG by pdftoppm and
+//! checked page by page for ink.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use portcullis_core::baseline::Baseline;
+use portcullis_report::model::{self, Filters, ReportData};
+use portcullis_report::{integrity, render, sample, Format};
+
+fn temp(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pc-report-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The synthetic site, sealed, with a fixed clock: the same bytes on every run.
+fn report(tag: &str, devices: usize, filters: Filters) -> ReportData {
+    let baseline = Baseline::load("hikvision-hardening").unwrap();
+    let snaps = sample::snapshots(devices, &baseline);
+    let (records, chain) = sample::history(&temp(tag), devices.min(3)).unwrap();
+    let inputs = model::Inputs {
+        generated_at: "2026-11-28T18:00:00Z".into(),
+        generator: "portcullis (test)".into(),
+        operator: "j.doe".into(),
+        filters,
+        snapshots: &snaps,
+        history: &records,
+        chain: &chain,
+        baselines: std::slice::from_ref(&baseline),
+    };
+    model::build(&inputs).unwrap().seal().unwrap()
+}
+
+fn check_snapshot(name: &str, actual: &[u8]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !path.exists() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read(&path).unwrap();
+    assert!(expected == actual, "{name} differs from its snapshot; run with UPDATE_SNAPSHOTS=1 and review the diff");
+}
+
+#[test]
+fn json_snapshot_and_digest() {
+    let r = report("json", 4, Filters::default());
+    let bytes = render(Format::Json, &r).unwrap();
+    check_snapshot("report.json", &bytes);
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["sha256"].as_str().unwrap(), integrity::digest_of(&v));
+    assert_eq!(v["summary"]["devices"], 4);
+    assert!(v["summary"]["score_before"].as_u64().unwrap() < v["summary"]["score_after"].as_u64().unwrap());
+    // The file parses back into the model unchanged.
+    let back: ReportData = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(back, r);
+}
+
+#[test]
+fn csv_snapshot_has_one_row_per_device_and_control() {
+    let r = report("csv", 4, Filters::default());
+    let bytes = render(Format::Csv, &r).unwrap();
+    check_snapshot("report.csv", &bytes);
+    let mut rd = csv::Reader::from_reader(bytes.as_slice());
+    let rows = rd.records().count();
+    let controls: usize = r.devices.iter().map(|d| d.findings.len()).sum();
+    assert_eq!(rows, controls);
+}
+
+#[test]
+fn html_snapshot_is_self_contained() {
+    let r = report("html", 4, Filters::default());
+    let bytes = render(Format::Html, &r).unwrap();
+    check_snapshot("report.html", &bytes);
+    let t = String::from_utf8(bytes).unwrap();
+    for external in ["src=", "href=", "@import", "url(", "<script"] {
+        assert!(!t.contains(external), "the HTML refers to something outside itself: {external}");
+    }
+    assert!(t.contains("<svg") && t.contains(r.sha256.as_deref().unwrap()));
+}
+
+#[test]
+fn filters_narrow_the_devices() {
+    let f = Filters { devices: vec!["127.1.0.2".into()], ..Default::default() };
+    let r = report("filter", 4, f);
+    assert_eq!(r.devices.len(), 1);
+    assert_eq!(r.devices[0].target, "127.1.0.2:80");
+    assert!(r.changes.iter().all(|c| c.device == "127.1.0.2:80"));
+    let none = Filters { site: Some("elsewhere".into()), ..Default::default() };
+    let baseline = Baseline::load("hikvision-hardening").unwrap();
+    let snaps = sample::snapshots(2, &baseline);
+    let chain = portcullis_core::history::Verification { records: 0, head: "genesis".into(), first_bad: None };
+    let inputs = model::Inputs {
+        generated_at: String::new(),
+        generator: String::new(),
+        operator: String::new(),
+        filters: none,
+        snapshots: &snaps,
+        history: &[],
+        chain: &chain,
+        baselines: &[],
+    };
+    assert!(matches!(model::build(&inputs), Err(model::BuildError::NoAudit)));
+}
+
+#[test]
+fn a_tampered_json_report_fails_verification() {
+    let dir = temp("verify");
+    let baseline = Baseline::load("hikvision-hardening").unwrap();
+    let snaps = sample::snapshots(3, &baseline);
+    let (records, chain) = sample::history(&dir, 3).unwrap();
+    let inputs = model::Inputs {
+        generated_at: "2026-11-28T18:00:00Z".into(),
+        generator: "t".into(),
+        operator: "j.doe".into(),
+        filters: Filters::default(),
+        snapshots: &snaps,
+        history: &records,
+        chain: &chain,
+        baselines: std::slice::from_ref(&baseline),
+    };
+    let r = model::build(&inputs).unwrap().seal().unwrap();
+    let text = String::from_utf8(render(Format::Json, &r).unwrap()).unwrap();
+    let ok = integrity::verify_json(&text, &records, &chain);
+    assert!(ok.ok(), "{ok:?}");
+    assert_eq!(ok.changes_matched, records.len());
+    let altered = text.replacen("\"score\": 9", "\"score\": 10", 1);
+    assert_ne!(altered, text);
+    assert!(!integrity::verify_json(&altered, &records, &chain).digest_ok);
+    // Against a different history the chain head and the records are not found.
+    let (other, other_chain) = sample::history(&temp("verify-other"), 1).unwrap();
+    let c = integrity::verify_json(&text, &other, &other_chain);
+    assert!(c.digest_ok && !c.head_found && !c.ok(), "{c:?}");
+}
+
+#[test]
+fn pdf_pages_are_numbered_and_not_blank() {
+    let r = report("pdf", 12, Filters::default());
+    let bytes = render(Format::Pdf, &r).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let dir = temp("pdf-pages");
+    let pdf = dir.join("report.pdf");
+    std::fs::write(&pdf, &bytes).unwrap();
+    if std::process::Command::new("pdftoppm").arg("-v").output().is_err() {
+        eprintln!("SKIPPED: pdftoppm is not installed (apt-get install poppler-utils); the PDF pages were not checked");
+        return;
+    }
+    let text = std::process::Command::new("pdftotext").args(["-layout"]).arg(&pdf).arg("-").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    let pages = text.matches('\u{c}').count();
+    assert!(pages >= 6, "{pages} pages");
+    for needle in [
+        "Camera security report",
+        "Executive summary",
+        "Standards mapping",
+        "Change log",
+        "HIK-12",
+        "CVE-2017-7921",
+        "Page 1 of",
+    ] {
+        assert!(text.contains(needle), "the PDF text lacks {needle:?}");
+    }
+    assert!(text.contains(&format!("Page {pages} of {pages}")), "the last page is not numbered");
+    // PNG pages for a person to look at (the path is printed); PPM pages for the check,
+    // because PPM needs no decoder.
+    for format in [&["-png"][..], &[][..]] {
+        let st = std::process::Command::new("pdftoppm")
+            .args(format)
+            .args(["-r", "40"])
+            .arg(&pdf)
+            .arg(dir.join("page"))
+            .status();
+        assert!(st.unwrap().success());
+    }
+    eprintln!("PDF pages rendered to {}", dir.display());
+    let pages_of = |ext: &str| {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(pages_of("png").len(), pages);
+    let ppms = pages_of("ppm");
+    assert_eq!(ppms.len(), pages);
+    for ppm in &ppms {
+        let ink = ink_share(&std::fs::read(ppm).unwrap());
+        assert!(ink > 0.01, "{} is blank ({ink:.4} of its pixels are not white)", ppm.display());
+    }
+}
+
+/// The share of pixels that are not (nearly) white in a binary PPM (P6, maxval 255):
+/// a header of four whitespace-separated fields, then RGB bytes.
+fn ink_share(data: &[u8]) -> f64 {
+    let mut fields = 0;
+    let mut start = data.len();
+    let mut in_field = false;
+    for (i, b) in data.iter().enumerate() {
+        if b.is_ascii_whitespace() {
+            if in_field {
+                fields += 1;
+                in_field = false;
+                if fields == 4 {
+                    start = i + 1;
+                    break;
+                }
+            }
+        } else {
+            in_field = true;
+        }
+    }
+    let px = &data[start..];
+    let inked = px.chunks(3).filter(|c| c.iter().any(|&v| v < 235)).count();
+    inked as f64 / (px.len() / 3).max(1) as f64
+}
