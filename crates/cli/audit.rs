@@ -28,13 +28,13 @@ pub struct Args {
     baseline: Option<String>,
     /// Devices audited at once.
     #[arg(long, default_value_t = 32)]
-    concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Seconds to wait for each device's answers.
     #[arg(long, default_value_t = 10)]
-    timeout: u64,
+    pub(crate) timeout: u64,
 }
 
-fn targets(args: &Args, store: &Store) -> anyhow::Result<Vec<(Target, Option<String>)>> {
+pub(crate) fn targets(args: &Args, store: &Store) -> anyhow::Result<Vec<(Target, Option<String>)>> {
     let devices = store.all()?;
     if args.device.is_empty() {
         return Ok(devices.iter().filter_map(|d| Some((d.target()?, d.site.clone()))).collect());
@@ -87,8 +87,7 @@ fn save_snapshot(args: &Args, audits: &[DeviceAudit]) -> anyhow::Result<()> {
     let home = portcullis_core::paths::home()?;
     let sites: HashMap<String, Option<String>> =
         Store::open(&home)?.all()?.iter().filter_map(|d| Some((d.target()?.label(), d.site.clone()))).collect();
-    let devices =
-        audits.iter().map(|a| DeviceResult::from_audit(a, sites.get(&a.target).cloned().flatten())).collect();
+    let devices = audits.iter().map(|a| DeviceResult::from_audit(a, sites.get(&a.target).cloned().flatten())).collect();
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let baseline = args.baseline.as_deref().unwrap_or("builtin");
     Snapshots::open(&home)?.save(&now, &snapshots::operator_from_env(), baseline, devices)?;

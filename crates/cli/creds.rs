@@ -112,6 +112,7 @@ pub fn run(cmd: Command, out: &Output) -> anyhow::Result<ExitCode> {
                     let who = match &e.scope {
                         Scope::Device(d) => format!("device {d}"),
                         Scope::Site(s) => format!("site {s}"),
+                        Scope::Pending(d) => format!("device {d} (rotation pending)"),
                     };
                     println!("{who:<32} {:<16} {}", e.username, e.updated);
                 }

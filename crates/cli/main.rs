@@ -3,6 +3,7 @@
 //! `--json`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod apply;
 mod audit;
 mod creds;
 mod discover;
@@ -17,8 +18,6 @@ use clap::{Parser, Subcommand};
 
 const PLANNED: &str = "\
 Still to come (with their issues):
-  apply        make those changes, verified, with rollback
-  recover      resolve password rotations interrupted by a crash
   certs        site CA, device certificates, renewal
   report       PDF, HTML, CSV and JSON reports for the customer
   handover     the encrypted credential handover file
@@ -59,6 +58,11 @@ enum Command {
     History(history::Args),
     /// Show the ordered changes each device needs (`setting: current → target`). Writes nothing.
     Plan(plan::Args),
+    /// Make the planned changes: each one recorded, verified by reading it back, and
+    /// rolled back if it does not hold. Asks first unless --yes.
+    Apply(apply::Args),
+    /// Resolve password rotations a crash interrupted (also done at the start of apply).
+    Recover(apply::RecoverArgs),
     /// Where Portcullis keeps its data.
     Home,
 }
@@ -76,6 +80,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Discover(args) => discover::run(&args, &out),
         Command::History(args) => history::run(&args, &out),
         Command::Plan(args) => plan::run(&args, &out),
+        Command::Apply(args) => apply::run(&args, &out),
+        Command::Recover(args) => apply::recover(&args, &out),
     }
 }
 

@@ -11,18 +11,39 @@ use crate::output::Output;
 #[group(id = "plan_args")]
 pub struct Args {
     #[command(flatten)]
-    audit: crate::audit::Args,
+    pub(crate) audit: crate::audit::Args,
     /// NTP server the site uses (repeatable).
     #[arg(long = "ntp-server")]
-    ntp_servers: Vec<String>,
+    pub(crate) ntp_servers: Vec<String>,
     /// Host the IP filter must always admit (repeatable; the management host first).
     #[arg(long = "management-host")]
-    management_hosts: Vec<String>,
+    pub(crate) management_hosts: Vec<String>,
+}
+
+impl Args {
+    pub(crate) fn site(&self) -> SiteParameters {
+        SiteParameters { ntp_servers: self.ntp_servers.clone(), management_hosts: self.management_hosts.clone() }
+    }
 }
 
 pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
-    let site =
-        SiteParameters { ntp_servers: args.ntp_servers.clone(), management_hosts: args.management_hosts.clone() };
+    let plans = build(args, out)?;
+    let steps: usize = plans.iter().map(|p| p.steps.len()).sum();
+    if out.json {
+        for p in &plans {
+            out.record("plan", p);
+        }
+        out.record("summary", &serde_json::json!({ "devices": plans.len(), "steps": steps }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    print(&plans);
+    println!("{} device(s), {steps} step(s). Nothing was changed (this is a plan).", plans.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Audit the devices and plan each one that could be read.
+pub(crate) fn build(args: &Args, out: &Output) -> anyhow::Result<Vec<DevicePlan>> {
+    let site = args.site();
     let mut audits = crate::audit::collect(&args.audit, |_| {})?;
     audits.sort_by_key(|a| a.target.parse::<std::net::SocketAddr>().map_err(|_| a.target.clone()));
     let mut plans: Vec<DevicePlan> = Vec::new();
@@ -37,15 +58,12 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         }
         plans.push(plan_device(&a.target, &a.findings, &site));
     }
-    let steps: usize = plans.iter().map(|p| p.steps.len()).sum();
-    if out.json {
-        for p in &plans {
-            out.record("plan", p);
-        }
-        out.record("summary", &serde_json::json!({ "devices": plans.len(), "steps": steps }));
-        return Ok(ExitCode::SUCCESS);
-    }
-    for p in &plans {
+    Ok(plans)
+}
+
+/// The plans as a diff, one line per step.
+pub(crate) fn print(plans: &[DevicePlan]) {
+    for p in plans {
         if p.is_empty() {
             println!("{}: nothing to change", p.device);
             continue;
@@ -66,6 +84,4 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    println!("{} device(s), {steps} step(s). Nothing was changed (this is a plan).", plans.len());
-    Ok(ExitCode::SUCCESS)
 }

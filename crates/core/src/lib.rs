@@ -3,6 +3,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod advisories;
+pub mod apply;
 pub mod audit;
 pub mod baseline;
 pub mod discover;

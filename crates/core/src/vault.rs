@@ -23,6 +23,10 @@ pub enum Scope {
     Device(String),
     /// The defaults of a site.
     Site(String),
+    /// A password being rotated on a device (by address): written before the device
+    /// is touched, made current once the device proves it, or dropped once the device
+    /// proves the old one still holds. Never used for a login by `lookup`.
+    Pending(String),
 }
 
 impl Scope {
@@ -30,7 +34,13 @@ impl Scope {
         match self {
             Scope::Device(d) => format!("device/{d}/{username}"),
             Scope::Site(s) => format!("site/{s}/{username}"),
+            Scope::Pending(d) => format!("pending/{d}/{username}"),
         }
+    }
+
+    /// The entry's name as history records it (never its value).
+    pub fn entry_name(&self, username: &str) -> String {
+        self.key(username)
     }
 }
 
@@ -278,6 +288,47 @@ impl Vault {
         }
         self.save_index(&kept)?;
         Ok(gone.len())
+    }
+
+    /// The password being rotated on a device, if a rotation is unresolved.
+    pub fn pending(&self, address: &str) -> Result<Option<Credentials>> {
+        let scope = Scope::Pending(address.to_string());
+        for e in self.index()?.into_iter().filter(|e| e.scope == scope) {
+            if let Some(secret) = self.store.get(&scope.key(&e.username))? {
+                return Ok(Some(Credentials { username: e.username, password: secret }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every device with an unresolved rotation.
+    pub fn pending_devices(&self) -> Result<Vec<String>> {
+        Ok(self
+            .index()?
+            .into_iter()
+            .filter_map(|e| match e.scope {
+                Scope::Pending(d) => Some(d),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// A rotated password proved itself: it becomes the device's own entry (by address,
+    /// so it holds whichever port the device is reached on), replacing any by port.
+    pub fn promote_pending(&self, address: &str, creds: &Credentials) -> Result<()> {
+        self.set(Scope::Device(address.to_string()), creds)?;
+        let prefix = format!("{address}:");
+        let stale: Vec<Scope> = self
+            .index()?
+            .into_iter()
+            .filter(|e| matches!(&e.scope, Scope::Device(d) if d.starts_with(&prefix)) && e.username == creds.username)
+            .map(|e| e.scope)
+            .collect();
+        for scope in stale {
+            self.forget(&scope, Some(&creds.username))?;
+        }
+        self.forget(&Scope::Pending(address.to_string()), None)?;
+        Ok(())
     }
 
     /// The credentials for a device: its own entry, else its site's default, else the

@@ -84,6 +84,14 @@ impl HttpSession {
         HttpSession { creds: Some(creds), guard: Arc::new(LoginGuard::default()), ..self.clone() }
     }
 
+    pub(crate) fn credentials(&self) -> Option<&Credentials> {
+        self.creds.as_ref()
+    }
+
+    pub(crate) fn guard(&self) -> Arc<LoginGuard> {
+        self.guard.clone()
+    }
+
     pub fn has_credentials(&self) -> bool {
         self.creds.is_some()
     }

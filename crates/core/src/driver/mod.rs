@@ -14,9 +14,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::posture::{Identity, Posture, Protocol};
-use crate::secret::Credentials;
-use http::{HttpSession, LoginGuard};
+use crate::posture::{Identity, Posture, Protocol, Value};
+use crate::secret::{Credentials, Secret};
+pub use http::{HttpSession, LoginGuard};
+pub use isapi::write::WriteContext;
 
 /// Where a device is reachable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +40,8 @@ impl Target {
             _ => self.address.to_string(),
         }
     }
-    fn base_url(&self) -> Option<String> {
+    /// `https://…` when HTTPS is known, else `http://…`.
+    pub fn base_url(&self) -> Option<String> {
         match (self.https_port, self.http_port) {
             (Some(p), _) => Some(format!("https://{}", std::net::SocketAddr::new(self.address, p))),
             (None, Some(p)) => Some(format!("http://{}", std::net::SocketAddr::new(self.address, p))),
@@ -55,6 +57,35 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     async fn read_posture(&self) -> Result<Posture>;
     /// `Some(false)` for a factory-new device that must be activated before any login.
     async fn activated(&self) -> Option<bool>;
+    /// The session this driver talks through.
+    fn http(&self) -> &HttpSession;
+    /// The same device with other credentials and a login budget of their own (for
+    /// proving which password the device accepts).
+    fn with_credentials(&self, creds: Credentials) -> Box<dyn Driver>;
+    /// Read only the settings named: how every change is verified.
+    async fn read_settings(&self, keys: &[&str]) -> Result<Posture>;
+    /// Change one setting on the device (the caller verifies by reading it back).
+    async fn write_setting(&self, key: &str, to: &Value, ctx: &WriteContext) -> Result<()> {
+        let _ = (to, ctx);
+        Err(Error::Unsupported { address: self.http().address.clone(), operation: format!("write {key}") })
+    }
+    /// The HTTPS port the device says it serves, if it says.
+    async fn https_port(&self) -> Option<u16> {
+        None
+    }
+    /// The device's configuration export.
+    async fn backup(&self) -> Result<Vec<u8>> {
+        Err(Error::Unsupported { address: self.http().address.clone(), operation: "configuration export".into() })
+    }
+    /// Delete every account but the administrator; the names deleted.
+    async fn delete_extra_users(&self) -> Result<Vec<String>> {
+        Err(Error::Unsupported { address: self.http().address.clone(), operation: "delete users".into() })
+    }
+    /// Change a user's password on every interface that keeps one (web and ONVIF).
+    async fn set_password(&self, username: &str, password: &Secret) -> Result<()> {
+        let _ = (username, password);
+        Err(Error::Unsupported { address: self.http().address.clone(), operation: "set password".into() })
+    }
 }
 
 #[async_trait]
@@ -71,6 +102,30 @@ impl Driver for isapi::IsapiDriver {
     async fn activated(&self) -> Option<bool> {
         isapi::IsapiDriver::activated(self).await
     }
+    fn http(&self) -> &HttpSession {
+        &self.http
+    }
+    fn with_credentials(&self, creds: Credentials) -> Box<dyn Driver> {
+        Box::new(isapi::IsapiDriver::new(self.http.probe_session(creds)))
+    }
+    async fn read_settings(&self, keys: &[&str]) -> Result<Posture> {
+        isapi::IsapiDriver::read_settings(self, keys).await
+    }
+    async fn write_setting(&self, key: &str, to: &Value, ctx: &WriteContext) -> Result<()> {
+        isapi::IsapiDriver::write_setting(self, key, to, ctx).await
+    }
+    async fn backup(&self) -> Result<Vec<u8>> {
+        isapi::IsapiDriver::backup(self).await
+    }
+    async fn https_port(&self) -> Option<u16> {
+        isapi::IsapiDriver::https_port(self).await
+    }
+    async fn delete_extra_users(&self) -> Result<Vec<String>> {
+        isapi::IsapiDriver::delete_extra_users(self).await
+    }
+    async fn set_password(&self, username: &str, password: &Secret) -> Result<()> {
+        isapi::IsapiDriver::set_password(self, username, password).await
+    }
 }
 
 #[async_trait]
@@ -86,6 +141,29 @@ impl Driver for onvif::OnvifDriver {
     }
     async fn activated(&self) -> Option<bool> {
         None
+    }
+    fn http(&self) -> &HttpSession {
+        onvif::OnvifDriver::http(self)
+    }
+    fn with_credentials(&self, creds: Credentials) -> Box<dyn Driver> {
+        Box::new(onvif::OnvifDriver::with_credentials(self, creds))
+    }
+    async fn write_setting(&self, key: &str, to: &Value, ctx: &WriteContext) -> Result<()> {
+        onvif::OnvifDriver::write_setting(self, key, to, ctx).await
+    }
+    async fn set_password(&self, username: &str, password: &Secret) -> Result<()> {
+        onvif::OnvifDriver::set_password(self, username, password).await
+    }
+    async fn read_settings(&self, keys: &[&str]) -> Result<Posture> {
+        // The device service answers everything in a few calls: read it all, keep the keys.
+        let full = onvif::OnvifDriver::read_posture(self).await?;
+        let mut p = Posture::new(full.identity.clone(), Protocol::Onvif);
+        for k in keys {
+            if let Some(r) = full.get(k) {
+                p.set(k, r.clone());
+            }
+        }
+        Ok(p)
     }
 }
 

@@ -31,6 +31,17 @@ impl Store {
             .collect()
     }
 
+    /// Record the HTTPS port a device now serves (after `apply` moved it off HTTP). The
+    /// HTTP port stays in the record: it is part of the device's name.
+    pub fn set_https_port(&self, address: std::net::IpAddr, port: u16) -> Result<()> {
+        for mut d in self.all()?.into_iter().filter(|d| d.address == Some(address)) {
+            d.https_port = Some(port);
+            self.devices.insert(d.id.as_bytes(), serde_json::to_vec(&d).map_err(local)?).map_err(local)?;
+        }
+        self.db.flush().map_err(local)?;
+        Ok(())
+    }
+
     /// Merge sightings into the stored inventory; returns the merged devices touched.
     pub fn record(&self, sightings: Vec<Sighting>) -> Result<Vec<Device>> {
         let mut all = self.all()?;

@@ -116,18 +116,47 @@ impl IsapiDriver {
 
     /// Read only the settings named (for verifying a change), as a posture.
     pub async fn read_settings(&self, keys: &[&str]) -> Result<Posture> {
-        let mut paths: Vec<&'static str> = keys.iter().filter_map(|k| write::endpoint(k)).collect();
+        let mut paths: Vec<&'static str> =
+            keys.iter().filter(|k| **k != "discovery.onvif").filter_map(|k| write::endpoint(k)).collect();
         paths.sort_unstable();
         paths.dedup();
         let mut posture = Posture::new(Identity::default(), Protocol::Isapi);
         for (path, result) in self.read_paths(&paths).await? {
             interpret(&mut posture, path, result);
         }
+        if keys.contains(&"discovery.onvif") {
+            let reading = match self.onvif_side().await {
+                Ok(onvif) => onvif.discoverable().await?,
+                Err(e) => Reading::Unknown(e.to_string()),
+            };
+            posture.set("discovery.onvif", reading);
+        }
         Ok(posture)
+    }
+
+    /// The camera's ONVIF side, for what ISAPI cannot switch (WS-Discovery), used only
+    /// when an ONVIF user of our name exists: a login to a missing user would be a
+    /// failed login.
+    async fn onvif_side(&self) -> Result<super::onvif::OnvifDriver> {
+        let unsupported = |why: &str| Error::Unsupported { address: self.http.address.clone(), operation: why.into() };
+        let creds = self.http.credentials().cloned().ok_or_else(|| unsupported("ONVIF without credentials"))?;
+        let a = self.http.call("GET", "/ISAPI/Security/ONVIF/users", None).await?;
+        let has_user =
+            a.status == 200 && wire::user_ids(&a.body).is_ok_and(|l| l.iter().any(|(_, n)| *n == creds.username));
+        if !has_user {
+            return Err(unsupported("WS-Discovery switch (no ONVIF user of this name: switch it off in the web UI)"));
+        }
+        let drv = super::onvif::OnvifDriver::new(self.http.clone(), Some(creds), self.http.guard());
+        drv.sync_clock().await?;
+        Ok(drv)
     }
 
     /// Change one setting: GET its document, edit it, PUT it back.
     pub async fn write_setting(&self, key: &str, to: &Value, ctx: &write::WriteContext) -> Result<()> {
+        if key == "discovery.onvif" {
+            let on = matches!(to, Value::Bool(true));
+            return self.onvif_side().await?.set_discoverable(on).await;
+        }
         let path = write::endpoint(key).ok_or_else(|| Error::Unsupported {
             address: self.http.address.clone(),
             operation: format!("write {key}"),
@@ -165,6 +194,13 @@ impl IsapiDriver {
             gone.push(name);
         }
         Ok(gone)
+    }
+
+    /// The HTTPS port from `adminAccesses`.
+    pub async fn https_port(&self) -> Option<u16> {
+        let a = self.http.call("GET", "/ISAPI/Security/adminAccesses", None).await.ok()?;
+        let list = wire::admin_accesses(&a.body).ok()?;
+        list.into_iter().find(|p| p.protocol == "HTTPS").and_then(|p| p.port)
     }
 
     /// The device's configuration export, kept with the history before any change.

@@ -39,6 +39,10 @@ impl OnvifDriver {
         OnvifDriver { http, creds, guard, clock_offset: Mutex::new(None), clock_ntp: Mutex::new(None) }
     }
 
+    pub fn http(&self) -> &HttpSession {
+        &self.http
+    }
+
     fn address(&self) -> String {
         self.http.address.clone()
     }
@@ -234,5 +238,113 @@ impl OnvifDriver {
         };
         p.known("firmware.version", Value::Text(fw));
         Ok(p)
+    }
+}
+
+/// Writes through the device service.
+impl OnvifDriver {
+    /// The same device and clock, other credentials, a login budget of their own: for
+    /// proving which password a device accepts.
+    pub fn with_credentials(&self, creds: Credentials) -> OnvifDriver {
+        let guard = std::sync::Arc::new(LoginGuard::default());
+        let d = OnvifDriver::new(self.http.probe_session(creds.clone()), Some(creds), guard);
+        if let (Ok(mut to), Ok(from)) = (d.clock_offset.lock(), self.clock_offset.lock()) {
+            *to = *from;
+        }
+        d
+    }
+
+    /// A Set operation: `Ok` on its response, `Unsupported` for ActionNotSupported.
+    async fn set(&self, op: &str, body: &str) -> Result<()> {
+        match self.call(op, body).await? {
+            Soap::Ok(_) => Ok(()),
+            Soap::Fault(f) if f.not_supported() => {
+                Err(Error::Unsupported { address: self.address(), operation: op.into() })
+            }
+            Soap::Fault(f) => Err(Error::Device {
+                address: self.address(),
+                operation: op.into(),
+                reason: format!("{}: {}", f.subcodes.join("/"), f.reason),
+            }),
+        }
+    }
+
+    pub async fn set_discoverable(&self, on: bool) -> Result<()> {
+        let mode = if on { "Discoverable" } else { "NonDiscoverable" };
+        self.set(
+            "SetDiscoveryMode",
+            &format!("<tds:SetDiscoveryMode><tds:DiscoveryMode>{mode}</tds:DiscoveryMode></tds:SetDiscoveryMode>"),
+        )
+        .await
+    }
+
+    pub async fn write_setting(&self, key: &str, to: &Value, ctx: &super::WriteContext) -> Result<()> {
+        let unsupported = || Error::Unsupported { address: self.address(), operation: format!("write {key}") };
+        match (key, to) {
+            ("discovery.onvif", Value::Bool(on)) => self.set_discoverable(*on).await,
+            ("time.ntp.servers", Value::List(servers)) if !servers.is_empty() => {
+                let manual: String = servers.iter().map(|h| wire::ntp_manual(h)).collect();
+                self.set("SetNTP", &format!("<tds:SetNTP><tds:FromDHCP>false</tds:FromDHCP>{manual}</tds:SetNTP>"))
+                    .await
+            }
+            ("time.ntp.enabled", Value::Bool(on)) => {
+                let kind = if *on { "NTP" } else { "Manual" };
+                let r = self
+                    .set(
+                        "SetSystemDateAndTime",
+                        &format!("<tds:SetSystemDateAndTime><tds:DateTimeType>{kind}</tds:DateTimeType><tds:DaylightSavings>false</tds:DaylightSavings></tds:SetSystemDateAndTime>"),
+                    )
+                    .await;
+                // The clock may have moved: learn the offset (and NTP state) again.
+                let _ = self.sync_clock().await;
+                r
+            }
+            ("service.http.enabled" | "service.https.enabled" | "service.rtsp.enabled", Value::Bool(on)) => {
+                let name = key.trim_start_matches("service.").trim_end_matches(".enabled").to_ascii_uppercase();
+                let list = match self.read("GetNetworkProtocols", wire::network_protocols).await? {
+                    Ok(l) => l,
+                    Err(_) => return Err(unsupported()),
+                };
+                let ports = list.iter().find(|(n, _, _)| *n == name).map(|(_, _, p)| p.clone()).unwrap_or_default();
+                let ports: String = ports.iter().map(|p| format!("<tt:Port>{p}</tt:Port>")).collect();
+                self.set(
+                    "SetNetworkProtocols",
+                    &format!("<tds:SetNetworkProtocols><tds:NetworkProtocols><tt:Name>{name}</tt:Name><tt:Enabled>{on}</tt:Enabled>{ports}</tds:NetworkProtocols></tds:SetNetworkProtocols>"),
+                )
+                .await
+            }
+            ("network.ip_filter.enabled", Value::Bool(true)) => {
+                if ctx.management_hosts.is_empty() {
+                    return Err(Error::Input("refusing to enable the IP filter without a management host".into()));
+                }
+                let entries: String = ctx.management_hosts.iter().map(|h| wire::filter_address(h)).collect();
+                self.set(
+                    "SetIPAddressFilter",
+                    &format!("<tds:SetIPAddressFilter><tds:IPAddressFilter><tt:Type>Allow</tt:Type>{entries}</tds:IPAddressFilter></tds:SetIPAddressFilter>"),
+                )
+                .await
+            }
+            _ => Err(unsupported()),
+        }
+    }
+
+    /// SetUser: the password of an existing user, level unchanged.
+    pub async fn set_password(&self, username: &str, password: &crate::secret::Secret) -> Result<()> {
+        let users = match self.read("GetUsers", wire::users).await? {
+            Ok(u) => u,
+            Err(_) => return Err(Error::Unsupported { address: self.address(), operation: "GetUsers".into() }),
+        };
+        let level = users.iter().find(|(n, _)| n == username).map(|(_, l)| l.clone()).ok_or_else(|| Error::Device {
+            address: self.address(),
+            operation: "SetUser".into(),
+            reason: format!("no ONVIF user {username}"),
+        })?;
+        let body = format!(
+            "<tds:SetUser><tds:User><tt:Username>{}</tt:Username><tt:Password>{}</tt:Password><tt:UserLevel>{}</tt:UserLevel></tds:User></tds:SetUser>",
+            crate::xml::esc(username),
+            crate::xml::esc(password.expose()),
+            crate::xml::esc(&level)
+        );
+        self.set("SetUser", &body).await
     }
 }

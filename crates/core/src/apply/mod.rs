@@ -1,0 +1,491 @@
+//! Apply: carry out a device's plan, step by step, in the plan's (safe) order.
+//!
+//! Every step is: record the intent in the history → act → read the setting back (and,
+//! for a service with a port, connect to prove it is closed) → record the outcome. A
+//! read-back that does not match puts the old value back. Password rotation goes
+//! through the vault's pending entries (see [`password`]); HTTP is switched off only
+//! over a proven HTTPS session. Devices run concurrently; steps within one never do.
+
+pub mod password;
+mod ports;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::stream::{self, Stream, StreamExt};
+use serde::Serialize;
+
+use crate::audit::Problem;
+use crate::driver::{self, ConnectOptions, Driver, Target, WriteContext};
+use crate::error::{Error, Result};
+use crate::history::{Change, History, Outcome};
+use crate::plan::{DevicePlan, Phase, SiteParameters, Step};
+use crate::posture::{Reading, Value};
+use crate::secret::Credentials;
+use crate::vault::{Scope, Vault};
+use password::{PasswordPolicy, Resolution};
+
+/// Everything a run shares.
+#[derive(Debug, Clone)]
+pub struct ApplyContext {
+    pub history: Arc<History>,
+    pub vault: Arc<Vault>,
+    /// Where configuration backups are kept (next to the history).
+    pub backups: PathBuf,
+    pub operator: String,
+    pub site: SiteParameters,
+    pub passwords: PasswordPolicy,
+    pub client: reqwest::Client,
+    pub connect: ConnectOptions,
+    pub concurrency: usize,
+}
+
+/// One device's work.
+#[derive(Debug, Clone)]
+pub struct DeviceJob {
+    pub target: Target,
+    pub site: Option<String>,
+    pub plan: DevicePlan,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum StepResult {
+    Verified,
+    RolledBack {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
+    /// Not attempted: blocked by the plan, or not possible on this device.
+    Skipped {
+        reason: String,
+    },
+}
+
+/// Progress, as it happens.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    DeviceStarted { device: String, steps: usize },
+    StepDone { device: String, index: usize, steps: usize, setting: String, action: String, result: StepResult },
+    DeviceDone(DeviceReport),
+}
+
+/// A device's outcome.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeviceReport {
+    pub device: String,
+    pub verified: usize,
+    pub rolled_back: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    /// Why the device could not be worked on at all.
+    pub error: Option<Problem>,
+    /// A password rotation could not be resolved: run `portcullis recover` later.
+    pub rotation_pending: bool,
+    /// The device is now reached over HTTPS on this port (plain HTTP was switched off).
+    pub https_port: Option<u16>,
+}
+
+impl DeviceReport {
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.failed == 0 && self.rolled_back == 0 && !self.rotation_pending
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// One device's run: its driver (replaced when the device moves to HTTPS) and record.
+struct Run<'a> {
+    ctx: &'a ApplyContext,
+    job: &'a DeviceJob,
+    target: Target,
+    creds: Credentials,
+    drv: Box<dyn Driver>,
+    report: DeviceReport,
+}
+
+impl Run<'_> {
+    fn record(&self, step: &Step, after: Option<Value>, outcome: Outcome, vault_entry: Option<String>) -> Result<()> {
+        let change = Change {
+            operator: self.ctx.operator.clone(),
+            device: self.job.plan.device.clone(),
+            site: self.job.site.clone(),
+            control: step.control.clone(),
+            setting: step.setting.clone(),
+            before: step.from.clone(),
+            after,
+            outcome,
+            vault_entry,
+        };
+        self.ctx.history.append(change, &now()).map(|_| ())
+    }
+
+    fn write_context(&self) -> WriteContext {
+        WriteContext { management_hosts: self.ctx.site.management_hosts.clone() }
+    }
+
+    async fn read_back(&self, key: &str) -> Result<Option<Value>> {
+        let p = self.drv.read_settings(&[key]).await?;
+        Ok(match p.get(key) {
+            Some(Reading::Known(v)) => Some(v.clone()),
+            _ => None,
+        })
+    }
+
+    /// A setting change: intent → write → read back (→ port check) → outcome.
+    async fn setting(&mut self, step: &Step) -> Result<StepResult> {
+        let ctx = self.write_context();
+        self.record(step, Some(step.to.clone()), Outcome::Intent, None)?;
+        let written = self.drv.write_setting(&step.setting, &step.to, &ctx).await;
+        let problem = match written {
+            Err(e @ (Error::AuthRefused { .. } | Error::Locked { .. })) => {
+                self.record(step, None, Outcome::Failed { reason: e.to_string() }, None)?;
+                return Err(e);
+            }
+            Err(e @ Error::Unsupported { .. }) => {
+                self.record(step, None, Outcome::Failed { reason: e.to_string() }, None)?;
+                return Ok(StepResult::Skipped { reason: e.to_string() });
+            }
+            // A dropped answer may hide a success: the read-back decides.
+            Err(e) => Some(e.to_string()),
+            Ok(()) => None,
+        };
+        let seen = self.read_back(&step.setting).await;
+        let mut mismatch = match &seen {
+            Ok(Some(v)) if *v == step.to => None,
+            Ok(Some(v)) => Some(format!("read back {v}, expected {}", step.to)),
+            Ok(None) => Some("the setting could not be read back".to_string()),
+            Err(e) => Some(format!("read-back failed: {e}")),
+        };
+        if mismatch.is_none() && step.to == Value::Bool(false) {
+            if let Some(port) = ports::port_of(&step.setting, &self.target) {
+                if let Err(why) = ports::closed(self.target.address, port).await {
+                    mismatch = Some(why);
+                }
+            }
+        }
+        let Some(why) = mismatch.or(problem) else {
+            self.record(step, Some(step.to.clone()), Outcome::Verified, None)?;
+            return Ok(StepResult::Verified);
+        };
+        Ok(self.roll_back(step, why).await?)
+    }
+
+    /// Put the old value back and say how that went.
+    async fn roll_back(&mut self, step: &Step, why: String) -> Result<StepResult> {
+        let Some(old) = step.from.clone() else {
+            self.record(step, None, Outcome::Failed { reason: why.clone() }, None)?;
+            return Ok(StepResult::Failed { reason: why });
+        };
+        let ctx = self.write_context();
+        let restored = match self.drv.write_setting(&step.setting, &old, &ctx).await {
+            Ok(()) => matches!(self.read_back(&step.setting).await, Ok(Some(v)) if v == old),
+            Err(_) => matches!(self.read_back(&step.setting).await, Ok(Some(v)) if v == old),
+        };
+        if restored {
+            self.record(step, Some(old), Outcome::RolledBack { reason: why.clone() }, None)?;
+            Ok(StepResult::RolledBack { reason: why })
+        } else {
+            let reason = format!("{why}; the old value could not be restored");
+            self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+            Ok(StepResult::Failed { reason })
+        }
+    }
+
+    /// The configuration export, kept beside the history, named by its hash.
+    async fn backup(&mut self, step: &Step) -> Result<StepResult> {
+        let data = match self.drv.backup().await {
+            Ok(d) => d,
+            Err(e @ Error::Unsupported { .. }) => return Ok(StepResult::Skipped { reason: e.to_string() }),
+            Err(e) => return Err(e),
+        };
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&data));
+        let dir = self.ctx.backups.join(safe_name(&self.job.plan.device));
+        let file = dir.join(format!("{}.cfg", &digest));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::Local(format!("{}: {e}", dir.display())))?;
+        crate::vault::write_atomically(&file, &data)?;
+        let after = Value::Text(format!("sha256:{digest}"));
+        self.record(step, Some(after), Outcome::Verified, None)?;
+        Ok(StepResult::Verified)
+    }
+
+    async fn extra_users(&mut self, step: &Step) -> Result<StepResult> {
+        self.record(step, Some(step.to.clone()), Outcome::Intent, None)?;
+        let result = self.drv.delete_extra_users().await;
+        let seen = self.read_back(&step.setting).await;
+        match (result, seen) {
+            (_, Ok(Some(Value::List(l)))) if l.is_empty() => {
+                self.record(step, Some(Value::List(Vec::new())), Outcome::Verified, None)?;
+                Ok(StepResult::Verified)
+            }
+            (Err(e), _) => {
+                let reason = e.to_string();
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                Ok(StepResult::Failed { reason })
+            }
+            (Ok(_), other) => {
+                let reason = format!("accounts still present after deletion: {other:?}");
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                Ok(StepResult::Failed { reason })
+            }
+        }
+    }
+
+    /// HTTP off, only over a proven HTTPS session: otherwise the camera is lost to us.
+    async fn http_off(&mut self, step: &Step) -> Result<StepResult> {
+        let Some(port) = self.https_port().await else {
+            return Ok(StepResult::Skipped { reason: "HTTPS is not available: HTTP stays on".into() });
+        };
+        let secure = Target { http_port: None, https_port: Some(port), ..self.target.clone() };
+        let drv = match driver::connect(&secure, Some(self.creds.clone()), &self.ctx.client, &self.ctx.connect).await {
+            Ok(d) => d,
+            Err(e) => return Ok(StepResult::Skipped { reason: format!("HTTPS not proven ({e}): HTTP stays on") }),
+        };
+        if let Err(e) = drv.identify().await {
+            return Ok(StepResult::Skipped { reason: format!("HTTPS login not proven ({e}): HTTP stays on") });
+        }
+        let http_port = self.target.http_port;
+        self.drv = drv;
+        self.target = secure.clone();
+        self.target.http_port = http_port;
+        let r = self.setting(step).await;
+        self.target = secure;
+        self.report.https_port = Some(port);
+        r
+    }
+
+    async fn https_port(&self) -> Option<u16> {
+        if let Some(p) = self.target.https_port {
+            return Some(p);
+        }
+        let p = self.drv.read_settings(&["service.https.enabled"]).await.ok()?;
+        match p.get("service.https.enabled") {
+            Some(Reading::Known(Value::Bool(true))) => self.drv.https_port().await,
+            _ => None,
+        }
+    }
+
+    /// Rotate the administrator's password (see [`password`]).
+    async fn rotate(&mut self, step: &Step) -> Result<StepResult> {
+        let address = self.target.address.to_string();
+        if self.ctx.vault.pending(&address)?.is_some() {
+            return Ok(StepResult::Skipped {
+                reason: "an earlier rotation is unresolved: run portcullis recover".into(),
+            });
+        }
+        let old = self.creds.clone();
+        let new = Credentials { username: old.username.clone(), password: self.ctx.passwords.generate(&old.username) };
+        let pending = Scope::Pending(address.clone());
+        // The vault first: from here on a crash leaves a trace `recover` resolves.
+        self.ctx.vault.set(pending.clone(), &new)?;
+        self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username)))?;
+        let told = self.drv.set_password(&new.username, &new.password).await;
+        let resolution = password::resolve(self.drv.as_ref(), &new, Some(&old)).await;
+        self.conclude_rotation(step, &address, &new, resolution, told.err())
+    }
+
+    fn conclude_rotation(
+        &mut self,
+        step: &Step,
+        address: &str,
+        new: &Credentials,
+        resolution: Resolution,
+        told: Option<Error>,
+    ) -> Result<StepResult> {
+        let entry = Scope::Device(address.to_string()).entry_name(&new.username);
+        match resolution {
+            Resolution::NewHolds | Resolution::NewHoldsOldAlsoWorks => {
+                self.ctx.vault.promote_pending(address, new)?;
+                self.record(step, Some(Value::Text("rotated".into())), Outcome::Verified, Some(entry))?;
+                self.creds = new.clone();
+                if resolution == Resolution::NewHoldsOldAlsoWorks {
+                    return Ok(StepResult::Failed {
+                        reason: "the new password works but the old one still logs in".into(),
+                    });
+                }
+                Ok(StepResult::Verified)
+            }
+            Resolution::OldHolds => {
+                self.ctx.vault.forget(&Scope::Pending(address.to_string()), None)?;
+                let reason = told.map_or("the device kept the old password".to_string(), |e| e.to_string());
+                self.record(step, None, Outcome::RolledBack { reason: reason.clone() }, None)?;
+                Ok(StepResult::RolledBack { reason })
+            }
+            Resolution::Unresolved(why) => {
+                self.report.rotation_pending = true;
+                let reason = format!("{why}; the new password stays pending: run portcullis recover");
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                Ok(StepResult::Failed { reason })
+            }
+        }
+    }
+
+    async fn step(&mut self, step: &Step) -> Result<StepResult> {
+        if let Some(why) = &step.blocked {
+            return Ok(StepResult::Skipped { reason: why.clone() });
+        }
+        match (step.phase, step.setting.as_str()) {
+            (Phase::Backup, _) => self.backup(step).await,
+            (Phase::Activate, _) => Ok(StepResult::Skipped { reason: "activate factory-new cameras first".into() }),
+            (Phase::Credentials, _) => self.rotate(step).await,
+            (Phase::HttpOff, _) => self.http_off(step).await,
+            (_, "account.users") => self.extra_users(step).await,
+            (_, "tls.certificate.self_signed") => {
+                Ok(StepResult::Skipped { reason: "certificate installation is not supported yet".into() })
+            }
+            _ => self.setting(step).await,
+        }
+    }
+}
+
+/// Files named after a device: `127.1.0.1:80` → `127.1.0.1_80`.
+fn safe_name(device: &str) -> String {
+    device.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
+}
+
+/// Apply one device's plan. Events arrive through `on_event` as steps finish.
+pub async fn apply_device(
+    job: &DeviceJob,
+    creds: Option<Credentials>,
+    ctx: &ApplyContext,
+    on_event: &(dyn Fn(Event) + Send + Sync),
+) -> DeviceReport {
+    let device = job.plan.device.clone();
+    let mut report = DeviceReport { device: device.clone(), ..Default::default() };
+    let steps = job.plan.steps.len();
+    on_event(Event::DeviceStarted { device: device.clone(), steps });
+    let Some(creds) = creds else {
+        report.error = Some(Problem::from(&Error::NoCredentials { address: device }));
+        on_event(Event::DeviceDone(report.clone()));
+        return report;
+    };
+    let drv = match driver::connect(&job.target, Some(creds.clone()), &ctx.client, &ctx.connect).await {
+        Ok(d) => d,
+        Err(e) => {
+            report.error = Some(Problem::from(&e));
+            on_event(Event::DeviceDone(report.clone()));
+            return report;
+        }
+    };
+    let mut run = Run { ctx, job, target: job.target.clone(), creds, drv, report };
+    for (index, step) in job.plan.steps.iter().enumerate() {
+        let result = match run.step(step).await {
+            Ok(r) => r,
+            Err(e) => {
+                // The device or our storage stopped us: nothing after this is safe.
+                run.report.error = Some(Problem::from(&e));
+                break;
+            }
+        };
+        match &result {
+            StepResult::Verified => run.report.verified += 1,
+            StepResult::RolledBack { .. } => run.report.rolled_back += 1,
+            StepResult::Failed { .. } => run.report.failed += 1,
+            StepResult::Skipped { .. } => run.report.skipped += 1,
+        }
+        on_event(Event::StepDone {
+            device: device.clone(),
+            index,
+            steps,
+            setting: step.setting.clone(),
+            action: step.action.clone(),
+            result,
+        });
+    }
+    on_event(Event::DeviceDone(run.report.clone()));
+    run.report
+}
+
+/// Apply many devices, at most `ctx.concurrency` at once; reports arrive as devices finish.
+pub fn apply_many<'a, F>(
+    jobs: Vec<DeviceJob>,
+    credentials_for: F,
+    ctx: Arc<ApplyContext>,
+    on_event: Arc<dyn Fn(Event) + Send + Sync>,
+) -> impl Stream<Item = DeviceReport> + 'a
+where
+    F: Fn(&DeviceJob) -> Option<Credentials> + 'a,
+{
+    let concurrency = ctx.concurrency.max(1);
+    stream::iter(jobs)
+        .map(move |job| {
+            let creds = credentials_for(&job);
+            let (ctx, on_event) = (ctx.clone(), on_event.clone());
+            async move { apply_device(&job, creds, &ctx, on_event.as_ref()).await }
+        })
+        .buffer_unordered(concurrency)
+}
+
+/// What `recover` did for one device.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovered {
+    pub device: String,
+    /// `new` (the pending password became current), `old` (it was dropped) or `pending`.
+    pub kept: String,
+    pub detail: Option<String>,
+}
+
+/// Resolve every pending rotation: try the new password, then the old, once each.
+pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -> Result<Vec<Recovered>> {
+    let mut out = Vec::new();
+    for address in ctx.vault.pending_devices()? {
+        let Some(new) = ctx.vault.pending(&address)? else { continue };
+        let found = targets.iter().find(|(t, _)| t.address.to_string() == address);
+        let (target, site) = match found {
+            Some((t, s)) => (t.clone(), s.clone()),
+            None => match address.parse() {
+                Ok(ip) => (Target::new(ip), None),
+                Err(_) => continue,
+            },
+        };
+        let old = ctx.vault.lookup(&target.label(), site.as_deref())?;
+        // Connecting asks what the device speaks, without credentials.
+        let resolution = match driver::connect(&target, None, &ctx.client, &ctx.connect).await {
+            Ok(drv) => password::resolve(drv.as_ref(), &new, old.as_ref()).await,
+            Err(e) => Resolution::Unresolved(e.to_string()),
+        };
+        let step = Step {
+            phase: Phase::Credentials,
+            control: None,
+            setting: "account.password".into(),
+            from: None,
+            to: Value::Text("rotated".into()),
+            action: "recover an interrupted password rotation".into(),
+            blocked: None,
+        };
+        let change = |outcome, after, entry| Change {
+            operator: ctx.operator.clone(),
+            device: target.label(),
+            site: site.clone(),
+            control: None,
+            setting: step.setting.clone(),
+            before: None,
+            after,
+            outcome,
+            vault_entry: entry,
+        };
+        let (kept, detail) = match resolution {
+            Resolution::NewHolds | Resolution::NewHoldsOldAlsoWorks => {
+                ctx.vault.promote_pending(&address, &new)?;
+                let entry = Scope::Device(address.clone()).entry_name(&new.username);
+                ctx.history.append(change(Outcome::Verified, Some(step.to.clone()), Some(entry)), &now())?;
+                ("new", None)
+            }
+            Resolution::OldHolds => {
+                ctx.vault.forget(&Scope::Pending(address.clone()), None)?;
+                let reason = "recovery: the device kept the old password".to_string();
+                ctx.history.append(change(Outcome::RolledBack { reason }, None, None), &now())?;
+                ("old", None)
+            }
+            Resolution::Unresolved(why) => ("pending", Some(why)),
+        };
+        out.push(Recovered { device: address, kept: kept.into(), detail });
+    }
+    Ok(out)
+}

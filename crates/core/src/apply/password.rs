@@ -1,0 +1,136 @@
+//! Password rotation, journaled through the vault so that no camera is ever lost:
+//!
+//! 1. the new password is stored as *pending* in the vault before the device is touched;
+//! 2. the device is told;
+//! 3. whatever the device answered (a dropped connection may hide a success), the
+//!    outcome is decided by logging in: the new password, then — only if it fails —
+//!    the old one, once each;
+//! 4. new works: the old one must now be refused, and the pending entry becomes the
+//!    device's own. Old works: the pending entry is dropped. Neither: the entry stays
+//!    pending for `portcullis recover`, and the device is left alone (lockout).
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::driver::Driver;
+use crate::error::Error;
+use crate::secret::{Credentials, Secret};
+
+/// What generated passwords look like.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PasswordPolicy {
+    /// Hikvision accepts 8–16 characters.
+    pub length: usize,
+    /// Symbols used; chosen to survive XML, shells and handover spreadsheets.
+    pub symbols: String,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy { length: 16, symbols: "!#%+-=?@_~".into() }
+    }
+}
+
+const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+const DIGITS: &[u8] = b"23456789";
+
+impl PasswordPolicy {
+    /// A password with every class at least once, no character three times in a row,
+    /// and not containing the user name (the firmware's own rules).
+    pub fn generate(&self, username: &str) -> Secret {
+        let mut rng = rand::thread_rng();
+        let symbols = self.symbols.as_bytes();
+        let classes: Vec<&[u8]> = [LOWER, UPPER, DIGITS, symbols].into_iter().filter(|c| !c.is_empty()).collect();
+        let all: Vec<u8> = classes.iter().flat_map(|c| c.iter().copied()).collect();
+        let length = self.length.clamp(classes.len().max(8), 64);
+        loop {
+            let mut chars: Vec<u8> = classes.iter().filter_map(|c| c.choose(&mut rng).copied()).collect();
+            while chars.len() < length {
+                if let Some(c) = all.get(rng.gen_range(0..all.len())) {
+                    chars.push(*c);
+                }
+            }
+            chars.shuffle(&mut rng);
+            let candidate = String::from_utf8_lossy(&chars).into_owned();
+            let repeats = chars.windows(3).any(|w| w.iter().all(|c| Some(c) == w.first()));
+            let lower = candidate.to_ascii_lowercase();
+            if !repeats && (username.is_empty() || !lower.contains(&username.to_ascii_lowercase())) {
+                return Secret::new(candidate);
+            }
+        }
+    }
+}
+
+/// How a rotation ended, as the logins proved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// The new password works and the old one is refused.
+    NewHolds,
+    /// The new password works, but the old one still logs in too (two accounts?).
+    NewHoldsOldAlsoWorks,
+    /// The new password is refused and the old one still works: nothing changed.
+    OldHolds,
+    /// Neither logs in, or the device cannot be reached: keep the pending entry.
+    Unresolved(String),
+}
+
+/// Can these credentials log in? `Ok(false)` only for a refusal; anything else
+/// (unreachable, locked) is not an answer about the password.
+pub async fn logs_in(device: &dyn Driver, creds: &Credentials) -> Result<bool, Error> {
+    match device.with_credentials(creds.clone()).identify().await {
+        Ok(_) => Ok(true),
+        Err(Error::AuthRefused { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Decide a rotation by logging in: new first, then old, once each. When the new one
+/// works, the old one is tried once more to prove it no longer does.
+pub async fn resolve(base: &dyn Driver, new: &Credentials, old: Option<&Credentials>) -> Resolution {
+    match logs_in(base, new).await {
+        Ok(true) => match old {
+            Some(old) if old.password != new.password => match logs_in(base, old).await {
+                Ok(false) => Resolution::NewHolds,
+                Ok(true) => Resolution::NewHoldsOldAlsoWorks,
+                // The old one could not be tried; the new one is proven, which is what matters.
+                Err(_) => Resolution::NewHolds,
+            },
+            _ => Resolution::NewHolds,
+        },
+        Ok(false) => match old {
+            Some(old) => match logs_in(base, old).await {
+                Ok(true) => Resolution::OldHolds,
+                Ok(false) => Resolution::Unresolved("neither the new nor the old password is accepted".into()),
+                Err(e) => Resolution::Unresolved(e.to_string()),
+            },
+            None => Resolution::Unresolved("the new password is refused and no old one is known".into()),
+        },
+        Err(e) => Resolution::Unresolved(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_meet_the_firmware_rules_and_differ() {
+        let p = PasswordPolicy::default();
+        let a = p.generate("admin");
+        let b = p.generate("admin");
+        assert_ne!(a.expose(), b.expose());
+        for s in [a, b] {
+            let t = s.expose();
+            assert_eq!(t.len(), 16);
+            assert!(t.chars().any(|c| c.is_ascii_lowercase()));
+            assert!(t.chars().any(|c| c.is_ascii_uppercase()));
+            assert!(t.chars().any(|c| c.is_ascii_digit()));
+            assert!(t.chars().any(|c| p.symbols.contains(c)));
+            assert!(!t.to_ascii_lowercase().contains("admin"));
+        }
+        let short = PasswordPolicy { length: 3, symbols: String::new() }.generate("");
+        assert_eq!(short.expose().len(), 8, "never shorter than the firmware minimum");
+    }
+}

@@ -1,0 +1,31 @@
+//! Proof that a switched-off service is gone: a real TCP connect that now fails.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use crate::driver::Target;
+
+/// The TCP port a switch-off must close, where the service has one. Telnet and SSH
+/// are checked on their standard ports (the inventory does not record others yet).
+pub fn port_of(setting: &str, target: &Target) -> Option<u16> {
+    match setting {
+        "service.telnet.enabled" => Some(23),
+        "service.ssh.enabled" => Some(22),
+        "service.http.enabled" => target.http_port,
+        _ => None,
+    }
+}
+
+/// `Ok` once connecting fails; the device closes the listener just after answering,
+/// so a few tries over two seconds are allowed.
+pub async fn closed(address: IpAddr, port: u16) -> Result<(), String> {
+    let to = SocketAddr::new(address, port);
+    for _ in 0..10 {
+        match tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(to)).await {
+            Ok(Ok(_)) => tokio::time::sleep(Duration::from_millis(200)).await,
+            // Refused, unreachable or silently dropped (an IP filter): closed to us.
+            Ok(Err(_)) | Err(_) => return Ok(()),
+        }
+    }
+    Err(format!("port {port} still accepts connections"))
+}
