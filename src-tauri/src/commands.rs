@@ -1,0 +1,121 @@
+//! The IPC surface: one-line adapters from the UI's calls to `ops`. Long work reports
+//! through events (`EVENT_*`); every error reaches the UI as `{code, message}`.
+//! Nothing here returns a secret.
+
+use tauri::{AppHandle, Emitter, Runtime, State};
+
+use crate::dto::*;
+use crate::error::IpcResult;
+use crate::ops;
+use crate::session::AppState;
+
+/// A sighting as discovery hears it (`SightingEvent`).
+pub const EVENT_SIGHTING: &str = "discover-sighting";
+/// One device done in a long job (`Progress`).
+pub const EVENT_PROGRESS: &str = "job-progress";
+
+fn emitter<R: Runtime, T: serde::Serialize + Clone>(app: &AppHandle<R>, event: &'static str) -> impl Fn(T) {
+    let app = app.clone();
+    move |payload: T| {
+        // A closed window is no reason to stop the work.
+        let _ = app.emit(event, payload);
+    }
+}
+
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> IpcResult<AppInfo> {
+    crate::app_info(&state)
+}
+
+#[tauri::command]
+pub async fn set_demo(state: State<'_, AppState>, on: bool) -> IpcResult<AppInfo> {
+    crate::set_demo(&state, on).await
+}
+
+#[tauri::command]
+pub fn list_devices(state: State<'_, AppState>) -> IpcResult<Vec<DeviceRow>> {
+    ops::inventory::rows(&*state.session()?)
+}
+
+#[tauri::command]
+pub fn device_detail(state: State<'_, AppState>, id: String) -> IpcResult<DeviceDetail> {
+    ops::inventory::detail(&*state.session()?, &id)
+}
+
+#[tauri::command]
+pub fn import_inventory(
+    state: State<'_, AppState>,
+    name: String,
+    text: String,
+    site: Option<String>,
+) -> IpcResult<ImportResult> {
+    ops::inventory::import_text(&*state.session()?, &name, &text, site.as_deref())
+}
+
+#[tauri::command]
+pub async fn discover<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    request: DiscoverRequest,
+) -> IpcResult<DiscoverSummary> {
+    ops::discover::run(&*state.session()?, request, emitter(&app, EVENT_SIGHTING)).await
+}
+
+#[tauri::command]
+pub async fn audit<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+) -> IpcResult<AuditSummary> {
+    ops::audit::run(state.session()?, ids, emitter(&app, EVENT_PROGRESS)).await
+}
+
+#[tauri::command]
+pub fn site_score(state: State<'_, AppState>) -> IpcResult<Option<u8>> {
+    ops::audit::site_score(&*state.session()?)
+}
+
+#[tauri::command]
+pub fn baselines() -> IpcResult<Vec<BaselineView>> {
+    ops::baseline::builtin()
+}
+
+#[tauri::command]
+pub fn plan(state: State<'_, AppState>, ids: Vec<String>) -> IpcResult<Vec<PlanView>> {
+    ops::plan::plans(&*state.session()?, &ids)
+}
+
+#[tauri::command]
+pub async fn apply<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, ids: Vec<String>) -> IpcResult<()> {
+    ops::plan::apply(&*state.session()?, &ids, emitter(&app, EVENT_PROGRESS)).await
+}
+
+#[tauri::command]
+pub fn history(state: State<'_, AppState>, device: Option<String>) -> IpcResult<Vec<HistoryRecord>> {
+    ops::history::records(&*state.session()?, device)
+}
+
+#[tauri::command]
+pub fn verify_history(state: State<'_, AppState>) -> IpcResult<ChainCheck> {
+    ops::history::verify(&*state.session()?)
+}
+
+#[tauri::command]
+pub fn vault_entries(state: State<'_, AppState>) -> IpcResult<Vec<VaultEntry>> {
+    ops::creds::entries(&*state.session()?)
+}
+
+#[tauri::command]
+pub fn set_site_credentials(state: State<'_, AppState>, credentials: SiteCredentials) -> IpcResult<()> {
+    ops::creds::set_site_default(&*state.session()?, credentials)
+}
+
+#[tauri::command]
+pub fn get_settings(state: State<'_, AppState>) -> IpcResult<Settings> {
+    state.session()?.settings()
+}
+
+#[tauri::command]
+pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> IpcResult<()> {
+    state.session()?.set_settings(settings)
+}

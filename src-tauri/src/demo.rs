@@ -1,0 +1,90 @@
+//! The demo site: a mixed fleet of simulated cameras started in this process on
+//! loopback addresses (`portcullis-sim`, as `scripts/demo.sh` starts one), a temporary
+//! data directory, the encrypted file vault, and the fleet imported into the inventory
+//! with its credentials. Discovery in the demo is pinned to loopback: it never sends a
+//! packet anywhere else.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use portcullis_core::secret::Secret;
+use portcullis_core::vault::{FileVault, Vault};
+use portcullis_sim::config::ProfileChoice;
+use portcullis_sim::{Fleet, FleetConfig};
+
+use crate::error::{IpcError, IpcResult};
+use crate::session::Session;
+
+/// Cameras in the demo (as `scripts/demo.sh`).
+pub const DEMO_COUNT: usize = 12;
+/// Every service port moves up by this much, so the demo never needs root and never
+/// meets a real service on a standard port.
+const PORT_OFFSET: u16 = 20000;
+
+/// A running simulated fleet and where discovery may look for it.
+#[derive(Debug)]
+pub struct DemoSite {
+    _fleet: Fleet,
+    /// First camera address; the fleet fills the /24 it starts.
+    pub base: Ipv4Addr,
+    pub http_port: u16,
+    _dir: TempDir,
+}
+
+impl DemoSite {
+    /// The only range demo discovery scans: the fleet's /24 on loopback.
+    pub fn scan_range(&self) -> IpcResult<ipnet::Ipv4Net> {
+        let [a, b, c, _] = self.base.octets();
+        ipnet::Ipv4Net::new(Ipv4Addr::new(a, b, c, 0), 24).map_err(IpcError::local)
+    }
+}
+
+/// Removes the demo's data directory when the demo ends.
+#[derive(Debug)]
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An address block of its own for each process (127.100.0.1 … 127.199.0.1), so two
+/// running demos (a test and a person) do not collide.
+fn base_address() -> Ipv4Addr {
+    Ipv4Addr::new(127, 100 + (std::process::id() % 100) as u8, 0, 1)
+}
+
+/// Start the fleet and open a session over it. Must run inside the Tokio runtime
+/// (the cameras' listeners live on it).
+pub async fn start() -> IpcResult<Session> {
+    let dir = std::env::temp_dir().join(format!("portcullis-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| IpcError::local(format!("{}: {e}", dir.display())))?;
+    let guard = TempDir(dir.clone());
+    let base = base_address();
+    let config = FleetConfig {
+        count: DEMO_COUNT,
+        profile: ProfileChoice::Mixed,
+        base_address: base,
+        port_offset: Some(PORT_OFFSET),
+        // No multicast at all: discovery finds the fleet by a loopback TCP scan.
+        multicast: false,
+        ..FleetConfig::default()
+    };
+    let fleet = Fleet::start(config).await.map_err(|e| IpcError::new("demo", e.to_string()))?;
+    let fleet_json = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() }).to_string();
+    // A fresh random passphrase: the demo vault lives as long as this run.
+    let passphrase = Secret::new(format!("demo-{}", random_token()));
+    let vault = Vault::new(Box::new(FileVault::new(dir.join("vault.age"), passphrase)), &dir);
+    let site = DemoSite { _fleet: fleet, base, http_port: 80 + PORT_OFFSET, _dir: guard };
+    let session = Session::open(&dir, vault, Some(site))?;
+    let imported = crate::ops::inventory::import_text(&session, "demo-fleet.json", &fleet_json, Some("demo"))?;
+    tracing::info!(devices = imported.devices, "demo site started at {base}");
+    Ok(session)
+}
+
+fn random_token() -> String {
+    use rand::Rng;
+    rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(32).map(char::from).collect()
+}

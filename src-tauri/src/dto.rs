@@ -1,0 +1,256 @@
+//! What crosses IPC, and nothing more. These types are the contract with the UI: the
+//! TypeScript in `ui/src/lib/ipc/bindings/` is generated from them (`cargo test`
+//! exports it; CI regenerates and checks for drift). They carry no secret: a password
+//! only ever travels UI → vault (`SiteCredentials`), never back.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::IpcError;
+
+/// Generated files land beside the UI's ipc module.
+macro_rules! ipc {
+    ($($item:item)*) => {
+        $(
+            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+            #[ts(export, export_to = "../../ui/src/lib/ipc/bindings/")]
+            $item
+        )*
+    };
+}
+
+ipc! {
+    /// What the window shows in its title bar and about box.
+    pub struct AppInfo {
+        pub name: String,
+        pub version: String,
+        /// Running the simulated demo site.
+        pub demo: bool,
+        pub data_dir: String,
+        /// Where secrets are kept, in words.
+        pub vault: String,
+        pub devices: u32,
+    }
+
+    /// One row of the site's device table.
+    pub struct DeviceRow {
+        /// The inventory's merge key (`mac:…`, `sn:…`).
+        pub id: String,
+        /// `address:port`, how the engine names the device.
+        pub label: String,
+        pub address: Option<String>,
+        pub vendor: Option<String>,
+        pub model: Option<String>,
+        pub firmware: Option<String>,
+        pub mac: Option<String>,
+        pub serial: Option<String>,
+        pub activated: Option<bool>,
+        pub site: Option<String>,
+        pub seen_by: Vec<String>,
+        /// 0–100 from the last audit this session.
+        pub score: Option<u8>,
+        pub failing: u32,
+        pub audited: bool,
+        pub audit_error: Option<IpcError>,
+        /// Time of the device's latest history record.
+        pub last_change: Option<String>,
+    }
+
+    /// A sighting as discovery reports it, live.
+    pub struct SightingEvent {
+        pub source: String,
+        pub address: Option<String>,
+        pub vendor: Option<String>,
+        pub model: Option<String>,
+        pub mac: Option<String>,
+        pub endpoint_reference: Option<String>,
+    }
+
+    pub struct DiscoverRequest {
+        /// Interface names or IPv4 addresses; empty means every up, non-loopback one.
+        /// The demo site ignores this and searches loopback only.
+        pub interfaces: Vec<String>,
+        /// CIDR ranges to scan by TCP.
+        pub scan: Vec<String>,
+        pub timeout_s: f64,
+    }
+
+    pub struct DiscoverSummary {
+        pub sightings: u32,
+        pub devices: u32,
+        /// What was searched, in words (e.g. "loopback 127.0.0.1, scan 127.140.0.0/24").
+        pub searched: String,
+    }
+
+    pub struct ImportResult {
+        pub read: u32,
+        pub devices: u32,
+        pub credentials_stored: u32,
+    }
+
+    /// Progress of a long job (audit, apply), one event per finished device.
+    pub struct Progress {
+        pub job: String,
+        pub done: u32,
+        pub total: u32,
+        pub device: String,
+        pub ok: bool,
+        pub message: Option<String>,
+    }
+
+    pub struct AuditSummary {
+        pub devices: u32,
+        pub errors: u32,
+        pub site_score: Option<u8>,
+    }
+
+    pub struct FindingView {
+        pub control: String,
+        pub title: String,
+        /// low, medium, high, critical
+        pub severity: String,
+        /// pass, fail, unknown, unsupported, not_applicable
+        pub status: String,
+        pub setting: String,
+        pub observed: Option<String>,
+        pub expected: String,
+        pub evidence: String,
+    }
+
+    pub struct IdentityView {
+        pub vendor: String,
+        pub manufacturer: String,
+        pub model: String,
+        pub serial: String,
+        pub mac: String,
+        pub firmware: String,
+        pub device_type: String,
+    }
+
+    /// Whether the vault holds credentials for a device (never the values).
+    pub struct CredentialState {
+        /// device, site, default, none
+        pub source: String,
+        pub username: Option<String>,
+        pub updated: Option<String>,
+    }
+
+    pub struct DeviceDetail {
+        pub row: DeviceRow,
+        pub protocol: Option<String>,
+        pub baseline: Option<String>,
+        pub identity: Option<IdentityView>,
+        pub findings: Vec<FindingView>,
+        pub history: Vec<HistoryRecord>,
+        pub credentials: CredentialState,
+    }
+
+    pub struct ControlView {
+        pub id: String,
+        pub title: String,
+        pub rationale: String,
+        pub setting: String,
+        pub expect: String,
+        pub severity: String,
+        pub vendors: Vec<String>,
+        pub protocols: Vec<String>,
+        pub etsi_en_303_645: Vec<String>,
+        pub nist_csf_2: Vec<String>,
+        pub iec_62443_4_2: Vec<String>,
+        pub vendor_guide: Option<String>,
+    }
+
+    pub struct BaselineView {
+        pub name: String,
+        pub version: String,
+        pub title: String,
+        pub description: String,
+        pub controls: Vec<ControlView>,
+    }
+
+    pub struct StepView {
+        pub phase: String,
+        pub control: Option<String>,
+        pub setting: String,
+        pub from: Option<String>,
+        pub to: String,
+        pub action: String,
+        pub blocked: Option<String>,
+    }
+
+    pub struct PlanView {
+        pub device_id: String,
+        pub label: String,
+        pub steps: Vec<StepView>,
+        /// Why there is no plan (not audited, unreachable…).
+        pub note: Option<String>,
+    }
+
+    pub struct HistoryRecord {
+        pub seq: u32,
+        pub time: String,
+        pub operator: String,
+        pub device: String,
+        pub site: Option<String>,
+        pub control: Option<String>,
+        pub setting: String,
+        pub before: Option<String>,
+        pub after: Option<String>,
+        /// intent, verified, rolled_back, failed
+        pub outcome: String,
+        pub reason: Option<String>,
+        pub hash: String,
+    }
+
+    pub struct ChainCheck {
+        pub records: u32,
+        pub head: String,
+        pub ok: bool,
+        pub first_bad_seq: Option<u32>,
+        pub first_bad_reason: Option<String>,
+    }
+
+    /// A vault entry as the index knows it: scope, user, date. Never a value.
+    pub struct VaultEntry {
+        /// device or site
+        pub scope: String,
+        pub name: String,
+        pub username: String,
+        pub updated: String,
+    }
+
+    pub struct Settings {
+        /// Devices worked on at once.
+        pub concurrency: u32,
+        /// Seconds to wait for each device's answers.
+        pub timeout_s: u32,
+        pub ntp_servers: Vec<String>,
+        pub management_hosts: Vec<String>,
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { concurrency: 32, timeout_s: 10, ntp_servers: Vec::new(), management_hosts: Vec::new() }
+    }
+}
+
+/// Write-only: the UI submits these once, straight to the vault; nothing returns the
+/// password, and it neither prints nor serialises.
+#[derive(Clone, Deserialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/ipc/bindings/")]
+pub struct SiteCredentials {
+    pub site: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for SiteCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SiteCredentials")
+            .field("site", &self.site)
+            .field("username", &self.username)
+            .field("password", &portcullis_core::secret::REDACTED)
+            .finish()
+    }
+}

@@ -1,0 +1,94 @@
+//! Portcullis desktop: a thin Tauri shell over `portcullis-core`. Commands (`commands`)
+//! adapt IPC calls to small orchestrations (`ops`) over the engine; the IPC types
+//! (`dto`) are exported to TypeScript for the UI. `--demo` (or the UI's toggle) starts
+//! a simulated site in-process on loopback (`demo`).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+
+pub mod commands;
+pub mod demo;
+pub mod dto;
+pub mod error;
+pub mod ops;
+pub mod session;
+
+use tauri::{Builder, Runtime};
+
+use crate::dto::AppInfo;
+use crate::error::{IpcError, IpcResult};
+use crate::session::{AppState, Session};
+
+/// Every command the UI may call; `build.rs` lists the same names for the ACL.
+pub fn app_builder<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
+    builder.manage(state).invoke_handler(tauri::generate_handler![
+        commands::app_info,
+        commands::set_demo,
+        commands::list_devices,
+        commands::device_detail,
+        commands::import_inventory,
+        commands::discover,
+        commands::audit,
+        commands::site_score,
+        commands::baselines,
+        commands::plan,
+        commands::apply,
+        commands::history,
+        commands::verify_history,
+        commands::vault_entries,
+        commands::set_site_credentials,
+        commands::get_settings,
+        commands::set_settings,
+    ])
+}
+
+pub fn app_info(state: &AppState) -> IpcResult<AppInfo> {
+    let s = state.session()?;
+    Ok(AppInfo {
+        name: "Portcullis".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        demo: s.demo.is_some(),
+        data_dir: s.home.display().to_string(),
+        vault: s.vault.describe(),
+        devices: s.store.all()?.len() as u32,
+    })
+}
+
+/// Switch the demo site on (starting it the first time) or off.
+pub async fn set_demo(state: &AppState, on: bool) -> IpcResult<AppInfo> {
+    if on && !state.has_demo() {
+        state.put_demo(demo::start().await?)?;
+    } else {
+        state.use_demo(on)?;
+    }
+    app_info(state)
+}
+
+/// Open the sessions the command line asks for: the user's data, and the demo site
+/// when `--demo` is given. Either may fail alone (no home, no keyring): the app still
+/// opens and says so.
+pub fn initial_state(demo: bool) -> AppState {
+    let user = match Session::from_env() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!("user data: {e}");
+            None
+        }
+    };
+    let demo_session = if demo {
+        match tauri::async_runtime::block_on(demo::start()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!("demo site: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    AppState::new(user, demo_session)
+}
+
+pub fn run(demo: bool) -> Result<(), IpcError> {
+    app_builder(Builder::default(), initial_state(demo))
+        .run(tauri::generate_context!())
+        .map_err(|e| IpcError::local(format!("the window could not start: {e}")))
+}

@@ -1,0 +1,14 @@
+//! `portcullis-desktop [--demo]`
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+#![allow(clippy::print_stderr)]
+
+fn main() -> std::process::ExitCode {
+    let demo = std::env::args().skip(1).any(|a| a == "--demo");
+    match portcullis_desktop::run(demo) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("portcullis-desktop: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Audit the chosen devices (the CLI's `audit`, with progress): credentials are looked
+//! up first, then `audit_many` runs with the site's concurrency; each result is kept
+//! for the device table and reported as it finishes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use portcullis_core::audit::{self, AuditOptions, BaselineChoice, DeviceAudit};
+use portcullis_core::driver::{ConnectOptions, Target};
+use portcullis_core::secret::Credentials;
+
+use super::views::fill_identity_from_inventory;
+use crate::dto::{AuditSummary, Progress};
+use crate::error::{IpcError, IpcResult};
+use crate::session::Session;
+
+/// Audit the devices with these inventory ids (all of them when `ids` is empty).
+pub async fn run(session: Arc<Session>, ids: Vec<String>, each: impl Fn(Progress)) -> IpcResult<AuditSummary> {
+    let known = session.store.all()?;
+    let chosen: Vec<_> = known.iter().filter(|d| ids.is_empty() || ids.contains(&d.id)).collect();
+    let targets: Vec<(Target, Option<String>)> =
+        chosen.iter().filter_map(|d| Some((d.target()?, d.site.clone()))).collect();
+    if targets.is_empty() {
+        return Err(IpcError::new("input", "nothing to audit: discover or import devices first"));
+    }
+    let settings = session.settings()?;
+    // The vault may decrypt (file vault: about a second) or ask the keyring: off the
+    // async threads, and once per device before the audits start.
+    let creds = {
+        let (session, targets) = (session.clone(), targets.clone());
+        tauri::async_runtime::spawn_blocking(move || -> IpcResult<HashMap<String, Credentials>> {
+            let mut creds = HashMap::new();
+            for (t, site) in &targets {
+                if let Some(c) = session.vault.lookup(&t.label(), site.as_deref())? {
+                    creds.insert(t.label(), c);
+                }
+            }
+            Ok(creds)
+        })
+        .await
+        .map_err(IpcError::local)??
+    };
+    let opts = AuditOptions {
+        connect: ConnectOptions { timeout: Duration::from_secs(u64::from(settings.timeout_s.max(1))) },
+        concurrency: settings.concurrency.max(1) as usize,
+        ..AuditOptions::default()
+    };
+    let client = portcullis_core::driver::http::client(opts.connect.timeout)?;
+    let total = targets.len() as u32;
+    let list: Vec<Target> = targets.into_iter().map(|(t, _)| t).collect();
+    let stream = audit::audit_many(list, |t| creds.get(&t.label()).cloned(), BaselineChoice::builtin()?, client, opts);
+    let mut stream = std::pin::pin!(stream);
+    let mut results: Vec<DeviceAudit> = Vec::new();
+    while let Some(mut a) = stream.next().await {
+        fill_identity_from_inventory(&mut a, &known);
+        each(Progress {
+            job: "audit".into(),
+            done: results.len() as u32 + 1,
+            total,
+            device: a.target.clone(),
+            ok: a.error.is_none(),
+            message: a.error.as_ref().map(|e| e.message.clone()),
+        });
+        session.audits()?.insert(a.target.clone(), a.clone());
+        results.push(a);
+    }
+    Ok(AuditSummary {
+        devices: results.len() as u32,
+        errors: results.iter().filter(|a| a.error.is_some()).count() as u32,
+        site_score: audit::site_score(&results),
+    })
+}
+
+/// The site score over every device audited this run.
+pub fn site_score(session: &Session) -> IpcResult<Option<u8>> {
+    let audits = session.audits()?;
+    let all: Vec<DeviceAudit> = audits.values().cloned().collect();
+    Ok(audit::site_score(&all))
+}

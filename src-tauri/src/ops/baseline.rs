@@ -1,0 +1,53 @@
+//! The built-in baselines: controls and their standards mappings.
+
+use portcullis_core::baseline::{Baseline, Expect, BUILTIN};
+
+use crate::dto::{BaselineView, ControlView};
+use crate::error::IpcResult;
+
+fn expect_text(e: &Expect) -> String {
+    match e {
+        Expect::Equals(v) => v.to_string(),
+        Expect::OneOf(vs) => format!("one of {}", vs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
+        Expect::Empty(true) => "none".into(),
+        Expect::Empty(false) => "at least one".into(),
+        Expect::NoKnownAdvisory(_) => "outside every published advisory range".into(),
+    }
+}
+
+fn lower<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|j| j.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+pub fn builtin() -> IpcResult<Vec<BaselineView>> {
+    BUILTIN
+        .iter()
+        .map(|(name, _)| {
+            let b = Baseline::load(name)?;
+            Ok(BaselineView {
+                name: b.baseline.name.clone(),
+                version: b.baseline.version.clone(),
+                title: b.baseline.title.clone(),
+                description: b.baseline.description.clone(),
+                controls: b
+                    .controls
+                    .iter()
+                    .map(|c| ControlView {
+                        id: c.id.clone(),
+                        title: c.title.clone(),
+                        rationale: c.rationale.clone(),
+                        setting: c.setting.clone(),
+                        expect: expect_text(&c.expect),
+                        severity: lower(&c.severity),
+                        vendors: c.applies_to.vendor.clone(),
+                        protocols: c.applies_to.protocol.clone(),
+                        etsi_en_303_645: c.mappings.etsi_en_303_645.clone(),
+                        nist_csf_2: c.mappings.nist_csf_2.clone(),
+                        iec_62443_4_2: c.mappings.iec_62443_4_2.clone(),
+                        vendor_guide: c.mappings.vendor_guide.clone(),
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,62 @@
+//! Credentials: what the vault holds (names and dates, never values), and site
+//! defaults written once from the UI.
+
+use portcullis_core::secret::Credentials;
+use portcullis_core::vault::Scope;
+
+use crate::dto::{CredentialState, SiteCredentials, VaultEntry};
+use crate::error::{IpcError, IpcResult};
+use crate::session::Session;
+
+pub fn entries(session: &Session) -> IpcResult<Vec<VaultEntry>> {
+    Ok(session
+        .vault
+        .list()?
+        .into_iter()
+        .map(|e| {
+            let (scope, name) = match e.scope {
+                Scope::Device(n) => ("device", n),
+                Scope::Site(n) => ("site", n),
+                // A rotation in progress: named so a person can see it, never read.
+                Scope::Pending(n) => ("pending", n),
+            };
+            VaultEntry { scope: scope.into(), name, username: e.username, updated: e.updated }
+        })
+        .collect())
+}
+
+/// Which vault entry a device's audit would use, without reading any secret: its own,
+/// its site's default, or the `default` site's.
+pub fn state_for(session: &Session, label: &str, site: Option<&str>) -> IpcResult<CredentialState> {
+    let list = session.vault.list()?;
+    let address = label.split(':').next().unwrap_or(label);
+    let candidates = [
+        ("device", Scope::Device(label.to_string())),
+        ("device", Scope::Device(address.to_string())),
+        ("site", Scope::Site(site.unwrap_or("default").to_string())),
+        ("default", Scope::Site("default".into())),
+    ];
+    for (source, scope) in candidates {
+        if let Some(e) = list.iter().find(|e| e.scope == scope) {
+            return Ok(CredentialState {
+                source: source.into(),
+                username: Some(e.username.clone()),
+                updated: Some(e.updated.clone()),
+            });
+        }
+    }
+    Ok(CredentialState { source: "none".into(), username: None, updated: None })
+}
+
+/// Store a site's default credentials. The password goes into the vault and nowhere
+/// else; nothing returns it.
+pub fn set_site_default(session: &Session, c: SiteCredentials) -> IpcResult<()> {
+    let site = c.site.trim();
+    let username = c.username.trim();
+    if site.is_empty() || username.is_empty() || c.password.is_empty() {
+        return Err(IpcError::new("input", "site, user name and password are all required"));
+    }
+    let creds = Credentials::new(username, c.password);
+    session.vault.set(Scope::Site(site.to_string()), &creds)?;
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! Discovery: sightings stream to the UI as they arrive, then merge into the
+//! inventory. In the demo the search is pinned to loopback: interface 127.0.0.1, no
+//! multicast, and a TCP scan of the fleet's own /24 only.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use portcullis_core::discover::runner::{self, DiscoverOptions};
+use portcullis_core::inventory::{merge, Sighting};
+
+use super::views::source_name;
+use crate::dto::{DiscoverRequest, DiscoverSummary, SightingEvent};
+use crate::error::{IpcError, IpcResult};
+use crate::session::Session;
+
+/// What discovery may touch, decided before anything is sent.
+pub fn options(session: &Session, req: &DiscoverRequest) -> IpcResult<(DiscoverOptions, String)> {
+    let timeout = Duration::from_secs_f64(req.timeout_s.clamp(0.5, 600.0));
+    if let Some(demo) = &session.demo {
+        let range = demo.scan_range()?;
+        let opts = DiscoverOptions {
+            interfaces: vec![Ipv4Addr::LOCALHOST],
+            wsd: false,
+            sadp: false,
+            scan: vec![range],
+            scan_ports: vec![demo.http_port],
+            timeout: timeout.min(Duration::from_secs(2)),
+            ..DiscoverOptions::default()
+        };
+        let searched = format!("loopback only: TCP scan of {range} port {}", demo.http_port);
+        return Ok((opts, searched));
+    }
+    let interfaces = req.interfaces.iter().map(|i| runner::interface(i)).collect::<Result<Vec<_>, _>>()?;
+    let scan = req
+        .scan
+        .iter()
+        .map(|r| r.trim().parse::<ipnet::Ipv4Net>().map_err(|e| IpcError::new("input", format!("{r}: {e}"))))
+        .collect::<IpcResult<Vec<_>>>()?;
+    let shown = if interfaces.is_empty() { runner::default_interfaces() } else { interfaces.clone() };
+    let mut searched =
+        format!("WS-Discovery and SADP on {}", shown.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
+    if !scan.is_empty() {
+        searched.push_str(&format!("; TCP scan of {}", req.scan.join(", ")));
+    }
+    Ok((DiscoverOptions { interfaces, scan, timeout, ..DiscoverOptions::default() }, searched))
+}
+
+pub fn sighting_event(s: &Sighting) -> SightingEvent {
+    SightingEvent {
+        source: s.source.map_or_else(|| "-".into(), source_name),
+        address: s.address.map(|a| a.to_string()),
+        vendor: s.vendor.clone(),
+        model: s.model.clone(),
+        mac: s.mac.clone(),
+        endpoint_reference: s.endpoint_reference.clone(),
+    }
+}
+
+/// Run discovery to its end; `each` sees every sighting as it arrives.
+pub async fn run(session: &Session, req: DiscoverRequest, each: impl Fn(SightingEvent)) -> IpcResult<DiscoverSummary> {
+    let (opts, searched) = options(session, &req)?;
+    let mut rx = runner::discover(opts);
+    let mut all = Vec::new();
+    while let Some(s) = rx.recv().await {
+        each(sighting_event(&s));
+        all.push(s);
+    }
+    let mut found = Vec::new();
+    for s in &all {
+        merge(&mut found, s.clone());
+    }
+    session.store.record(all.clone())?;
+    Ok(DiscoverSummary { sightings: all.len() as u32, devices: found.len() as u32, searched })
+}

@@ -1,0 +1,146 @@
+//! Engine types → the IPC view types in `dto`. Values become display text here, so the
+//! UI shows what the CLI shows.
+
+use std::collections::BTreeMap;
+
+use portcullis_core::audit::DeviceAudit;
+use portcullis_core::baseline::eval::{Finding, Status};
+use portcullis_core::history::{Outcome, Record};
+use portcullis_core::inventory::{Device, Source};
+use portcullis_core::plan::Step;
+use portcullis_core::posture::{Identity, Value};
+
+use crate::dto::{DeviceRow, FindingView, HistoryRecord, IdentityView, StepView};
+use crate::error::IpcError;
+
+pub fn value_text(v: &Value) -> String {
+    v.to_string()
+}
+
+fn lower<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|j| j.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+pub fn source_name(s: Source) -> String {
+    lower(&s)
+}
+
+/// `address:port`, the name the engine and the history use for a device.
+pub fn label_of(d: &Device) -> String {
+    d.target().map_or_else(|| d.label(), |t| t.label())
+}
+
+pub fn device_row(d: &Device, audits: &BTreeMap<String, DeviceAudit>, last: &BTreeMap<String, String>) -> DeviceRow {
+    let label = label_of(d);
+    let audit = audits.get(&label);
+    DeviceRow {
+        id: d.id.clone(),
+        address: d.address.map(|a| a.to_string()),
+        vendor: d.vendor.clone(),
+        model: d.model.clone().or_else(|| audit.and_then(|a| a.identity.as_ref()).map(|i| i.model.clone())),
+        firmware: d.firmware.clone(),
+        mac: d.mac.clone(),
+        serial: d.serial.clone(),
+        activated: d.activated,
+        site: d.site.clone(),
+        seen_by: d.seen_by.iter().map(|s| source_name(*s)).collect(),
+        score: audit.and_then(|a| a.score),
+        failing: audit.map_or(0, |a| a.findings.iter().filter(|f| f.status == Status::Fail).count() as u32),
+        audited: audit.is_some(),
+        audit_error: audit.and_then(|a| a.error.as_ref()).map(IpcError::from),
+        last_change: last.get(&label).cloned(),
+        label,
+    }
+}
+
+pub fn finding_view(f: &Finding) -> FindingView {
+    FindingView {
+        control: f.control.clone(),
+        title: f.title.clone(),
+        severity: lower(&f.severity),
+        status: lower(&f.status),
+        setting: f.setting.clone(),
+        observed: f.observed.as_ref().map(value_text),
+        expected: f.expected.clone(),
+        evidence: f.evidence.clone(),
+    }
+}
+
+pub fn identity_view(i: &Identity) -> IdentityView {
+    IdentityView {
+        vendor: i.vendor.clone(),
+        manufacturer: i.manufacturer.clone(),
+        model: i.model.clone(),
+        serial: i.serial.clone(),
+        mac: i.mac.clone(),
+        firmware: match &i.firmware_build {
+            Some(b) => format!("{} build {b}", i.firmware_version),
+            None => i.firmware_version.clone(),
+        },
+        device_type: i.device_type.clone(),
+    }
+}
+
+pub fn step_view(s: &Step) -> StepView {
+    StepView {
+        phase: lower(&s.phase),
+        control: s.control.clone(),
+        setting: s.setting.clone(),
+        from: s.from.as_ref().map(value_text),
+        to: value_text(&s.to),
+        action: s.action.clone(),
+        blocked: s.blocked.clone(),
+    }
+}
+
+pub fn record_view(r: &Record) -> HistoryRecord {
+    let (outcome, reason) = match &r.change.outcome {
+        Outcome::Intent => ("intent", None),
+        Outcome::Verified => ("verified", None),
+        Outcome::RolledBack { reason } => ("rolled_back", Some(reason.clone())),
+        Outcome::Failed { reason } => ("failed", Some(reason.clone())),
+    };
+    HistoryRecord {
+        seq: u32::try_from(r.seq).unwrap_or(u32::MAX),
+        time: r.time.clone(),
+        operator: r.change.operator.clone(),
+        device: r.change.device.clone(),
+        site: r.change.site.clone(),
+        control: r.change.control.clone(),
+        setting: r.change.setting.clone(),
+        before: r.change.before.as_ref().map(value_text),
+        after: r.change.after.as_ref().map(value_text),
+        outcome: outcome.into(),
+        reason,
+        hash: r.hash.clone(),
+    }
+}
+
+/// A device that could not be logged in to still has the identity discovery saw.
+pub fn fill_identity_from_inventory(a: &mut DeviceAudit, known: &[Device]) {
+    if a.identity.is_some() {
+        return;
+    }
+    let Some(d) = known.iter().find(|d| label_of(d) == a.target) else { return };
+    let (version, build) = match d.firmware.as_deref().and_then(|f| f.split_once(" build ")) {
+        Some((v, b)) => (v.to_string(), Some(b.to_string())),
+        None => (d.firmware.clone().unwrap_or_default(), None),
+    };
+    a.identity = Some(Identity {
+        vendor: d.vendor.clone().unwrap_or_default(),
+        manufacturer: String::new(),
+        model: d.model.clone().unwrap_or_default(),
+        serial: d.serial.clone().unwrap_or_default(),
+        mac: d.mac.clone().unwrap_or_default(),
+        firmware_version: version,
+        firmware_build: build,
+        device_type: "(from the inventory)".into(),
+    });
+}
+
+pub fn protocol_name(p: portcullis_core::posture::Protocol) -> &'static str {
+    match p {
+        portcullis_core::posture::Protocol::Isapi => "ISAPI",
+        portcullis_core::posture::Protocol::Onvif => "ONVIF",
+    }
+}

@@ -1,0 +1,122 @@
+//! What the app holds open: a session is one data directory (inventory, history, vault)
+//! plus this run's audit results. The app keeps the user's own session and, when the
+//! demo is on, a demo session over a simulated fleet in a temporary directory; the
+//! toggle switches which one commands see.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use portcullis_core::audit::DeviceAudit;
+use portcullis_core::history::History;
+use portcullis_core::inventory::store::Store;
+use portcullis_core::vault::Vault;
+
+use crate::demo::DemoSite;
+use crate::dto::Settings;
+use crate::error::{IpcError, IpcResult};
+
+/// One data directory, open.
+#[derive(Debug)]
+pub struct Session {
+    pub home: PathBuf,
+    pub store: Store,
+    pub history: History,
+    pub vault: Vault,
+    /// The last audit of each device this run, by target label (`address:port`).
+    pub audits: Mutex<BTreeMap<String, DeviceAudit>>,
+    pub settings: Mutex<Settings>,
+    /// Declared last: dropped after the stores, so the temporary directory goes last.
+    pub demo: Option<DemoSite>,
+}
+
+impl Session {
+    pub fn open(home: &Path, vault: Vault, demo: Option<DemoSite>) -> IpcResult<Session> {
+        std::fs::create_dir_all(home).map_err(|e| IpcError::local(format!("{}: {e}", home.display())))?;
+        Ok(Session {
+            home: home.to_path_buf(),
+            store: Store::open(home)?,
+            history: History::open(home)?,
+            vault,
+            audits: Mutex::new(BTreeMap::new()),
+            settings: Mutex::new(Settings::default()),
+            demo,
+        })
+    }
+
+    /// The user's own data directory (`PORTCULLIS_HOME` or the platform default) and
+    /// the vault the environment asks for.
+    pub fn from_env() -> IpcResult<Session> {
+        let home = portcullis_core::paths::home().map_err(IpcError::local)?;
+        let vault = Vault::from_env(&home)?;
+        Session::open(&home, vault, None)
+    }
+
+    pub fn audits(&self) -> IpcResult<std::sync::MutexGuard<'_, BTreeMap<String, DeviceAudit>>> {
+        self.audits.lock().map_err(|_| IpcError::local("audit results lock poisoned"))
+    }
+
+    pub fn settings(&self) -> IpcResult<Settings> {
+        self.settings.lock().map(|s| s.clone()).map_err(|_| IpcError::local("settings lock poisoned"))
+    }
+
+    pub fn set_settings(&self, s: Settings) -> IpcResult<()> {
+        let mut g = self.settings.lock().map_err(|_| IpcError::local("settings lock poisoned"))?;
+        *g = s;
+        Ok(())
+    }
+}
+
+/// The sessions the app has and which one is active.
+#[derive(Debug, Default)]
+pub struct AppState {
+    inner: RwLock<Sessions>,
+}
+
+#[derive(Debug, Default)]
+struct Sessions {
+    user: Option<Arc<Session>>,
+    demo: Option<Arc<Session>>,
+    demo_active: bool,
+}
+
+impl AppState {
+    pub fn new(user: Option<Session>, demo: Option<Session>) -> Self {
+        let demo_active = demo.is_some();
+        AppState { inner: RwLock::new(Sessions { user: user.map(Arc::new), demo: demo.map(Arc::new), demo_active }) }
+    }
+
+    /// The session commands work on.
+    pub fn session(&self) -> IpcResult<Arc<Session>> {
+        let s = self.inner.read().map_err(|_| IpcError::local("state lock poisoned"))?;
+        let active = if s.demo_active { s.demo.clone() } else { s.user.clone() };
+        active.ok_or_else(|| {
+            IpcError::new("no_session", "no data directory is open (set PORTCULLIS_HOME, or switch the demo site on)")
+        })
+    }
+
+    pub fn demo_active(&self) -> bool {
+        self.inner.read().map(|s| s.demo_active).unwrap_or(false)
+    }
+
+    pub fn has_demo(&self) -> bool {
+        self.inner.read().map(|s| s.demo.is_some()).unwrap_or(false)
+    }
+
+    pub fn put_demo(&self, demo: Session) -> IpcResult<()> {
+        let mut s = self.inner.write().map_err(|_| IpcError::local("state lock poisoned"))?;
+        s.demo = Some(Arc::new(demo));
+        s.demo_active = true;
+        Ok(())
+    }
+
+    /// Switch between the demo site and the user's data; the demo keeps running.
+    pub fn use_demo(&self, on: bool) -> IpcResult<()> {
+        let mut s = self.inner.write().map_err(|_| IpcError::local("state lock poisoned"))?;
+        if on && s.demo.is_none() {
+            return Err(IpcError::new("demo", "the demo site is not running"));
+        }
+        s.demo_active = on;
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! The commands through Tauri's IPC on the mock runtime (no display needed): the demo
+//! site end to end (discover, audit, plan, apply, history), errors as `{code,
+//! message}`, and no secret in any response.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+
+use portcullis_desktop::session::AppState;
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{Listener, WebviewWindow, WebviewWindowBuilder};
+
+fn app_with(state: AppState) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = portcullis_desktop::app_builder(mock_builder(), state).build(mock_context(noop_assets())).unwrap();
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    (app, webview)
+}
+
+/// Call a command; Ok(json) or Err(the error object).
+fn call(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        w,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn without_a_data_directory_commands_fail_with_a_code() {
+    let (_app, w) = app_with(AppState::new(None, None));
+    let e = call(&w, "list_devices", json!({})).unwrap_err();
+    assert_eq!(e["code"], "no_session", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("PORTCULLIS_HOME"));
+    // Commands that need no session still answer.
+    let b = call(&w, "baselines", json!({})).unwrap();
+    let names: Vec<&str> = b.as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["hikvision-hardening", "onvif-baseline"]);
+    assert!(b[0]["controls"][0]["nist_csf_2"].as_array().is_some_and(|m| !m.is_empty()));
+}
+
+#[test]
+fn demo_site_end_to_end_through_ipc() {
+    let demo = tauri::async_runtime::block_on(portcullis_desktop::demo::start()).unwrap();
+    // The fleet's passwords, straight from the vault: none may appear in any response.
+    let labels: Vec<String> = demo.store.all().unwrap().iter().filter_map(|d| d.target()).map(|t| t.label()).collect();
+    let secrets: Vec<String> = labels
+        .iter()
+        .filter_map(|l| demo.vault.lookup(l, None).unwrap())
+        .map(|c| c.password.expose().to_string())
+        .collect();
+    assert!(secrets.len() >= 8, "the fleet's credentials are in the vault: {}", secrets.len());
+    let (app, w) = app_with(AppState::new(None, Some(demo)));
+    let mut seen = String::new();
+    let mut ok = |cmd: &str, args: Value| {
+        let v = call(&w, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"));
+        seen.push_str(&v.to_string());
+        v
+    };
+
+    let info = ok("app_info", json!({}));
+    assert_eq!(info["demo"], true);
+    assert_eq!(info["devices"], 12);
+    assert!(info["vault"].as_str().unwrap().contains("encrypted file"));
+
+    let sightings = Arc::new(Mutex::new(Vec::<String>::new()));
+    let s2 = sightings.clone();
+    app.listen_any("discover-sighting", move |e| s2.lock().unwrap().push(e.payload().to_string()));
+    let found =
+        ok("discover", json!({ "request": { "interfaces": ["eth0"], "scan": ["10.0.0.0/8"], "timeout_s": 1.0 } }));
+    assert!(found["searched"].as_str().unwrap().starts_with("loopback only"), "{found}");
+    assert!(!found["searched"].as_str().unwrap().contains("10.0.0.0"), "demo discovery ignores other ranges");
+    assert!(found["devices"].as_u64().unwrap() >= 10, "{found}");
+    assert!(!sightings.lock().unwrap().is_empty());
+    for s in sightings.lock().unwrap().iter() {
+        let v: Value = serde_json::from_str(s).unwrap();
+        let a = v["address"].as_str().unwrap_or("127.0.0.1");
+        assert!(a.starts_with("127."), "sighting off loopback: {s}");
+    }
+
+    let rows = ok("list_devices", json!({}));
+    let rows = rows.as_array().unwrap().clone();
+    assert_eq!(rows.len(), 12, "discovery merged into the imported devices");
+    let ids: Vec<Value> = rows.iter().map(|r| r["id"].clone()).collect();
+
+    let progress = Arc::new(Mutex::new(0u32));
+    let p2 = progress.clone();
+    app.listen_any("job-progress", move |_| *p2.lock().unwrap() += 1);
+    let summary = ok("audit", json!({ "ids": ids }));
+    assert_eq!(summary["devices"], 12, "{summary}");
+    assert!(summary["site_score"].as_u64().is_some());
+    assert_eq!(*progress.lock().unwrap(), 12);
+
+    let rows = ok("list_devices", json!({}));
+    assert!(rows.as_array().unwrap().iter().all(|r| r["audited"] == true));
+    let inactive = rows.as_array().unwrap().iter().find(|r| r["activated"] == false).expect("a factory-new camera");
+    assert_eq!(inactive["audit_error"]["code"], "not_activated");
+    let failing = rows.as_array().unwrap().iter().find(|r| r["failing"].as_u64().unwrap_or(0) > 0).unwrap();
+
+    let detail = ok("device_detail", json!({ "id": failing["id"] }));
+    assert!(detail["findings"].as_array().unwrap().iter().any(|f| f["status"] == "fail" && f["evidence"] != ""));
+    assert_eq!(detail["credentials"]["source"], "device");
+    assert!(detail["credentials"].get("password").is_none());
+
+    let plans = ok("plan", json!({ "ids": [failing["id"]] }));
+    let steps = plans[0]["steps"].as_array().unwrap();
+    assert!(!steps.is_empty());
+    assert!(steps.iter().any(|s| s["phase"] == "backup"));
+
+    let e = call(&w, "apply", json!({ "ids": [failing["id"]] })).unwrap_err();
+    assert_eq!(e["code"], "not_available", "{e}");
+
+    let check = ok("verify_history", json!({}));
+    assert_eq!(check["ok"], true);
+    assert_eq!(check["head"], "genesis");
+
+    let e = call(&w, "device_detail", json!({ "id": "mac:no-such" })).unwrap_err();
+    assert_eq!(e["code"], "not_found");
+
+    // Write-only credentials: stored, listed by name, never returned.
+    let canary = "canary-Site-Pa55";
+    let r =
+        ok("set_site_credentials", json!({ "credentials": { "site": "demo", "username": "ops", "password": canary } }));
+    assert_eq!(r, Value::Null);
+    let entries = ok("vault_entries", json!({}));
+    assert!(entries.as_array().unwrap().iter().any(|e| e["scope"] == "site" && e["name"] == "demo"));
+    let e =
+        call(&w, "set_site_credentials", json!({ "credentials": { "site": "", "username": "x", "password": "y" } }))
+            .unwrap_err();
+    assert_eq!(e["code"], "input");
+
+    ok(
+        "set_settings",
+        json!({ "settings": { "concurrency": 4, "timeout_s": 5, "ntp_servers": ["ntp.site.lan"], "management_hosts": [] } }),
+    );
+    assert_eq!(ok("get_settings", json!({}))["concurrency"], 4);
+
+    for s in secrets.iter().map(String::as_str).chain([canary]) {
+        assert!(!seen.contains(s), "a secret crossed IPC");
+    }
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest'
+import { scoreClass, severityTone, shortTime, statusTone } from './format'
+
+describe('format', () => {
+  it('colours statuses and severities', () => {
+    expect(statusTone('pass')).toBe('pass')
+    expect(statusTone('fail')).toBe('fail')
+    expect(statusTone('not_applicable')).toBe('neutral')
+    expect(severityTone('critical')).toBe('fail')
+    expect(severityTone('low')).toBe('info')
+  })
+  it('grades scores', () => {
+    expect(scoreClass(95)).toBe('good')
+    expect(scoreClass(60)).toBe('mid')
+    expect(scoreClass(10)).toBe('bad')
+    expect(scoreClass(null)).toBe('')
+  })
+  it('shortens times', () => {
+    expect(shortTime('2026-11-28T10:00:00Z')).toBe('2026-11-28 10:00:00')
+    expect(shortTime('2026-11-28T10:00:00.123+00:00')).toBe('2026-11-28 10:00:00')
+    expect(shortTime(null)).toBe('—')
+  })
+})

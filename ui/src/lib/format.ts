@@ -1,0 +1,48 @@
+// How statuses, severities and scores look: one place, so every screen agrees.
+export type Tone = 'pass' | 'fail' | 'warn' | 'info' | 'neutral'
+
+export function statusTone(status: string): Tone {
+  switch (status) {
+    case 'pass':
+    case 'verified':
+      return 'pass'
+    case 'fail':
+    case 'failed':
+      return 'fail'
+    case 'unknown':
+    case 'rolled_back':
+    case 'intent':
+      return 'warn'
+    default:
+      return 'neutral'
+  }
+}
+
+export function severityTone(severity: string): Tone {
+  switch (severity) {
+    case 'critical':
+    case 'high':
+      return 'fail'
+    case 'medium':
+      return 'warn'
+    default:
+      return 'info'
+  }
+}
+
+export function scoreClass(score: number | null | undefined): string {
+  if (score === null || score === undefined) return ''
+  if (score >= 80) return 'good'
+  if (score >= 50) return 'mid'
+  return 'bad'
+}
+
+export function label(s: string): string {
+  return s.replace(/_/g, ' ')
+}
+
+/** 2026-11-28T10:00:00Z → 2026-11-28 10:00:00 */
+export function shortTime(t: string | null | undefined): string {
+  if (!t) return '—'
+  return t.replace('T', ' ').replace(/(\.\d+)?(Z|[+-]\d\d:\d\d)$/, '')
+}

@@ -1,0 +1,90 @@
+// The one door to the Rust side: the only module that imports @tauri-apps/*. Every
+// call is typed with the types generated from src-tauri (./bindings, by ts-rs), and
+// every failure becomes an IpcFailure with the backend's stable code.
+import { invoke } from '@tauri-apps/api/core'
+import { listen, type UnlistenFn } from '@tauri-apps/api/event'
+
+import type { AppInfo } from './bindings/AppInfo'
+import type { AuditSummary } from './bindings/AuditSummary'
+import type { BaselineView } from './bindings/BaselineView'
+import type { ChainCheck } from './bindings/ChainCheck'
+import type { DeviceDetail } from './bindings/DeviceDetail'
+import type { DeviceRow } from './bindings/DeviceRow'
+import type { DiscoverRequest } from './bindings/DiscoverRequest'
+import type { DiscoverSummary } from './bindings/DiscoverSummary'
+import type { HistoryRecord } from './bindings/HistoryRecord'
+import type { ImportResult } from './bindings/ImportResult'
+import type { IpcError } from './bindings/IpcError'
+import type { PlanView } from './bindings/PlanView'
+import type { Progress } from './bindings/Progress'
+import type { Settings } from './bindings/Settings'
+import type { SightingEvent } from './bindings/SightingEvent'
+import type { SiteCredentials } from './bindings/SiteCredentials'
+import type { VaultEntry } from './bindings/VaultEntry'
+
+export type {
+  AppInfo, AuditSummary, BaselineView, ChainCheck, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary,
+  HistoryRecord, ImportResult, IpcError, PlanView, Progress, Settings, SightingEvent, SiteCredentials, VaultEntry,
+}
+export type { ControlView } from './bindings/ControlView'
+export type { FindingView } from './bindings/FindingView'
+export type { StepView } from './bindings/StepView'
+export type { CredentialState } from './bindings/CredentialState'
+
+/** Event names, as src-tauri/src/commands.rs emits them. */
+export const EVENTS = { sighting: 'discover-sighting', progress: 'job-progress' } as const
+
+/** A failed call: `code` is stable (core's Error::code, or the shell's own). */
+export class IpcFailure extends Error {
+  readonly code: string
+  constructor(code: string, message: string) {
+    super(message)
+    this.code = code
+    this.name = 'IpcFailure'
+  }
+}
+
+/** Whatever the backend (or the bridge) threw, as an IpcFailure. */
+export function toFailure(e: unknown): IpcFailure {
+  if (e instanceof IpcFailure) return e
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
+    const { code, message } = e as IpcError
+    return new IpcFailure(String(code), String(message))
+  }
+  if (e instanceof Error) return new IpcFailure('ipc', e.message)
+  return new IpcFailure('ipc', String(e))
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args)
+  } catch (e) {
+    throw toFailure(e)
+  }
+}
+
+export const ipc = {
+  appInfo: () => call<AppInfo>('app_info'),
+  setDemo: (on: boolean) => call<AppInfo>('set_demo', { on }),
+  listDevices: () => call<DeviceRow[]>('list_devices'),
+  deviceDetail: (id: string) => call<DeviceDetail>('device_detail', { id }),
+  importInventory: (name: string, text: string, site: string | null) =>
+    call<ImportResult>('import_inventory', { name, text, site }),
+  discover: (request: DiscoverRequest) => call<DiscoverSummary>('discover', { request }),
+  audit: (ids: string[]) => call<AuditSummary>('audit', { ids }),
+  siteScore: () => call<number | null>('site_score'),
+  baselines: () => call<BaselineView[]>('baselines'),
+  plan: (ids: string[]) => call<PlanView[]>('plan', { ids }),
+  apply: (ids: string[]) => call<null>('apply', { ids }),
+  history: (device: string | null) => call<HistoryRecord[]>('history', { device }),
+  verifyHistory: () => call<ChainCheck>('verify_history'),
+  vaultEntries: () => call<VaultEntry[]>('vault_entries'),
+  /** Write-only: the password goes to the vault; nothing ever returns it. */
+  setSiteCredentials: (credentials: SiteCredentials) => call<null>('set_site_credentials', { credentials }),
+  getSettings: () => call<Settings>('get_settings'),
+  setSettings: (settings: Settings) => call<null>('set_settings', { settings }),
+  onSighting: (f: (s: SightingEvent) => void): Promise<UnlistenFn> =>
+    listen<SightingEvent>(EVENTS.sighting, (e) => f(e.payload)),
+  onProgress: (f: (p: Progress) => void): Promise<UnlistenFn> =>
+    listen<Progress>(EVENTS.progress, (e) => f(e.payload)),
+}
