@@ -174,7 +174,7 @@ impl Run<'_> {
             self.record(step, Some(step.to.clone()), Outcome::Verified, None)?;
             return Ok(StepResult::Verified);
         };
-        Ok(self.roll_back(step, why).await?)
+        self.roll_back(step, why).await
     }
 
     /// Put the old value back and say how that went.

@@ -200,6 +200,24 @@ pub fn security_capabilities(body: &str) -> Result<Vec<(String, String)>, String
     Ok(s.attributes().map(|a| (a.name().to_string(), a.value().to_string())).collect())
 }
 
+/// One `NTPManual` entry: an IPv4 address or a DNS name.
+pub fn ntp_manual(host: &str) -> String {
+    let h = xml::esc(host);
+    if host.parse::<std::net::Ipv4Addr>().is_ok() {
+        format!("<tds:NTPManual><tt:Type>IPv4</tt:Type><tt:IPv4Address>{h}</tt:IPv4Address></tds:NTPManual>")
+    } else {
+        format!("<tds:NTPManual><tt:Type>DNS</tt:Type><tt:DNSname>{h}</tt:DNSname></tds:NTPManual>")
+    }
+}
+
+/// One host of an IP address filter.
+pub fn filter_address(host: &str) -> String {
+    format!(
+        "<tt:IPv4Address><tt:Address>{}</tt:Address><tt:PrefixLength>32</tt:PrefixLength></tt:IPv4Address>",
+        xml::esc(host)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,22 +298,4 @@ mod tests {
             }
         }
     }
-}
-
-/// One `NTPManual` entry: an IPv4 address or a DNS name.
-pub fn ntp_manual(host: &str) -> String {
-    let h = xml::esc(host);
-    if host.parse::<std::net::Ipv4Addr>().is_ok() {
-        format!("<tds:NTPManual><tt:Type>IPv4</tt:Type><tt:IPv4Address>{h}</tt:IPv4Address></tds:NTPManual>")
-    } else {
-        format!("<tds:NTPManual><tt:Type>DNS</tt:Type><tt:DNSname>{h}</tt:DNSname></tds:NTPManual>")
-    }
-}
-
-/// One host of an IP address filter.
-pub fn filter_address(host: &str) -> String {
-    format!(
-        "<tt:IPv4Address><tt:Address>{}</tt:Address><tt:PrefixLength>32</tt:PrefixLength></tt:IPv4Address>",
-        xml::esc(host)
-    )
 }
