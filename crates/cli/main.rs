@@ -7,10 +7,12 @@ mod apply;
 mod audit;
 mod creds;
 mod discover;
+mod handover;
 mod history;
 mod inventory;
 mod output;
 mod plan;
+mod report;
 
 use std::process::ExitCode;
 
@@ -19,8 +21,6 @@ use clap::{Parser, Subcommand};
 const PLANNED: &str = "\
 Still to come (with their issues):
   certs        site CA, device certificates, renewal
-  report       PDF, HTML, CSV and JSON reports for the customer
-  handover     the encrypted credential handover file
 
 Environment:
   PORTCULLIS_HOME              data directory (default: the platform data directory)
@@ -63,6 +63,10 @@ enum Command {
     Apply(apply::Args),
     /// Resolve password rotations a crash interrupted (also done at the start of apply).
     Recover(apply::RecoverArgs),
+    /// Write a report (PDF, HTML, CSV or JSON) from the audits and the history, or verify a JSON one.
+    Report(report::Args),
+    /// Write each device's account and password into an age-encrypted file, or open one.
+    Handover(handover::Args),
     /// Where Portcullis keeps its data.
     Home,
 }
@@ -82,6 +86,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan::run(&args, &out),
         Command::Apply(args) => apply::run(&args, &out),
         Command::Recover(args) => apply::recover(&args, &out),
+        Command::Report(args) => report::run(&args, &out),
+        Command::Handover(args) => handover::run(&args, &out),
     }
 }
 

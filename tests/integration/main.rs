@@ -4,6 +4,7 @@
 mod discover;
 mod inventory;
 mod keyring;
+mod report;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
