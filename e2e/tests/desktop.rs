@@ -1,5 +1,5 @@
 //! The desktop app end to end, as a person would use it: launch with `--demo`, discover,
-//! select all, audit, plan, apply, history verifies; a screenshot of every screen goes
+//! select all, audit, plan, apply (confirmed), history shows the changes and verifies; a screenshot of every screen goes
 //! to `docs/screenshots/`. Asserts on DOM text, never on pixels.
 //!
 //! Needs a display (Xvfb), `tauri-driver` and `WebKitWebDriver`, and the app built with
@@ -118,8 +118,8 @@ async fn demo_site_discover_audit_plan_apply_history() {
     let _driver = start_driver();
 
     let mut caps = Capabilities::new();
-    caps.insert("browserName".into(), json!("wry"));
-    caps.insert("tauri:options".into(), json!({ "application": app, "args": ["--demo"] }));
+    caps.set("browserName", json!("wry")).unwrap();
+    caps.set("tauri:options", json!({ "application": app, "args": ["--demo"] })).unwrap();
     let d = WebDriver::new(format!("http://127.0.0.1:{DRIVER_PORT}"), caps).await.unwrap();
     let result = run(&d).await;
     let _ = d.quit().await;
@@ -173,11 +173,16 @@ async fn run(d: &WebDriver) -> WebDriverResult<()> {
     wait_text(d, "#plans", 5, |t| t.contains("→")).await;
     shot(d, "plan").await;
     click(d, "#btn-apply").await;
-    // The engine's apply arrives with #4: the UI must say so, with the code.
-    wait_text(d, "#apply-error", 15, |t| t.contains("not_available")).await;
+    wait_text(d, "#apply-confirm", 5, |t| t.contains("Apply")).await;
+    click(d, "#btn-apply-confirm").await;
+    let applied = wait_text(d, "#apply-result", 300, |t| t.contains("verified")).await;
+    eprintln!("e2e: applied\n{applied}");
+    wait_text(d, "#notice", 120, |t| t.contains("Applied:")).await;
+    shot(d, "apply").await;
 
     click(d, "#nav-history").await;
     wait_text(d, "#chain-status", 15, |t| t.contains("Chain verified")).await;
+    wait_text(d, "#timeline", 15, |t| t.contains("verified")).await;
     shot(d, "history").await;
 
     click(d, "#nav-reports").await;

@@ -14,7 +14,10 @@ pub const EVENT_SIGHTING: &str = "discover-sighting";
 /// One device done in a long job (`Progress`).
 pub const EVENT_PROGRESS: &str = "job-progress";
 
-fn emitter<R: Runtime, T: serde::Serialize + Clone>(app: &AppHandle<R>, event: &'static str) -> impl Fn(T) {
+fn emitter<R: Runtime, T: serde::Serialize + Clone>(
+    app: &AppHandle<R>,
+    event: &'static str,
+) -> impl Fn(T) + Send + Sync + 'static {
     let app = app.clone();
     move |payload: T| {
         // A closed window is no reason to stop the work.
@@ -86,8 +89,12 @@ pub fn plan(state: State<'_, AppState>, ids: Vec<String>) -> IpcResult<Vec<PlanV
 }
 
 #[tauri::command]
-pub async fn apply<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, ids: Vec<String>) -> IpcResult<()> {
-    ops::plan::apply(&*state.session()?, &ids, emitter(&app, EVENT_PROGRESS)).await
+pub async fn apply<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+) -> IpcResult<ApplySummary> {
+    ops::plan::apply(state.session()?, ids, emitter(&app, EVENT_PROGRESS)).await
 }
 
 #[tauri::command]

@@ -70,13 +70,19 @@ pub async fn start() -> IpcResult<Session> {
         port_offset: Some(PORT_OFFSET),
         // No multicast at all: discovery finds the fleet by a loopback TCP scan.
         multicast: false,
+        // Changes that reboot a camera keep it away for a second, not five.
+        reboot_seconds: 1.0,
         ..FleetConfig::default()
     };
     let fleet = Fleet::start(config).await.map_err(|e| IpcError::new("demo", e.to_string()))?;
     let fleet_json = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() }).to_string();
     // A fresh random passphrase: the demo vault lives as long as this run.
     let passphrase = Secret::new(format!("demo-{}", random_token()));
-    let vault = Vault::new(Box::new(FileVault::new(dir.join("vault.age"), passphrase)), &dir);
+    // A lower scrypt work factor than a real vault's: this one lives in a temporary
+    // directory for one run under a random passphrase, and apply writes it once per
+    // password rotation, which at full strength costs about a second each.
+    let file = FileVault::new(dir.join("vault.age"), passphrase).with_work_factor(12);
+    let vault = Vault::new(Box::new(file), &dir);
     let site = DemoSite { _fleet: fleet, base, http_port: 80 + PORT_OFFSET, _dir: guard };
     let session = Session::open(&dir, vault, Some(site))?;
     let imported = crate::ops::inventory::import_text(&session, "demo-fleet.json", &fleet_json, Some("demo"))?;

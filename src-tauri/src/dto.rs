@@ -186,6 +186,26 @@ ipc! {
         pub note: Option<String>,
     }
 
+    /// How applying went on one device.
+    pub struct ApplyDeviceResult {
+        pub device: String,
+        pub verified: u32,
+        pub rolled_back: u32,
+        pub failed: u32,
+        pub skipped: u32,
+        pub error: Option<IpcError>,
+        /// A password rotation could not be resolved; it is retried on the next apply.
+        pub rotation_pending: bool,
+    }
+
+    pub struct ApplySummary {
+        pub devices: Vec<ApplyDeviceResult>,
+        /// Pending rotations from an interrupted run, resolved before this one.
+        pub recovered: u32,
+        pub ok: u32,
+        pub problems: u32,
+    }
+
     pub struct HistoryRecord {
         pub seq: u32,
         pub time: String,

@@ -21,8 +21,9 @@ use crate::error::{IpcError, IpcResult};
 pub struct Session {
     pub home: PathBuf,
     pub store: Store,
-    pub history: History,
-    pub vault: Vault,
+    /// Shared with apply runs (`ApplyContext`).
+    pub history: Arc<History>,
+    pub vault: Arc<Vault>,
     /// The last audit of each device this run, by target label (`address:port`).
     pub audits: Mutex<BTreeMap<String, DeviceAudit>>,
     pub settings: Mutex<Settings>,
@@ -36,8 +37,8 @@ impl Session {
         Ok(Session {
             home: home.to_path_buf(),
             store: Store::open(home)?,
-            history: History::open(home)?,
-            vault,
+            history: Arc::new(History::open(home)?),
+            vault: Arc::new(vault),
             audits: Mutex::new(BTreeMap::new()),
             settings: Mutex::new(Settings::default()),
             demo,

@@ -59,6 +59,7 @@ fn demo_site_end_to_end_through_ipc() {
         .map(|c| c.password.expose().to_string())
         .collect();
     assert!(secrets.len() >= 8, "the fleet's credentials are in the vault: {}", secrets.len());
+    let vault = demo.vault.clone();
     let (app, w) = app_with(AppState::new(None, Some(demo)));
     let mut seen = String::new();
     let mut ok = |cmd: &str, args: Value| {
@@ -116,12 +117,33 @@ fn demo_site_end_to_end_through_ipc() {
     assert!(!steps.is_empty());
     assert!(steps.iter().any(|s| s["phase"] == "backup"));
 
-    let e = call(&w, "apply", json!({ "ids": [failing["id"]] })).unwrap_err();
-    assert_eq!(e["code"], "not_available", "{e}");
-
     let check = ok("verify_history", json!({}));
-    assert_eq!(check["ok"], true);
-    assert_eq!(check["head"], "genesis");
+    assert_eq!((check["ok"].clone(), check["head"].clone()), (json!(true), json!("genesis")));
+
+    // Apply the failing device's plan: steps reported as they finish, recorded in history.
+    *progress.lock().unwrap() = 0;
+    let applied = ok("apply", json!({ "ids": [failing["id"]] }));
+    let dev = &applied["devices"][0];
+    assert!(dev["verified"].as_u64().unwrap() > 0, "{applied}");
+    assert!(dev["error"].is_null(), "{applied}");
+    assert!(*progress.lock().unwrap() >= dev["verified"].as_u64().unwrap() as u32);
+    let history = ok("history", json!({ "device": failing["label"] }));
+    assert!(history.as_array().unwrap().iter().any(|r| r["outcome"] == "verified"), "{history}");
+    let check = ok("verify_history", json!({}));
+    assert_eq!(check["ok"], true, "{check}");
+    assert!(check["records"].as_u64().unwrap() > 1);
+    let rows = ok("list_devices", json!({}));
+    let after = rows.as_array().unwrap().iter().find(|r| r["id"] == failing["id"]).unwrap();
+    assert!(after["last_change"].is_string(), "{after}");
+    assert_eq!(after["audited"], false, "the old audit no longer describes the device");
+    // Audit again: fewer failing controls than before.
+    ok("audit", json!({ "ids": [failing["id"]] }));
+    let detail2 = ok("device_detail", json!({ "id": failing["id"] }));
+    let fails = |d: &Value| d["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "fail").count();
+    assert!(fails(&detail2) < fails(&detail), "{} → {}", fails(&detail), fails(&detail2));
+    // Nothing to apply: an error with its code, nothing changed.
+    let e = call(&w, "apply", json!({ "ids": ["mac:no-such"] })).unwrap_err();
+    assert_eq!(e["code"], "nothing_to_apply", "{e}");
 
     let e = call(&w, "device_detail", json!({ "id": "mac:no-such" })).unwrap_err();
     assert_eq!(e["code"], "not_found");
@@ -144,7 +166,9 @@ fn demo_site_end_to_end_through_ipc() {
     );
     assert_eq!(ok("get_settings", json!({}))["concurrency"], 4);
 
-    for s in secrets.iter().map(String::as_str).chain([canary]) {
+    let rotated: Vec<String> =
+        labels.iter().filter_map(|l| vault.lookup(l, None).unwrap()).map(|c| c.password.expose().to_string()).collect();
+    for s in secrets.iter().chain(&rotated).map(String::as_str).chain([canary]) {
         assert!(!seen.contains(s), "a secret crossed IPC");
     }
 }

@@ -1,14 +1,27 @@
 //! Plans for the selected devices from this run's audits (pure: nothing is written),
-//! and apply, which needs the engine's apply (#4).
+//! and apply, which carries them out through the engine (`portcullis_core::apply`) as
+//! the CLI's `apply` does: resolve interrupted rotations, then every device's plan with
+//! bounded concurrency, each step reported as it finishes.
 
-use portcullis_core::plan::{plan_device, SiteParameters};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use portcullis_core::apply::{self, ApplyContext, DeviceJob, DeviceReport, Event, StepResult};
+use portcullis_core::driver::ConnectOptions;
+use portcullis_core::inventory::Device;
+use portcullis_core::plan::{plan_device, DevicePlan, SiteParameters};
+use portcullis_core::secret::Credentials;
 
 use super::views::{label_of, step_view};
-use crate::dto::{PlanView, Progress};
+use crate::dto::{ApplyDeviceResult, ApplySummary, PlanView, Progress};
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
 
-pub fn plans(session: &Session, ids: &[String]) -> IpcResult<Vec<PlanView>> {
+/// Each chosen device with its plan, or why it has none.
+fn device_plans(session: &Session, ids: &[String]) -> IpcResult<Vec<(Device, Result<DevicePlan, String>)>> {
     let settings = session.settings()?;
     let site = SiteParameters { ntp_servers: settings.ntp_servers, management_hosts: settings.management_hosts };
     let mut devices = session.store.all()?;
@@ -16,29 +29,142 @@ pub fn plans(session: &Session, ids: &[String]) -> IpcResult<Vec<PlanView>> {
     devices.sort_by_key(|d| (d.address.is_none(), d.address, d.id.clone()));
     let audits = session.audits()?;
     Ok(devices
-        .iter()
+        .into_iter()
         .map(|d| {
-            let label = label_of(d);
-            let (steps, note) = match audits.get(&label) {
-                None => (Vec::new(), Some("not audited yet: audit it first".to_string())),
+            let label = label_of(&d);
+            let plan = match audits.get(&label) {
+                None => Err("not audited yet: audit it first".to_string()),
                 Some(a) if a.findings.is_empty() => {
-                    (Vec::new(), Some(a.error.as_ref().map_or("no findings".into(), |e| e.message.clone())))
+                    Err(a.error.as_ref().map_or("no findings".into(), |e| e.message.clone()))
                 }
-                Some(a) => {
-                    let p = plan_device(&label, &a.findings, &site);
-                    let note = p.is_empty().then(|| "nothing to change".to_string());
-                    (p.steps.iter().map(step_view).collect(), note)
-                }
+                Some(a) => Ok(plan_device(&label, &a.findings, &site)),
             };
-            PlanView { device_id: d.id.clone(), label, steps, note }
+            (d, plan)
         })
         .collect())
 }
 
-/// Apply the plans. The engine has no apply yet (issue #4): say so, change nothing.
-pub async fn apply(_session: &Session, _ids: &[String], _each: impl Fn(Progress)) -> IpcResult<()> {
-    Err(IpcError::new(
-        "not_available",
-        "Applying plans arrives with the hardening engine (issue #4). Nothing was changed on any device.",
-    ))
+pub fn plans(session: &Session, ids: &[String]) -> IpcResult<Vec<PlanView>> {
+    Ok(device_plans(session, ids)?
+        .into_iter()
+        .map(|(d, plan)| {
+            let (steps, note) = match plan {
+                Err(why) => (Vec::new(), Some(why)),
+                Ok(p) => {
+                    let note = p.is_empty().then(|| "nothing to change".to_string());
+                    (p.steps.iter().map(step_view).collect(), note)
+                }
+            };
+            PlanView { device_id: d.id.clone(), label: label_of(&d), steps, note }
+        })
+        .collect())
+}
+
+/// Steps that would change something (not blocked).
+fn actionable(p: &DevicePlan) -> usize {
+    p.steps.iter().filter(|s| s.blocked.is_none()).count()
+}
+
+fn operator() -> String {
+    std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "desktop".into())
+}
+
+/// Apply the plans of the chosen devices; `each` sees every finished step.
+pub async fn apply(
+    session: Arc<Session>,
+    ids: Vec<String>,
+    each: impl Fn(Progress) + Send + Sync + 'static,
+) -> IpcResult<ApplySummary> {
+    let settings = session.settings()?;
+    let connect = ConnectOptions { timeout: Duration::from_secs(u64::from(settings.timeout_s.max(1))) };
+    let ctx = Arc::new(ApplyContext {
+        history: session.history.clone(),
+        vault: session.vault.clone(),
+        backups: session.home.join("backups"),
+        operator: operator(),
+        site: SiteParameters { ntp_servers: settings.ntp_servers, management_hosts: settings.management_hosts },
+        passwords: Default::default(),
+        client: portcullis_core::driver::http::client(connect.timeout)?,
+        connect,
+        concurrency: settings.concurrency.max(1) as usize,
+    });
+    let plans = device_plans(&session, &ids)?;
+    let targets: Vec<_> = plans.iter().filter_map(|(d, _)| Some((d.target()?, d.site.clone()))).collect();
+    // Rotations a crash interrupted come first: until then those passwords are unknown.
+    let recovered = apply::recover(&targets, &ctx).await?.len() as u32;
+    let jobs: Vec<DeviceJob> = plans
+        .into_iter()
+        .filter_map(|(d, p)| {
+            let plan = p.ok().filter(|p| actionable(p) > 0)?;
+            Some(DeviceJob { target: d.target()?, site: d.site.clone(), plan })
+        })
+        .collect();
+    if jobs.is_empty() {
+        return Err(IpcError::new(
+            "nothing_to_apply",
+            "nothing to change: audit the devices, or only blocked steps remain",
+        ));
+    }
+    let creds = {
+        let (session, jobs) = (session.clone(), jobs.clone());
+        tauri::async_runtime::spawn_blocking(move || -> IpcResult<HashMap<String, Credentials>> {
+            let mut creds = HashMap::new();
+            for j in &jobs {
+                if let Some(c) = session.vault.lookup(&j.plan.device, j.site.as_deref())? {
+                    creds.insert(j.plan.device.clone(), c);
+                }
+            }
+            Ok(creds)
+        })
+        .await
+        .map_err(IpcError::local)??
+    };
+    let total: u32 = jobs.iter().map(|j| j.plan.steps.len() as u32).sum();
+    let done = Arc::new(AtomicU32::new(0));
+    let on_event: Arc<dyn Fn(Event) + Send + Sync> = Arc::new(move |e: Event| {
+        if let Event::StepDone { device, setting, action, result, .. } = e {
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            let (ok, why) = match result {
+                StepResult::Verified => (true, None),
+                StepResult::Skipped { reason } => (true, Some(format!("skipped: {reason}"))),
+                StepResult::RolledBack { reason } => (false, Some(format!("rolled back: {reason}"))),
+                StepResult::Failed { reason } => (false, Some(format!("failed: {reason}"))),
+            };
+            let message = Some(match why {
+                Some(w) => format!("{setting}: {action} ({w})"),
+                None => format!("{setting}: {action}"),
+            });
+            each(Progress { job: "apply".into(), done: n, total, device, ok, message });
+        }
+    });
+    let by_label: HashMap<String, std::net::IpAddr> =
+        jobs.iter().map(|j| (j.plan.device.clone(), j.target.address)).collect();
+    let reports: Vec<DeviceReport> =
+        apply::apply_many(jobs, |j| creds.get(&j.plan.device).cloned(), ctx, on_event).collect().await;
+    let mut audits = session.audits()?;
+    for r in &reports {
+        // The audit no longer describes the device: audit again to see the new score.
+        audits.remove(&r.device);
+        if let (Some(port), Some(address)) = (r.https_port, by_label.get(&r.device)) {
+            session.store.set_https_port(*address, port)?;
+        }
+    }
+    let ok = reports.iter().filter(|r| r.ok()).count() as u32;
+    Ok(ApplySummary {
+        problems: reports.len() as u32 - ok,
+        ok,
+        recovered,
+        devices: reports
+            .iter()
+            .map(|r| ApplyDeviceResult {
+                device: r.device.clone(),
+                verified: r.verified as u32,
+                rolled_back: r.rolled_back as u32,
+                failed: r.failed as u32,
+                skipped: r.skipped as u32,
+                error: r.error.as_ref().map(IpcError::from),
+                rotation_pending: r.rotation_pending,
+            })
+            .collect(),
+    })
 }

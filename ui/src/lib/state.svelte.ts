@@ -53,6 +53,7 @@ class AppState {
   }
 
   openDevice(id: string) {
+    this.notice = null
     this.focusedDevice = id
     this.screen = 'device'
   }

@@ -5,6 +5,7 @@ import { invoke } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
 
 import type { AppInfo } from './bindings/AppInfo'
+import type { ApplySummary } from './bindings/ApplySummary'
 import type { AuditSummary } from './bindings/AuditSummary'
 import type { BaselineView } from './bindings/BaselineView'
 import type { ChainCheck } from './bindings/ChainCheck'
@@ -23,13 +24,14 @@ import type { SiteCredentials } from './bindings/SiteCredentials'
 import type { VaultEntry } from './bindings/VaultEntry'
 
 export type {
-  AppInfo, AuditSummary, BaselineView, ChainCheck, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary,
+  AppInfo, ApplySummary, AuditSummary, BaselineView, ChainCheck, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary,
   HistoryRecord, ImportResult, IpcError, PlanView, Progress, Settings, SightingEvent, SiteCredentials, VaultEntry,
 }
 export type { ControlView } from './bindings/ControlView'
 export type { FindingView } from './bindings/FindingView'
 export type { StepView } from './bindings/StepView'
 export type { CredentialState } from './bindings/CredentialState'
+export type { ApplyDeviceResult } from './bindings/ApplyDeviceResult'
 
 /** Event names, as src-tauri/src/commands.rs emits them. */
 export const EVENTS = { sighting: 'discover-sighting', progress: 'job-progress' } as const
@@ -75,7 +77,8 @@ export const ipc = {
   siteScore: () => call<number | null>('site_score'),
   baselines: () => call<BaselineView[]>('baselines'),
   plan: (ids: string[]) => call<PlanView[]>('plan', { ids }),
-  apply: (ids: string[]) => call<null>('apply', { ids }),
+  /** Changes the devices: the UI confirms with the user first. */
+  apply: (ids: string[]) => call<ApplySummary>('apply', { ids }),
   history: (device: string | null) => call<HistoryRecord[]>('history', { device }),
   verifyHistory: () => call<ChainCheck>('verify_history'),
   vaultEntries: () => call<VaultEntry[]>('vault_entries'),
