@@ -5,7 +5,7 @@ use portcullis_sim::{Fleet, FleetConfig, Profile};
 
 use crate::{Home, ALL_OUTPUT};
 
-async fn mixed_fleet(n: usize) -> (Fleet, std::path::PathBuf) {
+pub(crate) async fn mixed_fleet(n: usize) -> (Fleet, std::path::PathBuf) {
     let mut cfg = FleetConfig::for_tests(n, Profile::HikvisionCurrent);
     cfg.profile = portcullis_sim::config::ProfileChoice::Mixed;
     let fleet = Fleet::start(cfg).await.unwrap();
@@ -65,7 +65,7 @@ async fn import_list_and_audit_a_simulated_site_without_leaking_a_password() {
     drop(fleet);
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = e.path();

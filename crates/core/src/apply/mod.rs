@@ -96,6 +96,9 @@ impl DeviceReport {
     }
 }
 
+/// How long a device may take to come back after a change made it reboot.
+const REBOOT_WAIT: std::time::Duration = std::time::Duration::from_secs(180);
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -130,12 +133,24 @@ impl Run<'_> {
         WriteContext { management_hosts: self.ctx.site.management_hosts.clone() }
     }
 
+    /// Read one setting back. A device that drops off the network (rebooting to apply
+    /// the change) is waited for, up to [`REBOOT_WAIT`], then read.
     async fn read_back(&self, key: &str) -> Result<Option<Value>> {
-        let p = self.drv.read_settings(&[key]).await?;
-        Ok(match p.get(key) {
-            Some(Reading::Known(v)) => Some(v.clone()),
-            _ => None,
-        })
+        let deadline = tokio::time::Instant::now() + REBOOT_WAIT;
+        loop {
+            match self.drv.read_settings(&[key]).await {
+                Ok(p) => {
+                    return Ok(match p.get(key) {
+                        Some(Reading::Known(v)) => Some(v.clone()),
+                        _ => None,
+                    })
+                }
+                Err(Error::Unreachable { .. } | Error::Timeout { .. }) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// A setting change: intent → write → read back (→ port check) → outcome.
@@ -243,13 +258,23 @@ impl Run<'_> {
             return Ok(StepResult::Skipped { reason: "HTTPS is not available: HTTP stays on".into() });
         };
         let secure = Target { http_port: None, https_port: Some(port), ..self.target.clone() };
-        let drv = match driver::connect(&secure, Some(self.creds.clone()), &self.ctx.client, &self.ctx.connect).await {
-            Ok(d) => d,
-            Err(e) => return Ok(StepResult::Skipped { reason: format!("HTTPS not proven ({e}): HTTP stays on") }),
+        // HTTPS switched on a moment ago may still be starting: give it a few seconds.
+        let mut tries = 0;
+        let drv = loop {
+            tries += 1;
+            let attempt =
+                match driver::connect(&secure, Some(self.creds.clone()), &self.ctx.client, &self.ctx.connect).await {
+                    Ok(d) => d.identify().await.map(|_| d),
+                    Err(e) => Err(e),
+                };
+            match attempt {
+                Ok(d) => break d,
+                Err(Error::Unreachable { .. } | Error::Timeout { .. }) if tries < 10 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                Err(e) => return Ok(StepResult::Skipped { reason: format!("HTTPS not proven ({e}): HTTP stays on") }),
+            }
         };
-        if let Err(e) = drv.identify().await {
-            return Ok(StepResult::Skipped { reason: format!("HTTPS login not proven ({e}): HTTP stays on") });
-        }
         let http_port = self.target.http_port;
         self.drv = drv;
         self.target = secure.clone();

@@ -121,7 +121,15 @@ impl IsapiDriver {
         paths.sort_unstable();
         paths.dedup();
         let mut posture = Posture::new(Identity::default(), Protocol::Isapi);
-        for (path, result) in self.read_paths(&paths).await? {
+        let reads = self.read_paths(&paths).await?;
+        // A device that is gone (rebooting) is an error here, not an unknown value:
+        // the caller waits for it and reads again.
+        for (_, r) in &reads {
+            if let Err(e @ (Error::Unreachable { .. } | Error::Timeout { .. })) = r {
+                return Err(clone_error(e));
+            }
+        }
+        for (path, result) in reads {
             interpret(&mut posture, path, result);
         }
         if keys.contains(&"discovery.onvif") {
@@ -271,6 +279,10 @@ fn clone_error(e: &Error) -> Error {
             Error::AuthRefused { address: address.clone(), username: username.clone() }
         }
         Error::Locked { address, unlock_in_s } => Error::Locked { address: address.clone(), unlock_in_s: *unlock_in_s },
+        Error::Unreachable { address, reason } => {
+            Error::Unreachable { address: address.clone(), reason: reason.clone() }
+        }
+        Error::Timeout { address, seconds } => Error::Timeout { address: address.clone(), seconds: *seconds },
         other => Error::Local(other.to_string()),
     }
 }

@@ -1,0 +1,182 @@
+//! `portcullis apply` and `portcullis recover` against a simulated site: every change
+//! verified on the device itself, recorded once, rolled back when it does not hold,
+//! idempotent, and password rotations that survive a crash.
+
+use portcullis_core::secret::{Credentials, Secret};
+use portcullis_core::vault::{FileVault, Scope, Vault};
+use portcullis_sim::{Port, Trigger};
+
+use crate::inventory::mixed_fleet;
+use crate::{Home, ALL_OUTPUT};
+
+const SITE: &[&str] = &["--management-host", "127.0.0.1", "--ntp-server", "192.0.2.1"];
+
+fn lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+fn summary(text: &str) -> serde_json::Value {
+    lines(text).into_iter().rev().find(|l| l["type"] == "summary").unwrap_or_else(|| panic!("no summary:\n{text}"))
+}
+
+/// The test's view of the vault the binary uses.
+fn vault(home: &Home) -> Vault {
+    let store = FileVault::new(home.dir.join("vault.age"), Secret::new("integration tests only"));
+    Vault::new(Box::new(store), &home.dir)
+}
+
+async fn apply(home: &Home, extra: &[&str]) -> crate::Outcome {
+    let mut args = vec!["apply", "--yes", "--json", "--timeout", "5"];
+    args.extend_from_slice(SITE);
+    args.extend_from_slice(extra);
+    home.run(&args).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_hardens_the_site_verifies_each_change_and_a_second_apply_changes_nothing() {
+    let (fleet, file) = mixed_fleet(5).await;
+    let home = Home::new("apply");
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let legacy = fleet.camera(1).unwrap();
+    let old_password = legacy.state().account("admin").unwrap().password.clone();
+    assert!(legacy.open_port(Port::Telnet).is_some());
+
+    let first = apply(&home, &[]).await;
+    let s = summary(&first.text);
+    // The factory-new camera cannot be logged in to; every other device is done cleanly.
+    assert_eq!(s["devices"], 5, "{}", first.text);
+    assert_eq!(s["problems"], 1, "{}", first.text);
+    assert_eq!(s["failed"], 0, "{}", first.text);
+    assert_eq!(s["rolled_back"], 0, "{}", first.text);
+    assert!(s["verified"].as_u64().unwrap() >= 40, "{s}");
+
+    // The devices themselves say so: services off, ports closed, lock on, password rotated.
+    {
+        let st = legacy.state();
+        assert!(!st.services.telnet.enabled && !st.services.ssh.enabled && !st.services.upnp.enabled);
+        assert!(!st.access.http.enabled && st.access.https.enabled, "{}", first.text);
+        assert!(st.lock.enabled);
+        assert!(st.ip_filter.enabled && st.ip_filter.entries.contains(&"127.0.0.1".to_string()));
+        assert_ne!(st.account("admin").unwrap().password, old_password);
+        assert!(st.accounts.iter().all(|a| a.username == "admin" || a.web_level.is_none()), "extra users deleted");
+    }
+    assert!(legacy.open_port(Port::Telnet).is_none() && legacy.open_port(Port::Http).is_none());
+    let new_password = legacy.state().account("admin").unwrap().password.clone();
+    let address = legacy.address().to_string();
+    let in_vault = vault(&home).lookup(&address, None).unwrap().unwrap();
+    assert_eq!(in_vault.password.expose(), new_password, "the vault holds what the device accepts");
+    assert!(vault(&home).pending_devices().unwrap().is_empty());
+
+    // Every intent has exactly one outcome, and the chain verifies.
+    let history = home.run(&["history", "--json"]).await;
+    let records = lines(&history.text);
+    let mut open = std::collections::HashMap::new();
+    for r in &records {
+        let key = (r["device"].to_string(), r["setting"].to_string());
+        match r["outcome"]["state"].as_str().unwrap() {
+            "intent" => assert!(open.insert(key, ()).is_none(), "two intents without an outcome: {r}"),
+            _ => {
+                if r["setting"] != "configuration" {
+                    assert!(open.remove(&key).is_some(), "an outcome without its intent: {r}");
+                }
+            }
+        }
+    }
+    assert!(open.is_empty(), "intents left open: {open:?}");
+    assert!(records.iter().all(|r| r["operator"].as_str().is_some_and(|o| !o.is_empty())));
+    assert!(home.run(&["history", "verify"]).await.ok);
+
+    // The audit now passes what was changed, over HTTPS (HTTP is gone).
+    let audit = home.run(&["audit", "--json", "--timeout", "5"]).await;
+    let legacy_audit = lines(&audit.text)
+        .into_iter()
+        .find(|l| l["type"] == "device" && l["target"].as_str().unwrap().starts_with(&address))
+        .unwrap();
+    assert!(legacy_audit["error"].is_null(), "{legacy_audit}");
+
+    // Idempotent: nothing left to change but what needs a person.
+    let second = apply(&home, &[]).await;
+    let s2 = summary(&second.text);
+    assert_eq!(s2["verified"].as_u64().unwrap_or(0), 0, "{}", second.text);
+    assert_eq!(s2["failed"].as_u64().unwrap_or(0), 0, "{}", second.text);
+
+    // Neither the old nor the new password reached any output or any file.
+    let outputs = ALL_OUTPUT.lock().unwrap().clone();
+    for pw in [&old_password, &new_password] {
+        assert!(!outputs.contains(pw.as_str()), "a password reached the output");
+        for f in crate::inventory::walk(&home.dir) {
+            let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+            assert!(!text.contains(pw.as_str()), "{} holds a password", f.display());
+        }
+    }
+    drop(fleet);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_the_device_drops_is_rolled_back_and_retried() {
+    let (fleet, file) = mixed_fleet(2).await;
+    let home = Home::new("rollback");
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let legacy = fleet.camera(1).unwrap();
+    let device = format!("{}:{}", legacy.address(), fleet.devices()[1].http_port.unwrap());
+    let mut faults = legacy.faults();
+    faults.drop_before_commit = Trigger::Next(1);
+    legacy.set_faults(faults);
+
+    let first = apply(&home, &["--device", &device]).await;
+    let s = summary(&first.text);
+    // The dropped write (the NTP servers) is undone, and so is what depends on it (NTP mode).
+    let rolled_back = s["rolled_back"].as_u64().unwrap();
+    assert!((1..=2).contains(&rolled_back), "{}", first.text);
+    assert_eq!((s["problems"].as_u64(), s["failed"].as_u64()), (Some(1), Some(0)), "{}", first.text);
+    let records = lines(&home.run(&["history", "--json"]).await.text);
+    let rolled: Vec<_> = records.iter().filter(|r| r["outcome"]["state"] == "rolled_back").collect();
+    assert_eq!(rolled.len() as u64, rolled_back);
+    assert!(rolled[0]["outcome"]["reason"].as_str().unwrap().contains("expected"), "{}", rolled[0]);
+    assert!(legacy.state().time.ntp_servers.is_empty(), "the device is as it was");
+
+    // --retry-failed picks exactly that device up again and finishes it.
+    let retry = apply(&home, &["--retry-failed"]).await;
+    let s = summary(&retry.text);
+    assert_eq!((s["devices"].as_u64(), s["problems"].as_u64()), (Some(1), Some(0)), "{}", retry.text);
+    assert_eq!(s["verified"].as_u64(), Some(rolled_back + 1), "the backup and what was rolled back: {}", retry.text);
+    assert!(home.run(&["history", "verify"]).await.ok);
+    drop(fleet);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_resolves_rotations_a_crash_interrupted_either_way() {
+    let (fleet, file) = mixed_fleet(3).await;
+    let home = Home::new("recover");
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let (took, kept) = (fleet.camera(0).unwrap(), fleet.camera(1).unwrap());
+    let v = vault(&home);
+    // Crashed after the device took the new password, before the vault was told.
+    let landed = "Landed-Pw-7788#";
+    v.set(Scope::Pending(took.address().to_string()), &Credentials::new("admin", landed)).unwrap();
+    took.state().account_mut("admin").unwrap().password = landed.into();
+    // Crashed before the device was touched.
+    let old = kept.state().account("admin").unwrap().password.clone();
+    v.set(Scope::Pending(kept.address().to_string()), &Credentials::new("admin", "Never-Sent-5544#")).unwrap();
+
+    let o = home.run(&["recover", "--json"]).await;
+    assert!(o.ok, "{}", o.text);
+    let done = lines(&o.text);
+    let kept_of = |a: String| done.iter().find(|r| r["device"] == a).map(|r| r["kept"].clone()).unwrap();
+    assert_eq!(kept_of(took.address().to_string()), "new");
+    assert_eq!(kept_of(kept.address().to_string()), "old");
+    let v = vault(&home);
+    assert!(v.pending_devices().unwrap().is_empty());
+    let label = |i: usize| format!("{}:{}", fleet.devices()[i].address, fleet.devices()[i].http_port.unwrap());
+    assert_eq!(v.lookup(&label(0), None).unwrap().unwrap().password.expose(), landed);
+    assert_eq!(v.lookup(&label(1), None).unwrap().unwrap().password.expose(), old);
+    // Nobody got locked: at most one refused login each.
+    for cam in [took, kept] {
+        let st = cam.state();
+        assert!(st.failures.values().map(|f| f.count).sum::<u32>() <= 1);
+        assert!(st.failures.values().all(|f| f.locked_until.is_none()));
+    }
+    assert!(!o.text.contains(landed) && !o.text.contains("Never-Sent-5544#"));
+    assert!(home.run(&["history", "verify"]).await.ok);
+    drop(fleet);
+}
