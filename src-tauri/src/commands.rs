@@ -1,6 +1,8 @@
 //! The IPC surface: one-line adapters from the UI's calls to `ops`. Long work reports
 //! through events (`EVENT_*`); every error reaches the UI as `{code, message}`.
 //! Nothing here returns a secret.
+// Tauri deserialises each argument into an owned value and hands it over by value.
+#![allow(clippy::needless_pass_by_value)]
 
 use tauri::{AppHandle, Emitter, Runtime, State};
 

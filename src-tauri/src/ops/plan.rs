@@ -96,7 +96,7 @@ pub async fn apply(
         .into_iter()
         .filter_map(|(d, p)| {
             let plan = p.ok().filter(|p| actionable(p) > 0)?;
-            Some(DeviceJob { target: d.target()?, site: d.site.clone(), plan })
+            Some(DeviceJob { target: d.target()?, site: d.site, plan })
         })
         .collect();
     if jobs.is_empty() {

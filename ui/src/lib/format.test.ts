@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { scoreClass, severityTone, shortTime, statusTone } from './format'
+import { compactTime, scoreClass, severityTone, shortTime, statusTone } from './format'
 
 describe('format', () => {
   it('colours statuses and severities', () => {
@@ -19,5 +19,7 @@ describe('format', () => {
     expect(shortTime('2026-11-28T10:00:00Z')).toBe('2026-11-28 10:00:00')
     expect(shortTime('2026-11-28T10:00:00.123+00:00')).toBe('2026-11-28 10:00:00')
     expect(shortTime(null)).toBe('—')
+    expect(compactTime('2026-11-28T18:27:36.123Z')).toBe('11-28 18:27')
+    expect(compactTime(null)).toBe('—')
   })
 })

@@ -11,8 +11,9 @@ export function statusTone(status: string): Tone {
       return 'fail'
     case 'unknown':
     case 'rolled_back':
-    case 'intent':
       return 'warn'
+    case 'intent':
+      return 'info'
     default:
       return 'neutral'
   }
@@ -45,4 +46,11 @@ export function label(s: string): string {
 export function shortTime(t: string | null | undefined): string {
   if (!t) return '—'
   return t.replace('T', ' ').replace(/(\.\d+)?(Z|[+-]\d\d:\d\d)$/, '')
+}
+
+/** 2026-11-28T10:00:00Z → 11-28 10:00 (for narrow columns; the full time is the tooltip). */
+export function compactTime(t: string | null | undefined): string {
+  if (!t) return '—'
+  const m = /^\d{4}-(\d\d-\d\d)T(\d\d:\d\d)/.exec(t)
+  return m ? `${m[1]} ${m[2]}` : t
 }
