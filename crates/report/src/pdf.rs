@@ -13,7 +13,7 @@ use krilla::metadata::Metadata;
 use krilla::outline::{Outline, OutlineNode};
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 use krilla::Document;
 use portcullis_core::baseline::eval::Status;
 use portcullis_core::baseline::Severity;
@@ -72,19 +72,27 @@ enum Op {
     Line { x1: f32, y1: f32, x2: f32, y2: f32, colour: Rgb, width: f32 },
 }
 
-/// Glyph advances, for measuring and wrapping text before it is drawn.
+/// Glyph ids and advances (in ems): text is measured, wrapped and laid out into glyphs
+/// here. The fonts need no shaping beyond that (Latin text, no ligatures), and doing it
+/// once per font instead of once per string keeps a 1,000-device report fast.
 #[derive(Debug)]
 struct Metrics {
-    regular: HashMap<char, f32>,
-    bold: HashMap<char, f32>,
+    regular: HashMap<char, (u32, f32)>,
+    bold: HashMap<char, (u32, f32)>,
 }
 
-fn advances(data: &[u8]) -> Result<HashMap<char, f32>, RenderError> {
+/// Advance of a character the font lacks (drawn as the font's .notdef box).
+const MISSING: (u32, f32) = (0, 0.6);
+
+fn advances(data: &[u8]) -> Result<HashMap<char, (u32, f32)>, RenderError> {
     let font = skrifa::FontRef::new(data).map_err(|e| RenderError::Pdf(format!("font: {e}")))?;
     let upem = f32::from(font.metrics(Size::unscaled(), LocationRef::default()).units_per_em).max(1.0);
     let gm = font.glyph_metrics(Size::unscaled(), LocationRef::default());
     let charmap = font.charmap();
-    Ok(charmap.mappings().filter_map(|(cp, gid)| Some((char::from_u32(cp)?, gm.advance_width(gid)? / upem))).collect())
+    Ok(charmap
+        .mappings()
+        .filter_map(|(cp, gid)| Some((char::from_u32(cp)?, (gid.to_u32(), gm.advance_width(gid)? / upem))))
+        .collect())
 }
 
 impl Metrics {
@@ -94,7 +102,18 @@ impl Metrics {
 
     fn width(&self, text: &str, size: f32, bold: bool) -> f32 {
         let table = if bold { &self.bold } else { &self.regular };
-        text.chars().map(|c| table.get(&c).copied().unwrap_or(0.6)).sum::<f32>() * size
+        text.chars().map(|c| table.get(&c).copied().unwrap_or(MISSING).1).sum::<f32>() * size
+    }
+
+    /// The glyphs of a line of text, left to right.
+    fn glyphs(&self, text: &str, bold: bool) -> Vec<KrillaGlyph> {
+        let table = if bold { &self.bold } else { &self.regular };
+        text.char_indices()
+            .map(|(i, c)| {
+                let (gid, adv) = table.get(&c).copied().unwrap_or(MISSING);
+                KrillaGlyph::new(GlyphId::new(gid), adv, 0.0, 0.0, 0.0, i..i + c.len_utf8(), None)
+            })
+            .collect()
     }
 
     /// Greedy wrapping at spaces; a word wider than the line is broken between characters.
@@ -262,7 +281,59 @@ impl<'m> Layout<'m> {
     }
 
     /// A table that breaks across pages, repeating its header row.
+    /// Column shares fitted to the content: a column whose longest entry is narrower than
+    /// its share keeps just that width, and the others split the rest by their shares;
+    /// when everything fits, the spare width is spread by share. So a MAC address or an
+    /// address with its port is not broken while a free-text column has room to spare.
+    fn fit(&self, cols: &[Col], rows: &[Vec<Cell>]) -> Vec<Col> {
+        let natural: Vec<f32> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, (title, _, _))| {
+                let widest = rows
+                    .iter()
+                    .filter_map(|r| r.get(i))
+                    .map(|c| {
+                        let sub = c.sub.as_ref().map_or(0.0, |t| self.m.width(t, SMALL, false));
+                        let badge = if c.badge.is_some() { 8.0 } else { 0.0 };
+                        (self.m.width(&c.text, CELL, c.bold) + badge).max(sub)
+                    })
+                    .fold(self.m.width(title, CELL, true), f32::max);
+                widest + 9.0
+            })
+            .collect();
+        let total: f32 = natural.iter().sum();
+        let widths: Vec<f32> = if total <= WIDTH {
+            cols.iter().zip(&natural).map(|((_, share, _), n)| n + (WIDTH - total) * share).collect()
+        } else {
+            // Water-filling: columns whose share would exceed their content keep their
+            // content's width; the rest split what is left by share, until nothing changes.
+            let mut fixed = vec![false; cols.len()];
+            loop {
+                let used: f32 = natural.iter().zip(&fixed).filter(|(_, f)| **f).map(|(n, _)| n).sum();
+                let shares: f32 = cols.iter().zip(&fixed).filter(|(_, f)| !**f).map(|(c, _)| c.1).sum();
+                let mut changed = false;
+                for ((c, n), f) in cols.iter().zip(&natural).zip(fixed.iter_mut()) {
+                    if !*f && (WIDTH - used) * c.1 / shares.max(0.01) >= *n {
+                        *f = true;
+                        changed = true;
+                    }
+                }
+                if !changed {
+                    break cols
+                        .iter()
+                        .zip(&natural)
+                        .zip(&fixed)
+                        .map(|((c, n), f)| if *f { *n } else { (WIDTH - used) * c.1 / shares.max(0.01) })
+                        .collect();
+                }
+            }
+        };
+        cols.iter().zip(widths).map(|((t, _, r), w)| (*t, w / WIDTH, *r)).collect()
+    }
+
     fn table(&mut self, cols: &[Col], rows: &[Vec<Cell>]) {
+        let cols = &self.fit(cols, rows)[..];
         let lead = CELL * 1.3;
         self.need(CELL * 5.0);
         self.header_row(cols);
@@ -506,14 +577,13 @@ fn chart(l: &mut Layout<'_>, r: &ReportData) {
 
 fn device_table(l: &mut Layout<'_>, r: &ReportData) {
     l.section("2. Devices");
-    let cols: [Col; 7] = [
-        ("Device", 0.13, false),
-        ("Model", 0.14, false),
-        ("Serial", 0.22, false),
-        ("MAC", 0.14, false),
-        ("Firmware", 0.12, false),
+    let cols: [Col; 6] = [
+        ("Device", 0.14, false),
+        ("Model", 0.15, false),
+        ("Serial / MAC", 0.24, false),
+        ("Firmware", 0.14, false),
         ("Score", 0.08, true),
-        ("Failing controls", 0.17, false),
+        ("Failing controls", 0.25, false),
     ];
     let rows: Vec<Vec<Cell>> = r
         .devices
@@ -530,8 +600,7 @@ fn device_table(l: &mut Layout<'_>, r: &ReportData) {
             vec![
                 dev,
                 cell(dash(&d.model)),
-                cell(dash(&d.serial)),
-                cell(dash(&d.mac)),
+                cell(dash(&d.serial)).sub(dash(&d.mac)),
                 cell(dash(&d.firmware)),
                 cell(score_change(d.score_before, d.score)).bold(),
                 failing.colour(FAIL),
@@ -814,7 +883,7 @@ pub fn render(r: &ReportData) -> Result<Vec<u8>, RenderError> {
                     }
                     s.set_fill(Some(fill(colour)));
                     let font = if b { bold.clone() } else { regular.clone() };
-                    s.draw_text(Point::from_xy(x, y), font, size, &text, false, TextDirection::Auto);
+                    s.draw_glyphs(Point::from_xy(x, y), &metrics.glyphs(&text, b), font, &text, size, false);
                 }
                 Op::Rect { x, y, w, h, colour } => {
                     let Some(rect) = Rect::from_xywh(x, y, w, h) else { continue };

@@ -1,0 +1,56 @@
+//! Report benchmark (not a test): a synthetic site of N devices with two audit runs in a
+//! real snapshot store and two changes per device in a real history, then each format
+//! timed as `portcullis report` runs it: read snapshots and history from disk, verify the
+//! chain, build, seal, render.
+//!
+//! cargo run --release -p portcullis-report --example bench -- 1000
+#![allow(clippy::print_stdout)]
+
+use std::time::Instant;
+
+use portcullis_core::baseline::Baseline;
+use portcullis_core::history::{Filter, History};
+use portcullis_core::snapshots::Snapshots;
+use portcullis_report::model::{Filters, Inputs};
+use portcullis_report::{build, render, sample, Format};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let home = std::env::temp_dir().join(format!("pc-report-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home)?;
+    let baseline = Baseline::load("hikvision-hardening")?;
+    {
+        let store = Snapshots::open(&home)?;
+        for s in sample::snapshots(n, &baseline) {
+            store.save(&s.time, &s.operator, &s.baseline, s.devices)?;
+        }
+    }
+    sample::history(&home, n)?;
+    println!("{n} devices, {} controls each, 2 audits, {} change records", baseline.controls.len(), 4 * n);
+    println!("{:<6} {:>10} {:>12}", "format", "seconds", "bytes");
+    for (name, format) in [("pdf", Format::Pdf), ("html", Format::Html), ("csv", Format::Csv), ("json", Format::Json)] {
+        let t = Instant::now();
+        let snaps = Snapshots::open(&home)?.between(None, None)?;
+        let history = History::open(&home)?;
+        let chain = history.verify()?;
+        let records = history.query(&Filter::default())?;
+        let inputs = Inputs {
+            generated_at: "2026-11-28T18:00:00Z".into(),
+            generator: "portcullis (bench)".into(),
+            operator: "bench".into(),
+            filters: Filters::default(),
+            snapshots: &snaps,
+            history: &records,
+            chain: &chain,
+            baselines: std::slice::from_ref(&baseline),
+        };
+        let report = build(&inputs)?.seal()?;
+        let bytes = render(format, &report)?;
+        let secs = t.elapsed().as_secs_f64();
+        drop((history, snaps));
+        println!("{name:<6} {secs:>10.3} {:>12}", bytes.len());
+    }
+    let _ = std::fs::remove_dir_all(&home);
+    Ok(())
+}
