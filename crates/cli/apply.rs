@@ -133,6 +133,48 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     }
     let by_label: HashMap<String, (Target, Option<String>)> =
         targets.into_iter().map(|(t, s)| (t.label(), (t, s))).collect();
+    let ctx = Arc::new(ctx);
+    let mut reports = execute(plans, &by_label, &ctx, &runtime, out)?;
+    // Cameras activated just now can be read at last: plan and harden them in the same run.
+    let activated: Vec<String> = reports.iter().filter(|r| r.activated).map(|r| r.device.clone()).collect();
+    if !activated.is_empty() {
+        let mut again = args.plan.clone();
+        again.audit.device = activated;
+        let plans: Vec<DevicePlan> =
+            crate::plan::build(&again, out)?.into_iter().filter(|p| actionable(p) > 0).collect();
+        for second in execute(plans, &by_label, &ctx, &runtime, out)? {
+            if let Some(first) = reports.iter_mut().find(|r| r.device == second.device) {
+                first.verified += second.verified;
+                first.rolled_back += second.rolled_back;
+                first.failed += second.failed;
+                first.skipped += second.skipped;
+                first.error = second.error.or(first.error.take());
+                first.rotation_pending |= second.rotation_pending;
+                first.https_port = second.https_port.or(first.https_port);
+            }
+        }
+    }
+    let store = Store::open(&home)?;
+    for r in &reports {
+        if let Some(port) = r.https_port {
+            if let Some((t, _)) = by_label.get(&r.device) {
+                store.set_https_port(t.address, port)?;
+            }
+        }
+    }
+    summarise(&reports, out);
+    Ok(if reports.iter().all(DeviceReport::ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Run the plans with progress; reports arrive as devices finish.
+fn execute(
+    plans: Vec<DevicePlan>,
+    by_label: &HashMap<String, (Target, Option<String>)>,
+    ctx: &Arc<ApplyContext>,
+    runtime: &tokio::runtime::Runtime,
+    out: &Output,
+) -> anyhow::Result<Vec<DeviceReport>> {
+    let steps: usize = plans.iter().map(actionable).sum();
     let mut creds = HashMap::new();
     let mut jobs = Vec::new();
     for plan in plans {
@@ -147,23 +189,12 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         let progress = progress.clone();
         Arc::new(move |e: Event| progress.event(&e))
     };
-    let ctx = Arc::new(ctx);
-    let reports: Vec<DeviceReport> = runtime.block_on(async {
+    let reports = runtime.block_on(async {
         use futures::StreamExt;
-        let stream = apply::apply_many(jobs, |j| creds.get(&j.plan.device).cloned(), ctx.clone(), on_event);
-        stream.collect().await
+        apply::apply_many(jobs, |j| creds.get(&j.plan.device).cloned(), ctx.clone(), on_event).collect().await
     });
     progress.finish();
-    let store = Store::open(&home)?;
-    for r in &reports {
-        if let Some(port) = r.https_port {
-            if let Some((t, _)) = by_label.get(&r.device) {
-                store.set_https_port(t.address, port)?;
-            }
-        }
-    }
-    summarise(&reports, out);
-    Ok(if reports.iter().all(DeviceReport::ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(reports)
 }
 
 fn summarise(reports: &[DeviceReport], out: &Output) {

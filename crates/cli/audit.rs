@@ -17,11 +17,11 @@ use portcullis_core::vault::Vault;
 
 use crate::output::Output;
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Audit only these devices (ADDR or ADDR:PORT); default: the whole inventory.
     #[arg(long)]
-    device: Vec<String>,
+    pub(crate) device: Vec<String>,
     /// A built-in baseline (hikvision-hardening, onvif-baseline) or a TOML file.
     /// Default: hikvision-hardening for ISAPI devices, onvif-baseline for the rest.
     #[arg(long)]

@@ -7,7 +7,7 @@ use portcullis_core::plan::{plan_device, DevicePlan, SiteParameters};
 
 use crate::output::Output;
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 #[group(id = "plan_args")]
 pub struct Args {
     #[command(flatten)]

@@ -43,9 +43,9 @@ async fn apply_hardens_the_site_verifies_each_change_and_a_second_apply_changes_
 
     let first = apply(&home, &[]).await;
     let s = summary(&first.text);
-    // The factory-new camera cannot be logged in to; every other device is done cleanly.
+    // Every device is done cleanly, the factory-new one activated and then hardened too.
     assert_eq!(s["devices"], 5, "{}", first.text);
-    assert_eq!(s["problems"], 1, "{}", first.text);
+    assert_eq!(s["problems"], 0, "{}", first.text);
     assert_eq!(s["failed"], 0, "{}", first.text);
     assert_eq!(s["rolled_back"], 0, "{}", first.text);
     assert!(s["verified"].as_u64().unwrap() >= 40, "{s}");
@@ -66,6 +66,12 @@ async fn apply_hardens_the_site_verifies_each_change_and_a_second_apply_changes_
     let in_vault = vault(&home).lookup(&address, None).unwrap().unwrap();
     assert_eq!(in_vault.password.expose(), new_password, "the vault holds what the device accepts");
     assert!(vault(&home).pending_devices().unwrap().is_empty());
+    let fresh = fleet.camera(2).unwrap();
+    assert!(fresh.state().activation.activated);
+    let first_password = fresh.state().account("admin").unwrap().password.clone();
+    let stored = vault(&home).lookup(&fresh.address().to_string(), None).unwrap().unwrap();
+    assert_eq!(stored.password.expose(), first_password, "the activation password is in the vault");
+    assert!(!fresh.state().services.telnet.enabled || !fresh.state().services.telnet.present);
 
     // Every intent has exactly one outcome, and the chain verifies.
     let history = home.run(&["history", "--json"]).await;
@@ -102,7 +108,7 @@ async fn apply_hardens_the_site_verifies_each_change_and_a_second_apply_changes_
 
     // Neither the old nor the new password reached any output or any file.
     let outputs = ALL_OUTPUT.lock().unwrap().clone();
-    for pw in [&old_password, &new_password] {
+    for pw in [&old_password, &new_password, &first_password] {
         assert!(!outputs.contains(pw.as_str()), "a password reached the output");
         for f in crate::inventory::walk(&home.dir) {
             let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();

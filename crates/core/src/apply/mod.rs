@@ -88,6 +88,8 @@ pub struct DeviceReport {
     pub rotation_pending: bool,
     /// The device is now reached over HTTPS on this port (plain HTTP was switched off).
     pub https_port: Option<u16>,
+    /// A factory-new device was activated: it can now be audited and hardened.
+    pub activated: bool,
 }
 
 impl DeviceReport {
@@ -351,13 +353,40 @@ impl Run<'_> {
         }
     }
 
+    /// Activate a factory-new camera with a generated password, journaled like a
+    /// rotation: pending in the vault first, proven by a login, then current.
+    async fn activate(&mut self, step: &Step) -> Result<StepResult> {
+        let address = self.target.address.to_string();
+        if self.ctx.vault.pending(&address)?.is_some() {
+            return Ok(StepResult::Skipped {
+                reason: "an earlier activation is unresolved: run portcullis recover".into(),
+            });
+        }
+        let new = Credentials { username: "admin".into(), password: self.ctx.passwords.generate("admin") };
+        let pending = Scope::Pending(address.clone());
+        self.ctx.vault.set(pending.clone(), &new)?;
+        self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username)))?;
+        let told = self.drv.activate(&new.password).await;
+        let resolution = if self.drv.activated().await == Some(false) {
+            Resolution::OldHolds
+        } else {
+            password::resolve(self.drv.as_ref(), &new, None).await
+        };
+        let result = self.conclude_rotation(step, &address, &new, resolution, told.err())?;
+        if result == StepResult::Verified {
+            self.drv = self.drv.with_credentials(new);
+            self.report.activated = true;
+        }
+        Ok(result)
+    }
+
     async fn step(&mut self, step: &Step) -> Result<StepResult> {
         if let Some(why) = &step.blocked {
             return Ok(StepResult::Skipped { reason: why.clone() });
         }
         match (step.phase, step.setting.as_str()) {
             (Phase::Backup, _) => self.backup(step).await,
-            (Phase::Activate, _) => Ok(StepResult::Skipped { reason: "activate factory-new cameras first".into() }),
+            (Phase::Activate, _) => self.activate(step).await,
             (Phase::Credentials, _) => self.rotate(step).await,
             (Phase::HttpOff, _) => self.http_off(step).await,
             (_, "account.users") => self.extra_users(step).await,
@@ -385,12 +414,19 @@ pub async fn apply_device(
     let mut report = DeviceReport { device: device.clone(), ..Default::default() };
     let steps = job.plan.steps.len();
     on_event(Event::DeviceStarted { device: device.clone(), steps });
-    let Some(creds) = creds else {
-        report.error = Some(Problem::from(&Error::NoCredentials { address: device }));
-        on_event(Event::DeviceDone(report.clone()));
-        return report;
+    // A factory-new device has no credentials yet: activation sets the first ones.
+    let activating = job.plan.steps.iter().any(|s| s.phase == Phase::Activate);
+    let creds = match creds {
+        Some(c) => c,
+        None if activating => Credentials::new("admin", ""),
+        None => {
+            report.error = Some(Problem::from(&Error::NoCredentials { address: device }));
+            on_event(Event::DeviceDone(report.clone()));
+            return report;
+        }
     };
-    let drv = match driver::connect(&job.target, Some(creds.clone()), &ctx.client, &ctx.connect).await {
+    let login = (!creds.password.is_empty()).then(|| creds.clone());
+    let drv = match driver::connect(&job.target, login, &ctx.client, &ctx.connect).await {
         Ok(d) => d,
         Err(e) => {
             report.error = Some(Problem::from(&e));
@@ -472,6 +508,8 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
         let old = ctx.vault.lookup(&target.label(), site.as_deref())?;
         // Connecting asks what the device speaks, without credentials.
         let resolution = match driver::connect(&target, None, &ctx.client, &ctx.connect).await {
+            // An activation that never happened: the camera is still factory-new.
+            Ok(drv) if drv.activated().await == Some(false) => Resolution::OldHolds,
             Ok(drv) => password::resolve(drv.as_ref(), &new, old.as_ref()).await,
             Err(e) => Resolution::Unresolved(e.to_string()),
         };

@@ -69,6 +69,11 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         let _ = (to, ctx);
         Err(Error::Unsupported { address: self.http().address.clone(), operation: format!("write {key}") })
     }
+    /// Set the first password of a factory-new device.
+    async fn activate(&self, password: &Secret) -> Result<()> {
+        let _ = password;
+        Err(Error::Unsupported { address: self.http().address.clone(), operation: "activation".into() })
+    }
     /// The HTTPS port the device says it serves, if it says.
     async fn https_port(&self) -> Option<u16> {
         None
@@ -119,6 +124,9 @@ impl Driver for isapi::IsapiDriver {
     }
     async fn https_port(&self) -> Option<u16> {
         isapi::IsapiDriver::https_port(self).await
+    }
+    async fn activate(&self, password: &Secret) -> Result<()> {
+        isapi::IsapiDriver::activate(self, password).await
     }
     async fn delete_extra_users(&self) -> Result<Vec<String>> {
         isapi::IsapiDriver::delete_extra_users(self).await

@@ -2,6 +2,7 @@
 //! digest authentication. Each setting is read by trying its endpoint: a 404 or
 //! `notSupport` makes that setting `Unsupported`, never an error of the whole audit.
 
+pub mod activation;
 pub mod wire;
 pub mod write;
 
@@ -202,6 +203,29 @@ impl IsapiDriver {
             gone.push(name);
         }
         Ok(gone)
+    }
+
+    /// Activate a factory-new camera with its first admin password (no login: the
+    /// camera has no password yet).
+    pub async fn activate(&self, password: &crate::secret::Secret) -> Result<()> {
+        let malformed = |reason: String| Error::Malformed {
+            address: self.http.address.clone(),
+            operation: "POST /ISAPI/Security/challenge".into(),
+            reason,
+        };
+        let key = tokio::task::spawn_blocking(activation::ChallengeKey::generate)
+            .await
+            .map_err(|e| Error::Local(e.to_string()))?
+            .map_err(Error::Local)?;
+        let a = self
+            .http
+            .anonymous("POST", "/ISAPI/Security/challenge", Some(("application/xml", &key.request_body())))
+            .await?;
+        ok_status(&self.http.address, "challenge", &a)?;
+        let secret = key.secret_from(&a.body).map_err(malformed)?;
+        let body = activation::activate_body(&secret, password.expose()).map_err(Error::Local)?;
+        let a = self.http.anonymous("PUT", "/ISAPI/System/activate", Some(("application/xml", &body))).await?;
+        put_status(&self.http.address, "activate", &a)
     }
 
     /// The HTTPS port from `adminAccesses`.
