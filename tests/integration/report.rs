@@ -181,6 +181,19 @@ async fn reports_and_handover_from_a_simulated_site_without_leaking_a_password()
     }
     assert!(std::fs::read_to_string(&plain).unwrap().contains(activated[0].as_str()));
     std::fs::remove_file(&plain).unwrap();
+    // To a recipient key, opened with its identity file.
+    let id = age::x25519::Identity::generate();
+    let key_file = std::env::temp_dir().join(format!("pc-handover-key-{}.txt", std::process::id()));
+    std::fs::write(&key_file, format!("# test key\n{}\n", age::secrecy::ExposeSecret::expose_secret(&id.to_string())))
+        .unwrap();
+    let to_key = out.join("handover-key.age");
+    let recipient = id.to_public().to_string();
+    let o = home.run(&["handover", "--out", to_key.to_str().unwrap(), "--recipient", &recipient]).await;
+    assert!(o.ok, "{}", o.text);
+    let by_key =
+        home.run(&["handover", "open", to_key.to_str().unwrap(), "--identity", key_file.to_str().unwrap()]).await;
+    assert!(by_key.ok && by_key.text.contains(activated[0].as_str()), "the recipient handover does not open");
+    let _ = std::fs::remove_file(&key_file);
     let wrong = run_env(
         &home,
         &["handover", "open", handover.to_str().unwrap(), "--passphrase-env", "HANDOVER_PASS"],
@@ -193,10 +206,10 @@ async fn reports_and_handover_from_a_simulated_site_without_leaking_a_password()
     // The canary, over every report, the ciphertext, every file in the home, and every
     // output except the decrypted handover's own.
     let mut outputs = ALL_OUTPUT.lock().unwrap().clone();
-    outputs = outputs.replace(&opened.text, "");
+    outputs = outputs.replace(&opened.text, "").replace(&by_key.text, "");
     for pw in &canaries {
         assert!(!outputs.contains(pw.as_str()), "a password reached the output");
-        for f in files.iter().chain([&handover]) {
+        for f in files.iter().chain([&handover, &to_key]) {
             let bytes = std::fs::read(f).unwrap();
             assert!(!String::from_utf8_lossy(&bytes).contains(pw.as_str()), "{} holds a password", f.display());
         }
