@@ -14,6 +14,10 @@ fn show(v: Value) -> String {
     if v.is_none() || v.is_undefined() {
         return "—".into();
     }
+    // minijinja shows booleans the Python way (True); devices and the JSON say true.
+    if matches!(v.kind(), minijinja::value::ValueKind::Bool) {
+        return if v.is_true() { "true" } else { "false" }.into();
+    }
     match v.try_iter() {
         Ok(items) if !matches!(v.kind(), minijinja::value::ValueKind::String) => {
             let parts: Vec<String> = items.map(|x| x.to_string()).collect();
@@ -81,7 +85,7 @@ fn chart_svg(r: &ReportData) -> String {
         rows.iter().map(|r| r.1).chain(before.iter().flat_map(|b| b.iter().map(|r| r.1))).max().unwrap_or(0).max(1);
     for (i, ((label, n), colour)) in rows.iter().zip(SEVERITY_COLOURS).enumerate() {
         let y = 36.0 + i as f32 * 42.0;
-        let w = 250.0 * *n as f32 / max as f32;
+        let w = 190.0 * *n as f32 / max as f32;
         out.push_str(&format!(
             r##"<text x="420" y="{:.0}" text-anchor="end">{label}</text><rect x="428" y="{y:.0}" width="{w:.1}" height="16" fill="{colour}" rx="2"/><text x="{:.1}" y="{:.0}">{n}</text>"##,
             y + 12.0,
@@ -89,7 +93,7 @@ fn chart_svg(r: &ReportData) -> String {
             y + 12.0
         ));
         if let Some(b) = before.as_ref().and_then(|b| b.get(i)) {
-            let wb = 250.0 * b.1 as f32 / max as f32;
+            let wb = 190.0 * b.1 as f32 / max as f32;
             out.push_str(&format!(
                 r##"<rect x="428" y="{:.0}" width="{wb:.1}" height="7" fill="#adb5bd" rx="1"/><text x="{:.1}" y="{:.0}" fill="#5b6775" font-size="10">before {}</text>"##,
                 y + 19.0,
