@@ -6,6 +6,7 @@
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use portcullis_core::secret::Secret;
 use portcullis_core::vault::{FileVault, Vault};
@@ -49,20 +50,24 @@ impl Drop for TempDir {
     }
 }
 
-/// An address block of its own for each process (127.100.0.1 … 127.199.0.1), so two
-/// running demos (a test and a person) do not collide.
+/// Demos started by this process so far.
+static STARTED: AtomicU8 = AtomicU8::new(0);
+
+/// An address block of its own for each process and each start (127.100–199.x.1), so
+/// two running demos (a test and a person, or two tests) do not collide.
 fn base_address() -> Ipv4Addr {
-    Ipv4Addr::new(127, 100 + (std::process::id() % 100) as u8, 0, 1)
+    let n = STARTED.fetch_add(1, Ordering::Relaxed);
+    Ipv4Addr::new(127, 100 + (std::process::id() % 100) as u8, n, 1)
 }
 
 /// Start the fleet and open a session over it. Must run inside the Tokio runtime
 /// (the cameras' listeners live on it).
 pub async fn start() -> IpcResult<Session> {
-    let dir = std::env::temp_dir().join(format!("portcullis-demo-{}", std::process::id()));
+    let base = base_address();
+    let dir = std::env::temp_dir().join(format!("portcullis-demo-{}-{}", std::process::id(), base.octets()[2]));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| IpcError::local(format!("{}: {e}", dir.display())))?;
     let guard = TempDir(dir.clone());
-    let base = base_address();
     let config = FleetConfig {
         count: DEMO_COUNT,
         profile: ProfileChoice::Mixed,

@@ -62,29 +62,23 @@ pub async fn set_demo(state: &AppState, on: bool) -> IpcResult<AppInfo> {
     app_info(state)
 }
 
-/// Open the sessions the command line asks for: the user's data, and the demo site
-/// when `--demo` is given. Either may fail alone (no home, no keyring): the app still
-/// opens and says so.
+/// Open what the command line asks for: the demo site with `--demo` (the user's own
+/// data stays closed until the demo is switched off), otherwise the user's data. A
+/// failure (no home, no keyring, no loopback) still opens the window, which says why.
 pub fn initial_state(demo: bool) -> AppState {
-    let user = match Session::from_env() {
-        Ok(s) => Some(s),
+    if demo {
+        match tauri::async_runtime::block_on(demo::start()) {
+            Ok(s) => return AppState::new(None, Some(s)),
+            Err(e) => tracing::error!("demo site: {e}"),
+        }
+    }
+    match Session::from_env() {
+        Ok(s) => AppState::new(Some(s), None),
         Err(e) => {
             tracing::warn!("user data: {e}");
-            None
+            AppState::new(None, None)
         }
-    };
-    let demo_session = if demo {
-        match tauri::async_runtime::block_on(demo::start()) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::error!("demo site: {e}");
-                None
-            }
-        }
-    } else {
-        None
-    };
-    AppState::new(user, demo_session)
+    }
 }
 
 pub fn run(demo: bool) -> Result<(), IpcError> {

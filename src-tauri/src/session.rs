@@ -111,11 +111,15 @@ impl AppState {
         Ok(())
     }
 
-    /// Switch between the demo site and the user's data; the demo keeps running.
+    /// Switch between the demo site and the user's data; the demo keeps running. The
+    /// user's data is opened the first time it is needed (`--demo` starts without it).
     pub fn use_demo(&self, on: bool) -> IpcResult<()> {
         let mut s = self.inner.write().map_err(|_| IpcError::local("state lock poisoned"))?;
         if on && s.demo.is_none() {
             return Err(IpcError::new("demo", "the demo site is not running"));
+        }
+        if !on && s.user.is_none() {
+            s.user = Some(Arc::new(Session::from_env()?));
         }
         s.demo_active = on;
         Ok(())

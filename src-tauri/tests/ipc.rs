@@ -172,3 +172,23 @@ fn demo_site_end_to_end_through_ipc() {
         assert!(!seen.contains(s), "a secret crossed IPC");
     }
 }
+
+#[test]
+fn the_demo_toggle_starts_the_site_and_switches_back_to_the_users_data() {
+    let home = std::env::temp_dir().join(format!("pc-desktop-home-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    // Only this test reads PORTCULLIS_HOME (the demo never does).
+    std::env::set_var("PORTCULLIS_HOME", &home);
+    let (_app, w) = app_with(AppState::new(None, None));
+    assert_eq!(call(&w, "app_info", json!({})).unwrap_err()["code"], "no_session");
+    let on = call(&w, "set_demo", json!({ "on": true })).unwrap();
+    assert_eq!((on["demo"].clone(), on["devices"].clone()), (json!(true), json!(12)));
+    assert_eq!(call(&w, "list_devices", json!({})).unwrap().as_array().unwrap().len(), 12);
+    let off = call(&w, "set_demo", json!({ "on": false })).unwrap();
+    assert_eq!(off["demo"], false);
+    assert_eq!(off["data_dir"], home.display().to_string());
+    assert_eq!(call(&w, "list_devices", json!({})).unwrap(), json!([]));
+    // Back on: the same demo, still running.
+    assert_eq!(call(&w, "set_demo", json!({ "on": true })).unwrap()["devices"], 12);
+    let _ = std::fs::remove_dir_all(&home);
+}

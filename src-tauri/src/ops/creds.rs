@@ -14,13 +14,12 @@ pub fn entries(session: &Session) -> IpcResult<Vec<VaultEntry>> {
         .list()?
         .into_iter()
         .map(|e| {
-            let (scope, name) = match e.scope {
-                Scope::Device(n) => ("device", n),
-                Scope::Site(n) => ("site", n),
-                // A rotation in progress: named so a person can see it, never read.
-                Scope::Pending(n) => ("pending", n),
-            };
-            VaultEntry { scope: scope.into(), name, username: e.username, updated: e.updated }
+            // Scopes serialise as {"scope": kind, "name": …}: new kinds (pending
+            // rotations, CA keys) show up by name without a change here.
+            let tagged = serde_json::to_value(&e.scope).unwrap_or_default();
+            let field = |k: &str| tagged.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let (scope, name) = (field("scope"), field("name"));
+            VaultEntry { scope, name, username: e.username, updated: e.updated }
         })
         .collect())
 }
