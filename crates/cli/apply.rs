@@ -48,9 +48,11 @@ fn context(
 ) -> anyhow::Result<ApplyContext> {
     let home = portcullis_core::paths::home()?;
     let connect = ConnectOptions { timeout: Duration::from_secs(timeout.max(1)) };
+    let vault = Arc::new(Vault::from_env(&home)?);
+    let ca = portcullis_core::certs::SiteCa::load_or_create(&home, &vault, "site")?;
     Ok(ApplyContext {
         history: Arc::new(History::open(&home)?),
-        vault: Arc::new(Vault::from_env(&home)?),
+        vault,
         backups: home.join("backups"),
         operator,
         site,
@@ -58,6 +60,9 @@ fn context(
         client: portcullis_core::driver::http::client(connect.timeout)?,
         connect,
         concurrency: concurrency.max(1),
+        ca: Some(Arc::new(ca)),
+        home,
+        hostnames: HashMap::new(),
     })
 }
 

@@ -113,6 +113,7 @@ pub fn run(cmd: Command, out: &Output) -> anyhow::Result<ExitCode> {
                         Scope::Device(d) => format!("device {d}"),
                         Scope::Site(s) => format!("site {s}"),
                         Scope::Pending(d) => format!("device {d} (rotation pending)"),
+                        Scope::Ca(n) => format!("{n} certificate authority"),
                     };
                     println!("{who:<32} {:<16} {}", e.username, e.updated);
                 }

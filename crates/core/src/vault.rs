@@ -27,6 +27,8 @@ pub enum Scope {
     /// is touched, made current once the device proves it, or dropped once the device
     /// proves the old one still holds. Never used for a login by `lookup`.
     Pending(String),
+    /// A certificate authority's private key.
+    Ca(String),
 }
 
 impl Scope {
@@ -35,6 +37,7 @@ impl Scope {
             Scope::Device(d) => format!("device/{d}/{username}"),
             Scope::Site(s) => format!("site/{s}/{username}"),
             Scope::Pending(d) => format!("pending/{d}/{username}"),
+            Scope::Ca(n) => format!("ca/{n}/{username}"),
         }
     }
 
@@ -288,6 +291,14 @@ impl Vault {
         }
         self.save_index(&kept)?;
         Ok(gone.len())
+    }
+
+    /// One entry by its exact scope and user name.
+    pub fn lookup_scope(&self, scope: &Scope, username: &str) -> Result<Option<Credentials>> {
+        if !self.index()?.iter().any(|e| &e.scope == scope && e.username == username) {
+            return Ok(None);
+        }
+        Ok(self.store.get(&scope.key(username))?.map(|password| Credentials { username: username.into(), password }))
     }
 
     /// The password being rotated on a device, if a rotation is unresolved.

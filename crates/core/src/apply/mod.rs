@@ -38,6 +38,12 @@ pub struct ApplyContext {
     pub client: reqwest::Client,
     pub connect: ConnectOptions,
     pub concurrency: usize,
+    /// The site CA, for certificate steps (none: those steps are skipped).
+    pub ca: Option<Arc<crate::certs::SiteCa>>,
+    /// PORTCULLIS_HOME: where certificate pins are kept.
+    pub home: PathBuf,
+    /// Host names devices are reached by, besides their addresses (for SANs).
+    pub hostnames: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// One device's work.
@@ -353,6 +359,60 @@ impl Run<'_> {
         }
     }
 
+    /// A certificate from the site CA: install, read back, then a real handshake that
+    /// trusts only the site CA must show it; its fingerprint is pinned.
+    async fn certificate(&mut self, step: &Step) -> Result<StepResult> {
+        let Some(ca) = self.ctx.ca.clone() else {
+            return Ok(StepResult::Skipped { reason: "no site CA".into() });
+        };
+        let Some(port) = self.https_port().await else {
+            return Ok(StepResult::Skipped { reason: "HTTPS is off: no certificate to install".into() });
+        };
+        let address = self.target.address.to_string();
+        let mut names = vec![address.clone()];
+        names.extend(self.ctx.hostnames.get(&address).cloned().unwrap_or_default());
+        self.record(step, Some(step.to.clone()), Outcome::Intent, None)?;
+        let leaf = match self.drv.install_certificate(&ca, &names).await {
+            Ok(l) => l,
+            Err(e @ Error::Unsupported { .. }) => {
+                self.record(step, None, Outcome::Failed { reason: e.to_string() }, None)?;
+                return Ok(StepResult::Skipped { reason: e.to_string() });
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                return Ok(StepResult::Failed { reason });
+            }
+        };
+        let mut tries = 0;
+        let proof = loop {
+            tries += 1;
+            match crate::certs::verify_handshake(&ca, self.target.address, port, &leaf.der).await {
+                Err(Error::Unreachable { .. } | Error::Timeout { .. }) if tries < 10 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                other => break other,
+            }
+        };
+        let read = self.read_back(&step.setting).await;
+        match (proof, read) {
+            (Ok(pin), Ok(Some(Value::Bool(false)))) => {
+                crate::certs::Pins::save_one(&self.ctx.home, &address, pin.clone())?;
+                let after = Value::Text(format!("site CA, sha256:{}", pin.fingerprint));
+                self.record(step, Some(after), Outcome::Verified, None)?;
+                Ok(StepResult::Verified)
+            }
+            (proof, read) => {
+                let reason = match (proof, read) {
+                    (Err(e), _) => e.to_string(),
+                    (_, other) => format!("the device still reports a self-signed certificate ({other:?})"),
+                };
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                Ok(StepResult::Failed { reason })
+            }
+        }
+    }
+
     /// Activate a factory-new camera with a generated password, journaled like a
     /// rotation: pending in the vault first, proven by a login, then current.
     async fn activate(&mut self, step: &Step) -> Result<StepResult> {
@@ -390,9 +450,7 @@ impl Run<'_> {
             (Phase::Credentials, _) => self.rotate(step).await,
             (Phase::HttpOff, _) => self.http_off(step).await,
             (_, "account.users") => self.extra_users(step).await,
-            (_, "tls.certificate.self_signed") => {
-                Ok(StepResult::Skipped { reason: "certificate installation is not supported yet".into() })
-            }
+            (_, "tls.certificate.self_signed") => self.certificate(step).await,
             _ => self.setting(step).await,
         }
     }

@@ -69,6 +69,11 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         let _ = (to, ctx);
         Err(Error::Unsupported { address: self.http().address.clone(), operation: format!("write {key}") })
     }
+    /// Install a certificate from the site CA for these names; the leaf installed.
+    async fn install_certificate(&self, ca: &crate::certs::SiteCa, names: &[String]) -> Result<crate::certs::Leaf> {
+        let _ = (ca, names);
+        Err(Error::Unsupported { address: self.http().address.clone(), operation: "certificate install".into() })
+    }
     /// Set the first password of a factory-new device.
     async fn activate(&self, password: &Secret) -> Result<()> {
         let _ = password;
@@ -127,6 +132,9 @@ impl Driver for isapi::IsapiDriver {
     }
     async fn activate(&self, password: &Secret) -> Result<()> {
         isapi::IsapiDriver::activate(self, password).await
+    }
+    async fn install_certificate(&self, ca: &crate::certs::SiteCa, names: &[String]) -> Result<crate::certs::Leaf> {
+        isapi::IsapiDriver::install_certificate(self, ca, names).await
     }
     async fn delete_extra_users(&self) -> Result<Vec<String>> {
         isapi::IsapiDriver::delete_extra_users(self).await

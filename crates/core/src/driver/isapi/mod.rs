@@ -228,6 +228,27 @@ impl IsapiDriver {
         put_status(&self.http.address, "activate", &a)
     }
 
+    /// A certificate from the site CA for the camera's own key: the camera makes a CSR,
+    /// we sign it (with our SANs), the camera installs the chain.
+    pub async fn install_certificate(&self, ca: &crate::certs::SiteCa, names: &[String]) -> Result<crate::certs::Leaf> {
+        const BASE: &str = "/ISAPI/Security/serverCertificate";
+        let cn = names.first().cloned().unwrap_or_default();
+        let sans: String =
+            names.iter().map(|n| format!("<subjectAltName>{}</subjectAltName>", crate::xml::esc(n))).collect();
+        let req = format!(
+            "<CertificateReq version=\"2.0\" xmlns=\"http://www.hikvision.com/ver20/XMLSchema\"><commonName>{}</commonName>{sans}</CertificateReq>",
+            crate::xml::esc(&cn)
+        );
+        self.put(&format!("{BASE}/certSignReq"), &req).await?;
+        let a = self.http.call("GET", &format!("{BASE}/downloadCertSignReq"), None).await?;
+        ok_status(&self.http.address, "downloadCertSignReq", &a)?;
+        let leaf = ca.sign_csr(&a.body, names)?;
+        let path = format!("{BASE}/certificate");
+        let r = self.http.call("PUT", &path, Some(("application/x-pem-file", &leaf.chain_pem))).await?;
+        put_status(&self.http.address, &path, &r)?;
+        Ok(leaf)
+    }
+
     /// The HTTPS port from `adminAccesses`.
     pub async fn https_port(&self) -> Option<u16> {
         let a = self.http.call("GET", "/ISAPI/Security/adminAccesses", None).await.ok()?;

@@ -1,0 +1,255 @@
+//! The site CA and device certificates: a CA made with rcgen on first use (its key in
+//! the vault, its certificate beside the history), leaf certificates signed from the
+//! device's own CSR with SANs for every name the device is reached by, a real TLS
+//! handshake to prove an install, and the pins that later connections are held to.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::secret::{Credentials, Secret};
+use crate::vault::{Scope, Vault};
+
+/// How long device certificates are valid.
+pub const LEAF_DAYS: i64 = 397;
+
+fn local(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Local(format!("{what}: {e}"))
+}
+
+/// The site's certificate authority.
+#[derive(Debug)]
+pub struct SiteCa {
+    pub cert_pem: String,
+    key: Secret,
+}
+
+impl SiteCa {
+    fn cert_path(home: &Path) -> PathBuf {
+        home.join("site-ca.pem")
+    }
+
+    fn vault_scope() -> Scope {
+        Scope::Ca("site".into())
+    }
+
+    /// The CA, created on first use: key to the vault first, then the certificate.
+    pub fn load_or_create(home: &Path, vault: &Vault, site: &str) -> Result<SiteCa> {
+        let path = Self::cert_path(home);
+        let key = vault.lookup_scope(&Self::vault_scope(), "key")?;
+        if let (Ok(cert_pem), Some(key)) = (std::fs::read_to_string(&path), key) {
+            return Ok(SiteCa { cert_pem, key: key.password });
+        }
+        let key = KeyPair::generate().map_err(|e| local("CA key", e))?;
+        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(|e| local("CA", e))?;
+        params.distinguished_name.push(DnType::CommonName, format!("Portcullis site CA ({site})"));
+        params.distinguished_name.push(DnType::OrganizationName, "Portcullis");
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let now = time_now();
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + time::Duration::days(3650);
+        let cert = params.self_signed(&key).map_err(|e| local("CA", e))?;
+        let secret = Secret::new(key.serialize_pem());
+        vault.set(Self::vault_scope(), &Credentials { username: "key".into(), password: secret.clone() })?;
+        crate::vault::write_atomically(&path, cert.pem().as_bytes())?;
+        Ok(SiteCa { cert_pem: cert.pem(), key: secret })
+    }
+
+    /// Sign a device's CSR; the SANs are ours (every address and name the device is
+    /// reached by), whatever the device put in its request.
+    pub fn sign_csr(&self, csr_pem: &str, names: &[String]) -> Result<Leaf> {
+        let mut csr = rcgen::CertificateSigningRequestParams::from_pem(csr_pem).map_err(|e| Error::Malformed {
+            address: names.first().cloned().unwrap_or_default(),
+            operation: "certificate signing request".into(),
+            reason: e.to_string(),
+        })?;
+        csr.params.subject_alt_names = names.iter().map(|n| san(n)).collect::<Result<_>>()?;
+        let now = time_now();
+        csr.params.not_before = now - time::Duration::days(1);
+        csr.params.not_after = now + time::Duration::days(LEAF_DAYS);
+        csr.params.is_ca = IsCa::NoCa;
+        csr.params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::from_pem(self.key.expose()).map_err(|e| local("CA key", e))?;
+        let issuer = Issuer::from_ca_cert_pem(&self.cert_pem, key).map_err(|e| local("CA certificate", e))?;
+        let cert = csr.signed_by(&issuer).map_err(|e| local("signing", e))?;
+        Ok(Leaf { chain_pem: format!("{}{}", cert.pem(), self.cert_pem), der: cert.der().to_vec() })
+    }
+
+    fn root_store(&self) -> Result<rustls::RootCertStore> {
+        let mut roots = rustls::RootCertStore::empty();
+        let der = pem_der(&self.cert_pem).ok_or_else(|| local("CA certificate", "not PEM"))?;
+        roots.add(rustls::pki_types::CertificateDer::from(der)).map_err(|e| local("CA certificate", e))?;
+        Ok(roots)
+    }
+}
+
+fn time_now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+fn san(name: &str) -> Result<SanType> {
+    match name.parse::<IpAddr>() {
+        Ok(ip) => Ok(SanType::IpAddress(ip)),
+        Err(_) => {
+            let dns = name.to_string().try_into().map_err(|_| Error::Input(format!("{name}: not a host name")))?;
+            Ok(SanType::DnsName(dns))
+        }
+    }
+}
+
+fn pem_der(pem: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(body.trim()).ok()
+}
+
+/// A signed device certificate.
+#[derive(Debug, Clone)]
+pub struct Leaf {
+    /// Leaf first, then the CA.
+    pub chain_pem: String,
+    pub der: Vec<u8>,
+}
+
+/// SHA-256 of a certificate's DER, hex.
+pub fn fingerprint(der: &[u8]) -> String {
+    hex::encode(Sha256::digest(der))
+}
+
+/// What a handshake showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pin {
+    pub fingerprint: String,
+    /// RFC 3339.
+    pub not_after: String,
+}
+
+/// Prove an install: a TLS handshake that trusts only the site CA and checks the
+/// address against the SANs must succeed, and show the expected certificate.
+pub async fn verify_handshake(ca: &SiteCa, address: IpAddr, port: u16, expected_der: &[u8]) -> Result<Pin> {
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| local("TLS", e))?
+        .with_root_certificates(ca.root_store()?)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let label = format!("{address}:{port}");
+    let tcp =
+        tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(SocketAddr::new(address, port)))
+            .await
+            .map_err(|_| Error::Timeout { address: label.clone(), seconds: 10 })?
+            .map_err(|e| Error::Unreachable { address: label.clone(), reason: e.to_string() })?;
+    let name = rustls::pki_types::ServerName::IpAddress(address.into());
+    let tls = tokio::time::timeout(Duration::from_secs(10), connector.connect(name, tcp))
+        .await
+        .map_err(|_| Error::Timeout { address: label.clone(), seconds: 10 })?
+        .map_err(|e| Error::Device {
+            address: label.clone(),
+            operation: "TLS handshake with the site CA".into(),
+            reason: e.to_string(),
+        })?;
+    let (_, session) = tls.get_ref();
+    let leaf = session.peer_certificates().and_then(|c| c.first()).ok_or_else(|| Error::Device {
+        address: label.clone(),
+        operation: "TLS handshake".into(),
+        reason: "no certificate presented".into(),
+    })?;
+    if leaf.as_ref() != expected_der {
+        return Err(Error::Device {
+            address: label,
+            operation: "TLS handshake".into(),
+            reason: "the device presents another certificate than the one installed".into(),
+        });
+    }
+    let not_after = x509_parser::parse_x509_certificate(leaf.as_ref())
+        .ok()
+        .and_then(|(_, c)| chrono::DateTime::from_timestamp(c.validity().not_after.timestamp(), 0))
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    Ok(Pin { fingerprint: fingerprint(leaf.as_ref()), not_after })
+}
+
+/// Pinned certificates per device address, in `pins.json`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Pins {
+    pub devices: BTreeMap<String, Pin>,
+}
+
+impl Pins {
+    fn path(home: &Path) -> PathBuf {
+        home.join("pins.json")
+    }
+
+    pub fn load(home: &Path) -> Result<Pins> {
+        match std::fs::read(Self::path(home)) {
+            Ok(d) => serde_json::from_slice(&d).map_err(|e| local("pins.json", e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Pins::default()),
+            Err(e) => Err(local("pins.json", e)),
+        }
+    }
+
+    /// Record one device's pin (read, change, write: callers serialise).
+    pub fn save_one(home: &Path, address: &str, pin: Pin) -> Result<()> {
+        let mut pins = Pins::load(home)?;
+        pins.devices.insert(address.to_string(), pin);
+        let data = serde_json::to_vec_pretty(&pins).map_err(|e| local("pins.json", e))?;
+        crate::vault::write_atomically(&Self::path(home), &data)
+    }
+
+    /// Devices whose certificate ends within `days`.
+    pub fn expiring_within(&self, days: i64) -> Vec<String> {
+        let limit = chrono::Utc::now() + chrono::Duration::days(days);
+        self.devices
+            .iter()
+            .filter(|(_, p)| chrono::DateTime::parse_from_rfc3339(&p.not_after).map_or(true, |t| t < limit))
+            .map(|(a, _)| a.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csr_is_signed_with_our_sans_and_the_chain_ends_in_the_ca() {
+        let home = std::env::temp_dir().join(format!("pc-certs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).unwrap();
+        let store =
+            crate::vault::FileVault::new(home.join("vault.age"), Secret::new("certs test only")).with_work_factor(4);
+        let vault = Vault::new(Box::new(store), &home);
+        let ca = SiteCa::load_or_create(&home, &vault, "test").unwrap();
+        let again = SiteCa::load_or_create(&home, &vault, "test").unwrap();
+        assert_eq!(ca.cert_pem, again.cert_pem, "created once");
+        assert!(!std::fs::read_to_string(home.join("site-ca.pem")).unwrap().contains("PRIVATE KEY"));
+        let device_key = KeyPair::generate().unwrap();
+        let csr = CertificateParams::new(vec!["10.0.0.9".to_string()]).unwrap().serialize_request(&device_key).unwrap();
+        let leaf = ca.sign_csr(&csr.pem().unwrap(), &["127.1.0.7".into(), "cam-7.site.example".into()]).unwrap();
+        assert!(leaf.chain_pem.ends_with(&ca.cert_pem));
+        let (_, parsed) = x509_parser::parse_x509_certificate(&leaf.der).unwrap();
+        let sans = parsed.subject_alternative_name().unwrap().unwrap().value.general_names.len();
+        assert_eq!(sans, 2);
+        assert!(sign_garbage(&ca).is_err());
+    }
+
+    fn sign_garbage(ca: &SiteCa) -> Result<Leaf> {
+        ca.sign_csr(
+            "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+            &["1.2.3.4".into()],
+        )
+    }
+}
