@@ -185,6 +185,12 @@ async fn run(d: &WebDriver) -> WebDriverResult<()> {
     wait_text(d, "#timeline", 15, |t| t.contains("verified")).await;
     shot(d, "history").await;
 
+    // Keyboard: Alt+3 opens the baseline from anywhere, Alt+1 the site.
+    d.action_chain().key_down(Key::Alt).send_keys("3").key_up(Key::Alt).perform().await?;
+    wait_text(d, "#screen-title", 5, |t| t == "Baseline").await;
+    d.action_chain().key_down(Key::Alt).send_keys("1").key_up(Key::Alt).perform().await?;
+    wait_text(d, "#screen-title", 5, |t| t == "Site").await;
+
     click(d, "#nav-reports").await;
     wait_text(d, "#reports-placeholder", 5, |t| t.contains("#5")).await;
     shot(d, "reports").await;
