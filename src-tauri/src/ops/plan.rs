@@ -87,6 +87,10 @@ pub async fn apply(
         client: portcullis_core::driver::http::client(connect.timeout)?,
         connect,
         concurrency: settings.concurrency.max(1) as usize,
+        // No site CA yet in the desktop: certificate steps are skipped, and say so.
+        ca: None,
+        home: session.home.clone(),
+        hostnames: HashMap::new(),
     });
     let plans = device_plans(&session, &ids)?;
     let targets: Vec<_> = plans.iter().filter_map(|(d, _)| Some((d.target()?, d.site.clone()))).collect();
