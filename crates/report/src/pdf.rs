@@ -834,6 +834,25 @@ fn fill(c: Rgb) -> Fill {
     Fill { paint: rgb::Color::new(c.0, c.1, c.2).into(), ..Default::default() }
 }
 
+/// The laid-out text of every page, one line per text run (`page y x size [b] text`),
+/// without the running header and footer: what the PDF says and where, in a form a
+/// snapshot test can compare without a PDF reader.
+pub fn layout_text(r: &ReportData) -> Result<String, RenderError> {
+    let metrics = Metrics::new()?;
+    let (pages, _) = layout(r, &metrics);
+    let mut out = String::new();
+    for (i, ops) in pages.iter().enumerate() {
+        out.push_str(&format!("--- page {}\n", i + 1));
+        for op in ops {
+            if let Op::Text { x, y, size, bold, text, .. } = op {
+                let b = if *bold { " b" } else { "" };
+                out.push_str(&format!("{} {y:.1} {x:.1} {size:.1}{b} {text}\n", i + 1));
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub fn render(r: &ReportData) -> Result<Vec<u8>, RenderError> {
     let metrics = Metrics::new()?;
     let (pages, sections) = layout(r, &metrics);

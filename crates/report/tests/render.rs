@@ -137,6 +137,14 @@ fn a_tampered_json_report_fails_verification() {
 }
 
 #[test]
+fn pdf_layout_snapshot() {
+    let r = report("pdf-layout", 4, Filters::default());
+    let text = portcullis_report::pdf::layout_text(&r).unwrap();
+    check_snapshot("report.pdf.txt", text.as_bytes());
+    assert!(text.contains("1. Executive summary") && text.contains("6. Standards mapping"));
+}
+
+#[test]
 fn pdf_pages_are_numbered_and_not_blank() {
     let r = report("pdf", 12, Filters::default());
     let bytes = render(Format::Pdf, &r).unwrap();
