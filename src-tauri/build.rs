@@ -19,6 +19,7 @@ fn main() {
         "set_site_credentials",
         "get_settings",
         "set_settings",
+        "export_report",
     ];
     let attrs = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands));
     if let Err(e) = tauri_build::try_build(attrs) {

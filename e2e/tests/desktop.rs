@@ -192,7 +192,8 @@ async fn run(d: &WebDriver) -> WebDriverResult<()> {
     wait_text(d, "#screen-title", 5, |t| t == "Site").await;
 
     click(d, "#nav-reports").await;
-    wait_text(d, "#reports-placeholder", 5, |t| t.contains("#5")).await;
+    click(d, "#btn-report-pdf").await;
+    wait_text(d, "#report-result", 60, |t| t.contains(".pdf") && t.contains("chain verified")).await;
     shot(d, "reports").await;
 
     click(d, "#nav-settings").await;

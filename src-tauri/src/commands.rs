@@ -128,3 +128,8 @@ pub fn get_settings(state: State<'_, AppState>) -> IpcResult<Settings> {
 pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> IpcResult<()> {
     state.session()?.set_settings(settings)
 }
+
+#[tauri::command]
+pub fn export_report(state: State<'_, AppState>, format: String) -> IpcResult<ReportFile> {
+    ops::report::export(&*state.session()?, &format)
+}

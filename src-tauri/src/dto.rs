@@ -206,6 +206,21 @@ ipc! {
         pub problems: u32,
     }
 
+    /// A report written to the data directory.
+    pub struct ReportFile {
+        pub path: String,
+        /// pdf, html, csv, json
+        pub format: String,
+        pub bytes: u32,
+        pub devices: u32,
+        pub changes: u32,
+        /// SHA-256 of the file (also in FILE.sha256 beside it).
+        pub file_sha256: String,
+        /// The history's head hash the report cites, and whether the chain verified.
+        pub history_head: String,
+        pub history_intact: bool,
+    }
+
     pub struct HistoryRecord {
         pub seq: u32,
         pub time: String,

@@ -37,6 +37,7 @@ pub fn app_builder<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<
         commands::set_site_credentials,
         commands::get_settings,
         commands::set_settings,
+        commands::export_report,
     ])
 }
 

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use portcullis_core::audit::DeviceAudit;
 use portcullis_core::history::History;
 use portcullis_core::inventory::store::Store;
+use portcullis_core::snapshots::Snapshots;
 use portcullis_core::vault::Vault;
 
 use crate::demo::DemoSite;
@@ -24,6 +25,8 @@ pub struct Session {
     /// Shared with apply runs (`ApplyContext`).
     pub history: Arc<History>,
     pub vault: Arc<Vault>,
+    /// Every audit run, kept for reports (before/after).
+    pub snapshots: Snapshots,
     /// The last audit of each device this run, by target label (`address:port`).
     pub audits: Mutex<BTreeMap<String, DeviceAudit>>,
     pub settings: Mutex<Settings>,
@@ -39,6 +42,7 @@ impl Session {
             store: Store::open(home)?,
             history: Arc::new(History::open(home)?),
             vault: Arc::new(vault),
+            snapshots: Snapshots::open(home)?,
             audits: Mutex::new(BTreeMap::new()),
             settings: Mutex::new(Settings::default()),
             demo,

@@ -141,6 +141,23 @@ fn demo_site_end_to_end_through_ipc() {
     let detail2 = ok("device_detail", json!({ "id": failing["id"] }));
     let fails = |d: &Value| d["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "fail").count();
     assert!(fails(&detail2) < fails(&detail), "{} → {}", fails(&detail), fails(&detail2));
+    // Reports from the audits and the history, written to the data directory.
+    for format in ["json", "html", "pdf", "csv"] {
+        let r = ok("export_report", json!({ "format": format }));
+        let path = std::path::PathBuf::from(r["path"].as_str().unwrap());
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len() as u64, r["bytes"].as_u64().unwrap());
+        assert!(r["changes"].as_u64().unwrap() > 0 && r["history_intact"] == true, "{r}");
+        assert!(std::fs::read_to_string(format!("{}.sha256", path.display()))
+            .unwrap()
+            .contains(r["file_sha256"].as_str().unwrap()));
+        if format != "pdf" {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(secrets.iter().all(|s| !text.contains(s.as_str())), "a secret in the {format} report");
+        }
+    }
+    assert_eq!(call(&w, "export_report", json!({ "format": "docx" })).unwrap_err()["code"], "input");
+
     // Nothing to apply: an error with its code, nothing changed.
     let e = call(&w, "apply", json!({ "ids": ["mac:no-such"] })).unwrap_err();
     assert_eq!(e["code"], "nothing_to_apply", "{e}");

@@ -10,6 +10,7 @@ use futures::StreamExt;
 use portcullis_core::audit::{self, AuditOptions, BaselineChoice, DeviceAudit};
 use portcullis_core::driver::{ConnectOptions, Target};
 use portcullis_core::secret::Credentials;
+use portcullis_core::snapshots::{self, DeviceResult};
 
 use super::views::fill_identity_from_inventory;
 use crate::dto::{AuditSummary, Progress};
@@ -66,6 +67,13 @@ pub async fn run(session: Arc<Session>, ids: Vec<String>, each: impl Fn(Progress
         session.audits()?.insert(a.target.clone(), a.clone());
         results.push(a);
     }
+    // Kept for reports, as the CLI's audit keeps it.
+    let sites: HashMap<String, Option<String>> =
+        known.iter().filter_map(|d| Some((d.target()?.label(), d.site.clone()))).collect();
+    let devices =
+        results.iter().map(|a| DeviceResult::from_audit(a, sites.get(&a.target).cloned().flatten())).collect();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    session.snapshots.save(&now, &snapshots::operator_from_env(), "builtin", devices)?;
     Ok(AuditSummary {
         devices: results.len() as u32,
         errors: results.iter().filter(|a| a.error.is_some()).count() as u32,

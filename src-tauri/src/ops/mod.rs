@@ -9,4 +9,5 @@ pub mod discover;
 pub mod history;
 pub mod inventory;
 pub mod plan;
+pub mod report;
 pub mod views;

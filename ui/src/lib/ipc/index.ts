@@ -17,6 +17,7 @@ import type { HistoryRecord } from './bindings/HistoryRecord'
 import type { ImportResult } from './bindings/ImportResult'
 import type { IpcError } from './bindings/IpcError'
 import type { PlanView } from './bindings/PlanView'
+import type { ReportFile } from './bindings/ReportFile'
 import type { Progress } from './bindings/Progress'
 import type { Settings } from './bindings/Settings'
 import type { SightingEvent } from './bindings/SightingEvent'
@@ -25,7 +26,7 @@ import type { VaultEntry } from './bindings/VaultEntry'
 
 export type {
   AppInfo, ApplySummary, AuditSummary, BaselineView, ChainCheck, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary,
-  HistoryRecord, ImportResult, IpcError, PlanView, Progress, Settings, SightingEvent, SiteCredentials, VaultEntry,
+  HistoryRecord, ImportResult, IpcError, PlanView, ReportFile, Progress, Settings, SightingEvent, SiteCredentials, VaultEntry,
 }
 export type { ControlView } from './bindings/ControlView'
 export type { FindingView } from './bindings/FindingView'
@@ -84,6 +85,8 @@ export const ipc = {
   vaultEntries: () => call<VaultEntry[]>('vault_entries'),
   /** Write-only: the password goes to the vault; nothing ever returns it. */
   setSiteCredentials: (credentials: SiteCredentials) => call<null>('set_site_credentials', { credentials }),
+  /** Writes the report into the data directory's reports/ folder and says where. */
+  exportReport: (format: 'pdf' | 'html' | 'csv' | 'json') => call<ReportFile>('export_report', { format }),
   getSettings: () => call<Settings>('get_settings'),
   setSettings: (settings: Settings) => call<null>('set_settings', { settings }),
   onSighting: (f: (s: SightingEvent) => void): Promise<UnlistenFn> =>
