@@ -3,7 +3,10 @@
 //! timed as `portcullis report` runs it: read snapshots and history from disk, verify the
 //! chain, build, seal, render.
 //!
-//! cargo run --release -p portcullis-report --example bench -- 1000
+//! cargo run --release -p portcullis-report --example bench -- 1000 [--keep DIR]
+//!
+//! With `--keep DIR` the synthetic home is written to DIR and kept, so that the real
+//! binary can be timed on it: `PORTCULLIS_HOME=DIR portcullis report --format pdf --out r.pdf`.
 #![allow(clippy::print_stdout)]
 
 use std::time::Instant;
@@ -16,7 +19,10 @@ use portcullis_report::{build, render, sample, Format};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let home = std::env::temp_dir().join(format!("pc-report-bench-{}", std::process::id()));
+    let args: Vec<String> = std::env::args().collect();
+    let keep = args.iter().position(|a| a == "--keep").and_then(|i| args.get(i + 1)).map(std::path::PathBuf::from);
+    let home =
+        keep.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("pc-report-bench-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&home);
     std::fs::create_dir_all(&home)?;
     let baseline = Baseline::load("hikvision-hardening")?;
@@ -51,6 +57,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         drop((history, snaps));
         println!("{name:<6} {secs:>10.3} {:>12}", bytes.len());
     }
-    let _ = std::fs::remove_dir_all(&home);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&home);
+    }
     Ok(())
 }
