@@ -57,7 +57,7 @@ fn context(
         operator,
         site,
         passwords: Default::default(),
-        client: portcullis_core::driver::http::client(connect.timeout)?,
+        client: portcullis_core::driver::http::client_for_home(&home, connect.timeout)?,
         connect,
         concurrency: concurrency.max(1),
         ca: Some(Arc::new(ca)),
@@ -356,4 +356,47 @@ pub fn recover(args: &RecoverArgs, out: &Output) -> anyhow::Result<ExitCode> {
         report_recovered(r, out);
     }
     Ok(if done.iter().all(|r| r.kept != "pending") { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `certs renew`: a new certificate from the site CA for each device, installed and
+/// proven like any other step, pinned anew.
+pub(crate) fn renew(addresses: &[String], yes: bool, out: &Output) -> anyhow::Result<ExitCode> {
+    if !yes {
+        if out.json || !std::io::stdin().is_terminal() {
+            anyhow::bail!("renewing changes devices: confirm with --yes when not running interactively");
+        }
+        if !confirm(addresses.len(), addresses.len())? {
+            println!("Nothing was changed.");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let home = portcullis_core::paths::home()?;
+    let targets: Vec<(Target, Option<String>)> = Store::open(&home)?
+        .all()?
+        .iter()
+        .filter(|d| d.address.is_some_and(|a| addresses.contains(&a.to_string())))
+        .filter_map(|d| Some((d.target()?, d.site.clone())))
+        .collect();
+    let ctx = Arc::new(context(10, 8, operator(&None), Default::default())?);
+    let plans: Vec<DevicePlan> = targets
+        .iter()
+        .map(|(t, _)| DevicePlan {
+            device: t.label(),
+            steps: vec![portcullis_core::plan::Step {
+                phase: portcullis_core::plan::Phase::Tls,
+                control: None,
+                setting: "tls.certificate.self_signed".into(),
+                from: None,
+                to: portcullis_core::posture::Value::Bool(false),
+                action: "renew the certificate from the site CA".into(),
+                blocked: None,
+            }],
+        })
+        .collect();
+    let by_label: HashMap<String, (Target, Option<String>)> =
+        targets.into_iter().map(|(t, s)| (t.label(), (t, s))).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let reports = execute(plans, &by_label, &ctx, &runtime, out)?;
+    summarise(&reports, out);
+    Ok(if reports.iter().all(DeviceReport::ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

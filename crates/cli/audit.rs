@@ -120,7 +120,7 @@ pub fn collect(args: &Args, each: impl Fn(&DeviceAudit)) -> anyhow::Result<Vec<D
         concurrency: args.concurrency.max(1),
         ..Default::default()
     };
-    let client = portcullis_core::driver::http::client(opts.connect.timeout)?;
+    let client = portcullis_core::driver::http::client_for_home(&home, opts.connect.timeout)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let list: Vec<Target> = targets.into_iter().map(|(t, _)| t).collect();
     let audits: Vec<DeviceAudit> = runtime.block_on(async {

@@ -5,6 +5,7 @@
 
 mod apply;
 mod audit;
+mod certs;
 mod creds;
 mod discover;
 mod handover;
@@ -19,9 +20,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 const PLANNED: &str = "\
-Still to come (with their issues):
-  certs        site CA, device certificates, renewal
-
 Environment:
   PORTCULLIS_HOME              data directory (default: the platform data directory)
   PORTCULLIS_VAULT             keyring (default) or file
@@ -61,6 +59,11 @@ enum Command {
     /// Make the planned changes: each one recorded, verified by reading it back, and
     /// rolled back if it does not hold. Asks first unless --yes.
     Apply(apply::Args),
+    /// The site CA and the device certificates it issued.
+    Certs {
+        #[command(subcommand)]
+        command: certs::Command,
+    },
     /// Resolve password rotations a crash interrupted (also done at the start of apply).
     Recover(apply::RecoverArgs),
     /// Write a report (PDF, HTML, CSV or JSON) from the audits and the history, or verify a JSON one.
@@ -86,6 +89,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan::run(&args, &out),
         Command::Apply(args) => apply::run(&args, &out),
         Command::Recover(args) => apply::recover(&args, &out),
+        Command::Certs { command } => certs::run(command, &out),
         Command::Report(args) => report::run(&args, &out),
         Command::Handover(args) => handover::run(&args, &out),
     }

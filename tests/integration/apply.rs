@@ -25,6 +25,11 @@ fn vault(home: &Home) -> Vault {
     Vault::new(Box::new(store), &home.dir)
 }
 
+fn legacy_label(fleet: &portcullis_sim::Fleet) -> String {
+    let d = &fleet.devices()[1];
+    format!("{}:{}", d.address, d.http_port.unwrap_or(80))
+}
+
 async fn apply(home: &Home, extra: &[&str]) -> crate::Outcome {
     let mut args = vec!["apply", "--yes", "--json", "--timeout", "5"];
     args.extend_from_slice(SITE);
@@ -40,6 +45,7 @@ async fn apply_hardens_the_site_verifies_each_change_and_a_second_apply_changes_
     let legacy = fleet.camera(1).unwrap();
     let old_password = legacy.state().account("admin").unwrap().password.clone();
     assert!(legacy.open_port(Port::Telnet).is_some());
+    let legacy_device = legacy_label(&fleet);
 
     let first = apply(&home, &[]).await;
     let s = summary(&first.text);
@@ -100,11 +106,28 @@ async fn apply_hardens_the_site_verifies_each_change_and_a_second_apply_changes_
         .unwrap();
     assert!(legacy_audit["error"].is_null(), "{legacy_audit}");
 
+    // The certificate from the site CA is what the device presents, and it is pinned:
+    // a device that swaps it (a replaced camera, a man in the middle) is refused.
+    assert!(!legacy.state().certs.server.self_signed);
+    let pins: serde_json::Value = serde_json::from_slice(&std::fs::read(home.dir.join("pins.json")).unwrap()).unwrap();
+    assert!(pins["devices"][&address]["fingerprint"].as_str().is_some_and(|f| f.len() == 64), "{pins}");
+    let exported = home.dir.join("exported-ca.pem");
+    assert!(home.run(&["certs", "export-ca", "--out", exported.to_str().unwrap()]).await.ok);
+    assert!(std::fs::read_to_string(&exported).unwrap().starts_with("-----BEGIN CERTIFICATE"));
+
     // Idempotent: nothing left to change but what needs a person.
     let second = apply(&home, &[]).await;
     let s2 = summary(&second.text);
     assert_eq!(s2["verified"].as_u64().unwrap_or(0), 0, "{}", second.text);
     assert_eq!(s2["failed"].as_u64().unwrap_or(0), 0, "{}", second.text);
+
+    {
+        let mut st = legacy.state();
+        let (serial, addr, tls) = (st.identity.serial.clone(), st.address.to_string(), st.access.tls.clone());
+        st.certs.server = portcullis_sim::tls::ServerIdentity::self_signed(&serial, &addr, &tls).unwrap();
+    }
+    let swapped = home.run(&["audit", "--json", "--timeout", "5", "--device", &legacy_device]).await;
+    assert!(swapped.text.contains("pinned"), "{}", swapped.text);
 
     // Neither the old nor the new password reached any output or any file.
     let outputs = ALL_OUTPUT.lock().unwrap().clone();

@@ -209,6 +209,11 @@ impl Pins {
         crate::vault::write_atomically(&Self::path(home), &data)
     }
 
+    /// The pins as the HTTP client wants them.
+    pub fn by_address(&self) -> std::collections::HashMap<IpAddr, String> {
+        self.devices.iter().filter_map(|(a, p)| Some((a.parse().ok()?, p.fingerprint.clone()))).collect()
+    }
+
     /// Devices whose certificate ends within `days`.
     pub fn expiring_within(&self, days: i64) -> Vec<String> {
         let limit = chrono::Utc::now() + chrono::Duration::days(days);

@@ -6,6 +6,8 @@
 //! The [`LoginGuard`] allows one refused login per device per run; after that, every
 //! call fails at once without touching the device.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,17 +50,89 @@ pub struct HttpSession {
     timeout: Duration,
 }
 
-/// A client that accepts the device's certificate (pinning arrives with #4); TLS via
-/// rustls only.
+/// A client with no pins: every device's certificate is accepted (factory cameras
+/// present self-signed ones). TLS via rustls only.
 pub fn client(timeout: Duration) -> Result<reqwest::Client> {
+    client_with_pins(timeout, HashMap::new())
+}
+
+/// The client every command uses: the pins recorded under PORTCULLIS_HOME applied.
+pub fn client_for_home(home: &std::path::Path, timeout: Duration) -> Result<reqwest::Client> {
+    client_with_pins(timeout, crate::certs::Pins::load(home)?.by_address())
+}
+
+/// A client that holds each pinned device (by address) to the SHA-256 fingerprint of
+/// the certificate `apply` installed; devices without a pin are accepted as they are.
+pub fn client_with_pins(timeout: Duration, pins: HashMap<IpAddr, String>) -> Result<reqwest::Client> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Local(format!("TLS: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(PinVerifier { pins, provider }))
+        .with_no_client_auth();
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
-        .danger_accept_invalid_certs(true)
+        .use_preconfigured_tls(tls)
         .pool_idle_timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| Error::Local(format!("HTTP client: {e}")))
+}
+
+/// Pins by address. Chain validation is not what protects a camera on a LAN (it is
+/// reached by IP, with a certificate from a site CA or its own self-signed one); the
+/// pin is: once a certificate is installed and proven, only that one is accepted.
+#[derive(Debug)]
+struct PinVerifier {
+    pins: HashMap<IpAddr, String>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if let rustls::pki_types::ServerName::IpAddress(ip) = server_name {
+            let ip: IpAddr = (*ip).into();
+            if let Some(pin) = self.pins.get(&ip) {
+                if &crate::certs::fingerprint(end_entity.as_ref()) != pin {
+                    return Err(rustls::Error::General(format!(
+                        "{ip} presents a certificate other than the pinned one (sha256:{pin})"
+                    )));
+                }
+            }
+        }
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 impl HttpSession {
