@@ -109,7 +109,13 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     for r in runtime.block_on(apply::recover(&targets, &ctx))? {
         report_recovered(&r, out);
     }
-    let mut plans = crate::plan::build(&args.plan, out)?;
+    let (mut plans, audits) = crate::plan::build_with_audits(&args.plan, out)?;
+    // A run killed between a change and its record: the devices now say how it ended.
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let closed = apply::interrupted::close(&ctx.history, &ctx.operator, &audits, &now)?;
+    if closed > 0 && !out.json {
+        println!("Recorded the outcome of {closed} change(s) an interrupted run left open.");
+    }
     if args.retry_failed {
         let failed = failed_last_time(&ctx.history)?;
         plans.retain(|p| failed.contains(&p.device));
@@ -159,14 +165,6 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let store = Store::open(&home)?;
-    for r in &reports {
-        if let Some(port) = r.https_port {
-            if let Some((t, _)) = by_label.get(&r.device) {
-                store.set_https_port(t.address, port)?;
-            }
-        }
-    }
     summarise(&reports, out);
     Ok(if reports.iter().all(DeviceReport::ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
@@ -190,15 +188,34 @@ fn execute(
         jobs.push(DeviceJob { target, site, plan });
     }
     let progress = Progress::new(out, jobs.len(), steps);
+    // The inventory learns a device's HTTPS port the moment HTTP is about to go.
+    let store = Arc::new(Store::open(&portcullis_core::paths::home()?)?);
+    let addresses: HashMap<String, std::net::IpAddr> =
+        by_label.iter().map(|(label, (t, _))| (label.clone(), t.address)).collect();
+    let store_error: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
     let on_event: Arc<dyn Fn(Event) + Send + Sync> = {
-        let progress = progress.clone();
-        Arc::new(move |e: Event| progress.event(&e))
+        let (progress, store, store_error) = (progress.clone(), store, store_error.clone());
+        Arc::new(move |e: Event| {
+            if let Event::HttpsPort { device, port } = &e {
+                if let Some(address) = addresses.get(device) {
+                    if let Err(err) = store.set_https_port(*address, *port) {
+                        if let Ok(mut slot) = store_error.lock() {
+                            *slot = Some(err.to_string());
+                        }
+                    }
+                }
+            }
+            progress.event(&e)
+        })
     };
     let reports = runtime.block_on(async {
         use futures::StreamExt;
         apply::apply_many(jobs, |j| creds.get(&j.plan.device).cloned(), ctx.clone(), on_event).collect().await
     });
     progress.finish();
+    if let Some(e) = store_error.lock().ok().and_then(|mut s| s.take()) {
+        anyhow::bail!("the inventory could not record an HTTPS port: {e}");
+    }
     Ok(reports)
 }
 
@@ -294,6 +311,7 @@ impl Progress {
                 }
                 overall.inc(1);
             }
+            Event::HttpsPort { .. } => {}
             Event::DeviceDone(r) => {
                 if let Some(bar) = devices.remove(&r.device) {
                     let msg = if r.ok() { "done".to_string() } else { "needs attention".to_string() };

@@ -43,6 +43,14 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
 
 /// Audit the devices and plan each one that could be read.
 pub(crate) fn build(args: &Args, out: &Output) -> anyhow::Result<Vec<DevicePlan>> {
+    Ok(build_with_audits(args, out)?.0)
+}
+
+/// The plans, and the audits they come from.
+pub(crate) fn build_with_audits(
+    args: &Args,
+    out: &Output,
+) -> anyhow::Result<(Vec<DevicePlan>, Vec<portcullis_core::audit::DeviceAudit>)> {
     let site = args.site();
     let mut audits = crate::audit::collect(&args.audit, |_| {})?;
     audits.sort_by_key(|a| a.target.parse::<std::net::SocketAddr>().map_err(|_| a.target.clone()));
@@ -58,7 +66,7 @@ pub(crate) fn build(args: &Args, out: &Output) -> anyhow::Result<Vec<DevicePlan>
         }
         plans.push(plan_device(&a.target, &a.findings, &site));
     }
-    Ok(plans)
+    Ok((plans, audits))
 }
 
 /// The plans as a diff, one line per step.

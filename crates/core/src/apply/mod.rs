@@ -6,6 +6,7 @@
 //! through the vault's pending entries (see [`password`]); HTTP is switched off only
 //! over a proven HTTPS session. Devices run concurrently; steps within one never do.
 
+pub mod interrupted;
 pub mod password;
 mod ports;
 
@@ -75,8 +76,24 @@ pub enum StepResult {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    DeviceStarted { device: String, steps: usize },
-    StepDone { device: String, index: usize, steps: usize, setting: String, action: String, result: StepResult },
+    DeviceStarted {
+        device: String,
+        steps: usize,
+    },
+    StepDone {
+        device: String,
+        index: usize,
+        steps: usize,
+        setting: String,
+        action: String,
+        result: StepResult,
+    },
+    /// The device is about to be reached over HTTPS only: record the port now, so that
+    /// a crash in the next moment cannot leave an inventory that points at closed HTTP.
+    HttpsPort {
+        device: String,
+        port: u16,
+    },
     DeviceDone(DeviceReport),
 }
 
@@ -119,6 +136,7 @@ struct Run<'a> {
     creds: Credentials,
     drv: Box<dyn Driver>,
     report: DeviceReport,
+    notify: &'a (dyn Fn(Event) + Send + Sync),
 }
 
 impl Run<'_> {
@@ -283,6 +301,7 @@ impl Run<'_> {
                 Err(e) => return Ok(StepResult::Skipped { reason: format!("HTTPS not proven ({e}): HTTP stays on") }),
             }
         };
+        (self.notify)(Event::HttpsPort { device: self.job.plan.device.clone(), port });
         let http_port = self.target.http_port;
         self.drv = drv;
         self.target = secure.clone();
@@ -492,7 +511,7 @@ pub async fn apply_device(
             return report;
         }
     };
-    let mut run = Run { ctx, job, target: job.target.clone(), creds, drv, report };
+    let mut run = Run { ctx, job, target: job.target.clone(), creds, drv, report, notify: on_event };
     for (index, step) in job.plan.steps.iter().enumerate() {
         let result = match run.step(step).await {
             Ok(r) => r,
@@ -571,10 +590,16 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
             Ok(drv) => password::resolve(drv.as_ref(), &new, old.as_ref()).await,
             Err(e) => Resolution::Unresolved(e.to_string()),
         };
+        // Close the rotation's own intent (its setting), if the crash left it open.
+        let setting = interrupted::open_intents(&ctx.history)?
+            .into_iter()
+            .find(|((d, _), r)| *d == target.label() && r.change.vault_entry.is_some())
+            .map(|((_, s), _)| s)
+            .unwrap_or_else(|| "account.password".into());
         let step = Step {
             phase: Phase::Credentials,
             control: None,
-            setting: "account.password".into(),
+            setting,
             from: None,
             to: Value::Text("rotated".into()),
             action: "recover an interrupted password rotation".into(),
