@@ -22,7 +22,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # 1. System packages.
-APT_PKGS=(build-essential pkg-config python3 python3-venv iproute2 ca-certificates dbus-daemon gnome-keyring)
+APT_PKGS=(build-essential pkg-config python3 python3-venv iproute2 ca-certificates dbus-daemon gnome-keyring poppler-utils)
 command -v node >/dev/null && command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
