@@ -71,14 +71,49 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         }
     })?;
     save_snapshot(args, &audits)?;
+    let drift = drift_since_apply(&audits)?;
     let site = audit::site_score(&audits);
     if out.json {
+        for d in &drift {
+            out.record("drift", d);
+        }
         let errors = audits.iter().filter(|a| a.error.is_some()).count();
-        out.record("summary", &serde_json::json!({ "devices": audits.len(), "errors": errors, "site_score": site }));
+        out.record(
+            "summary",
+            &serde_json::json!({ "devices": audits.len(), "errors": errors, "site_score": site, "drift": drift.len() }),
+        );
     } else {
         print_table(audits, site);
+        if !drift.is_empty() {
+            println!();
+            println!("Changed since the last apply:");
+            for d in &drift {
+                let show =
+                    |v: &Option<portcullis_core::posture::Value>| v.as_ref().map_or("?".into(), ToString::to_string);
+                println!(
+                    "  {:<22} {:<30} applied {} ({}), now {}",
+                    d.device,
+                    d.setting,
+                    show(&d.applied),
+                    d.applied_at,
+                    show(&d.now)
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What changed on each device since apply last verified it (drift).
+fn drift_since_apply(audits: &[DeviceAudit]) -> anyhow::Result<Vec<portcullis_core::history::Drift>> {
+    let home = portcullis_core::paths::home()?;
+    let records = portcullis_core::history::History::open(&home)?.query(&Default::default())?;
+    let mut all = Vec::new();
+    for a in audits.iter().filter(|a| a.error.is_none()) {
+        let observed: Vec<_> = a.findings.iter().map(|f| (f.setting.clone(), f.observed.clone())).collect();
+        all.extend(portcullis_core::history::drift(&records, &a.target, &observed));
+    }
+    Ok(all)
 }
 
 /// Keep the run (with each device's site) so that reports can show before and after.

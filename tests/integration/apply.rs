@@ -121,6 +121,15 @@ async fn apply_hardens_the_site_verifies_each_change_and_a_second_apply_changes_
     assert_eq!(s2["verified"].as_u64().unwrap_or(0), 0, "{}", second.text);
     assert_eq!(s2["failed"].as_u64().unwrap_or(0), 0, "{}", second.text);
 
+    // Drift: someone switches Telnet back on by hand; the audit says what changed since the apply.
+    legacy.state().services.telnet.enabled = true;
+    let drifted = home.run(&["audit", "--json", "--timeout", "5", "--device", &legacy_device]).await;
+    let drift: Vec<_> = lines(&drifted.text).into_iter().filter(|l| l["type"] == "drift").collect();
+    assert_eq!(drift.len(), 1, "{}", drifted.text);
+    assert_eq!(drift[0]["setting"], "service.telnet.enabled");
+    assert_eq!((drift[0]["applied"].clone(), drift[0]["now"].clone()), (false.into(), true.into()));
+    legacy.state().services.telnet.enabled = false;
+
     {
         let mut st = legacy.state();
         let (serial, addr, tls) = (st.identity.serial.clone(), st.address.to_string(), st.access.tls.clone());

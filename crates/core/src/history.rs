@@ -257,3 +257,43 @@ mod tests {
         assert_eq!(h.verify().unwrap().first_bad.map(|b| b.0), Some(3));
     }
 }
+
+/// A setting that no longer holds what the last successful apply made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    pub device: String,
+    pub setting: String,
+    pub applied: Option<Value>,
+    pub now: Option<Value>,
+    /// When the apply made it so (RFC 3339).
+    pub applied_at: String,
+}
+
+/// Drift of one audited device: for each setting the history shows verified, the last
+/// value applied, compared with what the device shows now.
+pub fn drift(records: &[Record], device: &str, observed: &[(String, Option<Value>)]) -> Vec<Drift> {
+    let mut last: std::collections::BTreeMap<&str, &Record> = std::collections::BTreeMap::new();
+    for r in records.iter().filter(|r| r.change.device == device) {
+        if matches!(r.change.outcome, Outcome::Verified) {
+            last.insert(r.change.setting.as_str(), r);
+        }
+    }
+    let mut out = Vec::new();
+    for (setting, now) in observed {
+        let Some(r) = last.get(setting.as_str()) else { continue };
+        // Only settings whose value the history states (not backups, certificates by hash, passwords).
+        let applied = r.change.after.clone();
+        let comparable = matches!(applied, Some(Value::Bool(_)) | Some(Value::List(_)))
+            || matches!(&applied, Some(Value::Text(t)) if !t.starts_with("sha256:") && !t.starts_with("site CA") && t != "rotated");
+        if comparable && now.is_some() && *now != applied {
+            out.push(Drift {
+                device: device.to_string(),
+                setting: setting.clone(),
+                applied,
+                now: now.clone(),
+                applied_at: r.time.clone(),
+            });
+        }
+    }
+    out
+}
