@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
-# scripts/demo.sh — the built-in demo site: a dozen simulated cameras of every kind on
-# loopback addresses (127.1.0.x), imported and audited by the Portcullis CLI. The site
-# keeps running until Ctrl-C.
-# Needs only a Rust toolchain (plus build tools: apt-get install build-essential pkg-config).
+# scripts/demo.sh — the built-in demo site.
+#   scripts/demo.sh        the desktop app, `portcullis-desktop --demo`: a dozen simulated
+#                          cameras of every kind started in-process on loopback, with their
+#                          own data directory and vault. Harden them from the window.
+#   scripts/demo.sh --cli  the same kind of site for the CLI: imported and audited, then left
+#                          running until Ctrl-C.
+# Needs a Rust toolchain and Node.js >= 20.19 (npm); installs the Debian packages it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" != "--cli" ]; then
+  bash scripts/desktop-deps.sh
+  echo "Building the desktop app…"
+  npm ci --prefix ui --no-audit --no-fund --loglevel=error
+  npm run --prefix ui build --silent
+  cargo build --locked -q -p portcullis-desktop --features tauri/custom-protocol
+  # Its own simulated site, data directory and vault; nothing leaves loopback.
+  exec target/debug/portcullis-desktop --demo
+fi
 COUNT=${COUNT:-12}
 export PORTCULLIS_HOME=${PORTCULLIS_HOME:-$PWD/target/demo-home}
 # The demo keeps its (simulated) passwords in the encrypted file vault, so it runs on

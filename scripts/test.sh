@@ -6,9 +6,10 @@
 #   peers         ../shared/peers/setup.sh: Home Assistant's ONVIF client, npm onvif,
 #                 python wsdiscovery (the third-party oracle for the simulator)
 #   cargo-deny    into .ci-tools/ (crates.io)
-# Then: fmt, clippy, cargo-deny, unit and integration tests, the third-party checks,
-# the multicast tests inside a loopback-only network namespace, and the simulator's
-# memory benchmark. The last line is "tests: N passed, M failed".
+# Then: fmt, clippy, cargo-deny, unit and integration tests, the third-party checks and
+# the reliability campaign (ignored tests), the multicast tests inside a loopback-only
+# network namespace, the simulator's memory benchmark, and the desktop app's checks
+# (scripts/test-desktop.sh). The last line is "tests: N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -32,6 +33,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The desktop app (src-tauri, e2e) is in the workspace: its build scripts need WebKitGTK's -dev packages.
+bash scripts/desktop-deps.sh
 command -v cargo >/dev/null || { echo "test.sh: no Rust toolchain: install rustup (https://rustup.rs) and rerun" >&2; exit 2; }
 
 # 2. Third-party clients.
@@ -79,8 +82,14 @@ scripts/bench-sim-memory.sh 1000 2>&1 | tee -a "$LOG"
 phase "audit benchmark (reported, not asserted: timing targets are not tests)"
 SETTINGS=200:200 scripts/bench-audit.sh 100 2>&1 | tee -a "$LOG"
 
+phase "desktop app (UI checks, IPC tests, E2E under Xvfb; screenshots in docs/screenshots)"
+scripts/test-desktop.sh 2>&1 | tee -a "$LOG"
+
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$LOG" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$LOG" | awk '{s += $1} END {print s + 0}')
+# The desktop script's own steps (type drift, svelte-check, eslint, vitest, E2E …).
+passed=$((passed + $(grep -Eo '^desktop-tests: [0-9]+ passed' "$LOG" | awk '{s += $2} END {print s + 0}')))
+failed=$((failed + $(grep -Eo '^desktop-tests: [0-9]+ passed, [0-9]+ failed' "$LOG" | awk '{s += $4} END {print s + 0}')))
 phase "done"
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

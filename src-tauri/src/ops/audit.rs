@@ -48,7 +48,7 @@ pub async fn run(session: Arc<Session>, ids: Vec<String>, each: impl Fn(Progress
         concurrency: settings.concurrency.max(1) as usize,
         ..AuditOptions::default()
     };
-    let client = portcullis_core::driver::http::client(opts.connect.timeout)?;
+    let client = portcullis_core::driver::http::client_for_home(&session.home, opts.connect.timeout)?;
     let total = targets.len() as u32;
     let list: Vec<Target> = targets.into_iter().map(|(t, _)| t).collect();
     let stream = audit::audit_many(list, |t| creds.get(&t.label()).cloned(), BaselineChoice::builtin()?, client, opts);

@@ -84,11 +84,11 @@ pub async fn apply(
         operator: operator(),
         site: SiteParameters { ntp_servers: settings.ntp_servers, management_hosts: settings.management_hosts },
         passwords: Default::default(),
-        client: portcullis_core::driver::http::client(connect.timeout)?,
+        client: portcullis_core::driver::http::client_for_home(&session.home, connect.timeout)?,
         connect,
         concurrency: settings.concurrency.max(1) as usize,
-        // No site CA yet in the desktop: certificate steps are skipped, and say so.
-        ca: None,
+        // The site CA, created on first use like the CLI's: certificates are installed and pinned.
+        ca: Some(Arc::new(portcullis_core::certs::SiteCa::load_or_create(&session.home, &session.vault, "site")?)),
         home: session.home.clone(),
         hostnames: HashMap::new(),
     });
@@ -125,24 +125,33 @@ pub async fn apply(
     };
     let total: u32 = jobs.iter().map(|j| j.plan.steps.len() as u32).sum();
     let done = Arc::new(AtomicU32::new(0));
-    let on_event: Arc<dyn Fn(Event) + Send + Sync> = Arc::new(move |e: Event| {
-        if let Event::StepDone { device, setting, action, result, .. } = e {
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            let (ok, why) = match result {
-                StepResult::Verified => (true, None),
-                StepResult::Skipped { reason } => (true, Some(format!("skipped: {reason}"))),
-                StepResult::RolledBack { reason } => (false, Some(format!("rolled back: {reason}"))),
-                StepResult::Failed { reason } => (false, Some(format!("failed: {reason}"))),
-            };
-            let message = Some(match why {
-                Some(w) => format!("{setting}: {action} ({w})"),
-                None => format!("{setting}: {action}"),
-            });
-            each(Progress { job: "apply".into(), done: n, total, device, ok, message });
-        }
-    });
     let by_label: HashMap<String, std::net::IpAddr> =
         jobs.iter().map(|j| (j.plan.device.clone(), j.target.address)).collect();
+    let on_event: Arc<dyn Fn(Event) + Send + Sync> = {
+        let (session, by_label) = (session.clone(), by_label.clone());
+        Arc::new(move |e: Event| {
+            // The inventory learns the HTTPS port before HTTP goes, so a crash cannot strand the device.
+            if let Event::HttpsPort { device, port } = &e {
+                if let Some(address) = by_label.get(device) {
+                    let _ = session.store.set_https_port(*address, *port);
+                }
+            }
+            if let Event::StepDone { device, setting, action, result, .. } = e {
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                let (ok, why) = match result {
+                    StepResult::Verified => (true, None),
+                    StepResult::Skipped { reason } => (true, Some(format!("skipped: {reason}"))),
+                    StepResult::RolledBack { reason } => (false, Some(format!("rolled back: {reason}"))),
+                    StepResult::Failed { reason } => (false, Some(format!("failed: {reason}"))),
+                };
+                let message = Some(match why {
+                    Some(w) => format!("{setting}: {action} ({w})"),
+                    None => format!("{setting}: {action}"),
+                });
+                each(Progress { job: "apply".into(), done: n, total, device, ok, message });
+            }
+        })
+    };
     let reports: Vec<DeviceReport> =
         apply::apply_many(jobs, |j| creds.get(&j.plan.device).cloned(), ctx, on_event).collect().await;
     let mut audits = session.audits()?;
