@@ -68,7 +68,8 @@ impl Record {
             "change": self.change,
             "prev_hash": self.prev_hash,
         });
-        hex::encode(Sha256::digest(body.to_string().as_bytes()))
+        // Canonical, not `to_string`: the key order must not depend on serde_json's features.
+        hex::encode(Sha256::digest(crate::canonical::to_string(&body).as_bytes()))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod advisories;
 pub mod apply;
 pub mod audit;
 pub mod baseline;
+pub mod canonical;
 pub mod certs;
 pub mod discover;
 pub mod driver;
