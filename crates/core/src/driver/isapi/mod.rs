@@ -186,15 +186,20 @@ impl IsapiDriver {
         put_status(&self.http.address, path, &a)
     }
 
-    /// Delete every web user but `admin`.
-    pub async fn delete_extra_users(&self) -> Result<Vec<String>> {
+    /// The web users as (id, name).
+    async fn web_users(&self) -> Result<Vec<(String, String)>> {
         let a = self.http.call("GET", "/ISAPI/Security/users", None).await?;
         ok_status(&self.http.address, "users", &a)?;
-        let users = wire::user_ids(&a.body).map_err(|reason| Error::Malformed {
+        wire::user_ids(&a.body).map_err(|reason| Error::Malformed {
             address: self.http.address.clone(),
             operation: "GET /ISAPI/Security/users".into(),
             reason,
-        })?;
+        })
+    }
+
+    /// Delete every web user but `admin`.
+    pub async fn delete_extra_users(&self) -> Result<Vec<String>> {
+        let users = self.web_users().await?;
         let mut gone = Vec::new();
         for (id, name) in users.into_iter().filter(|(_, n)| n != "admin") {
             let path = format!("/ISAPI/Security/users/{id}");
@@ -265,13 +270,7 @@ impl IsapiDriver {
 
     /// Set a user's password, on the web user and on the ONVIF user of the same name.
     pub async fn set_password(&self, username: &str, password: &crate::secret::Secret) -> Result<()> {
-        let a = self.http.call("GET", "/ISAPI/Security/users", None).await?;
-        ok_status(&self.http.address, "users", &a)?;
-        let users = wire::user_ids(&a.body).map_err(|reason| Error::Malformed {
-            address: self.http.address.clone(),
-            operation: "GET /ISAPI/Security/users".into(),
-            reason,
-        })?;
+        let users = self.web_users().await?;
         let id = users.iter().find(|(_, n)| n == username).map(|(id, _)| id.clone()).ok_or_else(|| Error::Device {
             address: self.http.address.clone(),
             operation: "set password".into(),
