@@ -99,7 +99,7 @@ fn actionable(p: &DevicePlan) -> usize {
 
 pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     let audit = &args.plan.audit;
-    let mut ctx = context(audit.timeout, audit.concurrency, operator(&args.operator), args.plan.site())?;
+    let mut ctx = context(audit.timeout, audit.concurrency, operator(&args.operator), args.plan.site()?)?;
     ctx.passwords.length = args.password_length;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let home = portcullis_core::paths::home()?;

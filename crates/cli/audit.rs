@@ -25,7 +25,7 @@ pub struct Args {
     /// A built-in baseline (hikvision-hardening, onvif-baseline) or a TOML file.
     /// Default: hikvision-hardening for ISAPI devices, onvif-baseline for the rest.
     #[arg(long)]
-    baseline: Option<String>,
+    pub(crate) baseline: Option<String>,
     /// Devices audited at once.
     #[arg(long, default_value_t = 32)]
     pub(crate) concurrency: usize,

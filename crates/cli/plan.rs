@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use portcullis_core::baseline::Baseline;
 use portcullis_core::plan::{plan_device, DevicePlan, SiteParameters};
 
 use crate::output::Output;
@@ -21,8 +22,15 @@ pub struct Args {
 }
 
 impl Args {
-    pub(crate) fn site(&self) -> SiteParameters {
-        SiteParameters { ntp_servers: self.ntp_servers.clone(), management_hosts: self.management_hosts.clone() }
+    /// The site parameters: the baseline's `[site]` table, the flags filling its gaps.
+    pub(crate) fn site(&self) -> anyhow::Result<SiteParameters> {
+        let baseline = self.audit.baseline.as_deref().map(Baseline::load).transpose()?;
+        let section = baseline.as_ref().and_then(|b| b.site.as_ref());
+        SiteParameters::merge(section, &self.ntp_servers, &self.management_hosts).map_err(anyhow::Error::msg)
+    }
+
+    fn name_pattern(&self) -> anyhow::Result<Option<portcullis_core::site::names::NamePattern>> {
+        Ok(self.audit.baseline.as_deref().map(Baseline::load).transpose()?.and_then(|b| b.name_pattern()))
     }
 }
 
@@ -51,9 +59,14 @@ pub(crate) fn build_with_audits(
     args: &Args,
     out: &Output,
 ) -> anyhow::Result<(Vec<DevicePlan>, Vec<portcullis_core::audit::DeviceAudit>)> {
-    let site = args.site();
+    let mut site = args.site()?;
     let mut audits = crate::audit::collect(&args.audit, |_| {})?;
     audits.sort_by_key(|a| a.target.parse::<std::net::SocketAddr>().map_err(|_| a.target.clone()));
+    if let Some(pattern) = args.name_pattern()? {
+        let labelled: Vec<(&str, &portcullis_core::audit::DeviceAudit)> =
+            audits.iter().map(|a| (a.target.as_str(), a)).collect();
+        site.name_devices(&pattern, &labelled);
+    }
     let mut plans: Vec<DevicePlan> = Vec::new();
     for a in &audits {
         if let Some(e) = &a.error {

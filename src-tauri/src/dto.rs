@@ -261,12 +261,54 @@ ipc! {
         pub timeout_s: u32,
         pub ntp_servers: Vec<String>,
         pub management_hosts: Vec<String>,
+        /// `{site}` in the naming pattern; empty for none.
+        pub site_name: String,
+        /// Device names, e.g. `{site}-{model}-{n:02}`; empty leaves names alone.
+        pub device_name_pattern: String,
+        /// POSIX TZ, e.g. `CET-1CEST,M3.5.0,M10.5.0/3`; empty leaves zones alone.
+        pub time_zone: String,
     }
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { concurrency: 32, timeout_s: 10, ntp_servers: Vec::new(), management_hosts: Vec::new() }
+        Settings {
+            concurrency: 32,
+            timeout_s: 10,
+            ntp_servers: Vec::new(),
+            management_hosts: Vec::new(),
+            site_name: String::new(),
+            device_name_pattern: String::new(),
+            time_zone: String::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The demo site's parameters: every plan step can run on loopback.
+    pub fn demo() -> Self {
+        Settings {
+            ntp_servers: vec!["ntp1.demo.lan".into()],
+            management_hosts: vec!["127.0.0.1".into()],
+            site_name: "demo".into(),
+            device_name_pattern: "{site}-{model}-{n:02}".into(),
+            time_zone: "CET-1CEST,M3.5.0,M10.5.0/3".into(),
+            ..Settings::default()
+        }
+    }
+
+    /// The site parameters as the engine's `[site]` table; every field checked.
+    pub fn site_section(&self) -> Result<portcullis_core::site::SiteSection, String> {
+        let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let section = portcullis_core::site::SiteSection {
+            name: text(&self.site_name),
+            device_name: text(&self.device_name_pattern),
+            time_zone: text(&self.time_zone),
+            ntp_servers: self.ntp_servers.clone(),
+            management_hosts: self.management_hosts.clone(),
+        };
+        section.validate()?;
+        Ok(section)
     }
 }
 

@@ -20,6 +20,11 @@ impl IpcError {
     pub fn local(message: impl std::fmt::Display) -> Self {
         IpcError::new("local", message.to_string())
     }
+
+    /// Something the user typed that cannot be used.
+    pub fn input(message: impl std::fmt::Display) -> Self {
+        IpcError::new("input", message.to_string())
+    }
 }
 
 impl std::fmt::Display for IpcError {

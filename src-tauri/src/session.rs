@@ -44,7 +44,7 @@ impl Session {
             vault: Arc::new(vault),
             snapshots: Snapshots::open(home)?,
             audits: Mutex::new(BTreeMap::new()),
-            settings: Mutex::new(Settings::default()),
+            settings: Mutex::new(if demo.is_some() { Settings::demo() } else { Settings::default() }),
             demo,
         })
     }
@@ -66,6 +66,7 @@ impl Session {
     }
 
     pub fn set_settings(&self, s: Settings) -> IpcResult<()> {
+        s.site_section().map_err(IpcError::input)?;
         let mut g = self.settings.lock().map_err(|_| IpcError::local("settings lock poisoned"))?;
         *g = s;
         Ok(())

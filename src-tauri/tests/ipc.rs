@@ -116,6 +116,9 @@ fn demo_site_end_to_end_through_ipc() {
     let steps = plans[0]["steps"].as_array().unwrap();
     assert!(!steps.is_empty());
     assert!(steps.iter().any(|s| s["phase"] == "backup"));
+    // The demo's naming pattern gives the device a site name.
+    let rename = steps.iter().find(|s| s["setting"] == "device.name").expect("a rename step");
+    assert!(rename["to"].as_str().unwrap().starts_with("demo-"), "{rename}");
 
     let check = ok("verify_history", json!({}));
     assert_eq!((check["ok"].clone(), check["head"].clone()), (json!(true), json!("genesis")));
@@ -177,10 +180,16 @@ fn demo_site_end_to_end_through_ipc() {
             .unwrap_err();
     assert_eq!(e["code"], "input");
 
-    ok(
-        "set_settings",
-        json!({ "settings": { "concurrency": 4, "timeout_s": 5, "ntp_servers": ["ntp.site.lan"], "management_hosts": [] } }),
-    );
+    // The demo site comes with its parameters; a bad one is refused with its field named.
+    let mut settings = ok("get_settings", json!({}));
+    assert_eq!(settings["management_hosts"], json!(["127.0.0.1"]), "{settings}");
+    settings["time_zone"] = json!("Europe/Paris");
+    let e = call(&w, "set_settings", json!({ "settings": settings.clone() })).unwrap_err();
+    assert_eq!(e["code"], "input", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("time_zone"), "{e}");
+    settings["time_zone"] = json!("CET-1");
+    settings["concurrency"] = json!(4);
+    ok("set_settings", json!({ "settings": settings }));
     assert_eq!(ok("get_settings", json!({}))["concurrency"], 4);
 
     let rotated: Vec<String> =

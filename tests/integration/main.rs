@@ -7,6 +7,7 @@ mod discover;
 mod inventory;
 mod keyring;
 mod report;
+mod site;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

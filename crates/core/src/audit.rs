@@ -74,6 +74,17 @@ impl BaselineChoice {
         })
     }
 
+    /// Every baseline of the choice with these site parameters.
+    pub fn with_site(self, site: &crate::site::SiteSection) -> Result<Self, String> {
+        let add = |b: Arc<Baseline>| (*b).clone().with_site(site.clone()).map(Arc::new);
+        Ok(match self {
+            BaselineChoice::Fixed(b) => BaselineChoice::Fixed(add(b)?),
+            BaselineChoice::ByProtocol { isapi, onvif } => {
+                BaselineChoice::ByProtocol { isapi: add(isapi)?, onvif: add(onvif)? }
+            }
+        })
+    }
+
     pub fn for_protocol(&self, p: Protocol) -> &Baseline {
         match (self, p) {
             (BaselineChoice::Fixed(b), _) => b,

@@ -286,7 +286,11 @@ pub fn drift(records: &[Record], device: &str, observed: &[(String, Option<Value
         let applied = r.change.after.clone();
         let comparable = matches!(applied, Some(Value::Bool(_)) | Some(Value::List(_)))
             || matches!(&applied, Some(Value::Text(t)) if !t.starts_with("sha256:") && !t.starts_with("site CA") && t != "rotated");
-        if comparable && now.is_some() && *now != applied {
+        let same = match (now, &applied) {
+            (Some(n), Some(a)) => crate::posture::same_setting(setting, n, a),
+            _ => true,
+        };
+        if comparable && !same {
             out.push(Drift {
                 device: device.to_string(),
                 setting: setting.clone(),

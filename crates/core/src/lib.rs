@@ -17,6 +17,7 @@ pub mod paths;
 pub mod plan;
 pub mod posture;
 pub mod secret;
+pub mod site;
 pub mod snapshots;
 pub mod vault;
 pub mod xml;

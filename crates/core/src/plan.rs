@@ -16,6 +16,8 @@ pub enum Phase {
     /// A factory-new camera: set its first password before anything else can happen.
     Activate,
     Backup,
+    /// Site parameters that change no security setting: the device name.
+    Identity,
     Time,
     Services,
     Authentication,
@@ -52,6 +54,63 @@ pub struct SiteParameters {
     pub ntp_servers: Vec<String>,
     /// Hosts the IP filter must always let in (the management host first).
     pub management_hosts: Vec<String>,
+    /// The site's time zone, canonical POSIX TZ.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// The name each device is to get (device label → name), from the site pattern.
+    #[serde(default)]
+    pub device_names: std::collections::BTreeMap<String, String>,
+}
+
+impl SiteParameters {
+    /// The baseline's `[site]` values, with values given elsewhere (command-line flags,
+    /// the desktop settings) filling what the baseline leaves empty. Two different
+    /// answers to one question are an error: the audit would check one, the plan set
+    /// the other.
+    pub fn merge(
+        site: Option<&crate::site::SiteSection>,
+        ntp_servers: &[String],
+        management_hosts: &[String],
+    ) -> Result<SiteParameters, String> {
+        let pick = |field: &str, from_baseline: &[String], given: &[String]| -> Result<Vec<String>, String> {
+            match (from_baseline.is_empty(), given.is_empty()) {
+                (false, false) if from_baseline != given => Err(format!(
+                    "{field} {given:?} differ from the baseline's [site] {field} {from_baseline:?}: give one or the other"
+                )),
+                (false, _) => Ok(from_baseline.to_vec()),
+                _ => Ok(given.to_vec()),
+            }
+        };
+        let empty = crate::site::SiteSection::default();
+        let s = site.unwrap_or(&empty);
+        Ok(SiteParameters {
+            ntp_servers: pick("ntp_servers", &s.ntp_servers, ntp_servers)?,
+            management_hosts: pick("management_hosts", &s.management_hosts, management_hosts)?,
+            time_zone: s.time_zone.as_deref().map(crate::site::tz::canonical).transpose()?,
+            device_names: Default::default(),
+        })
+    }
+
+    /// Give every device whose name does not fit the pattern its new name. `audits`
+    /// in address order, so that numbers follow the network.
+    pub fn name_devices(
+        &mut self,
+        pattern: &crate::site::names::NamePattern,
+        audits: &[(&str, &crate::audit::DeviceAudit)],
+    ) {
+        let named: Vec<crate::site::names::Named> = audits
+            .iter()
+            .map(|(label, a)| crate::site::names::Named {
+                label: label.to_string(),
+                model: a.identity.as_ref().map(|i| i.model.clone()).unwrap_or_default(),
+                current: a.findings.iter().find(|f| f.setting == "device.name").and_then(|f| match &f.observed {
+                    Some(Value::Text(t)) => Some(t.clone()),
+                    _ => None,
+                }),
+            })
+            .collect();
+        self.device_names = crate::site::names::assign(pattern, &named);
+    }
 }
 
 /// The plan for one device.
@@ -80,7 +139,7 @@ fn step(f: &Finding, phase: Phase, to: Value, action: &str) -> Step {
 }
 
 /// The step that fixes one failing finding.
-fn fix(f: &Finding, site: &SiteParameters) -> Step {
+fn fix(device: &str, f: &Finding, site: &SiteParameters) -> Step {
     let off = |phase, what: &str| step(f, phase, Value::Bool(false), &format!("switch {what} off"));
     match f.setting.as_str() {
         "account.activated" => step(f, Phase::Activate, Value::Bool(true), "activate with a unique generated password"),
@@ -102,6 +161,43 @@ fn fix(f: &Finding, site: &SiteParameters) -> Step {
         }
         "security.login_lock.enabled" => {
             step(f, Phase::Authentication, Value::Bool(true), "switch the illegal-login lock on")
+        }
+        "device.name" => match site.device_names.get(device) {
+            Some(name) if name.chars().count() <= crate::site::names::MAX_LEN => {
+                step(f, Phase::Identity, Value::Text(name.clone()), "name the device after the site pattern")
+            }
+            other => {
+                let mut s = step(f, Phase::Identity, Value::Text(other.cloned().unwrap_or_default()), "rename");
+                s.blocked = Some(match other {
+                    Some(n) => format!("{n:?} is longer than {} characters", crate::site::names::MAX_LEN),
+                    None => "no name was assigned (the device's model is unknown)".into(),
+                });
+                s
+            }
+        },
+        "time.zone" => {
+            let to = site.time_zone.clone().unwrap_or_default();
+            let mut s = step(f, Phase::Time, Value::Text(to), "set the site's time zone");
+            if site.time_zone.is_none() {
+                s.blocked = Some("the site has no time zone configured".into());
+            }
+            s
+        }
+        "network.ip_filter.addresses" => {
+            let mut list = match &f.observed {
+                Some(Value::List(l)) => l.clone(),
+                _ => Vec::new(),
+            };
+            for h in &site.management_hosts {
+                if !list.contains(h) {
+                    list.push(h.clone());
+                }
+            }
+            let mut s = step(f, Phase::AccessControl, Value::List(list), "add the management hosts to the IP filter");
+            if site.management_hosts.is_empty() {
+                s.blocked = Some("no management host given".into());
+            }
+            s
         }
         "time.ntp.servers" | "time.ntp.enabled" => {
             let mut s = if f.setting == "time.ntp.servers" {
@@ -138,7 +234,13 @@ fn fix(f: &Finding, site: &SiteParameters) -> Step {
 /// Steps for one device, in safe order. Only failing findings produce steps, so a
 /// device that passes everything has an empty plan (and applying twice is a no-op).
 pub fn plan_device(device: &str, findings: &[Finding], site: &SiteParameters) -> DevicePlan {
-    let mut steps: Vec<Step> = findings.iter().filter(|f| f.status == Status::Fail).map(|f| fix(f, site)).collect();
+    let mut steps: Vec<Step> = Vec::new();
+    for f in findings.iter().filter(|f| f.status == Status::Fail) {
+        // Two controls on one setting (HIK-22 and SITE-NTP) make one step.
+        if !steps.iter().any(|s| s.setting == f.setting) {
+            steps.push(fix(device, f, site));
+        }
+    }
     let changes_something = steps.iter().any(|s| s.blocked.is_none() && s.phase != Phase::Activate);
     if changes_something {
         steps.push(Step {
@@ -160,8 +262,9 @@ pub fn plan_device(device: &str, findings: &[Finding], site: &SiteParameters) ->
         keep
     });
     // Stable: within a phase, the baseline's order, except that NTP servers are set
-    // before the clock is switched to NTP.
-    steps.sort_by_key(|s| (s.phase, s.setting == "time.ntp.enabled"));
+    // before the clock is switched to NTP, and the management hosts are in the IP
+    // filter before it is switched on.
+    steps.sort_by_key(|s| (s.phase, matches!(s.setting.as_str(), "time.ntp.enabled" | "network.ip_filter.enabled")));
     DevicePlan { device: device.to_string(), steps }
 }
 
@@ -193,7 +296,7 @@ mod tests {
             failing("HIK-23", "network.ip_filter.enabled", Value::Bool(false)),
             failing("HIK-27", "firmware.version", Value::Text("V5.3.0 build 151016".into())),
         ];
-        let site = SiteParameters { ntp_servers: vec![], management_hosts: vec!["192.0.2.10".into()] };
+        let site = SiteParameters { management_hosts: vec!["192.0.2.10".into()], ..Default::default() };
         let p = plan_device("127.1.0.2:80", &findings, &site);
         let phases: Vec<Phase> = p.steps.iter().map(|s| s.phase).collect();
         assert_eq!(
@@ -228,5 +331,63 @@ mod tests {
         let mut pass = failing("HIK-12", "service.telnet.enabled", Value::Bool(false));
         pass.status = Status::Pass;
         assert!(plan_device("d", &[pass], &SiteParameters::default()).is_empty());
+    }
+
+    #[test]
+    fn site_parameters_plan_names_zone_and_allow_list_in_order() {
+        let f = vec![
+            failing("HIK-23", "network.ip_filter.enabled", Value::Bool(false)),
+            failing("SITE-MGMT", "network.ip_filter.addresses", Value::List(vec!["192.0.2.50".into()])),
+            failing("HIK-22", "time.ntp.servers", Value::List(vec![])),
+            failing("SITE-NTP", "time.ntp.servers", Value::List(vec![])),
+            failing("SITE-TZ", "time.zone", Value::Text("CST-8:00:00".into())),
+            failing("SITE-NAME", "device.name", Value::Text("IP CAMERA".into())),
+        ];
+        let mut site = SiteParameters {
+            ntp_servers: vec!["192.0.2.1".into()],
+            management_hosts: vec!["192.0.2.10".into()],
+            time_zone: Some("CET-1".into()),
+            ..Default::default()
+        };
+        site.device_names.insert("d".into(), "hq-cam-01".into());
+        let p = plan_device("d", &f, &site);
+        let settings: Vec<&str> = p.steps.iter().map(|s| s.setting.as_str()).collect();
+        assert_eq!(
+            settings,
+            [
+                "configuration",
+                "device.name",
+                "time.ntp.servers",
+                "time.zone",
+                "network.ip_filter.addresses",
+                "network.ip_filter.enabled"
+            ],
+            "one step per setting; the allow list holds the management host before the filter is on"
+        );
+        let allow = p.steps.iter().find(|s| s.setting == "network.ip_filter.addresses").unwrap();
+        assert_eq!(allow.to, Value::List(vec!["192.0.2.50".into(), "192.0.2.10".into()]), "existing entries stay");
+        assert!(p.steps.iter().all(|s| s.blocked.is_none()), "{p:#?}");
+        // A device the naming gave nothing to is blocked, not renamed to "".
+        let other = plan_device("e", &f, &site);
+        let rename = other.steps.iter().find(|s| s.setting == "device.name").unwrap();
+        assert!(rename.blocked.is_some());
+    }
+
+    #[test]
+    fn site_table_and_flags_merge_and_clash_loudly() {
+        let section = crate::site::SiteSection {
+            ntp_servers: vec!["192.0.2.1".into()],
+            time_zone: Some("CST-8:00:00".into()),
+            ..Default::default()
+        };
+        let m = SiteParameters::merge(Some(&section), &[], &["10.0.0.5".into()]).unwrap();
+        assert_eq!((m.ntp_servers, m.management_hosts), (vec!["192.0.2.1".to_string()], vec!["10.0.0.5".to_string()]));
+        assert_eq!(m.time_zone.as_deref(), Some("CST-8"));
+        let e = SiteParameters::merge(Some(&section), &["192.0.2.9".into()], &[]).unwrap_err();
+        assert!(e.contains("[site]"), "{e}");
+        assert!(
+            SiteParameters::merge(Some(&section), &["192.0.2.1".into()], &[]).is_ok(),
+            "the same answer twice is fine"
+        );
     }
 }

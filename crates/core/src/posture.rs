@@ -88,6 +88,23 @@ impl Posture {
     }
 }
 
+/// Whether a value read back from a device is the value written: devices reorder
+/// lists and respell time zones (`CET-1` comes back as `CET-1:00:00`).
+pub fn same_setting(key: &str, read: &Value, written: &Value) -> bool {
+    match (key, read, written) {
+        ("time.zone", Value::Text(a), Value::Text(b)) => {
+            a == b || matches!((crate::site::tz::canonical(a), crate::site::tz::canonical(b)), (Ok(x), Ok(y)) if x == y)
+        }
+        ("time.ntp.servers" | "network.ip_filter.addresses", Value::List(a), Value::List(b)) => {
+            let (mut a, mut b) = (a.clone(), b.clone());
+            a.sort();
+            b.sort();
+            a == b
+        }
+        _ => read == written,
+    }
+}
+
 /// The setting keys drivers fill and baselines check. Listed once so that a typo in a
 /// baseline file is an error, not a silently unknown control.
 pub const KEYS: &[(&str, &str)] = &[
@@ -121,6 +138,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("time.ntp.enabled", "the clock follows NTP"),
     ("time.ntp.servers", "configured NTP servers"),
     ("network.ip_filter.enabled", "IP address filter"),
+    ("network.ip_filter.addresses", "addresses the IP filter admits"),
+    ("device.name", "the device's name"),
+    ("time.zone", "the time zone (POSIX TZ)"),
     ("firmware.version", "firmware version and build"),
 ];
 

@@ -349,6 +349,6 @@ pub fn build_state(bp: &Blueprint, rng: &mut StdRng) -> Result<CameraState, TlsE
         online: true,
         need_reboot: false,
         seen_wsse_nonces: HashMap::new(),
-        extra_scopes: Vec::new(),
+        configurable_scopes: None,
     })
 }

@@ -447,8 +447,8 @@ pub struct CameraState {
     pub need_reboot: bool,
     /// WS-Security nonces seen recently (replay cache): nonce → when seen.
     pub seen_wsse_nonces: HashMap<String, Instant>,
-    /// Extra scopes set through SetScopes.
-    pub extra_scopes: Vec<String>,
+    /// The configurable scopes once SetScopes has replaced the factory ones.
+    pub configurable_scopes: Option<Vec<String>>,
 }
 
 impl CameraState {

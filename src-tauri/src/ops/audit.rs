@@ -49,9 +49,12 @@ pub async fn run(session: Arc<Session>, ids: Vec<String>, each: impl Fn(Progress
         ..AuditOptions::default()
     };
     let client = portcullis_core::driver::http::client_for_home(&session.home, opts.connect.timeout)?;
+    // The built-in profiles with the site's parameters as SITE-* controls.
+    let site = settings.site_section().map_err(IpcError::input)?;
+    let choice = BaselineChoice::builtin()?.with_site(&site).map_err(IpcError::input)?;
     let total = targets.len() as u32;
     let list: Vec<Target> = targets.into_iter().map(|(t, _)| t).collect();
-    let stream = audit::audit_many(list, |t| creds.get(&t.label()).cloned(), BaselineChoice::builtin()?, client, opts);
+    let stream = audit::audit_many(list, |t| creds.get(&t.label()).cloned(), choice, client, opts);
     let mut stream = std::pin::pin!(stream);
     let mut results: Vec<DeviceAudit> = Vec::new();
     while let Some(mut a) = stream.next().await {

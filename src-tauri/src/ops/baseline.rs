@@ -1,19 +1,9 @@
 //! The built-in baselines: controls and their standards mappings.
 
-use portcullis_core::baseline::{Baseline, Expect, BUILTIN};
+use portcullis_core::baseline::{Baseline, BUILTIN};
 
 use crate::dto::{BaselineView, ControlView};
 use crate::error::IpcResult;
-
-fn expect_text(e: &Expect) -> String {
-    match e {
-        Expect::Equals(v) => v.to_string(),
-        Expect::OneOf(vs) => format!("one of {}", vs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
-        Expect::Empty(true) => "none".into(),
-        Expect::Empty(false) => "at least one".into(),
-        Expect::NoKnownAdvisory(_) => "outside every published advisory range".into(),
-    }
-}
 
 fn lower<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|j| j.as_str().map(str::to_string)).unwrap_or_default()
@@ -37,7 +27,7 @@ pub fn builtin() -> IpcResult<Vec<BaselineView>> {
                         title: c.title.clone(),
                         rationale: c.rationale.clone(),
                         setting: c.setting.clone(),
-                        expect: expect_text(&c.expect),
+                        expect: portcullis_core::baseline::eval::describe(&c.expect),
                         severity: lower(&c.severity),
                         vendors: c.applies_to.vendor.clone(),
                         protocols: c.applies_to.protocol.clone(),

@@ -20,14 +20,30 @@ use crate::dto::{ApplyDeviceResult, ApplySummary, PlanView, Progress};
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
 
+/// The settings as the engine's site parameters.
+fn site_parameters(session: &Session) -> IpcResult<SiteParameters> {
+    let section = session.settings()?.site_section().map_err(IpcError::input)?;
+    SiteParameters::merge(Some(&section), &[], &[]).map_err(IpcError::input)
+}
+
 /// Each chosen device with its plan, or why it has none.
 fn device_plans(session: &Session, ids: &[String]) -> IpcResult<Vec<(Device, Result<DevicePlan, String>)>> {
-    let settings = session.settings()?;
-    let site = SiteParameters { ntp_servers: settings.ntp_servers, management_hosts: settings.management_hosts };
+    let mut site = site_parameters(session)?;
     let mut devices = session.store.all()?;
     devices.retain(|d| ids.is_empty() || ids.contains(&d.id));
     devices.sort_by_key(|d| (d.address.is_none(), d.address, d.id.clone()));
     let audits = session.audits()?;
+    let section = session.settings()?.site_section().map_err(IpcError::input)?;
+    if let Some(pattern) = section.name_pattern().map_err(IpcError::input)? {
+        // Numbers are given across the whole site, not just the selection, so that a
+        // partial run never hands out a name another device already has.
+        let mut all = session.store.all()?;
+        all.sort_by_key(|d| (d.address.is_none(), d.address, d.id.clone()));
+        let labels: Vec<String> = all.iter().map(label_of).collect();
+        let labelled: Vec<(&str, &portcullis_core::audit::DeviceAudit)> =
+            labels.iter().filter_map(|l| audits.get(l).map(|a| (l.as_str(), a))).collect();
+        site.name_devices(&pattern, &labelled);
+    }
     Ok(devices
         .into_iter()
         .map(|d| {
@@ -82,7 +98,7 @@ pub async fn apply(
         vault: session.vault.clone(),
         backups: session.home.join("backups"),
         operator: operator(),
-        site: SiteParameters { ntp_servers: settings.ntp_servers, management_hosts: settings.management_hosts },
+        site: site_parameters(&session)?,
         passwords: Default::default(),
         client: portcullis_core::driver::http::client_for_home(&session.home, connect.timeout)?,
         connect,

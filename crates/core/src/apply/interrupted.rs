@@ -33,7 +33,10 @@ pub fn close(history: &History, operator: &str, audits: &[DeviceAudit], now: &st
         }
         let Some(audit) = audits.iter().find(|a| a.target == device && a.error.is_none()) else { continue };
         let Some(finding) = audit.findings.iter().find(|f| f.setting == setting) else { continue };
-        let held = finding.observed.is_some() && finding.observed == intent.change.after;
+        let held = match (&finding.observed, &intent.change.after) {
+            (Some(seen), Some(wanted)) => crate::posture::same_setting(&setting, seen, wanted),
+            _ => false,
+        };
         let outcome = if held {
             Outcome::Verified
         } else {

@@ -199,7 +199,7 @@ impl Run<'_> {
         };
         let seen = self.read_back(&step.setting).await;
         let mut mismatch = match &seen {
-            Ok(Some(v)) if *v == step.to => None,
+            Ok(Some(v)) if crate::posture::same_setting(&step.setting, v, &step.to) => None,
             Ok(Some(v)) => Some(format!("read back {v}, expected {}", step.to)),
             Ok(None) => Some("the setting could not be read back".to_string()),
             Err(e) => Some(format!("read-back failed: {e}")),
@@ -225,10 +225,10 @@ impl Run<'_> {
             return Ok(StepResult::Failed { reason: why });
         };
         let ctx = self.write_context();
-        let restored = match self.drv.write_setting(&step.setting, &old, &ctx).await {
-            Ok(()) => matches!(self.read_back(&step.setting).await, Ok(Some(v)) if v == old),
-            Err(_) => matches!(self.read_back(&step.setting).await, Ok(Some(v)) if v == old),
-        };
+        // Whatever the write answered, the read-back decides.
+        let _ = self.drv.write_setting(&step.setting, &old, &ctx).await;
+        let restored = matches!(self.read_back(&step.setting).await,
+            Ok(Some(v)) if crate::posture::same_setting(&step.setting, &v, &old));
         if restored {
             self.record(step, Some(old), Outcome::RolledBack { reason: why.clone() }, None)?;
             Ok(StepResult::RolledBack { reason: why })

@@ -42,13 +42,18 @@ pub struct Finding {
     pub evidence: String,
 }
 
-fn describe(expect: &Expect) -> String {
+/// What a control expects, in words.
+pub fn describe(expect: &Expect) -> String {
     match expect {
         Expect::Equals(v) => v.to_string(),
         Expect::OneOf(vs) => format!("one of {}", vs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
         Expect::Empty(true) => "none".into(),
         Expect::Empty(false) => "at least one".into(),
         Expect::NoKnownAdvisory(_) => "outside every published advisory range".into(),
+        Expect::NamePattern(p) => format!("a name like {p}"),
+        Expect::TimeZone(t) => t.clone(),
+        Expect::SameSet(vs) => format!("exactly {}", Value::List(vs.clone())),
+        Expect::Includes(vs) => format!("including {}", Value::List(vs.clone())),
     }
 }
 
@@ -70,6 +75,33 @@ fn check(expect: &Expect, v: &Value, p: &Posture) -> (bool, String) {
         Expect::Empty(want_empty) => {
             let empty = matches!(v, Value::List(l) if l.is_empty());
             (empty == *want_empty, format!("read {v}"))
+        }
+        Expect::NamePattern(pattern) => {
+            let fits = match (crate::site::names::NamePattern::parse(pattern, ""), v) {
+                (Ok(pat), Value::Text(name)) => pat.number_in(&p.identity.model, name).is_some(),
+                _ => false,
+            };
+            (fits, format!("read {v}"))
+        }
+        Expect::TimeZone(want) => {
+            let same = match v {
+                Value::Text(t) => crate::site::tz::canonical(t).is_ok_and(|c| c == *want),
+                _ => false,
+            };
+            (same, format!("read {v}"))
+        }
+        Expect::SameSet(want) => {
+            let same = matches!(v, Value::List(l) if {
+                let (mut a, mut b) = (l.clone(), want.clone());
+                a.sort();
+                b.sort();
+                a == b
+            });
+            (same, format!("read {v}"))
+        }
+        Expect::Includes(want) => {
+            let all = matches!(v, Value::List(l) if want.iter().all(|w| l.contains(w)));
+            (all, format!("read {v}"))
         }
         Expect::NoKnownAdvisory(_) => {
             let hits = crate::advisories::matching(&p.identity);

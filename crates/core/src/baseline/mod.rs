@@ -46,6 +46,14 @@ pub enum Expect {
     Empty(bool),
     /// No published advisory covers the device's firmware.
     NoKnownAdvisory(bool),
+    /// A name that fits this pattern (`hq-{model}-{n:02}`; see `site::names`).
+    NamePattern(String),
+    /// The same POSIX time zone, however it is spelled (`site::tz`).
+    TimeZone(String),
+    /// A list holding exactly these values, in any order.
+    SameSet(Vec<String>),
+    /// A list holding at least these values.
+    Includes(Vec<String>),
 }
 
 /// How to score a setting the device does not have.
@@ -139,6 +147,9 @@ pub struct Baseline {
     pub controls: Vec<Control>,
     #[serde(rename = "override", default, skip_serializing)]
     pub overrides: Vec<Override>,
+    /// Site parameters; each becomes a `SITE-*` control when the file is parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<crate::site::SiteSection>,
 }
 
 /// A baseline that cannot be used, with where and why.
@@ -177,6 +188,15 @@ impl Baseline {
                 reason: "[[override]] needs `extends` in [baseline]".into(),
             });
         }
+        if let Some(site) = &b.site {
+            let line = text.lines().position(|l| l.trim() == "[site]").map_or(1, |i| i + 1);
+            let generated = site.controls().map_err(|reason| BaselineError {
+                file: file.into(),
+                line,
+                reason: format!("[site] {reason}"),
+            })?;
+            b.controls.extend(generated);
+        }
         let mut seen = std::collections::HashSet::new();
         for c in &b.controls {
             let err = |reason: String| BaselineError { file: file.into(), line: line_of_control(text, &c.id), reason };
@@ -188,6 +208,14 @@ impl Baseline {
             }
             if matches!(c.expect, Expect::NoKnownAdvisory(_)) && c.setting != "firmware.version" {
                 return Err(err(format!("control {:?}: no_known_advisory checks firmware.version", c.id)));
+            }
+            let shape = match &c.expect {
+                Expect::NamePattern(p) => crate::site::names::NamePattern::parse(p, "").err(),
+                Expect::TimeZone(t) => crate::site::tz::canonical(t).err(),
+                _ => None,
+            };
+            if let Some(why) = shape {
+                return Err(err(format!("control {:?}: {why}", c.id)));
             }
             for p in &c.applies_to.protocol {
                 if p != "isapi" && p != "onvif" {
@@ -238,8 +266,24 @@ impl Baseline {
             }
         }
         base.controls.extend(site.controls);
+        base.site = site.site;
         base.baseline = Meta { extends: Some(parent.to_string()), ..site.baseline };
         Ok(base)
+    }
+
+    /// This baseline with these site parameters in place of its own (the desktop's
+    /// site settings on a built-in profile).
+    pub fn with_site(mut self, site: crate::site::SiteSection) -> Result<Baseline, String> {
+        let generated = site.controls()?;
+        self.controls.retain(|c| !c.id.starts_with("SITE-"));
+        self.controls.extend(generated);
+        self.site = Some(site);
+        Ok(self)
+    }
+
+    /// The naming pattern of the site table, if there is one.
+    pub fn name_pattern(&self) -> Option<crate::site::names::NamePattern> {
+        self.site.as_ref().and_then(|s| s.name_pattern().ok().flatten())
     }
 
     /// A built-in profile by name, or a file by path.
@@ -321,5 +365,19 @@ severity = "low"
         assert!(e.reason.contains("HIK-99"));
         let unknown = site.replace("extends = \"hikvision-hardening\"", "extends = \"nope\"");
         assert_eq!(Baseline::parse("acme.toml", &unknown).unwrap_err().line, 6);
+    }
+
+    #[test]
+    fn a_site_table_adds_its_controls_and_bad_values_name_the_line() {
+        let text = "[baseline]\nname = \"hq\"\nversion = \"1\"\ntitle = \"HQ\"\nextends = \"onvif-baseline\"\n\n[site]\nname = \"hq\"\ndevice_name = \"{site}-{n:03}\"\ntime_zone = \"UTC0\"\n";
+        let b = Baseline::parse("hq.toml", text).unwrap();
+        let site: Vec<&str> = b.controls.iter().filter(|c| c.id.starts_with("SITE-")).map(|c| c.id.as_str()).collect();
+        assert_eq!(site, ["SITE-NAME", "SITE-TZ"]);
+        assert!(b.name_pattern().is_some());
+        let e = Baseline::parse("hq.toml", &text.replace("UTC0", "Europe/Paris")).unwrap_err();
+        assert_eq!(e.line, 7, "{e}");
+        assert!(e.reason.contains("time_zone"), "{e}");
+        let e = Baseline::parse("hq.toml", &text.replace("{n:03}", "x")).unwrap_err();
+        assert!(e.reason.contains("{n}"), "{e}");
     }
 }

@@ -42,6 +42,7 @@ pub(super) fn dispatch(
             format!("<tds:GetEndpointReferenceResponse>{}</tds:GetEndpointReferenceResponse>", el("tds:GUID", format!("urn:uuid:{}", st.identity.endpoint_uuid))),
         ),
         "GetScopes" => scopes(cam, st),
+        "SetScopes" => set_scopes(cam, st, node),
         "GetHostname" => ok(
             cam,
             st,
@@ -225,17 +226,43 @@ fn capabilities(cam: &Camera, st: &CameraState, req: &HttpRequest) -> Reply {
 /// The scopes a camera advertises, in WS-Discovery and GetScopes alike.
 pub(crate) fn scope_list(st: &CameraState) -> Vec<(String, bool)> {
     let enc = |s: &str| s.replace('%', "%25").replace(' ', "%20");
-    let mut v = vec![
-        ("onvif://www.onvif.org/type/video_encoder".to_string(), true),
-        ("onvif://www.onvif.org/Profile/Streaming".to_string(), true),
-        ("onvif://www.onvif.org/type/NetworkVideoTransmitter".to_string(), true),
-        (format!("onvif://www.onvif.org/hardware/{}", enc(&st.identity.model)), true),
-        (format!("onvif://www.onvif.org/name/{}", enc(&st.identity.manufacturer)), false),
-        (format!("onvif://www.onvif.org/MAC/{}", st.identity.mac_colons()), true),
-        ("onvif://www.onvif.org/location/city/site".to_string(), false),
-    ];
-    v.extend(st.extra_scopes.iter().map(|s| (s.clone(), false)));
+    let mut v = fixed_scopes(st).into_iter().map(|s| (s, true)).collect::<Vec<_>>();
+    match &st.configurable_scopes {
+        Some(list) => v.extend(list.iter().map(|s| (s.clone(), false))),
+        None => {
+            v.push((format!("onvif://www.onvif.org/name/{}", enc(&st.identity.manufacturer)), false));
+            v.push(("onvif://www.onvif.org/location/city/site".to_string(), false));
+        }
+    }
     v
+}
+
+fn fixed_scopes(st: &CameraState) -> Vec<String> {
+    let enc = |s: &str| s.replace('%', "%25").replace(' ', "%20");
+    vec![
+        "onvif://www.onvif.org/type/video_encoder".to_string(),
+        "onvif://www.onvif.org/Profile/Streaming".to_string(),
+        "onvif://www.onvif.org/type/NetworkVideoTransmitter".to_string(),
+        format!("onvif://www.onvif.org/hardware/{}", enc(&st.identity.model)),
+        format!("onvif://www.onvif.org/MAC/{}", st.identity.mac_colons()),
+    ]
+}
+
+/// SetScopes replaces every configurable scope (ONVIF Core §8.3.3); a fixed one
+/// cannot be overwritten, and the list is bounded like real firmware's.
+fn set_scopes(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>) -> Reply {
+    let list: Vec<String> =
+        crate::xml::children(node, "Scopes").map(|n| n.text().unwrap_or("").trim().to_string()).collect();
+    if list.is_empty() || list.len() > 16 || list.iter().any(|s| s.is_empty() || s.len() > 256) {
+        return invalid_arg(cam, st, "InvalidArgVal", "Scopes: 1 to 16 URIs");
+    }
+    let fixed = fixed_scopes(st);
+    if list.iter().any(|s| fixed.contains(s)) {
+        return super::prohibited(cam, st, "ScopeOverwrite", "a fixed scope cannot be set");
+    }
+    st.configurable_scopes = Some(list);
+    st.metadata_version = st.metadata_version.wrapping_add(1);
+    ok(cam, st, "<tds:SetScopesResponse/>").committed(After::Nothing)
 }
 
 fn scopes(cam: &Camera, st: &CameraState) -> Reply {

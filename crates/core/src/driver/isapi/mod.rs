@@ -14,6 +14,8 @@ use super::http::{Answer, HttpSession};
 use crate::error::{Error, Result};
 use crate::posture::{Identity, Posture, Protocol, Reading, Value};
 
+const DEVICE_INFO: &str = "/ISAPI/System/deviceInfo";
+
 /// Requests in flight per device: cameras serve a few connections at once.
 const PER_DEVICE_PARALLEL: usize = 4;
 
@@ -37,9 +39,11 @@ pub const ENDPOINTS: &[(&str, &[&str])] = &[
     ("/ISAPI/System/discoveryMode", &["discovery.sadp"]),
     ("/ISAPI/System/Network/Integrate", &["onvif.enabled", "onvif.auth", "discovery.onvif"]),
     ("/ISAPI/Security/illegalLoginLock", &["security.login_lock.enabled"]),
-    ("/ISAPI/System/time", &["time.ntp.enabled"]),
+    ("/ISAPI/System/time", &["time.ntp.enabled", "time.zone"]),
     ("/ISAPI/System/time/ntpServers", &["time.ntp.servers"]),
-    ("/ISAPI/System/Network/ipFilter", &["network.ip_filter.enabled"]),
+    ("/ISAPI/System/Network/ipFilter", &["network.ip_filter.enabled", "network.ip_filter.addresses"]),
+    // Read with the identity at the login; listed for verifying a rename.
+    ("/ISAPI/System/deviceInfo", &["device.name"]),
     ("/ISAPI/Security/serverCertificate/certificate", &["tls.certificate.self_signed"]),
 ];
 
@@ -73,22 +77,32 @@ impl IsapiDriver {
     }
 
     pub async fn identify(&self) -> Result<Identity> {
-        let a = self.http.call("GET", "/ISAPI/System/deviceInfo", None).await?;
+        self.identify_and_name().await.map(|(identity, _)| identity)
+    }
+
+    /// The identity and the device name, from one deviceInfo read.
+    async fn identify_and_name(&self) -> Result<(Identity, Option<String>)> {
+        let a = self.http.call("GET", DEVICE_INFO, None).await?;
         ok_status(&self.http.address, "deviceInfo", &a)?;
-        wire::device_info(&a.body).map_err(|reason| Error::Malformed {
+        let identity = wire::device_info(&a.body).map_err(|reason| Error::Malformed {
             address: self.http.address.clone(),
             operation: "GET /ISAPI/System/deviceInfo".into(),
             reason,
-        })
+        })?;
+        Ok((identity, wire::device_name(&a.body)))
     }
 
     /// Read everything the baseline looks at.
     pub async fn read_posture(&self) -> Result<Posture> {
         // Identity first: it is the login, so a refusal stops here after one attempt.
-        let identity = self.identify().await?;
+        let (identity, name) = self.identify_and_name().await?;
         let mut posture = Posture::new(identity, Protocol::Isapi);
         posture.known("account.activated", Value::Bool(true));
-        let paths: Vec<&'static str> = ENDPOINTS.iter().map(|(p, _)| *p).collect();
+        posture.set(
+            "device.name",
+            name.map_or(Reading::Unknown("deviceInfo has no deviceName".into()), |n| Reading::Known(Value::Text(n))),
+        );
+        let paths: Vec<&'static str> = ENDPOINTS.iter().map(|(p, _)| *p).filter(|p| *p != DEVICE_INFO).collect();
         let reads = self.read_paths(&paths).await?;
         for (path, result) in reads {
             interpret(&mut posture, path, result);
@@ -473,7 +487,27 @@ fn interpret(p: &mut Posture, path: &str, result: Result<Answer>) {
                 p.set("onvif.auth", Reading::Unsupported);
             }
         },
-        "/ISAPI/System/time" => p.set("time.ntp.enabled", bool_reading(wire::time_is_ntp(body), "timeMode")),
+        "/ISAPI/System/time" => {
+            p.set("time.ntp.enabled", bool_reading(wire::time_is_ntp(body), "timeMode"));
+            p.set(
+                "time.zone",
+                wire::time_zone(body)
+                    .map_or(Reading::Unknown("no timeZone".into()), |t| Reading::Known(Value::Text(t))),
+            );
+        }
+        "/ISAPI/System/Network/ipFilter" => {
+            p.set("network.ip_filter.enabled", bool_reading(wire::enabled(body), "ipFilter"));
+            p.set(
+                "network.ip_filter.addresses",
+                wire::ip_filter_admitted(body)
+                    .map_or(Reading::Unknown("unreadable IPFilter".into()), |l| Reading::Known(Value::List(l))),
+            );
+        }
+        DEVICE_INFO => p.set(
+            "device.name",
+            wire::device_name(body)
+                .map_or(Reading::Unknown("no deviceName".into()), |n| Reading::Known(Value::Text(n))),
+        ),
         "/ISAPI/System/time/ntpServers" => match wire::ntp_servers(body) {
             Some(list) => p.known("time.ntp.servers", Value::List(list)),
             None => p.set("time.ntp.servers", Reading::Unknown("unreadable NTP servers".into())),

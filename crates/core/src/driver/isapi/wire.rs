@@ -135,6 +135,41 @@ pub fn sadp_discoverable(body: &str) -> Option<bool> {
     child_text(doc.root_element(), "SADP").map(|v| v.eq_ignore_ascii_case("discoverable"))
 }
 
+/// `DeviceInfo/deviceName`.
+pub fn device_name(body: &str) -> Option<String> {
+    let doc = xml::parse(body).ok()?;
+    child_text(doc.root_element(), "deviceName")
+}
+
+/// `Time/timeZone` (`CST-8:00:00`).
+pub fn time_zone(body: &str) -> Option<String> {
+    let doc = xml::parse(body).ok()?;
+    child_text(doc.root_element(), "timeZone").filter(|t| !t.trim().is_empty())
+}
+
+/// The addresses an `IPFilter` admits: its entries when it is an allow list (per
+/// entry or for the whole list), none for a deny list.
+pub fn ip_filter_admitted(body: &str) -> Option<Vec<String>> {
+    let doc = xml::parse(body).ok()?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "IPFilter" {
+        return None;
+    }
+    let policy = child_text(root, "permissionType").unwrap_or_else(|| "allow".into());
+    let mut out = Vec::new();
+    for e in descendants(root, "IPFilterAddress") {
+        let allow = child_text(e, "permissionType").unwrap_or_else(|| policy.clone()).eq_ignore_ascii_case("allow");
+        let mask = child(e, "AddressMask");
+        let address = mask.and_then(|m| child_text(m, "ipAddress")).or_else(|| child_text(e, "ipAddress"));
+        let range = child(e, "AddressRange")
+            .and_then(|r| Some(format!("{}-{}", child_text(r, "startIPAddress")?, child_text(r, "endIPAddress")?)));
+        if let (true, Some(a)) = (allow, address.or(range)) {
+            out.push(a);
+        }
+    }
+    Some(out)
+}
+
 /// `Time/timeMode` is NTP.
 pub fn time_is_ntp(body: &str) -> Option<bool> {
     let doc = xml::parse(body).ok()?;

@@ -134,6 +134,27 @@ pub fn edit(key: &str, current: &str, to: &Value, ctx: &WriteContext) -> Result<
             }
             set_child(&mut s, root, "enabled", word(on));
         }
+        "network.ip_filter.addresses" => {
+            let Value::List(hosts) = to else { return Err(format!("{key}: expected a list of addresses")) };
+            if hosts.is_empty() || ctx.management_hosts.iter().any(|m| !hosts.contains(m)) {
+                return Err("refusing an IP filter list that leaves out the management host".into());
+            }
+            set_child(&mut s, root, "permissionType", "allow");
+            let entries: String = hosts.iter().enumerate().map(|(i, h)| filter_entry(i + 1, h)).collect();
+            match child(root, "IPFilterAddressList") {
+                Some(list) => s.set_inner(list, entries),
+                None => s.append_child(root, format!("<IPFilterAddressList>{entries}</IPFilterAddressList>")),
+            }
+        }
+        "device.name" => {
+            let name = as_text(key, to)?;
+            if name.is_empty() || name.chars().count() > crate::site::names::MAX_LEN {
+                return Err(format!("{key}: 1 to {} characters", crate::site::names::MAX_LEN));
+            }
+            set_child(&mut s, root, "deviceName", name);
+        }
+        // Hikvision writes every offset as h:mm:ss (protocols.md §4, /System/time).
+        "time.zone" => set_child(&mut s, root, "timeZone", &crate::site::tz::hikvision(as_text(key, to)?)?),
         other => return Err(format!("{other}: no ISAPI writer")),
     }
     s.finish()

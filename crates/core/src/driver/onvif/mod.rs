@@ -26,6 +26,8 @@ pub struct OnvifDriver {
     clock_offset: Mutex<Option<i64>>,
     /// Whether NTP drives the clock, learned with the offset.
     clock_ntp: Mutex<Option<bool>>,
+    /// The device's POSIX time zone, learned with the offset.
+    time_zone: Mutex<Option<String>>,
 }
 
 /// An answer that is either the expected response or a fault.
@@ -36,7 +38,14 @@ enum Soap {
 
 impl OnvifDriver {
     pub fn new(http: HttpSession, creds: Option<Credentials>, guard: std::sync::Arc<LoginGuard>) -> Self {
-        OnvifDriver { http, creds, guard, clock_offset: Mutex::new(None), clock_ntp: Mutex::new(None) }
+        OnvifDriver {
+            http,
+            creds,
+            guard,
+            clock_offset: Mutex::new(None),
+            clock_ntp: Mutex::new(None),
+            time_zone: Mutex::new(None),
+        }
     }
 
     pub fn http(&self) -> &HttpSession {
@@ -81,6 +90,9 @@ impl OnvifDriver {
         }
         if let Ok(mut n) = self.clock_ntp.lock() {
             *n = Some(ntp);
+        }
+        if let Ok(mut t) = self.time_zone.lock() {
+            *t = wire::time_zone(&a.body);
         }
         Ok(offset)
     }
@@ -165,14 +177,26 @@ impl OnvifDriver {
         p.known("account.activated", Value::Bool(true));
         p.known("onvif.enabled", Value::Bool(true));
         // The credentials are proven: the reads are independent, so all go at once.
-        let (protocols, discoverable, users, ntp, filter, caps) = tokio::join!(
+        let (protocols, discoverable, users, ntp, filter, caps, scopes) = tokio::join!(
             self.read("GetNetworkProtocols", wire::network_protocols),
             self.discoverable(),
             self.read("GetUsers", wire::users),
             self.read("GetNTP", wire::ntp_servers),
-            self.read("GetIPAddressFilter", wire::ip_filter_active),
+            self.read("GetIPAddressFilter", wire::ip_filter),
             self.read("GetServiceCapabilities", wire::security_capabilities),
+            self.read("GetScopes", wire::scopes),
         );
+        match scopes? {
+            Ok(list) => match wire::name_from_scopes(&list) {
+                Some(name) => p.known("device.name", Value::Text(name)),
+                None => p.known("device.name", Value::Text(String::new())),
+            },
+            Err(r) => p.set("device.name", r),
+        }
+        match self.time_zone.lock().ok().and_then(|t| t.clone()) {
+            Some(tz) => p.known("time.zone", Value::Text(tz)),
+            None => p.set("time.zone", Reading::Unknown("the device states no time zone".into())),
+        }
         match protocols? {
             Ok(list) => {
                 for (key, name) in [
@@ -209,8 +233,14 @@ impl OnvifDriver {
             None => p.set("time.ntp.enabled", Reading::Unknown("the device clock was not read".into())),
         }
         match filter? {
-            Ok(on) => p.known("network.ip_filter.enabled", Value::Bool(on)),
-            Err(r) => p.set("network.ip_filter.enabled", r),
+            Ok((on, admitted)) => {
+                p.known("network.ip_filter.enabled", Value::Bool(on));
+                p.known("network.ip_filter.addresses", Value::List(admitted));
+            }
+            Err(r) => {
+                p.set("network.ip_filter.enabled", r.clone());
+                p.set("network.ip_filter.addresses", r);
+            }
         }
         match caps? {
             Ok(attrs) => {
@@ -317,15 +347,55 @@ impl OnvifDriver {
                 if ctx.management_hosts.is_empty() {
                     return Err(Error::Input("refusing to enable the IP filter without a management host".into()));
                 }
-                let entries: String = ctx.management_hosts.iter().map(|h| wire::filter_address(h)).collect();
-                self.set(
-                    "SetIPAddressFilter",
-                    &format!("<tds:SetIPAddressFilter><tds:IPAddressFilter><tt:Type>Allow</tt:Type>{entries}</tds:IPAddressFilter></tds:SetIPAddressFilter>"),
-                )
-                .await
+                self.set_allow_list(&ctx.management_hosts).await
+            }
+            // ONVIF has no separate switch: an allow list in force is the filter.
+            ("network.ip_filter.addresses", Value::List(hosts)) => {
+                if ctx.management_hosts.iter().any(|m| !hosts.contains(m)) || hosts.is_empty() {
+                    return Err(Error::Input("refusing an IP filter that leaves out the management host".into()));
+                }
+                self.set_allow_list(hosts).await
+            }
+            ("device.name", Value::Text(name)) => self.set_name(name).await,
+            ("time.zone", Value::Text(tz)) => {
+                let ntp = self.clock_ntp.lock().ok().and_then(|n| *n).unwrap_or(false);
+                let kind = if ntp { "NTP" } else { "Manual" };
+                let r = self
+                    .set(
+                        "SetSystemDateAndTime",
+                        &format!(
+                            "<tds:SetSystemDateAndTime><tds:DateTimeType>{kind}</tds:DateTimeType><tds:DaylightSavings>false</tds:DaylightSavings><tds:TimeZone><tt:TZ>{}</tt:TZ></tds:TimeZone></tds:SetSystemDateAndTime>",
+                            crate::xml::esc(tz)
+                        ),
+                    )
+                    .await;
+                let _ = self.sync_clock().await;
+                r
             }
             _ => Err(unsupported()),
         }
+    }
+
+    async fn set_allow_list(&self, hosts: &[String]) -> Result<()> {
+        let entries: String = hosts.iter().map(|h| wire::filter_address(h)).collect();
+        self.set(
+            "SetIPAddressFilter",
+            &format!("<tds:SetIPAddressFilter><tds:IPAddressFilter><tt:Type>Allow</tt:Type>{entries}</tds:IPAddressFilter></tds:SetIPAddressFilter>"),
+        )
+        .await
+    }
+
+    /// SetScopes replaces every configurable scope: keep the others, swap the name.
+    async fn set_name(&self, name: &str) -> Result<()> {
+        let list = match self.read("GetScopes", wire::scopes).await? {
+            Ok(l) => l,
+            Err(_) => return Err(Error::Unsupported { address: self.address(), operation: "GetScopes".into() }),
+        };
+        let mut keep: Vec<String> =
+            list.into_iter().filter(|(s, fixed)| !fixed && !s.starts_with(wire::NAME_SCOPE)).map(|(s, _)| s).collect();
+        keep.push(wire::name_scope(name));
+        let items: String = keep.iter().map(|s| format!("<tds:Scopes>{}</tds:Scopes>", crate::xml::esc(s))).collect();
+        self.set("SetScopes", &format!("<tds:SetScopes>{items}</tds:SetScopes>")).await
     }
 
     /// SetUser: the password of an existing user, level unchanged.

@@ -185,12 +185,67 @@ pub fn ntp_servers(body: &str) -> Result<Vec<String>, String> {
 /// GetIPAddressFilter → whether a restriction is in force (an allow list, or a
 /// non-empty deny list).
 pub fn ip_filter_active(body: &str) -> Result<bool, String> {
+    ip_filter(body).map(|(active, _)| active)
+}
+
+/// GetIPAddressFilter → (whether a filter is in force, the addresses it admits). A
+/// deny list admits no one by name, so its addresses are not listed; a prefix other
+/// than a single host reads as `address/prefix`.
+pub fn ip_filter(body: &str) -> Result<(bool, Vec<String>), String> {
     let doc = xml::parse(body)?;
     let f = find(doc.root_element(), "IPAddressFilter").ok_or("no IPAddressFilter")?;
     let kind = child_text(f, "Type").unwrap_or_default();
-    let entries = descendants(f, "IPv4Address").count() + descendants(f, "IPv6Address").count();
-    let known_kind = kind.eq_ignore_ascii_case("Allow") || kind.eq_ignore_ascii_case("Deny");
-    Ok(known_kind && entries > 0)
+    let entries: Vec<String> = descendants(f, "IPv4Address")
+        .chain(descendants(f, "IPv6Address"))
+        .filter_map(|e| {
+            let address = child_text(e, "Address")?;
+            Some(match child_text(e, "PrefixLength").as_deref() {
+                None | Some("32") | Some("128") => address,
+                Some(p) => format!("{address}/{p}"),
+            })
+        })
+        .collect();
+    let allow = kind.eq_ignore_ascii_case("Allow");
+    let known_kind = allow || kind.eq_ignore_ascii_case("Deny");
+    let active = known_kind && !entries.is_empty();
+    Ok((active, if allow { entries } else { Vec::new() }))
+}
+
+/// GetSystemDateAndTime → the POSIX TZ string, if the device states one.
+pub fn time_zone(body: &str) -> Option<String> {
+    let doc = xml::parse(body).ok()?;
+    let tz = find(doc.root_element(), "TimeZone")?;
+    child_text(tz, "TZ").filter(|t| !t.trim().is_empty())
+}
+
+/// GetScopes → (scope URI, whether it is fixed).
+pub fn scopes(body: &str) -> Result<Vec<(String, bool)>, String> {
+    let doc = xml::parse(body)?;
+    let r = find(doc.root_element(), "GetScopesResponse").ok_or("no GetScopesResponse")?;
+    Ok(descendants(r, "Scopes")
+        .filter_map(|s| {
+            let item = child_text(s, "ScopeItem")?;
+            let fixed = child_text(s, "ScopeDef").is_some_and(|d| d.eq_ignore_ascii_case("Fixed"));
+            Some((item.trim().to_string(), fixed))
+        })
+        .collect())
+}
+
+pub const NAME_SCOPE: &str = "onvif://www.onvif.org/name/";
+
+/// The device name the `name` scope carries (percent-decoded).
+pub fn name_from_scopes(scopes: &[(String, bool)]) -> Option<String> {
+    scopes.iter().find_map(|(s, _)| {
+        let raw = s.strip_prefix(NAME_SCOPE)?;
+        Some(percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned())
+    })
+}
+
+/// The `name` scope for a device name.
+pub fn name_scope(name: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    format!("{NAME_SCOPE}{}", percent_encoding::utf8_percent_encode(name, KEEP))
 }
 
 /// GetServiceCapabilities → the Security element's attributes.
@@ -266,12 +321,33 @@ mod tests {
                 "GetDiscoveryMode" => discovery_mode(text).map(|_| ()),
                 "GetUsers" => users(text).map(|_| ()),
                 "GetNTP" => ntp_servers(text).map(|_| ()),
-                "GetIPAddressFilter" => ip_filter_active(text).map(|_| ()),
+                "GetIPAddressFilter" => ip_filter(text).map(|_| ()),
+                "GetScopes" => scopes(text).map(|_| ()),
                 _ => xml::parse(text).map(|_| ()),
             };
             assert!(r.is_ok(), "{name}: {r:?}");
             assert!(fault(text).is_none(), "{name}: a success answer read as a fault");
         }
+    }
+
+    #[test]
+    fn names_and_time_zones_come_from_real_answers() {
+        let mut names = 0;
+        for (name, text) in fixtures() {
+            if name.ends_with("GetScopes.xml") && !name.contains("fault") {
+                let list = scopes(&text).unwrap();
+                assert!(!list.is_empty(), "{name}");
+                names += usize::from(name_from_scopes(&list).is_some_and(|n| !n.is_empty()));
+            }
+            if name.ends_with("GetSystemDateAndTime.xml") && !name.contains("fault") {
+                // Read or absent, never a panic; where stated, most are valid POSIX TZ.
+                let _ = time_zone(&text).map(|t| crate::site::tz::canonical(&t));
+            }
+        }
+        assert!(names > 0, "no fixture's scopes carried a name");
+        let s = name_scope("hq cam/1");
+        assert_eq!(s, "onvif://www.onvif.org/name/hq%20cam%2F1");
+        assert_eq!(name_from_scopes(&[(s, false)]).as_deref(), Some("hq cam/1"));
     }
 
     #[test]

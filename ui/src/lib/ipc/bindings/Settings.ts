@@ -8,4 +8,16 @@ concurrency: number,
 /**
  * Seconds to wait for each device's answers.
  */
-timeout_s: number, ntp_servers: Array<string>, management_hosts: Array<string>, };
+timeout_s: number, ntp_servers: Array<string>, management_hosts: Array<string>, 
+/**
+ * `{site}` in the naming pattern; empty for none.
+ */
+site_name: string, 
+/**
+ * Device names, e.g. `{site}-{model}-{n:02}`; empty leaves names alone.
+ */
+device_name_pattern: string, 
+/**
+ * POSIX TZ, e.g. `CET-1CEST,M3.5.0,M10.5.0/3`; empty leaves zones alone.
+ */
+time_zone: string, };

@@ -1,0 +1,168 @@
+//! Site parameters: what an integrator sets on every camera of a deployment — device
+//! names from a pattern, the time zone, NTP servers and the management hosts the IP
+//! filter must admit. A baseline carries them in its `[site]` table; each becomes a
+//! control (`SITE-*`), so they are audited, planned, applied and verified like any other.
+
+pub mod names;
+pub mod tz;
+
+use serde::{Deserialize, Serialize};
+
+use crate::baseline::{AppliesTo, Control, Expect, Mappings, Severity, WhenUnsupported};
+
+/// The `[site]` table of a baseline file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSection {
+    /// The site's short name, `{site}` in the naming pattern.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Device names, e.g. `{site}-{model}-{n:02}`.
+    #[serde(default)]
+    pub device_name: Option<String>,
+    /// A POSIX TZ string, e.g. `CET-1CEST,M3.5.0,M10.5.0/3`.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub ntp_servers: Vec<String>,
+    /// Hosts the IP filter must always admit (the management host first).
+    #[serde(default)]
+    pub management_hosts: Vec<String>,
+}
+
+impl SiteSection {
+    /// The naming pattern with `{site}` filled in.
+    pub fn name_pattern(&self) -> Result<Option<names::NamePattern>, String> {
+        let Some(p) = &self.device_name else { return Ok(None) };
+        if p.contains("{site}") && self.name.as_deref().is_none_or(str::is_empty) {
+            return Err("device_name uses {site}: set `name` in [site]".into());
+        }
+        names::NamePattern::parse(p, self.name.as_deref().unwrap_or_default()).map(Some)
+    }
+
+    /// Check every field; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.as_deref().is_some_and(|n| n.contains(['{', '}'])) {
+            return Err("name: braces are not allowed in a site name".into());
+        }
+        self.name_pattern()?;
+        if let Some(tz) = &self.time_zone {
+            tz::canonical(tz).map_err(|e| format!("time_zone: {e}"))?;
+        }
+        if self.ntp_servers.len() > 4 {
+            return Err(format!("ntp_servers: at most 4 (cameras keep up to 4), got {}", self.ntp_servers.len()));
+        }
+        for (field, hosts) in [("ntp_servers", &self.ntp_servers), ("management_hosts", &self.management_hosts)] {
+            if let Some(h) = hosts.iter().find(|h| h.trim().is_empty() || h.contains(char::is_whitespace)) {
+                return Err(format!("{field}: {h:?} is not a host name or address"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The controls these parameters stand for.
+    pub fn controls(&self) -> Result<Vec<Control>, String> {
+        self.validate()?;
+        let control =
+            |id: &str, title: &str, rationale: &str, setting: &str, expect, severity, nist: &[&str], iec: &[&str]| {
+                Control {
+                    id: id.into(),
+                    title: title.into(),
+                    rationale: rationale.into(),
+                    setting: setting.into(),
+                    expect,
+                    severity,
+                    applies_to: AppliesTo::default(),
+                    when_unsupported: WhenUnsupported::Unsupported,
+                    mappings: Mappings {
+                        etsi_en_303_645: Vec::new(),
+                        nist_csf_2: nist.iter().map(|s| s.to_string()).collect(),
+                        iec_62443_4_2: iec.iter().map(|s| s.to_string()).collect(),
+                        vendor_guide: None,
+                    },
+                }
+            };
+        let mut out = Vec::new();
+        if let Some(p) = self.name_pattern()? {
+            out.push(control(
+                "SITE-NAME",
+                "The device name follows the site's naming pattern",
+                "A name that says site, model and position lets the customer match every report line to a camera.",
+                "device.name",
+                Expect::NamePattern(p.describe()),
+                Severity::Low,
+                &["ID.AM-01"],
+                &["CR 7.8"],
+            ));
+        }
+        if let Some(t) = &self.time_zone {
+            out.push(control(
+                "SITE-TZ",
+                "The time zone is the site's",
+                "Recordings and logs must carry local time that matches the site's other systems.",
+                "time.zone",
+                Expect::TimeZone(tz::canonical(t)?),
+                Severity::Low,
+                &["PR.PS-04"],
+                &["CR 2.11"],
+            ));
+        }
+        if !self.ntp_servers.is_empty() {
+            out.push(control(
+                "SITE-NTP",
+                "The NTP servers are the site's",
+                "Every camera must take its time from the site's own servers, not a factory default.",
+                "time.ntp.servers",
+                Expect::SameSet(self.ntp_servers.clone()),
+                Severity::Medium,
+                &["PR.PS-04"],
+                &["CR 2.11"],
+            ));
+        }
+        if !self.management_hosts.is_empty() {
+            out.push(control(
+                "SITE-MGMT",
+                "The IP filter admits the management hosts",
+                "An allow-list that leaves out the management host locks the operators out.",
+                "network.ip_filter.addresses",
+                Expect::Includes(self.management_hosts.clone()),
+                Severity::Medium,
+                &["PR.AA-05", "PR.IR-01"],
+                &["CR 1.13", "CR 2.1"],
+            ));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_parameter_becomes_a_control() {
+        let s = SiteSection {
+            name: Some("hq".into()),
+            device_name: Some("{site}-{model}-{n:02}".into()),
+            time_zone: Some("CET-1:00:00".into()),
+            ntp_servers: vec!["192.0.2.1".into()],
+            management_hosts: vec!["192.0.2.10".into()],
+        };
+        let c = s.controls().unwrap();
+        let ids: Vec<&str> = c.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["SITE-NAME", "SITE-TZ", "SITE-NTP", "SITE-MGMT"]);
+        assert_eq!(c[0].expect, Expect::NamePattern("hq-{model}-{n:02}".into()));
+        assert_eq!(c[1].expect, Expect::TimeZone("CET-1".into()));
+        assert!(SiteSection::default().controls().unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_parameters_name_the_field() {
+        let e = SiteSection { device_name: Some("{site}-{n}".into()), ..Default::default() }.validate().unwrap_err();
+        assert!(e.contains("name"), "{e}");
+        let e = SiteSection { time_zone: Some("Europe/Paris".into()), ..Default::default() }.validate().unwrap_err();
+        assert!(e.starts_with("time_zone"), "{e}");
+        let e = SiteSection { management_hosts: vec![" ".into()], ..Default::default() }.validate().unwrap_err();
+        assert!(e.starts_with("management_hosts"), "{e}");
+    }
+}

@@ -1,0 +1,166 @@
+//! POSIX TZ strings (`CET-1CEST,M3.5.0,M10.5.0/3`), as ONVIF's `TZ` element and
+//! Hikvision's `timeZone` carry them. Written by hand because the only thing needed is
+//! to compare two spellings of the same zone and to print the offsets the way Hikvision
+//! firmware writes them (`CST-8:00:00`); the TZ crates on crates.io resolve zones
+//! against the system database instead.
+
+/// A parsed TZ string: names kept, every time turned into seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Zone {
+    std: String,
+    offset_s: i32,
+    dst: Option<String>,
+    dst_offset_s: Option<i32>,
+    /// Start and end rules: the date part as written, the time in seconds (2:00 default).
+    rules: Vec<(String, i32)>,
+}
+
+fn name(s: &str) -> Result<(String, &str), String> {
+    if let Some(rest) = s.strip_prefix('<') {
+        let end = rest.find('>').ok_or("a quoted zone name has no closing '>'")?;
+        return Ok((format!("<{}>", &rest[..end]), &rest[end + 1..]));
+    }
+    let end = s.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(s.len());
+    if end < 3 {
+        return Err(format!("zone name {:?} is shorter than three letters", &s[..end]));
+    }
+    Ok((s[..end].to_string(), &s[end..]))
+}
+
+/// `[+-]h[:mm[:ss]]` → seconds, and the rest of the string.
+fn time(s: &str) -> Result<Option<(i32, &str)>, String> {
+    let (sign, body) = match s.as_bytes().first() {
+        Some(b'-') => (-1, &s[1..]),
+        Some(b'+') => (1, &s[1..]),
+        _ => (1, s),
+    };
+    let end = body.find(|c: char| !(c.is_ascii_digit() || c == ':')).unwrap_or(body.len());
+    if end == 0 {
+        return Ok(None);
+    }
+    let mut total = 0i32;
+    let parts: Vec<&str> = body[..end].split(':').collect();
+    if parts.len() > 3 || parts.iter().any(|p| p.is_empty() || p.len() > 3) {
+        return Err(format!("bad time {:?}", &body[..end]));
+    }
+    for (i, (p, unit)) in parts.iter().zip([3600, 60, 1]).enumerate() {
+        let n: i32 = p.parse().map_err(|_| format!("bad time {p:?}"))?;
+        if i > 0 && n > 59 {
+            return Err(format!("bad minutes or seconds {p:?}"));
+        }
+        total += n * unit;
+    }
+    Ok(Some((sign * total, &body[end..])))
+}
+
+fn parse(text: &str) -> Result<Zone, String> {
+    let s = text.trim();
+    let (std, rest) = name(s)?;
+    let (offset_s, mut rest) = time(rest)?.ok_or_else(|| format!("{s:?}: the UTC offset after {std} is missing"))?;
+    let (mut dst, mut dst_offset_s, mut rules) = (None, None, Vec::new());
+    if !rest.is_empty() && !rest.starts_with(',') {
+        let (d, r) = name(rest)?;
+        dst = Some(d);
+        rest = r;
+        if let Some((o, r)) = time(rest)? {
+            dst_offset_s = Some(o);
+            rest = r;
+        }
+    }
+    if !rest.is_empty() {
+        let Some(list) = rest.strip_prefix(',') else { return Err(format!("{s:?}: unexpected {rest:?}")) };
+        for rule in list.split(',') {
+            let (date, at) = match rule.split_once('/') {
+                Some((d, t)) => (d, time(t)?.filter(|(_, r)| r.is_empty()).map(|(v, _)| v).ok_or("bad rule time")?),
+                None => (rule, 7200),
+            };
+            if date.is_empty() {
+                return Err(format!("{s:?}: an empty DST rule"));
+            }
+            rules.push((date.to_string(), at));
+        }
+        if rules.len() != 2 || dst.is_none() {
+            return Err(format!("{s:?}: DST needs a name and exactly two rules"));
+        }
+    }
+    Ok(Zone { std, offset_s, dst, dst_offset_s, rules })
+}
+
+fn show(seconds: i32, full: bool) -> String {
+    let sign = if seconds < 0 { "-" } else { "" };
+    let a = seconds.unsigned_abs();
+    let (h, m, s) = (a / 3600, a / 60 % 60, a % 60);
+    match (full, m, s) {
+        (true, _, _) => format!("{sign}{h}:{m:02}:{s:02}"),
+        (false, 0, 0) => format!("{sign}{h}"),
+        (false, _, 0) => format!("{sign}{h}:{m:02}"),
+        _ => format!("{sign}{h}:{m:02}:{s:02}"),
+    }
+}
+
+fn render(z: &Zone, full: bool) -> String {
+    let mut out = format!("{}{}", z.std, show(z.offset_s, full));
+    if let Some(d) = &z.dst {
+        out.push_str(d);
+        if let Some(o) = z.dst_offset_s {
+            out.push_str(&show(o, full));
+        }
+    }
+    for (date, at) in &z.rules {
+        if full || *at != 7200 {
+            out.push_str(&format!(",{date}/{}", show(*at, full)));
+        } else {
+            out.push_str(&format!(",{date}"));
+        }
+    }
+    out
+}
+
+/// The shortest spelling of a zone: two strings for the same zone give the same text.
+pub fn canonical(text: &str) -> Result<String, String> {
+    parse(text).map(|z| render(&z, false))
+}
+
+/// The spelling Hikvision firmware uses: every time as `h:mm:ss`.
+pub fn hikvision(text: &str) -> Result<String, String> {
+    parse(text).map(|z| render(&z, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_of_one_zone_agree() {
+        assert_eq!(canonical("CST-8:00:00").unwrap(), "CST-8");
+        assert_eq!(canonical("CST-8").unwrap(), canonical("CST-08:00").unwrap());
+        assert_eq!(canonical("CET-1CEST,M3.5.0,M10.5.0/3").unwrap(), "CET-1CEST,M3.5.0,M10.5.0/3");
+        assert_eq!(
+            canonical("CET-1:00:00CEST,M3.5.0/02:00:00,M10.5.0/03:00:00").unwrap(),
+            "CET-1CEST,M3.5.0,M10.5.0/3"
+        );
+        assert_eq!(canonical("IST-5:30").unwrap(), "IST-5:30");
+        assert_eq!(canonical("<+0330>-3:30").unwrap(), "<+0330>-3:30");
+        // From the fixtures' GetSystemDateAndTime answers.
+        assert_eq!(canonical("AST4ADT").unwrap(), "AST4ADT");
+        assert_eq!(canonical("CST5CDT,M3.2.0/2,M11.1.0/2").unwrap(), "CST5CDT,M3.2.0,M11.1.0");
+        assert_eq!(canonical("BRT3").unwrap(), "BRT3");
+    }
+
+    #[test]
+    fn hikvision_spelling_round_trips() {
+        let h = hikvision("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
+        assert_eq!(h, "CET-1:00:00CEST,M3.5.0/2:00:00,M10.5.0/3:00:00");
+        assert_eq!(canonical(&h).unwrap(), canonical("CET-1CEST,M3.5.0,M10.5.0/3").unwrap());
+        assert_eq!(hikvision("CST-8").unwrap(), "CST-8:00:00");
+    }
+
+    #[test]
+    fn nonsense_is_an_error_not_a_panic() {
+        for bad in
+            ["", "UT", "CET", "CET-1CEST,M3.5.0", "CET-1,M3.5.0,M10.5.0", "CET-1:99", "CET-1x", "<CET-1", "CET-1CEST,,"]
+        {
+            assert!(canonical(bad).is_err(), "{bad:?}");
+        }
+    }
+}
