@@ -20,6 +20,7 @@ fn main() {
         "get_settings",
         "set_settings",
         "export_report",
+        "ui_ready",
     ];
     let attrs = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands));
     if let Err(e) = tauri_build::try_build(attrs) {

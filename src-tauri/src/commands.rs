@@ -81,8 +81,10 @@ pub fn site_score(state: State<'_, AppState>) -> IpcResult<Option<u8>> {
 }
 
 #[tauri::command]
-pub fn baselines() -> IpcResult<Vec<BaselineView>> {
-    ops::baseline::builtin()
+pub fn baselines(state: State<'_, AppState>) -> IpcResult<Vec<BaselineView>> {
+    // Without a session (no data directory) the profiles alone.
+    let site = state.session().ok().and_then(|s| s.settings().ok()).and_then(|s| s.site_section().ok());
+    ops::baseline::builtin(site.as_ref())
 }
 
 #[tauri::command]
@@ -132,4 +134,10 @@ pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> IpcResult
 #[tauri::command]
 pub fn export_report(state: State<'_, AppState>, format: String) -> IpcResult<ReportFile> {
     ops::report::export(&*state.session()?, &format)
+}
+
+/// The UI's first screen is drawn; the milliseconds since the process started.
+#[tauri::command]
+pub fn ui_ready<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> u32 {
+    crate::ui_ready(&app, &state)
 }

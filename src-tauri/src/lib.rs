@@ -38,7 +38,28 @@ pub fn app_builder<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<
         commands::get_settings,
         commands::set_settings,
         commands::export_report,
+        commands::ui_ready,
     ])
+}
+
+/// When the process started, for the startup figure (`ui_ready`).
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// The UI has drawn its first screen with the site's devices: how long that took from
+/// process start. With `PORTCULLIS_STARTUP_PROBE=1` (the startup benchmark) the figure
+/// goes to stdout and the app quits.
+pub fn ui_ready<R: Runtime>(app: &tauri::AppHandle<R>, state: &AppState) -> u32 {
+    let ms = STARTED.get().map_or(0, |t| t.elapsed().as_millis() as u32);
+    let devices = state.session().ok().and_then(|s| s.store.all().ok()).map_or(0, |d| d.len());
+    tracing::info!(ms, devices, "interactive");
+    if std::env::var("PORTCULLIS_STARTUP_PROBE").as_deref() == Ok("1") {
+        #[allow(clippy::print_stdout)]
+        {
+            println!("startup_ms={ms} devices={devices}");
+        }
+        app.exit(0);
+    }
+    ms
 }
 
 pub fn app_info(state: &AppState) -> IpcResult<AppInfo> {

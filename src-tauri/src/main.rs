@@ -3,6 +3,7 @@
 #![allow(clippy::print_stderr)]
 
 fn main() -> std::process::ExitCode {
+    let _ = portcullis_desktop::STARTED.set(std::time::Instant::now());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG").unwrap_or_else(|_| "warn".into()),

@@ -119,6 +119,11 @@ fn demo_site_end_to_end_through_ipc() {
     // The demo's naming pattern gives the device a site name.
     let rename = steps.iter().find(|s| s["setting"] == "device.name").expect("a rename step");
     assert!(rename["to"].as_str().unwrap().starts_with("demo-"), "{rename}");
+    // Not through `ok`: the catalogue's rationale quotes the factory default (admin/12345),
+    // which is also the legacy camera's password in the demo vault.
+    let profiles = call(&w, "baselines", json!({})).unwrap();
+    let ids: Vec<&str> = profiles[0]["controls"].as_array().unwrap().iter().filter_map(|c| c["id"].as_str()).collect();
+    assert!(["SITE-NAME", "SITE-TZ", "SITE-NTP", "SITE-MGMT"].iter().all(|s| ids.contains(s)), "{ids:?}");
 
     let check = ok("verify_history", json!({}));
     assert_eq!((check["ok"].clone(), check["head"].clone()), (json!(true), json!("genesis")));

@@ -145,7 +145,8 @@ pub async fn audit_with(
     if creds.is_none() {
         return failed(&Error::NoCredentials { address: target.label() }, Some(protocol), None);
     }
-    let mut posture = match drv.read_posture().await {
+    let wanted: Vec<&str> = baseline.controls.iter().map(|c| c.setting.as_str()).collect();
+    let mut posture = match drv.read_posture(&wanted).await {
         Ok(p) => p,
         Err(e) => return failed(&e, Some(protocol), None),
     };

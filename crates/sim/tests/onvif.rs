@@ -175,6 +175,15 @@ async fn ip_filter_ntp_time_and_scopes_round_trip() {
     assert!(t.contains("<tt:DateTimeType>NTP</tt:DateTimeType>") && t.contains("UTC0"), "{t}");
     let scopes = c.call("<tds:GetScopes/>").await.body;
     assert!(scopes.contains("onvif://www.onvif.org/hardware/AV-IP4-BULLET"));
+    // SetScopes replaces the configurable scopes (the name among them), never a fixed one.
+    let rename = "<tds:SetScopes><tds:Scopes>onvif://www.onvif.org/name/hq-cam-01</tds:Scopes><tds:Scopes>onvif://www.onvif.org/location/city/site</tds:Scopes></tds:SetScopes>";
+    assert_eq!(c.call(rename).await.status, 200);
+    let scopes = c.call("<tds:GetScopes/>").await.body;
+    assert!(scopes.contains("name/hq-cam-01") && scopes.contains("hardware/AV-IP4-BULLET"), "{scopes}");
+    assert_eq!(scopes.matches("onvif://www.onvif.org/name/").count(), 1, "{scopes}");
+    let fixed = "<tds:SetScopes><tds:Scopes>onvif://www.onvif.org/hardware/AV-IP4-BULLET</tds:Scopes></tds:SetScopes>";
+    assert!(c.call(fixed).await.body.contains("ScopeOverwrite"));
+    assert!(c.call("<tds:SetScopes/>").await.body.contains("InvalidArgVal"));
     let services = c
         .anonymous("<tds:GetServices><tds:IncludeCapability>true</tds:IncludeCapability></tds:GetServices>")
         .await

@@ -1,4 +1,5 @@
-//! The built-in baselines: controls and their standards mappings.
+//! The built-in baselines: controls and their standards mappings, with the site's own
+//! parameters (from the settings) as `SITE-*` controls.
 
 use portcullis_core::baseline::{Baseline, BUILTIN};
 
@@ -9,11 +10,14 @@ fn lower<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|j| j.as_str().map(str::to_string)).unwrap_or_default()
 }
 
-pub fn builtin() -> IpcResult<Vec<BaselineView>> {
+pub fn builtin(site: Option<&portcullis_core::site::SiteSection>) -> IpcResult<Vec<BaselineView>> {
     BUILTIN
         .iter()
         .map(|(name, _)| {
-            let b = Baseline::load(name)?;
+            let mut b = Baseline::load(name)?;
+            if let Some(site) = site {
+                b = b.with_site(site.clone()).map_err(crate::error::IpcError::input)?;
+            }
             Ok(BaselineView {
                 name: b.baseline.name.clone(),
                 version: b.baseline.version.clone(),

@@ -54,7 +54,9 @@ impl Target {
 pub trait Driver: Send + Sync + std::fmt::Debug {
     fn protocol(&self) -> Protocol;
     async fn identify(&self) -> Result<Identity>;
-    async fn read_posture(&self) -> Result<Posture>;
+    /// Read the device's settings. `wanted` names the settings the caller will look at
+    /// (a baseline's); a read that carries none of them may be skipped. Empty: all.
+    async fn read_posture(&self, wanted: &[&str]) -> Result<Posture>;
     /// `Some(false)` for a factory-new device that must be activated before any login.
     async fn activated(&self) -> Option<bool>;
     /// The session this driver talks through.
@@ -106,8 +108,8 @@ impl Driver for isapi::IsapiDriver {
     async fn identify(&self) -> Result<Identity> {
         isapi::IsapiDriver::identify(self).await
     }
-    async fn read_posture(&self) -> Result<Posture> {
-        isapi::IsapiDriver::read_posture(self).await
+    async fn read_posture(&self, wanted: &[&str]) -> Result<Posture> {
+        isapi::IsapiDriver::read_posture(self, wanted).await
     }
     async fn activated(&self) -> Option<bool> {
         isapi::IsapiDriver::activated(self).await
@@ -152,8 +154,8 @@ impl Driver for onvif::OnvifDriver {
     async fn identify(&self) -> Result<Identity> {
         onvif::OnvifDriver::identify(self).await
     }
-    async fn read_posture(&self) -> Result<Posture> {
-        onvif::OnvifDriver::read_posture(self).await
+    async fn read_posture(&self, wanted: &[&str]) -> Result<Posture> {
+        onvif::OnvifDriver::read_posture(self, wanted).await
     }
     async fn activated(&self) -> Option<bool> {
         None
@@ -172,7 +174,7 @@ impl Driver for onvif::OnvifDriver {
     }
     async fn read_settings(&self, keys: &[&str]) -> Result<Posture> {
         // The device service answers everything in a few calls: read it all, keep the keys.
-        let full = onvif::OnvifDriver::read_posture(self).await?;
+        let full = onvif::OnvifDriver::read_posture(self, keys).await?;
         let mut p = Posture::new(full.identity.clone(), Protocol::Onvif);
         for k in keys {
             if let Some(r) = full.get(k) {

@@ -89,6 +89,8 @@ export const ipc = {
   exportReport: (format: 'pdf' | 'html' | 'csv' | 'json') => call<ReportFile>('export_report', { format }),
   getSettings: () => call<Settings>('get_settings'),
   setSettings: (settings: Settings) => call<null>('set_settings', { settings }),
+  /** The first screen is drawn: the shell notes the startup time (ms since launch). */
+  uiReady: () => call<number>('ui_ready'),
   onSighting: (f: (s: SightingEvent) => void): Promise<UnlistenFn> =>
     listen<SightingEvent>(EVENTS.sighting, (e) => f(e.payload)),
   onProgress: (f: (p: Progress) => void): Promise<UnlistenFn> =>

@@ -93,7 +93,7 @@ impl IsapiDriver {
     }
 
     /// Read everything the baseline looks at.
-    pub async fn read_posture(&self) -> Result<Posture> {
+    pub async fn read_posture(&self, wanted: &[&str]) -> Result<Posture> {
         // Identity first: it is the login, so a refusal stops here after one attempt.
         let (identity, name) = self.identify_and_name().await?;
         let mut posture = Posture::new(identity, Protocol::Isapi);
@@ -102,7 +102,9 @@ impl IsapiDriver {
             "device.name",
             name.map_or(Reading::Unknown("deviceInfo has no deviceName".into()), |n| Reading::Known(Value::Text(n))),
         );
-        let paths: Vec<&'static str> = ENDPOINTS.iter().map(|(p, _)| *p).filter(|p| *p != DEVICE_INFO).collect();
+        let needed = |keys: &[&str]| wanted.is_empty() || keys.iter().any(|k| wanted.contains(k));
+        let paths: Vec<&'static str> =
+            ENDPOINTS.iter().filter(|(p, keys)| *p != DEVICE_INFO && needed(keys)).map(|(p, _)| *p).collect();
         let reads = self.read_paths(&paths).await?;
         for (path, result) in reads {
             interpret(&mut posture, path, result);

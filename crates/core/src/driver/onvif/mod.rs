@@ -170,7 +170,7 @@ impl OnvifDriver {
         })
     }
 
-    pub async fn read_posture(&self) -> Result<Posture> {
+    pub async fn read_posture(&self, wanted: &[&str]) -> Result<Posture> {
         // The login first and alone: a refusal must cost exactly one failed attempt.
         let identity = self.identify().await?;
         let mut p = Posture::new(identity, Protocol::Onvif);
@@ -184,14 +184,19 @@ impl OnvifDriver {
             self.read("GetNTP", wire::ntp_servers),
             self.read("GetIPAddressFilter", wire::ip_filter),
             self.read("GetServiceCapabilities", wire::security_capabilities),
-            self.read("GetScopes", wire::scopes),
-        );
-        match scopes? {
-            Ok(list) => match wire::name_from_scopes(&list) {
-                Some(name) => p.known("device.name", Value::Text(name)),
-                None => p.known("device.name", Value::Text(String::new())),
+            async {
+                // Only a naming control looks at scopes: spare the device the exchange.
+                if wanted.is_empty() || wanted.contains(&"device.name") {
+                    Some(self.read("GetScopes", wire::scopes).await)
+                } else {
+                    None
+                }
             },
-            Err(r) => p.set("device.name", r),
+        );
+        match scopes.transpose()? {
+            Some(Ok(list)) => p.known("device.name", Value::Text(wire::name_from_scopes(&list).unwrap_or_default())),
+            Some(Err(r)) => p.set("device.name", r),
+            None => {}
         }
         match self.time_zone.lock().ok().and_then(|t| t.clone()) {
             Some(tz) => p.known("time.zone", Value::Text(tz)),
