@@ -21,6 +21,8 @@ fn main() {
         "set_settings",
         "export_report",
         "ui_ready",
+        "report_preview",
+        "export_handover",
     ];
     let attrs = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands));
     if let Err(e) = tauri_build::try_build(attrs) {

@@ -11,8 +11,9 @@ use std::str::FromStr;
 
 use anyhow::Context;
 use clap::Subcommand;
+use portcullis_core::handover;
 use portcullis_core::inventory::store::Store;
-use portcullis_core::vault::{Scope, Vault};
+use portcullis_core::vault::Vault;
 use zeroize::Zeroizing;
 
 use crate::output::Output;
@@ -53,13 +54,13 @@ enum Command {
     },
 }
 
-fn passphrase(var: &str) -> anyhow::Result<age::secrecy::SecretString> {
+fn passphrase(var: &str) -> anyhow::Result<Zeroizing<String>> {
     let p =
         Zeroizing::new(std::env::var(var).map_err(|_| anyhow::anyhow!("the environment variable {var} is not set"))?);
-    if p.chars().count() < 12 {
-        anyhow::bail!("the passphrase in {var} must have at least 12 characters");
+    if p.chars().count() < handover::MIN_PASSPHRASE {
+        anyhow::bail!("the passphrase in {var} must have at least {} characters", handover::MIN_PASSPHRASE);
     }
-    Ok(p.to_string().into())
+    Ok(p)
 }
 
 pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
@@ -67,100 +68,30 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         return open(file, to.as_deref(), passphrase_env.as_deref(), identity.as_deref(), out);
     }
     let Some(path) = &args.out else { anyhow::bail!("say where the handover file goes: --out FILE") };
-    let recipients: Vec<Box<dyn age::Recipient + Send>> = match (&args.passphrase_env, args.recipient.as_slice()) {
-        (Some(var), []) => vec![Box::new(age::scrypt::Recipient::new(passphrase(var)?))],
-        (None, keys) if !keys.is_empty() => keys
-            .iter()
-            .map(|k| {
-                age::x25519::Recipient::from_str(k)
-                    .map(|r| Box::new(r) as Box<dyn age::Recipient + Send>)
-                    .map_err(|e| anyhow::anyhow!("--recipient {k}: {e}"))
-            })
-            .collect::<anyhow::Result<_>>()?,
+    let to = match (&args.passphrase_env, args.recipient.as_slice()) {
+        (Some(var), []) => handover::Recipients::Passphrase(passphrase(var)?),
+        (None, keys) if !keys.is_empty() => handover::Recipients::Keys(keys.to_vec()),
         _ => anyhow::bail!("say how to encrypt: --passphrase-env VAR or --recipient age1…"),
     };
     let home = portcullis_core::paths::home()?;
-    let (text, devices, with_password) = document(&home, args.site.as_deref())?;
-    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r.as_ref() as &dyn age::Recipient))
-        .map_err(|e| anyhow::anyhow!("encryption: {e}"))?;
-    let mut cipher = Vec::new();
-    let mut w = encryptor.wrap_output(&mut cipher).context("encryption")?;
-    w.write_all(text.as_bytes()).context("encryption")?;
-    w.finish().context("encryption")?;
-    drop(text);
-    portcullis_core::vault::write_atomically(path, &cipher)?;
+    let (store, vault) = (Store::open(&home)?, Vault::from_env(&home)?);
+    let operator = portcullis_core::snapshots::operator_from_env();
+    let h = handover::build(&store, &vault, args.site.as_deref(), &operator, &to)?;
+    portcullis_core::vault::write_atomically(path, &h.ciphertext)?;
     if out.json {
         out.record(
             "handover",
-            &serde_json::json!({ "file": path, "devices": devices, "with_password": with_password }),
+            &serde_json::json!({ "file": path, "devices": h.devices, "with_password": h.with_password }),
         );
     } else {
         println!(
-            "Wrote {} (age-encrypted): {devices} device(s), {with_password} with a password from the vault",
-            path.display()
+            "Wrote {} (age-encrypted): {} device(s), {} with a password from the vault",
+            path.display(),
+            h.devices,
+            h.with_password
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The handover text: a header and one line per device. Built in memory only.
-fn document(home: &Path, site: Option<&str>) -> anyhow::Result<(Zeroizing<String>, usize, usize)> {
-    let store = Store::open(home)?;
-    let vault = Vault::from_env(home)?;
-    let mut rows: Vec<(String, String, String, String, String, Option<portcullis_core::secret::Credentials>)> =
-        Vec::new();
-    for d in store.all()?.iter().filter(|d| site.is_none_or(|s| d.site.as_deref() == Some(s))) {
-        let Some(t) = d.target() else { continue };
-        let label = t.label();
-        let creds = vault.lookup(&label, d.site.as_deref())?;
-        let opt = |s: &Option<String>| s.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| "-".into());
-        rows.push((label, opt(&d.site), opt(&d.model), opt(&d.serial), opt(&d.mac), creds));
-    }
-    // Device entries in the vault that the inventory does not know.
-    if site.is_none() {
-        for e in vault.list()? {
-            if let Scope::Device(name) = &e.scope {
-                if !rows.iter().any(|r| &r.0 == name || r.0.split(':').next() == Some(name.as_str())) {
-                    let creds = vault.lookup(name, None)?;
-                    rows.push((name.clone(), "-".into(), "-".into(), "-".into(), "-".into(), creds));
-                }
-            }
-        }
-    }
-    let devices = rows.len();
-    let with_password = rows.iter().filter(|r| r.5.is_some()).count();
-    let mut t = Zeroizing::new(String::new());
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    t.push_str("PORTCULLIS CREDENTIAL HANDOVER\n");
-    t.push_str(&format!(
-        "Site: {}\nCreated: {now}\nBy: {}\nDevices: {devices}\n\n",
-        site.unwrap_or("all sites"),
-        portcullis_core::snapshots::operator_from_env()
-    ));
-    t.push_str("Keep this text secret. Store it in a password manager, then delete any copy of it.\n\n");
-    let header = ["DEVICE", "SITE", "MODEL", "SERIAL", "MAC", "USER", "PASSWORD"];
-    let w: Vec<usize> = vec![22, 16, 18, 34, 18, 12];
-    let mut line = String::new();
-    for (h, width) in header.iter().zip(w.iter().chain(std::iter::once(&0))) {
-        line.push_str(&format!("{h:<width$} "));
-    }
-    t.push_str(line.trim_end());
-    t.push('\n');
-    for (label, site, model, serial, mac, creds) in &rows {
-        let (user, pass) = match creds {
-            Some(c) => (c.username.as_str(), c.password.expose()),
-            None => ("-", "(none in the vault)"),
-        };
-        let cells = [label.as_str(), site, model, serial, mac, user];
-        let mut l = Zeroizing::new(String::new());
-        for (c, width) in cells.iter().zip(&w) {
-            l.push_str(&format!("{c:<width$} "));
-        }
-        l.push_str(pass);
-        t.push_str(&l);
-        t.push('\n');
-    }
-    Ok((t, devices, with_password))
 }
 
 fn open(
@@ -173,7 +104,7 @@ fn open(
     let cipher = std::fs::read(file).with_context(|| format!("{}", file.display()))?;
     let plain = Zeroizing::new(match (passphrase_env, identity) {
         (Some(var), _) => {
-            let id = age::scrypt::Identity::new(passphrase(var)?);
+            let id = age::scrypt::Identity::new(passphrase(var)?.to_string().into());
             age::decrypt(&id, &cipher).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
         }
         (None, Some(path)) => {

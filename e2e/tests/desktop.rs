@@ -194,6 +194,14 @@ async fn run(d: &WebDriver) -> WebDriverResult<()> {
     click(d, "#nav-reports").await;
     click(d, "#btn-report-pdf").await;
     wait_text(d, "#report-result", 60, |t| t.contains(".pdf") && t.contains("chain verified")).await;
+    wait_text(d, "#report-preview", 15, |t| t.contains("Changes recorded") && t.contains("Lowest scores")).await;
+    // The encrypted handover, from the form: the passphrase fields are empty afterwards.
+    let phrase = "customer handover passphrase";
+    d.find(By::Css("#handover-passphrase")).await?.send_keys(phrase).await?;
+    d.find(By::Css("#handover-repeat")).await?.send_keys(phrase).await?;
+    click(d, "#btn-handover").await;
+    wait_text(d, "#handover-result", 60, |t| t.contains(".age") && t.contains("12 device(s)")).await;
+    assert_eq!(d.find(By::Css("#handover-passphrase")).await?.prop("value").await?.unwrap_or_default(), "");
     shot(d, "reports").await;
 
     click(d, "#nav-settings").await;

@@ -141,3 +141,14 @@ pub fn export_report(state: State<'_, AppState>, format: String) -> IpcResult<Re
 pub fn ui_ready<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> u32 {
     crate::ui_ready(&app, &state)
 }
+
+#[tauri::command]
+pub fn report_preview(state: State<'_, AppState>) -> IpcResult<ReportPreview> {
+    ops::report::preview(&*state.session()?)
+}
+
+/// Write-only: the passphrase goes into the encryption and nowhere else.
+#[tauri::command]
+pub fn export_handover(state: State<'_, AppState>, request: HandoverRequest) -> IpcResult<HandoverFile> {
+    ops::report::handover(&*state.session()?, request)
+}

@@ -221,6 +221,41 @@ ipc! {
         pub history_intact: bool,
     }
 
+    /// An encrypted credential handover written to the reports folder.
+    pub struct HandoverFile {
+        pub path: String,
+        pub devices: u32,
+        /// Devices the vault had a password for.
+        pub with_password: u32,
+    }
+
+    /// What the report would say, before writing it: its summary and worst devices.
+    pub struct ReportPreview {
+        pub title: String,
+        pub site: String,
+        pub devices: u32,
+        /// Devices that could not be audited.
+        pub errors: u32,
+        pub score_before: Option<u8>,
+        pub score_after: Option<u8>,
+        /// Failing controls now, most severe first: critical, high, medium, low.
+        pub failing: Vec<u32>,
+        pub changes: u32,
+        pub history_intact: bool,
+        pub history_head: String,
+        pub baselines: Vec<String>,
+        /// The lowest-scoring devices (at most ten).
+        pub worst: Vec<PreviewDevice>,
+    }
+
+    pub struct PreviewDevice {
+        pub target: String,
+        pub model: String,
+        pub score_before: Option<u8>,
+        pub score: Option<u8>,
+        pub failing: u32,
+    }
+
     pub struct HistoryRecord {
         pub seq: u32,
         pub time: String,
@@ -328,6 +363,25 @@ impl std::fmt::Debug for SiteCredentials {
             .field("site", &self.site)
             .field("username", &self.username)
             .field("password", &portcullis_core::secret::REDACTED)
+            .finish()
+    }
+}
+
+/// Write-only: the passphrase for a handover file, submitted once; never printed or
+/// returned.
+#[derive(Clone, Deserialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/ipc/bindings/")]
+pub struct HandoverRequest {
+    pub passphrase: String,
+    /// Only this site's devices; all when empty.
+    pub site: Option<String>,
+}
+
+impl std::fmt::Debug for HandoverRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandoverRequest")
+            .field("passphrase", &portcullis_core::secret::REDACTED)
+            .field("site", &self.site)
             .finish()
     }
 }

@@ -39,6 +39,8 @@ pub fn app_builder<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<
         commands::set_settings,
         commands::export_report,
         commands::ui_ready,
+        commands::report_preview,
+        commands::export_handover,
     ])
 }
 

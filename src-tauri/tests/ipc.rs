@@ -166,6 +166,28 @@ fn demo_site_end_to_end_through_ipc() {
     }
     assert_eq!(call(&w, "export_report", json!({ "format": "docx" })).unwrap_err()["code"], "input");
 
+    // The preview says what the report will: the whole site, the changes, the chain.
+    let preview = ok("report_preview", json!({}));
+    assert_eq!(preview["devices"], 12, "{preview}");
+    assert!(preview["changes"].as_u64().unwrap() > 0 && preview["history_intact"] == true, "{preview}");
+    assert_eq!(preview["failing"].as_array().unwrap().len(), 4);
+    assert!(!preview["worst"].as_array().unwrap().is_empty());
+
+    // The handover: a short passphrase is refused; a good one gets an age file that
+    // opens with it and holds the vault's current passwords.
+    let e = call(&w, "export_handover", json!({ "request": { "passphrase": "short", "site": null } })).unwrap_err();
+    assert_eq!(e["code"], "input", "{e}");
+    let phrase = "customer handover passphrase";
+    let h = ok("export_handover", json!({ "request": { "passphrase": phrase, "site": null } }));
+    assert_eq!(h["devices"], 12, "{h}");
+    let cipher = std::fs::read(h["path"].as_str().unwrap()).unwrap();
+    assert!(secrets.iter().all(|s| !String::from_utf8_lossy(&cipher).contains(s.as_str())));
+    let plain = age::decrypt(&age::scrypt::Identity::new(phrase.to_string().into()), &cipher).unwrap();
+    let plain = String::from_utf8(plain).unwrap();
+    let current: Vec<String> =
+        labels.iter().filter_map(|l| vault.lookup(l, None).unwrap()).map(|c| c.password.expose().to_string()).collect();
+    assert!(current.iter().all(|p| plain.contains(p.as_str())), "every current password is in the handover");
+
     // Nothing to apply: an error with its code, nothing changed.
     let e = call(&w, "apply", json!({ "ids": ["mac:no-such"] })).unwrap_err();
     assert_eq!(e["code"], "nothing_to_apply", "{e}");

@@ -13,11 +13,14 @@ import type { DeviceDetail } from './bindings/DeviceDetail'
 import type { DeviceRow } from './bindings/DeviceRow'
 import type { DiscoverRequest } from './bindings/DiscoverRequest'
 import type { DiscoverSummary } from './bindings/DiscoverSummary'
+import type { HandoverFile } from './bindings/HandoverFile'
+import type { HandoverRequest } from './bindings/HandoverRequest'
 import type { HistoryRecord } from './bindings/HistoryRecord'
 import type { ImportResult } from './bindings/ImportResult'
 import type { IpcError } from './bindings/IpcError'
 import type { PlanView } from './bindings/PlanView'
 import type { ReportFile } from './bindings/ReportFile'
+import type { ReportPreview } from './bindings/ReportPreview'
 import type { Progress } from './bindings/Progress'
 import type { Settings } from './bindings/Settings'
 import type { SightingEvent } from './bindings/SightingEvent'
@@ -26,8 +29,10 @@ import type { VaultEntry } from './bindings/VaultEntry'
 
 export type {
   AppInfo, ApplySummary, AuditSummary, BaselineView, ChainCheck, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary,
-  HistoryRecord, ImportResult, IpcError, PlanView, ReportFile, Progress, Settings, SightingEvent, SiteCredentials, VaultEntry,
+  HandoverFile, HandoverRequest, HistoryRecord, ImportResult, IpcError, PlanView, ReportFile, ReportPreview, Progress,
+  Settings, SightingEvent, SiteCredentials, VaultEntry,
 }
+export type { PreviewDevice } from './bindings/PreviewDevice'
 export type { ControlView } from './bindings/ControlView'
 export type { FindingView } from './bindings/FindingView'
 export type { StepView } from './bindings/StepView'
@@ -89,6 +94,9 @@ export const ipc = {
   exportReport: (format: 'pdf' | 'html' | 'csv' | 'json') => call<ReportFile>('export_report', { format }),
   getSettings: () => call<Settings>('get_settings'),
   setSettings: (settings: Settings) => call<null>('set_settings', { settings }),
+  reportPreview: () => call<ReportPreview>('report_preview'),
+  /** Write-only: the passphrase goes into the encryption; the file is all that comes back. */
+  exportHandover: (request: HandoverRequest) => call<HandoverFile>('export_handover', { request }),
   /** The first screen is drawn: the shell notes the startup time (ms since launch). */
   uiReady: () => call<number>('ui_ready'),
   onSighting: (f: (s: SightingEvent) => void): Promise<UnlistenFn> =>

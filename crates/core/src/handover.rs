@@ -1,0 +1,191 @@
+//! The credential handover: each device's account and password from the vault, as a
+//! text that exists only in memory (wiped on drop) and leaves the process only
+//! age-encrypted — to a passphrase or to the customer's public keys.
+
+use std::io::Write;
+use std::str::FromStr;
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::inventory::store::Store;
+use crate::secret::Credentials;
+use crate::vault::{Scope, Vault};
+
+/// Shortest passphrase accepted for a handover file.
+pub const MIN_PASSPHRASE: usize = 12;
+
+/// How the handover is encrypted.
+pub enum Recipients {
+    Passphrase(Zeroizing<String>),
+    /// age public keys (`age1…`).
+    Keys(Vec<String>),
+}
+
+impl std::fmt::Debug for Recipients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Recipients::Passphrase(_) => f.write_str("Passphrase(<redacted>)"),
+            Recipients::Keys(k) => f.debug_tuple("Keys").field(k).finish(),
+        }
+    }
+}
+
+/// The encrypted file and what it holds.
+#[derive(Debug)]
+pub struct Handover {
+    pub ciphertext: Vec<u8>,
+    pub devices: usize,
+    /// Devices the vault had a password for.
+    pub with_password: usize,
+}
+
+/// One device's line.
+struct Row {
+    label: String,
+    site: String,
+    model: String,
+    serial: String,
+    mac: String,
+    creds: Option<Credentials>,
+}
+
+/// Build the handover for a site (or every site) and encrypt it.
+pub fn build(store: &Store, vault: &Vault, site: Option<&str>, operator: &str, to: &Recipients) -> Result<Handover> {
+    let recipients = recipients(to)?;
+    let (text, devices, with_password) = document(store, vault, site, operator)?;
+    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r.as_ref() as &dyn age::Recipient))
+        .map_err(|e| Error::Local(format!("encryption: {e}")))?;
+    let mut ciphertext = Vec::new();
+    let fail = |e: std::io::Error| Error::Local(format!("encryption: {e}"));
+    let mut w = encryptor.wrap_output(&mut ciphertext).map_err(fail)?;
+    w.write_all(text.as_bytes()).map_err(fail)?;
+    w.finish().map_err(fail)?;
+    Ok(Handover { ciphertext, devices, with_password })
+}
+
+fn recipients(to: &Recipients) -> Result<Vec<Box<dyn age::Recipient + Send>>> {
+    match to {
+        Recipients::Passphrase(p) => {
+            if p.chars().count() < MIN_PASSPHRASE {
+                return Err(Error::Input(format!("the passphrase must have at least {MIN_PASSPHRASE} characters")));
+            }
+            Ok(vec![Box::new(age::scrypt::Recipient::new(p.to_string().into()))])
+        }
+        Recipients::Keys(keys) if keys.is_empty() => Err(Error::Input("no recipient key given".into())),
+        Recipients::Keys(keys) => keys
+            .iter()
+            .map(|k| {
+                age::x25519::Recipient::from_str(k)
+                    .map(|r| Box::new(r) as Box<dyn age::Recipient + Send>)
+                    .map_err(|e| Error::Input(format!("recipient {k}: {e}")))
+            })
+            .collect(),
+    }
+}
+
+/// The handover text: a header and one line per device. Built in memory only.
+fn document(
+    store: &Store,
+    vault: &Vault,
+    site: Option<&str>,
+    operator: &str,
+) -> Result<(Zeroizing<String>, usize, usize)> {
+    let mut rows: Vec<Row> = Vec::new();
+    let opt = |s: &Option<String>| s.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| "-".into());
+    for d in store.all()?.iter().filter(|d| site.is_none_or(|s| d.site.as_deref() == Some(s))) {
+        let Some(t) = d.target() else { continue };
+        let label = t.label();
+        let creds = vault.lookup(&label, d.site.as_deref())?;
+        rows.push(Row {
+            label,
+            site: opt(&d.site),
+            model: opt(&d.model),
+            serial: opt(&d.serial),
+            mac: opt(&d.mac),
+            creds,
+        });
+    }
+    // Device entries in the vault that the inventory does not know.
+    if site.is_none() {
+        for e in vault.list()? {
+            if let Scope::Device(name) = &e.scope {
+                if !rows.iter().any(|r| &r.label == name || r.label.split(':').next() == Some(name.as_str())) {
+                    let creds = vault.lookup(name, None)?;
+                    let dash = || "-".to_string();
+                    rows.push(Row {
+                        label: name.clone(),
+                        site: dash(),
+                        model: dash(),
+                        serial: dash(),
+                        mac: dash(),
+                        creds,
+                    });
+                }
+            }
+        }
+    }
+    let devices = rows.len();
+    let with_password = rows.iter().filter(|r| r.creds.is_some()).count();
+    let mut t = Zeroizing::new(String::new());
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    t.push_str("PORTCULLIS CREDENTIAL HANDOVER\n");
+    t.push_str(&format!(
+        "Site: {}\nCreated: {now}\nBy: {operator}\nDevices: {devices}\n\n",
+        site.unwrap_or("all sites")
+    ));
+    t.push_str("Keep this text secret. Store it in a password manager, then delete any copy of it.\n\n");
+    let widths = [22, 16, 18, 34, 18, 12];
+    let header = ["DEVICE", "SITE", "MODEL", "SERIAL", "MAC", "USER"];
+    let mut line = String::new();
+    for (h, width) in header.iter().zip(widths) {
+        line.push_str(&format!("{h:<width$} "));
+    }
+    t.push_str(&line);
+    t.push_str("PASSWORD\n");
+    for r in &rows {
+        let (user, pass) = match &r.creds {
+            Some(c) => (c.username.as_str(), c.password.expose()),
+            None => ("-", "(none in the vault)"),
+        };
+        let cells = [r.label.as_str(), &r.site, &r.model, &r.serial, &r.mac, user];
+        let mut l = Zeroizing::new(String::new());
+        for (c, width) in cells.iter().zip(widths) {
+            l.push_str(&format!("{c:<width$} "));
+        }
+        l.push_str(pass);
+        t.push_str(&l);
+        t.push('\n');
+    }
+    Ok((t, devices, with_password))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use crate::vault::FileVault;
+
+    #[test]
+    fn the_file_opens_with_the_passphrase_only_and_holds_every_password() {
+        let dir = std::env::temp_dir().join(format!("pc-handover-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir).unwrap();
+        let vault = Vault::new(Box::new(FileVault::new(dir.join("v.age"), Secret::new("t")).with_work_factor(4)), &dir);
+        let creds = Credentials { username: "admin".into(), password: Secret::new("Canary-Pa55-word") };
+        vault.set(Scope::Device("192.0.2.7:80".into()), &creds).unwrap();
+        let short = Recipients::Passphrase(Zeroizing::new("short".into()));
+        assert!(matches!(build(&store, &vault, None, "tester", &short), Err(Error::Input(_))));
+        let to = Recipients::Passphrase(Zeroizing::new("a long handover passphrase".into()));
+        let h = build(&store, &vault, None, "tester", &to).unwrap();
+        assert_eq!((h.devices, h.with_password), (1, 1));
+        assert!(!String::from_utf8_lossy(&h.ciphertext).contains("Canary-Pa55-word"));
+        let id = age::scrypt::Identity::new("a long handover passphrase".to_string().into());
+        let plain = age::decrypt(&id, &h.ciphertext).unwrap();
+        let text = String::from_utf8(plain).unwrap();
+        assert!(text.contains("192.0.2.7:80") && text.contains("Canary-Pa55-word"), "{text}");
+        let wrong = age::scrypt::Identity::new("another long passphrase".to_string().into());
+        assert!(age::decrypt(&wrong, &h.ciphertext).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
