@@ -194,7 +194,12 @@ async fn run(d: &WebDriver) -> WebDriverResult<()> {
     click(d, "#nav-reports").await;
     click(d, "#btn-report-pdf").await;
     wait_text(d, "#report-result", 60, |t| t.contains(".pdf") && t.contains("chain verified")).await;
-    wait_text(d, "#report-preview", 15, |t| t.contains("Changes recorded") && t.contains("Lowest scores")).await;
+    // Headings are upper-cased by CSS, and WebDriver reads the rendered text.
+    wait_text(d, "#report-preview", 15, |t| {
+        let t = t.to_lowercase();
+        t.contains("changes recorded") && t.contains("lowest scores") && t.contains("chain verified")
+    })
+    .await;
     // The encrypted handover, from the form: the passphrase fields are empty afterwards.
     let phrase = "customer handover passphrase";
     d.find(By::Css("#handover-passphrase")).await?.send_keys(phrase).await?;

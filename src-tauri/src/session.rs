@@ -37,13 +37,23 @@ pub struct Session {
 impl Session {
     pub fn open(home: &Path, vault: Vault, demo: Option<DemoSite>) -> IpcResult<Session> {
         std::fs::create_dir_all(home).map_err(|e| IpcError::local(format!("{}: {e}", home.display())))?;
+        let history = Arc::new(History::open(home)?);
+        let snapshots = Snapshots::open(home)?;
+        // The last audits that still describe their devices: a restarted app shows the
+        // site as it was left, not as never audited.
+        let records = history.query(&portcullis_core::history::Filter::default())?;
+        let audits: BTreeMap<String, DeviceAudit> =
+            portcullis_core::snapshots::current_audits(&snapshots.all()?, &records)
+                .into_iter()
+                .map(|(target, (_, result))| (target, result.to_audit()))
+                .collect();
         Ok(Session {
             home: home.to_path_buf(),
             store: Store::open(home)?,
-            history: Arc::new(History::open(home)?),
+            history,
             vault: Arc::new(vault),
-            snapshots: Snapshots::open(home)?,
-            audits: Mutex::new(BTreeMap::new()),
+            snapshots,
+            audits: Mutex::new(audits),
             settings: Mutex::new(if demo.is_some() { Settings::demo() } else { Settings::default() }),
             demo,
         })
@@ -128,5 +138,39 @@ impl AppState {
         }
         s.demo_active = on;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_core::secret::Secret;
+    use portcullis_core::snapshots::DeviceResult;
+    use portcullis_core::vault::FileVault;
+
+    #[test]
+    fn a_reopened_session_shows_the_last_audits() {
+        let home = std::env::temp_dir().join(format!("pc-session-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        let vault = || Vault::new(Box::new(FileVault::new(home.join("v.age"), Secret::new("t"))), &home);
+        {
+            let s = Session::open(&home, vault(), None).unwrap();
+            assert!(s.audits().unwrap().is_empty());
+            let audit = DeviceAudit {
+                target: "127.1.0.1:80".into(),
+                protocol: None,
+                baseline: None,
+                identity: None,
+                findings: Vec::new(),
+                score: Some(64),
+                error: None,
+            };
+            let result = DeviceResult::from_audit(&audit, None);
+            s.snapshots.save("2026-11-28T10:00:00Z", "t", "builtin", vec![result]).unwrap();
+        }
+        let s = Session::open(&home, vault(), None).unwrap();
+        assert_eq!(s.audits().unwrap().get("127.1.0.1:80").and_then(|a| a.score), Some(64));
+        drop(s);
+        let _ = std::fs::remove_dir_all(&home);
     }
 }

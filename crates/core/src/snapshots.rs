@@ -47,6 +47,48 @@ impl DeviceResult {
             error: a.error.as_ref().map(|e| StoredProblem { code: e.code.clone(), message: e.message.clone() }),
         }
     }
+
+    /// The audit this result was made from.
+    pub fn to_audit(&self) -> DeviceAudit {
+        DeviceAudit {
+            target: self.target.clone(),
+            protocol: self.protocol,
+            baseline: self.baseline.clone(),
+            identity: self.identity.clone(),
+            findings: self.findings.clone(),
+            score: self.score,
+            error: self
+                .error
+                .as_ref()
+                .map(|e| crate::audit::Problem { code: e.code.clone(), message: e.message.clone() }),
+        }
+    }
+}
+
+/// Each device's most recent audit that is still current: none of the changes in
+/// `history` came after it (a changed device must be audited again).
+pub fn current_audits(
+    snapshots: &[Snapshot],
+    history: &[crate::history::Record],
+) -> std::collections::BTreeMap<String, (String, DeviceResult)> {
+    let mut latest: std::collections::BTreeMap<String, (String, DeviceResult)> = Default::default();
+    for s in snapshots {
+        for d in &s.devices {
+            latest.insert(d.target.clone(), (s.time.clone(), d.clone()));
+        }
+    }
+    let mut last_change: std::collections::HashMap<&str, &str> = Default::default();
+    for r in history {
+        last_change.insert(r.change.device.as_str(), r.time.as_str());
+    }
+    let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    latest.retain(|target, (time, _)| {
+        last_change.get(target.as_str()).is_none_or(|changed| match (at(changed), at(time)) {
+            (Some(c), Some(t)) => c <= t,
+            _ => *changed <= time.as_str(),
+        })
+    });
+    latest
 }
 
 /// One audit run.
@@ -170,5 +212,44 @@ mod tests {
         assert_eq!(s.between(None, Some("2026-11-28T10:30:00Z")).unwrap().len(), 1);
         assert_eq!(s.get(all[1].id).unwrap().unwrap(), all[1]);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn current_audits_are_the_latest_not_outdated_by_a_change() {
+        let snap = |id: u64, time: &str, target: &str, score: u8| Snapshot {
+            id,
+            time: time.into(),
+            operator: "t".into(),
+            baseline: "builtin".into(),
+            devices: vec![DeviceResult { target: target.into(), ..DeviceResult::from_audit(&audit(score), None) }],
+        };
+        let snaps = [
+            snap(1, "2026-11-28T10:00:00Z", "a:80", 10),
+            snap(2, "2026-11-28T11:00:00Z", "a:80", 20),
+            snap(3, "2026-11-28T11:00:00Z", "b:80", 30),
+        ];
+        let record = |device: &str, time: &str| crate::history::Record {
+            seq: 1,
+            time: time.into(),
+            change: crate::history::Change {
+                operator: "t".into(),
+                device: device.into(),
+                site: None,
+                control: None,
+                setting: "service.telnet.enabled".into(),
+                before: None,
+                after: None,
+                outcome: crate::history::Outcome::Verified,
+                vault_entry: None,
+            },
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        // b changed after its audit (a millisecond-stamped record in the same minute).
+        let history = [record("a:80", "2026-11-28T10:30:00.000Z"), record("b:80", "2026-11-28T11:00:00.500Z")];
+        let current = current_audits(&snaps, &history);
+        assert_eq!(current.keys().collect::<Vec<_>>(), ["a:80"]);
+        let a = current["a:80"].1.to_audit();
+        assert_eq!((a.score, a.error.map(|e| e.code)), (Some(20), Some("x".to_string())));
     }
 }
