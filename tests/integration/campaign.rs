@@ -15,7 +15,9 @@ use rand::{Rng, SeedableRng};
 use crate::inventory::mixed_fleet;
 use crate::Home;
 
-fn apply_command(home: &Home) -> Command {
+/// `apply` with its JSON lines going to `out`: a file, not a pipe, because at 200 cameras
+/// the output outgrows a pipe's buffer and a child nobody reads from blocks forever.
+fn apply_command(home: &Home, out: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_portcullis"));
     c.args(["apply", "--yes", "--json", "--timeout", "3", "--concurrency", "32"])
         .args(["--management-host", "127.0.0.1", "--ntp-server", "192.0.2.1"])
@@ -23,7 +25,7 @@ fn apply_command(home: &Home) -> Command {
         .env("PORTCULLIS_VAULT", "file")
         .env("PORTCULLIS_VAULT_PASSPHRASE", "integration tests only")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(std::fs::File::create(out).unwrap())
         .stderr(Stdio::null());
     c
 }
@@ -62,13 +64,13 @@ async fn campaign_sigkill_and_faults_lose_no_camera() {
             set_faults(&fleet, false, &mut rng);
         }
         let kill_after = (rounds < faulty_rounds + 6).then(|| Duration::from_millis(rng.gen_range(200..4000)));
-        let mut child = apply_command(&home).spawn().unwrap();
+        let out = home.dir.join(format!("apply-run-{rounds}.jsonl"));
+        let mut child = apply_command(&home, &out).spawn().unwrap();
         let output = tokio::task::spawn_blocking(move || {
             let start = std::time::Instant::now();
             loop {
                 if let Some(_status) = child.try_wait().unwrap() {
-                    let out = child.wait_with_output().unwrap();
-                    return Some(String::from_utf8_lossy(&out.stdout).into_owned());
+                    return Some(std::fs::read_to_string(&out).unwrap_or_default());
                 }
                 if kill_after.is_some_and(|k| start.elapsed() >= k) {
                     child.kill().unwrap(); // SIGKILL
