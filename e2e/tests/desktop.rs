@@ -207,6 +207,8 @@ async fn run(d: &WebDriver) -> WebDriverResult<()> {
     click(d, "#btn-handover").await;
     wait_text(d, "#handover-result", 60, |t| t.contains(".age") && t.contains("12 device(s)")).await;
     assert_eq!(d.find(By::Css("#handover-passphrase")).await?.prop("value").await?.unwrap_or_default(), "");
+    // The screenshot shows the preview, at the top of the screen.
+    d.execute("document.querySelector('section.content').scrollTop = 0", vec![]).await?;
     shot(d, "reports").await;
 
     click(d, "#nav-settings").await;
