@@ -23,6 +23,7 @@ fn main() {
         "ui_ready",
         "report_preview",
         "export_handover",
+        "cancel_apply",
     ];
     let attrs = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands));
     if let Err(e) = tauri_build::try_build(attrs) {

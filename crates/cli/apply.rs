@@ -63,7 +63,23 @@ fn context(
         ca: Some(Arc::new(ca)),
         home,
         hostnames: HashMap::new(),
+        cancel: Default::default(),
     })
+}
+
+/// The first Ctrl-C stops the run cleanly: no new device, no new step; the second
+/// stops at once (like a crash, which the next run recovers from).
+fn stop_on_ctrl_c(runtime: &tokio::runtime::Runtime, ctx: &Arc<ApplyContext>) {
+    let cancel = ctx.cancel.clone();
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            eprintln!("Stopping after the steps in hand (Ctrl-C again stops at once; the next apply recovers).");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
 }
 
 /// Devices whose latest outcome for some setting is a failure or a rollback.
@@ -145,6 +161,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     let by_label: HashMap<String, (Target, Option<String>)> =
         targets.into_iter().map(|(t, s)| (t.label(), (t, s))).collect();
     let ctx = Arc::new(ctx);
+    stop_on_ctrl_c(&runtime, &ctx);
     let mut reports = execute(plans, &by_label, &ctx, &runtime, out)?;
     // Cameras activated just now can be read at last: plan and harden them in the same run.
     let activated: Vec<String> = reports.iter().filter(|r| r.activated).map(|r| r.device.clone()).collect();
@@ -222,6 +239,7 @@ fn execute(
 fn summarise(reports: &[DeviceReport], out: &Output) {
     let ok = reports.iter().filter(|r| r.ok()).count();
     let pending = reports.iter().filter(|r| r.rotation_pending).count();
+    let cancelled = reports.iter().filter(|r| r.cancelled).count();
     if out.json {
         out.record(
             "summary",
@@ -234,6 +252,7 @@ fn summarise(reports: &[DeviceReport], out: &Output) {
                 "failed": reports.iter().map(|r| r.failed).sum::<usize>(),
                 "skipped": reports.iter().map(|r| r.skipped).sum::<usize>(),
                 "rotations_pending": pending,
+                "cancelled": cancelled,
             }),
         );
         return;
@@ -246,6 +265,7 @@ fn summarise(reports: &[DeviceReport], out: &Output) {
         let note = match (&r.error, r.rotation_pending) {
             (Some(e), _) => e.message.clone(),
             (None, true) => "password rotation pending: run portcullis recover".into(),
+            (None, false) if r.cancelled => "cancelled: the rest of its plan was not started".into(),
             (None, false) if r.ok() => "ok".into(),
             _ => "see portcullis history --device".into(),
         };

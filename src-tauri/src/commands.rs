@@ -152,3 +152,9 @@ pub fn report_preview(state: State<'_, AppState>) -> IpcResult<ReportPreview> {
 pub fn export_handover(state: State<'_, AppState>, request: HandoverRequest) -> IpcResult<HandoverFile> {
     ops::report::handover(&*state.session()?, request)
 }
+
+/// Stop the running apply after the steps in hand; its summary says what was left.
+#[tauri::command]
+pub fn cancel_apply(state: State<'_, AppState>) -> IpcResult<()> {
+    state.session()?.cancel_apply()
+}

@@ -196,6 +196,8 @@ ipc! {
         pub error: Option<IpcError>,
         /// A password rotation could not be resolved; it is retried on the next apply.
         pub rotation_pending: bool,
+        /// Stopped by the user before its plan was done.
+        pub cancelled: bool,
     }
 
     pub struct ApplySummary {
@@ -204,6 +206,8 @@ ipc! {
         pub recovered: u32,
         pub ok: u32,
         pub problems: u32,
+        /// Devices left (wholly or partly) undone because the user cancelled.
+        pub cancelled: u32,
     }
 
     /// A report written to the data directory.

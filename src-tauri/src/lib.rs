@@ -41,6 +41,7 @@ pub fn app_builder<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<
         commands::ui_ready,
         commands::report_preview,
         commands::export_handover,
+        commands::cancel_apply,
     ])
 }
 

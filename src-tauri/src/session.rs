@@ -30,6 +30,8 @@ pub struct Session {
     /// The last audit of each device this run, by target label (`address:port`).
     pub audits: Mutex<BTreeMap<String, DeviceAudit>>,
     pub settings: Mutex<Settings>,
+    /// The running apply's stop flag (`cancel_apply`).
+    pub cancel: Mutex<Arc<std::sync::atomic::AtomicBool>>,
     /// Declared last: dropped after the stores, so the temporary directory goes last.
     pub demo: Option<DemoSite>,
 }
@@ -54,6 +56,7 @@ impl Session {
             vault: Arc::new(vault),
             snapshots,
             audits: Mutex::new(audits),
+            cancel: Mutex::new(Arc::default()),
             settings: Mutex::new(if demo.is_some() { Settings::demo() } else { Settings::default() }),
             demo,
         })
@@ -73,6 +76,20 @@ impl Session {
 
     pub fn settings(&self) -> IpcResult<Settings> {
         self.settings.lock().map(|s| s.clone()).map_err(|_| IpcError::local("settings lock poisoned"))
+    }
+
+    /// A fresh stop flag for an apply that is starting.
+    pub fn new_cancel_flag(&self) -> IpcResult<Arc<std::sync::atomic::AtomicBool>> {
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        *self.cancel.lock().map_err(|_| IpcError::local("cancel lock poisoned"))? = flag.clone();
+        Ok(flag)
+    }
+
+    /// Ask the running apply to stop after the steps in hand.
+    pub fn cancel_apply(&self) -> IpcResult<()> {
+        let flag = self.cancel.lock().map_err(|_| IpcError::local("cancel lock poisoned"))?.clone();
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     pub fn set_settings(&self, s: Settings) -> IpcResult<()> {

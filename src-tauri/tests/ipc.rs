@@ -130,10 +130,13 @@ fn demo_site_end_to_end_through_ipc() {
 
     // Apply the failing device's plan: steps reported as they finish, recorded in history.
     *progress.lock().unwrap() = 0;
+    // A stop asked for before the run does not carry over into it: each apply has its own flag.
+    ok("cancel_apply", json!({}));
     let applied = ok("apply", json!({ "ids": [failing["id"]] }));
     let dev = &applied["devices"][0];
     assert!(dev["verified"].as_u64().unwrap() > 0, "{applied}");
     assert!(dev["error"].is_null(), "{applied}");
+    assert_eq!((dev["cancelled"].clone(), applied["cancelled"].clone()), (json!(false), json!(0)), "{applied}");
     assert!(*progress.lock().unwrap() >= dev["verified"].as_u64().unwrap() as u32);
     let history = ok("history", json!({ "device": failing["label"] }));
     assert!(history.as_array().unwrap().iter().any(|r| r["outcome"] == "verified"), "{history}");

@@ -218,3 +218,60 @@ async fn recover_resolves_rotations_a_crash_interrupted_either_way() {
     assert!(home.run(&["history", "verify"]).await.ok);
     drop(fleet);
 }
+
+/// Ctrl-C (SIGINT) stops `apply` cleanly: the steps in hand finish and are recorded, no
+/// device or step starts after it, every intent has its outcome, and the next apply
+/// finishes the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_apply_between_steps_and_the_next_run_finishes() {
+    let (fleet, file) = mixed_fleet(5).await;
+    let home = Home::new("apply-ctrl-c");
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let out = home.dir.join("first-run.jsonl");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["apply", "--yes", "--json", "--timeout", "5", "--concurrency", "2"])
+        .args(SITE)
+        .env("PORTCULLIS_HOME", &home.dir)
+        .env("PORTCULLIS_VAULT", "file")
+        .env("PORTCULLIS_VAULT_PASSPHRASE", "integration tests only")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let text = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        // Interrupt once the first step is done.
+        while !std::fs::read_to_string(&out).unwrap_or_default().contains("\"step_done\"") {
+            assert!(std::time::Instant::now() < deadline, "no step finished");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.code().is_some(), "it exits by itself, not by the signal");
+        std::fs::read_to_string(&out).unwrap()
+    })
+    .await
+    .unwrap();
+    let s = summary(&text);
+    assert!(s["cancelled"].as_u64().unwrap() >= 1, "{text}");
+    assert_eq!(s["failed"].as_u64(), Some(0), "{text}");
+    let history = home.run(&["history", "--json"]).await;
+    let mut open = std::collections::HashSet::new();
+    for r in lines(&history.text) {
+        let key = (r["device"].to_string(), r["setting"].to_string());
+        if r["outcome"]["state"] == "intent" {
+            open.insert(key);
+        } else {
+            open.remove(&key);
+        }
+    }
+    assert!(open.is_empty(), "a step was cut in half: {open:?}");
+    assert!(home.run(&["history", "verify"]).await.ok);
+    let second = apply(&home, &[]).await;
+    let s2 = summary(&second.text);
+    assert_eq!((s2["failed"].as_u64(), s2["cancelled"].as_u64()), (Some(0), Some(0)), "{}", second.text);
+    assert_eq!(s2["problems"].as_u64(), Some(0), "{}", second.text);
+    drop(fleet);
+}

@@ -107,6 +107,7 @@ pub async fn apply(
         ca: Some(Arc::new(portcullis_core::certs::SiteCa::load_or_create(&session.home, &session.vault, "site")?)),
         home: session.home.clone(),
         hostnames: HashMap::new(),
+        cancel: session.new_cancel_flag()?,
     });
     let plans = device_plans(&session, &ids)?;
     let targets: Vec<_> = plans.iter().filter_map(|(d, _)| Some((d.target()?, d.site.clone()))).collect();
@@ -179,8 +180,10 @@ pub async fn apply(
         }
     }
     let ok = reports.iter().filter(|r| r.ok()).count() as u32;
+    let cancelled = reports.iter().filter(|r| r.cancelled).count() as u32;
     Ok(ApplySummary {
-        problems: reports.len() as u32 - ok,
+        problems: reports.len() as u32 - ok - cancelled,
+        cancelled,
         ok,
         recovered,
         devices: reports
@@ -193,6 +196,7 @@ pub async fn apply(
                 skipped: r.skipped as u32,
                 error: r.error.as_ref().map(IpcError::from),
                 rotation_pending: r.rotation_pending,
+                cancelled: r.cancelled,
             })
             .collect(),
     })

@@ -45,6 +45,15 @@ pub struct ApplyContext {
     pub home: PathBuf,
     /// Host names devices are reached by, besides their addresses (for SANs).
     pub hostnames: std::collections::HashMap<String, Vec<String>>,
+    /// Set to stop: devices not yet started are left alone, running ones stop after
+    /// the step in hand (each step is whole: recorded, verified, rolled back if need be).
+    pub cancel: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ApplyContext {
+    fn cancelled(&self) -> bool {
+        self.cancel.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// One device's work.
@@ -113,11 +122,13 @@ pub struct DeviceReport {
     pub https_port: Option<u16>,
     /// A factory-new device was activated: it can now be audited and hardened.
     pub activated: bool,
+    /// The run was cancelled before this device's plan was done (steps left untouched).
+    pub cancelled: bool,
 }
 
 impl DeviceReport {
     pub fn ok(&self) -> bool {
-        self.error.is_none() && self.failed == 0 && self.rolled_back == 0 && !self.rotation_pending
+        self.error.is_none() && self.failed == 0 && self.rolled_back == 0 && !self.rotation_pending && !self.cancelled
     }
 }
 
@@ -490,6 +501,11 @@ pub async fn apply_device(
     let device = job.plan.device.clone();
     let mut report = DeviceReport { device: device.clone(), ..Default::default() };
     let steps = job.plan.steps.len();
+    if ctx.cancelled() {
+        report.cancelled = true;
+        on_event(Event::DeviceDone(report.clone()));
+        return report;
+    }
     on_event(Event::DeviceStarted { device: device.clone(), steps });
     // A factory-new device has no credentials yet: activation sets the first ones.
     let activating = job.plan.steps.iter().any(|s| s.phase == Phase::Activate);
@@ -513,6 +529,10 @@ pub async fn apply_device(
     };
     let mut run = Run { ctx, job, target: job.target.clone(), creds, drv, report, notify: on_event };
     for (index, step) in job.plan.steps.iter().enumerate() {
+        if ctx.cancelled() {
+            run.report.cancelled = true;
+            break;
+        }
         let result = match run.step(step).await {
             Ok(r) => r,
             Err(e) => {

@@ -85,6 +85,8 @@ export const ipc = {
   plan: (ids: string[]) => call<PlanView[]>('plan', { ids }),
   /** Changes the devices: the UI confirms with the user first. */
   apply: (ids: string[]) => call<ApplySummary>('apply', { ids }),
+  /** Stops the running apply after the steps in hand. */
+  cancelApply: () => call<null>('cancel_apply'),
   history: (device: string | null) => call<HistoryRecord[]>('history', { device }),
   verifyHistory: () => call<ChainCheck>('verify_history'),
   vaultEntries: () => call<VaultEntry[]>('vault_entries'),

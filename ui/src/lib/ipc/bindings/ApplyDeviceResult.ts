@@ -8,4 +8,8 @@ export type ApplyDeviceResult = { device: string, verified: number, rolled_back:
 /**
  * A password rotation could not be resolved; it is retried on the next apply.
  */
-rotation_pending: boolean, };
+rotation_pending: boolean, 
+/**
+ * Stopped by the user before its plan was done.
+ */
+cancelled: boolean, };

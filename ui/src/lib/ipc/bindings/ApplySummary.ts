@@ -5,4 +5,8 @@ export type ApplySummary = { devices: Array<ApplyDeviceResult>,
 /**
  * Pending rotations from an interrupted run, resolved before this one.
  */
-recovered: number, ok: number, problems: number, };
+recovered: number, ok: number, problems: number, 
+/**
+ * Devices left (wholly or partly) undone because the user cancelled.
+ */
+cancelled: number, };
