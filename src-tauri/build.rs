@@ -24,6 +24,7 @@ fn main() {
         "report_preview",
         "export_handover",
         "cancel_apply",
+        "set_device_credentials",
     ];
     let attrs = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands));
     if let Err(e) = tauri_build::try_build(attrs) {

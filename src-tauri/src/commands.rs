@@ -158,3 +158,9 @@ pub fn export_handover(state: State<'_, AppState>, request: HandoverRequest) -> 
 pub fn cancel_apply(state: State<'_, AppState>) -> IpcResult<()> {
     state.session()?.cancel_apply()
 }
+
+/// Write-only: the password goes to the vault; nothing returns it.
+#[tauri::command]
+pub fn set_device_credentials(state: State<'_, AppState>, credentials: DeviceCredentials) -> IpcResult<()> {
+    ops::creds::set_for_device(&*state.session()?, credentials)
+}

@@ -389,3 +389,23 @@ impl std::fmt::Debug for HandoverRequest {
             .finish()
     }
 }
+
+/// Write-only: one device's own credentials, submitted once to the vault.
+#[derive(Clone, Deserialize, TS)]
+#[ts(export, export_to = "../../ui/src/lib/ipc/bindings/")]
+pub struct DeviceCredentials {
+    /// `address:port`, as the device table labels it.
+    pub device: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for DeviceCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceCredentials")
+            .field("device", &self.device)
+            .field("username", &self.username)
+            .field("password", &portcullis_core::secret::REDACTED)
+            .finish()
+    }
+}

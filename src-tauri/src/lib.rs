@@ -42,6 +42,7 @@ pub fn app_builder<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<
         commands::report_preview,
         commands::export_handover,
         commands::cancel_apply,
+        commands::set_device_credentials,
     ])
 }
 

@@ -198,6 +198,22 @@ fn demo_site_end_to_end_through_ipc() {
     let e = call(&w, "device_detail", json!({ "id": "mac:no-such" })).unwrap_err();
     assert_eq!(e["code"], "not_found");
 
+    // A device's own credentials: write-only too, and only for a device the inventory knows.
+    let device_canary = "canary-Device-Pa55";
+    let e = call(
+        &w,
+        "set_device_credentials",
+        json!({ "credentials": { "device": "192.0.2.1:80", "username": "admin", "password": device_canary } }),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "not_found", "{e}");
+    let some_label = labels[0].clone();
+    ok(
+        "set_device_credentials",
+        json!({ "credentials": { "device": some_label, "username": "admin", "password": device_canary } }),
+    );
+    assert_eq!(vault.lookup(&some_label, None).unwrap().unwrap().password.expose(), device_canary);
+
     // Write-only credentials: stored, listed by name, never returned.
     let canary = "canary-Site-Pa55";
     let r =
@@ -224,7 +240,7 @@ fn demo_site_end_to_end_through_ipc() {
 
     let rotated: Vec<String> =
         labels.iter().filter_map(|l| vault.lookup(l, None).unwrap()).map(|c| c.password.expose().to_string()).collect();
-    for s in secrets.iter().chain(&rotated).map(String::as_str).chain([canary]) {
+    for s in secrets.iter().chain(&rotated).map(String::as_str).chain([canary, device_canary]) {
         assert!(!seen.contains(s), "a secret crossed IPC");
     }
 }

@@ -4,7 +4,7 @@
 use portcullis_core::secret::Credentials;
 use portcullis_core::vault::Scope;
 
-use crate::dto::{CredentialState, SiteCredentials, VaultEntry};
+use crate::dto::{CredentialState, DeviceCredentials, SiteCredentials, VaultEntry};
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
 
@@ -57,5 +57,20 @@ pub fn set_site_default(session: &Session, c: SiteCredentials) -> IpcResult<()> 
     }
     let creds = Credentials::new(username, c.password);
     session.vault.set(Scope::Site(site.to_string()), &creds)?;
+    Ok(())
+}
+
+/// Store one device's own credentials (they take precedence over the site's). The
+/// device must be in the inventory; the password goes into the vault and nowhere else.
+pub fn set_for_device(session: &Session, c: DeviceCredentials) -> IpcResult<()> {
+    let username = c.username.trim();
+    if username.is_empty() || c.password.is_empty() {
+        return Err(IpcError::new("input", "user name and password are both required"));
+    }
+    let known = session.store.all()?.iter().filter_map(|d| d.target()).any(|t| t.label() == c.device);
+    if !known {
+        return Err(IpcError::new("not_found", format!("{} is not in the inventory", c.device)));
+    }
+    session.vault.set(Scope::Device(c.device.clone()), &Credentials::new(username, c.password))?;
     Ok(())
 }

@@ -9,6 +9,7 @@ import type { ApplySummary } from './bindings/ApplySummary'
 import type { AuditSummary } from './bindings/AuditSummary'
 import type { BaselineView } from './bindings/BaselineView'
 import type { ChainCheck } from './bindings/ChainCheck'
+import type { DeviceCredentials } from './bindings/DeviceCredentials'
 import type { DeviceDetail } from './bindings/DeviceDetail'
 import type { DeviceRow } from './bindings/DeviceRow'
 import type { DiscoverRequest } from './bindings/DiscoverRequest'
@@ -28,7 +29,7 @@ import type { SiteCredentials } from './bindings/SiteCredentials'
 import type { VaultEntry } from './bindings/VaultEntry'
 
 export type {
-  AppInfo, ApplySummary, AuditSummary, BaselineView, ChainCheck, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary,
+  AppInfo, ApplySummary, AuditSummary, BaselineView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary,
   HandoverFile, HandoverRequest, HistoryRecord, ImportResult, IpcError, PlanView, ReportFile, ReportPreview, Progress,
   Settings, SightingEvent, SiteCredentials, VaultEntry,
 }
@@ -92,6 +93,8 @@ export const ipc = {
   vaultEntries: () => call<VaultEntry[]>('vault_entries'),
   /** Write-only: the password goes to the vault; nothing ever returns it. */
   setSiteCredentials: (credentials: SiteCredentials) => call<null>('set_site_credentials', { credentials }),
+  /** Write-only, like the site's: the device's own credentials go to the vault. */
+  setDeviceCredentials: (credentials: DeviceCredentials) => call<null>('set_device_credentials', { credentials }),
   /** Writes the report into the data directory's reports/ folder and says where. */
   exportReport: (format: 'pdf' | 'html' | 'csv' | 'json') => call<ReportFile>('export_report', { format }),
   getSettings: () => call<Settings>('get_settings'),
