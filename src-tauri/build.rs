@@ -25,6 +25,7 @@ fn main() {
         "export_handover",
         "cancel_apply",
         "set_device_credentials",
+        "certificates",
     ];
     let attrs = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands));
     if let Err(e) = tauri_build::try_build(attrs) {

@@ -164,3 +164,8 @@ pub fn cancel_apply(state: State<'_, AppState>) -> IpcResult<()> {
 pub fn set_device_credentials(state: State<'_, AppState>, credentials: DeviceCredentials) -> IpcResult<()> {
     ops::creds::set_for_device(&*state.session()?, credentials)
 }
+
+#[tauri::command]
+pub fn certificates(state: State<'_, AppState>) -> IpcResult<CertificatesView> {
+    ops::creds::certificates(&*state.session()?)
+}

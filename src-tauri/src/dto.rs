@@ -225,6 +225,27 @@ ipc! {
         pub history_intact: bool,
     }
 
+    /// The site CA and the device certificates pinned after install.
+    pub struct CertificatesView {
+        pub ca: Option<CaView>,
+        pub pins: Vec<PinView>,
+    }
+
+    pub struct CaView {
+        pub subject: String,
+        pub not_after: String,
+        pub fingerprint: String,
+        pub path: String,
+    }
+
+    pub struct PinView {
+        pub device: String,
+        pub fingerprint: String,
+        pub not_after: String,
+        /// Ends within 30 days (`portcullis certs renew --within 30`).
+        pub expiring: bool,
+    }
+
     /// An encrypted credential handover written to the reports folder.
     pub struct HandoverFile {
         pub path: String,

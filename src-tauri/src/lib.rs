@@ -43,6 +43,7 @@ pub fn app_builder<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<
         commands::export_handover,
         commands::cancel_apply,
         commands::set_device_credentials,
+        commands::certificates,
     ])
 }
 

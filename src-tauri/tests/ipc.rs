@@ -198,6 +198,12 @@ fn demo_site_end_to_end_through_ipc() {
     let e = call(&w, "device_detail", json!({ "id": "mac:no-such" })).unwrap_err();
     assert_eq!(e["code"], "not_found");
 
+    // The site CA was created by the apply above, and the device's certificate pinned.
+    let certs = ok("certificates", json!({}));
+    assert!(certs["ca"]["subject"].as_str().unwrap().contains("Portcullis site CA"), "{certs}");
+    assert!(!certs["pins"].as_array().unwrap().is_empty(), "{certs}");
+    assert!(!certs.to_string().contains("PRIVATE KEY"));
+
     // A device's own credentials: write-only too, and only for a device the inventory knows.
     let device_canary = "canary-Device-Pa55";
     let e = call(

@@ -124,6 +124,38 @@ pub struct Leaf {
     pub der: Vec<u8>,
 }
 
+/// The site CA as anyone may see it: no key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaInfo {
+    pub subject: String,
+    /// RFC 3339.
+    pub not_after: String,
+    /// SHA-256 of the certificate, hex.
+    pub fingerprint: String,
+    pub path: String,
+}
+
+/// The site CA's certificate, if one was created (`site-ca.pem`).
+pub fn ca_info(home: &Path) -> Result<Option<CaInfo>> {
+    let path = SiteCa::cert_path(home);
+    let pem = match std::fs::read(&path) {
+        Ok(p) => p,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(local("site-ca.pem", e)),
+    };
+    let (_, block) = x509_parser::pem::parse_x509_pem(&pem).map_err(|e| local("site-ca.pem", e))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&block.contents).map_err(|e| local("site-ca.pem", e))?;
+    let not_after = chrono::DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    Ok(Some(CaInfo {
+        subject: cert.subject().to_string(),
+        not_after,
+        fingerprint: fingerprint(&block.contents),
+        path: path.display().to_string(),
+    }))
+}
+
 /// SHA-256 of a certificate's DER, hex.
 pub fn fingerprint(der: &[u8]) -> String {
     hex::encode(Sha256::digest(der))
@@ -237,7 +269,13 @@ mod tests {
         let store =
             crate::vault::FileVault::new(home.join("vault.age"), Secret::new("certs test only")).with_work_factor(4);
         let vault = Vault::new(Box::new(store), &home);
+        assert_eq!(ca_info(&home).unwrap(), None, "no CA before the first use");
         let ca = SiteCa::load_or_create(&home, &vault, "test").unwrap();
+        let info = ca_info(&home).unwrap().unwrap();
+        assert!(info.subject.contains("Portcullis site CA (test)"), "{info:?}");
+        assert_eq!(info.fingerprint.len(), 64);
+        let ends = chrono::DateTime::parse_from_rfc3339(&info.not_after).unwrap();
+        assert!(ends > chrono::Utc::now() + chrono::Duration::days(9 * 365), "ten years: {info:?}");
         let again = SiteCa::load_or_create(&home, &vault, "test").unwrap();
         assert_eq!(ca.cert_pem, again.cert_pem, "created once");
         assert!(!std::fs::read_to_string(home.join("site-ca.pem")).unwrap().contains("PRIVATE KEY"));

@@ -4,7 +4,7 @@
 use portcullis_core::secret::Credentials;
 use portcullis_core::vault::Scope;
 
-use crate::dto::{CredentialState, DeviceCredentials, SiteCredentials, VaultEntry};
+use crate::dto::{CaView, CertificatesView, CredentialState, DeviceCredentials, PinView, SiteCredentials, VaultEntry};
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
 
@@ -73,4 +73,29 @@ pub fn set_for_device(session: &Session, c: DeviceCredentials) -> IpcResult<()> 
     }
     session.vault.set(Scope::Device(c.device.clone()), &Credentials::new(username, c.password))?;
     Ok(())
+}
+
+/// The site CA (public part) and every pinned device certificate.
+pub fn certificates(session: &Session) -> IpcResult<CertificatesView> {
+    let ca = portcullis_core::certs::ca_info(&session.home)?.map(|c| CaView {
+        subject: c.subject,
+        not_after: c.not_after,
+        fingerprint: c.fingerprint,
+        path: c.path,
+    });
+    let pins = portcullis_core::certs::Pins::load(&session.home)?;
+    let expiring = pins.expiring_within(30);
+    Ok(CertificatesView {
+        ca,
+        pins: pins
+            .devices
+            .iter()
+            .map(|(device, p)| PinView {
+                device: device.clone(),
+                fingerprint: p.fingerprint.clone(),
+                not_after: p.not_after.clone(),
+                expiring: expiring.contains(device),
+            })
+            .collect(),
+    })
 }

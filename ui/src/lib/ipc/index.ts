@@ -8,6 +8,7 @@ import type { AppInfo } from './bindings/AppInfo'
 import type { ApplySummary } from './bindings/ApplySummary'
 import type { AuditSummary } from './bindings/AuditSummary'
 import type { BaselineView } from './bindings/BaselineView'
+import type { CertificatesView } from './bindings/CertificatesView'
 import type { ChainCheck } from './bindings/ChainCheck'
 import type { DeviceCredentials } from './bindings/DeviceCredentials'
 import type { DeviceDetail } from './bindings/DeviceDetail'
@@ -29,7 +30,7 @@ import type { SiteCredentials } from './bindings/SiteCredentials'
 import type { VaultEntry } from './bindings/VaultEntry'
 
 export type {
-  AppInfo, ApplySummary, AuditSummary, BaselineView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary,
+  AppInfo, ApplySummary, AuditSummary, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary,
   HandoverFile, HandoverRequest, HistoryRecord, ImportResult, IpcError, PlanView, ReportFile, ReportPreview, Progress,
   Settings, SightingEvent, SiteCredentials, VaultEntry,
 }
@@ -98,6 +99,7 @@ export const ipc = {
   /** Writes the report into the data directory's reports/ folder and says where. */
   exportReport: (format: 'pdf' | 'html' | 'csv' | 'json') => call<ReportFile>('export_report', { format }),
   getSettings: () => call<Settings>('get_settings'),
+  certificates: () => call<CertificatesView>('certificates'),
   setSettings: (settings: Settings) => call<null>('set_settings', { settings }),
   reportPreview: () => call<ReportPreview>('report_preview'),
   /** Write-only: the passphrase goes into the encryption; the file is all that comes back. */
