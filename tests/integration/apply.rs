@@ -275,3 +275,23 @@ async fn ctrl_c_stops_apply_between_steps_and_the_next_run_finishes() {
     assert_eq!(s2["problems"].as_u64(), Some(0), "{}", second.text);
     drop(fleet);
 }
+
+/// A write the device made but whose answer was lost is judged by the read-back: done,
+/// not rolled back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_to_a_write_that_took_effect_is_verified_by_reading_back() {
+    let (fleet, file) = mixed_fleet(2).await;
+    let home = Home::new("lost-answer");
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let legacy = fleet.camera(1).unwrap();
+    let device = format!("{}:{}", legacy.address(), fleet.devices()[1].http_port.unwrap());
+    let mut faults = legacy.faults();
+    faults.drop_after_commit = Trigger::Next(1);
+    legacy.set_faults(faults);
+    let first = apply(&home, &["--device", &device]).await;
+    let s = summary(&first.text);
+    assert_eq!((s["rolled_back"].as_u64(), s["failed"].as_u64()), (Some(0), Some(0)), "{}", first.text);
+    assert_eq!(s["problems"].as_u64(), Some(0), "{}", first.text);
+    assert!(!legacy.state().time.ntp_servers.is_empty(), "the first write (NTP servers) took effect and stays");
+    drop(fleet);
+}

@@ -148,6 +148,9 @@ struct Run<'a> {
     drv: Box<dyn Driver>,
     report: DeviceReport,
     notify: &'a (dyn Fn(Event) + Send + Sync),
+    /// Settings this run verified, with the value set: a later setting on the same
+    /// device switch is then read, not written (and never rolled back).
+    verified: Vec<(String, Value)>,
 }
 
 impl Run<'_> {
@@ -194,6 +197,24 @@ impl Run<'_> {
     async fn setting(&mut self, step: &Step) -> Result<StepResult> {
         let ctx = self.write_context();
         self.record(step, Some(step.to.clone()), Outcome::Intent, None)?;
+        let set_by_another = self
+            .verified
+            .iter()
+            .any(|(s, v)| *s != step.setting && *v == step.to && self.drv.shares_switch(s, &step.setting));
+        if set_by_another {
+            // One switch carries both settings (Hikvision's TLS 1.0/1.1): it was set a step
+            // ago. Writing again adds nothing, and a rollback would undo the other setting.
+            let seen = self.read_back(&step.setting).await;
+            return if matches!(&seen, Ok(Some(v)) if crate::posture::same_setting(&step.setting, v, &step.to)) {
+                self.record(step, Some(step.to.clone()), Outcome::Verified, None)?;
+                self.verified.push((step.setting.clone(), step.to.clone()));
+                Ok(StepResult::Verified)
+            } else {
+                let reason = format!("the shared switch does not read back as {}: {seen:?}", step.to);
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                Ok(StepResult::Failed { reason })
+            };
+        }
         let written = self.drv.write_setting(&step.setting, &step.to, &ctx).await;
         let problem = match written {
             Err(e @ (Error::AuthRefused { .. } | Error::Locked { .. })) => {
@@ -208,12 +229,13 @@ impl Run<'_> {
             Err(e) => Some(e.to_string()),
             Ok(()) => None,
         };
+        let problem = problem.map(|p| format!(" (the write said: {p})")).unwrap_or_default();
         let seen = self.read_back(&step.setting).await;
         let mut mismatch = match &seen {
             Ok(Some(v)) if crate::posture::same_setting(&step.setting, v, &step.to) => None,
-            Ok(Some(v)) => Some(format!("read back {v}, expected {}", step.to)),
-            Ok(None) => Some("the setting could not be read back".to_string()),
-            Err(e) => Some(format!("read-back failed: {e}")),
+            Ok(Some(v)) => Some(format!("read back {v}, expected {}{problem}", step.to)),
+            Ok(None) => Some(format!("the setting could not be read back{problem}")),
+            Err(e) => Some(format!("read-back failed: {e}{problem}")),
         };
         if mismatch.is_none() && step.to == Value::Bool(false) {
             if let Some(port) = ports::port_of(&step.setting, &self.target) {
@@ -222,8 +244,11 @@ impl Run<'_> {
                 }
             }
         }
-        let Some(why) = mismatch.or(problem) else {
+        // The read-back decides: a write whose answer was lost but whose value holds is
+        // done; a write the device acknowledged but does not show is not.
+        let Some(why) = mismatch else {
             self.record(step, Some(step.to.clone()), Outcome::Verified, None)?;
+            self.verified.push((step.setting.clone(), step.to.clone()));
             return Ok(StepResult::Verified);
         };
         self.roll_back(step, why).await
@@ -527,7 +552,8 @@ pub async fn apply_device(
             return report;
         }
     };
-    let mut run = Run { ctx, job, target: job.target.clone(), creds, drv, report, notify: on_event };
+    let mut run =
+        Run { ctx, job, target: job.target.clone(), creds, drv, report, notify: on_event, verified: Vec::new() };
     for (index, step) in job.plan.steps.iter().enumerate() {
         if ctx.cancelled() {
             run.report.cancelled = true;

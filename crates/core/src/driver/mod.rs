@@ -66,6 +66,10 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     fn with_credentials(&self, creds: Credentials) -> Box<dyn Driver>;
     /// Read only the settings named: how every change is verified.
     async fn read_settings(&self, keys: &[&str]) -> Result<Posture>;
+    /// Whether two settings are one switch on this device (writing one writes both).
+    fn shares_switch(&self, a: &str, b: &str) -> bool {
+        a == b
+    }
     /// Change one setting on the device (the caller verifies by reading it back).
     async fn write_setting(&self, key: &str, to: &Value, ctx: &WriteContext) -> Result<()> {
         let _ = (to, ctx);
@@ -122,6 +126,9 @@ impl Driver for isapi::IsapiDriver {
     }
     async fn read_settings(&self, keys: &[&str]) -> Result<Posture> {
         isapi::IsapiDriver::read_settings(self, keys).await
+    }
+    fn shares_switch(&self, a: &str, b: &str) -> bool {
+        a == b || isapi::write::switch_of(a).is_some_and(|s| isapi::write::switch_of(b) == Some(s))
     }
     async fn write_setting(&self, key: &str, to: &Value, ctx: &WriteContext) -> Result<()> {
         isapi::IsapiDriver::write_setting(self, key, to, ctx).await

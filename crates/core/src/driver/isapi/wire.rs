@@ -66,9 +66,20 @@ pub fn user_check(body: &str) -> (Option<bool>, Option<bool>) {
 }
 
 /// `UserList`: (name, level).
+/// The root must be the list asked for: a device that answers 200 with another
+/// document (a `ResponseStatus`, a login page) has not said "none".
+fn list_root<'a, 'i>(doc: &'a roxmltree::Document<'i>, names: &[&str]) -> Result<roxmltree::Node<'a, 'i>, String> {
+    let root = doc.root_element();
+    if names.contains(&root.tag_name().name()) {
+        Ok(root)
+    } else {
+        Err(format!("expected {}, got {}", names.join(" or "), root.tag_name().name()))
+    }
+}
+
 pub fn users(body: &str) -> Result<Vec<(String, String)>, String> {
     let doc = xml::parse(body)?;
-    Ok(descendants(doc.root_element(), "User")
+    Ok(descendants(list_root(&doc, &["UserList", "User"])?, "User")
         .map(|u| (child_text(u, "userName").unwrap_or_default(), child_text(u, "userLevel").unwrap_or_default()))
         .filter(|(n, _)| !n.is_empty())
         .collect())
@@ -77,7 +88,7 @@ pub fn users(body: &str) -> Result<Vec<(String, String)>, String> {
 /// `UserList`: (id, name), for changing or deleting a user.
 pub fn user_ids(body: &str) -> Result<Vec<(String, String)>, String> {
     let doc = xml::parse(body)?;
-    Ok(descendants(doc.root_element(), "User")
+    Ok(descendants(list_root(&doc, &["UserList", "User"])?, "User")
         .map(|u| (child_text(u, "id").unwrap_or_default(), child_text(u, "userName").unwrap_or_default()))
         .filter(|(id, n)| !id.is_empty() && !n.is_empty())
         .collect())
@@ -96,7 +107,7 @@ pub struct AdminAccess {
 
 pub fn admin_accesses(body: &str) -> Result<Vec<AdminAccess>, String> {
     let doc = xml::parse(body)?;
-    Ok(descendants(doc.root_element(), "AdminAccessProtocol")
+    Ok(descendants(list_root(&doc, &["AdminAccessProtocolList", "AdminAccessProtocol"])?, "AdminAccessProtocol")
         .map(|p| AdminAccess {
             protocol: child_text(p, "protocol").unwrap_or_default().to_ascii_uppercase(),
             enabled: child_bool(p, "enabled"),
@@ -179,7 +190,7 @@ pub fn time_is_ntp(body: &str) -> Option<bool> {
 /// NTP server hosts of an `NTPServerList` or a single `NTPServer`.
 pub fn ntp_servers(body: &str) -> Option<Vec<String>> {
     let doc = xml::parse(body).ok()?;
-    let root = doc.root_element();
+    let root = list_root(&doc, &["NTPServerList", "NTPServer"]).ok()?;
     let nodes: Vec<_> =
         if root.tag_name().name() == "NTPServer" { vec![root] } else { descendants(root, "NTPServer").collect() };
     Some(
@@ -271,5 +282,15 @@ mod tests {
         assert_eq!(enabled("<SSH><enabled>flase</enabled></SSH>"), Some(false));
         assert_eq!(ntp_servers("<NTPServerList><NTPServer><addressingFormatType>ipaddress</addressingFormatType><ipAddress>0.0.0.0</ipAddress></NTPServer></NTPServerList>"), Some(vec![]));
         assert_eq!(integrate_onvif("<Integrate><ONVIF><enable>true</enable><certificateType>digest/wsse</certificateType></ONVIF></Integrate>"), Some((true, "digest/wsse".into())));
+    }
+
+    #[test]
+    fn another_document_is_not_an_empty_list() {
+        let status = "<ResponseStatus version=\"2.0\"><statusCode>1</statusCode><statusString>OK</statusString></ResponseStatus>";
+        assert!(users(status).is_err(), "a ResponseStatus does not say 'no users'");
+        assert!(user_ids(status).is_err());
+        assert!(admin_accesses(status).is_err(), "nor 'HTTP and HTTPS are off'");
+        assert_eq!(ntp_servers(status), None);
+        assert_eq!(users("<UserList/>").unwrap(), Vec::<(String, String)>::new());
     }
 }

@@ -18,6 +18,15 @@ pub fn endpoint(key: &str) -> Option<&'static str> {
     super::ENDPOINTS.iter().find(|(_, keys)| keys.contains(&key)).map(|(path, _)| *path)
 }
 
+/// Settings that firmware keeps in one element: `TLS1_1Enable` switches TLS 1.0 and
+/// 1.1 together (protocols.md §4, adminAccesses).
+pub fn switch_of(key: &str) -> Option<&'static str> {
+    match key {
+        "tls.v1_0" | "tls.v1_1" => Some("adminAccesses/HTTPS/TLS1_1Enable"),
+        _ => None,
+    }
+}
+
 fn as_bool(key: &str, v: &Value) -> Result<bool, String> {
     match v {
         Value::Bool(b) => Ok(*b),
@@ -263,5 +272,12 @@ mod tests {
         assert!(e.is_err());
         assert!(edit("service.ssh.enabled", "not xml", &Value::Bool(false), &WriteContext::default()).is_err());
         assert_eq!(endpoint("service.ssh.enabled"), Some("/ISAPI/System/Network/ssh"));
+    }
+
+    #[test]
+    fn tls_1_0_and_1_1_are_one_switch() {
+        assert_eq!(switch_of("tls.v1_0"), switch_of("tls.v1_1"));
+        assert!(switch_of("tls.v1_0").is_some());
+        assert_eq!(switch_of("service.telnet.enabled"), None);
     }
 }
