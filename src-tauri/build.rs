@@ -26,6 +26,7 @@ fn main() {
         "cancel_apply",
         "set_device_credentials",
         "certificates",
+        "drift",
     ];
     let attrs = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands));
     if let Err(e) = tauri_build::try_build(attrs) {

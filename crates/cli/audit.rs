@@ -108,12 +108,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
 fn drift_since_apply(audits: &[DeviceAudit]) -> anyhow::Result<Vec<portcullis_core::history::Drift>> {
     let home = portcullis_core::paths::home()?;
     let records = portcullis_core::history::History::open(&home)?.query(&Default::default())?;
-    let mut all = Vec::new();
-    for a in audits.iter().filter(|a| a.error.is_none()) {
-        let observed: Vec<_> = a.findings.iter().map(|f| (f.setting.clone(), f.observed.clone())).collect();
-        all.extend(portcullis_core::history::drift(&records, &a.target, &observed));
-    }
-    Ok(all)
+    Ok(portcullis_core::history::drift_of_audits(&records, &audits.iter().collect::<Vec<_>>()))
 }
 
 /// Keep the run (with each device's site) so that reports can show before and after.

@@ -169,3 +169,8 @@ pub fn set_device_credentials(state: State<'_, AppState>, credentials: DeviceCre
 pub fn certificates(state: State<'_, AppState>) -> IpcResult<CertificatesView> {
     ops::creds::certificates(&*state.session()?)
 }
+
+#[tauri::command]
+pub fn drift(state: State<'_, AppState>) -> IpcResult<Vec<DriftView>> {
+    ops::history::drift(&*state.session()?)
+}

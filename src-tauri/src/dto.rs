@@ -246,6 +246,15 @@ ipc! {
         pub expiring: bool,
     }
 
+    /// A setting that no longer shows what apply verified.
+    pub struct DriftView {
+        pub device: String,
+        pub setting: String,
+        pub applied: Option<String>,
+        pub now: Option<String>,
+        pub applied_at: String,
+    }
+
     /// An encrypted credential handover written to the reports folder.
     pub struct HandoverFile {
         pub path: String,

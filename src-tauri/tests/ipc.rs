@@ -142,6 +142,8 @@ fn demo_site_end_to_end_through_ipc() {
     assert!(history.as_array().unwrap().iter().any(|r| r["outcome"] == "verified"), "{history}");
     let check = ok("verify_history", json!({}));
     assert_eq!(check["ok"], true, "{check}");
+    // Nothing audited since the apply: no drift to show yet.
+    assert_eq!(ok("drift", json!({})), json!([]));
     assert!(check["records"].as_u64().unwrap() > 1);
     let rows = ok("list_devices", json!({}));
     let after = rows.as_array().unwrap().iter().find(|r| r["id"] == failing["id"]).unwrap();

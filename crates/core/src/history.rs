@@ -270,6 +270,16 @@ pub struct Drift {
     pub applied_at: String,
 }
 
+/// Drift across audits: each device audited without error, against the history.
+pub fn drift_of_audits(records: &[Record], audits: &[&crate::audit::DeviceAudit]) -> Vec<Drift> {
+    let mut all = Vec::new();
+    for a in audits.iter().filter(|a| a.error.is_none()) {
+        let observed: Vec<_> = a.findings.iter().map(|f| (f.setting.clone(), f.observed.clone())).collect();
+        all.extend(drift(records, &a.target, &observed));
+    }
+    all
+}
+
 /// Drift of one audited device: for each setting the history shows verified, the last
 /// value applied, compared with what the device shows now.
 pub fn drift(records: &[Record], device: &str, observed: &[(String, Option<Value>)]) -> Vec<Drift> {

@@ -1,9 +1,9 @@
-//! The change history and its chain check.
+//! The change history, its chain check, and drift: what no longer shows what apply set.
 
 use portcullis_core::history::Filter;
 
 use super::views::record_view;
-use crate::dto::{ChainCheck, HistoryRecord};
+use crate::dto::{ChainCheck, DriftView, HistoryRecord};
 use crate::error::IpcResult;
 use crate::session::Session;
 
@@ -26,4 +26,22 @@ pub fn verify(session: &Session) -> IpcResult<ChainCheck> {
         first_bad_seq,
         first_bad_reason,
     })
+}
+
+/// Every audited device's settings that differ from what apply last verified.
+pub fn drift(session: &Session) -> IpcResult<Vec<DriftView>> {
+    let records = session.history.query(&Filter::default())?;
+    let audits = session.audits()?;
+    let list: Vec<_> = audits.values().collect();
+    let show = |v: Option<portcullis_core::posture::Value>| v.map(|v| v.to_string());
+    Ok(portcullis_core::history::drift_of_audits(&records, &list)
+        .into_iter()
+        .map(|d| DriftView {
+            device: d.device,
+            setting: d.setting,
+            applied: show(d.applied),
+            now: show(d.now),
+            applied_at: d.applied_at,
+        })
+        .collect())
 }

@@ -15,6 +15,7 @@ import type { DeviceDetail } from './bindings/DeviceDetail'
 import type { DeviceRow } from './bindings/DeviceRow'
 import type { DiscoverRequest } from './bindings/DiscoverRequest'
 import type { DiscoverSummary } from './bindings/DiscoverSummary'
+import type { DriftView } from './bindings/DriftView'
 import type { HandoverFile } from './bindings/HandoverFile'
 import type { HandoverRequest } from './bindings/HandoverRequest'
 import type { HistoryRecord } from './bindings/HistoryRecord'
@@ -30,7 +31,7 @@ import type { SiteCredentials } from './bindings/SiteCredentials'
 import type { VaultEntry } from './bindings/VaultEntry'
 
 export type {
-  AppInfo, ApplySummary, AuditSummary, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary,
+  AppInfo, ApplySummary, AuditSummary, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
   HandoverFile, HandoverRequest, HistoryRecord, ImportResult, IpcError, PlanView, ReportFile, ReportPreview, Progress,
   Settings, SightingEvent, SiteCredentials, VaultEntry,
 }
@@ -91,6 +92,7 @@ export const ipc = {
   cancelApply: () => call<null>('cancel_apply'),
   history: (device: string | null) => call<HistoryRecord[]>('history', { device }),
   verifyHistory: () => call<ChainCheck>('verify_history'),
+  drift: () => call<DriftView[]>('drift'),
   vaultEntries: () => call<VaultEntry[]>('vault_entries'),
   /** Write-only: the password goes to the vault; nothing ever returns it. */
   setSiteCredentials: (credentials: SiteCredentials) => call<null>('set_site_credentials', { credentials }),
