@@ -27,6 +27,7 @@ fn main() {
         "set_device_credentials",
         "certificates",
         "drift",
+        "interfaces",
     ];
     let attrs = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands));
     if let Err(e) = tauri_build::try_build(attrs) {

@@ -174,3 +174,8 @@ pub fn certificates(state: State<'_, AppState>) -> IpcResult<CertificatesView> {
 pub fn drift(state: State<'_, AppState>) -> IpcResult<Vec<DriftView>> {
     ops::history::drift(&*state.session()?)
 }
+
+#[tauri::command]
+pub fn interfaces() -> Vec<InterfaceView> {
+    ops::discover::interfaces()
+}

@@ -73,6 +73,17 @@ ipc! {
         /// CIDR ranges to scan by TCP.
         pub scan: Vec<String>,
         pub timeout_s: f64,
+        /// WS-Discovery multicast probes (ONVIF devices).
+        pub wsd: bool,
+        /// SADP multicast inquiry (Hikvision, including factory-new cameras).
+        pub sadp: bool,
+    }
+
+    /// An IPv4 interface discovery can search on.
+    pub struct InterfaceView {
+        pub name: String,
+        pub address: String,
+        pub loopback: bool,
     }
 
     pub struct DiscoverSummary {

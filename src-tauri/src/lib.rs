@@ -45,6 +45,7 @@ pub fn app_builder<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<
         commands::set_device_credentials,
         commands::certificates,
         commands::drift,
+        commands::interfaces,
     ])
 }
 

@@ -76,8 +76,10 @@ fn demo_site_end_to_end_through_ipc() {
     let sightings = Arc::new(Mutex::new(Vec::<String>::new()));
     let s2 = sightings.clone();
     app.listen_any("discover-sighting", move |e| s2.lock().unwrap().push(e.payload().to_string()));
-    let found =
-        ok("discover", json!({ "request": { "interfaces": ["eth0"], "scan": ["10.0.0.0/8"], "timeout_s": 1.0 } }));
+    let found = ok(
+        "discover",
+        json!({ "request": { "interfaces": ["eth0"], "scan": ["10.0.0.0/8"], "timeout_s": 1.0, "wsd": true, "sadp": true } }),
+    );
     assert!(found["searched"].as_str().unwrap().starts_with("loopback only"), "{found}");
     assert!(!found["searched"].as_str().unwrap().contains("10.0.0.0"), "demo discovery ignores other ranges");
     assert!(found["devices"].as_u64().unwrap() >= 10, "{found}");

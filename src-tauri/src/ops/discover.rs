@@ -9,7 +9,7 @@ use portcullis_core::discover::runner::{self, DiscoverOptions};
 use portcullis_core::inventory::{merge, Sighting};
 
 use super::views::source_name;
-use crate::dto::{DiscoverRequest, DiscoverSummary, SightingEvent};
+use crate::dto::{DiscoverRequest, DiscoverSummary, InterfaceView, SightingEvent};
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
 
@@ -37,12 +37,23 @@ pub fn options(session: &Session, req: &DiscoverRequest) -> IpcResult<(DiscoverO
         .map(|r| r.trim().parse::<ipnet::Ipv4Net>().map_err(|e| IpcError::new("input", format!("{r}: {e}"))))
         .collect::<IpcResult<Vec<_>>>()?;
     let shown = if interfaces.is_empty() { runner::default_interfaces() } else { interfaces.clone() };
-    let mut searched =
-        format!("WS-Discovery and SADP on {}", shown.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
+    let methods = match (req.wsd, req.sadp) {
+        (true, true) => "WS-Discovery and SADP",
+        (true, false) => "WS-Discovery",
+        (false, true) => "SADP",
+        (false, false) => "no multicast",
+    };
+    if !req.wsd && !req.sadp && scan.is_empty() {
+        return Err(IpcError::input("nothing to search with: switch on WS-Discovery or SADP, or give a range to scan"));
+    }
+    let mut searched = format!("{methods} on {}", shown.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
     if !scan.is_empty() {
         searched.push_str(&format!("; TCP scan of {}", req.scan.join(", ")));
     }
-    Ok((DiscoverOptions { interfaces, scan, timeout, ..DiscoverOptions::default() }, searched))
+    Ok((
+        DiscoverOptions { interfaces, scan, timeout, wsd: req.wsd, sadp: req.sadp, ..DiscoverOptions::default() },
+        searched,
+    ))
 }
 
 pub fn sighting_event(s: &Sighting) -> SightingEvent {
@@ -71,4 +82,12 @@ pub async fn run(session: &Session, req: DiscoverRequest, each: impl Fn(Sighting
     }
     session.store.record(all.clone())?;
     Ok(DiscoverSummary { sightings: all.len() as u32, devices: found.len() as u32, searched })
+}
+
+/// The interfaces the user may pick for multicast discovery.
+pub fn interfaces() -> Vec<InterfaceView> {
+    runner::list_interfaces()
+        .into_iter()
+        .map(|(name, a)| InterfaceView { name, address: a.to_string(), loopback: a.is_loopback() })
+        .collect()
 }

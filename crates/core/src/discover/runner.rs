@@ -65,6 +65,20 @@ pub fn default_interfaces() -> Vec<Ipv4Addr> {
     }
 }
 
+/// Every IPv4 interface that is up: (name, address), loopback last.
+pub fn list_interfaces() -> Vec<(String, Ipv4Addr)> {
+    let mut all: Vec<(String, Ipv4Addr)> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|i| match i.ip() {
+            IpAddr::V4(a) => Some((i.name, a)),
+            IpAddr::V6(_) => None,
+        })
+        .collect();
+    all.sort_by_key(|(name, a)| (a.is_loopback(), name.clone()));
+    all
+}
+
 /// An interface given by name (`eth0`) or by one of its addresses.
 pub fn interface(spec: &str) -> Result<Ipv4Addr> {
     if let Ok(a) = spec.parse::<Ipv4Addr>() {

@@ -50,6 +50,10 @@ describe('ipc', () => {
 
   it('never offers a way to read a password back', () => {
     const names = Object.keys(ipc)
-    expect(names.filter((n) => /password|secret|credential/i.test(n))).toEqual(['setSiteCredentials'])
+    // Credentials only ever go in: the site's default and a device's own, both write-only.
+    expect(names.filter((n) => /password|secret|credential|passphrase/i.test(n)).sort()).toEqual([
+      'setDeviceCredentials',
+      'setSiteCredentials',
+    ])
   })
 })

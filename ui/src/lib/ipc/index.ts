@@ -20,6 +20,7 @@ import type { HandoverFile } from './bindings/HandoverFile'
 import type { HandoverRequest } from './bindings/HandoverRequest'
 import type { HistoryRecord } from './bindings/HistoryRecord'
 import type { ImportResult } from './bindings/ImportResult'
+import type { InterfaceView } from './bindings/InterfaceView'
 import type { IpcError } from './bindings/IpcError'
 import type { PlanView } from './bindings/PlanView'
 import type { ReportFile } from './bindings/ReportFile'
@@ -32,7 +33,7 @@ import type { VaultEntry } from './bindings/VaultEntry'
 
 export type {
   AppInfo, ApplySummary, AuditSummary, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
-  HandoverFile, HandoverRequest, HistoryRecord, ImportResult, IpcError, PlanView, ReportFile, ReportPreview, Progress,
+  HandoverFile, HandoverRequest, HistoryRecord, ImportResult, InterfaceView, IpcError, PlanView, ReportFile, ReportPreview, Progress,
   Settings, SightingEvent, SiteCredentials, VaultEntry,
 }
 export type { PreviewDevice } from './bindings/PreviewDevice'
@@ -93,6 +94,7 @@ export const ipc = {
   history: (device: string | null) => call<HistoryRecord[]>('history', { device }),
   verifyHistory: () => call<ChainCheck>('verify_history'),
   drift: () => call<DriftView[]>('drift'),
+  interfaces: () => call<InterfaceView[]>('interfaces'),
   vaultEntries: () => call<VaultEntry[]>('vault_entries'),
   /** Write-only: the password goes to the vault; nothing ever returns it. */
   setSiteCredentials: (credentials: SiteCredentials) => call<null>('set_site_credentials', { credentials }),

@@ -9,4 +9,12 @@ interfaces: Array<string>,
 /**
  * CIDR ranges to scan by TCP.
  */
-scan: Array<string>, timeout_s: number, };
+scan: Array<string>, timeout_s: number, 
+/**
+ * WS-Discovery multicast probes (ONVIF devices).
+ */
+wsd: boolean, 
+/**
+ * SADP multicast inquiry (Hikvision, including factory-new cameras).
+ */
+sadp: boolean, };
