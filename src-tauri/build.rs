@@ -28,6 +28,8 @@ fn main() {
         "certificates",
         "drift",
         "interfaces",
+        "use_baseline_file",
+        "clear_baseline_file",
     ];
     let attrs = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands));
     if let Err(e) = tauri_build::try_build(attrs) {

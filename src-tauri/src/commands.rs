@@ -83,8 +83,18 @@ pub fn site_score(state: State<'_, AppState>) -> IpcResult<Option<u8>> {
 #[tauri::command]
 pub fn baselines(state: State<'_, AppState>) -> IpcResult<Vec<BaselineView>> {
     // Without a session (no data directory) the profiles alone.
-    let site = state.session().ok().and_then(|s| s.settings().ok()).and_then(|s| s.site_section().ok());
-    ops::baseline::builtin(site.as_ref())
+    let session = state.session().ok();
+    ops::baseline::profiles(session.as_deref())
+}
+
+#[tauri::command]
+pub fn use_baseline_file(state: State<'_, AppState>, file: BaselineFile) -> IpcResult<Vec<BaselineView>> {
+    ops::baseline::use_file(&*state.session()?, &file.name, &file.text)
+}
+
+#[tauri::command]
+pub fn clear_baseline_file(state: State<'_, AppState>) -> IpcResult<Vec<BaselineView>> {
+    ops::baseline::clear_file(&*state.session()?)
 }
 
 #[tauri::command]

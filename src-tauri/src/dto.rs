@@ -172,6 +172,10 @@ ipc! {
     }
 
     pub struct BaselineView {
+        /// `built-in` or `file <path>`.
+        pub source: String,
+        /// Audits score against this one (the site's file when there is one).
+        pub active: bool,
         pub name: String,
         pub version: String,
         pub title: String,
@@ -448,5 +452,13 @@ impl std::fmt::Debug for DeviceCredentials {
             .field("username", &self.username)
             .field("password", &portcullis_core::secret::REDACTED)
             .finish()
+    }
+}
+
+ipc! {
+    /// A baseline file the user picked: its name and text (the UI reads the file).
+    pub struct BaselineFile {
+        pub name: String,
+        pub text: String,
     }
 }

@@ -46,6 +46,8 @@ pub fn app_builder<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<
         commands::certificates,
         commands::drift,
         commands::interfaces,
+        commands::use_baseline_file,
+        commands::clear_baseline_file,
     ])
 }
 

@@ -13,6 +13,10 @@ use portcullis_core::inventory::store::Store;
 use portcullis_core::snapshots::Snapshots;
 use portcullis_core::vault::Vault;
 
+use portcullis_core::audit::BaselineChoice;
+use portcullis_core::baseline::Baseline;
+use portcullis_core::site::SiteSection;
+
 use crate::demo::DemoSite;
 use crate::dto::Settings;
 use crate::error::{IpcError, IpcResult};
@@ -30,6 +34,9 @@ pub struct Session {
     /// The last audit of each device this run, by target label (`address:port`).
     pub audits: Mutex<BTreeMap<String, DeviceAudit>>,
     pub settings: Mutex<Settings>,
+    /// The site's own baseline file (`site-baseline.toml` in the data directory), used
+    /// for every device instead of the built-in pair when set.
+    pub site_baseline: Mutex<Option<Arc<Baseline>>>,
     /// The running apply's stop flag (`cancel_apply`).
     pub cancel: Mutex<Arc<std::sync::atomic::AtomicBool>>,
     /// Declared last: dropped after the stores, so the temporary directory goes last.
@@ -57,6 +64,7 @@ impl Session {
             snapshots,
             audits: Mutex::new(audits),
             cancel: Mutex::new(Arc::default()),
+            site_baseline: Mutex::new(load_site_baseline(home)),
             settings: Mutex::new(if demo.is_some() { Settings::demo() } else { Settings::default() }),
             demo,
         })
@@ -78,6 +86,40 @@ impl Session {
         self.settings.lock().map(|s| s.clone()).map_err(|_| IpcError::local("settings lock poisoned"))
     }
 
+    /// Where the site's baseline file is kept.
+    pub fn site_baseline_path(&self) -> PathBuf {
+        self.home.join(SITE_BASELINE)
+    }
+
+    pub fn site_baseline(&self) -> IpcResult<Option<Arc<Baseline>>> {
+        self.site_baseline.lock().map(|b| b.clone()).map_err(|_| IpcError::local("baseline lock poisoned"))
+    }
+
+    pub fn set_site_baseline(&self, b: Option<Baseline>) -> IpcResult<()> {
+        *self.site_baseline.lock().map_err(|_| IpcError::local("baseline lock poisoned"))? = b.map(Arc::new);
+        Ok(())
+    }
+
+    /// The site parameters in force: the baseline file's `[site]` table when it has
+    /// one, otherwise the settings'.
+    pub fn site_section(&self) -> IpcResult<SiteSection> {
+        if let Some(site) = self.site_baseline()?.and_then(|b| b.site.clone()) {
+            return Ok(site);
+        }
+        self.settings()?.site_section().map_err(IpcError::input)
+    }
+
+    /// What audits score against: the site's file for every device, or the built-in
+    /// pair by protocol; either with the site parameters as SITE-* controls.
+    pub fn baseline_choice(&self) -> IpcResult<BaselineChoice> {
+        let site = self.site_section()?;
+        let choice = match self.site_baseline()? {
+            Some(b) => BaselineChoice::Fixed(b),
+            None => BaselineChoice::builtin()?,
+        };
+        choice.with_site(&site).map_err(IpcError::input)
+    }
+
     /// A fresh stop flag for an apply that is starting.
     pub fn new_cancel_flag(&self) -> IpcResult<Arc<std::sync::atomic::AtomicBool>> {
         let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -97,6 +139,22 @@ impl Session {
         let mut g = self.settings.lock().map_err(|_| IpcError::local("settings lock poisoned"))?;
         *g = s;
         Ok(())
+    }
+}
+
+/// The file a site baseline is kept in, in the data directory.
+pub const SITE_BASELINE: &str = "site-baseline.toml";
+
+/// The site's baseline file, if the data directory has a usable one.
+fn load_site_baseline(home: &Path) -> Option<Arc<Baseline>> {
+    let path = home.join(SITE_BASELINE);
+    let text = std::fs::read_to_string(&path).ok()?;
+    match Baseline::parse(&path.display().to_string(), &text) {
+        Ok(b) => Some(Arc::new(b)),
+        Err(e) => {
+            tracing::warn!("{e}: using the built-in baselines");
+            None
+        }
     }
 }
 

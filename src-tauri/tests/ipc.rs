@@ -248,6 +248,25 @@ fn demo_site_end_to_end_through_ipc() {
     ok("set_settings", json!({ "settings": settings }));
     assert_eq!(ok("get_settings", json!({}))["concurrency"], 4);
 
+    // A site's own baseline file: errors name the line; a good one is used by audits
+    // (its overrides and [site] table included) until cleared.
+    let bad = "[baseline]\nname = \"x\"\nversion = \"1\"\ntitle = \"X\"\nextends = \"hikvision-hardening\"\n\n[[override]]\ncontrol = \"HIK-99\"\nenabled = false\n";
+    let e = call(&w, "use_baseline_file", json!({ "file": { "name": "acme.toml", "text": bad } })).unwrap_err();
+    assert_eq!(e["code"], "baseline", "{e}");
+    assert!(e["message"].as_str().unwrap().starts_with("acme.toml:8:"), "{e}");
+    let good = bad.replace("HIK-99", "HIK-23") + "\n[site]\nname = \"acme\"\ndevice_name = \"{site}-cam-{n}\"\n";
+    // (`call`, not `ok`: the catalogue quotes admin/12345, the legacy camera's password.)
+    let list = call(&w, "use_baseline_file", json!({ "file": { "name": "acme.toml", "text": good } })).unwrap();
+    assert_eq!((list[0]["name"].clone(), list[0]["active"].clone()), (json!("x"), json!(true)), "{list}");
+    let ids: Vec<&str> = list[0]["controls"].as_array().unwrap().iter().filter_map(|c| c["id"].as_str()).collect();
+    assert!(!ids.contains(&"HIK-23") && ids.contains(&"SITE-NAME"), "{ids:?}");
+    let audited = ok("audit", json!({ "ids": [failing["id"]] }));
+    assert_eq!(audited["devices"], 1, "{audited}");
+    let detail = ok("device_detail", json!({ "id": failing["id"] }));
+    assert!(detail["baseline"].as_str().unwrap().starts_with("x@1"), "{detail}");
+    let list = call(&w, "clear_baseline_file", json!({})).unwrap();
+    assert!(list.as_array().unwrap().iter().all(|b| b["source"] == "built-in"), "{list}");
+
     let rotated: Vec<String> =
         labels.iter().filter_map(|l| vault.lookup(l, None).unwrap()).map(|c| c.password.expose().to_string()).collect();
     for s in secrets.iter().chain(&rotated).map(String::as_str).chain([canary, device_canary]) {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use portcullis_core::audit::{self, AuditOptions, BaselineChoice, DeviceAudit};
+use portcullis_core::audit::{self, AuditOptions, DeviceAudit};
 use portcullis_core::driver::{ConnectOptions, Target};
 use portcullis_core::secret::Credentials;
 use portcullis_core::snapshots::{self, DeviceResult};
@@ -49,9 +49,7 @@ pub async fn run(session: Arc<Session>, ids: Vec<String>, each: impl Fn(Progress
         ..AuditOptions::default()
     };
     let client = portcullis_core::driver::http::client_for_home(&session.home, opts.connect.timeout)?;
-    // The built-in profiles with the site's parameters as SITE-* controls.
-    let site = settings.site_section().map_err(IpcError::input)?;
-    let choice = BaselineChoice::builtin()?.with_site(&site).map_err(IpcError::input)?;
+    let choice = session.baseline_choice()?;
     let total = targets.len() as u32;
     let list: Vec<Target> = targets.into_iter().map(|(t, _)| t).collect();
     let stream = audit::audit_many(list, |t| creds.get(&t.label()).cloned(), choice, client, opts);

@@ -4,21 +4,34 @@
 use portcullis_core::baseline::{Baseline, BUILTIN};
 
 use crate::dto::{BaselineView, ControlView};
-use crate::error::IpcResult;
+use crate::error::{IpcError, IpcResult};
+use crate::session::Session;
 
 fn lower<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|j| j.as_str().map(str::to_string)).unwrap_or_default()
 }
 
-pub fn builtin(site: Option<&portcullis_core::site::SiteSection>) -> IpcResult<Vec<BaselineView>> {
-    BUILTIN
-        .iter()
-        .map(|(name, _)| {
-            let mut b = Baseline::load(name)?;
-            if let Some(site) = site {
-                b = b.with_site(site.clone()).map_err(crate::error::IpcError::input)?;
+/// The site's file first (when there is one, it is what audits use), then the built-in
+/// profiles; each with the site parameters in force.
+pub fn profiles(session: Option<&Session>) -> IpcResult<Vec<BaselineView>> {
+    let site = session.and_then(|s| s.site_section().ok());
+    let file = session.and_then(|s| s.site_baseline().ok().flatten());
+    let mut list: Vec<(Baseline, String, bool)> = Vec::new();
+    if let Some(b) = &file {
+        let path = session.map(|s| s.site_baseline_path().display().to_string()).unwrap_or_default();
+        list.push(((**b).clone(), format!("file {path}"), true));
+    }
+    for (name, _) in BUILTIN {
+        list.push((Baseline::load(name)?, "built-in".into(), file.is_none()));
+    }
+    list.into_iter()
+        .map(|(mut b, source, active)| {
+            if let Some(site) = &site {
+                b = b.with_site(site.clone()).map_err(IpcError::input)?;
             }
             Ok(BaselineView {
+                source,
+                active,
                 name: b.baseline.name.clone(),
                 version: b.baseline.version.clone(),
                 title: b.baseline.title.clone(),
@@ -44,4 +57,24 @@ pub fn builtin(site: Option<&portcullis_core::site::SiteSection>) -> IpcResult<V
             })
         })
         .collect()
+}
+
+/// Use a baseline file for this site: checked first (errors name the line), then kept
+/// in the data directory and used by every audit until cleared.
+pub fn use_file(session: &Session, name: &str, text: &str) -> IpcResult<Vec<BaselineView>> {
+    let b = Baseline::parse(name, text)?;
+    portcullis_core::vault::write_atomically(&session.site_baseline_path(), text.as_bytes())?;
+    session.set_site_baseline(Some(b))?;
+    profiles(Some(session))
+}
+
+/// Back to the built-in profiles.
+pub fn clear_file(session: &Session) -> IpcResult<Vec<BaselineView>> {
+    match std::fs::remove_file(session.site_baseline_path()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(IpcError::local(e)),
+    }
+    session.set_site_baseline(None)?;
+    profiles(Some(session))
 }

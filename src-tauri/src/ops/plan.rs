@@ -22,7 +22,7 @@ use crate::session::Session;
 
 /// The settings as the engine's site parameters.
 fn site_parameters(session: &Session) -> IpcResult<SiteParameters> {
-    let section = session.settings()?.site_section().map_err(IpcError::input)?;
+    let section = session.site_section()?;
     SiteParameters::merge(Some(&section), &[], &[]).map_err(IpcError::input)
 }
 
@@ -33,7 +33,7 @@ fn device_plans(session: &Session, ids: &[String]) -> IpcResult<Vec<(Device, Res
     devices.retain(|d| ids.is_empty() || ids.contains(&d.id));
     devices.sort_by_key(|d| (d.address.is_none(), d.address, d.id.clone()));
     let audits = session.audits()?;
-    let section = session.settings()?.site_section().map_err(IpcError::input)?;
+    let section = session.site_section()?;
     if let Some(pattern) = section.name_pattern().map_err(IpcError::input)? {
         // Numbers are given across the whole site, not just the selection, so that a
         // partial run never hands out a name another device already has.

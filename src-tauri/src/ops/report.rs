@@ -31,8 +31,11 @@ fn build(session: &Session) -> IpcResult<portcullis_report::model::ReportData> {
     let chain = session.history.verify()?;
     let records = session.history.query(&Filter::default())?;
     // The profiles the audits used: the built-in ones with the site's SITE-* controls.
-    let site = session.settings()?.site_section().map_err(IpcError::input)?;
+    let site = session.site_section()?;
     let mut baselines = Vec::new();
+    if let Some(b) = session.site_baseline()? {
+        baselines.push((*b).clone().with_site(site.clone()).map_err(IpcError::input)?);
+    }
     for (name, _) in BUILTIN {
         baselines.push(Baseline::load(name)?.with_site(site.clone()).map_err(IpcError::input)?);
     }

@@ -7,6 +7,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event'
 import type { AppInfo } from './bindings/AppInfo'
 import type { ApplySummary } from './bindings/ApplySummary'
 import type { AuditSummary } from './bindings/AuditSummary'
+import type { BaselineFile } from './bindings/BaselineFile'
 import type { BaselineView } from './bindings/BaselineView'
 import type { CertificatesView } from './bindings/CertificatesView'
 import type { ChainCheck } from './bindings/ChainCheck'
@@ -32,7 +33,7 @@ import type { SiteCredentials } from './bindings/SiteCredentials'
 import type { VaultEntry } from './bindings/VaultEntry'
 
 export type {
-  AppInfo, ApplySummary, AuditSummary, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
+  AppInfo, ApplySummary, AuditSummary, BaselineFile, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
   HandoverFile, HandoverRequest, HistoryRecord, ImportResult, InterfaceView, IpcError, PlanView, ReportFile, ReportPreview, Progress,
   Settings, SightingEvent, SiteCredentials, VaultEntry,
 }
@@ -95,6 +96,9 @@ export const ipc = {
   verifyHistory: () => call<ChainCheck>('verify_history'),
   drift: () => call<DriftView[]>('drift'),
   interfaces: () => call<InterfaceView[]>('interfaces'),
+  /** Checks the file (errors name the line) and makes it the site's baseline. */
+  useBaselineFile: (file: BaselineFile) => call<BaselineView[]>('use_baseline_file', { file }),
+  clearBaselineFile: () => call<BaselineView[]>('clear_baseline_file'),
   vaultEntries: () => call<VaultEntry[]>('vault_entries'),
   /** Write-only: the password goes to the vault; nothing ever returns it. */
   setSiteCredentials: (credentials: SiteCredentials) => call<null>('set_site_credentials', { credentials }),
