@@ -178,6 +178,8 @@ async fn run(d: &WebDriver) -> WebDriverResult<()> {
     let applied = wait_text(d, "#apply-result", 300, |t| t.contains("verified")).await;
     eprintln!("e2e: applied\n{applied}");
     wait_text(d, "#notice", 120, |t| t.contains("Applied:")).await;
+    // The live log kept every step, and each device has its own bar.
+    wait_text(d, "#apply-live", 5, |t| t.contains("configuration") && t.contains("127.")).await;
     shot(d, "apply").await;
 
     click(d, "#nav-history").await;
