@@ -44,8 +44,9 @@ startup() {
     line=$(PORTCULLIS_HOME="$home" PORTCULLIS_STARTUP_PROBE=1 timeout 60 "$APP" 2>/dev/null | grep -m1 '^startup_ms=')
     runs+=("${line#startup_ms=}")
   done
-  printf 'startup (%s): %s\n' "$label" "$(printf '%s ' "${runs[@]}")"
-  printf '%s\n' "${runs[@]}" | awk '{split($1,a," "); v[NR]=a[1]} END {n=asort(v); printf "  median %d ms over %d runs\n", v[int((n+1)/2)], n}'
+  local ms
+  ms=$(printf '%s\n' "${runs[@]}" | cut -d' ' -f1 | sort -n)
+  printf 'startup (%s): %s ms; median %s ms\n' "$label" "$(echo $ms)" "$(echo "$ms" | sed -n 3p)"
 }
 startup "$WORK/empty" "empty inventory"
 startup "$WORK/full" "$N devices"

@@ -1,4 +1,5 @@
-//! `portcullis-desktop [--demo]`
+//! `portcullis-desktop [--demo] [--home DIR]`: `--home` opens that data directory (a
+//! site's), as `PORTCULLIS_HOME` would.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 #![allow(clippy::print_stderr)]
 
@@ -10,7 +11,12 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let demo = std::env::args().skip(1).any(|a| a == "--demo");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let demo = args.iter().any(|a| a == "--demo");
+    if let Some(dir) = args.iter().position(|a| a == "--home").and_then(|i| args.get(i + 1)) {
+        // Before any thread starts: the engine reads the data directory from here.
+        std::env::set_var("PORTCULLIS_HOME", dir);
+    }
     match portcullis_desktop::run(demo) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
