@@ -49,14 +49,7 @@ impl Default for DiscoverOptions {
 /// Up, non-loopback IPv4 interfaces; loopback only when there is nothing else (a
 /// loopback-only namespace).
 pub fn default_interfaces() -> Vec<Ipv4Addr> {
-    let all: Vec<(String, Ipv4Addr)> = if_addrs::get_if_addrs()
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|i| match i.ip() {
-            IpAddr::V4(a) => Some((i.name, a)),
-            IpAddr::V6(_) => None,
-        })
-        .collect();
+    let all = list_interfaces();
     let real: Vec<Ipv4Addr> = all.iter().filter(|(_, a)| !a.is_loopback()).map(|(_, a)| *a).collect();
     if real.is_empty() {
         all.into_iter().map(|(_, a)| a).filter(|a| *a == Ipv4Addr::LOCALHOST).collect()
@@ -84,13 +77,9 @@ pub fn interface(spec: &str) -> Result<Ipv4Addr> {
     if let Ok(a) = spec.parse::<Ipv4Addr>() {
         return Ok(a);
     }
-    if_addrs::get_if_addrs()
-        .unwrap_or_default()
+    list_interfaces()
         .into_iter()
-        .find_map(|i| match i.ip() {
-            IpAddr::V4(a) if i.name == spec => Some(a),
-            _ => None,
-        })
+        .find_map(|(name, a)| (name == spec).then_some(a))
         .ok_or_else(|| Error::Input(format!("no IPv4 interface {spec:?}")))
 }
 
