@@ -28,10 +28,6 @@ impl Args {
         let section = baseline.as_ref().and_then(|b| b.site.as_ref());
         SiteParameters::merge(section, &self.ntp_servers, &self.management_hosts).map_err(anyhow::Error::msg)
     }
-
-    fn name_pattern(&self) -> anyhow::Result<Option<portcullis_core::site::names::NamePattern>> {
-        Ok(self.audit.baseline.as_deref().map(Baseline::load).transpose()?.and_then(|b| b.name_pattern()))
-    }
 }
 
 pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
@@ -62,11 +58,9 @@ pub(crate) fn build_with_audits(
     let mut site = args.site()?;
     let mut audits = crate::audit::collect(&args.audit, |_| {})?;
     audits.sort_by_key(|a| a.target.parse::<std::net::SocketAddr>().map_err(|_| a.target.clone()));
-    if let Some(pattern) = args.name_pattern()? {
-        let labelled: Vec<(&str, &portcullis_core::audit::DeviceAudit)> =
-            audits.iter().map(|a| (a.target.as_str(), a)).collect();
-        site.name_devices(&pattern, &labelled);
-    }
+    let labelled: Vec<(&str, &portcullis_core::audit::DeviceAudit)> =
+        audits.iter().map(|a| (a.target.as_str(), a)).collect();
+    site.name_devices(&labelled);
     let mut plans: Vec<DevicePlan> = Vec::new();
     for a in &audits {
         if let Some(e) = &a.error {

@@ -57,6 +57,9 @@ pub struct SiteParameters {
     /// The site's time zone, canonical POSIX TZ.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// The site's naming pattern, if it has one (`name_devices` fills `device_names`).
+    #[serde(skip)]
+    pub name_pattern: Option<crate::site::names::NamePattern>,
     /// The name each device is to get (device label → name), from the site pattern.
     #[serde(default)]
     pub device_names: std::collections::BTreeMap<String, String>,
@@ -87,17 +90,15 @@ impl SiteParameters {
             ntp_servers: pick("ntp_servers", &s.ntp_servers, ntp_servers)?,
             management_hosts: pick("management_hosts", &s.management_hosts, management_hosts)?,
             time_zone: s.time_zone.as_deref().map(crate::site::tz::canonical).transpose()?,
+            name_pattern: s.name_pattern()?,
             device_names: Default::default(),
         })
     }
 
-    /// Give every device whose name does not fit the pattern its new name. `audits`
-    /// in address order, so that numbers follow the network.
-    pub fn name_devices(
-        &mut self,
-        pattern: &crate::site::names::NamePattern,
-        audits: &[(&str, &crate::audit::DeviceAudit)],
-    ) {
+    /// Give every device whose name does not fit the site's pattern its new name (none
+    /// without a pattern). `audits` in address order, so that numbers follow the network.
+    pub fn name_devices(&mut self, audits: &[(&str, &crate::audit::DeviceAudit)]) {
+        let Some(pattern) = &self.name_pattern else { return };
         let named: Vec<crate::site::names::Named> = audits
             .iter()
             .map(|(label, a)| crate::site::names::Named {

@@ -30,20 +30,15 @@ fn site_parameters(session: &Session) -> IpcResult<SiteParameters> {
 fn device_plans(session: &Session, ids: &[String]) -> IpcResult<Vec<(Device, Result<DevicePlan, String>)>> {
     let mut site = site_parameters(session)?;
     let mut devices = session.store.all()?;
-    devices.retain(|d| ids.is_empty() || ids.contains(&d.id));
     devices.sort_by_key(|d| (d.address.is_none(), d.address, d.id.clone()));
     let audits = session.audits()?;
-    let section = session.site_section()?;
-    if let Some(pattern) = section.name_pattern().map_err(IpcError::input)? {
-        // Numbers are given across the whole site, not just the selection, so that a
-        // partial run never hands out a name another device already has.
-        let mut all = session.store.all()?;
-        all.sort_by_key(|d| (d.address.is_none(), d.address, d.id.clone()));
-        let labels: Vec<String> = all.iter().map(label_of).collect();
-        let labelled: Vec<(&str, &portcullis_core::audit::DeviceAudit)> =
-            labels.iter().filter_map(|l| audits.get(l).map(|a| (l.as_str(), a))).collect();
-        site.name_devices(&pattern, &labelled);
-    }
+    // Numbers are given across the whole site, not just the selection, so that a partial
+    // run never hands out a name another device already has.
+    let labels: Vec<String> = devices.iter().map(label_of).collect();
+    let labelled: Vec<(&str, &portcullis_core::audit::DeviceAudit)> =
+        labels.iter().filter_map(|l| audits.get(l).map(|a| (l.as_str(), a))).collect();
+    site.name_devices(&labelled);
+    devices.retain(|d| ids.is_empty() || ids.contains(&d.id));
     Ok(devices
         .into_iter()
         .map(|d| {
