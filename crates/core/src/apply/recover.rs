@@ -1,0 +1,80 @@
+//! `recover`: resolve password rotations a crash interrupted, by trying the new
+//! password, then the old one, once each, and recording how it ended.
+
+use super::*;
+
+/// What `recover` did for one device.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovered {
+    pub device: String,
+    /// `new` (the pending password became current), `old` (it was dropped) or `pending`.
+    pub kept: String,
+    pub detail: Option<String>,
+}
+
+/// Resolve every pending rotation: try the new password, then the old, once each.
+pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -> Result<Vec<Recovered>> {
+    let mut out = Vec::new();
+    for address in ctx.vault.pending_devices()? {
+        let Some(new) = ctx.vault.pending(&address)? else { continue };
+        let found = targets.iter().find(|(t, _)| t.address.to_string() == address);
+        let (target, site) = match found {
+            Some((t, s)) => (t.clone(), s.clone()),
+            None => match address.parse() {
+                Ok(ip) => (Target::new(ip), None),
+                Err(_) => continue,
+            },
+        };
+        let old = ctx.vault.lookup(&target.label(), site.as_deref())?;
+        // Connecting asks what the device speaks, without credentials.
+        let resolution = match driver::connect(&target, None, &ctx.client, &ctx.connect).await {
+            // An activation that never happened: the camera is still factory-new.
+            Ok(drv) if drv.activated().await == Some(false) => Resolution::OldHolds,
+            Ok(drv) => password::resolve(drv.as_ref(), &new, old.as_ref()).await,
+            Err(e) => Resolution::Unresolved(e.to_string()),
+        };
+        // Close the rotation's own intent (its setting), if the crash left it open.
+        let setting = interrupted::open_intents(&ctx.history)?
+            .into_iter()
+            .find(|((d, _), r)| *d == target.label() && r.change.vault_entry.is_some())
+            .map(|((_, s), _)| s)
+            .unwrap_or_else(|| "account.password".into());
+        let step = Step {
+            phase: Phase::Credentials,
+            control: None,
+            setting,
+            from: None,
+            to: Value::Text("rotated".into()),
+            action: "recover an interrupted password rotation".into(),
+            blocked: None,
+        };
+        let change = |outcome, after, entry| Change {
+            operator: ctx.operator.clone(),
+            device: target.label(),
+            site: site.clone(),
+            control: None,
+            setting: step.setting.clone(),
+            before: None,
+            after,
+            outcome,
+            vault_entry: entry,
+        };
+        let (kept, detail) = match resolution {
+            Resolution::NewHolds | Resolution::NewHoldsOldAlsoWorks => {
+                ctx.vault.promote_pending(&address, &new)?;
+                let entry = Scope::Device(address.clone()).entry_name(&new.username);
+                ctx.history.append(change(Outcome::Verified, Some(step.to.clone()), Some(entry)), &now())?;
+                ("new", None)
+            }
+            Resolution::OldHolds => {
+                ctx.vault.forget(&Scope::Pending(address.clone()), None)?;
+                let reason = "recovery: the device kept the old password".to_string();
+                ctx.history.append(change(Outcome::RolledBack { reason }, None, None), &now())?;
+                ("old", None)
+            }
+            Resolution::Unresolved(why) => ("pending", Some(why)),
+        };
+        out.push(Recovered { device: address, kept: kept.into(), detail });
+    }
+    Ok(out)
+}

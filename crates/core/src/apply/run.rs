@@ -1,0 +1,381 @@
+//! One device's run: each kind of step (setting, backup, accounts, HTTP off,
+//! certificate, activation, rotation) as intent → act → read back → outcome.
+
+use super::*;
+
+/// One device's run: its driver (replaced when the device moves to HTTPS) and record.
+pub(super) struct Run<'a> {
+    pub(super) ctx: &'a ApplyContext,
+    pub(super) job: &'a DeviceJob,
+    pub(super) target: Target,
+    pub(super) creds: Credentials,
+    pub(super) drv: Box<dyn Driver>,
+    pub(super) report: DeviceReport,
+    pub(super) notify: &'a (dyn Fn(Event) + Send + Sync),
+    /// Settings this run verified, with the value set: a later setting on the same
+    /// device switch is then read, not written (and never rolled back).
+    pub(super) verified: Vec<(String, Value)>,
+}
+
+impl Run<'_> {
+    fn record(&self, step: &Step, after: Option<Value>, outcome: Outcome, vault_entry: Option<String>) -> Result<()> {
+        let change = Change {
+            operator: self.ctx.operator.clone(),
+            device: self.job.plan.device.clone(),
+            site: self.job.site.clone(),
+            control: step.control.clone(),
+            setting: step.setting.clone(),
+            before: step.from.clone(),
+            after,
+            outcome,
+            vault_entry,
+        };
+        self.ctx.history.append(change, &now()).map(|_| ())
+    }
+
+    fn write_context(&self) -> WriteContext {
+        WriteContext { management_hosts: self.ctx.site.management_hosts.clone() }
+    }
+
+    /// Read one setting back. A device that drops off the network (rebooting to apply
+    /// the change) is waited for, up to [`REBOOT_WAIT`], then read.
+    async fn read_back(&self, key: &str) -> Result<Option<Value>> {
+        let deadline = tokio::time::Instant::now() + REBOOT_WAIT;
+        loop {
+            match self.drv.read_settings(&[key]).await {
+                Ok(p) => {
+                    return Ok(match p.get(key) {
+                        Some(Reading::Known(v)) => Some(v.clone()),
+                        _ => None,
+                    })
+                }
+                Err(Error::Unreachable { .. } | Error::Timeout { .. }) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// A setting change: intent → write → read back (→ port check) → outcome.
+    async fn setting(&mut self, step: &Step) -> Result<StepResult> {
+        let ctx = self.write_context();
+        self.record(step, Some(step.to.clone()), Outcome::Intent, None)?;
+        let set_by_another = self
+            .verified
+            .iter()
+            .any(|(s, v)| *s != step.setting && *v == step.to && self.drv.shares_switch(s, &step.setting));
+        if set_by_another {
+            // One switch carries both settings (Hikvision's TLS 1.0/1.1): it was set a step
+            // ago. Writing again adds nothing, and a rollback would undo the other setting.
+            let seen = self.read_back(&step.setting).await;
+            return if matches!(&seen, Ok(Some(v)) if crate::posture::same_setting(&step.setting, v, &step.to)) {
+                self.record(step, Some(step.to.clone()), Outcome::Verified, None)?;
+                self.verified.push((step.setting.clone(), step.to.clone()));
+                Ok(StepResult::Verified)
+            } else {
+                let reason = format!("the shared switch does not read back as {}: {seen:?}", step.to);
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                Ok(StepResult::Failed { reason })
+            };
+        }
+        let written = self.drv.write_setting(&step.setting, &step.to, &ctx).await;
+        let problem = match written {
+            Err(e @ (Error::AuthRefused { .. } | Error::Locked { .. })) => {
+                self.record(step, None, Outcome::Failed { reason: e.to_string() }, None)?;
+                return Err(e);
+            }
+            Err(e @ Error::Unsupported { .. }) => {
+                self.record(step, None, Outcome::Failed { reason: e.to_string() }, None)?;
+                return Ok(StepResult::Skipped { reason: e.to_string() });
+            }
+            // A dropped answer may hide a success: the read-back decides.
+            Err(e) => Some(e.to_string()),
+            Ok(()) => None,
+        };
+        let problem = problem.map(|p| format!(" (the write said: {p})")).unwrap_or_default();
+        let seen = self.read_back(&step.setting).await;
+        let mut mismatch = match &seen {
+            Ok(Some(v)) if crate::posture::same_setting(&step.setting, v, &step.to) => None,
+            Ok(Some(v)) => Some(format!("read back {v}, expected {}{problem}", step.to)),
+            Ok(None) => Some(format!("the setting could not be read back{problem}")),
+            Err(e) => Some(format!("read-back failed: {e}{problem}")),
+        };
+        if mismatch.is_none() && step.to == Value::Bool(false) {
+            if let Some(port) = ports::port_of(&step.setting, &self.target) {
+                if let Err(why) = ports::closed(self.target.address, port).await {
+                    mismatch = Some(why);
+                }
+            }
+        }
+        // The read-back decides: a write whose answer was lost but whose value holds is
+        // done; a write the device acknowledged but does not show is not.
+        let Some(why) = mismatch else {
+            self.record(step, Some(step.to.clone()), Outcome::Verified, None)?;
+            self.verified.push((step.setting.clone(), step.to.clone()));
+            return Ok(StepResult::Verified);
+        };
+        self.roll_back(step, why).await
+    }
+
+    /// Put the old value back and say how that went.
+    async fn roll_back(&mut self, step: &Step, why: String) -> Result<StepResult> {
+        let Some(old) = step.from.clone() else {
+            self.record(step, None, Outcome::Failed { reason: why.clone() }, None)?;
+            return Ok(StepResult::Failed { reason: why });
+        };
+        let ctx = self.write_context();
+        // Whatever the write answered, the read-back decides.
+        let _ = self.drv.write_setting(&step.setting, &old, &ctx).await;
+        let restored = matches!(self.read_back(&step.setting).await,
+            Ok(Some(v)) if crate::posture::same_setting(&step.setting, &v, &old));
+        if restored {
+            self.record(step, Some(old), Outcome::RolledBack { reason: why.clone() }, None)?;
+            Ok(StepResult::RolledBack { reason: why })
+        } else {
+            let reason = format!("{why}; the old value could not be restored");
+            self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+            Ok(StepResult::Failed { reason })
+        }
+    }
+
+    /// The configuration export, kept beside the history, named by its hash.
+    async fn backup(&mut self, step: &Step) -> Result<StepResult> {
+        let data = match self.drv.backup().await {
+            Ok(d) => d,
+            Err(e @ Error::Unsupported { .. }) => return Ok(StepResult::Skipped { reason: e.to_string() }),
+            Err(e) => return Err(e),
+        };
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&data));
+        let dir = self.ctx.backups.join(safe_name(&self.job.plan.device));
+        let file = dir.join(format!("{}.cfg", &digest));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::Local(format!("{}: {e}", dir.display())))?;
+        crate::vault::write_atomically(&file, &data)?;
+        let after = Value::Text(format!("sha256:{digest}"));
+        self.record(step, Some(after), Outcome::Verified, None)?;
+        Ok(StepResult::Verified)
+    }
+
+    async fn extra_users(&mut self, step: &Step) -> Result<StepResult> {
+        self.record(step, Some(step.to.clone()), Outcome::Intent, None)?;
+        let result = self.drv.delete_extra_users().await;
+        let seen = self.read_back(&step.setting).await;
+        match (result, seen) {
+            (_, Ok(Some(Value::List(l)))) if l.is_empty() => {
+                self.record(step, Some(Value::List(Vec::new())), Outcome::Verified, None)?;
+                Ok(StepResult::Verified)
+            }
+            (Err(e), _) => {
+                let reason = e.to_string();
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                Ok(StepResult::Failed { reason })
+            }
+            (Ok(_), other) => {
+                let reason = format!("accounts still present after deletion: {other:?}");
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                Ok(StepResult::Failed { reason })
+            }
+        }
+    }
+
+    /// HTTP off, only over a proven HTTPS session: otherwise the camera is lost to us.
+    async fn http_off(&mut self, step: &Step) -> Result<StepResult> {
+        let Some(port) = self.https_port().await else {
+            return Ok(StepResult::Skipped { reason: "HTTPS is not available: HTTP stays on".into() });
+        };
+        let secure = Target { http_port: None, https_port: Some(port), ..self.target.clone() };
+        // HTTPS switched on a moment ago may still be starting: give it a few seconds.
+        let mut tries = 0;
+        let drv = loop {
+            tries += 1;
+            let attempt =
+                match driver::connect(&secure, Some(self.creds.clone()), &self.ctx.client, &self.ctx.connect).await {
+                    Ok(d) => d.identify().await.map(|_| d),
+                    Err(e) => Err(e),
+                };
+            match attempt {
+                Ok(d) => break d,
+                Err(Error::Unreachable { .. } | Error::Timeout { .. }) if tries < 10 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                Err(e) => return Ok(StepResult::Skipped { reason: format!("HTTPS not proven ({e}): HTTP stays on") }),
+            }
+        };
+        (self.notify)(Event::HttpsPort { device: self.job.plan.device.clone(), port });
+        let http_port = self.target.http_port;
+        self.drv = drv;
+        self.target = secure.clone();
+        self.target.http_port = http_port;
+        let r = self.setting(step).await;
+        self.target = secure;
+        self.report.https_port = Some(port);
+        r
+    }
+
+    async fn https_port(&self) -> Option<u16> {
+        if let Some(p) = self.target.https_port {
+            return Some(p);
+        }
+        let p = self.drv.read_settings(&["service.https.enabled"]).await.ok()?;
+        match p.get("service.https.enabled") {
+            Some(Reading::Known(Value::Bool(true))) => self.drv.https_port().await,
+            _ => None,
+        }
+    }
+
+    /// Rotate the administrator's password (see [`password`]).
+    async fn rotate(&mut self, step: &Step) -> Result<StepResult> {
+        let address = self.target.address.to_string();
+        if self.ctx.vault.pending(&address)?.is_some() {
+            return Ok(StepResult::Skipped {
+                reason: "an earlier rotation is unresolved: run portcullis recover".into(),
+            });
+        }
+        let old = self.creds.clone();
+        let new = Credentials { username: old.username.clone(), password: self.ctx.passwords.generate(&old.username) };
+        let pending = Scope::Pending(address.clone());
+        // The vault first: from here on a crash leaves a trace `recover` resolves.
+        self.ctx.vault.set(pending.clone(), &new)?;
+        self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username)))?;
+        let told = self.drv.set_password(&new.username, &new.password).await;
+        let resolution = password::resolve(self.drv.as_ref(), &new, Some(&old)).await;
+        self.conclude_rotation(step, &address, &new, resolution, told.err())
+    }
+
+    fn conclude_rotation(
+        &mut self,
+        step: &Step,
+        address: &str,
+        new: &Credentials,
+        resolution: Resolution,
+        told: Option<Error>,
+    ) -> Result<StepResult> {
+        let entry = Scope::Device(address.to_string()).entry_name(&new.username);
+        match resolution {
+            Resolution::NewHolds | Resolution::NewHoldsOldAlsoWorks => {
+                self.ctx.vault.promote_pending(address, new)?;
+                self.record(step, Some(Value::Text("rotated".into())), Outcome::Verified, Some(entry))?;
+                self.creds = new.clone();
+                if resolution == Resolution::NewHoldsOldAlsoWorks {
+                    return Ok(StepResult::Failed {
+                        reason: "the new password works but the old one still logs in".into(),
+                    });
+                }
+                Ok(StepResult::Verified)
+            }
+            Resolution::OldHolds => {
+                self.ctx.vault.forget(&Scope::Pending(address.to_string()), None)?;
+                let reason = told.map_or("the device kept the old password".to_string(), |e| e.to_string());
+                self.record(step, None, Outcome::RolledBack { reason: reason.clone() }, None)?;
+                Ok(StepResult::RolledBack { reason })
+            }
+            Resolution::Unresolved(why) => {
+                self.report.rotation_pending = true;
+                let reason = format!("{why}; the new password stays pending: run portcullis recover");
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                Ok(StepResult::Failed { reason })
+            }
+        }
+    }
+
+    /// A certificate from the site CA: install, read back, then a real handshake that
+    /// trusts only the site CA must show it; its fingerprint is pinned.
+    async fn certificate(&mut self, step: &Step) -> Result<StepResult> {
+        let Some(ca) = self.ctx.ca.clone() else {
+            return Ok(StepResult::Skipped { reason: "no site CA".into() });
+        };
+        let Some(port) = self.https_port().await else {
+            return Ok(StepResult::Skipped { reason: "HTTPS is off: no certificate to install".into() });
+        };
+        let address = self.target.address.to_string();
+        let mut names = vec![address.clone()];
+        names.extend(self.ctx.hostnames.get(&address).cloned().unwrap_or_default());
+        self.record(step, Some(step.to.clone()), Outcome::Intent, None)?;
+        let leaf = match self.drv.install_certificate(&ca, &names).await {
+            Ok(l) => l,
+            Err(e @ Error::Unsupported { .. }) => {
+                self.record(step, None, Outcome::Failed { reason: e.to_string() }, None)?;
+                return Ok(StepResult::Skipped { reason: e.to_string() });
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                return Ok(StepResult::Failed { reason });
+            }
+        };
+        let mut tries = 0;
+        let proof = loop {
+            tries += 1;
+            match crate::certs::verify_handshake(&ca, self.target.address, port, &leaf.der).await {
+                Err(Error::Unreachable { .. } | Error::Timeout { .. }) if tries < 10 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                other => break other,
+            }
+        };
+        let read = self.read_back(&step.setting).await;
+        match (proof, read) {
+            (Ok(pin), Ok(Some(Value::Bool(false)))) => {
+                crate::certs::Pins::save_one(&self.ctx.home, &address, pin.clone())?;
+                let after = Value::Text(format!("site CA, sha256:{}", pin.fingerprint));
+                self.record(step, Some(after), Outcome::Verified, None)?;
+                Ok(StepResult::Verified)
+            }
+            (proof, read) => {
+                let reason = match (proof, read) {
+                    (Err(e), _) => e.to_string(),
+                    (_, other) => format!("the device still reports a self-signed certificate ({other:?})"),
+                };
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                Ok(StepResult::Failed { reason })
+            }
+        }
+    }
+
+    /// Activate a factory-new camera with a generated password, journaled like a
+    /// rotation: pending in the vault first, proven by a login, then current.
+    async fn activate(&mut self, step: &Step) -> Result<StepResult> {
+        let address = self.target.address.to_string();
+        if self.ctx.vault.pending(&address)?.is_some() {
+            return Ok(StepResult::Skipped {
+                reason: "an earlier activation is unresolved: run portcullis recover".into(),
+            });
+        }
+        let new = Credentials { username: "admin".into(), password: self.ctx.passwords.generate("admin") };
+        let pending = Scope::Pending(address.clone());
+        self.ctx.vault.set(pending.clone(), &new)?;
+        self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username)))?;
+        let told = self.drv.activate(&new.password).await;
+        let resolution = if self.drv.activated().await == Some(false) {
+            Resolution::OldHolds
+        } else {
+            password::resolve(self.drv.as_ref(), &new, None).await
+        };
+        let result = self.conclude_rotation(step, &address, &new, resolution, told.err())?;
+        if result == StepResult::Verified {
+            self.drv = self.drv.with_credentials(new);
+            self.report.activated = true;
+        }
+        Ok(result)
+    }
+
+    pub(super) async fn step(&mut self, step: &Step) -> Result<StepResult> {
+        if let Some(why) = &step.blocked {
+            return Ok(StepResult::Skipped { reason: why.clone() });
+        }
+        match (step.phase, step.setting.as_str()) {
+            (Phase::Backup, _) => self.backup(step).await,
+            (Phase::Activate, _) => self.activate(step).await,
+            (Phase::Credentials, _) => self.rotate(step).await,
+            (Phase::HttpOff, _) => self.http_off(step).await,
+            (_, "account.users") => self.extra_users(step).await,
+            (_, "tls.certificate.self_signed") => self.certificate(step).await,
+            _ => self.setting(step).await,
+        }
+    }
+}
+
+/// Files named after a device: `127.1.0.1:80` → `127.1.0.1_80`.
+fn safe_name(device: &str) -> String {
+    device.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
+}
