@@ -13,7 +13,7 @@
 )]
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -21,17 +21,6 @@ use thirtyfour::prelude::*;
 
 const DRIVER_PORT: u16 = 4454;
 const NATIVE_PORT: u16 = 4455;
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        std::thread::sleep(Duration::from_millis(500));
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Resident and proportional memory (kB) of a process and everything it started.
 fn memory_of_tree(root: u32) -> (u64, u64, Vec<String>) {
@@ -85,17 +74,7 @@ async fn five_thousand_devices_scroll_and_memory() {
     }
     let app = PathBuf::from(std::env::var("PORTCULLIS_DESKTOP_BIN").expect("PORTCULLIS_DESKTOP_BIN"));
     let expected: usize = std::env::var("BENCH_DEVICES").ok().and_then(|n| n.parse().ok()).unwrap_or(5000);
-    let child = Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()))
-        .args(["--port", &DRIVER_PORT.to_string(), "--native-port", &NATIVE_PORT.to_string()])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("tauri-driver");
-    let _driver = Driver(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", DRIVER_PORT)).is_err() {
-        assert!(Instant::now() < deadline, "tauri-driver did not listen");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let _driver = e2e::start_driver(DRIVER_PORT, NATIVE_PORT).unwrap();
     let mut caps = Capabilities::new();
     caps.set("browserName", json!("wry")).unwrap();
     // WebKitWebDriver starts the app with a clean environment: the data directory goes as an argument.

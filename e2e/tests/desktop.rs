@@ -9,7 +9,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -20,42 +19,6 @@ const NATIVE_PORT: u16 = 4445;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-/// tauri-driver, stopped with SIGTERM so it takes WebKitWebDriver down with it
-/// (SIGKILL would orphan it, holding its port and our stdout).
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let pid = self.0.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if matches!(self.0.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_driver() -> Driver {
-    let bin = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
-    let child = Command::new(bin)
-        .args(["--port", &DRIVER_PORT.to_string(), "--native-port", &NATIVE_PORT.to_string()])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("tauri-driver on PATH (cargo install tauri-driver --locked --version 2.1.0)");
-    let d = Driver(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", DRIVER_PORT)).is_err() {
-        assert!(Instant::now() < deadline, "tauri-driver did not listen on {DRIVER_PORT}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    d
 }
 
 /// Poll an element's text until `pred` holds (or fail with what it last said).
@@ -115,7 +78,7 @@ async fn demo_site_discover_audit_plan_apply_history() {
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join("target/debug/portcullis-desktop"));
     assert!(app.exists(), "{} missing: build it with --features tauri/custom-protocol", app.display());
-    let _driver = start_driver();
+    let _driver = e2e::start_driver(DRIVER_PORT, NATIVE_PORT).unwrap();
 
     let mut caps = Capabilities::new();
     caps.set("browserName", json!("wry")).unwrap();
