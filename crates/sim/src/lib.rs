@@ -19,6 +19,7 @@ pub mod faults;
 mod fleet;
 mod http;
 pub mod isapi;
+pub mod keystore;
 mod listeners;
 pub mod onvif;
 pub mod profile;

@@ -341,7 +341,7 @@ pub fn build_state(bp: &Blueprint, rng: &mut StdRng) -> Result<CameraState, TlsE
             manual_offset_s: 0,
         },
         ip_filter: IpFilter { enabled: false, policy: FilterPolicy::Allow, entries: Vec::new() },
-        certs: Certificates { server, pending_csr: None },
+        certs: Certificates { keystore: crate::keystore::Keystore::factory(&server), server, pending_csr: None },
         activation: Activation { activated, pending_challenge: None },
         boot_count: 1,
         message_number: 0,

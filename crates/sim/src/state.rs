@@ -405,6 +405,8 @@ pub struct PendingCsr {
 pub struct Certificates {
     pub server: ServerIdentity,
     pub pending_csr: Option<PendingCsr>,
+    /// The ONVIF Advanced Security keystore (cameras that offer the service).
+    pub keystore: crate::keystore::Keystore,
 }
 
 /// Ports of the services that adminAccesses does not list.
@@ -460,6 +462,11 @@ impl CameraState {
     }
     pub fn is_hikvision(&self) -> bool {
         self.identity.vendor == Vendor::Hikvision
+    }
+    /// Generic ONVIF cameras offer the Advanced Security service; Hikvision ones
+    /// manage their certificate through ISAPI.
+    pub fn offers_advanced_security(&self) -> bool {
+        !self.is_hikvision()
     }
     pub fn next_message_number(&mut self) -> u32 {
         self.message_number = self.message_number.wrapping_add(1);

@@ -208,6 +208,140 @@ async fn a_certificate_signed_for_the_device_csr_is_served_on_the_next_handshake
     assert_eq!(presented_leaf(https).await, leaf.der().to_vec());
 }
 
+const TAS_SERVICE: &str = "<tds:Namespace>http://www.onvif.org/ver10/advancedsecurity/wsdl</tds:Namespace>";
+
+/// Poll GetKeyStatus until the key is no longer `generating`.
+async fn key_ready(c: &Onvif, key: &str) -> String {
+    for _ in 0..200 {
+        let s = c.call(&format!("<tas:GetKeyStatus><tas:KeyID>{key}</tas:KeyID></tas:GetKeyStatus>")).await;
+        let status = text_of(&s.body, "KeyStatus").unwrap_or_default();
+        if status != "generating" {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the key stayed generating");
+}
+
+#[tokio::test]
+async fn advanced_security_installs_a_ca_signed_certificate_from_a_key_made_on_the_camera() {
+    let f = fleet(1, Profile::GenericOnvif).await;
+    let d = device(&f, 0);
+    let c = Onvif::new(&d, d.password.as_deref().unwrap());
+    let https = SocketAddr::from((d.address, d.https_port.unwrap()));
+    let services =
+        c.anonymous("<tds:GetServices><tds:IncludeCapability>false</tds:IncludeCapability></tds:GetServices>").await;
+    assert!(services.body.contains(TAS_SERVICE), "{}", services.body);
+    let caps = c.anonymous("<tas:GetServiceCapabilities/>").await;
+    assert!(caps.body.contains("RSAKeyPairGeneration=\"true\""), "{}", caps.body);
+
+    let assigned = c.call("<tas:GetAssignedServerCertificates/>").await;
+    let factory_path = text_of(&assigned.body, "CertificationPathID").expect("the factory path is assigned");
+    let factory_leaf = presented_leaf(https).await;
+
+    let created = c.call("<tas:CreateRSAKeyPair><tas:KeyLength>2048</tas:KeyLength></tas:CreateRSAKeyPair>").await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let key = text_of(&created.body, "KeyID").unwrap();
+    assert!(text_of(&created.body, "EstimatedCreationTime").unwrap().starts_with("PT"));
+    assert_eq!(key_ready(&c, &key).await, "ok");
+    let bad_length = c.call("<tas:CreateRSAKeyPair><tas:KeyLength>512</tas:KeyLength></tas:CreateRSAKeyPair>").await;
+    assert!(bad_length.body.contains("ter:KeyLength"), "{}", bad_length.body);
+
+    let csr = c
+        .call(&format!(
+            "<tas:CreatePKCS10CSR><tas:Subject><tt:CommonName>{}</tt:CommonName></tas:Subject><tas:KeyID>{key}</tas:KeyID><tas:SignatureAlgorithm><tt:algorithm>1.2.840.113549.1.1.11</tt:algorithm></tas:SignatureAlgorithm></tas:CreatePKCS10CSR>",
+            d.address
+        ))
+        .await;
+    assert_eq!(csr.status, 200, "{}", csr.body);
+    let csr_der = base64::engine::general_purpose::STANDARD.decode(text_of(&csr.body, "PKCS10CSR").unwrap()).unwrap();
+
+    // A site CA signs the camera's request; the camera keeps its key.
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "site CA");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let mut request = rcgen::CertificateSigningRequestParams::from_der(&csr_der.into()).unwrap();
+    request.params.subject_alt_names = vec![rcgen::SanType::IpAddress(d.address.into())];
+    let leaf = request.signed_by(&issuer).unwrap();
+    let b64 = |der: &[u8]| base64::engine::general_purpose::STANDARD.encode(der);
+
+    // The CA alone cannot be uploaded as a certificate needing a private key.
+    let orphan = c
+        .call(&format!("<tas:UploadCertificate><tas:Certificate>{}</tas:Certificate><tas:PrivateKeyRequired>true</tas:PrivateKeyRequired></tas:UploadCertificate>", b64(ca.der())))
+        .await;
+    assert!(orphan.body.contains("ter:NoMatchingPrivateKey"), "{}", orphan.body);
+    let up = c
+        .call(&format!("<tas:UploadCertificate><tas:Certificate>{}</tas:Certificate><tas:PrivateKeyRequired>true</tas:PrivateKeyRequired></tas:UploadCertificate>", b64(leaf.der())))
+        .await;
+    assert_eq!(text_of(&up.body, "KeyID").as_deref(), Some(key.as_str()), "matched to the camera's key: {}", up.body);
+    let leaf_id = text_of(&up.body, "CertificateID").unwrap();
+    let up_ca = c
+        .call(&format!(
+            "<tas:UploadCertificate><tas:Certificate>{}</tas:Certificate></tas:UploadCertificate>",
+            b64(ca.der())
+        ))
+        .await;
+    let ca_id = text_of(&up_ca.body, "CertificateID").unwrap();
+
+    let wrong_order = c
+        .call(&format!("<tas:CreateCertificationPath><tas:CertificateIDs><tas:CertificateID>{ca_id}</tas:CertificateID><tas:CertificateID>{leaf_id}</tas:CertificateID></tas:CertificateIDs></tas:CreateCertificationPath>"))
+        .await;
+    assert!(wrong_order.body.contains("ter:InvalidCertificationPath"), "{}", wrong_order.body);
+    let path = c
+        .call(&format!("<tas:CreateCertificationPath><tas:CertificateIDs><tas:CertificateID>{leaf_id}</tas:CertificateID><tas:CertificateID>{ca_id}</tas:CertificateID></tas:CertificateIDs></tas:CreateCertificationPath>"))
+        .await;
+    let path_id = text_of(&path.body, "CertificationPathID").unwrap();
+    assert_eq!(presented_leaf(https).await, factory_leaf, "nothing served changes before the assignment");
+
+    let replace = c
+        .call(&format!("<tas:ReplaceServerCertificateAssignment><tas:OldCertificationPathID>{factory_path}</tas:OldCertificationPathID><tas:NewCertificationPathID>{path_id}</tas:NewCertificationPathID></tas:ReplaceServerCertificateAssignment>"))
+        .await;
+    assert_eq!(replace.status, 200, "{}", replace.body);
+    assert_eq!(presented_leaf(https).await, leaf.der().to_vec(), "the next handshake presents the new leaf");
+    let now = c.call("<tas:GetAssignedServerCertificates/>").await;
+    assert_eq!(text_of(&now.body, "CertificationPathID"), Some(path_id.clone()));
+    let listed = c.call(&format!("<tas:GetCertificationPath><tas:CertificationPathID>{path_id}</tas:CertificationPathID></tas:GetCertificationPath>")).await;
+    assert!(listed.body.contains(&leaf_id) && listed.body.contains(&ca_id), "{}", listed.body);
+    // An assigned path, and HTTPS on: it cannot be removed or deleted.
+    let remove = c
+        .call(&format!("<tas:RemoveServerCertificateAssignment><tas:CertificationPathID>{path_id}</tas:CertificationPathID></tas:RemoveServerCertificateAssignment>"))
+        .await;
+    assert_eq!(remove.status, 500, "{}", remove.body);
+    let delete = c.call(&format!("<tas:DeleteCertificationPath><tas:CertificationPathID>{path_id}</tas:CertificationPathID></tas:DeleteCertificationPath>")).await;
+    assert!(delete.body.contains("ter:ReferenceExists"), "{}", delete.body);
+    // The keystore is not for anyone: an anonymous read is refused.
+    assert!(c.anonymous("<tas:GetAllKeys/>").await.status >= 400);
+}
+
+#[tokio::test]
+async fn advanced_security_tls_versions_change_what_the_handshake_accepts() {
+    let f = fleet(1, Profile::GenericOnvif).await;
+    let d = device(&f, 0);
+    let c = Onvif::new(&d, d.password.as_deref().unwrap());
+    let get = c.call("<tas:GetEnabledTLSVersions/>").await;
+    assert_eq!(text_of(&get.body, "Versions").as_deref(), Some("1.2"));
+    let set = c.call("<tas:SetEnabledTLSVersions><tas:Versions>1.3</tas:Versions></tas:SetEnabledTLSVersions>").await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let caps = c.anonymous("<tds:GetServiceCapabilities/>").await;
+    assert!(caps.body.contains("TLS1.2=\"false\""), "the device service tells the same: {}", caps.body);
+    let empty = c.call("<tas:SetEnabledTLSVersions><tas:Versions></tas:Versions></tas:SetEnabledTLSVersions>").await;
+    assert!(empty.body.contains("ter:EmptyList"), "{}", empty.body);
+}
+
+#[tokio::test]
+async fn hikvision_cameras_do_not_offer_advanced_security() {
+    let f = fleet(1, Profile::HikvisionCurrent).await;
+    let d = device(&f, 0);
+    let c = Onvif::new(&d, d.password.as_deref().unwrap());
+    let services =
+        c.anonymous("<tds:GetServices><tds:IncludeCapability>false</tds:IncludeCapability></tds:GetServices>").await;
+    assert!(!services.body.contains(TAS_SERVICE), "{}", services.body);
+    assert!(c.call("<tas:GetAllKeys/>").await.body.contains("ActionNotSupported"));
+}
+
 #[tokio::test]
 async fn tls_versions_are_enforced_in_the_handshake() {
     let f = fleet(1, Profile::HikvisionCurrent).await;

@@ -112,6 +112,77 @@ print(bad.text)
     assert!(text.contains("<retryLoginTime>4</retryLoginTime>"), "exactly one failure was counted:\n{text}");
 }
 
+/// zeep, the SOAP stack under Home Assistant's client, reading the Advanced Security
+/// service through the official WSDL (shipped with onvif-zeep-async): every answer
+/// must validate against the schema, or zeep fails to read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs ../shared/peers/setup.sh; .ci/run runs ignored tests"]
+async fn third_party_soap_stack_drives_the_advanced_security_keystore() {
+    let f = fleet(1, Profile::GenericOnvif).await;
+    let d = device(&f, 0);
+    let python = peers_work().join("venv/bin/python");
+    let script = r#"
+import os, sys, time, pathlib, base64
+import onvif
+from zeep import Client
+from zeep.wsse.username import UsernameToken
+wsdl = str(pathlib.Path(onvif.__file__).parent / "wsdl" / "advancedsecurity.wsdl")
+url = sys.argv[1]
+client = Client(wsdl, wsse=UsernameToken("admin", os.environ["PW"], use_digest=True))
+ns = "{http://www.onvif.org/ver10/advancedsecurity/wsdl}"
+service = client.create_service(ns + "AdvancedSecurityServiceBinding", url)
+keystore = client.create_service(ns + "KeystoreBinding", url)
+tls = client.create_service(ns + "TLSServerBinding", url)
+caps = service.GetServiceCapabilities()
+print("generation", caps.KeystoreCapabilities.RSAKeyPairGeneration)
+print("tls", caps.TLSServerCapabilities.TLSServerSupported)
+made = keystore.CreateRSAKeyPair(KeyLength=2048)
+status = "generating"
+for _ in range(200):
+    status = keystore.GetKeyStatus(KeyID=made.KeyID)
+    if status != "generating":
+        break
+    time.sleep(0.1)
+print("status", status)
+csr = keystore.CreatePKCS10CSR(Subject={"CommonName": ["cam-1"]}, KeyID=made.KeyID,
+    SignatureAlgorithm={"algorithm": "1.2.840.113549.1.1.11"})
+print("csr", base64.b64encode(csr).decode())
+keys = keystore.GetAllKeys()
+print("keys", len(keys), sorted(k.KeyStatus for k in keys))
+assigned = tls.GetAssignedServerCertificates()
+print("assigned", len(assigned))
+path = keystore.GetCertificationPath(CertificationPathID=assigned[0])
+cert = keystore.GetCertificate(CertificateID=path.CertificateID[0])
+print("leaf", len(cert.CertificateContent))
+try:
+    keystore.CreateRSAKeyPair(KeyLength=1000)
+except Exception as e:
+    print("refused", type(e).__name__, e)
+"#;
+    let url = format!("http://{}:{}{}", d.address, d.http_port.unwrap(), portcullis_sim::onvif::SECURITY_PATH);
+    let pw = d.password.clone().unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(python).args(["-c", script, &url]).env("PW", pw).output().expect("python runs")
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    let line = |key: &str| text.lines().find_map(|l| l.strip_prefix(&format!("{key} "))).map(str::to_string);
+    assert_eq!(line("generation").as_deref(), Some("True"), "{text}");
+    assert_eq!(line("tls").as_deref(), Some("['1.0', '1.1', '1.2', '1.3']"), "{text}");
+    assert_eq!(line("status").as_deref(), Some("ok"), "{text}");
+    assert_eq!(line("keys").as_deref(), Some("2 ['ok', 'ok']"), "the factory key and the new one: {text}");
+    assert_eq!(line("assigned").as_deref(), Some("1"), "{text}");
+    assert!(line("leaf").is_some_and(|n| n.parse::<usize>().unwrap() > 100), "{text}");
+    assert!(line("refused").is_some_and(|r| r.contains("Fault")), "{text}");
+    // The request zeep carried back is a real PKCS#10 for the subject asked.
+    let csr = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, line("csr").unwrap()).unwrap();
+    let parsed = rcgen::CertificateSigningRequestParams::from_der(&csr.into()).expect("a PKCS#10 request");
+    let cn = parsed.params.distinguished_name.get(&rcgen::DnType::CommonName).cloned();
+    assert_eq!(cn, Some(rcgen::DnValue::Utf8String("cam-1".into())), "{text}");
+}
+
 /// A fleet answering multicast on the standard discovery ports, with some cameras
 /// that must stay silent.
 async fn multicast_fleet() -> (portcullis_sim::Fleet, usize, usize) {

@@ -4,8 +4,11 @@
 //! proper SOAP faults.
 
 mod network;
+mod security;
 mod system;
 mod users;
+
+pub use security::{NS_TAS, PATH as SECURITY_PATH};
 
 use roxmltree::Node;
 
@@ -41,6 +44,15 @@ fn access_class(op: &str) -> Access {
         | "GetEndpointReference"
         | "GetWsdlUrl" => Access::PreAuth,
         "GetUsers" | "GetCertificates" | "GetCertificatesStatus" => Access::ReadSecret,
+        // Advanced Security: the keystore's contents are READ_SYSTEM_SECRET.
+        "GetKeyStatus"
+        | "GetPrivateKeyStatus"
+        | "GetAllKeys"
+        | "GetCertificate"
+        | "GetAllCertificates"
+        | "GetCertificationPath"
+        | "GetAllCertificationPaths"
+        | "GetAssignedServerCertificates" => Access::ReadSecret,
         _ if is_write_op(op) => Access::Write,
         _ => Access::ReadSystem,
     }
@@ -93,7 +105,7 @@ fn env_prefix(cam: &Camera, st: &CameraState) -> &'static str {
 pub(crate) fn envelope(cam: &Camera, st: &CameraState, body: &str) -> String {
     let env = env_prefix(cam, st);
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<{env}:Envelope xmlns:{env}=\"{NS_SOAP}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:tt=\"{NS_SCHEMA}\" xmlns:tds=\"{NS_DEVICE}\" xmlns:trt=\"{NS_MEDIA}\" xmlns:ter=\"{NS_ERROR}\"><{env}:Body>{body}</{env}:Body></{env}:Envelope>\r\n"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<{env}:Envelope xmlns:{env}=\"{NS_SOAP}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:tt=\"{NS_SCHEMA}\" xmlns:tds=\"{NS_DEVICE}\" xmlns:trt=\"{NS_MEDIA}\" xmlns:ter=\"{NS_ERROR}\" xmlns:tas=\"{NS_TAS}\"><{env}:Body>{body}</{env}:Body></{env}:Envelope>\r\n"
     )
 }
 
@@ -179,6 +191,9 @@ pub fn handle(cam: &Camera, req: &HttpRequest) -> Reply {
         Err(reply) => return reply,
     };
     let ns = op_node.tag_name().namespace().unwrap_or("");
+    if ns == NS_TAS && st.offers_advanced_security() {
+        return security::dispatch(cam, &mut st, &op, op_node).unwrap_or_else(|| not_supported(cam, &st, &op));
+    }
     if ns != NS_DEVICE {
         // Only the device service is simulated; media and the rest answer like an
         // optional service the firmware lacks.

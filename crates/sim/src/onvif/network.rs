@@ -99,6 +99,22 @@ fn set_network_protocols(cam: &Camera, st: &mut CameraState, node: Node<'_, '_>)
     if (1..ports.len()).any(|i| ports.get(i).is_some_and(|p| ports.get(..i).is_some_and(|b| b.contains(p)))) {
         return invalid_arg(cam, st, "PortAlreadyInUse", "two services on one port");
     }
+    // protocols.md §3.6: HTTPS cannot come on without a server certificate assigned.
+    if next.https.enabled
+        && !st.access.https.enabled
+        && st.offers_advanced_security()
+        && st.certs.keystore.assigned.is_empty()
+    {
+        return fault_with(
+            cam,
+            st,
+            500,
+            "env:Receiver",
+            "ter:Action",
+            Some("ter:EnablingTlsFailed"),
+            "no server certificate is assigned",
+        );
+    }
     st.access = next;
     ok(cam, st, "<tds:SetNetworkProtocolsResponse/>").committed(After::Reconcile)
 }

@@ -173,7 +173,16 @@ fn services(cam: &Camera, st: &CameraState, req: &HttpRequest, include_caps: boo
         el("tds:XAddr", format!("{base}/onvif/Media")),
         caps("<trt:Capabilities SnapshotUri=\"true\" Rotation=\"false\"><trt:ProfileCapabilities MaximumNumberOfProfiles=\"10\"/><trt:StreamingCapabilities RTPMulticast=\"false\" RTP_TCP=\"true\" RTP_RTSP_TCP=\"true\"/></trt:Capabilities>".to_string())
     );
-    ok(cam, st, format!("<tds:GetServicesResponse>{device}{media}</tds:GetServicesResponse>"))
+    let security = if st.offers_advanced_security() {
+        format!(
+            "<tds:Service>{}{}<tds:Version><tt:Major>1</tt:Major><tt:Minor>3</tt:Minor></tds:Version></tds:Service>",
+            el("tds:Namespace", super::NS_TAS),
+            el("tds:XAddr", format!("{base}{}", super::SECURITY_PATH)),
+        )
+    } else {
+        String::new()
+    };
+    ok(cam, st, format!("<tds:GetServicesResponse>{device}{media}{security}</tds:GetServicesResponse>"))
 }
 
 fn device_capabilities(st: &CameraState) -> String {

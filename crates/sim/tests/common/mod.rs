@@ -159,7 +159,7 @@ pub fn wsse_header(user: &str, pass: &str, created: &str, nonce: &[u8]) -> Strin
 
 pub fn soap(header: &str, body: &str) -> String {
     format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tds="http://www.onvif.org/ver10/device/wsdl" xmlns:tt="http://www.onvif.org/ver10/schema">{header}<s:Body>{body}</s:Body></s:Envelope>"#
+        r#"<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tds="http://www.onvif.org/ver10/device/wsdl" xmlns:tt="http://www.onvif.org/ver10/schema" xmlns:tas="http://www.onvif.org/ver10/advancedsecurity/wsdl">{header}<s:Body>{body}</s:Body></s:Envelope>"#
     )
 }
 
