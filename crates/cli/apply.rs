@@ -50,6 +50,7 @@ fn context(
     let connect = ConnectOptions { timeout: Duration::from_secs(timeout.max(1)) };
     let vault = Arc::new(Vault::from_env(&home)?);
     let ca = portcullis_core::certs::SiteCa::load_or_create(&home, &vault, "site")?;
+    let (client, pins) = portcullis_core::driver::http::pinned_client(&home, connect.timeout)?;
     Ok(ApplyContext {
         history: Arc::new(History::open(&home)?),
         vault,
@@ -57,7 +58,8 @@ fn context(
         operator,
         site,
         passwords: Default::default(),
-        client: portcullis_core::driver::http::client_for_home(&home, connect.timeout)?,
+        client,
+        pins,
         connect,
         concurrency: concurrency.max(1),
         ca: Some(Arc::new(ca)),

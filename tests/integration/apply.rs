@@ -111,6 +111,20 @@ async fn apply_hardens_the_site_verifies_each_change_and_a_second_apply_changes_
     assert!(!legacy.state().certs.server.self_signed);
     let pins: serde_json::Value = serde_json::from_slice(&std::fs::read(home.dir.join("pins.json")).unwrap()).unwrap();
     assert!(pins["devices"][&address]["fingerprint"].as_str().is_some_and(|f| f.len() == 64), "{pins}");
+    // The generic ONVIF camera got its certificate through Advanced Security: a key it
+    // made itself, the site CA's signature, one Replace of the served path.
+    let onvif = fleet.camera(3).unwrap();
+    {
+        let st = onvif.state();
+        assert!(!st.certs.server.self_signed, "{}", first.text);
+        let ks = &st.certs.keystore;
+        let served = ks.path(&ks.assigned[0]).unwrap();
+        assert_eq!(served.alias.as_deref(), Some("portcullis"));
+        assert_eq!(served.certificate_ids.len(), 2, "leaf and site CA");
+        let leaf = ks.certificate(&served.certificate_ids[0]).unwrap();
+        assert!(!ks.key(&leaf.key_id).unwrap().externally_generated, "the camera's own key");
+    }
+    assert!(pins["devices"][&onvif.address().to_string()]["fingerprint"].is_string(), "{pins}");
     let exported = home.dir.join("exported-ca.pem");
     assert!(home.run(&["certs", "export-ca", "--out", exported.to_str().unwrap()]).await.ok);
     assert!(std::fs::read_to_string(&exported).unwrap().starts_with("-----BEGIN CERTIFICATE"));
@@ -179,6 +193,44 @@ async fn a_write_the_device_drops_is_rolled_back_and_retried() {
     assert_eq!((s["devices"].as_u64(), s["problems"].as_u64()), (Some(1), Some(0)), "{}", retry.text);
     assert_eq!(s["verified"].as_u64(), Some(rolled_back + 1), "the backup and what was rolled back: {}", retry.text);
     assert!(home.run(&["history", "verify"]).await.ok);
+    drop(fleet);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_onvif_camera_that_cannot_make_a_key_gets_one_uploaded_over_tls() {
+    let (fleet, file) = mixed_fleet(4).await;
+    let home = Home::new("pkcs8");
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let onvif = fleet.camera(3).unwrap();
+    let d = &fleet.devices()[3];
+    let device = format!("{}:{}", d.address, d.http_port.unwrap());
+    let mut faults = onvif.faults();
+    faults.unsupported = vec!["CreateRSAKeyPair".into()];
+    onvif.set_faults(faults);
+
+    let run = apply(&home, &["--device", &device]).await;
+    let s = summary(&run.text);
+    assert_eq!((s["problems"].as_u64(), s["failed"].as_u64()), (Some(0), Some(0)), "{}", run.text);
+    let (first_path, keys, certificates) = {
+        let st = onvif.state();
+        assert!(!st.certs.server.self_signed, "{}", run.text);
+        let ks = &st.certs.keystore;
+        let served = ks.path(&ks.assigned[0]).unwrap();
+        let leaf = ks.certificate(&served.certificate_ids[0]).unwrap();
+        assert!(ks.key(&leaf.key_id).unwrap().externally_generated, "the key was made here and uploaded");
+        (served.id.clone(), ks.keys.len(), ks.certificates.len())
+    };
+
+    // A renewal replaces the served path and removes the one Portcullis put there
+    // before, so renewals do not fill the keystore.
+    let renew = home.run(&["certs", "renew", "--within", "400", "--yes", "--json"]).await;
+    assert!(renew.ok, "{}", renew.text);
+    let st = onvif.state();
+    let ks = &st.certs.keystore;
+    assert_ne!(ks.assigned[0], first_path, "{}", renew.text);
+    assert!(ks.path(&first_path).is_err(), "the old path is gone");
+    assert_eq!((ks.keys.len(), ks.certificates.len()), (keys, certificates), "nothing piles up");
+    drop(st);
     drop(fleet);
 }
 

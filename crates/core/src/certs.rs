@@ -63,6 +63,12 @@ impl SiteCa {
         Ok(SiteCa { cert_pem: cert.pem(), key: secret })
     }
 
+    /// [`Self::sign_csr`] for a request in DER (ONVIF carries it Base64-encoded).
+    pub fn sign_csr_der(&self, csr_der: &[u8], names: &[String]) -> Result<Leaf> {
+        let pem = pem_block("CERTIFICATE REQUEST", csr_der);
+        self.sign_csr(&pem, names)
+    }
+
     /// Sign a device's CSR; the SANs are ours (every address and name the device is
     /// reached by), whatever the device put in its request.
     pub fn sign_csr(&self, csr_pem: &str, names: &[String]) -> Result<Leaf> {
@@ -81,6 +87,34 @@ impl SiteCa {
         let issuer = Issuer::from_ca_cert_pem(&self.cert_pem, key).map_err(|e| local("CA certificate", e))?;
         let cert = csr.signed_by(&issuer).map_err(|e| local("signing", e))?;
         Ok(Leaf { chain_pem: format!("{}{}", cert.pem(), self.cert_pem), der: cert.der().to_vec() })
+    }
+
+    /// For a device that cannot make its own key: an RSA-2048 key made here and a
+    /// certificate for it. The key (PKCS#8 DER) is a secret: it goes to the device
+    /// once, over TLS, and is dropped.
+    pub fn issue_with_new_key(&self, names: &[String]) -> Result<(Leaf, Secret)> {
+        use rsa::pkcs8::EncodePrivateKey;
+        let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(|e| local("device key", e))?;
+        let der = private.to_pkcs8_der().map_err(|e| local("device key", e))?;
+        let key = KeyPair::try_from(der.as_bytes()).map_err(|e| local("device key", e))?;
+        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(|e| local("certificate", e))?;
+        params.distinguished_name.push(DnType::CommonName, names.first().cloned().unwrap_or_default());
+        params.subject_alt_names = names.iter().map(|n| san(n)).collect::<Result<_>>()?;
+        let now = time_now();
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + time::Duration::days(LEAF_DAYS);
+        params.use_authority_key_identifier_extension = true;
+        let ca_key = KeyPair::from_pem(self.key.expose()).map_err(|e| local("CA key", e))?;
+        let issuer = Issuer::from_ca_cert_pem(&self.cert_pem, ca_key).map_err(|e| local("CA certificate", e))?;
+        let cert = params.signed_by(&key, &issuer).map_err(|e| local("signing", e))?;
+        use base64::Engine;
+        let key_b64 = Secret::new(base64::engine::general_purpose::STANDARD.encode(der.as_bytes()));
+        Ok((Leaf { chain_pem: format!("{}{}", cert.pem(), self.cert_pem), der: cert.der().to_vec() }, key_b64))
+    }
+
+    /// The CA certificate's DER (devices that store a chain certificate by certificate).
+    pub fn cert_der(&self) -> Result<Vec<u8>> {
+        pem_der(&self.cert_pem).ok_or_else(|| local("CA certificate", "not PEM"))
     }
 
     fn root_store(&self) -> Result<rustls::RootCertStore> {
@@ -103,6 +137,13 @@ fn san(name: &str) -> Result<SanType> {
             Ok(SanType::DnsName(dns))
         }
     }
+}
+
+fn pem_block(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64.as_bytes().chunks(64).filter_map(|c| std::str::from_utf8(c).ok()).collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
 }
 
 fn pem_der(pem: &str) -> Option<Vec<u8>> {

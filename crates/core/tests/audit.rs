@@ -116,8 +116,10 @@ async fn generic_onvif_camera_is_audited_through_onvif() {
     expect(
         &a,
         &["ONV-01", "ONV-02", "ONV-04", "ONV-05", "ONV-09"],
-        &["ONV-03", "ONV-06", "ONV-07", "ONV-08", "ONV-10"],
+        &["ONV-03", "ONV-06", "ONV-07", "ONV-08", "ONV-10", "ONV-11"],
     );
+    let cert = a.findings.iter().find(|f| f.control == "ONV-11").unwrap();
+    assert_eq!(cert.observed, Some(portcullis_core::posture::Value::Bool(true)), "read from the keystore: {cert:?}");
     let hik = run(&d, d.password.as_deref(), "hikvision-hardening").await;
     assert!(hik.findings.iter().all(|f| f.status == Status::NotApplicable));
 }

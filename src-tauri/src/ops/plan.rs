@@ -88,6 +88,7 @@ pub async fn apply(
 ) -> IpcResult<ApplySummary> {
     let settings = session.settings()?;
     let connect = ConnectOptions { timeout: Duration::from_secs(u64::from(settings.timeout_s.max(1))) };
+    let (client, pins) = portcullis_core::driver::http::pinned_client(&session.home, connect.timeout)?;
     let ctx = Arc::new(ApplyContext {
         history: session.history.clone(),
         vault: session.vault.clone(),
@@ -95,7 +96,8 @@ pub async fn apply(
         operator: operator(),
         site: site_parameters(&session)?,
         passwords: Default::default(),
-        client: portcullis_core::driver::http::client_for_home(&session.home, connect.timeout)?,
+        client,
+        pins,
         connect,
         concurrency: settings.concurrency.max(1) as usize,
         // The site CA, created on first use like the CLI's: certificates are installed and pinned.

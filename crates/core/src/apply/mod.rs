@@ -42,6 +42,8 @@ pub struct ApplyContext {
     pub site: SiteParameters,
     pub passwords: PasswordPolicy,
     pub client: reqwest::Client,
+    /// The pins `client` checks: a certificate proven in this run is added at once.
+    pub pins: crate::driver::http::LivePins,
     pub connect: ConnectOptions,
     pub concurrency: usize,
     /// The site CA, for certificate steps (none: those steps are skipped).

@@ -313,10 +313,15 @@ impl Run<'_> {
                 other => break other,
             }
         };
+        // The handshake proved the new certificate (it chains to the site CA): pin it
+        // now, or the read-back and every later connection would meet a stale pin.
+        if let Ok(pin) = &proof {
+            self.ctx.pins.set(self.target.address, pin.fingerprint.clone());
+            crate::certs::Pins::save_one(&self.ctx.home, &address, pin.clone())?;
+        }
         let read = self.read_back(&step.setting).await;
         match (proof, read) {
             (Ok(pin), Ok(Some(Value::Bool(false)))) => {
-                crate::certs::Pins::save_one(&self.ctx.home, &address, pin.clone())?;
                 let after = Value::Text(format!("site CA, sha256:{}", pin.fingerprint));
                 self.record(step, Some(after), Outcome::Verified, None)?;
                 Ok(StepResult::Verified)

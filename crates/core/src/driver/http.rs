@@ -58,12 +58,42 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client> {
 
 /// The client every command uses: the pins recorded under PORTCULLIS_HOME applied.
 pub fn client_for_home(home: &std::path::Path, timeout: Duration) -> Result<reqwest::Client> {
-    client_with_pins(timeout, crate::certs::Pins::load(home)?.by_address())
+    pinned_client(home, timeout).map(|(client, _)| client)
+}
+
+/// [`client_for_home`] with a handle on its pins, for a run that installs certificates:
+/// a certificate proven mid-run is pinned for the same client's next connection.
+pub fn pinned_client(home: &std::path::Path, timeout: Duration) -> Result<(reqwest::Client, LivePins)> {
+    let pins = LivePins::new(crate::certs::Pins::load(home)?.by_address());
+    Ok((client_with_live_pins(timeout, pins.clone())?, pins))
 }
 
 /// A client that holds each pinned device (by address) to the SHA-256 fingerprint of
 /// the certificate `apply` installed; devices without a pin are accepted as they are.
 pub fn client_with_pins(timeout: Duration, pins: HashMap<IpAddr, String>) -> Result<reqwest::Client> {
+    client_with_live_pins(timeout, LivePins::new(pins))
+}
+
+/// The pins a client checks at every handshake, shared with whoever proves new ones.
+#[derive(Debug, Clone, Default)]
+pub struct LivePins(Arc<std::sync::RwLock<HashMap<IpAddr, String>>>);
+
+impl LivePins {
+    pub fn new(pins: HashMap<IpAddr, String>) -> Self {
+        LivePins(Arc::new(std::sync::RwLock::new(pins)))
+    }
+    /// Hold `address` to this fingerprint from the next handshake on.
+    pub fn set(&self, address: IpAddr, fingerprint: String) {
+        if let Ok(mut p) = self.0.write() {
+            p.insert(address, fingerprint);
+        }
+    }
+    fn get(&self, address: &IpAddr) -> Option<String> {
+        self.0.read().ok().and_then(|p| p.get(address).cloned())
+    }
+}
+
+fn client_with_live_pins(timeout: Duration, pins: LivePins) -> Result<reqwest::Client> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let _ = rustls::crypto::ring::default_provider().install_default();
     let tls = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -86,7 +116,7 @@ pub fn client_with_pins(timeout: Duration, pins: HashMap<IpAddr, String>) -> Res
 /// pin is: once a certificate is installed and proven, only that one is accepted.
 #[derive(Debug)]
 struct PinVerifier {
-    pins: HashMap<IpAddr, String>,
+    pins: LivePins,
     provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
@@ -102,7 +132,7 @@ impl rustls::client::danger::ServerCertVerifier for PinVerifier {
         if let rustls::pki_types::ServerName::IpAddress(ip) = server_name {
             let ip: IpAddr = (*ip).into();
             if let Some(pin) = self.pins.get(&ip) {
-                if &crate::certs::fingerprint(end_entity.as_ref()) != pin {
+                if crate::certs::fingerprint(end_entity.as_ref()) != pin {
                     return Err(rustls::Error::General(format!(
                         "{ip} presents a certificate other than the pinned one (sha256:{pin})"
                     )));

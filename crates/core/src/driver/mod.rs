@@ -179,6 +179,12 @@ impl Driver for onvif::OnvifDriver {
     async fn set_password(&self, username: &str, password: &Secret) -> Result<()> {
         onvif::OnvifDriver::set_password(self, username, password).await
     }
+    async fn install_certificate(&self, ca: &crate::certs::SiteCa, names: &[String]) -> Result<crate::certs::Leaf> {
+        onvif::OnvifDriver::install_certificate(self, ca, names).await
+    }
+    async fn https_port(&self) -> Option<u16> {
+        onvif::OnvifDriver::https_port(self).await
+    }
     async fn read_settings(&self, keys: &[&str]) -> Result<Posture> {
         // The device service answers everything in a few calls: read it all, keep the keys.
         let full = onvif::OnvifDriver::read_posture(self, keys).await?;

@@ -4,6 +4,7 @@
 //! of authentication only: switching methods after a refusal would be a second failed
 //! login.
 
+mod security;
 pub mod wire;
 
 use std::sync::Mutex;
@@ -28,6 +29,8 @@ pub struct OnvifDriver {
     clock_ntp: Mutex<Option<bool>>,
     /// The device's POSIX time zone, learned with the offset.
     time_zone: Mutex<Option<String>>,
+    /// The Advanced Security service's path once asked (`Some(None)`: the device has none).
+    security_path: Mutex<Option<Option<String>>>,
 }
 
 /// An answer that is either the expected response or a fault.
@@ -45,6 +48,7 @@ impl OnvifDriver {
             clock_offset: Mutex::new(None),
             clock_ntp: Mutex::new(None),
             time_zone: Mutex::new(None),
+            security_path: Mutex::new(None),
         }
     }
 
@@ -57,7 +61,11 @@ impl OnvifDriver {
     }
 
     async fn post(&self, envelope: &str) -> Result<Answer> {
-        self.http.anonymous("POST", DEVICE_PATH, Some(("application/soap+xml; charset=utf-8", envelope))).await
+        self.post_to(DEVICE_PATH, envelope).await
+    }
+
+    async fn post_to(&self, path: &str, envelope: &str) -> Result<Answer> {
+        self.http.anonymous("POST", path, Some(("application/soap+xml; charset=utf-8", envelope))).await
     }
 
     /// Whether the device answers ONVIF: GetSystemDateAndTime needs no credentials.
@@ -97,8 +105,13 @@ impl OnvifDriver {
         Ok(offset)
     }
 
-    /// An authenticated call.
+    /// An authenticated call to the device service.
     async fn call(&self, operation: &str, body: &str) -> Result<Soap> {
+        self.call_at(DEVICE_PATH, operation, body).await
+    }
+
+    /// An authenticated call to the service at `path`.
+    async fn call_at(&self, path: &str, operation: &str, body: &str) -> Result<Soap> {
         let Some(creds) = &self.creds else { return Err(Error::NoCredentials { address: self.address() }) };
         if self.guard.refused() {
             return Err(Error::AuthRefused { address: self.address(), username: creds.username.clone() });
@@ -112,7 +125,7 @@ impl OnvifDriver {
         let mut nonce = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut nonce);
         let header = wire::security_header(&creds.username, creds.password.expose(), &nonce, &created);
-        let a = self.post(&wire::envelope(&header, body)).await?;
+        let a = self.post_to(path, &wire::envelope(&header, body)).await?;
         if a.status == 200 {
             return Ok(Soap::Ok(a.body));
         }
@@ -177,7 +190,8 @@ impl OnvifDriver {
         p.known("account.activated", Value::Bool(true));
         p.known("onvif.enabled", Value::Bool(true));
         // The credentials are proven: the reads are independent, so all go at once.
-        let (protocols, discoverable, users, ntp, filter, caps, scopes) = tokio::join!(
+        let wants = |key: &str| wanted.is_empty() || wanted.contains(&key);
+        let (protocols, discoverable, users, ntp, filter, caps, scopes, certificate) = tokio::join!(
             self.read("GetNetworkProtocols", wire::network_protocols),
             self.discoverable(),
             self.read("GetUsers", wire::users),
@@ -186,13 +200,26 @@ impl OnvifDriver {
             self.read("GetServiceCapabilities", wire::security_capabilities),
             async {
                 // Only a naming control looks at scopes: spare the device the exchange.
-                if wanted.is_empty() || wanted.contains(&"device.name") {
+                if wants("device.name") {
                     Some(self.read("GetScopes", wire::scopes).await)
                 } else {
                     None
                 }
             },
+            async {
+                if wants("tls.certificate.self_signed") {
+                    Some(self.server_certificate_self_signed().await)
+                } else {
+                    None
+                }
+            },
         );
+        match certificate {
+            Some(Ok(r)) => p.set("tls.certificate.self_signed", r),
+            Some(Err(e @ Error::AuthRefused { .. })) => return Err(e),
+            Some(Err(e)) => p.set("tls.certificate.self_signed", Reading::Unknown(e.to_string())),
+            None => {}
+        }
         match scopes.transpose()? {
             Some(Ok(list)) => p.known("device.name", Value::Text(wire::name_from_scopes(&list).unwrap_or_default())),
             Some(Err(r)) => p.set("device.name", r),
@@ -362,6 +389,9 @@ impl OnvifDriver {
                 self.set_allow_list(hosts).await
             }
             ("device.name", Value::Text(name)) => self.set_name(name).await,
+            ("tls.v1_0" | "tls.v1_1" | "tls.v1_2", Value::Bool(on)) => {
+                self.set_tls_version(&key.replace("tls.v1_", "1."), *on).await
+            }
             ("time.zone", Value::Text(tz)) => {
                 let ntp = self.clock_ntp.lock().ok().and_then(|n| *n).unwrap_or(false);
                 let kind = if ntp { "NTP" } else { "Manual" };
@@ -379,6 +409,12 @@ impl OnvifDriver {
             }
             _ => Err(unsupported()),
         }
+    }
+
+    /// The HTTPS port GetNetworkProtocols states, when HTTPS is on.
+    pub async fn https_port(&self) -> Option<u16> {
+        let list = self.read("GetNetworkProtocols", wire::network_protocols).await.ok()?.ok()?;
+        list.into_iter().find(|(n, on, _)| n == "HTTPS" && *on).and_then(|(_, _, ports)| ports.first().copied())
     }
 
     async fn set_allow_list(&self, hosts: &[String]) -> Result<()> {

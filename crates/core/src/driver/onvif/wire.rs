@@ -10,6 +10,9 @@ use crate::posture::Identity;
 use crate::xml::{self, child, child_text, descendants, find, find_text};
 
 pub const NS_DEVICE: &str = "http://www.onvif.org/ver10/device/wsdl";
+pub const NS_TAS: &str = "http://www.onvif.org/ver10/advancedsecurity/wsdl";
+/// sha256WithRSAEncryption (a standard OID).
+pub const SHA256_WITH_RSA: &str = "1.2.840.113549.1.1.11";
 
 /// `Base64(SHA1(nonce || created || password))`.
 pub fn password_digest(nonce: &[u8], created: &str, password: &str) -> String {
@@ -38,7 +41,7 @@ pub fn security_header(username: &str, password: &str, nonce: &[u8], created: &s
 
 pub fn envelope(header: &str, body: &str) -> String {
     format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tds="{NS_DEVICE}" xmlns:tt="http://www.onvif.org/ver10/schema">{header}<s:Body>{body}</s:Body></s:Envelope>"#
+        r#"<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tds="{NS_DEVICE}" xmlns:tas="{NS_TAS}" xmlns:tt="http://www.onvif.org/ver10/schema">{header}<s:Body>{body}</s:Body></s:Envelope>"#
     )
 }
 
@@ -255,6 +258,82 @@ pub fn security_capabilities(body: &str) -> Result<Vec<(String, String)>, String
     Ok(s.attributes().map(|a| (a.name().to_string(), a.value().to_string())).collect())
 }
 
+/// GetServices → (namespace, XAddr) of every service.
+pub fn services(body: &str) -> Result<Vec<(String, String)>, String> {
+    let doc = xml::parse(body)?;
+    let r = find(doc.root_element(), "GetServicesResponse").ok_or("no GetServicesResponse")?;
+    Ok(xml::children(r, "Service")
+        .filter_map(|s| Some((child_text(s, "Namespace")?, child_text(s, "XAddr").unwrap_or_default())))
+        .collect())
+}
+
+/// The path of an XAddr (`http://10.0.0.5/onvif/security` → `/onvif/security`): the
+/// scheme and host the session already uses stay, whatever address the device states.
+pub fn xaddr_path(xaddr: &str) -> Option<String> {
+    let url = reqwest::Url::parse(xaddr.trim()).ok()?;
+    Some(url.path().to_string()).filter(|p| p.starts_with('/'))
+}
+
+/// What Advanced Security's keystore can do (tas:GetServiceCapabilities).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeystoreCapabilities {
+    pub rsa_key_generation: bool,
+    pub rsa_key_lengths: Vec<u32>,
+    pub pkcs10: bool,
+    pub pkcs8_upload: bool,
+}
+
+pub fn keystore_capabilities(body: &str) -> Result<KeystoreCapabilities, String> {
+    let doc = xml::parse(body)?;
+    let k = find(doc.root_element(), "KeystoreCapabilities").ok_or("no KeystoreCapabilities")?;
+    let flag = |name: &str| k.attribute(name).and_then(xml::parse_bool).unwrap_or(false);
+    Ok(KeystoreCapabilities {
+        rsa_key_generation: flag("RSAKeyPairGeneration"),
+        rsa_key_lengths: k
+            .attribute("RSAKeyLengths")
+            .unwrap_or("")
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect(),
+        pkcs10: flag("PKCS10") || flag("PKCS10ExternalCertificationWithRSA"),
+        pkcs8_upload: flag("PKCS8RSAKeyPairUpload"),
+    })
+}
+
+/// The text of the first element with this local name in an answer.
+pub fn text_of(body: &str, local: &str) -> Result<String, String> {
+    let doc = xml::parse(body)?;
+    find_text(doc.root_element(), local).ok_or_else(|| format!("no {local}"))
+}
+
+/// Every text of elements with this local name (IDs in a list answer).
+pub fn texts_of(body: &str, local: &str) -> Result<Vec<String>, String> {
+    let doc = xml::parse(body)?;
+    Ok(descendants(doc.root_element(), local).map(xml::text).filter(|t| !t.is_empty()).collect())
+}
+
+/// An `xs:duration` of seconds (`PT5S`, `PT1M30S`, `PT0.5S`); hours and minutes too.
+pub fn duration_seconds(text: &str) -> Option<f64> {
+    let rest = text.trim().strip_prefix("PT")?;
+    let (mut total, mut number) = (0.0, String::new());
+    for c in rest.chars() {
+        match c {
+            '0'..='9' | '.' => number.push(c),
+            'H' | 'M' | 'S' => {
+                let n: f64 = number.parse().ok()?;
+                total += n * match c {
+                    'H' => 3600.0,
+                    'M' => 60.0,
+                    _ => 1.0,
+                };
+                number.clear();
+            }
+            _ => return None,
+        }
+    }
+    number.is_empty().then_some(total)
+}
+
 /// One `NTPManual` entry: an IPv4 address or a DNS name.
 pub fn ntp_manual(host: &str) -> String {
     let h = xml::esc(host);
@@ -323,6 +402,10 @@ mod tests {
                 "GetNTP" => ntp_servers(text).map(|_| ()),
                 "GetIPAddressFilter" => ip_filter(text).map(|_| ()),
                 "GetScopes" => scopes(text).map(|_| ()),
+                "GetServices" => services(text).and_then(|s| {
+                    let device = s.iter().find(|(ns, _)| ns == NS_DEVICE).ok_or("no device service")?;
+                    xaddr_path(&device.1).filter(|p| p == "/onvif/device_service").map(|_| ()).ok_or("bad XAddr".into())
+                }),
                 _ => xml::parse(text).map(|_| ()),
             };
             assert!(r.is_ok(), "{name}: {r:?}");
@@ -348,6 +431,29 @@ mod tests {
         let s = name_scope("hq cam/1");
         assert_eq!(s, "onvif://www.onvif.org/name/hq%20cam%2F1");
         assert_eq!(name_from_scopes(&[(s, false)]).as_deref(), Some("hq cam/1"));
+    }
+
+    #[test]
+    fn durations_capabilities_and_service_addresses_are_read() {
+        assert_eq!(duration_seconds("PT5S"), Some(5.0));
+        assert_eq!(duration_seconds("PT1M30S"), Some(90.0));
+        assert_eq!(duration_seconds("PT0.5S"), Some(0.5));
+        assert_eq!(duration_seconds("P1D"), None, "days are not a key-generation estimate");
+        assert_eq!(duration_seconds("PT5"), None);
+        let caps = r#"<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.onvif.org/ver10/advancedsecurity/wsdl"><e:Body><a:GetServiceCapabilitiesResponse><a:Capabilities><a:KeystoreCapabilities RSAKeyPairGeneration="true" RSAKeyLengths="1024 2048 4096" PKCS10ExternalCertificationWithRSA="1"/><a:TLSServerCapabilities/></a:Capabilities></a:GetServiceCapabilitiesResponse></e:Body></e:Envelope>"#;
+        let k = keystore_capabilities(caps).unwrap();
+        assert!(k.rsa_key_generation && k.pkcs10 && !k.pkcs8_upload);
+        assert_eq!(k.rsa_key_lengths, vec![1024, 2048, 4096]);
+        assert!(keystore_capabilities("<x/>").is_err());
+        // The address a device states is not trusted, only its path.
+        assert_eq!(xaddr_path("http://192.0.2.9:8080/onvif/security").as_deref(), Some("/onvif/security"));
+        assert_eq!(xaddr_path("not a url"), None);
+        let with_tas = fixtures()
+            .into_iter()
+            .filter(|(n, _)| n.ends_with("GetServices.xml"))
+            .map(|(_, t)| services(&t).unwrap())
+            .collect::<Vec<_>>();
+        assert!(with_tas.len() >= 2 && with_tas.iter().all(|s| s.len() > 5), "{with_tas:?}");
     }
 
     #[test]
