@@ -207,6 +207,15 @@ async fn an_onvif_camera_that_cannot_make_a_key_gets_one_uploaded_over_tls() {
     let mut faults = onvif.faults();
     faults.unsupported = vec!["CreateRSAKeyPair".into()];
     onvif.set_faults(faults);
+    // Runs killed mid-install left keys of ours behind, until the keystore is full:
+    // the install must clear them first.
+    {
+        let ks = &mut onvif.state().certs.keystore;
+        while ks.keys.len() < portcullis_sim::keystore::MAX_KEYS {
+            let der = rcgen::KeyPair::generate().unwrap().serialize_der();
+            ks.upload_key_pair(&der, Some("portcullis".into())).unwrap();
+        }
+    }
 
     let run = apply(&home, &["--device", &device]).await;
     let s = summary(&run.text);

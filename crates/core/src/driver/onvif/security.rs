@@ -105,6 +105,7 @@ impl OnvifDriver {
         let path = self.required_security_path().await?;
         let caps = self.tas(&path, "GetServiceCapabilities", "").await?;
         let caps = wire::keystore_capabilities(&caps).map_err(|r| self.malformed("GetServiceCapabilities", r))?;
+        self.sweep_leftovers(&path).await;
         let leaf = if caps.rsa_key_generation && caps.pkcs10 {
             self.leaf_from_device_key(&path, &caps, ca, names).await?
         } else if caps.pkcs8_upload {
@@ -248,6 +249,50 @@ impl OnvifDriver {
                 if let Some(key) = key {
                     let _ = self.tas(path, "DeleteKey", &format!("<tas:KeyID>{}</tas:KeyID>", esc(&key))).await;
                 }
+            }
+        }
+    }
+
+    /// Remove what an interrupted install of ours left in the keystore (a run killed
+    /// between CreateRSAKeyPair and the assignment): paths not served, certificates in
+    /// no path, keys of no certificate, all with our alias. Without this a camera's
+    /// keystore fills up after a few crashes and no install succeeds again. Best effort.
+    async fn sweep_leftovers(&self, path: &str) {
+        let Ok(assigned) = self.tas(path, "GetAssignedServerCertificates", "").await else { return };
+        let assigned = wire::texts_of(&assigned, "CertificationPathID").unwrap_or_default();
+        let Ok(all) = self.tas(path, "GetAllCertificationPaths", "").await else { return };
+        let mut in_use = Vec::new();
+        for id in wire::texts_of(&all, "CertificationPathID").unwrap_or_default() {
+            let inner = format!("<tas:CertificationPathID>{}</tas:CertificationPathID>", esc(&id));
+            let Ok(body) = self.tas(path, "GetCertificationPath", &inner).await else { continue };
+            let ours = wire::text_of(&body, "Alias").ok().as_deref() == Some(ALIAS);
+            if ours && !assigned.contains(&id) && self.tas(path, "DeleteCertificationPath", &inner).await.is_ok() {
+                continue;
+            }
+            in_use.extend(wire::texts_of(&body, "CertificateID").unwrap_or_default());
+        }
+        let certificates = match self.tas(path, "GetAllCertificates", "").await {
+            Ok(b) => wire::records(&b, "Certificate").unwrap_or_default(),
+            Err(_) => return,
+        };
+        let mut keys_in_use = Vec::new();
+        for c in &certificates {
+            let (Some(id), key) = (wire::field(c, "CertificateID"), wire::field(c, "KeyID")) else { continue };
+            let ours = wire::field(c, "Alias") == Some(ALIAS);
+            let inner = format!("<tas:CertificateID>{}</tas:CertificateID>", esc(id));
+            if ours && !in_use.iter().any(|u| u == id) && self.tas(path, "DeleteCertificate", &inner).await.is_ok() {
+                continue;
+            }
+            keys_in_use.extend(key.map(str::to_string));
+        }
+        let keys = match self.tas(path, "GetAllKeys", "").await {
+            Ok(b) => wire::records(&b, "KeyAttribute").unwrap_or_default(),
+            Err(_) => return,
+        };
+        for k in &keys {
+            let Some(id) = wire::field(k, "KeyID") else { continue };
+            if wire::field(k, "Alias") == Some(ALIAS) && !keys_in_use.iter().any(|u| u == id) {
+                let _ = self.tas(path, "DeleteKey", &format!("<tas:KeyID>{}</tas:KeyID>", esc(id))).await;
             }
         }
     }

@@ -312,6 +312,22 @@ pub fn texts_of(body: &str, local: &str) -> Result<Vec<String>, String> {
     Ok(descendants(doc.root_element(), local).map(xml::text).filter(|t| !t.is_empty()).collect())
 }
 
+/// Every element with this local name as (child local name, text) pairs: the
+/// `Certificate`s of GetAllCertificates, the `KeyAttribute`s of GetAllKeys.
+pub fn records(body: &str, local: &str) -> Result<Vec<Vec<(String, String)>>, String> {
+    let doc = xml::parse(body)?;
+    Ok(descendants(doc.root_element(), local)
+        .map(|r| {
+            r.children().filter(|c| c.is_element()).map(|c| (c.tag_name().name().to_string(), xml::text(c))).collect()
+        })
+        .collect())
+}
+
+/// A field of one of [`records`]' entries.
+pub fn field<'a>(record: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    record.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
 /// An `xs:duration` of seconds (`PT5S`, `PT1M30S`, `PT0.5S`); hours and minutes too.
 pub fn duration_seconds(text: &str) -> Option<f64> {
     let rest = text.trim().strip_prefix("PT")?;
