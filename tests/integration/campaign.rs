@@ -132,21 +132,30 @@ async fn campaign_sigkill_and_faults_lose_no_camera() {
         }
     }
     let twice: Vec<_> = verified.iter().filter(|(_, n)| **n > 1).collect();
+    // Every camera ends serving a certificate from the site CA, ONVIF ones included.
+    let self_signed: Vec<String> = fleet
+        .cameras()
+        .iter()
+        .filter(|c| c.state().certs.server.self_signed)
+        .map(|c| c.address().to_string())
+        .collect();
     let chain = home.run(&["history", "verify"]).await;
     println!(
         "campaign: {size} cameras, seed {seed}, {rounds} runs, {kills} killed with SIGKILL; {} changes verified, \
          {rolled_back} rolled back, {failed} failed and retried; lost {}, locked {locked}, open intents {}, \
-         changes recorded twice {}; history: {}",
+         changes recorded twice {}, still self-signed {}; history: {}",
         verified.len(),
         lost.len(),
         open.len(),
         twice.len(),
+        self_signed.len(),
         chain.text.trim()
     );
     assert!(lost.is_empty(), "cameras that no longer log in: {lost:?}");
     assert_eq!(locked, 0);
     assert!(open.is_empty(), "intents without an outcome: {open:?}");
     assert!(twice.is_empty(), "changes recorded more than once: {twice:?}");
+    assert!(self_signed.is_empty(), "cameras without the site CA's certificate: {self_signed:?}");
     assert!(chain.ok, "{}", chain.text);
     assert!(kills >= 3, "the campaign must actually kill runs ({kills})");
     drop(fleet);
