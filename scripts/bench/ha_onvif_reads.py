@@ -25,7 +25,7 @@ from onvif import ONVIFCamera  # noqa: E402
 logging.getLogger().setLevel(logging.CRITICAL)
 
 READS = ["GetDeviceInformation", "GetNetworkProtocols", "GetDiscoveryMode", "GetUsers", "GetNTP",
-         "GetSystemDateAndTime", "GetIPAddressFilter", "GetServiceCapabilities"]
+         "GetSystemDateAndTime", "GetIPAddressFilter", "GetServiceCapabilities", "GetCertificates"]
 
 
 async def audit_one(dev, sem):

@@ -125,6 +125,29 @@ async fn generic_onvif_camera_is_audited_through_onvif() {
 }
 
 #[tokio::test]
+async fn the_served_certificate_is_read_from_the_keystore_when_the_device_service_lacks_it() {
+    let (f, d) = one(Profile::GenericOnvif).await;
+    let cam = &f.cameras()[0];
+    let mut faults = cam.faults();
+    faults.unsupported = vec!["GetCertificates".into()];
+    cam.set_faults(faults);
+    let a = run(&d, d.password.as_deref(), "onvif-baseline").await;
+    let cert = a.findings.iter().find(|f| f.control == "ONV-11").unwrap();
+    assert_eq!(
+        (cert.status, cert.observed.clone()),
+        (Status::Fail, Some(portcullis_core::posture::Value::Bool(true))),
+        "{cert:?}"
+    );
+    // Without either interface the reading is unsupported, not a guess.
+    let mut faults = cam.faults();
+    faults.unsupported = vec!["GetCertificates".into(), "GetServices".into()];
+    cam.set_faults(faults);
+    let a = run(&d, d.password.as_deref(), "onvif-baseline").await;
+    let cert = a.findings.iter().find(|f| f.control == "ONV-11").unwrap();
+    assert_eq!(cert.status, Status::Unsupported, "{cert:?}");
+}
+
+#[tokio::test]
 async fn a_wrong_password_costs_exactly_one_failed_login_per_protocol() {
     for profile in [Profile::HikvisionCurrent, Profile::GenericOnvif] {
         let (f, d) = one(profile).await;

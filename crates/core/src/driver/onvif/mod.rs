@@ -208,7 +208,7 @@ impl OnvifDriver {
             },
             async {
                 if wants("tls.certificate.self_signed") {
-                    Some(self.server_certificate_self_signed().await)
+                    Some(self.served_certificate_self_signed().await)
                 } else {
                     None
                 }

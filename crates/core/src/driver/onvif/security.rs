@@ -78,9 +78,37 @@ impl OnvifDriver {
             .ok_or_else(|| Error::Unsupported { address: self.address(), operation: "ONVIF Advanced Security".into() })
     }
 
+    /// Whether the served certificate is self-signed. The device service's
+    /// GetCertificates answers in the same round trip as every other read; only a
+    /// device without it (or with several certificates) costs more exchanges.
+    pub async fn served_certificate_self_signed(&self) -> Result<Reading> {
+        let listed = match self.call("GetCertificates", "<tds:GetCertificates/>").await? {
+            Soap::Ok(body) => wire::nvt_certificates(&body).map_err(|r| self.malformed("GetCertificates", r))?,
+            Soap::Fault(f) if f.not_supported() => return self.keystore_certificate_self_signed().await,
+            Soap::Fault(f) => return Ok(Reading::Unknown(format!("{}: {}", f.subcodes.join("/"), f.reason))),
+        };
+        let served = match listed.as_slice() {
+            [] => return self.keystore_certificate_self_signed().await,
+            [only] => Some(only),
+            several => {
+                let status = match self.call("GetCertificatesStatus", "<tds:GetCertificatesStatus/>").await? {
+                    Soap::Ok(body) => wire::certificates_status(&body).unwrap_or_default(),
+                    Soap::Fault(_) => Vec::new(),
+                };
+                several.iter().find(|(id, _)| status.iter().any(|(s, on)| s == id && *on))
+            }
+        };
+        match served {
+            Some((_, der)) => {
+                Ok(wire::is_self_signed(der).map_or_else(Reading::Unknown, |b| Reading::Known(Value::Bool(b))))
+            }
+            None => Ok(Reading::Unknown("several certificates and none marked in use".into())),
+        }
+    }
+
     /// Whether the certificate the TLS server presents is its own issuer, read from
     /// the keystore: the assigned path's first certificate.
-    pub async fn server_certificate_self_signed(&self) -> Result<Reading> {
+    async fn keystore_certificate_self_signed(&self) -> Result<Reading> {
         let Some(path) = self.security_path().await? else { return Ok(Reading::Unsupported) };
         let assigned = self.tas(&path, "GetAssignedServerCertificates", "").await?;
         let ids = wire::texts_of(&assigned, "CertificationPathID")

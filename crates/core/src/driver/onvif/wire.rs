@@ -274,6 +274,35 @@ pub fn xaddr_path(xaddr: &str) -> Option<String> {
     Some(url.path().to_string()).filter(|p| p.starts_with('/'))
 }
 
+/// GetCertificates (device service, deprecated but widespread) → (ID, DER) of each.
+pub fn nvt_certificates(body: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let doc = xml::parse(body)?;
+    let r = find(doc.root_element(), "GetCertificatesResponse").ok_or("no GetCertificatesResponse")?;
+    descendants(r, "NvtCertificate")
+        .map(|c| {
+            let id = child_text(c, "CertificateID").unwrap_or_default();
+            let data: String = find_text(c, "Data").unwrap_or_default().split_whitespace().collect();
+            let der = base64::engine::general_purpose::STANDARD.decode(data).map_err(|e| format!("{id}: {e}"))?;
+            Ok((id, der))
+        })
+        .collect()
+}
+
+/// GetCertificatesStatus → (ID, in use) of each.
+pub fn certificates_status(body: &str) -> Result<Vec<(String, bool)>, String> {
+    let doc = xml::parse(body)?;
+    let r = find(doc.root_element(), "GetCertificatesStatusResponse").ok_or("no GetCertificatesStatusResponse")?;
+    Ok(descendants(r, "CertificateStatus")
+        .filter_map(|s| Some((child_text(s, "CertificateID")?, xml::parse_bool(&child_text(s, "Status")?)?)))
+        .collect())
+}
+
+/// Whether a certificate names itself as its issuer (a factory self-signed one).
+pub fn is_self_signed(der: &[u8]) -> Result<bool, String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
+    Ok(cert.issuer() == cert.subject())
+}
+
 /// What Advanced Security's keystore can do (tas:GetServiceCapabilities).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeystoreCapabilities {
