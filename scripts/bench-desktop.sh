@@ -29,7 +29,7 @@ mkdir -p "$WORK/empty" "$WORK/full"
   echo "address,site,tags"
   for i in $(seq 0 $((N - 1))); do echo "127.3.$((i / 250)).$((i % 250 + 1)),bench,floor$((i % 7))"; done
 } >"$WORK/fleet.csv"
-export PORTCULLIS_VAULT=file PORTCULLIS_VAULT_PASSPHRASE=bench-only
+export PORTCULLIS_VAULT=file PORTCULLIS_VAULT_PASSPHRASE=bench-only-passphrase
 PORTCULLIS_HOME="$WORK/full" target/release/portcullis inventory import "$WORK/fleet.csv" >/dev/null
 
 Xvfb :97 -screen 0 1440x900x24 -nolisten tcp >/dev/null 2>&1 &

@@ -107,7 +107,7 @@ pub fn initial_state(demo: bool) -> AppState {
         Ok(s) => AppState::new(Some(s), None),
         Err(e) => {
             tracing::warn!("user data: {e}");
-            AppState::new(None, None)
+            AppState::without_user_data(e.message)
         }
     }
 }

@@ -11,6 +11,17 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // WebKitGTK's accelerated compositing sets up a GL context per web process (software
+    // GL where there is no GPU, as on most CI and many site laptops) for a UI that is a
+    // table and forms. Without it the web process needs far less memory (measured in the
+    // README); PORTCULLIS_GPU_COMPOSITING=1 keeps WebKit's default.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("PORTCULLIS_GPU_COMPOSITING").is_none_or(|v| v != "1")
+        && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
+    {
+        // Before any thread starts (set_var is only sound then).
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let demo = args.iter().any(|a| a == "--demo");
     if let Some(dir) = args.iter().position(|a| a == "--home").and_then(|i| args.get(i + 1)) {

@@ -169,20 +169,42 @@ struct Sessions {
     user: Option<Arc<Session>>,
     demo: Option<Arc<Session>>,
     demo_active: bool,
+    /// Why the user's data could not be opened at start, to tell instead of a blank site.
+    user_error: Option<String>,
 }
 
 impl AppState {
     pub fn new(user: Option<Session>, demo: Option<Session>) -> Self {
         let demo_active = demo.is_some();
-        AppState { inner: RwLock::new(Sessions { user: user.map(Arc::new), demo: demo.map(Arc::new), demo_active }) }
+        AppState {
+            inner: RwLock::new(Sessions {
+                user: user.map(Arc::new),
+                demo: demo.map(Arc::new),
+                demo_active,
+                user_error: None,
+            }),
+        }
+    }
+
+    /// No user data: `why` is what went wrong opening it (a vault passphrase too short,
+    /// an unreadable data directory), said by every command that needs it.
+    pub fn without_user_data(why: String) -> Self {
+        AppState { inner: RwLock::new(Sessions { user_error: Some(why), ..Default::default() }) }
     }
 
     /// The session commands work on.
     pub fn session(&self) -> IpcResult<Arc<Session>> {
         let s = self.inner.read().map_err(|_| IpcError::local("state lock poisoned"))?;
         let active = if s.demo_active { s.demo.clone() } else { s.user.clone() };
-        active.ok_or_else(|| {
-            IpcError::new("no_session", "no data directory is open (set PORTCULLIS_HOME, or switch the demo site on)")
+        active.ok_or_else(|| match &s.user_error {
+            Some(why) if !s.demo_active => IpcError::new(
+                "no_session",
+                format!("your data could not be opened: {why}. Fix this and restart, or switch the demo site on"),
+            ),
+            _ => IpcError::new(
+                "no_session",
+                "no data directory is open (set PORTCULLIS_HOME, or switch the demo site on)",
+            ),
         })
     }
 

@@ -49,6 +49,15 @@ fn without_a_data_directory_commands_fail_with_a_code() {
 }
 
 #[test]
+fn data_that_could_not_be_opened_says_why_instead_of_showing_an_empty_site() {
+    let (_app, w) =
+        app_with(AppState::without_user_data("the vault passphrase must have at least 12 characters".into()));
+    let e = call(&w, "list_devices", json!({})).unwrap_err();
+    assert_eq!(e["code"], "no_session", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("vault passphrase must have at least 12 characters"), "{e}");
+}
+
+#[test]
 fn demo_site_end_to_end_through_ipc() {
     let demo = tauri::async_runtime::block_on(portcullis_desktop::demo::start()).unwrap();
     // The fleet's passwords, straight from the vault: none may appear in any response.
