@@ -204,6 +204,16 @@ fn demo_site_end_to_end_through_ipc() {
         labels.iter().filter_map(|l| vault.lookup(l, None).unwrap()).map(|c| c.password.expose().to_string()).collect();
     assert!(current.iter().all(|p| plain.contains(p.as_str())), "every current password is in the handover");
 
+    // A factory-new camera is activated and, in the same run, audited and hardened: a
+    // second plan has nothing left to do but what is blocked.
+    let applied = ok("apply", json!({ "ids": [inactive["id"]] }));
+    let dev = &applied["devices"][0];
+    assert!(dev["verified"].as_u64().unwrap() > 1, "activation and then its hardening: {applied}");
+    ok("audit", json!({ "ids": [inactive["id"]] }));
+    let again = ok("plan", json!({ "ids": [inactive["id"]] }));
+    let left: Vec<&Value> = again[0]["steps"].as_array().unwrap().iter().filter(|s| s["blocked"].is_null()).collect();
+    assert!(left.is_empty(), "{left:?}");
+
     // Nothing to apply: an error with its code, nothing changed.
     let e = call(&w, "apply", json!({ "ids": ["mac:no-such"] })).unwrap_err();
     assert_eq!(e["code"], "nothing_to_apply", "{e}");

@@ -55,6 +55,34 @@ fn device_plans(session: &Session, ids: &[String]) -> IpcResult<Vec<(Device, Res
         .collect())
 }
 
+/// The devices with something to change, as jobs.
+fn jobs_of(plans: Vec<(Device, Result<DevicePlan, String>)>) -> Vec<DeviceJob> {
+    plans
+        .into_iter()
+        .filter_map(|(d, p)| {
+            let plan = p.ok().filter(|p| actionable(p) > 0)?;
+            Some(DeviceJob { target: d.target()?, site: d.site, plan })
+        })
+        .collect()
+}
+
+/// The vault's credentials for each job, looked up off the async threads (the file
+/// vault decrypts, the keyring may ask).
+async fn credentials_of(session: &Arc<Session>, jobs: &[DeviceJob]) -> IpcResult<HashMap<String, Credentials>> {
+    let (session, jobs) = (session.clone(), jobs.to_vec());
+    tauri::async_runtime::spawn_blocking(move || -> IpcResult<HashMap<String, Credentials>> {
+        let mut creds = HashMap::new();
+        for j in &jobs {
+            if let Some(c) = session.vault.lookup(&j.plan.device, j.site.as_deref())? {
+                creds.insert(j.plan.device.clone(), c);
+            }
+        }
+        Ok(creds)
+    })
+    .await
+    .map_err(IpcError::local)?
+}
+
 pub fn plans(session: &Session, ids: &[String]) -> IpcResult<Vec<PlanView>> {
     Ok(device_plans(session, ids)?
         .into_iter()
@@ -108,41 +136,23 @@ pub async fn apply(
     });
     let plans = device_plans(&session, &ids)?;
     let targets: Vec<_> = plans.iter().filter_map(|(d, _)| Some((d.target()?, d.site.clone()))).collect();
+    let ids_by_label: HashMap<String, String> = plans.iter().map(|(d, _)| (label_of(d), d.id.clone())).collect();
     // Rotations a crash interrupted come first: until then those passwords are unknown.
     let recovered = apply::recover(&targets, &ctx).await?.len() as u32;
-    let jobs: Vec<DeviceJob> = plans
-        .into_iter()
-        .filter_map(|(d, p)| {
-            let plan = p.ok().filter(|p| actionable(p) > 0)?;
-            Some(DeviceJob { target: d.target()?, site: d.site, plan })
-        })
-        .collect();
+    let jobs = jobs_of(plans);
     if jobs.is_empty() {
         return Err(IpcError::new(
             "nothing_to_apply",
             "nothing to change: audit the devices, or only blocked steps remain",
         ));
     }
-    let creds = {
-        let (session, jobs) = (session.clone(), jobs.clone());
-        tauri::async_runtime::spawn_blocking(move || -> IpcResult<HashMap<String, Credentials>> {
-            let mut creds = HashMap::new();
-            for j in &jobs {
-                if let Some(c) = session.vault.lookup(&j.plan.device, j.site.as_deref())? {
-                    creds.insert(j.plan.device.clone(), c);
-                }
-            }
-            Ok(creds)
-        })
-        .await
-        .map_err(IpcError::local)??
-    };
-    let total: u32 = jobs.iter().map(|j| j.plan.steps.len() as u32).sum();
+    let creds = credentials_of(&session, &jobs).await?;
+    let total = Arc::new(AtomicU32::new(jobs.iter().map(|j| j.plan.steps.len() as u32).sum()));
     let done = Arc::new(AtomicU32::new(0));
     let by_label: HashMap<String, std::net::IpAddr> =
         jobs.iter().map(|j| (j.plan.device.clone(), j.target.address)).collect();
     let on_event: Arc<dyn Fn(Event) + Send + Sync> = {
-        let (session, by_label) = (session.clone(), by_label.clone());
+        let (session, by_label, total) = (session.clone(), by_label.clone(), total.clone());
         Arc::new(move |e: Event| {
             // The inventory learns the HTTPS port before HTTP goes, so a crash cannot strand the device.
             if let Event::HttpsPort { device, port } = &e {
@@ -162,12 +172,37 @@ pub async fn apply(
                     Some(w) => format!("{setting}: {action} ({w})"),
                     None => format!("{setting}: {action}"),
                 });
+                let total = total.load(Ordering::Relaxed);
                 each(Progress { job: "apply".into(), done: n, total, device, ok, message });
             }
         })
     };
-    let reports: Vec<DeviceReport> =
-        apply::apply_many(jobs, |j| creds.get(&j.plan.device).cloned(), ctx, on_event).collect().await;
+    let mut reports: Vec<DeviceReport> =
+        apply::apply_many(jobs, |j| creds.get(&j.plan.device).cloned(), ctx.clone(), on_event.clone()).collect().await;
+    // Cameras activated just now can be read at last: audit, plan and harden them in the
+    // same run, as the CLI does, instead of leaving them at "activated" only.
+    let activated: Vec<String> =
+        reports.iter().filter(|r| r.activated).filter_map(|r| ids_by_label.get(&r.device).cloned()).collect();
+    if !activated.is_empty() && !ctx.cancel.load(Ordering::Relaxed) {
+        super::audit::run(session.clone(), activated.clone(), |_| {}).await?;
+        let again = jobs_of(device_plans(&session, &activated)?);
+        total.fetch_add(again.iter().map(|j| j.plan.steps.len() as u32).sum(), Ordering::Relaxed);
+        let creds = credentials_of(&session, &again).await?;
+        let second: Vec<DeviceReport> =
+            apply::apply_many(again, |j| creds.get(&j.plan.device).cloned(), ctx, on_event).collect().await;
+        for s in second {
+            if let Some(first) = reports.iter_mut().find(|r| r.device == s.device) {
+                first.verified += s.verified;
+                first.rolled_back += s.rolled_back;
+                first.failed += s.failed;
+                first.skipped += s.skipped;
+                first.error = s.error.or(first.error.take());
+                first.rotation_pending |= s.rotation_pending;
+                first.cancelled |= s.cancelled;
+                first.https_port = s.https_port.or(first.https_port);
+            }
+        }
+    }
     let mut audits = session.audits()?;
     for r in &reports {
         // The audit no longer describes the device: audit again to see the new score.
