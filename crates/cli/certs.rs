@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Subcommand;
 use portcullis_core::certs::{Pins, SiteCa};
 use portcullis_core::vault::Vault;
@@ -16,9 +17,23 @@ pub enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Use the customer's CA (or an intermediate) as the site CA: devices get
+    /// certificates it signs from then on. The key goes to the vault, never to a file.
+    ImportCa {
+        /// The CA certificate, PEM (its own chain may follow it).
+        #[arg(long)]
+        cert: std::path::PathBuf,
+        /// Its private key, PEM (PKCS#8, or RSA in PKCS#1), unencrypted.
+        #[arg(long)]
+        key: std::path::PathBuf,
+        /// Replace the site CA that exists.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Re-issue the certificates of devices whose certificate ends within DAYS days.
     Renew {
-        #[arg(long, default_value_t = 30)]
+        /// Days: `30` or `30d`.
+        #[arg(long, default_value = "30", value_parser = parse_days)]
         within: i64,
         /// Renew without asking (for scripts).
         #[arg(long)]
@@ -39,6 +54,23 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
                 out.record("ca", &serde_json::json!({ "out": file }));
             } else {
                 println!("Wrote the site CA certificate to {}", file.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ImportCa { cert, key, replace } => {
+            let vault = Vault::from_env(&home)?;
+            let cert_pem = std::fs::read_to_string(&cert).with_context(|| format!("reading {}", cert.display()))?;
+            // Read into a Secret straight away: the key is never printed, nor kept in a String.
+            let key_pem = portcullis_core::secret::Secret::new(
+                std::fs::read_to_string(&key).with_context(|| format!("reading {}", key.display()))?,
+            );
+            SiteCa::import(&home, &vault, &cert_pem, &key_pem, replace)?;
+            let info = portcullis_core::certs::ca_info(&home)?.context("the imported CA was not kept")?;
+            if out.json {
+                out.record("ca", &info);
+            } else {
+                println!("The site CA is now {} (ends {}, sha256:{}).", info.subject, info.not_after, info.fingerprint);
+                println!("Its key is in the vault; you may delete {} now.", key.display());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -63,5 +95,21 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             }
             crate::apply::renew(&due, yes, out)
         }
+    }
+}
+
+/// `30` or `30d`: a number of days.
+fn parse_days(s: &str) -> Result<i64, String> {
+    let n = s.strip_suffix('d').unwrap_or(s);
+    n.parse::<i64>().ok().filter(|d| *d >= 0).ok_or_else(|| format!("{s:?}: a number of days, like 30 or 30d"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn days_read_with_or_without_their_unit() {
+        assert_eq!(super::parse_days("30d"), Ok(30));
+        assert_eq!(super::parse_days("7"), Ok(7));
+        assert!(super::parse_days("-1").is_err() && super::parse_days("a month").is_err());
     }
 }

@@ -232,7 +232,7 @@ async fn an_onvif_camera_that_cannot_make_a_key_gets_one_uploaded_over_tls() {
 
     // A renewal replaces the served path and removes the one Portcullis put there
     // before, so renewals do not fill the keystore.
-    let renew = home.run(&["certs", "renew", "--within", "400", "--yes", "--json"]).await;
+    let renew = home.run(&["certs", "renew", "--within", "400d", "--yes", "--json"]).await;
     assert!(renew.ok, "{}", renew.text);
     let st = onvif.state();
     let ks = &st.certs.keystore;
@@ -240,6 +240,51 @@ async fn an_onvif_camera_that_cannot_make_a_key_gets_one_uploaded_over_tls() {
     assert!(ks.path(&first_path).is_err(), "the old path is gone");
     assert_eq!((ks.keys.len(), ks.certificates.len()), (keys, certificates), "nothing piles up");
     drop(st);
+    drop(fleet);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_customer_ca_signs_what_apply_installs() {
+    let (fleet, file) = mixed_fleet(4).await;
+    let home = Home::new("import-ca");
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "Customer Issuing CA");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    let ca_pem = params.self_signed(&key).unwrap().pem();
+    let outside = std::env::temp_dir().join(format!("pc-customer-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&outside).unwrap();
+    let (cert_file, key_file) = (outside.join("ca.pem"), outside.join("ca.key"));
+    std::fs::write(&cert_file, &ca_pem).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+
+    let import = home
+        .run(&[
+            "certs",
+            "import-ca",
+            "--cert",
+            cert_file.to_str().unwrap(),
+            "--key",
+            key_file.to_str().unwrap(),
+            "--json",
+        ])
+        .await;
+    assert!(import.ok && import.text.contains("Customer Issuing CA"), "{}", import.text);
+    for i in [0, 3] {
+        let d = &fleet.devices()[i];
+        let run = apply(&home, &["--device", &format!("{}:{}", d.address, d.http_port.unwrap())]).await;
+        assert_eq!(summary(&run.text)["problems"].as_u64(), Some(0), "{}", run.text);
+        let st = fleet.camera(i).unwrap().state();
+        assert!(!st.certs.server.self_signed && st.certs.server.chain_pem.contains(ca_pem.trim()), "device {i}");
+    }
+    // The key went to the vault only.
+    for f in crate::inventory::walk(&home.dir) {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        assert!(!text.contains("PRIVATE KEY"), "{} holds a private key", f.display());
+    }
+    let _ = std::fs::remove_dir_all(&outside);
     drop(fleet);
 }
 

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -69,6 +71,47 @@ impl SiteCa {
         self.sign_csr(&pem, names)
     }
 
+    /// Use the customer's CA, or an intermediate under it, instead of making one.
+    /// `cert_pem` is the CA certificate, optionally followed by its own chain; `key_pem`
+    /// its private key (PKCS#8, or an RSA key in PKCS#1). Checked before anything is
+    /// kept: a CA certificate allowed to sign certificates, valid now, and the key that
+    /// belongs to it. The key goes to the vault first, then the certificate beside the
+    /// history. An existing site CA is replaced only when `replace` says so (pins stay:
+    /// they hold each device to the certificate it presents, whoever signed it).
+    pub fn import(home: &Path, vault: &Vault, cert_pem: &str, key_pem: &Secret, replace: bool) -> Result<SiteCa> {
+        let bad = |why: &str| Error::Input(format!("the CA to import: {why}"));
+        if Self::cert_path(home).exists() && !replace {
+            return Err(bad("a site CA exists already; pass --replace to use the new one from now on"));
+        }
+        let der = pem_der(cert_pem).filter(|d| !d.is_empty()).ok_or_else(|| bad("no PEM certificate"))?;
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(&der).map_err(|e| bad(&format!("not a certificate ({e})")))?;
+        let is_ca = cert.basic_constraints().ok().flatten().is_some_and(|b| b.value.ca);
+        let signs = cert.key_usage().ok().flatten().is_none_or(|k| k.value.key_cert_sign());
+        if !is_ca || !signs {
+            return Err(bad("the certificate is not a CA allowed to sign certificates"));
+        }
+        if !cert.validity().is_valid() {
+            return Err(bad("the certificate is not valid now"));
+        }
+        let key = import_key(key_pem).map_err(|why| bad(&why))?;
+        if key.der_bytes() != cert.public_key().subject_public_key.data.as_ref() {
+            return Err(bad("the key does not belong to the certificate"));
+        }
+        let key = Secret::new(key.serialize_pem());
+        let ca = SiteCa { cert_pem: cert_pem.trim_start().to_string(), key };
+        // A trial signature: what `sign_csr` will do for every device.
+        let probe = KeyPair::generate().map_err(|e| local("trial key", e))?;
+        let csr = CertificateParams::new(vec!["import.check".to_string()])
+            .and_then(|p| p.serialize_request(&probe))
+            .and_then(|c| c.pem())
+            .map_err(|e| local("trial request", e))?;
+        ca.sign_csr(&csr, &["import.check".into()]).map_err(|e| bad(&format!("it cannot sign ({e})")))?;
+        vault.set(Self::vault_scope(), &Credentials { username: "key".into(), password: ca.key.clone() })?;
+        crate::vault::write_atomically(&Self::cert_path(home), ca.cert_pem.as_bytes())?;
+        Ok(ca)
+    }
+
     /// Sign a device's CSR; the SANs are ours (every address and name the device is
     /// reached by), whatever the device put in its request.
     pub fn sign_csr(&self, csr_pem: &str, names: &[String]) -> Result<Leaf> {
@@ -123,6 +166,23 @@ impl SiteCa {
         roots.add(rustls::pki_types::CertificateDer::from(der)).map_err(|e| local("CA certificate", e))?;
         Ok(roots)
     }
+}
+
+/// A private key as rcgen reads it: PKCS#8, or an RSA key in PKCS#1 converted to it.
+fn import_key(pem: &Secret) -> std::result::Result<KeyPair, String> {
+    if let Ok(k) = KeyPair::from_pem(pem.expose()) {
+        return Ok(k);
+    }
+    if pem.expose().contains("BEGIN RSA PRIVATE KEY") {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::pkcs8::EncodePrivateKey;
+        let rsa = rsa::RsaPrivateKey::from_pkcs1_pem(pem.expose()).map_err(|e| format!("unreadable RSA key ({e})"))?;
+        let der = rsa.to_pkcs8_der().map_err(|e| format!("unreadable RSA key ({e})"))?;
+        return KeyPair::try_from(der.as_bytes()).map_err(|e| format!("unusable RSA key ({e})"));
+    }
+    Err("the key must be PEM, PKCS#8 (\"PRIVATE KEY\") or RSA (\"RSA PRIVATE KEY\"), unencrypted; \
+         convert others with `openssl pkcs8 -topk8 -nocrypt`"
+        .into())
 }
 
 fn time_now() -> time::OffsetDateTime {
@@ -328,6 +388,80 @@ mod tests {
         let sans = parsed.subject_alternative_name().unwrap().unwrap().value.general_names.len();
         assert_eq!(sans, 2);
         assert!(sign_garbage(&ca).is_err());
+    }
+
+    fn scratch(tag: &str) -> (PathBuf, Vault) {
+        let home = std::env::temp_dir().join(format!("pc-certs-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).unwrap();
+        let store =
+            crate::vault::FileVault::new(home.join("vault.age"), Secret::new("certs test only")).with_work_factor(4);
+        let vault = Vault::new(Box::new(store), &home);
+        (home, vault)
+    }
+
+    fn customer_ca(ca: bool) -> (String, KeyPair) {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, "Customer Issuing CA");
+        if ca {
+            params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        }
+        (params.self_signed(&key).unwrap().pem(), key)
+    }
+
+    #[test]
+    fn an_imported_ca_signs_devices_and_is_checked_before_it_is_kept() {
+        let (home, vault) = scratch("import");
+        let (pem, key) = customer_ca(true);
+        let (_, other_key) = customer_ca(true);
+        let (leaf_pem, leaf_key) = customer_ca(false);
+        let refused = |cert: &str, key: &KeyPair| {
+            SiteCa::import(&home, &vault, cert, &Secret::new(key.serialize_pem()), false).unwrap_err().to_string()
+        };
+        assert!(refused(&pem, &other_key).contains("does not belong"));
+        assert!(refused(&leaf_pem, &leaf_key).contains("not a CA"));
+        assert!(refused("junk", &key).contains("no PEM certificate"));
+        assert!(SiteCa::import(
+            &home,
+            &vault,
+            &pem,
+            &Secret::new("-----BEGIN EC PRIVATE KEY-----\nAA==\n-----END EC PRIVATE KEY-----\n"),
+            false
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("openssl pkcs8"));
+        assert_eq!(ca_info(&home).unwrap(), None, "nothing kept from a refused import");
+
+        let ca = SiteCa::import(&home, &vault, &pem, &Secret::new(key.serialize_pem()), false).unwrap();
+        assert!(ca_info(&home).unwrap().unwrap().subject.contains("Customer Issuing CA"));
+        let loaded = SiteCa::load_or_create(&home, &vault, "site").unwrap();
+        assert_eq!(loaded.cert_pem, ca.cert_pem, "the imported CA is the site CA from now on");
+        let device_key = KeyPair::generate().unwrap();
+        let csr = CertificateParams::new(Vec::<String>::new()).unwrap().serialize_request(&device_key).unwrap();
+        let leaf = loaded.sign_csr(&csr.pem().unwrap(), &["127.1.0.9".into()]).unwrap();
+        let (_, parsed) = x509_parser::parse_x509_certificate(&leaf.der).unwrap();
+        assert!(parsed.issuer().to_string().contains("Customer Issuing CA"));
+        // A second import needs --replace.
+        let (pem2, key2) = customer_ca(true);
+        let again = SiteCa::import(&home, &vault, &pem2, &Secret::new(key2.serialize_pem()), false);
+        assert!(again.unwrap_err().to_string().contains("--replace"));
+        SiteCa::import(&home, &vault, &pem2, &Secret::new(key2.serialize_pem()), true).unwrap();
+        assert_eq!(SiteCa::load_or_create(&home, &vault, "site").unwrap().cert_pem, pem2);
+    }
+
+    #[test]
+    fn an_rsa_key_in_pkcs1_is_accepted() {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        use rsa::pkcs8::EncodePrivateKey;
+        let rsa = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+        let pkcs1 = rsa.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).unwrap().to_string();
+        let pkcs8 = rsa.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap().to_string();
+        let from_pkcs1 = import_key(&Secret::new(pkcs1)).unwrap();
+        let from_pkcs8 = KeyPair::from_pem(&pkcs8).unwrap();
+        assert_eq!(from_pkcs1.der_bytes(), from_pkcs8.der_bytes());
     }
 
     fn sign_garbage(ca: &SiteCa) -> Result<Leaf> {
