@@ -122,7 +122,11 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let home = portcullis_core::paths::home()?;
     // sled allows one opener per process: the audit below opens the inventory again.
-    let targets = crate::audit::targets(audit, &Store::open(&home)?)?;
+    let targets = {
+        let store = Store::open(&home)?;
+        ctx.hostnames = hostnames_of(&store)?;
+        crate::audit::targets(audit, &store)?
+    };
     // Rotations a crash interrupted come first: their devices' passwords are unknown until then.
     for r in runtime.block_on(apply::recover(&targets, &ctx))? {
         report_recovered(&r, out);
@@ -398,6 +402,16 @@ pub fn recover(args: &RecoverArgs, out: &Output) -> anyhow::Result<ExitCode> {
     Ok(if done.iter().all(|r| r.kept != "pending") { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+/// The DNS names of every device with an address, by address: its certificate's SANs.
+pub(crate) fn hostnames_of(store: &Store) -> anyhow::Result<HashMap<String, Vec<String>>> {
+    Ok(store
+        .all()?
+        .into_iter()
+        .filter(|d| !d.hostnames.is_empty())
+        .filter_map(|d| Some((d.address?.to_string(), d.hostnames)))
+        .collect())
+}
+
 /// `certs renew`: a new certificate from the site CA for each device, installed and
 /// proven like any other step, pinned anew.
 pub(crate) fn renew(addresses: &[String], yes: bool, out: &Output) -> anyhow::Result<ExitCode> {
@@ -411,13 +425,18 @@ pub(crate) fn renew(addresses: &[String], yes: bool, out: &Output) -> anyhow::Re
         }
     }
     let home = portcullis_core::paths::home()?;
-    let targets: Vec<(Target, Option<String>)> = Store::open(&home)?
+    let store = Store::open(&home)?;
+    let hostnames = hostnames_of(&store)?;
+    let targets: Vec<(Target, Option<String>)> = store
         .all()?
         .iter()
         .filter(|d| d.address.is_some_and(|a| addresses.contains(&a.to_string())))
         .filter_map(|d| Some((d.target()?, d.site.clone())))
         .collect();
-    let ctx = Arc::new(context(10, 8, operator(&None), Default::default())?);
+    drop(store);
+    let mut ctx = context(10, 8, operator(&None), Default::default())?;
+    ctx.hostnames = hostnames;
+    let ctx = Arc::new(ctx);
     let plans: Vec<DevicePlan> = targets
         .iter()
         .map(|(t, _)| DevicePlan {

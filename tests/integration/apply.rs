@@ -260,6 +260,15 @@ async fn an_imported_customer_ca_signs_what_apply_installs() {
     std::fs::write(&cert_file, &ca_pem).unwrap();
     std::fs::write(&key_file, key.serialize_pem()).unwrap();
 
+    // The integrator knows the camera's DNS name: it goes into the certificate.
+    let d0 = &fleet.devices()[0];
+    let names = outside.join("names.csv");
+    std::fs::write(
+        &names,
+        format!("address,http_port,hostnames\n{},{},cam-0.site.example\n", d0.address, d0.http_port.unwrap()),
+    )
+    .unwrap();
+    assert!(home.run(&["inventory", "import", names.to_str().unwrap()]).await.ok);
     let import = home
         .run(&[
             "certs",
@@ -278,6 +287,20 @@ async fn an_imported_customer_ca_signs_what_apply_installs() {
         assert_eq!(summary(&run.text)["problems"].as_u64(), Some(0), "{}", run.text);
         let st = fleet.camera(i).unwrap().state();
         assert!(!st.certs.server.self_signed && st.certs.server.chain_pem.contains(ca_pem.trim()), "device {i}");
+        let (_, pem) = x509_parser::pem::parse_x509_pem(st.certs.server.chain_pem.as_bytes()).unwrap();
+        let leaf = pem.parse_x509().unwrap();
+        let dns: Vec<String> = leaf
+            .subject_alternative_name()
+            .unwrap()
+            .map(|s| s.value.general_names.iter())
+            .into_iter()
+            .flatten()
+            .filter_map(|n| match n {
+                x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(dns, if i == 0 { vec!["cam-0.site.example".to_string()] } else { vec![] }, "device {i}");
     }
     // The key went to the vault only.
     for f in crate::inventory::walk(&home.dir) {

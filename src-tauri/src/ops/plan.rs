@@ -131,7 +131,13 @@ pub async fn apply(
         // The site CA, created on first use like the CLI's: certificates are installed and pinned.
         ca: Some(Arc::new(portcullis_core::certs::SiteCa::load_or_create(&session.home, &session.vault, "site")?)),
         home: session.home.clone(),
-        hostnames: HashMap::new(),
+        hostnames: session
+            .store
+            .all()?
+            .into_iter()
+            .filter(|d| !d.hostnames.is_empty())
+            .filter_map(|d| Some((d.address?.to_string(), d.hostnames)))
+            .collect(),
         cancel: session.new_cancel_flag()?,
     });
     let plans = device_plans(&session, &ids)?;

@@ -123,7 +123,11 @@ pub fn wsd_sighting(a: &wsd::Announcement, from: SocketAddr) -> Sighting {
     for x in &a.xaddrs {
         let Ok(url) = x.parse::<http::Uri>() else { continue };
         let Some(host) = url.host().map(|h| h.trim_matches(['[', ']'])) else { continue };
-        let Ok(ip) = host.parse::<IpAddr>() else { continue };
+        let Ok(ip) = host.parse::<IpAddr>() else {
+            // A name in the device's own service address is a name it is reached by.
+            s.hostnames.push(host.to_string());
+            continue;
+        };
         s.address = s.address.or(Some(ip));
         match url.scheme_str() {
             Some("https") => s.https_port = s.https_port.or(Some(url.port_u16().unwrap_or(443))),

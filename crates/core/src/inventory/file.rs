@@ -55,6 +55,9 @@ struct JsonEntry {
     site: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
+    /// DNS names for the certificate (`hostname` takes one, `hostnames` a list).
+    #[serde(default, alias = "hostname", deserialize_with = "one_or_many")]
+    hostnames: Vec<String>,
     #[serde(default)]
     username: Option<String>,
     #[serde(default)]
@@ -86,10 +89,44 @@ impl JsonEntry {
                 xaddrs: Vec::new(),
                 site: self.site,
                 tags: self.tags,
+                hostnames: self.hostnames,
             },
             credentials,
         }
     }
+}
+
+/// A string or a list of strings.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// Host names as an inventory gives them: checked, so a typo is an error with its line.
+fn check_hostnames(names: &[String]) -> Result<(), String> {
+    for n in names {
+        let ok = !n.is_empty()
+            && n.len() <= 253
+            && n.trim_end_matches('.').split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !ok || n.parse::<IpAddr>().is_ok() {
+            return Err(format!("{n:?} is not a host name"));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -114,7 +151,10 @@ pub fn parse_json(text: &str) -> Result<Vec<Entry>, InventoryError> {
     let mut errors = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         match serde_json::from_value::<JsonEntry>(item) {
-            Ok(e) => out.push(e.into_entry()),
+            Ok(e) => match check_hostnames(&e.hostnames) {
+                Ok(()) => out.push(e.into_entry()),
+                Err(why) => errors.push((i + 1, format!("device #{}: {why}", i + 1))),
+            },
             // JSON values carry no line numbers: name the device by its position.
             Err(e) => errors.push((i + 1, format!("device #{}: {e}", i + 1))),
         }
@@ -127,7 +167,8 @@ pub fn parse_json(text: &str) -> Result<Vec<Entry>, InventoryError> {
 }
 
 /// Read a CSV inventory with a header row: `address` is required; `site`, `tags`
-/// (separated by `;`), `http_port`, `https_port`, `username`, `password` optional.
+/// (separated by `;`), `hostnames` (separated by `;`; or `hostname`), `http_port`,
+/// `https_port`, `username`, `password` optional.
 pub fn parse_csv(text: &str) -> Result<Vec<Entry>, InventoryError> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|e| InventoryError::Rows(vec![(1, e.to_string())]))?.clone();
@@ -135,6 +176,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, InventoryError> {
         return Err(InventoryError::Rows(vec![(1, "the header row has no \"address\" column".into())]));
     }
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let hosts = col("hostnames").or_else(|| col("hostname"));
     let (address, site, tags, http, https, user, pass) = (
         col("address"),
         col("site"),
@@ -177,6 +219,13 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, InventoryError> {
                 }
                 None => None,
             };
+        let hostnames: Vec<String> = get(hosts)
+            .map(|t| t.split(';').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+            .unwrap_or_default();
+        if let Err(why) = check_hostnames(&hostnames) {
+            errors.push((line, why));
+            continue;
+        }
         let http_port = port(http, "http_port", &mut errors);
         let https_port = port(https, "https_port", &mut errors);
         let json = JsonEntry {
@@ -196,6 +245,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, InventoryError> {
             tags: get(tags)
                 .map(|t| t.split(';').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
                 .unwrap_or_default(),
+            hostnames,
             username: get(user),
             password: get(pass),
         };
@@ -220,6 +270,30 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Entry>, InventoryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_names_come_from_either_format_and_a_bad_one_names_its_line() {
+        let csv = "address,hostnames\n127.1.0.1,cam-1.site.example;CAM-1\n127.1.0.2,\n";
+        let v = parse_csv(csv).unwrap();
+        assert_eq!(v[0].sighting.hostnames, vec!["cam-1.site.example", "CAM-1"]);
+        assert!(v[1].sighting.hostnames.is_empty());
+        let one = parse_json(r#"[{"address":"127.1.0.1","hostname":"cam-1.site.example"}]"#).unwrap();
+        assert_eq!(one[0].sighting.hostnames, vec!["cam-1.site.example"]);
+        let many = parse_json(r#"[{"address":"127.1.0.1","hostnames":["a.example","b.example"]}]"#).unwrap();
+        assert_eq!(many[0].sighting.hostnames.len(), 2);
+        match parse_csv("address,hostname\n127.1.0.1,ok.example\n127.1.0.2,not a name\n") {
+            Err(InventoryError::Rows(rows)) => assert_eq!(rows[0].0, 3, "{rows:?}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            parse_json(r#"[{"address":"127.1.0.1","hostname":"10.0.0.1"}]"#).is_err(),
+            "an address is no host name"
+        );
+        // Merged into the device, case and the root dot set aside.
+        let mut devices = Vec::new();
+        crate::inventory::merge(&mut devices, v[0].sighting.clone());
+        assert_eq!(devices[0].hostnames, vec!["cam-1.site.example", "cam-1"]);
+    }
 
     #[test]
     fn fleet_documents_and_plain_lists_parse_and_bad_input_says_where() {

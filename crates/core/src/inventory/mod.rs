@@ -39,6 +39,9 @@ pub struct Sighting {
     pub xaddrs: Vec<String>,
     pub site: Option<String>,
     pub tags: Vec<String>,
+    /// DNS names the device is reached by (certificate SANs).
+    #[serde(default)]
+    pub hostnames: Vec<String>,
 }
 
 /// One device, merged from every sighting of it.
@@ -59,6 +62,10 @@ pub struct Device {
     pub xaddrs: Vec<String>,
     pub site: Option<String>,
     pub tags: Vec<String>,
+    /// DNS names the device is reached by: from the inventory file, and any name in
+    /// its WS-Discovery addresses. Every one goes into its certificate's SANs.
+    #[serde(default)]
+    pub hostnames: Vec<String>,
     pub seen_by: BTreeSet<Source>,
 }
 
@@ -139,6 +146,12 @@ impl Device {
                 self.tags.push(t);
             }
         }
+        for h in s.hostnames {
+            let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
+            if !h.is_empty() && !self.hostnames.contains(&h) {
+                self.hostnames.push(h);
+            }
+        }
         if let Some(src) = s.source {
             self.seen_by.insert(src);
         }
@@ -194,6 +207,7 @@ pub fn merge(devices: &mut Vec<Device>, s: Sighting) -> usize {
                 xaddrs: other.xaddrs,
                 site: other.site,
                 tags: other.tags,
+                hostnames: other.hostnames,
             };
             d.absorb(as_sighting);
             d.seen_by.extend(other.seen_by);
