@@ -124,7 +124,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     // sled allows one opener per process: the audit below opens the inventory again.
     let targets = {
         let store = Store::open(&home)?;
-        ctx.hostnames = hostnames_of(&store)?;
+        ctx.hostnames = store.hostnames()?;
         crate::audit::targets(audit, &store)?
     };
     // Rotations a crash interrupted come first: their devices' passwords are unknown until then.
@@ -178,13 +178,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
             crate::plan::build(&again, out)?.into_iter().filter(|p| actionable(p) > 0).collect();
         for second in execute(plans, &by_label, &ctx, &runtime, out)? {
             if let Some(first) = reports.iter_mut().find(|r| r.device == second.device) {
-                first.verified += second.verified;
-                first.rolled_back += second.rolled_back;
-                first.failed += second.failed;
-                first.skipped += second.skipped;
-                first.error = second.error.or(first.error.take());
-                first.rotation_pending |= second.rotation_pending;
-                first.https_port = second.https_port.or(first.https_port);
+                first.absorb(second);
             }
         }
     }
@@ -402,16 +396,6 @@ pub fn recover(args: &RecoverArgs, out: &Output) -> anyhow::Result<ExitCode> {
     Ok(if done.iter().all(|r| r.kept != "pending") { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// The DNS names of every device with an address, by address: its certificate's SANs.
-pub(crate) fn hostnames_of(store: &Store) -> anyhow::Result<HashMap<String, Vec<String>>> {
-    Ok(store
-        .all()?
-        .into_iter()
-        .filter(|d| !d.hostnames.is_empty())
-        .filter_map(|d| Some((d.address?.to_string(), d.hostnames)))
-        .collect())
-}
-
 /// `certs renew`: a new certificate from the site CA for each device, installed and
 /// proven like any other step, pinned anew.
 pub(crate) fn renew(addresses: &[String], yes: bool, out: &Output) -> anyhow::Result<ExitCode> {
@@ -426,7 +410,7 @@ pub(crate) fn renew(addresses: &[String], yes: bool, out: &Output) -> anyhow::Re
     }
     let home = portcullis_core::paths::home()?;
     let store = Store::open(&home)?;
-    let hostnames = hostnames_of(&store)?;
+    let hostnames = store.hostnames()?;
     let targets: Vec<(Target, Option<String>)> = store
         .all()?
         .iter()

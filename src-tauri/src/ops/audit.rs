@@ -9,7 +9,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use portcullis_core::audit::{self, AuditOptions, DeviceAudit};
 use portcullis_core::driver::{ConnectOptions, Target};
-use portcullis_core::secret::Credentials;
 use portcullis_core::snapshots::{self, DeviceResult};
 
 use super::views::fill_identity_from_inventory;
@@ -27,22 +26,8 @@ pub async fn run(session: Arc<Session>, ids: Vec<String>, each: impl Fn(Progress
         return Err(IpcError::new("input", "nothing to audit: discover or import devices first"));
     }
     let settings = session.settings()?;
-    // The vault may decrypt (file vault: about a second) or ask the keyring: off the
-    // async threads, and once per device before the audits start.
-    let creds = {
-        let (session, targets) = (session.clone(), targets.clone());
-        tauri::async_runtime::spawn_blocking(move || -> IpcResult<HashMap<String, Credentials>> {
-            let mut creds = HashMap::new();
-            for (t, site) in &targets {
-                if let Some(c) = session.vault.lookup(&t.label(), site.as_deref())? {
-                    creds.insert(t.label(), c);
-                }
-            }
-            Ok(creds)
-        })
-        .await
-        .map_err(IpcError::local)??
-    };
+    let creds =
+        super::credentials_of(&session, targets.iter().map(|(t, site)| (t.label(), site.clone())).collect()).await?;
     let opts = AuditOptions {
         connect: ConnectOptions { timeout: Duration::from_secs(u64::from(settings.timeout_s.max(1))) },
         concurrency: settings.concurrency.max(1) as usize,

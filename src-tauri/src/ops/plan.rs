@@ -13,7 +13,6 @@ use portcullis_core::apply::{self, ApplyContext, DeviceJob, DeviceReport, Event,
 use portcullis_core::driver::ConnectOptions;
 use portcullis_core::inventory::Device;
 use portcullis_core::plan::{plan_device, DevicePlan, SiteParameters};
-use portcullis_core::secret::Credentials;
 
 use super::views::{label_of, step_view};
 use crate::dto::{ApplyDeviceResult, ApplySummary, PlanView, Progress};
@@ -66,23 +65,6 @@ fn jobs_of(plans: Vec<(Device, Result<DevicePlan, String>)>) -> Vec<DeviceJob> {
         .collect()
 }
 
-/// The vault's credentials for each job, looked up off the async threads (the file
-/// vault decrypts, the keyring may ask).
-async fn credentials_of(session: &Arc<Session>, jobs: &[DeviceJob]) -> IpcResult<HashMap<String, Credentials>> {
-    let (session, jobs) = (session.clone(), jobs.to_vec());
-    tauri::async_runtime::spawn_blocking(move || -> IpcResult<HashMap<String, Credentials>> {
-        let mut creds = HashMap::new();
-        for j in &jobs {
-            if let Some(c) = session.vault.lookup(&j.plan.device, j.site.as_deref())? {
-                creds.insert(j.plan.device.clone(), c);
-            }
-        }
-        Ok(creds)
-    })
-    .await
-    .map_err(IpcError::local)?
-}
-
 pub fn plans(session: &Session, ids: &[String]) -> IpcResult<Vec<PlanView>> {
     Ok(device_plans(session, ids)?
         .into_iter()
@@ -131,13 +113,7 @@ pub async fn apply(
         // The site CA, created on first use like the CLI's: certificates are installed and pinned.
         ca: Some(Arc::new(portcullis_core::certs::SiteCa::load_or_create(&session.home, &session.vault, "site")?)),
         home: session.home.clone(),
-        hostnames: session
-            .store
-            .all()?
-            .into_iter()
-            .filter(|d| !d.hostnames.is_empty())
-            .filter_map(|d| Some((d.address?.to_string(), d.hostnames)))
-            .collect(),
+        hostnames: session.store.hostnames()?,
         cancel: session.new_cancel_flag()?,
     });
     let plans = device_plans(&session, &ids)?;
@@ -152,7 +128,8 @@ pub async fn apply(
             "nothing to change: audit the devices, or only blocked steps remain",
         ));
     }
-    let creds = credentials_of(&session, &jobs).await?;
+    let creds =
+        super::credentials_of(&session, jobs.iter().map(|j| (j.plan.device.clone(), j.site.clone())).collect()).await?;
     let total = Arc::new(AtomicU32::new(jobs.iter().map(|j| j.plan.steps.len() as u32).sum()));
     let done = Arc::new(AtomicU32::new(0));
     let by_label: HashMap<String, std::net::IpAddr> =
@@ -193,19 +170,14 @@ pub async fn apply(
         super::audit::run(session.clone(), activated.clone(), |_| {}).await?;
         let again = jobs_of(device_plans(&session, &activated)?);
         total.fetch_add(again.iter().map(|j| j.plan.steps.len() as u32).sum(), Ordering::Relaxed);
-        let creds = credentials_of(&session, &again).await?;
+        let creds =
+            super::credentials_of(&session, again.iter().map(|j| (j.plan.device.clone(), j.site.clone())).collect())
+                .await?;
         let second: Vec<DeviceReport> =
             apply::apply_many(again, |j| creds.get(&j.plan.device).cloned(), ctx, on_event).collect().await;
         for s in second {
             if let Some(first) = reports.iter_mut().find(|r| r.device == s.device) {
-                first.verified += s.verified;
-                first.rolled_back += s.rolled_back;
-                first.failed += s.failed;
-                first.skipped += s.skipped;
-                first.error = s.error.or(first.error.take());
-                first.rotation_pending |= s.rotation_pending;
-                first.cancelled |= s.cancelled;
-                first.https_port = s.https_port.or(first.https_port);
+                first.absorb(s);
             }
         }
     }

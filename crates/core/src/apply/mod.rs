@@ -137,6 +137,18 @@ impl DeviceReport {
     pub fn ok(&self) -> bool {
         self.error.is_none() && self.failed == 0 && self.rolled_back == 0 && !self.rotation_pending && !self.cancelled
     }
+
+    /// Fold in a second pass over the same device (its hardening after an activation).
+    pub fn absorb(&mut self, second: DeviceReport) {
+        self.verified += second.verified;
+        self.rolled_back += second.rolled_back;
+        self.failed += second.failed;
+        self.skipped += second.skipped;
+        self.error = second.error.or(self.error.take());
+        self.rotation_pending |= second.rotation_pending;
+        self.cancelled |= second.cancelled;
+        self.https_port = second.https_port.or(self.https_port);
+    }
 }
 
 /// How long a device may take to come back after a change made it reboot.

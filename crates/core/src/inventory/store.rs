@@ -31,6 +31,16 @@ impl Store {
             .collect()
     }
 
+    /// The DNS names of every device that has some, by address: its certificate's SANs.
+    pub fn hostnames(&self) -> Result<std::collections::HashMap<String, Vec<String>>> {
+        Ok(self
+            .all()?
+            .into_iter()
+            .filter(|d| !d.hostnames.is_empty())
+            .filter_map(|d| Some((d.address?.to_string(), d.hostnames)))
+            .collect())
+    }
+
     /// Record the HTTPS port a device now serves (after `apply` moved it off HTTP). The
     /// HTTP port stays in the record: it is part of the device's name.
     pub fn set_https_port(&self, address: std::net::IpAddr, port: u16) -> Result<()> {

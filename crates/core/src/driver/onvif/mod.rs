@@ -171,7 +171,7 @@ impl OnvifDriver {
         Ok(match self.call(op, &format!("<tds:{op}/>")).await? {
             Soap::Ok(body) => parse(&body).map_err(Reading::Unknown),
             Soap::Fault(f) if f.not_supported() => Err(Reading::Unsupported),
-            Soap::Fault(f) => Err(Reading::Unknown(format!("{}: {}", f.subcodes.join("/"), f.reason))),
+            Soap::Fault(f) => Err(Reading::Unknown(f.describe())),
         })
     }
 
@@ -318,16 +318,21 @@ impl OnvifDriver {
 
     /// A Set operation: `Ok` on its response, `Unsupported` for ActionNotSupported.
     async fn set(&self, op: &str, body: &str) -> Result<()> {
-        match self.call(op, body).await? {
-            Soap::Ok(_) => Ok(()),
+        let answer = self.call(op, body).await?;
+        self.expect_ok(op, answer).map(|_| ())
+    }
+
+    /// The response body, or the fault as an error: `Unsupported` for
+    /// ActionNotSupported, a device error naming the subcodes otherwise.
+    fn expect_ok(&self, op: &str, answer: Soap) -> Result<String> {
+        match answer {
+            Soap::Ok(body) => Ok(body),
             Soap::Fault(f) if f.not_supported() => {
                 Err(Error::Unsupported { address: self.address(), operation: op.into() })
             }
-            Soap::Fault(f) => Err(Error::Device {
-                address: self.address(),
-                operation: op.into(),
-                reason: format!("{}: {}", f.subcodes.join("/"), f.reason),
-            }),
+            Soap::Fault(f) => {
+                Err(Error::Device { address: self.address(), operation: op.into(), reason: f.describe() })
+            }
         }
     }
 

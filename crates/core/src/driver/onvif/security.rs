@@ -54,17 +54,8 @@ impl OnvifDriver {
     /// One Advanced Security operation; a fault is an error naming its subcodes.
     async fn tas(&self, path: &str, op: &str, inner: &str) -> Result<String> {
         let body = if inner.is_empty() { format!("<tas:{op}/>") } else { format!("<tas:{op}>{inner}</tas:{op}>") };
-        match self.call_at(path, op, &body).await? {
-            Soap::Ok(body) => Ok(body),
-            Soap::Fault(f) if f.not_supported() => {
-                Err(Error::Unsupported { address: self.address(), operation: op.into() })
-            }
-            Soap::Fault(f) => Err(Error::Device {
-                address: self.address(),
-                operation: op.into(),
-                reason: format!("{}: {}", f.subcodes.join("/"), f.reason),
-            }),
-        }
+        let answer = self.call_at(path, op, &body).await?;
+        self.expect_ok(op, answer)
     }
 
     async fn tas_text(&self, path: &str, op: &str, inner: &str, field: &str) -> Result<String> {
@@ -85,7 +76,7 @@ impl OnvifDriver {
         let listed = match self.call("GetCertificates", "<tds:GetCertificates/>").await? {
             Soap::Ok(body) => wire::nvt_certificates(&body).map_err(|r| self.malformed("GetCertificates", r))?,
             Soap::Fault(f) if f.not_supported() => return self.keystore_certificate_self_signed().await,
-            Soap::Fault(f) => return Ok(Reading::Unknown(format!("{}: {}", f.subcodes.join("/"), f.reason))),
+            Soap::Fault(f) => return Ok(Reading::Unknown(f.describe())),
         };
         let served = match listed.as_slice() {
             [] => return self.keystore_certificate_self_signed().await,
@@ -170,7 +161,8 @@ impl OnvifDriver {
                     esc(&new_path)
                 );
                 self.tas(&path, "ReplaceServerCertificateAssignment", &inner).await?;
-                self.forget_path(&path, old).await;
+                // A renewal: the path served before is ours and no longer served.
+                self.sweep_leftovers(&path).await;
             }
             None => {
                 let inner = format!("<tas:CertificationPathID>{}</tas:CertificationPathID>", esc(&new_path));
@@ -254,37 +246,13 @@ impl OnvifDriver {
         Ok(leaf)
     }
 
-    /// After a Replace: remove the path served before, with its certificates and key,
-    /// when Portcullis put them there (a renewal). Best effort: what another path
-    /// still uses stays, and nothing here can change what is served.
-    async fn forget_path(&self, path: &str, old: &str) {
-        let inner = format!("<tas:CertificationPathID>{}</tas:CertificationPathID>", esc(old));
-        let Ok(body) = self.tas(path, "GetCertificationPath", &inner).await else { return };
-        if wire::text_of(&body, "Alias").ok().as_deref() != Some(ALIAS) {
-            return;
-        }
-        let certificates = wire::texts_of(&body, "CertificateID").unwrap_or_default();
-        if self.tas(path, "DeleteCertificationPath", &inner).await.is_err() {
-            return;
-        }
-        for id in certificates {
-            let inner = format!("<tas:CertificateID>{}</tas:CertificateID>", esc(&id));
-            let key = match self.tas(path, "GetCertificate", &inner).await {
-                Ok(b) => wire::text_of(&b, "KeyID").ok(),
-                Err(_) => None,
-            };
-            if self.tas(path, "DeleteCertificate", &inner).await.is_ok() {
-                if let Some(key) = key {
-                    let _ = self.tas(path, "DeleteKey", &format!("<tas:KeyID>{}</tas:KeyID>", esc(&key))).await;
-                }
-            }
-        }
-    }
-
-    /// Remove what an interrupted install of ours left in the keystore (a run killed
-    /// between CreateRSAKeyPair and the assignment): paths not served, certificates in
-    /// no path, keys of no certificate, all with our alias. Without this a camera's
-    /// keystore fills up after a few crashes and no install succeeds again. Best effort.
+    /// Remove what Portcullis put in the keystore and nothing uses any more: the path a
+    /// renewal replaced, or what an interrupted install left (a run killed between
+    /// CreateRSAKeyPair and the assignment). Paths not served, certificates in no path,
+    /// then keys of no certificate: ours, or those of a certificate removed here (the
+    /// public key an uploaded CA certificate brought). Without this a camera's keystore
+    /// fills up after a few renewals or crashes. Best effort: nothing here changes what
+    /// is served.
     async fn sweep_leftovers(&self, path: &str) {
         let Ok(assigned) = self.tas(path, "GetAssignedServerCertificates", "").await else { return };
         let assigned = wire::texts_of(&assigned, "CertificationPathID").unwrap_or_default();
@@ -303,12 +271,13 @@ impl OnvifDriver {
             Ok(b) => wire::records(&b, "Certificate").unwrap_or_default(),
             Err(_) => return,
         };
-        let mut keys_in_use = Vec::new();
+        let (mut keys_in_use, mut keys_freed) = (Vec::new(), Vec::new());
         for c in &certificates {
             let (Some(id), key) = (wire::field(c, "CertificateID"), wire::field(c, "KeyID")) else { continue };
             let ours = wire::field(c, "Alias") == Some(ALIAS);
             let inner = format!("<tas:CertificateID>{}</tas:CertificateID>", esc(id));
             if ours && !in_use.iter().any(|u| u == id) && self.tas(path, "DeleteCertificate", &inner).await.is_ok() {
+                keys_freed.extend(key.map(str::to_string));
                 continue;
             }
             keys_in_use.extend(key.map(str::to_string));
@@ -319,7 +288,8 @@ impl OnvifDriver {
         };
         for k in &keys {
             let Some(id) = wire::field(k, "KeyID") else { continue };
-            if wire::field(k, "Alias") == Some(ALIAS) && !keys_in_use.iter().any(|u| u == id) {
+            let ours = wire::field(k, "Alias") == Some(ALIAS) || keys_freed.iter().any(|f| f == id);
+            if ours && !keys_in_use.iter().any(|u| u == id) {
                 let _ = self.tas(path, "DeleteKey", &format!("<tas:KeyID>{}</tas:KeyID>", esc(id))).await;
             }
         }

@@ -63,6 +63,10 @@ impl Fault {
     pub fn not_supported(&self) -> bool {
         self.is("ActionNotSupported") || self.is("ActionNotSupport") || self.is("NoSuchService")
     }
+    /// `InvalidArgVal/KeyLength: unsupported key length`, for messages.
+    pub fn describe(&self) -> String {
+        format!("{}: {}", self.subcodes.join("/"), self.reason)
+    }
 }
 
 fn local(qname: &str) -> String {
