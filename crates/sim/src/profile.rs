@@ -341,7 +341,17 @@ pub fn build_state(bp: &Blueprint, rng: &mut StdRng) -> Result<CameraState, TlsE
             manual_offset_s: 0,
         },
         ip_filter: IpFilter { enabled: false, policy: FilterPolicy::Allow, entries: Vec::new() },
-        certs: Certificates { keystore: crate::keystore::Keystore::factory(&server), server, pending_csr: None },
+        // Only cameras that offer Advanced Security get a keystore (parsing the factory
+        // key for every camera of a large fleet is start-up work for nothing).
+        certs: Certificates {
+            keystore: if vendor != Vendor::Hikvision {
+                crate::keystore::Keystore::factory(&server)
+            } else {
+                crate::keystore::Keystore::default()
+            },
+            server,
+            pending_csr: None,
+        },
         activation: Activation { activated, pending_challenge: None },
         boot_count: 1,
         message_number: 0,

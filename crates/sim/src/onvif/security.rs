@@ -53,18 +53,8 @@ pub(super) fn dispatch(cam: &Camera, st: &mut CameraState, op: &str, node: Node<
             let Some(der) = base64_child(node, "KeyPair") else {
                 return Some(refused(cam, st, &KeystoreError::BadKeyPair));
             };
-            match st.certs.keystore.upload_key_pair(&der, alias) {
-                Ok(id) => ok(
-                    cam,
-                    st,
-                    format!(
-                        "<tas:UploadKeyPairInPKCS8Response>{}</tas:UploadKeyPairInPKCS8Response>",
-                        el("tas:KeyID", id)
-                    ),
-                )
-                .committed(After::Nothing),
-                Err(e) => refused(cam, st, &e),
-            }
+            let made = st.certs.keystore.upload_key_pair(&der, alias);
+            created(cam, st, "UploadKeyPairInPKCS8", "KeyID", made)
         }
         "GetKeyStatus" => match st.certs.keystore.key(&text("KeyID")) {
             Ok(k) => ok(
@@ -149,18 +139,8 @@ pub(super) fn dispatch(cam: &Camera, st: &mut CameraState, op: &str, node: Node<
             let ids: Vec<String> = child(node, "CertificateIDs")
                 .map(|n| children(n, "CertificateID").map(|c| c.text().unwrap_or("").trim().to_string()).collect())
                 .unwrap_or_default();
-            match st.certs.keystore.create_path(&ids, alias) {
-                Ok(id) => ok(
-                    cam,
-                    st,
-                    format!(
-                        "<tas:CreateCertificationPathResponse>{}</tas:CreateCertificationPathResponse>",
-                        el("tas:CertificationPathID", id)
-                    ),
-                )
-                .committed(After::Nothing),
-                Err(e) => refused(cam, st, &e),
-            }
+            let made = st.certs.keystore.create_path(&ids, alias);
+            created(cam, st, "CreateCertificationPath", "CertificationPathID", made)
         }
         "GetCertificationPath" => match st.certs.keystore.path(&text("CertificationPathID")) {
             Ok(p) => {
@@ -267,6 +247,15 @@ fn refused(cam: &Camera, st: &CameraState, e: &KeystoreError) -> Reply {
     };
     let http = if code == "env:Receiver" { 500 } else { 400 };
     fault_with(cam, st, http, code, sub, Some(sub2), &reason)
+}
+
+/// A change that answers with the ID of what it made.
+fn created(cam: &Camera, st: &CameraState, op: &str, field: &str, made: Result<String, KeystoreError>) -> Reply {
+    match made {
+        Ok(id) => ok(cam, st, format!("<tas:{op}Response>{}</tas:{op}Response>", el(&format!("tas:{field}"), id)))
+            .committed(After::Nothing),
+        Err(e) => refused(cam, st, &e),
+    }
 }
 
 /// A change that answers with an empty response element.
