@@ -3,8 +3,14 @@
 //! Home Assistant's ONVIF client doing the same ONVIF reads on the same fleet.
 //!
 //! The lower bound: every device needs 3 dependent round trips (protocol probe and
-//! clock, in parallel; the login; then every read at once), and at most `concurrency`
-//! devices are in flight, so `ceil(N / concurrency) × 3 × RTT`.
+//! clock, in parallel; the login, with the capabilities that need none; then every
+//! read at once), and at most `concurrency` devices are in flight, so
+//! `ceil(N / concurrency) × 3 × RTT`.
+//!
+//! Both processes share this machine's cores, but real cameras bring their own CPUs:
+//! the simulator gets one thread (`--sim-threads`), so the client measured, which runs
+//! on one thread as `portcullis audit` does, keeps a core of its own. The CPU each side
+//! spent per device is reported, read from /proc.
 //! (`serde_json::Value` indexing yields `Null` for a missing key; it cannot panic.)
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::indexing_slicing)]
 
@@ -47,6 +53,9 @@ struct Args {
     /// Fleet size up to which Home Assistant's client is also timed (it is slow).
     #[arg(long, default_value_t = 1000)]
     ha_max: usize,
+    /// Threads the simulator answers on.
+    #[arg(long, default_value_t = 1)]
+    sim_threads: u16,
 }
 
 struct Fleet {
@@ -73,7 +82,7 @@ fn start_fleet(args: &Args, count: usize) -> anyhow::Result<Fleet> {
             "--base-address",
             "127.9.0.1",
         ])
-        .args(["--latency-ms", &args.rtt_ms.to_string()])
+        .args(["--latency-ms", &args.rtt_ms.to_string(), "--threads", &args.sim_threads.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -92,12 +101,29 @@ fn start_fleet(args: &Args, count: usize) -> anyhow::Result<Fleet> {
     Ok(Fleet { child, targets, json: line })
 }
 
-fn run_audit(args: &Args, fleet: &Fleet) -> anyhow::Result<(Duration, usize)> {
-    let runtime = if std::env::var_os("BENCH_MULTI_THREAD").is_some() {
-        tokio::runtime::Builder::new_multi_thread().enable_all().build()?
-    } else {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()?
-    };
+/// What one audit run took: wall time, and the CPU time of each side.
+struct AuditRun {
+    wall: Duration,
+    engine_cpu_s: f64,
+    sim_cpu_s: f64,
+    errors: usize,
+}
+
+/// User + system CPU seconds a process has used so far (Linux /proc).
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).context("/proc stat format")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> { Ok(fields.get(i).context("/proc stat field")?.parse::<f64>()?) };
+    // utime and stime: fields 14 and 15 of stat(5), 11 and 12 after the name.
+    let hz = 100.0; // USER_HZ, fixed at 100 by the Linux ABI on every architecture.
+    Ok((ticks(11)? + ticks(12)?) / hz)
+}
+
+fn run_audit(args: &Args, fleet: &Fleet) -> anyhow::Result<AuditRun> {
+    // One thread, as `portcullis audit` runs the engine.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let opts = AuditOptions {
         connect: ConnectOptions { timeout: Duration::from_secs(30) },
         concurrency: args.concurrency,
@@ -108,6 +134,7 @@ fn run_audit(args: &Args, fleet: &Fleet) -> anyhow::Result<(Duration, usize)> {
     let creds: std::collections::HashMap<String, String> =
         fleet.targets.iter().map(|(t, p)| (t.label(), p.clone())).collect();
     let targets: Vec<Target> = fleet.targets.iter().map(|(t, _)| t.clone()).collect();
+    let (engine_before, sim_before) = (cpu_seconds(std::process::id())?, cpu_seconds(fleet.child.id())?);
     let start = Instant::now();
     let errors = runtime.block_on(async {
         let stream = audit::audit_many(
@@ -127,7 +154,13 @@ fn run_audit(args: &Args, fleet: &Fleet) -> anyhow::Result<(Duration, usize)> {
         }
         errors
     });
-    Ok((start.elapsed(), errors))
+    let wall = start.elapsed();
+    Ok(AuditRun {
+        wall,
+        engine_cpu_s: cpu_seconds(std::process::id())? - engine_before,
+        sim_cpu_s: cpu_seconds(fleet.child.id())? - sim_before,
+        errors,
+    })
 }
 
 fn run_ha(args: &Args, python: &PathBuf, fleet: &Fleet) -> anyhow::Result<Duration> {
@@ -156,31 +189,38 @@ fn run_ha(args: &Args, python: &PathBuf, fleet: &Fleet) -> anyhow::Result<Durati
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    println!("audit benchmark: generic ONVIF fleet, RTT {} ms, concurrency {}", args.rtt_ms, args.concurrency);
     println!(
-        "{:>6} {:>10} {:>12} {:>7} {:>12} {:>12}",
-        "N", "audit_s", "lower_bound_s", "ratio", "ha_client_s", "speedup"
+        "audit benchmark: generic ONVIF fleet, RTT {} ms, concurrency {}, simulator on {} thread(s)",
+        args.rtt_ms, args.concurrency, args.sim_threads
+    );
+    println!(
+        "{:>6} {:>8} {:>8} {:>6} {:>13} {:>10} {:>10} {:>8}",
+        "N", "audit_s", "bound_s", "ratio", "engine_cpu_ms", "sim_cpu_ms", "ha_s", "speedup"
     );
     for &n in &args.counts {
         let fleet = start_fleet(&args, n)?;
-        let (took, errors) = run_audit(&args, &fleet)?;
-        if errors > 0 {
-            bail!("{errors} of {n} audits failed");
+        let run = run_audit(&args, &fleet)?;
+        if run.errors > 0 {
+            bail!("{} of {n} audits failed", run.errors);
         }
         let waves = n.div_ceil(args.concurrency.max(1)) as u32;
         let lower = Duration::from_millis(args.rtt_ms) * ROUND_TRIPS_PER_DEVICE * waves;
-        let ratio = took.as_secs_f64() / lower.as_secs_f64();
+        let took = run.wall.as_secs_f64();
+        let ratio = took / lower.as_secs_f64();
         let (ha, speedup) = match (&args.python, n <= args.ha_max) {
             (Some(py), true) => {
-                let ha = run_ha(&args, py, &fleet)?;
-                (format!("{:.2}", ha.as_secs_f64()), format!("{:.1}x", ha.as_secs_f64() / took.as_secs_f64()))
+                let ha = run_ha(&args, py, &fleet)?.as_secs_f64();
+                (format!("{ha:.2}"), format!("{:.1}x", ha / took))
             }
             _ => ("-".into(), "-".into()),
         };
+        // CPU per device, in milliseconds.
+        let per_device = |s: f64| s * 1000.0 / n as f64;
         println!(
-            "{n:>6} {:>10.2} {:>12.2} {ratio:>7.2} {ha:>12} {speedup:>12}",
-            took.as_secs_f64(),
-            lower.as_secs_f64()
+            "{n:>6} {took:>8.2} {:>8.2} {ratio:>6.2} {:>13.2} {:>10.2} {ha:>10} {speedup:>8}",
+            lower.as_secs_f64(),
+            per_device(run.engine_cpu_s),
+            per_device(run.sim_cpu_s),
         );
     }
     Ok(())

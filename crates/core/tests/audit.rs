@@ -148,6 +148,26 @@ async fn the_served_certificate_is_read_from_the_keystore_when_the_device_servic
 }
 
 #[tokio::test]
+async fn capabilities_are_read_without_a_login_unless_the_firmware_wants_one() {
+    let (f, d) = one(Profile::GenericOnvif).await;
+    let open = run(&d, d.password.as_deref(), "onvif-baseline").await;
+    // Firmware that asks for credentials even for PRE_AUTH operations: the capabilities
+    // come from the authenticated reads instead, and no login fails on the way.
+    f.cameras()[0].set_faults(Faults { guarded_pre_auth: true, ..Default::default() });
+    let guarded = run(&d, d.password.as_deref(), "onvif-baseline").await;
+    assert!(open.error.is_none() && guarded.error.is_none(), "{:?} {:?}", open.error, guarded.error);
+    assert_eq!(statuses(&open), statuses(&guarded));
+    for id in ["ONV-04", "ONV-05", "ONV-09"] {
+        let finding = open.findings.iter().find(|x| x.control == id).unwrap();
+        assert!(matches!(finding.status, Status::Pass | Status::Fail), "{finding:?}");
+    }
+    assert!(f.cameras()[0].state().failures.is_empty(), "an unanswered anonymous question is no failed login");
+    let a = run(&d, Some("Wrong-Pass-9"), "onvif-baseline").await;
+    assert_eq!(a.error.as_ref().unwrap().code, "auth_refused", "{:?}", a.error);
+    assert_eq!(f.cameras()[0].state().failures.values().map(|x| x.count).sum::<u32>(), 1);
+}
+
+#[tokio::test]
 async fn a_wrong_password_costs_exactly_one_failed_login_per_protocol() {
     for profile in [Profile::HikvisionCurrent, Profile::GenericOnvif] {
         let (f, d) = one(profile).await;

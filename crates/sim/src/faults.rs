@@ -65,6 +65,10 @@ pub struct Faults {
     /// Answer in another firmware's dialect: the other ISAPI namespace, gSOAP-style
     /// ONVIF prefixes.
     pub foreign_namespace: bool,
+    /// Ask for credentials for the PRE_AUTH operations too (GetServiceCapabilities,
+    /// GetServices, …), as firmware that ignores Core's access classes does; only
+    /// GetSystemDateAndTime stays open.
+    pub guarded_pre_auth: bool,
     /// Operations this firmware does not implement: ONVIF operation names
     /// (`SetDiscoveryMode`) or ISAPI paths (`/ISAPI/System/Network/UPnP`).
     pub unsupported: Vec<String>,

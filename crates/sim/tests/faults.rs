@@ -161,3 +161,23 @@ async fn faults_come_from_the_fleet_config_too() {
     let bad = Isapi::new(&device(&f, 1), "x").raw("GET", "/ISAPI/System/deviceInfo", None, None).await.unwrap();
     assert_eq!((ok.status, bad.status), (401, 500));
 }
+
+#[tokio::test]
+async fn guarded_pre_auth_asks_for_credentials_except_for_the_clock() {
+    let f = fleet(1, Profile::GenericOnvif).await;
+    let d = device(&f, 0);
+    let c = Onvif::new(&d, d.password.as_deref().unwrap());
+    let caps = "<tds:GetServiceCapabilities/>";
+    assert_eq!(c.anonymous(caps).await.status, 200, "PRE_AUTH by default");
+    f.cameras()[0].set_faults(Faults { guarded_pre_auth: true, ..Default::default() });
+    let refused = c.anonymous(caps).await;
+    assert!(refused.status == 400 || refused.status == 401, "{}", refused.status);
+    assert!(refused.body.contains("NotAuthorized"), "{}", refused.body);
+    assert_eq!(c.call(caps).await.status, 200, "with credentials it answers");
+    assert_eq!(
+        c.anonymous("<tds:GetSystemDateAndTime/>").await.status,
+        200,
+        "the clock stays open: WS-Security needs it"
+    );
+    assert!(f.cameras()[0].state().failures.is_empty(), "no credentials, no failed login");
+}

@@ -51,6 +51,10 @@ struct Args {
     /// Print the fleet as indented JSON.
     #[arg(long)]
     pretty: bool,
+    /// Threads answering the cameras' traffic (default: one per core). A benchmark
+    /// gives the simulator fewer, so the client it measures keeps a core of its own.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 fn config_from(args: &Args) -> Result<FleetConfig, String> {
@@ -122,7 +126,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        builder.worker_threads(usize::from(n));
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("portcullis-sim: cannot start the runtime: {e}");

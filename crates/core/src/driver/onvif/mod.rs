@@ -183,9 +183,23 @@ impl OnvifDriver {
         })
     }
 
+    /// GetServiceCapabilities without credentials, as its access class (PRE_AUTH)
+    /// allows: `None` when the device wants credentials for it anyway, or the answer
+    /// could not be used; then the authenticated reads ask again. Sending no
+    /// credentials costs no failed login.
+    async fn public_capabilities(&self) -> Option<std::result::Result<Vec<(String, String)>, Reading>> {
+        let a = self.post(&wire::envelope("", "<tds:GetServiceCapabilities/>")).await.ok()?;
+        if a.status == 200 {
+            return wire::security_capabilities(&a.body).ok().map(Ok);
+        }
+        wire::fault(&a.body).filter(wire::Fault::not_supported).map(|_| Err(Reading::Unsupported))
+    }
+
     pub async fn read_posture(&self, wanted: &[&str]) -> Result<Posture> {
-        // The login first and alone: a refusal must cost exactly one failed attempt.
-        let identity = self.identify().await?;
+        // The login first and alone: a refusal must cost exactly one failed attempt. The
+        // capabilities need no login, so they are asked in the same round trip.
+        let (identity, public_caps) = tokio::join!(self.identify(), self.public_capabilities());
+        let identity = identity?;
         let mut p = Posture::new(identity, Protocol::Onvif);
         p.known("account.activated", Value::Bool(true));
         p.known("onvif.enabled", Value::Bool(true));
@@ -197,7 +211,12 @@ impl OnvifDriver {
             self.read("GetUsers", wire::users),
             self.read("GetNTP", wire::ntp_servers),
             self.read("GetIPAddressFilter", wire::ip_filter),
-            self.read("GetServiceCapabilities", wire::security_capabilities),
+            async {
+                match public_caps {
+                    Some(caps) => Ok(caps),
+                    None => self.read("GetServiceCapabilities", wire::security_capabilities).await,
+                }
+            },
             async {
                 // Only a naming control looks at scopes: spare the device the exchange.
                 if wants("device.name") {
