@@ -92,9 +92,7 @@ impl Posture {
 /// lists and respell time zones (`CET-1` comes back as `CET-1:00:00`).
 pub fn same_setting(key: &str, read: &Value, written: &Value) -> bool {
     match (key, read, written) {
-        ("time.zone", Value::Text(a), Value::Text(b)) => {
-            a == b || matches!((crate::site::tz::canonical(a), crate::site::tz::canonical(b)), (Ok(x), Ok(y)) if x == y)
-        }
+        ("time.zone", Value::Text(a), Value::Text(b)) => a == b || crate::site::tz::equivalent(a, b),
         ("time.ntp.servers" | "network.ip_filter.addresses", Value::List(a), Value::List(b)) => {
             let (mut a, mut b) = (a.clone(), b.clone());
             a.sort();

@@ -1,8 +1,14 @@
-//! POSIX TZ strings (`CET-1CEST,M3.5.0,M10.5.0/3`), as ONVIF's `TZ` element and
-//! Hikvision's `timeZone` carry them. Written by hand because the only thing needed is
-//! to compare two spellings of the same zone and to print the offsets the way Hikvision
-//! firmware writes them (`CST-8:00:00`); the TZ crates on crates.io resolve zones
+//! POSIX TZ strings (`CET-1CEST,M3.5.0,M10.5.0/3`), as ONVIF's `TZ` element carries
+//! them, and Hikvision's dialect of them in ISAPI's `timeZone`. Written by hand because
+//! the only things needed are to tell whether two spellings make the same clock and to
+//! translate to and from Hikvision's dialect; the TZ crates on crates.io resolve zones
 //! against the system database instead.
+//!
+//! Hikvision's dialect (`CST-2:00:00DST01:00:00,M4.1.0/02:00:00,M10.5.0/02:00:00`, read
+//! from a commissioned device and written the same way by its web page): the names are
+//! always `CST` and `DST`, whatever the zone, and the time after `DST` is how far the
+//! clock moves in summer, not the summer offset from UTC that POSIX puts there. Read as
+//! POSIX, that device (UTC+2, UTC+3 in summer) would be at UTC−1 in summer.
 
 /// A parsed TZ string: names kept, every time turned into seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,9 +127,56 @@ pub fn canonical(text: &str) -> Result<String, String> {
     parse(text).map(|z| render(&z, false))
 }
 
-/// The spelling Hikvision firmware uses: every time as `h:mm:ss`.
+/// The POSIX summer offset: as written, or an hour ahead of standard time by default.
+fn summer_offset(z: &Zone) -> Option<i32> {
+    z.dst.as_ref().map(|_| z.dst_offset_s.unwrap_or(z.offset_s - 3600))
+}
+
+/// Whether two zones keep the same clock: the same offsets and the same changes. The
+/// names are left out: they are labels, and Hikvision writes `CST`/`DST` for every zone.
+pub fn equivalent(a: &str, b: &str) -> bool {
+    let clock = |z: &Zone| (z.offset_s, summer_offset(z), z.rules.clone());
+    matches!((parse(a), parse(b)), (Ok(x), Ok(y)) if clock(&x) == clock(&y))
+}
+
+/// A zone written in Hikvision's dialect, as POSIX (canonical): the time after the
+/// summer name is the clock's move, so the summer offset is standard minus that move.
+pub fn from_hikvision(text: &str) -> Result<String, String> {
+    let mut z = parse(text)?;
+    if z.dst.is_some() {
+        let shift = z.dst_offset_s.unwrap_or(3600);
+        if shift <= 0 || shift > 2 * 3600 {
+            return Err(format!("{text:?}: a summer shift of {} is not one a clock makes", show(shift, true)));
+        }
+        z.dst_offset_s = (shift != 3600).then_some(z.offset_s - shift);
+    }
+    Ok(render(&z, false))
+}
+
+/// A POSIX zone in Hikvision's dialect: `CST` and `DST` for names, the standard offset
+/// signed and as `h:mm:ss`, the summer shift and the change times as `hh:mm:ss`.
 pub fn hikvision(text: &str) -> Result<String, String> {
-    parse(text).map(|z| render(&z, true))
+    let z = parse(text)?;
+    let sign = if z.offset_s < 0 { "" } else { "+" };
+    let mut out = format!("CST{sign}{}", show(z.offset_s, true));
+    if let Some(summer) = summer_offset(&z) {
+        let shift = z.offset_s - summer;
+        if shift <= 0 || shift > 2 * 3600 {
+            return Err(format!("{text:?}: a summer shift of {} is not one a clock makes", show(shift, true)));
+        }
+        out.push_str(&format!("DST{}", two_digit_hours(shift)));
+        for (date, at) in &z.rules {
+            out.push_str(&format!(",{date}/{}", two_digit_hours(*at)));
+        }
+    }
+    Ok(out)
+}
+
+/// `hh:mm:ss` (`02:00:00`), as Hikvision writes summer shifts and change times.
+fn two_digit_hours(seconds: i32) -> String {
+    let sign = if seconds < 0 { "-" } else { "" };
+    let a = seconds.unsigned_abs();
+    format!("{sign}{:02}:{:02}:{:02}", a / 3600, a / 60 % 60, a % 60)
 }
 
 #[cfg(test)]
@@ -148,11 +201,43 @@ mod tests {
     }
 
     #[test]
-    fn hikvision_spelling_round_trips() {
+    fn hikvision_dialect_round_trips() {
         let h = hikvision("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
-        assert_eq!(h, "CET-1:00:00CEST,M3.5.0/2:00:00,M10.5.0/3:00:00");
-        assert_eq!(canonical(&h).unwrap(), canonical("CET-1CEST,M3.5.0,M10.5.0/3").unwrap());
+        assert_eq!(h, "CST-1:00:00DST01:00:00,M3.5.0/02:00:00,M10.5.0/03:00:00");
+        assert!(equivalent(&from_hikvision(&h).unwrap(), "CET-1CEST,M3.5.0,M10.5.0/3"));
         assert_eq!(hikvision("CST-8").unwrap(), "CST-8:00:00");
+        assert_eq!(
+            hikvision("EST5EDT,M3.2.0,M11.1.0").unwrap(),
+            "CST+5:00:00DST01:00:00,M3.2.0/02:00:00,M11.1.0/02:00:00"
+        );
+        assert_eq!(hikvision("UTC0").unwrap(), "CST+0:00:00");
+        // Lord Howe moves its clock by half an hour.
+        let lhst = "<+1030>-10:30<+11>-11,M10.1.0,M4.1.0";
+        assert_eq!(hikvision(lhst).unwrap(), "CST-10:30:00DST00:30:00,M10.1.0/02:00:00,M4.1.0/02:00:00");
+        assert!(equivalent(&from_hikvision(&hikvision(lhst).unwrap()).unwrap(), lhst));
+    }
+
+    #[test]
+    fn hikvision_summer_time_is_a_shift_not_an_offset() {
+        // What a commissioned DS-KV6124-E1 (UTC+2, UTC+3 in summer) answered.
+        let read = "CST-2:00:00DST01:00:00,M4.1.0/02:00:00,M10.5.0/02:00:00";
+        assert!(equivalent(&from_hikvision(read).unwrap(), "IST-2IDT,M4.1.0,M10.5.0"));
+        assert!(!equivalent(read, "IST-2IDT,M4.1.0,M10.5.0"), "read as POSIX it is another clock");
+        assert!(equivalent(
+            &from_hikvision("CST+5:00:00DST01:00:00,M3.2.0/02:00:00,M11.1.0/02:00:00").unwrap(),
+            "EST5EDT,M3.2.0,M11.1.0"
+        ));
+        assert_eq!(from_hikvision("CST-8:00:00").unwrap(), "CST-8");
+        assert!(from_hikvision("CST-1:00:00DST05:00:00,M3.5.0,M10.5.0").is_err(), "no clock moves five hours");
+    }
+
+    #[test]
+    fn names_do_not_make_a_different_clock() {
+        assert!(equivalent("CET-1CEST,M3.5.0,M10.5.0/3", "CST-1DST,M3.5.0/2,M10.5.0/03:00"));
+        assert!(equivalent("CET-1CEST,M3.5.0,M10.5.0/3", "CET-1CEST-2,M3.5.0,M10.5.0/3"));
+        assert!(!equivalent("CET-1CEST,M3.5.0,M10.5.0/3", "CET-1CEST,M3.5.0,M10.5.0"), "another change time");
+        assert!(!equivalent("CET-1", "CET-1CEST,M3.5.0,M10.5.0/3"));
+        assert!(!equivalent("CET-1", "nonsense"));
     }
 
     #[test]

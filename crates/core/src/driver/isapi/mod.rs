@@ -491,11 +491,13 @@ fn interpret(p: &mut Posture, path: &str, result: Result<Answer>) {
         },
         "/ISAPI/System/time" => {
             p.set("time.ntp.enabled", bool_reading(wire::time_is_ntp(body), "timeMode"));
-            p.set(
-                "time.zone",
-                wire::time_zone(body)
-                    .map_or(Reading::Unknown("no timeZone".into()), |t| Reading::Known(Value::Text(t))),
-            );
+            // Hikvision's dialect, read as POSIX (see `site::tz`).
+            let zone = match wire::time_zone(body) {
+                Some(t) => crate::site::tz::from_hikvision(&t)
+                    .map_or_else(|e| Reading::Unknown(format!("timeZone: {e}")), |z| Reading::Known(Value::Text(z))),
+                None => Reading::Unknown("no timeZone".into()),
+            };
+            p.set("time.zone", zone);
         }
         "/ISAPI/System/Network/ipFilter" => {
             p.set("network.ip_filter.enabled", bool_reading(wire::enabled(body), "ipFilter"));
