@@ -26,6 +26,7 @@ fn main() {
         "cancel_apply",
         "set_device_credentials",
         "certificates",
+        "import_site_ca",
         "drift",
         "interfaces",
         "use_baseline_file",

@@ -180,10 +180,40 @@ async fn run(d: &WebDriver) -> WebDriverResult<()> {
     wait_text(d, "#vault-entries", 15, |t| t.contains("device")).await;
     let page = d.find(By::Css("body")).await?.text().await?;
     assert!(!page.contains("password\":"), "no secret on screen");
+
+    // The customer's CA replaces the one apply made: paths in the form, the key to the vault.
+    let (ca_pem, ca_key) = customer_ca();
+    let dir = std::env::temp_dir().join(format!("pc-e2e-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    std::fs::write(dir.join("ca.pem"), ca_pem).expect("the CA file");
+    std::fs::write(dir.join("ca.key"), &ca_key).expect("the key file");
+    d.find(By::Css("#ca-cert")).await?.send_keys(dir.join("ca.pem").display().to_string()).await?;
+    d.find(By::Css("#ca-key")).await?.send_keys(dir.join("ca.key").display().to_string()).await?;
+    click(d, "#ca-replace").await;
+    click(d, "#import-ca button[type=submit]").await;
+    wait_text(d, "#site-ca", 15, |t| t.contains("Customer Issuing CA")).await;
+    assert_eq!(
+        d.find(By::Css("#ca-key")).await?.prop("value").await?.unwrap_or_default(),
+        "",
+        "the form forgets the path"
+    );
+    let key_body: String = ca_key.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(!d.find(By::Css("body")).await?.text().await?.contains(&key_body));
+    let _ = std::fs::remove_dir_all(&dir);
     shot(d, "settings").await;
 
     click(d, "#about-btn").await;
     wait_text(d, "#about-dialog", 5, |t| t.contains("Portcullis") && t.contains("Version")).await;
     shot(d, "about").await;
     Ok(())
+}
+
+/// A customer's issuing CA: its certificate and its private key, PEM.
+fn customer_ca() -> (String, String) {
+    let key = rcgen::KeyPair::generate().expect("a key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("parameters");
+    params.distinguished_name.push(rcgen::DnType::CommonName, "Customer Issuing CA");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    (params.self_signed(&key).expect("a certificate").pem(), key.serialize_pem())
 }

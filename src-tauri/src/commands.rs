@@ -181,6 +181,11 @@ pub fn certificates(state: State<'_, AppState>) -> IpcResult<CertificatesView> {
 }
 
 #[tauri::command]
+pub fn import_site_ca(state: State<'_, AppState>, request: ImportCaRequest) -> IpcResult<CertificatesView> {
+    ops::creds::import_ca(&*state.session()?, &request)
+}
+
+#[tauri::command]
 pub fn drift(state: State<'_, AppState>) -> IpcResult<Vec<DriftView>> {
     ops::history::drift(&*state.session()?)
 }

@@ -240,6 +240,17 @@ ipc! {
         pub history_intact: bool,
     }
 
+    /// A customer's CA (or intermediate) to make the site CA: paths on this machine. The
+    /// key is read by the shell, straight into the vault; its text never crosses IPC.
+    pub struct ImportCaRequest {
+        /// The CA certificate, PEM.
+        pub cert_path: String,
+        /// Its private key, PEM (PKCS#8, or RSA in PKCS#1), unencrypted.
+        pub key_path: String,
+        /// Replace the site CA that exists.
+        pub replace: bool,
+    }
+
     /// The site CA and the device certificates pinned after install.
     pub struct CertificatesView {
         pub ca: Option<CaView>,

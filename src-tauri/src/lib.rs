@@ -44,6 +44,7 @@ pub fn app_builder<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<
         commands::cancel_apply,
         commands::set_device_credentials,
         commands::certificates,
+        commands::import_site_ca,
         commands::drift,
         commands::interfaces,
         commands::use_baseline_file,

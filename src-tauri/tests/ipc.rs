@@ -286,11 +286,61 @@ fn demo_site_end_to_end_through_ipc() {
     let list = call(&w, "clear_baseline_file", json!({})).unwrap();
     assert!(list.as_array().unwrap().iter().all(|b| b["source"] == "built-in"), "{list}");
 
+    // The customer's CA becomes the site CA: paths cross IPC, the key goes to the vault.
+    let data_dir = std::path::PathBuf::from(info["data_dir"].as_str().unwrap());
+    let (ca_pem, ca_key) = customer_ca();
+    let files = std::env::temp_dir().join(format!("pc-customer-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&files).unwrap();
+    let (cert_path, key_path) = (files.join("ca.pem"), files.join("ca.key"));
+    std::fs::write(&cert_path, &ca_pem).unwrap();
+    std::fs::write(&key_path, &ca_key).unwrap();
+    let request = |key: &std::path::Path, replace: bool| json!({ "request": { "cert_path": cert_path.display().to_string(), "key_path": key.display().to_string(), "replace": replace } });
+    let e = call(&w, "import_site_ca", request(&key_path, false)).unwrap_err();
+    assert_eq!(e["code"], "input", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("Replace"), "the apply above made a site CA: {e}");
+    let e = call(&w, "import_site_ca", request(&cert_path, true)).unwrap_err();
+    assert_eq!(e["code"], "input", "a certificate is no key: {e}");
+    let kept = ok("certificates", json!({}));
+    assert!(kept["ca"]["subject"].as_str().unwrap().contains("Portcullis site CA"), "nothing kept from a refusal");
+    let imported = ok("import_site_ca", request(&key_path, true));
+    assert!(imported["ca"]["subject"].as_str().unwrap().contains("Customer Issuing CA"), "{imported}");
+    assert_eq!(ok("certificates", json!({}))["ca"], imported["ca"]);
+    let key_body: String = ca_key.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(
+        !files_under(&data_dir).iter().any(|f| f.replace(['\n', '\r'], "").contains(&key_body)),
+        "no key in a file"
+    );
+    let _ = std::fs::remove_dir_all(&files);
+
     let rotated: Vec<String> =
         labels.iter().filter_map(|l| vault.lookup(l, None).unwrap()).map(|c| c.password.expose().to_string()).collect();
-    for s in secrets.iter().chain(&rotated).map(String::as_str).chain([canary, device_canary]) {
+    for s in secrets.iter().chain(&rotated).map(String::as_str).chain([canary, device_canary, key_body.as_str()]) {
         assert!(!seen.contains(s), "a secret crossed IPC");
     }
+}
+
+/// A customer's issuing CA: its certificate and its private key, PEM.
+fn customer_ca() -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "Customer Issuing CA");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    (params.self_signed(&key).unwrap().pem(), key.serialize_pem())
+}
+
+/// The text of every file under a directory (unreadable ones as empty).
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned());
+        }
+    }
+    out
 }
 
 #[test]

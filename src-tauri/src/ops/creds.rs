@@ -4,7 +4,9 @@
 use portcullis_core::secret::Credentials;
 use portcullis_core::vault::Scope;
 
-use crate::dto::{CaView, CertificatesView, CredentialState, DeviceCredentials, PinView, SiteCredentials, VaultEntry};
+use crate::dto::{
+    CaView, CertificatesView, CredentialState, DeviceCredentials, ImportCaRequest, PinView, SiteCredentials, VaultEntry,
+};
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
 
@@ -73,6 +75,26 @@ pub fn set_for_device(session: &Session, c: DeviceCredentials) -> IpcResult<()> 
     }
     session.vault.set(Scope::Device(c.device.clone()), &Credentials::new(username, c.password))?;
     Ok(())
+}
+
+/// Make a customer's CA the site CA, as `portcullis certs import-ca` does: checked
+/// before it is kept, its key read from the file into the vault and nowhere else.
+pub fn import_ca(session: &Session, request: &ImportCaRequest) -> IpcResult<CertificatesView> {
+    let read = |what: &str, path: &str| {
+        let path = path.trim();
+        if path.is_empty() {
+            return Err(IpcError::new("input", format!("the {what} file is required")));
+        }
+        std::fs::read_to_string(path).map_err(|e| IpcError::new("input", format!("{what} {path}: {e}")))
+    };
+    if !request.replace && portcullis_core::certs::ca_info(&session.home)?.is_some() {
+        return Err(IpcError::new("input", "a site CA exists already: tick Replace to use the new one from now on"));
+    }
+    let cert_pem = read("certificate", &request.cert_path)?;
+    // Into a Secret straight away: the key is never kept in a plain String.
+    let key_pem = portcullis_core::secret::Secret::new(read("key", &request.key_path)?);
+    portcullis_core::certs::SiteCa::import(&session.home, &session.vault, &cert_pem, &key_pem, request.replace)?;
+    certificates(session)
 }
 
 /// The site CA (public part) and every pinned device certificate.

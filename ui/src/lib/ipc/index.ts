@@ -20,6 +20,7 @@ import type { DriftView } from './bindings/DriftView'
 import type { HandoverFile } from './bindings/HandoverFile'
 import type { HandoverRequest } from './bindings/HandoverRequest'
 import type { HistoryRecord } from './bindings/HistoryRecord'
+import type { ImportCaRequest } from './bindings/ImportCaRequest'
 import type { ImportResult } from './bindings/ImportResult'
 import type { InterfaceView } from './bindings/InterfaceView'
 import type { IpcError } from './bindings/IpcError'
@@ -34,7 +35,7 @@ import type { VaultEntry } from './bindings/VaultEntry'
 
 export type {
   AppInfo, ApplySummary, AuditSummary, BaselineFile, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
-  HandoverFile, HandoverRequest, HistoryRecord, ImportResult, InterfaceView, IpcError, PlanView, ReportFile, ReportPreview, Progress,
+  HandoverFile, HandoverRequest, HistoryRecord, ImportCaRequest, ImportResult, InterfaceView, IpcError, PlanView, ReportFile, ReportPreview, Progress,
   Settings, SightingEvent, SiteCredentials, VaultEntry,
 }
 export type { PreviewDevice } from './bindings/PreviewDevice'
@@ -108,6 +109,7 @@ export const ipc = {
   exportReport: (format: 'pdf' | 'html' | 'csv' | 'json') => call<ReportFile>('export_report', { format }),
   getSettings: () => call<Settings>('get_settings'),
   certificates: () => call<CertificatesView>('certificates'),
+  importSiteCa: (request: ImportCaRequest) => call<CertificatesView>('import_site_ca', { request }),
   setSettings: (settings: Settings) => call<null>('set_settings', { settings }),
   reportPreview: () => call<ReportPreview>('report_preview'),
   /** Write-only: the passphrase goes into the encryption; the file is all that comes back. */
