@@ -80,7 +80,7 @@ $SUDO env PATH="$PATH" PEERS_DIR="$PEERS_DIR" PEERS_WORK="$PEERS_WORK" \
 phase "simulator memory benchmark"
 scripts/bench-sim-memory.sh 1000 2>&1 | tee -a "$LOG"
 phase "audit benchmark (reported, not asserted: timing targets are not tests)"
-SETTINGS=200:200 scripts/bench-audit.sh 100 2>&1 | tee -a "$LOG"
+SETTINGS=250:300 scripts/bench-audit.sh 100 2>&1 | tee -a "$LOG"
 
 phase "desktop app (UI checks, IPC tests, E2E under Xvfb; screenshots in docs/screenshots)"
 scripts/test-desktop.sh 2>&1 | tee -a "$LOG"
