@@ -81,7 +81,7 @@ impl SiteCa {
     pub fn import(home: &Path, vault: &Vault, cert_pem: &str, key_pem: &Secret, replace: bool) -> Result<SiteCa> {
         let bad = |why: &str| Error::Input(format!("the CA to import: {why}"));
         if Self::cert_path(home).exists() && !replace {
-            return Err(bad("a site CA exists already; pass --replace to use the new one from now on"));
+            return Err(bad("a site CA exists already: Replace it (--replace) to use the new one from now on"));
         }
         let der = pem_der(cert_pem).filter(|d| !d.is_empty()).ok_or_else(|| bad("no PEM certificate"))?;
         let (_, cert) =

@@ -87,9 +87,6 @@ pub fn import_ca(session: &Session, request: &ImportCaRequest) -> IpcResult<Cert
         }
         std::fs::read_to_string(path).map_err(|e| IpcError::new("input", format!("{what} {path}: {e}")))
     };
-    if !request.replace && portcullis_core::certs::ca_info(&session.home)?.is_some() {
-        return Err(IpcError::new("input", "a site CA exists already: tick Replace to use the new one from now on"));
-    }
     let cert_pem = read("certificate", &request.cert_path)?;
     // Into a Secret straight away: the key is never kept in a plain String.
     let key_pem = portcullis_core::secret::Secret::new(read("key", &request.key_path)?);

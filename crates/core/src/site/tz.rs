@@ -92,29 +92,42 @@ fn parse(text: &str) -> Result<Zone, String> {
     Ok(Zone { std, offset_s, dst, dst_offset_s, rules })
 }
 
-fn show(seconds: i32, full: bool) -> String {
+/// The shortest spelling of a time: `h`, `h:mm` or `h:mm:ss`.
+fn show(seconds: i32) -> String {
     let sign = if seconds < 0 { "-" } else { "" };
     let a = seconds.unsigned_abs();
-    let (h, m, s) = (a / 3600, a / 60 % 60, a % 60);
-    match (full, m, s) {
-        (true, _, _) => format!("{sign}{h}:{m:02}:{s:02}"),
-        (false, 0, 0) => format!("{sign}{h}"),
-        (false, _, 0) => format!("{sign}{h}:{m:02}"),
-        _ => format!("{sign}{h}:{m:02}:{s:02}"),
+    match (a / 60 % 60, a % 60) {
+        (0, 0) => format!("{sign}{}", a / 3600),
+        (m, 0) => format!("{sign}{}:{m:02}", a / 3600),
+        _ => hms(seconds, false),
     }
 }
 
-fn render(z: &Zone, full: bool) -> String {
-    let mut out = format!("{}{}", z.std, show(z.offset_s, full));
+/// Every part of a time: `h:mm:ss`, or `hh:mm:ss` as Hikvision writes summer shifts and
+/// change times.
+fn hms(seconds: i32, two_digit_hours: bool) -> String {
+    let sign = if seconds < 0 { "-" } else { "" };
+    let a = seconds.unsigned_abs();
+    let (h, m, s) = (a / 3600, a / 60 % 60, a % 60);
+    if two_digit_hours {
+        format!("{sign}{h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{sign}{h}:{m:02}:{s:02}")
+    }
+}
+
+/// The shortest spelling of a zone.
+fn render(z: &Zone) -> String {
+    let mut out = format!("{}{}", z.std, show(z.offset_s));
     if let Some(d) = &z.dst {
         out.push_str(d);
         if let Some(o) = z.dst_offset_s {
-            out.push_str(&show(o, full));
+            out.push_str(&show(o));
         }
     }
     for (date, at) in &z.rules {
-        if full || *at != 7200 {
-            out.push_str(&format!(",{date}/{}", show(*at, full)));
+        if *at != 7200 {
+            out.push_str(&format!(",{date}/{}", show(*at)));
         } else {
             out.push_str(&format!(",{date}"));
         }
@@ -124,7 +137,7 @@ fn render(z: &Zone, full: bool) -> String {
 
 /// The shortest spelling of a zone: two strings for the same zone give the same text.
 pub fn canonical(text: &str) -> Result<String, String> {
-    parse(text).map(|z| render(&z, false))
+    parse(text).map(|z| render(&z))
 }
 
 /// The POSIX summer offset: as written, or an hour ahead of standard time by default.
@@ -139,18 +152,23 @@ pub fn equivalent(a: &str, b: &str) -> bool {
     matches!((parse(a), parse(b)), (Ok(x), Ok(y)) if clock(&x) == clock(&y))
 }
 
+/// How far the clock moves in summer, if a clock could move that far (0–2 h).
+fn summer_shift(text: &str, shift: i32) -> Result<i32, String> {
+    if shift <= 0 || shift > 2 * 3600 {
+        return Err(format!("{text:?}: a summer shift of {} is not one a clock makes", hms(shift, false)));
+    }
+    Ok(shift)
+}
+
 /// A zone written in Hikvision's dialect, as POSIX (canonical): the time after the
 /// summer name is the clock's move, so the summer offset is standard minus that move.
 pub fn from_hikvision(text: &str) -> Result<String, String> {
     let mut z = parse(text)?;
     if z.dst.is_some() {
-        let shift = z.dst_offset_s.unwrap_or(3600);
-        if shift <= 0 || shift > 2 * 3600 {
-            return Err(format!("{text:?}: a summer shift of {} is not one a clock makes", show(shift, true)));
-        }
+        let shift = summer_shift(text, z.dst_offset_s.unwrap_or(3600))?;
         z.dst_offset_s = (shift != 3600).then_some(z.offset_s - shift);
     }
-    Ok(render(&z, false))
+    Ok(render(&z))
 }
 
 /// A POSIX zone in Hikvision's dialect: `CST` and `DST` for names, the standard offset
@@ -158,25 +176,14 @@ pub fn from_hikvision(text: &str) -> Result<String, String> {
 pub fn hikvision(text: &str) -> Result<String, String> {
     let z = parse(text)?;
     let sign = if z.offset_s < 0 { "" } else { "+" };
-    let mut out = format!("CST{sign}{}", show(z.offset_s, true));
+    let mut out = format!("CST{sign}{}", hms(z.offset_s, false));
     if let Some(summer) = summer_offset(&z) {
-        let shift = z.offset_s - summer;
-        if shift <= 0 || shift > 2 * 3600 {
-            return Err(format!("{text:?}: a summer shift of {} is not one a clock makes", show(shift, true)));
-        }
-        out.push_str(&format!("DST{}", two_digit_hours(shift)));
+        out.push_str(&format!("DST{}", hms(summer_shift(text, z.offset_s - summer)?, true)));
         for (date, at) in &z.rules {
-            out.push_str(&format!(",{date}/{}", two_digit_hours(*at)));
+            out.push_str(&format!(",{date}/{}", hms(*at, true)));
         }
     }
     Ok(out)
-}
-
-/// `hh:mm:ss` (`02:00:00`), as Hikvision writes summer shifts and change times.
-fn two_digit_hours(seconds: i32) -> String {
-    let sign = if seconds < 0 { "-" } else { "" };
-    let a = seconds.unsigned_abs();
-    format!("{sign}{:02}:{:02}:{:02}", a / 3600, a / 60 % 60, a % 60)
 }
 
 #[cfg(test)]
