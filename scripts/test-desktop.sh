@@ -63,10 +63,12 @@ step "app build (custom-protocol)" "${CARGO[@]}" build --locked -p portcullis-de
 if ! command -v tauri-driver >/dev/null; then
   step "cargo install tauri-driver" "${CARGO[@]}" install tauri-driver --locked --version 2.1.0 --root "$ROOT/.ci-tools" --quiet || finish
 fi
+# `--workspace --test desktop` rather than `-p e2e`: features unify over the packages
+# selected, so `-p e2e` would build its own copy of tokio, hyper, serde and the rest.
 e2e() {
-  "${CARGO[@]}" test --locked -p e2e --no-run -q &&
+  "${CARGO[@]}" test --locked --workspace --test desktop --no-run -q &&
     PORTCULLIS_E2E=1 timeout -k 10 600 xvfb-run -a -s "-screen 0 1440x900x24" \
-      "${CARGO[@]}" test --locked -p e2e -- --nocapture
+      "${CARGO[@]}" test --locked --workspace --test desktop -- --nocapture
 }
 step "e2e (Xvfb, tauri-driver, WebKitWebDriver)" e2e
 finish

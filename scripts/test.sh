@@ -19,6 +19,10 @@ export PEERS_WORK=${PEERS_WORK:-${TMPDIR:-/tmp}/onvif-peer-clients}
 export CARGO_TERM_COLOR=never
 T0=$SECONDS
 phase() { echo "== [$((SECONDS - T0))s] $*"; }
+# Free space where target/ lives: a full run needs about 9 GB (debug and release builds,
+# the app with its UI embedded, tauri-driver); printed so a failed build is explained.
+disk() { df -h --output=avail . | tail -1 | tr -d ' '; }
+echo "disk: $(disk) free"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
@@ -81,6 +85,10 @@ phase "simulator memory benchmark"
 scripts/bench-sim-memory.sh 1000 2>&1 | tee -a "$LOG"
 phase "audit benchmark (reported, not asserted: timing targets are not tests)"
 SETTINGS=250:300 scripts/bench-audit.sh 100 2>&1 | tee -a "$LOG"
+if [ -n "${PORTCULLIS_CI:-}" ]; then
+  # Only the benchmarks use the release build; CI's disk is better spent on the app's.
+  rm -rf target/release
+fi
 
 phase "desktop app (UI checks, IPC tests, E2E under Xvfb; screenshots in docs/screenshots)"
 scripts/test-desktop.sh 2>&1 | tee -a "$LOG"
@@ -90,6 +98,6 @@ failed=$(grep -Eo '[0-9]+ failed;' "$LOG" | awk '{s += $1} END {print s + 0}')
 # The desktop script's own steps (type drift, svelte-check, eslint, vitest, E2E …).
 passed=$((passed + $(grep -Eo '^desktop-tests: [0-9]+ passed' "$LOG" | awk '{s += $2} END {print s + 0}')))
 failed=$((failed + $(grep -Eo '^desktop-tests: [0-9]+ passed, [0-9]+ failed' "$LOG" | awk '{s += $4} END {print s + 0}')))
-phase "done"
+phase "done (disk: $(disk) free)"
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

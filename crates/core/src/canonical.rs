@@ -1,8 +1,8 @@
 //! Canonical JSON: object keys sorted by their UTF-8 bytes, no whitespace, strings and
 //! numbers as `serde_json` prints them. Hashes are taken over this text so that they do
-//! not depend on how serde_json was built: another crate in the same build (Tauri) turns
-//! on its `preserve_order` feature, which would otherwise change the key order, and with
-//! it every hash, between the CLI and the desktop app.
+//! not depend on how serde_json was built: its `preserve_order` feature (on for the whole
+//! workspace, see Cargo.toml) keeps insertion order in maps, and a build without it sorts
+//! them; either way the hash of the same record must be the same.
 
 use serde_json::Value;
 
