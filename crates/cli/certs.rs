@@ -59,12 +59,7 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
         }
         Command::ImportCa { cert, key, replace } => {
             let vault = Vault::from_env(&home)?;
-            let cert_pem = std::fs::read_to_string(&cert).with_context(|| format!("reading {}", cert.display()))?;
-            // Read into a Secret straight away: the key is never printed, nor kept in a String.
-            let key_pem = portcullis_core::secret::Secret::new(
-                std::fs::read_to_string(&key).with_context(|| format!("reading {}", key.display()))?,
-            );
-            SiteCa::import(&home, &vault, &cert_pem, &key_pem, replace)?;
+            SiteCa::import_files(&home, &vault, &cert, &key, replace)?;
             let info = portcullis_core::certs::ca_info(&home)?.context("the imported CA was not kept")?;
             if out.json {
                 out.record("ca", &info);

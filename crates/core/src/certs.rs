@@ -71,6 +71,17 @@ impl SiteCa {
         self.sign_csr(&pem, names)
     }
 
+    /// [`SiteCa::import`] from the two PEM files, as the CLI and the desktop app take them.
+    /// The key is read straight into a [`Secret`], never kept in a plain `String`.
+    pub fn import_files(home: &Path, vault: &Vault, cert: &Path, key: &Path, replace: bool) -> Result<SiteCa> {
+        let read = |what: &str, path: &Path| {
+            std::fs::read_to_string(path).map_err(|e| Error::Input(format!("the CA's {what} {}: {e}", path.display())))
+        };
+        let cert_pem = read("certificate", cert)?;
+        let key_pem = Secret::new(read("key", key)?);
+        Self::import(home, vault, &cert_pem, &key_pem, replace)
+    }
+
     /// Use the customer's CA, or an intermediate under it, instead of making one.
     /// `cert_pem` is the CA certificate, optionally followed by its own chain; `key_pem`
     /// its private key (PKCS#8, or an RSA key in PKCS#1). Checked before anything is

@@ -80,17 +80,16 @@ pub fn set_for_device(session: &Session, c: DeviceCredentials) -> IpcResult<()> 
 /// Make a customer's CA the site CA, as `portcullis certs import-ca` does: checked
 /// before it is kept, its key read from the file into the vault and nowhere else.
 pub fn import_ca(session: &Session, request: &ImportCaRequest) -> IpcResult<CertificatesView> {
-    let read = |what: &str, path: &str| {
+    let required = |what: &str, path: &str| {
         let path = path.trim();
         if path.is_empty() {
             return Err(IpcError::new("input", format!("the {what} file is required")));
         }
-        std::fs::read_to_string(path).map_err(|e| IpcError::new("input", format!("{what} {path}: {e}")))
+        Ok(std::path::PathBuf::from(path))
     };
-    let cert_pem = read("certificate", &request.cert_path)?;
-    // Into a Secret straight away: the key is never kept in a plain String.
-    let key_pem = portcullis_core::secret::Secret::new(read("key", &request.key_path)?);
-    portcullis_core::certs::SiteCa::import(&session.home, &session.vault, &cert_pem, &key_pem, request.replace)?;
+    let cert = required("certificate", &request.cert_path)?;
+    let key = required("key", &request.key_path)?;
+    portcullis_core::certs::SiteCa::import_files(&session.home, &session.vault, &cert, &key, request.replace)?;
     certificates(session)
 }
 
