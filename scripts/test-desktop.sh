@@ -48,8 +48,8 @@ step "npm ci" npm ci --prefix ui --no-audit --no-fund --loglevel=error || finish
 drift_check() {
   # Regenerate the TypeScript IPC types from the Rust side; any difference is drift.
   "${CARGO[@]}" test --locked -q -p portcullis-desktop --lib export_bindings >/dev/null &&
-    git diff --exit-code -- ui/src/lib/ipc/bindings &&
-    [ -z "$(git status --porcelain -- ui/src/lib/ipc/bindings)" ]
+    git diff --exit-code -- ui/src/lib/ipc/bindings ui/src/lib/ipc/commands.ts src-tauri/capabilities &&
+    [ -z "$(git status --porcelain -- ui/src/lib/ipc/bindings ui/src/lib/ipc/commands.ts src-tauri/capabilities)" ]
 }
 step "IPC types up to date (ts-rs)" drift_check
 step "svelte-check" npm run --prefix ui check --silent

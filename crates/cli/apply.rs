@@ -1,18 +1,17 @@
-//! `portcullis apply` and `portcullis recover`: carry out the plan on the devices, with
-//! progress, and resolve password rotations a crash interrupted.
+//! `portcullis apply`, `portcullis recover` and `certs renew`: the engine's apply task
+//! with a confirmation, progress bars (or JSON lines) and a summary table.
 
 use std::collections::HashMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use portcullis_core::apply::{self, ApplyContext, DeviceJob, DeviceReport, Event, StepResult};
-use portcullis_core::driver::{ConnectOptions, Target};
-use portcullis_core::history::{Filter, History, Outcome};
-use portcullis_core::inventory::store::Store;
-use portcullis_core::plan::DevicePlan;
-use portcullis_core::vault::Vault;
+use portcullis_core::apply::{DeviceReport, Event as ApplyEvent, Recovered, StepResult};
+use portcullis_core::tasks::apply::{self as task, ApplyOutcome, ApplyRequest, Prepared, RenewRequest};
+use portcullis_core::tasks::Event;
+use portcullis_core::workspace::{SystemClock, Workspace};
 
 use crate::output::Output;
 
@@ -30,121 +29,68 @@ pub struct Args {
     /// Length of generated passwords (8–64; Hikvision firmware accepts up to 16).
     #[arg(long, default_value_t = 16)]
     password_length: usize,
-    /// Who is making the changes, for the history (default: $USER).
+    /// Who is making the changes, for the history (default: $PORTCULLIS_OPERATOR, else $USER).
     #[arg(long)]
     operator: Option<String>,
 }
 
-pub(crate) fn operator(given: &Option<String>) -> String {
-    given.clone().or_else(|| std::env::var("USER").ok()).filter(|o| !o.is_empty()).unwrap_or_else(|| "unknown".into())
-}
-
-/// The shared parts of a run: history, vault, client.
-fn context(
-    timeout: u64,
-    concurrency: usize,
-    operator: String,
-    site: portcullis_core::plan::SiteParameters,
-) -> anyhow::Result<ApplyContext> {
-    let home = portcullis_core::paths::home()?;
-    let connect = ConnectOptions { timeout: Duration::from_secs(timeout.max(1)) };
-    let vault = Arc::new(Vault::from_env(&home)?);
-    let ca = portcullis_core::certs::SiteCa::load_or_create(&home, &vault, "site")?;
-    let (client, pins) = portcullis_core::driver::http::pinned_client(&home, connect.timeout)?;
-    Ok(ApplyContext {
-        history: Arc::new(History::open(&home)?),
-        vault,
-        backups: home.join("backups"),
-        operator,
-        site,
-        passwords: Default::default(),
-        client,
-        pins,
-        connect,
-        concurrency: concurrency.max(1),
-        ca: Some(Arc::new(ca)),
-        home,
-        hostnames: HashMap::new(),
-        cancel: Default::default(),
-    })
-}
-
 /// The first Ctrl-C stops the run cleanly: no new device, no new step; the second
 /// stops at once (like a crash, which the next run recovers from).
-fn stop_on_ctrl_c(runtime: &tokio::runtime::Runtime, ctx: &Arc<ApplyContext>) {
-    let cancel = ctx.cancel.clone();
+fn stop_on_ctrl_c(runtime: &tokio::runtime::Runtime) -> Arc<AtomicBool> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
     runtime.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
             eprintln!("Stopping after the steps in hand (Ctrl-C again stops at once; the next apply recovers).");
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);
             }
         }
     });
+    cancel
 }
 
-/// Devices whose latest outcome for some setting is a failure or a rollback.
-fn failed_last_time(history: &History) -> anyhow::Result<Vec<String>> {
-    let mut last: HashMap<(String, String), Outcome> = HashMap::new();
-    for r in history.query(&Filter::default())? {
-        if r.change.outcome != Outcome::Intent {
-            last.insert((r.change.device.clone(), r.change.setting.clone()), r.change.outcome.clone());
+/// What preparing says: rotations recovered, intents closed, devices not planned.
+fn preparing(out: Output) -> impl Fn(Event) + Send + Sync {
+    move |e| match e {
+        Event::Recovered(r) => report_recovered(&r, &out),
+        Event::IntentsClosed { count } if !out.json => {
+            println!("Recorded the outcome of {count} change(s) an interrupted run left open.")
         }
+        Event::NotPlanned { device, reason } if !out.json => println!("{device}: not planned: {reason}"),
+        _ => {}
     }
-    let mut devices: Vec<String> = last
-        .into_iter()
-        .filter(|(_, o)| matches!(o, Outcome::Failed { .. } | Outcome::RolledBack { .. }))
-        .map(|((d, _), _)| d)
-        .collect();
-    devices.sort();
-    devices.dedup();
-    Ok(devices)
 }
 
-fn confirm(steps: usize, devices: usize) -> anyhow::Result<bool> {
-    eprint!("Apply {steps} change(s) to {devices} device(s)? [y/N] ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
-/// Steps that would change something (not blocked, not manual).
-fn actionable(p: &DevicePlan) -> usize {
-    p.steps.iter().filter(|s| s.blocked.is_none()).count()
+/// Confirmation, unless `--yes`; never a prompt without a terminal.
+fn agreed(yes: bool, out: &Output, what: &str, question: &str) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if out.json || !std::io::stdin().is_terminal() {
+        anyhow::bail!("{what} changes devices: confirm with --yes when not running interactively");
+    }
+    crate::output::confirm(question)
 }
 
 pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
-    let audit = &args.plan.audit;
-    let mut ctx = context(audit.timeout, audit.concurrency, operator(&args.operator), args.plan.site()?)?;
-    ctx.passwords.length = args.password_length;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let home = portcullis_core::paths::home()?;
-    // sled allows one opener per process: the audit below opens the inventory again.
-    let targets = {
-        let store = Store::open(&home)?;
-        ctx.hostnames = store.hostnames()?;
-        crate::audit::targets(audit, &store)?
+    let ws = Arc::new(Workspace::from_env()?);
+    let runtime = runtime()?;
+    let cancel = stop_on_ctrl_c(&runtime);
+    let request = ApplyRequest {
+        audit: args.plan.request(),
+        reviewed: None,
+        retry_failed: args.retry_failed,
+        password_length: args.password_length,
+        operator: args.operator.clone(),
     };
-    // Rotations a crash interrupted come first: their devices' passwords are unknown until then.
-    for r in runtime.block_on(apply::recover(&targets, &ctx))? {
-        report_recovered(&r, out);
-    }
-    let (mut plans, audits) = crate::plan::build_with_audits(&args.plan, out)?;
-    // A run killed between a change and its record: the devices now say how it ended.
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let closed = apply::interrupted::close(&ctx.history, &ctx.operator, &audits, &now)?;
-    if closed > 0 && !out.json {
-        println!("Recorded the outcome of {closed} change(s) an interrupted run left open.");
-    }
-    if args.retry_failed {
-        let failed = failed_last_time(&ctx.history)?;
-        plans.retain(|p| failed.contains(&p.device));
-    }
-    plans.retain(|p| actionable(p) > 0);
-    let steps: usize = plans.iter().map(actionable).sum();
-    if plans.is_empty() {
+    let prepared = runtime.block_on(task::prepare(&ws, request, Arc::new(SystemClock), cancel, &preparing(*out)))?;
+    if prepared.plans.is_empty() {
         if out.json {
             out.record("summary", &serde_json::json!({ "devices": 0, "steps": 0, "ok": 0, "problems": 0 }));
         } else {
@@ -153,93 +99,29 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if !out.json {
-        crate::plan::print(&plans);
+        crate::plan::print(&prepared.plans);
     }
-    if !args.yes {
-        if out.json || !std::io::stdin().is_terminal() {
-            anyhow::bail!("apply changes devices: confirm with --yes when not running interactively");
-        }
-        if !confirm(steps, plans.len())? {
-            println!("Nothing was changed.");
-            return Ok(ExitCode::SUCCESS);
-        }
+    let question = format!("Apply {} change(s) to {} device(s)?", prepared.steps(), prepared.plans.len());
+    if !agreed(args.yes, out, "apply", &question)? {
+        println!("Nothing was changed.");
+        return Ok(ExitCode::SUCCESS);
     }
-    let by_label: HashMap<String, (Target, Option<String>)> =
-        targets.into_iter().map(|(t, s)| (t.label(), (t, s))).collect();
-    let ctx = Arc::new(ctx);
-    stop_on_ctrl_c(&runtime, &ctx);
-    let mut reports = execute(plans, &by_label, &ctx, &runtime, out)?;
-    // Cameras activated just now can be read at last: plan and harden them in the same run.
-    let activated: Vec<String> = reports.iter().filter(|r| r.activated).map(|r| r.device.clone()).collect();
-    if !activated.is_empty() {
-        let mut again = args.plan.clone();
-        again.audit.device = activated;
-        let plans: Vec<DevicePlan> =
-            crate::plan::build(&again, out)?.into_iter().filter(|p| actionable(p) > 0).collect();
-        for second in execute(plans, &by_label, &ctx, &runtime, out)? {
-            if let Some(first) = reports.iter_mut().find(|r| r.device == second.device) {
-                first.absorb(second);
-            }
-        }
-    }
-    summarise(&reports, out);
-    Ok(if reports.iter().all(DeviceReport::ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    finish(&runtime, prepared, out)
 }
 
-/// Run the plans with progress; reports arrive as devices finish.
-fn execute(
-    plans: Vec<DevicePlan>,
-    by_label: &HashMap<String, (Target, Option<String>)>,
-    ctx: &Arc<ApplyContext>,
-    runtime: &tokio::runtime::Runtime,
-    out: &Output,
-) -> anyhow::Result<Vec<DeviceReport>> {
-    let steps: usize = plans.iter().map(actionable).sum();
-    let mut creds = HashMap::new();
-    let mut jobs = Vec::new();
-    for plan in plans {
-        let Some((target, site)) = by_label.get(&plan.device).cloned() else { continue };
-        if let Some(c) = ctx.vault.lookup(&plan.device, site.as_deref())? {
-            creds.insert(plan.device.clone(), c);
-        }
-        jobs.push(DeviceJob { target, site, plan });
-    }
-    let progress = Progress::new(out, jobs.len(), steps);
-    // The inventory learns a device's HTTPS port the moment HTTP is about to go.
-    let store = Arc::new(Store::open(&portcullis_core::paths::home()?)?);
-    let addresses: HashMap<String, std::net::IpAddr> =
-        by_label.iter().map(|(label, (t, _))| (label.clone(), t.address)).collect();
-    let store_error: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-    let on_event: Arc<dyn Fn(Event) + Send + Sync> = {
-        let (progress, store, store_error) = (progress.clone(), store, store_error.clone());
-        Arc::new(move |e: Event| {
-            if let Event::HttpsPort { device, port } = &e {
-                if let Some(address) = addresses.get(device) {
-                    if let Err(err) = store.set_https_port(*address, *port) {
-                        if let Ok(mut slot) = store_error.lock() {
-                            *slot = Some(err.to_string());
-                        }
-                    }
-                }
-            }
-            progress.event(&e)
-        })
-    };
-    let reports = runtime.block_on(async {
-        use futures::StreamExt;
-        apply::apply_many(jobs, |j| creds.get(&j.plan.device).cloned(), ctx.clone(), on_event).collect().await
-    });
+/// Run what was prepared, with progress, and print the summary.
+fn finish(runtime: &tokio::runtime::Runtime, prepared: Prepared, out: &Output) -> anyhow::Result<ExitCode> {
+    let progress = Progress::new(out, prepared.plans.len(), prepared.steps());
+    let sink = progress.clone();
+    let outcome = runtime.block_on(prepared.run(Arc::new(move |e: Event| sink.event(e))))?;
     progress.finish();
-    if let Some(e) = store_error.lock().ok().and_then(|mut s| s.take()) {
-        anyhow::bail!("the inventory could not record an HTTPS port: {e}");
-    }
-    Ok(reports)
+    summarise(&outcome, out);
+    Ok(if outcome.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn summarise(reports: &[DeviceReport], out: &Output) {
+fn summarise(outcome: &ApplyOutcome, out: &Output) {
+    let reports = &outcome.reports;
     let ok = reports.iter().filter(|r| r.ok()).count();
-    let pending = reports.iter().filter(|r| r.rotation_pending).count();
-    let cancelled = reports.iter().filter(|r| r.cancelled).count();
     if out.json {
         out.record(
             "summary",
@@ -251,14 +133,14 @@ fn summarise(reports: &[DeviceReport], out: &Output) {
                 "rolled_back": reports.iter().map(|r| r.rolled_back).sum::<usize>(),
                 "failed": reports.iter().map(|r| r.failed).sum::<usize>(),
                 "skipped": reports.iter().map(|r| r.skipped).sum::<usize>(),
-                "rotations_pending": pending,
-                "cancelled": cancelled,
+                "rotations_pending": reports.iter().filter(|r| r.rotation_pending).count(),
+                "cancelled": reports.iter().filter(|r| r.cancelled).count(),
             }),
         );
         return;
     }
     let mut sorted: Vec<&DeviceReport> = reports.iter().collect();
-    sorted.sort_by_key(|r| r.device.parse::<std::net::SocketAddr>().map_err(|_| r.device.clone()));
+    sorted.sort_by_key(|r| portcullis_core::tasks::plan::by_address(&r.device));
     println!();
     println!("{:<22} {:>8} {:>11} {:>6} {:>7}  NOTE", "DEVICE", "VERIFIED", "ROLLED BACK", "FAILED", "SKIPPED");
     for r in sorted {
@@ -301,25 +183,26 @@ impl Progress {
         Progress { json: out.json, bars, per_device: Arc::new(Mutex::new(HashMap::new())) }
     }
 
-    fn event(&self, e: &Event) {
+    fn event(&self, e: Event) {
+        let Event::Apply(e) = e else { return };
         if self.json {
-            Output { json: true }.record("progress", e);
+            Output { json: true }.record("progress", &e);
             return;
         }
         let Some((multi, overall)) = &self.bars else { return };
         let Ok(mut devices) = self.per_device.lock() else { return };
         match e {
-            Event::DeviceStarted { device, steps } => {
-                let bar = multi.add(indicatif::ProgressBar::new(*steps as u64));
+            ApplyEvent::DeviceStarted { device, steps } => {
+                let bar = multi.add(indicatif::ProgressBar::new(steps as u64));
                 if let Ok(style) = indicatif::ProgressStyle::with_template("{prefix:>22} [{bar:20}] {pos}/{len} {msg}")
                 {
                     bar.set_style(style.progress_chars("=> "));
                 }
                 bar.set_prefix(device.clone());
-                devices.insert(device.clone(), bar);
+                devices.insert(device, bar);
             }
-            Event::StepDone { device, setting, result, .. } => {
-                if let Some(bar) = devices.get(device) {
+            ApplyEvent::StepDone { device, setting, result, .. } => {
+                if let Some(bar) = devices.get(&device) {
                     bar.inc(1);
                     let word = match result {
                         StepResult::Verified => "ok",
@@ -331,11 +214,10 @@ impl Progress {
                 }
                 overall.inc(1);
             }
-            Event::HttpsPort { .. } => {}
-            Event::DeviceDone(r) => {
+            ApplyEvent::HttpsPort { .. } => {}
+            ApplyEvent::DeviceDone(r) => {
                 if let Some(bar) = devices.remove(&r.device) {
-                    let msg = if r.ok() { "done".to_string() } else { "needs attention".to_string() };
-                    bar.finish_with_message(msg);
+                    bar.finish_with_message(if r.ok() { "done" } else { "needs attention" });
                 }
             }
         }
@@ -354,7 +236,7 @@ impl std::fmt::Debug for Progress {
     }
 }
 
-fn report_recovered(r: &apply::Recovered, out: &Output) {
+fn report_recovered(r: &Recovered, out: &Output) {
     if out.json {
         out.record("recovered", r);
         return;
@@ -380,66 +262,37 @@ pub struct RecoverArgs {
 }
 
 pub fn recover(args: &RecoverArgs, out: &Output) -> anyhow::Result<ExitCode> {
-    let home = portcullis_core::paths::home()?;
-    let store = Store::open(&home)?;
-    let targets: Vec<(Target, Option<String>)> =
-        store.all()?.iter().filter_map(|d| Some((d.target()?, d.site.clone()))).collect();
-    let ctx = context(args.timeout, 1, operator(&args.operator), Default::default())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let done = runtime.block_on(apply::recover(&targets, &ctx))?;
+    let ws = Arc::new(Workspace::from_env()?);
+    let timeout = Duration::from_secs(args.timeout);
+    let say = preparing(*out);
+    let done =
+        runtime()?.block_on(task::recover(&ws, timeout, args.operator.as_deref(), Arc::new(SystemClock), &say))?;
     if done.is_empty() && !out.json {
         println!("No interrupted password rotation: nothing to recover.");
-    }
-    for r in &done {
-        report_recovered(r, out);
     }
     Ok(if done.iter().all(|r| r.kept != "pending") { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// `certs renew`: a new certificate from the site CA for each device, installed and
-/// proven like any other step, pinned anew.
-pub(crate) fn renew(addresses: &[String], yes: bool, out: &Output) -> anyhow::Result<ExitCode> {
-    if !yes {
-        if out.json || !std::io::stdin().is_terminal() {
-            anyhow::bail!("renewing changes devices: confirm with --yes when not running interactively");
+/// `certs renew`: a new certificate from the site CA for each device whose pinned
+/// certificate ends within `within` days, installed and proven like any other step.
+pub(crate) fn renew(within: i64, yes: bool, out: &Output) -> anyhow::Result<ExitCode> {
+    let ws = Arc::new(Workspace::from_env()?);
+    let due = task::due_for_renewal(&ws, within)?;
+    if due.is_empty() {
+        if !out.json {
+            println!("No device certificate ends within {within} days.");
         }
-        if !confirm(addresses.len(), addresses.len())? {
-            println!("Nothing was changed.");
-            return Ok(ExitCode::SUCCESS);
-        }
+        return Ok(ExitCode::SUCCESS);
     }
-    let home = portcullis_core::paths::home()?;
-    let store = Store::open(&home)?;
-    let hostnames = store.hostnames()?;
-    let targets: Vec<(Target, Option<String>)> = store
-        .all()?
-        .iter()
-        .filter(|d| d.address.is_some_and(|a| addresses.contains(&a.to_string())))
-        .filter_map(|d| Some((d.target()?, d.site.clone())))
-        .collect();
-    drop(store);
-    let mut ctx = context(10, 8, operator(&None), Default::default())?;
-    ctx.hostnames = hostnames;
-    let ctx = Arc::new(ctx);
-    let plans: Vec<DevicePlan> = targets
-        .iter()
-        .map(|(t, _)| DevicePlan {
-            device: t.label(),
-            steps: vec![portcullis_core::plan::Step {
-                phase: portcullis_core::plan::Phase::Tls,
-                control: None,
-                setting: "tls.certificate.self_signed".into(),
-                from: None,
-                to: portcullis_core::posture::Value::Bool(false),
-                action: "renew the certificate from the site CA".into(),
-                blocked: None,
-            }],
-        })
-        .collect();
-    let by_label: HashMap<String, (Target, Option<String>)> =
-        targets.into_iter().map(|(t, s)| (t.label(), (t, s))).collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let reports = execute(plans, &by_label, &ctx, &runtime, out)?;
-    summarise(&reports, out);
-    Ok(if reports.iter().all(DeviceReport::ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let question = format!("Renew the certificates of {} device(s)?", due.len());
+    if !agreed(yes, out, "renewing", &question)? {
+        println!("Nothing was changed.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runtime = runtime()?;
+    let cancel = stop_on_ctrl_c(&runtime);
+    let request =
+        RenewRequest { within_days: within, timeout: Duration::from_secs(10), concurrency: 8, operator: None };
+    let prepared = runtime.block_on(task::prepare_renewal(&ws, &request, Arc::new(SystemClock), cancel))?;
+    finish(&runtime, prepared, out)
 }

@@ -80,16 +80,7 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Renew { within, yes } => {
-            let due = Pins::load(&home)?.expiring_within(within);
-            if due.is_empty() {
-                if !out.json {
-                    println!("No device certificate ends within {within} days.");
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
-            crate::apply::renew(&due, yes, out)
-        }
+        Command::Renew { within, yes } => crate::apply::renew(within, yes, out),
     }
 }
 

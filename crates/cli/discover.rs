@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use portcullis_core::discover::runner::{self, DiscoverOptions};
-use portcullis_core::inventory::{merge, store::Store, Sighting, Source};
+use portcullis_core::inventory::Source;
+use portcullis_core::tasks::{self, Event};
+use portcullis_core::workspace::Workspace;
+use std::sync::Arc;
 
 use crate::output::{opt, print_devices, Output};
 
@@ -59,44 +62,27 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         timeout: Duration::from_secs_f64(args.timeout.clamp(0.2, 600.0)),
         ..Default::default()
     };
+    let ws = Arc::new(Workspace::from_env()?);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let sightings: Vec<Sighting> = runtime.block_on(async {
-        let mut rx = runner::discover(opts);
-        let mut all = Vec::new();
-        while let Some(mut s) = rx.recv().await {
-            if args.site.is_some() {
-                s.site = args.site.clone();
-            }
-            if out.json {
-                out.record("sighting", &s);
-            } else {
-                let addr = s.address.map_or("-".to_string(), |a| a.to_string());
-                println!(
-                    "{:<5} {:<16} {:<18} {}",
-                    source_name(s.source),
-                    addr,
-                    opt(&s.model),
-                    opt(&s.endpoint_reference)
-                );
-            }
-            all.push(s);
+    let show = |e: Event| {
+        let Event::Sighting(s) = e else { return };
+        if out.json {
+            out.record("sighting", &s);
+        } else {
+            let addr = s.address.map_or("-".to_string(), |a| a.to_string());
+            println!("{:<5} {:<16} {:<18} {}", source_name(s.source), addr, opt(&s.model), opt(&s.endpoint_reference));
         }
-        all
-    });
-    let mut found = Vec::new();
-    for s in &sightings {
-        merge(&mut found, s.clone());
-    }
-    let home = portcullis_core::paths::home()?;
-    Store::open(&home)?.record(sightings.clone())?;
+    };
+    let found = runtime.block_on(tasks::discover::run(&ws, opts, args.site.as_deref(), &show))?;
+    let (sightings, found) = (found.sightings, found.devices);
     if out.json {
-        out.record("summary", &serde_json::json!({ "sightings": sightings.len(), "devices": found.len() }));
+        out.record("summary", &serde_json::json!({ "sightings": sightings, "devices": found.len() }));
     } else {
         println!();
         print_devices(&found, "SEEN BY", |d| {
             d.seen_by.iter().map(|s| source_name(Some(*s))).collect::<Vec<_>>().join(",")
         });
-        println!("{} sighting(s), {} device(s); saved to the inventory", sightings.len(), found.len());
+        println!("{sightings} sighting(s), {} device(s); saved to the inventory", found.len());
     }
     Ok(ExitCode::SUCCESS)
 }

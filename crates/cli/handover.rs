@@ -12,8 +12,7 @@ use std::str::FromStr;
 use anyhow::Context;
 use clap::Subcommand;
 use portcullis_core::handover;
-use portcullis_core::inventory::store::Store;
-use portcullis_core::vault::Vault;
+use portcullis_core::workspace::Workspace;
 use zeroize::Zeroizing;
 
 use crate::output::Output;
@@ -73,10 +72,9 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         (None, keys) if !keys.is_empty() => handover::Recipients::Keys(keys.to_vec()),
         _ => anyhow::bail!("say how to encrypt: --passphrase-env VAR or --recipient age1…"),
     };
-    let home = portcullis_core::paths::home()?;
-    let (store, vault) = (Store::open(&home)?, Vault::from_env(&home)?);
-    let operator = portcullis_core::snapshots::operator_from_env();
-    let h = handover::build(&store, &vault, args.site.as_deref(), &operator, &to)?;
+    let ws = Workspace::from_env()?;
+    let operator = portcullis_core::workspace::operator(None);
+    let h = handover::build(&ws.store, &ws.vault, args.site.as_deref(), &operator, &to)?;
     portcullis_core::vault::write_atomically(path, &h.ciphertext)?;
     if out.json {
         out.record(

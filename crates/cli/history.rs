@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use portcullis_core::history::{Filter, History, Outcome};
+use portcullis_core::history::{Filter, Outcome};
+use portcullis_core::workspace::Workspace;
 
 use crate::output::Output;
 
@@ -31,8 +32,7 @@ enum Command {
 }
 
 pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
-    let home = portcullis_core::paths::home()?;
-    let history = History::open(&home)?;
+    let history = &Workspace::from_env()?.history;
     if let Some(Command::Verify) = args.command {
         let v = history.verify()?;
         if out.json {

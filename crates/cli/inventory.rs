@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use portcullis_core::inventory::{file, store::Store};
-use portcullis_core::vault::{Scope, Vault};
+use portcullis_core::tasks;
+use portcullis_core::workspace::Workspace;
 
 use crate::output::{opt, print_devices, Output};
 
@@ -25,48 +25,25 @@ pub enum Command {
 }
 
 pub fn run(cmd: Command, out: &Output) -> anyhow::Result<ExitCode> {
-    let home = portcullis_core::paths::home()?;
-    let store = Store::open(&home)?;
+    let ws = Workspace::from_env()?;
     match cmd {
         Command::Import { file: path, site } => {
             let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            let entries = file::parse(&path.to_string_lossy(), &text).with_context(|| path.display().to_string())?;
-            let mut sightings = Vec::new();
-            let mut creds = Vec::new();
-            for mut e in entries {
-                if site.is_some() {
-                    e.sighting.site = site.clone();
-                }
-                if let (Some(c), Some(a)) = (e.credentials.take(), e.sighting.address) {
-                    let label = match e.sighting.http_port.or(e.sighting.https_port) {
-                        Some(p) => format!("{a}:{p}"),
-                        None => a.to_string(),
-                    };
-                    creds.push((label, c));
-                }
-                sightings.push(e.sighting);
-            }
-            let n = sightings.len();
-            let devices = store.record(sightings)?;
-            let stored = if creds.is_empty() {
-                0
-            } else {
-                let vault = Vault::from_env(&home)?;
-                let n = creds.len();
-                vault.set_many(creds.into_iter().map(|(label, c)| (Scope::Device(label), c)).collect())?;
-                n
-            };
+            let done = tasks::import::run(&ws, &path.to_string_lossy(), &text, site.as_deref())
+                .with_context(|| path.display().to_string())?;
             if out.json {
-                out.record(
-                    "import",
-                    &serde_json::json!({ "read": n, "devices": devices.len(), "credentials_stored": stored }),
-                );
+                out.record("import", &done);
             } else {
-                println!("Imported {n} device(s) from {}; {stored} credential(s) stored in the vault.", path.display());
+                println!(
+                    "Imported {} device(s) from {}; {} credential(s) stored in the vault.",
+                    done.read,
+                    path.display(),
+                    done.credentials_stored
+                );
             }
         }
         Command::List => {
-            let devices = store.all()?;
+            let devices = ws.store.all()?;
             if out.json {
                 for d in &devices {
                     out.record("device", d);

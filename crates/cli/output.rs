@@ -22,6 +22,21 @@ pub fn opt(s: &Option<String>) -> String {
     s.as_deref().filter(|v| !v.is_empty()).unwrap_or("-").to_string()
 }
 
+/// A setting's value, or `?` when it is not known.
+pub fn show(v: &Option<portcullis_core::posture::Value>) -> String {
+    v.as_ref().map_or("?".into(), ToString::to_string)
+}
+
+/// Ask on the terminal; anything but yes is no.
+pub fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, Write};
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
 /// The device table of `inventory list` and `discover`; `last` names the last column.
 pub fn print_devices(
     devices: &[portcullis_core::inventory::Device],

@@ -2,11 +2,14 @@
 //! failing controls need, as `setting: current → target`. Writes nothing anywhere.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use portcullis_core::baseline::Baseline;
-use portcullis_core::plan::{plan_device, DevicePlan, SiteParameters};
+use portcullis_core::plan::DevicePlan;
+use portcullis_core::site::SiteSection;
+use portcullis_core::tasks::{self, audit::AuditRequest, Event};
+use portcullis_core::workspace::Workspace;
 
-use crate::output::Output;
+use crate::output::{show, Output};
 
 #[derive(Debug, Clone, clap::Args)]
 #[group(id = "plan_args")]
@@ -22,58 +25,41 @@ pub struct Args {
 }
 
 impl Args {
-    /// The site parameters: the baseline's `[site]` table, the flags filling its gaps.
-    pub(crate) fn site(&self) -> anyhow::Result<SiteParameters> {
-        let baseline = self.audit.baseline.as_deref().map(Baseline::load).transpose()?;
-        let section = baseline.as_ref().and_then(|b| b.site.as_ref());
-        SiteParameters::merge(section, &self.ntp_servers, &self.management_hosts).map_err(anyhow::Error::msg)
+    /// The request: the flags fill what the baseline's `[site]` table leaves empty.
+    pub(crate) fn request(&self) -> AuditRequest {
+        let site = SiteSection {
+            ntp_servers: self.ntp_servers.clone(),
+            management_hosts: self.management_hosts.clone(),
+            ..Default::default()
+        };
+        self.audit.request(site)
+    }
+}
+
+/// Devices that get no plan, said on the terminal.
+pub(crate) fn say_not_planned(out: &Output) -> impl Fn(Event) + Send + Sync + '_ {
+    move |e| {
+        if let (false, Event::NotPlanned { device, reason }) = (out.json, e) {
+            println!("{device}: not planned: {reason}");
+        }
     }
 }
 
 pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
-    let plans = build(args, out)?;
-    let steps: usize = plans.iter().map(|p| p.steps.len()).sum();
+    let ws = Arc::new(Workspace::from_env()?);
+    let (plans, _) =
+        crate::audit::runtime()?.block_on(tasks::plan::run(&ws, &args.request(), &say_not_planned(out)))?;
+    let steps: usize = plans.plans.iter().map(|p| p.steps.len()).sum();
     if out.json {
-        for p in &plans {
+        for p in &plans.plans {
             out.record("plan", p);
         }
-        out.record("summary", &serde_json::json!({ "devices": plans.len(), "steps": steps }));
+        out.record("summary", &serde_json::json!({ "devices": plans.plans.len(), "steps": steps }));
         return Ok(ExitCode::SUCCESS);
     }
-    print(&plans);
-    println!("{} device(s), {steps} step(s). Nothing was changed (this is a plan).", plans.len());
+    print(&plans.plans);
+    println!("{} device(s), {steps} step(s). Nothing was changed (this is a plan).", plans.plans.len());
     Ok(ExitCode::SUCCESS)
-}
-
-/// Audit the devices and plan each one that could be read.
-pub(crate) fn build(args: &Args, out: &Output) -> anyhow::Result<Vec<DevicePlan>> {
-    Ok(build_with_audits(args, out)?.0)
-}
-
-/// The plans, and the audits they come from.
-pub(crate) fn build_with_audits(
-    args: &Args,
-    out: &Output,
-) -> anyhow::Result<(Vec<DevicePlan>, Vec<portcullis_core::audit::DeviceAudit>)> {
-    let mut site = args.site()?;
-    let mut audits = crate::audit::collect(&args.audit, |_| {})?;
-    audits.sort_by_key(|a| a.target.parse::<std::net::SocketAddr>().map_err(|_| a.target.clone()));
-    let labelled: Vec<(&str, &portcullis_core::audit::DeviceAudit)> =
-        audits.iter().map(|a| (a.target.as_str(), a)).collect();
-    site.name_devices(&labelled);
-    let mut plans: Vec<DevicePlan> = Vec::new();
-    for a in &audits {
-        if let Some(e) = &a.error {
-            if !out.json {
-                println!("{}: not planned: {}", a.target, e.message);
-            }
-            if a.findings.is_empty() {
-                continue;
-            }
-        }
-        plans.push(plan_device(&a.target, &a.findings, &site));
-    }
-    Ok((plans, audits))
 }
 
 /// The plans as a diff, one line per step.
@@ -85,8 +71,6 @@ pub(crate) fn print(plans: &[DevicePlan]) {
         }
         println!("{}:", p.device);
         for (i, s) in p.steps.iter().enumerate() {
-            let show =
-                |v: &Option<portcullis_core::posture::Value>| v.as_ref().map_or("?".to_string(), ToString::to_string);
             let blocked = s.blocked.as_ref().map(|b| format!("   [blocked: {b}]")).unwrap_or_default();
             println!(
                 "  {:>2}. {:<15} {:<30} {} → {}   ({}){blocked}",

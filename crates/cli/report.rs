@@ -5,11 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use portcullis_core::baseline::Baseline;
-use portcullis_core::history::{Filter, History};
-use portcullis_core::snapshots::{self, Snapshots};
-use portcullis_report::model::{Filters, Inputs};
-use portcullis_report::{integrity, Format};
+use portcullis_core::workspace::{SystemClock, Workspace};
+use portcullis_report::model::Filters;
+use portcullis_report::workspace::{self as report_ws, ReportRequest};
+use portcullis_report::Format;
 
 use crate::output::Output;
 
@@ -61,55 +60,34 @@ fn format_of(args: &Args, out: &Path) -> anyhow::Result<Format> {
 }
 
 pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
-    let home = portcullis_core::paths::home()?;
+    let ws = Workspace::from_env()?;
     if let Some(Command::Verify { file }) = &args.command {
-        return verify(&home, file, out);
+        return verify(&ws, file, out);
     }
     let Some(path) = &args.out else { anyhow::bail!("say where the report goes: --out FILE") };
     let format = format_of(args, path)?;
-    let snaps = Snapshots::open(&home)?.between(args.since.as_deref(), args.until.as_deref())?;
-    let history = History::open(&home)?;
-    let chain = history.verify()?;
-    let records = history.query(&Filter {
-        device: None,
-        site: args.site.clone(),
-        since: args.since.clone(),
-        until: args.until.clone(),
-    })?;
-    let baselines = baselines_of(&snaps, &args.baseline)?;
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let inputs = Inputs {
-        generated_at: now,
-        generator: format!("portcullis {}", env!("CARGO_PKG_VERSION")),
-        operator: snapshots::operator_from_env(),
+    let request = ReportRequest {
         filters: Filters {
             site: args.site.clone(),
             devices: args.device.clone(),
             since: args.since.clone(),
             until: args.until.clone(),
         },
-        snapshots: &snaps,
-        history: &records,
-        chain: &chain,
-        baselines: &baselines,
+        baseline_files: args.baseline.clone(),
+        generator: format!("portcullis {}", env!("CARGO_PKG_VERSION")),
     };
-    let report = portcullis_report::build(&inputs)?.seal()?;
+    let report = report_ws::build(&ws, &request, &SystemClock)?;
     if args.before_after && report.audits.before.is_empty() {
         anyhow::bail!("--before-after needs two audits of these devices in the period; only one was found");
     }
-    let bytes = portcullis_report::render(format, &report)?;
-    portcullis_core::vault::write_atomically(path, &bytes)?;
-    let file_sha = integrity::file_digest(&bytes);
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let mut side = path.as_os_str().to_owned();
-    side.push(".sha256");
-    portcullis_core::vault::write_atomically(Path::new(&side), format!("{file_sha}  {name}\n").as_bytes())?;
+    let written = report_ws::write(&report, format, path)?;
+    let file_sha = written.file_sha256;
     let report_sha = report.sha256.clone().unwrap_or_default();
     if out.json {
         out.record(
             "report",
             &serde_json::json!({
-                "format": format!("{format:?}").to_lowercase(), "file": path, "bytes": bytes.len(),
+                "format": format!("{format:?}").to_lowercase(), "file": path, "bytes": written.bytes,
                 "devices": report.summary.devices, "changes": report.summary.changes,
                 "file_sha256": file_sha, "report_sha256": report_sha, "history_head": report.history.head,
             }),
@@ -120,9 +98,9 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
             path.display(),
             report.devices.len(),
             report.changes.len(),
-            bytes.len()
+            written.bytes
         );
-        println!("  file SHA-256    {file_sha} (also in {})", Path::new(&side).display());
+        println!("  file SHA-256    {file_sha} (also in {}.sha256)", path.display());
         println!("  report SHA-256  {report_sha}");
         println!("  history head    {} ({} records)", report.history.head, report.history.records);
         if !report.history.intact {
@@ -132,32 +110,9 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The baselines named by the audits (built-in ones by name) plus any files given.
-fn baselines_of(snaps: &[snapshots::Snapshot], files: &[String]) -> anyhow::Result<Vec<Baseline>> {
-    let mut out: Vec<Baseline> = Vec::new();
-    for f in files {
-        out.push(Baseline::load(f).with_context(|| format!("--baseline {f}"))?);
-    }
-    let mut names: Vec<&str> = snaps
-        .iter()
-        .flat_map(|s| s.devices.iter().filter_map(|d| d.baseline.as_deref()))
-        .filter_map(|b| b.split_once('@').map(|(n, _)| n))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    for n in names {
-        let builtin = portcullis_core::baseline::BUILTIN.iter().any(|(b, _)| *b == n);
-        if builtin && !out.iter().any(|b| b.baseline.name == n) {
-            out.push(Baseline::load(n)?);
-        }
-    }
-    Ok(out)
-}
-
-fn verify(home: &Path, file: &Path, out: &Output) -> anyhow::Result<ExitCode> {
+fn verify(ws: &Workspace, file: &Path, out: &Output) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(file).with_context(|| format!("{}", file.display()))?;
-    let history = History::open(home)?;
-    let check = integrity::verify_json(&text, &history.all()?, &history.verify()?);
+    let check = report_ws::verify_file(ws, &text)?;
     if out.json {
         out.record("report_verification", &check);
     } else if check.ok() {

@@ -4,6 +4,7 @@
 //! a simulated site in-process on loopback (`demo`).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
+pub mod command_list;
 pub mod commands;
 pub mod demo;
 pub mod dto;
@@ -17,7 +18,7 @@ use crate::dto::AppInfo;
 use crate::error::{IpcError, IpcResult};
 use crate::session::{AppState, Session};
 
-/// Every command the UI may call; `build.rs` lists the same names for the ACL.
+/// Every command the UI may call: the names of `commands.txt` (`tests/tidy.rs` checks).
 pub fn app_builder<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
     builder.manage(state).invoke_handler(tauri::generate_handler![
         commands::app_info,
@@ -60,7 +61,7 @@ pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLoc
 /// goes to stdout and the app quits.
 pub fn ui_ready<R: Runtime>(app: &tauri::AppHandle<R>, state: &AppState) -> u32 {
     let ms = STARTED.get().map_or(0, |t| t.elapsed().as_millis() as u32);
-    let devices = state.session().ok().and_then(|s| s.store.all().ok()).map_or(0, |d| d.len());
+    let devices = state.session().ok().and_then(|s| s.ws.store.all().ok()).map_or(0, |d| d.len());
     tracing::info!(ms, devices, "interactive");
     if std::env::var("PORTCULLIS_STARTUP_PROBE").as_deref() == Ok("1") {
         #[allow(clippy::print_stdout)]
@@ -78,9 +79,9 @@ pub fn app_info(state: &AppState) -> IpcResult<AppInfo> {
         name: "Portcullis".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         demo: s.demo.is_some(),
-        data_dir: s.home.display().to_string(),
-        vault: s.vault.describe(),
-        devices: s.store.all()?.len() as u32,
+        data_dir: s.ws.home.display().to_string(),
+        vault: s.ws.vault.describe(),
+        devices: s.ws.store.all()?.len() as u32,
     })
 }
 

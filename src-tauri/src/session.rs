@@ -4,39 +4,25 @@
 //! toggle switches which one commands see.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
 use portcullis_core::audit::DeviceAudit;
-use portcullis_core::history::History;
-use portcullis_core::inventory::store::Store;
-use portcullis_core::snapshots::Snapshots;
 use portcullis_core::vault::Vault;
-
-use portcullis_core::audit::BaselineChoice;
-use portcullis_core::baseline::Baseline;
-use portcullis_core::site::SiteSection;
+use portcullis_core::workspace::{PolicyInput, SitePolicy, Workspace};
 
 use crate::demo::DemoSite;
 use crate::dto::Settings;
 use crate::error::{IpcError, IpcResult};
 
-/// One data directory, open.
+/// One data directory, open, and what the window shows of it.
 #[derive(Debug)]
 pub struct Session {
-    pub home: PathBuf,
-    pub store: Store,
-    /// Shared with apply runs (`ApplyContext`).
-    pub history: Arc<History>,
-    pub vault: Arc<Vault>,
-    /// Every audit run, kept for reports (before/after).
-    pub snapshots: Snapshots,
-    /// The last audit of each device this run, by target label (`address:port`).
+    /// The engine's workspace: inventory, history, vault, snapshots, CA, site policy.
+    pub ws: Arc<Workspace>,
+    /// The UI's cache: the last audit of each device, by target label (`address:port`).
     pub audits: Mutex<BTreeMap<String, DeviceAudit>>,
     pub settings: Mutex<Settings>,
-    /// The site's own baseline file (`site-baseline.toml` in the data directory), used
-    /// for every device instead of the built-in pair when set.
-    pub site_baseline: Mutex<Option<Arc<Baseline>>>,
     /// The running apply's stop flag (`cancel_apply`).
     pub cancel: Mutex<Arc<std::sync::atomic::AtomicBool>>,
     /// Declared last: dropped after the stores, so the temporary directory goes last.
@@ -45,26 +31,14 @@ pub struct Session {
 
 impl Session {
     pub fn open(home: &Path, vault: Vault, demo: Option<DemoSite>) -> IpcResult<Session> {
-        std::fs::create_dir_all(home).map_err(|e| IpcError::local(format!("{}: {e}", home.display())))?;
-        let history = Arc::new(History::open(home)?);
-        let snapshots = Snapshots::open(home)?;
+        let ws = Workspace::open(home, vault)?;
         // The last audits that still describe their devices: a restarted app shows the
         // site as it was left, not as never audited.
-        let records = history.query(&portcullis_core::history::Filter::default())?;
-        let audits: BTreeMap<String, DeviceAudit> =
-            portcullis_core::snapshots::current_audits(&snapshots.all()?, &records)
-                .into_iter()
-                .map(|(target, (_, result))| (target, result.to_audit()))
-                .collect();
+        let audits = ws.current_audits()?;
         Ok(Session {
-            home: home.to_path_buf(),
-            store: Store::open(home)?,
-            history,
-            vault: Arc::new(vault),
-            snapshots,
+            ws: Arc::new(ws),
             audits: Mutex::new(audits),
             cancel: Mutex::new(Arc::default()),
-            site_baseline: Mutex::new(load_site_baseline(home)),
             settings: Mutex::new(if demo.is_some() { Settings::demo() } else { Settings::default() }),
             demo,
         })
@@ -86,38 +60,14 @@ impl Session {
         self.settings.lock().map(|s| s.clone()).map_err(|_| IpcError::local("settings lock poisoned"))
     }
 
-    /// Where the site's baseline file is kept.
-    pub fn site_baseline_path(&self) -> PathBuf {
-        self.home.join(SITE_BASELINE)
+    /// What the shell adds to the site's policy: the settings' site values.
+    pub fn policy_input(&self) -> IpcResult<PolicyInput> {
+        Ok(PolicyInput { baseline: None, site: self.settings()?.site_section().map_err(IpcError::input)? })
     }
 
-    pub fn site_baseline(&self) -> IpcResult<Option<Arc<Baseline>>> {
-        self.site_baseline.lock().map(|b| b.clone()).map_err(|_| IpcError::local("baseline lock poisoned"))
-    }
-
-    pub fn set_site_baseline(&self, b: Option<Baseline>) -> IpcResult<()> {
-        *self.site_baseline.lock().map_err(|_| IpcError::local("baseline lock poisoned"))? = b.map(Arc::new);
-        Ok(())
-    }
-
-    /// The site parameters in force: the baseline file's `[site]` table when it has
-    /// one, otherwise the settings'.
-    pub fn site_section(&self) -> IpcResult<SiteSection> {
-        if let Some(site) = self.site_baseline()?.and_then(|b| b.site.clone()) {
-            return Ok(site);
-        }
-        self.settings()?.site_section().map_err(IpcError::input)
-    }
-
-    /// What audits score against: the site's file for every device, or the built-in
-    /// pair by protocol; either with the site parameters as SITE-* controls.
-    pub fn baseline_choice(&self) -> IpcResult<BaselineChoice> {
-        let site = self.site_section()?;
-        let choice = match self.site_baseline()? {
-            Some(b) => BaselineChoice::Fixed(b),
-            None => BaselineChoice::builtin()?,
-        };
-        choice.with_site(&site).map_err(IpcError::input)
+    /// The site policy in force (the site's baseline file with the settings filling gaps).
+    pub fn policy(&self) -> IpcResult<SitePolicy> {
+        Ok(self.ws.policy(&self.policy_input()?)?)
     }
 
     /// A fresh stop flag for an apply that is starting.
@@ -139,22 +89,6 @@ impl Session {
         let mut g = self.settings.lock().map_err(|_| IpcError::local("settings lock poisoned"))?;
         *g = s;
         Ok(())
-    }
-}
-
-/// The file a site baseline is kept in, in the data directory.
-pub const SITE_BASELINE: &str = "site-baseline.toml";
-
-/// The site's baseline file, if the data directory has a usable one.
-fn load_site_baseline(home: &Path) -> Option<Arc<Baseline>> {
-    let path = home.join(SITE_BASELINE);
-    let text = std::fs::read_to_string(&path).ok()?;
-    match Baseline::parse(&path.display().to_string(), &text) {
-        Ok(b) => Some(Arc::new(b)),
-        Err(e) => {
-            tracing::warn!("{e}: using the built-in baselines");
-            None
-        }
     }
 }
 
@@ -263,7 +197,7 @@ mod tests {
                 error: None,
             };
             let result = DeviceResult::from_audit(&audit, None);
-            s.snapshots.save("2026-11-28T10:00:00Z", "t", "builtin", vec![result]).unwrap();
+            s.ws.snapshots.save("2026-11-28T10:00:00Z", "t", "builtin", vec![result]).unwrap();
         }
         let s = Session::open(&home, vault(), None).unwrap();
         assert_eq!(s.audits().unwrap().get("127.1.0.1:80").and_then(|a| a.score), Some(64));

@@ -61,14 +61,15 @@ fn data_that_could_not_be_opened_says_why_instead_of_showing_an_empty_site() {
 fn demo_site_end_to_end_through_ipc() {
     let demo = tauri::async_runtime::block_on(portcullis_desktop::demo::start()).unwrap();
     // The fleet's passwords, straight from the vault: none may appear in any response.
-    let labels: Vec<String> = demo.store.all().unwrap().iter().filter_map(|d| d.target()).map(|t| t.label()).collect();
+    let labels: Vec<String> =
+        demo.ws.store.all().unwrap().iter().filter_map(|d| d.target()).map(|t| t.label()).collect();
     let secrets: Vec<String> = labels
         .iter()
-        .filter_map(|l| demo.vault.lookup(l, None).unwrap())
+        .filter_map(|l| demo.ws.vault.lookup(l, None).unwrap())
         .map(|c| c.password.expose().to_string())
         .collect();
     assert!(secrets.len() >= 8, "the fleet's credentials are in the vault: {}", secrets.len());
-    let vault = demo.vault.clone();
+    let vault = demo.ws.vault.clone();
     let (app, w) = app_with(AppState::new(None, Some(demo)));
     let mut seen = String::new();
     let mut ok = |cmd: &str, args: Value| {

@@ -79,3 +79,15 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<crate::baseline::BaselineError> for Error {
+    fn from(e: crate::baseline::BaselineError) -> Self {
+        Error::Input(e.to_string())
+    }
+}
+
+impl From<crate::inventory::file::InventoryError> for Error {
+    fn from(e: crate::inventory::file::InventoryError) -> Self {
+        Error::Input(e.to_string())
+    }
+}

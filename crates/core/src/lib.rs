@@ -20,5 +20,7 @@ pub mod posture;
 pub mod secret;
 pub mod site;
 pub mod snapshots;
+pub mod tasks;
 pub mod vault;
+pub mod workspace;
 pub mod xml;

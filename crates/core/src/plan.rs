@@ -125,6 +125,11 @@ impl DevicePlan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
+
+    /// Steps that would change something (not blocked, not manual).
+    pub fn actionable(&self) -> usize {
+        self.steps.iter().filter(|s| s.blocked.is_none()).count()
+    }
 }
 
 fn step(f: &Finding, phase: Phase, to: Value, action: &str) -> Step {

@@ -48,6 +48,16 @@ pub enum Protocol {
     Onvif,
 }
 
+impl Protocol {
+    /// Lower-case, as the CLI shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Isapi => "isapi",
+            Protocol::Onvif => "onvif",
+        }
+    }
+}
+
 /// Who the device is.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
@@ -61,6 +71,16 @@ pub struct Identity {
     /// `yymmdd` build date when the firmware states one.
     pub firmware_build: Option<String>,
     pub device_type: String,
+}
+
+impl Identity {
+    /// `V5.5.0 build 170725`, or the version alone.
+    pub fn firmware(&self) -> String {
+        match &self.firmware_build {
+            Some(b) => format!("{} build {b}", self.firmware_version),
+            None => self.firmware_version.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -115,14 +115,6 @@ fn local(e: impl std::fmt::Display) -> Error {
     Error::Local(format!("audit snapshots: {e}"))
 }
 
-/// Who is running the tool: `PORTCULLIS_OPERATOR`, else the login name.
-pub fn operator_from_env() -> String {
-    ["PORTCULLIS_OPERATOR", "USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| "unknown".into())
-}
-
 impl Snapshots {
     pub fn open(home: &Path) -> Result<Snapshots> {
         let db = sled::open(home.join("snapshots.sled")).map_err(local)?;

@@ -10,6 +10,7 @@ pub mod json;
 pub mod model;
 pub mod pdf;
 pub mod sample;
+pub mod workspace;
 
 pub use model::{build, Inputs, ReportData};
 

@@ -1,70 +1,58 @@
-//! Audit the chosen devices (the CLI's `audit`, with progress): credentials are looked
-//! up first, then `audit_many` runs with the site's concurrency; each result is kept
-//! for the device table and reported as it finishes.
+//! Audit the chosen devices with the engine's audit task; each result goes to the UI as
+//! it finishes and into the session's cache for the device table.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
-use portcullis_core::audit::{self, AuditOptions, DeviceAudit};
-use portcullis_core::driver::{ConnectOptions, Target};
-use portcullis_core::snapshots::{self, DeviceResult};
+use portcullis_core::audit::{self, DeviceAudit};
+use portcullis_core::tasks::{self, audit::AuditRequest, Event};
+use portcullis_core::workspace::{Selection, SystemClock};
 
-use super::views::fill_identity_from_inventory;
 use crate::dto::{AuditSummary, Progress};
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
 
+/// The request the settings make for these inventory ids (all devices when empty).
+pub fn request(session: &Session, ids: &[String]) -> IpcResult<AuditRequest> {
+    let settings = session.settings()?;
+    Ok(AuditRequest {
+        selection: Selection::ids(ids),
+        policy: session.policy_input()?,
+        concurrency: settings.concurrency.max(1) as usize,
+        timeout: Duration::from_secs(u64::from(settings.timeout_s.max(1))),
+    })
+}
+
 /// Audit the devices with these inventory ids (all of them when `ids` is empty).
-pub async fn run(session: Arc<Session>, ids: Vec<String>, each: impl Fn(Progress)) -> IpcResult<AuditSummary> {
-    let known = session.store.all()?;
-    let chosen: Vec<_> = known.iter().filter(|d| ids.is_empty() || ids.contains(&d.id)).collect();
-    let targets: Vec<(Target, Option<String>)> =
-        chosen.iter().filter_map(|d| Some((d.target()?, d.site.clone()))).collect();
-    if targets.is_empty() {
+pub async fn run(
+    session: Arc<Session>,
+    ids: Vec<String>,
+    each: impl Fn(Progress) + Send + Sync,
+) -> IpcResult<AuditSummary> {
+    let req = request(&session, &ids)?;
+    let total = session.ws.select(&req.selection)?.len() as u32;
+    if total == 0 {
         return Err(IpcError::new("input", "nothing to audit: discover or import devices first"));
     }
-    let settings = session.settings()?;
-    let creds =
-        super::credentials_of(&session, targets.iter().map(|(t, site)| (t.label(), site.clone())).collect()).await?;
-    let opts = AuditOptions {
-        connect: ConnectOptions { timeout: Duration::from_secs(u64::from(settings.timeout_s.max(1))) },
-        concurrency: settings.concurrency.max(1) as usize,
-        ..AuditOptions::default()
-    };
-    let client = portcullis_core::driver::http::client_for_home(&session.home, opts.connect.timeout)?;
-    let choice = session.baseline_choice()?;
-    let total = targets.len() as u32;
-    let list: Vec<Target> = targets.into_iter().map(|(t, _)| t).collect();
-    let stream = audit::audit_many(list, |t| creds.get(&t.label()).cloned(), choice, client, opts);
-    let mut stream = std::pin::pin!(stream);
-    let mut results: Vec<DeviceAudit> = Vec::new();
-    while let Some(mut a) = stream.next().await {
-        fill_identity_from_inventory(&mut a, &known);
+    let done = std::sync::atomic::AtomicU32::new(0);
+    let cache = session.clone();
+    let sink = move |e: Event| {
+        let Event::Audited(a) = e else { return };
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         each(Progress {
             job: "audit".into(),
-            done: results.len() as u32 + 1,
+            done: n,
             total,
             device: a.target.clone(),
             ok: a.error.is_none(),
             message: a.error.as_ref().map(|e| e.message.clone()),
         });
-        session.audits()?.insert(a.target.clone(), a.clone());
-        results.push(a);
-    }
-    // Kept for reports, as the CLI's audit keeps it.
-    let sites: HashMap<String, Option<String>> =
-        known.iter().filter_map(|d| Some((d.target()?.label(), d.site.clone()))).collect();
-    let devices =
-        results.iter().map(|a| DeviceResult::from_audit(a, sites.get(&a.target).cloned().flatten())).collect();
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    session.snapshots.save(&now, &snapshots::operator_from_env(), "builtin", devices)?;
-    Ok(AuditSummary {
-        devices: results.len() as u32,
-        errors: results.iter().filter(|a| a.error.is_some()).count() as u32,
-        site_score: audit::site_score(&results),
-    })
+        if let Ok(mut audits) = cache.audits() {
+            audits.insert(a.target.clone(), *a);
+        }
+    };
+    let run = tasks::audit::run(&session.ws, &req, &SystemClock, &sink).await?;
+    Ok(AuditSummary { devices: run.audits.len() as u32, errors: run.errors() as u32, site_score: run.site_score })
 }
 
 /// The site score over every device audited this run.

@@ -14,11 +14,11 @@ fn lower<T: serde::Serialize>(v: &T) -> String {
 /// The site's file first (when there is one, it is what audits use), then the built-in
 /// profiles; each with the site parameters in force.
 pub fn profiles(session: Option<&Session>) -> IpcResult<Vec<BaselineView>> {
-    let site = session.and_then(|s| s.site_section().ok());
-    let file = session.and_then(|s| s.site_baseline().ok().flatten());
+    let site = session.and_then(|s| s.policy().ok()).map(|p| p.site);
+    let file = session.and_then(|s| s.ws.site_baseline());
     let mut list: Vec<(Baseline, String, bool)> = Vec::new();
     if let Some(b) = &file {
-        let path = session.map(|s| s.site_baseline_path().display().to_string()).unwrap_or_default();
+        let path = session.map(|s| s.ws.site_baseline_path().display().to_string()).unwrap_or_default();
         list.push(((**b).clone(), format!("file {path}"), true));
     }
     for (name, _) in BUILTIN {
@@ -62,19 +62,12 @@ pub fn profiles(session: Option<&Session>) -> IpcResult<Vec<BaselineView>> {
 /// Use a baseline file for this site: checked first (errors name the line), then kept
 /// in the data directory and used by every audit until cleared.
 pub fn use_file(session: &Session, name: &str, text: &str) -> IpcResult<Vec<BaselineView>> {
-    let b = Baseline::parse(name, text)?;
-    portcullis_core::vault::write_atomically(&session.site_baseline_path(), text.as_bytes())?;
-    session.set_site_baseline(Some(b))?;
+    session.ws.set_site_baseline(name, text)?;
     profiles(Some(session))
 }
 
 /// Back to the built-in profiles.
 pub fn clear_file(session: &Session) -> IpcResult<Vec<BaselineView>> {
-    match std::fs::remove_file(session.site_baseline_path()) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(IpcError::local(e)),
-    }
-    session.set_site_baseline(None)?;
+    session.ws.clear_site_baseline()?;
     profiles(Some(session))
 }

@@ -12,6 +12,7 @@ use crate::session::Session;
 
 pub fn entries(session: &Session) -> IpcResult<Vec<VaultEntry>> {
     Ok(session
+        .ws
         .vault
         .list()?
         .into_iter()
@@ -29,7 +30,7 @@ pub fn entries(session: &Session) -> IpcResult<Vec<VaultEntry>> {
 /// Which vault entry a device's audit would use, without reading any secret: its own,
 /// its site's default, or the `default` site's.
 pub fn state_for(session: &Session, label: &str, site: Option<&str>) -> IpcResult<CredentialState> {
-    let list = session.vault.list()?;
+    let list = session.ws.vault.list()?;
     let address = label.split(':').next().unwrap_or(label);
     let candidates = [
         ("device", Scope::Device(label.to_string())),
@@ -58,7 +59,7 @@ pub fn set_site_default(session: &Session, c: SiteCredentials) -> IpcResult<()> 
         return Err(IpcError::new("input", "site, user name and password are all required"));
     }
     let creds = Credentials::new(username, c.password);
-    session.vault.set(Scope::Site(site.to_string()), &creds)?;
+    session.ws.vault.set(Scope::Site(site.to_string()), &creds)?;
     Ok(())
 }
 
@@ -69,11 +70,11 @@ pub fn set_for_device(session: &Session, c: DeviceCredentials) -> IpcResult<()> 
     if username.is_empty() || c.password.is_empty() {
         return Err(IpcError::new("input", "user name and password are both required"));
     }
-    let known = session.store.all()?.iter().filter_map(|d| d.target()).any(|t| t.label() == c.device);
+    let known = session.ws.store.all()?.iter().filter_map(|d| d.target()).any(|t| t.label() == c.device);
     if !known {
         return Err(IpcError::new("not_found", format!("{} is not in the inventory", c.device)));
     }
-    session.vault.set(Scope::Device(c.device.clone()), &Credentials::new(username, c.password))?;
+    session.ws.vault.set(Scope::Device(c.device.clone()), &Credentials::new(username, c.password))?;
     Ok(())
 }
 
@@ -89,19 +90,19 @@ pub fn import_ca(session: &Session, request: &ImportCaRequest) -> IpcResult<Cert
     };
     let cert = required("certificate", &request.cert_path)?;
     let key = required("key", &request.key_path)?;
-    portcullis_core::certs::SiteCa::import_files(&session.home, &session.vault, &cert, &key, request.replace)?;
+    portcullis_core::certs::SiteCa::import_files(&session.ws.home, &session.ws.vault, &cert, &key, request.replace)?;
     certificates(session)
 }
 
 /// The site CA (public part) and every pinned device certificate.
 pub fn certificates(session: &Session) -> IpcResult<CertificatesView> {
-    let ca = portcullis_core::certs::ca_info(&session.home)?.map(|c| CaView {
+    let ca = portcullis_core::certs::ca_info(&session.ws.home)?.map(|c| CaView {
         subject: c.subject,
         not_after: c.not_after,
         fingerprint: c.fingerprint,
         path: c.path,
     });
-    let pins = portcullis_core::certs::Pins::load(&session.home)?;
+    let pins = portcullis_core::certs::Pins::load(&session.ws.home)?;
     let expiring = pins.expiring_within(30);
     Ok(CertificatesView {
         ca,

@@ -6,7 +6,8 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use portcullis_core::discover::runner::{self, DiscoverOptions};
-use portcullis_core::inventory::{merge, Sighting};
+use portcullis_core::inventory::Sighting;
+use portcullis_core::tasks::Event;
 
 use super::views::source_name;
 use crate::dto::{DiscoverRequest, DiscoverSummary, InterfaceView, SightingEvent};
@@ -68,20 +69,19 @@ pub fn sighting_event(s: &Sighting) -> SightingEvent {
 }
 
 /// Run discovery to its end; `each` sees every sighting as it arrives.
-pub async fn run(session: &Session, req: DiscoverRequest, each: impl Fn(SightingEvent)) -> IpcResult<DiscoverSummary> {
+pub async fn run(
+    session: &Session,
+    req: DiscoverRequest,
+    each: impl Fn(SightingEvent) + Send + Sync,
+) -> IpcResult<DiscoverSummary> {
     let (opts, searched) = options(session, &req)?;
-    let mut rx = runner::discover(opts);
-    let mut all = Vec::new();
-    while let Some(s) = rx.recv().await {
-        each(sighting_event(&s));
-        all.push(s);
-    }
-    let mut found = Vec::new();
-    for s in &all {
-        merge(&mut found, s.clone());
-    }
-    session.store.record(all.clone())?;
-    Ok(DiscoverSummary { sightings: all.len() as u32, devices: found.len() as u32, searched })
+    let sink = |e: Event| {
+        if let Event::Sighting(s) = e {
+            each(sighting_event(&s));
+        }
+    };
+    let found = portcullis_core::tasks::discover::run(&session.ws, opts, None, &sink).await?;
+    Ok(DiscoverSummary { sightings: found.sightings as u32, devices: found.devices.len() as u32, searched })
 }
 
 /// The interfaces the user may pick for multicast discovery.

@@ -9,12 +9,12 @@ use crate::session::Session;
 
 /// Records, newest first; only one device's when `device` (its label) is given.
 pub fn records(session: &Session, device: Option<String>) -> IpcResult<Vec<HistoryRecord>> {
-    let list = session.history.query(&Filter { device, ..Filter::default() })?;
+    let list = session.ws.history.query(&Filter { device, ..Filter::default() })?;
     Ok(list.iter().rev().map(record_view).collect())
 }
 
 pub fn verify(session: &Session) -> IpcResult<ChainCheck> {
-    let v = session.history.verify()?;
+    let v = session.ws.history.verify()?;
     let (first_bad_seq, first_bad_reason) = match v.first_bad {
         Some((seq, why)) => (Some(u32::try_from(seq).unwrap_or(u32::MAX)), Some(why)),
         None => (None, None),
@@ -30,7 +30,7 @@ pub fn verify(session: &Session) -> IpcResult<ChainCheck> {
 
 /// Every audited device's settings that differ from what apply last verified.
 pub fn drift(session: &Session) -> IpcResult<Vec<DriftView>> {
-    let records = session.history.query(&Filter::default())?;
+    let records = session.ws.history.query(&Filter::default())?;
     let audits = session.audits()?;
     let list: Vec<_> = audits.values().collect();
     let show = |v: Option<portcullis_core::posture::Value>| v.map(|v| v.to_string());

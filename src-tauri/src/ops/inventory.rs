@@ -3,9 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use portcullis_core::inventory::file;
-use portcullis_core::vault::Scope;
-
 use super::views::device_row;
 use crate::dto::{DeviceRow, ImportResult};
 use crate::error::IpcResult;
@@ -13,34 +10,18 @@ use crate::session::Session;
 
 /// Import an inventory file's text (CSV or JSON, by its name).
 pub fn import_text(session: &Session, name: &str, text: &str, site: Option<&str>) -> IpcResult<ImportResult> {
-    let entries = file::parse(name, text)?;
-    let mut sightings = Vec::new();
-    let mut creds = Vec::new();
-    for mut e in entries {
-        if let Some(s) = site {
-            e.sighting.site = Some(s.to_string());
-        }
-        if let (Some(c), Some(a)) = (e.credentials.take(), e.sighting.address) {
-            let label = match e.sighting.http_port.or(e.sighting.https_port) {
-                Some(p) => format!("{a}:{p}"),
-                None => a.to_string(),
-            };
-            creds.push((Scope::Device(label), c));
-        }
-        sightings.push(e.sighting);
-    }
-    let read = sightings.len() as u32;
-    let devices = session.store.record(sightings)?.len() as u32;
-    let credentials_stored = creds.len() as u32;
-    if !creds.is_empty() {
-        session.vault.set_many(creds)?;
-    }
-    Ok(ImportResult { read, devices, credentials_stored })
+    let done = portcullis_core::tasks::import::run(&session.ws, name, text, site)?;
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(ImportResult {
+        read: count(done.read),
+        devices: count(done.devices),
+        credentials_stored: count(done.credentials_stored),
+    })
 }
 
 /// Every device, by address (127.1.0.2 before 127.1.0.10), with this run's audit.
 pub fn rows(session: &Session) -> IpcResult<Vec<DeviceRow>> {
-    let mut devices = session.store.all()?;
+    let mut devices = session.ws.store.all()?;
     devices.sort_by_key(|d| (d.address.is_none(), d.address, d.id.clone()));
     let last = last_changes(session)?;
     let audits = session.audits()?;
@@ -50,7 +31,7 @@ pub fn rows(session: &Session) -> IpcResult<Vec<DeviceRow>> {
 /// The time of each device's latest history record.
 pub fn last_changes(session: &Session) -> IpcResult<BTreeMap<String, String>> {
     let mut last = BTreeMap::new();
-    for r in session.history.all()? {
+    for r in session.ws.history.all()? {
         last.insert(r.change.device.clone(), r.time.clone());
     }
     Ok(last)
@@ -58,7 +39,7 @@ pub fn last_changes(session: &Session) -> IpcResult<BTreeMap<String, String>> {
 
 /// The row of one device, by its inventory id.
 pub fn row(session: &Session, id: &str) -> IpcResult<Option<(DeviceRow, portcullis_core::inventory::Device)>> {
-    let Some(d) = session.store.all()?.into_iter().find(|d| d.id == id) else { return Ok(None) };
+    let Some(d) = session.ws.store.all()?.into_iter().find(|d| d.id == id) else { return Ok(None) };
     let last = last_changes(session)?;
     let audits = session.audits()?;
     Ok(Some((device_row(&d, &audits, &last), d)))

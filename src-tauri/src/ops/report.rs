@@ -2,14 +2,10 @@
 //! data directory's audit snapshots, the history and its chain check, and written to
 //! `<data dir>/reports/` with a `.sha256` beside each file.
 
-use std::path::Path;
-
-use portcullis_core::baseline::{Baseline, BUILTIN};
-use portcullis_core::history::Filter;
-use portcullis_core::snapshots;
 use portcullis_core::vault::write_atomically;
-use portcullis_report::model::{Filters, Inputs};
-use portcullis_report::{integrity, Format};
+use portcullis_core::workspace::SystemClock;
+use portcullis_report::workspace::{self as report_ws, ReportError, ReportRequest};
+use portcullis_report::Format;
 
 use portcullis_core::handover::Recipients;
 use zeroize::Zeroizing;
@@ -18,61 +14,40 @@ use crate::dto::{HandoverFile, HandoverRequest, PreviewDevice, ReportFile, Repor
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
 
-fn report_error(e: impl std::fmt::Display) -> IpcError {
-    IpcError::new("report", e.to_string())
+fn report_error(e: ReportError) -> IpcError {
+    match e {
+        ReportError::Core(e) => e.into(),
+        ReportError::Build(portcullis_report::model::BuildError::NoAudit) => {
+            IpcError::new("nothing_to_report", "no audit yet: audit the site first")
+        }
+        other => IpcError::new("report", other.to_string()),
+    }
 }
 
 /// The sealed report of everything this data directory knows.
 fn build(session: &Session) -> IpcResult<portcullis_report::model::ReportData> {
-    let snaps = session.snapshots.between(None, None)?;
-    if snaps.is_empty() {
-        return Err(IpcError::new("nothing_to_report", "no audit yet: audit the site first"));
-    }
-    let chain = session.history.verify()?;
-    let records = session.history.query(&Filter::default())?;
-    // The profiles the audits used: the built-in ones with the site's SITE-* controls.
-    let site = session.site_section()?;
-    let mut baselines = Vec::new();
-    if let Some(b) = session.site_baseline()? {
-        baselines.push((*b).clone().with_site(site.clone()).map_err(IpcError::input)?);
-    }
-    for (name, _) in BUILTIN {
-        baselines.push(Baseline::load(name)?.with_site(site.clone()).map_err(IpcError::input)?);
-    }
-    let now = chrono::Utc::now();
-    let inputs = Inputs {
-        generated_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    let request = ReportRequest {
         generator: format!("portcullis-desktop {}", env!("CARGO_PKG_VERSION")),
-        operator: snapshots::operator_from_env(),
-        filters: Filters { site: None, devices: Vec::new(), since: None, until: None },
-        snapshots: &snaps,
-        history: &records,
-        chain: &chain,
-        baselines: &baselines,
+        ..ReportRequest::default()
     };
-    portcullis_report::build(&inputs).map_err(report_error)?.seal().map_err(report_error)
+    report_ws::build(&session.ws, &request, &SystemClock).map_err(report_error)
 }
 
 pub fn export(session: &Session, format: &str) -> IpcResult<ReportFile> {
     let fmt: Format =
         format.parse().map_err(|_| IpcError::new("input", format!("unknown report format {format:?}")))?;
     let report = build(session)?;
-    let now = chrono::Utc::now();
-    let bytes = portcullis_report::render(fmt, &report).map_err(report_error)?;
     let ext = format.to_ascii_lowercase();
-    let name = format!("portcullis-report-{}.{ext}", now.format("%Y%m%d-%H%M%S"));
-    let path = session.home.join("reports").join(&name);
-    write_atomically(&path, &bytes)?;
-    let file_sha256 = integrity::file_digest(&bytes);
-    let side = Path::new(&format!("{}.sha256", path.display())).to_path_buf();
-    write_atomically(&side, format!("{file_sha256}  {name}\n").as_bytes())?;
+    let name = format!("portcullis-report-{}.{ext}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
+    let path = session.ws.home.join("reports").join(&name);
+    let written = report_ws::write(&report, fmt, &path).map_err(report_error)?;
     Ok(ReportFile {
         path: path.display().to_string(),
         format: ext,
-        bytes: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+        bytes: u32::try_from(written.bytes).unwrap_or(u32::MAX),
         devices: report.devices.len() as u32,
         changes: report.changes.len() as u32,
-        file_sha256,
+        file_sha256: written.file_sha256,
         history_head: report.history.head.clone(),
         history_intact: report.history.intact,
     })
@@ -114,15 +89,10 @@ pub fn preview(session: &Session) -> IpcResult<ReportPreview> {
 pub fn handover(session: &Session, request: HandoverRequest) -> IpcResult<HandoverFile> {
     let site = request.site.filter(|s| !s.trim().is_empty());
     let to = Recipients::Passphrase(Zeroizing::new(request.passphrase));
-    let h = portcullis_core::handover::build(
-        &session.store,
-        &session.vault,
-        site.as_deref(),
-        &snapshots::operator_from_env(),
-        &to,
-    )?;
+    let operator = portcullis_core::workspace::operator(None);
+    let h = portcullis_core::handover::build(&session.ws.store, &session.ws.vault, site.as_deref(), &operator, &to)?;
     let name = format!("portcullis-handover-{}.age", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
-    let path = session.home.join("reports").join(name);
+    let path = session.ws.home.join("reports").join(name);
     write_atomically(&path, &h.ciphertext)?;
     Ok(HandoverFile {
         path: path.display().to_string(),

@@ -55,11 +55,18 @@ pub struct ApplyContext {
     /// Set to stop: devices not yet started are left alone, running ones stop after
     /// the step in hand (each step is whole: recorded, verified, rolled back if need be).
     pub cancel: Arc<std::sync::atomic::AtomicBool>,
+    /// When each record is made.
+    pub clock: Arc<dyn crate::workspace::Clock>,
 }
 
 impl ApplyContext {
     fn cancelled(&self) -> bool {
         self.cancel.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The time a history record carries.
+    fn now(&self) -> String {
+        self.clock.stamp()
     }
 }
 
@@ -153,10 +160,6 @@ impl DeviceReport {
 
 /// How long a device may take to come back after a change made it reboot.
 const REBOOT_WAIT: std::time::Duration = std::time::Duration::from_secs(180);
-
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
 
 /// Apply one device's plan. Events arrive through `on_event` as steps finish.
 pub async fn apply_device(

@@ -63,13 +63,13 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
             Resolution::NewHolds | Resolution::NewHoldsOldAlsoWorks => {
                 ctx.vault.promote_pending(&address, &new)?;
                 let entry = Scope::Device(address.clone()).entry_name(&new.username);
-                ctx.history.append(change(Outcome::Verified, Some(step.to.clone()), Some(entry)), &now())?;
+                ctx.history.append(change(Outcome::Verified, Some(step.to.clone()), Some(entry)), &ctx.now())?;
                 ("new", None)
             }
             Resolution::OldHolds => {
                 ctx.vault.forget(&Scope::Pending(address.clone()), None)?;
                 let reason = "recovery: the device kept the old password".to_string();
-                ctx.history.append(change(Outcome::RolledBack { reason }, None, None), &now())?;
+                ctx.history.append(change(Outcome::RolledBack { reason }, None, None), &ctx.now())?;
                 ("old", None)
             }
             Resolution::Unresolved(why) => ("pending", Some(why)),

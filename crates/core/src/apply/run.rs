@@ -30,7 +30,7 @@ impl Run<'_> {
             outcome,
             vault_entry,
         };
-        self.ctx.history.append(change, &now()).map(|_| ())
+        self.ctx.history.append(change, &self.ctx.now()).map(|_| ())
     }
 
     fn write_context(&self) -> WriteContext {

@@ -5,6 +5,7 @@ import { invoke } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
 
 import type { AppInfo } from './bindings/AppInfo'
+import type { Command } from './commands'
 import type { ApplySummary } from './bindings/ApplySummary'
 import type { AuditSummary } from './bindings/AuditSummary'
 import type { BaselineFile } from './bindings/BaselineFile'
@@ -69,7 +70,7 @@ export function toFailure(e: unknown): IpcFailure {
   return new IpcFailure('ipc', String(e))
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(command: Command, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args)
   } catch (e) {

@@ -1,0 +1,339 @@
+//! The apply task, and the two that share its machinery (certificate renewal and
+//! recovery). Apply is prepared, then run, so that a shell can show the plan and ask
+//! before anything changes:
+//!
+//! 1. rotations a crash interrupted are resolved first (their passwords are unknown
+//!    until then);
+//! 2. the devices are read (or the audits the user reviewed are taken) and planned;
+//! 3. intents a killed run left open are closed from what the devices now show;
+//! 4. every device's plan runs, with bounded concurrency; the inventory learns a
+//!    device's HTTPS port before its HTTP goes;
+//! 5. cameras activated in the run are read, planned and hardened in the same run.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::audit::AuditRequest;
+use super::plan::{from_audits, Plans};
+use super::{Event, Sink};
+use crate::apply::{self as engine, ApplyContext, DeviceJob, DeviceReport, Recovered};
+use crate::audit::DeviceAudit;
+use crate::driver::ConnectOptions;
+use crate::error::{Error, Result};
+use crate::history::{Filter, History, Outcome};
+use crate::plan::{DevicePlan, Phase, SiteParameters, Step};
+use crate::workspace::{Clock, Selection, SitePolicy, Subject, Workspace};
+
+/// What to apply, and how.
+#[derive(Debug, Clone)]
+pub struct ApplyRequest {
+    /// The devices, the policy, concurrency and time-out.
+    pub audit: AuditRequest,
+    /// Plan from these audits (the ones the user reviewed) instead of reading the
+    /// devices again.
+    pub reviewed: Option<Vec<DeviceAudit>>,
+    /// Only devices whose last apply left a step failed or rolled back.
+    pub retry_failed: bool,
+    /// Length of generated passwords.
+    pub password_length: usize,
+    /// Who is making the changes (default: [`crate::workspace::operator`]).
+    pub operator: Option<String>,
+}
+
+impl Default for ApplyRequest {
+    fn default() -> Self {
+        ApplyRequest {
+            audit: AuditRequest::default(),
+            reviewed: None,
+            retry_failed: false,
+            password_length: 16,
+            operator: None,
+        }
+    }
+}
+
+/// An apply ready to run: the plans it will carry out, and what preparing it did.
+#[derive(Debug)]
+pub struct Prepared {
+    /// Devices with at least one step that would change something.
+    pub plans: Vec<DevicePlan>,
+    /// Devices that could not be planned (`label`, reason).
+    pub not_planned: Vec<(String, String)>,
+    pub recovered: Vec<Recovered>,
+    /// Intents a killed run left open, now closed.
+    pub closed: usize,
+    ws: Arc<Workspace>,
+    ctx: Arc<ApplyContext>,
+    subjects: HashMap<String, Subject>,
+    request: AuditRequest,
+    policy: SitePolicy,
+}
+
+impl Prepared {
+    pub fn steps(&self) -> usize {
+        self.plans.iter().map(DevicePlan::actionable).sum()
+    }
+
+    /// Carry the plans out. Stops between steps when `cancel` (given to `prepare`) is set.
+    pub async fn run(self, sink: Arc<dyn Sink>) -> Result<ApplyOutcome> {
+        let Prepared { plans, recovered, closed, ws, ctx, subjects, request, policy, .. } = self;
+        let mut reports = execute(&ws, &ctx, &subjects, plans, &sink).await?;
+        // Cameras activated just now can be read at last: plan and harden them in the same run.
+        let activated: Vec<String> = reports.iter().filter(|r| r.activated).map(|r| r.device.clone()).collect();
+        if !activated.is_empty() && !ctx.cancel.load(Ordering::Relaxed) {
+            let chosen: Vec<Subject> = activated.iter().filter_map(|l| subjects.get(l).cloned()).collect();
+            let audits = super::audit::read(&ws, &chosen, &policy, &request, sink.as_ref()).await?;
+            let mut again = from_audits(&ws, &policy, &audits)?.plans;
+            again.retain(|p| p.actionable() > 0);
+            for second in execute(&ws, &ctx, &subjects, again, &sink).await? {
+                if let Some(first) = reports.iter_mut().find(|r| r.device == second.device) {
+                    first.absorb(second);
+                }
+            }
+        }
+        for r in &reports {
+            if let (Some(port), Some(s)) = (r.https_port, subjects.get(&r.device)) {
+                ws.store.set_https_port(s.target.address, port)?;
+            }
+        }
+        Ok(ApplyOutcome { recovered, closed, reports })
+    }
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyOutcome {
+    pub recovered: Vec<Recovered>,
+    pub closed: usize,
+    pub reports: Vec<DeviceReport>,
+}
+
+impl ApplyOutcome {
+    pub fn ok(&self) -> bool {
+        self.reports.iter().all(DeviceReport::ok)
+    }
+}
+
+/// Recover, read (or take the reviewed audits), plan and close open intents; nothing
+/// is changed on a device until [`Prepared::run`].
+pub async fn prepare(
+    ws: &Arc<Workspace>,
+    req: ApplyRequest,
+    clock: Arc<dyn Clock>,
+    cancel: Arc<AtomicBool>,
+    sink: &dyn Sink,
+) -> Result<Prepared> {
+    let policy = ws.policy(&req.audit.policy)?;
+    let mut ctx = context(ws, &req.audit, req.operator.as_deref(), policy.parameters()?, clock, cancel)?;
+    ctx.passwords.length = req.password_length;
+    let ctx = Arc::new(ctx);
+    let chosen = ws.select(&req.audit.selection)?;
+    let recovered = recover_with(&ctx, &chosen, sink).await?;
+    let audits = match req.reviewed {
+        Some(mut audits) => {
+            audits.retain(|a| chosen.iter().any(|s| s.label() == a.target));
+            audits
+        }
+        None => super::audit::read(ws, &chosen, &policy, &req.audit, &super::Quiet).await?,
+    };
+    let closed = engine::interrupted::close(&ws.history, &ctx.operator, &audits, &ctx.clock.stamp())?;
+    if closed > 0 {
+        sink.event(Event::IntentsClosed { count: closed });
+    }
+    let Plans { mut plans, not_planned } = from_audits(ws, &policy, &audits)?;
+    for (device, reason) in &not_planned {
+        sink.event(Event::NotPlanned { device: device.clone(), reason: reason.clone() });
+    }
+    if req.retry_failed {
+        let failed = failed_last_time(&ws.history)?;
+        plans.retain(|p| failed.contains(&p.device));
+    }
+    plans.retain(|p| p.actionable() > 0);
+    Ok(Prepared {
+        plans,
+        not_planned,
+        recovered,
+        closed,
+        ws: ws.clone(),
+        ctx,
+        subjects: chosen.into_iter().map(|s| (s.label(), s)).collect(),
+        request: req.audit,
+        policy,
+    })
+}
+
+/// Which certificates to renew.
+#[derive(Debug, Clone)]
+pub struct RenewRequest {
+    /// Devices whose pinned certificate ends within this many days.
+    pub within_days: i64,
+    pub timeout: Duration,
+    pub concurrency: usize,
+    pub operator: Option<String>,
+}
+
+/// The devices whose pinned certificate ends within `days` days.
+pub fn due_for_renewal(ws: &Workspace, days: i64) -> Result<Vec<String>> {
+    Ok(crate::certs::Pins::load(&ws.home)?.expiring_within(days))
+}
+
+/// A new certificate from the site CA for each device due, installed and proven like
+/// any other step, pinned anew.
+pub async fn prepare_renewal(
+    ws: &Arc<Workspace>,
+    req: &RenewRequest,
+    clock: Arc<dyn Clock>,
+    cancel: Arc<AtomicBool>,
+) -> Result<Prepared> {
+    let due = due_for_renewal(ws, req.within_days)?;
+    let chosen: Vec<Subject> =
+        ws.select(&Selection::All)?.into_iter().filter(|s| due.contains(&s.target.address.to_string())).collect();
+    let audit = AuditRequest { timeout: req.timeout, concurrency: req.concurrency, ..Default::default() };
+    let ctx = context(ws, &audit, req.operator.as_deref(), SiteParameters::default(), clock, cancel)?;
+    let plans = chosen
+        .iter()
+        .map(|s| DevicePlan {
+            device: s.label(),
+            steps: vec![Step {
+                phase: Phase::Tls,
+                control: None,
+                setting: "tls.certificate.self_signed".into(),
+                from: None,
+                to: crate::posture::Value::Bool(false),
+                action: "renew the certificate from the site CA".into(),
+                blocked: None,
+            }],
+        })
+        .collect();
+    Ok(Prepared {
+        plans,
+        not_planned: Vec::new(),
+        recovered: Vec::new(),
+        closed: 0,
+        ws: ws.clone(),
+        ctx: Arc::new(ctx),
+        subjects: chosen.into_iter().map(|s| (s.label(), s)).collect(),
+        policy: ws.policy(&Default::default())?,
+        request: audit,
+    })
+}
+
+/// Resolve every password rotation a crash interrupted (also done first by apply).
+pub async fn recover(
+    ws: &Arc<Workspace>,
+    timeout: Duration,
+    operator: Option<&str>,
+    clock: Arc<dyn Clock>,
+    sink: &dyn Sink,
+) -> Result<Vec<Recovered>> {
+    let audit = AuditRequest { timeout, concurrency: 1, ..Default::default() };
+    let ctx = context(ws, &audit, operator, SiteParameters::default(), clock, Arc::default())?;
+    recover_with(&ctx, &ws.select(&Selection::All)?, sink).await
+}
+
+async fn recover_with(ctx: &ApplyContext, subjects: &[Subject], sink: &dyn Sink) -> Result<Vec<Recovered>> {
+    let targets: Vec<_> = subjects.iter().map(|s| (s.target.clone(), s.site.clone())).collect();
+    let recovered = engine::recover(&targets, ctx).await?;
+    for r in &recovered {
+        sink.event(Event::Recovered(r.clone()));
+    }
+    Ok(recovered)
+}
+
+/// The shared parts of a run: history, vault, pinned client, site CA.
+fn context(
+    ws: &Workspace,
+    req: &AuditRequest,
+    operator: Option<&str>,
+    site: SiteParameters,
+    clock: Arc<dyn Clock>,
+    cancel: Arc<AtomicBool>,
+) -> Result<ApplyContext> {
+    let connect = ConnectOptions { timeout: req.timeout.max(Duration::from_secs(1)) };
+    let (client, pins) = crate::driver::http::pinned_client(&ws.home, connect.timeout)?;
+    Ok(ApplyContext {
+        history: ws.history.clone(),
+        vault: ws.vault.clone(),
+        backups: ws.home.join("backups"),
+        operator: crate::workspace::operator(operator),
+        site,
+        passwords: Default::default(),
+        client,
+        pins,
+        connect,
+        concurrency: req.concurrency.max(1),
+        ca: Some(ws.site_ca()?),
+        home: ws.home.clone(),
+        hostnames: ws.store.hostnames()?,
+        cancel,
+        clock,
+    })
+}
+
+/// Run the plans; the inventory learns a device's HTTPS port the moment its HTTP is
+/// about to go, so that a crash in the next moment cannot strand the device.
+async fn execute(
+    ws: &Arc<Workspace>,
+    ctx: &Arc<ApplyContext>,
+    subjects: &HashMap<String, Subject>,
+    plans: Vec<DevicePlan>,
+    sink: &Arc<dyn Sink>,
+) -> Result<Vec<DeviceReport>> {
+    let jobs: Vec<DeviceJob> = plans
+        .into_iter()
+        .filter_map(|plan| {
+            let s = subjects.get(&plan.device)?;
+            Some(DeviceJob { target: s.target.clone(), site: s.site.clone(), plan })
+        })
+        .collect();
+    let chosen: Vec<Subject> = jobs.iter().filter_map(|j| subjects.get(&j.plan.device).cloned()).collect();
+    let creds = super::credentials_of(ws, &chosen).await?;
+    let store_error: Arc<Mutex<Option<Error>>> = Arc::default();
+    let on_event: Arc<dyn Fn(engine::Event) + Send + Sync> = {
+        let (ws, sink, store_error) = (ws.clone(), sink.clone(), store_error.clone());
+        let addresses: HashMap<String, std::net::IpAddr> =
+            subjects.iter().map(|(l, s)| (l.clone(), s.target.address)).collect();
+        Arc::new(move |e: engine::Event| {
+            if let engine::Event::HttpsPort { device, port } = &e {
+                if let Some(address) = addresses.get(device) {
+                    if let Err(err) = ws.store.set_https_port(*address, *port) {
+                        if let Ok(mut slot) = store_error.lock() {
+                            *slot = Some(err);
+                        }
+                    }
+                }
+            }
+            sink.event(Event::Apply(e));
+        })
+    };
+    let reports = engine::apply_many(jobs, |j| creds.get(&j.plan.device).cloned(), ctx.clone(), on_event)
+        .collect::<Vec<_>>()
+        .await;
+    if let Some(e) = store_error.lock().ok().and_then(|mut s| s.take()) {
+        return Err(Error::Local(format!("the inventory could not record an HTTPS port: {e}")));
+    }
+    Ok(reports)
+}
+
+/// Devices whose latest outcome for some setting is a failure or a rollback.
+pub fn failed_last_time(history: &History) -> Result<Vec<String>> {
+    let mut last: HashMap<(String, String), Outcome> = HashMap::new();
+    for r in history.query(&Filter::default())? {
+        if r.change.outcome != Outcome::Intent {
+            last.insert((r.change.device.clone(), r.change.setting.clone()), r.change.outcome.clone());
+        }
+    }
+    let mut devices: Vec<String> = last
+        .into_iter()
+        .filter(|(_, o)| matches!(o, Outcome::Failed { .. } | Outcome::RolledBack { .. }))
+        .map(|((d, _), _)| d)
+        .collect();
+    devices.sort();
+    devices.dedup();
+    Ok(devices)
+}

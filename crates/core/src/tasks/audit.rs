@@ -1,0 +1,128 @@
+//! The audit task: read the chosen devices, score them against the site policy, keep
+//! the run as a snapshot (for reports and drift), and say what drifted since the last
+//! apply. Nothing is changed on any device.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::{Event, Sink};
+use crate::audit::{self, DeviceAudit};
+use crate::driver::ConnectOptions;
+use crate::error::{Error, Result};
+use crate::history::Drift;
+use crate::inventory::Device;
+use crate::posture::Identity;
+use crate::snapshots::DeviceResult;
+use crate::workspace::{Clock, PolicyInput, Selection, SitePolicy, Subject, Workspace};
+
+/// What to audit, and how.
+#[derive(Debug, Clone)]
+pub struct AuditRequest {
+    pub selection: Selection,
+    pub policy: PolicyInput,
+    /// Devices read at once.
+    pub concurrency: usize,
+    /// How long each device may take to answer.
+    pub timeout: Duration,
+}
+
+impl Default for AuditRequest {
+    fn default() -> Self {
+        AuditRequest {
+            selection: Selection::All,
+            policy: PolicyInput::default(),
+            concurrency: 32,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// An audit run's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRun {
+    pub audits: Vec<DeviceAudit>,
+    pub site_score: Option<u8>,
+    /// Settings that differ from what the last verified apply left.
+    pub drift: Vec<Drift>,
+}
+
+impl AuditRun {
+    pub fn errors(&self) -> usize {
+        self.audits.iter().filter(|a| a.error.is_some()).count()
+    }
+}
+
+/// Audit, keep the run as a snapshot, and work out the drift.
+pub async fn run(ws: &Arc<Workspace>, req: &AuditRequest, clock: &dyn Clock, sink: &dyn Sink) -> Result<AuditRun> {
+    let policy = ws.policy(&req.policy)?;
+    let subjects = ws.select(&req.selection)?;
+    let audits = read(ws, &subjects, &policy, req, sink).await?;
+    let sites: std::collections::HashMap<String, Option<String>> =
+        subjects.iter().map(|s| (s.label(), s.site.clone())).collect();
+    let devices = audits.iter().map(|a| DeviceResult::from_audit(a, sites.get(&a.target).cloned().flatten())).collect();
+    ws.snapshots.save(&clock.stamp_secs(), &crate::workspace::operator(None), &policy.label, devices)?;
+    let records = ws.history.query(&Default::default())?;
+    let drift = crate::history::drift_of_audits(&records, &audits.iter().collect::<Vec<_>>());
+    Ok(AuditRun { site_score: audit::site_score(&audits), audits, drift })
+}
+
+/// Read and score these devices (no snapshot kept): what plan and apply start from.
+pub(crate) async fn read(
+    ws: &Arc<Workspace>,
+    subjects: &[Subject],
+    policy: &SitePolicy,
+    req: &AuditRequest,
+    sink: &dyn Sink,
+) -> Result<Vec<DeviceAudit>> {
+    if subjects.is_empty() {
+        return Err(Error::Input(
+            "nothing to audit: import or discover devices first (portcullis inventory import FILE), or name a device"
+                .into(),
+        ));
+    }
+    let choice = policy.choice()?;
+    let creds = super::credentials_of(ws, subjects).await?;
+    let opts = audit::AuditOptions {
+        connect: ConnectOptions { timeout: req.timeout.max(Duration::from_secs(1)) },
+        concurrency: req.concurrency.max(1),
+        ..Default::default()
+    };
+    let client = crate::driver::http::client_for_home(&ws.home, opts.connect.timeout)?;
+    let known = ws.store.all()?;
+    let targets = subjects.iter().map(|s| s.target.clone()).collect();
+    let stream = audit::audit_many(targets, |t| creds.get(&t.label()).cloned(), choice, client, opts);
+    let mut stream = std::pin::pin!(stream);
+    let mut all = Vec::with_capacity(subjects.len());
+    while let Some(mut a) = stream.next().await {
+        fill_identity_from_inventory(&mut a, &known);
+        sink.event(Event::Audited(Box::new(a.clone())));
+        all.push(a);
+    }
+    Ok(all)
+}
+
+/// A device that could not be logged in to (factory-new, refused) still has the model
+/// and firmware discovery saw: show them, marked as coming from the inventory.
+pub fn fill_identity_from_inventory(a: &mut DeviceAudit, known: &[Device]) {
+    if a.identity.is_some() {
+        return;
+    }
+    let Some(d) = known.iter().find(|d| d.target().is_some_and(|t| t.label() == a.target)) else { return };
+    let (version, build) = match d.firmware.as_deref().and_then(|f| f.split_once(" build ")) {
+        Some((v, b)) => (v.to_string(), Some(b.to_string())),
+        None => (d.firmware.clone().unwrap_or_default(), None),
+    };
+    a.identity = Some(Identity {
+        vendor: d.vendor.clone().unwrap_or_default(),
+        manufacturer: String::new(),
+        model: d.model.clone().unwrap_or_default(),
+        serial: d.serial.clone().unwrap_or_default(),
+        mac: d.mac.clone().unwrap_or_default(),
+        firmware_version: version,
+        firmware_build: build,
+        device_type: "(from the inventory)".into(),
+    });
+}

@@ -1,0 +1,75 @@
+//! The plan task: the ordered changes each device needs, from audits. Pure apart from
+//! reading the devices: nothing is written anywhere.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::audit::AuditRequest;
+use super::{Event, Sink};
+use crate::audit::DeviceAudit;
+use crate::error::Result;
+use crate::plan::{plan_device, DevicePlan};
+use crate::workspace::{SitePolicy, Workspace};
+
+/// Each device's plan, or why it has none.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plans {
+    pub plans: Vec<DevicePlan>,
+    /// Devices that could not be planned (`label`, reason).
+    pub not_planned: Vec<(String, String)>,
+}
+
+impl Plans {
+    /// Every step that would change something.
+    pub fn actionable_steps(&self) -> usize {
+        self.plans.iter().map(DevicePlan::actionable).sum()
+    }
+}
+
+/// Read the chosen devices now and plan each one that could be read.
+pub async fn run(ws: &Arc<Workspace>, req: &AuditRequest, sink: &dyn Sink) -> Result<(Plans, Vec<DeviceAudit>)> {
+    let policy = ws.policy(&req.policy)?;
+    let subjects = ws.select(&req.selection)?;
+    let audits = super::audit::read(ws, &subjects, &policy, req, &super::Quiet).await?;
+    let plans = from_audits(ws, &policy, &audits)?;
+    for (device, reason) in &plans.not_planned {
+        sink.event(Event::NotPlanned { device: device.clone(), reason: reason.clone() });
+    }
+    Ok((plans, audits))
+}
+
+/// Plan these audits under the policy. Device names are numbered across the whole site
+/// (its latest audits, overlaid with these), so that planning part of a site never
+/// hands out a name another device already has, whichever shell asks.
+pub fn from_audits(ws: &Workspace, policy: &SitePolicy, audits: &[DeviceAudit]) -> Result<Plans> {
+    let mut site = policy.parameters()?;
+    if site.name_pattern.is_some() {
+        let mut everyone: BTreeMap<String, DeviceAudit> = ws.current_audits()?;
+        for a in audits {
+            everyone.insert(a.target.clone(), a.clone());
+        }
+        let mut labelled: Vec<(&str, &DeviceAudit)> = everyone.iter().map(|(l, a)| (l.as_str(), a)).collect();
+        labelled.sort_by_key(|(l, _)| by_address(l));
+        site.name_devices(&labelled);
+    }
+    let mut sorted: Vec<&DeviceAudit> = audits.iter().collect();
+    sorted.sort_by_key(|a| by_address(&a.target));
+    let mut out = Plans { plans: Vec::new(), not_planned: Vec::new() };
+    for a in sorted {
+        if a.findings.is_empty() {
+            let why = a.error.as_ref().map_or_else(|| "no findings".to_string(), |e| e.message.clone());
+            out.not_planned.push((a.target.clone(), why));
+            continue;
+        }
+        out.plans.push(plan_device(&a.target, &a.findings, &site));
+    }
+    Ok(out)
+}
+
+/// Devices in address order (127.1.0.2 before 127.1.0.10); labels that are not
+/// addresses after them, by name.
+pub fn by_address(label: &str) -> std::result::Result<std::net::SocketAddr, String> {
+    label.parse::<std::net::SocketAddr>().map_err(|_| label.to_string())
+}
