@@ -6,6 +6,10 @@
 
 pub mod command_list;
 pub mod commands;
+#[cfg(feature = "demo")]
+pub mod demo;
+#[cfg(not(feature = "demo"))]
+#[path = "demo_off.rs"]
 pub mod demo;
 pub mod dto;
 pub mod error;

@@ -176,7 +176,6 @@ impl AppState {
 mod tests {
     use super::*;
     use portcullis_core::secret::Secret;
-    use portcullis_core::snapshots::DeviceResult;
     use portcullis_core::vault::FileVault;
 
     #[test]
@@ -189,6 +188,7 @@ mod tests {
             assert!(s.audits().unwrap().is_empty());
             let audit = DeviceAudit {
                 target: "127.1.0.1:80".into(),
+                site: None,
                 protocol: None,
                 baseline: None,
                 identity: None,
@@ -196,8 +196,7 @@ mod tests {
                 score: Some(64),
                 error: None,
             };
-            let result = DeviceResult::from_audit(&audit, None);
-            s.ws.snapshots.save("2026-11-28T10:00:00Z", "t", "builtin", vec![result]).unwrap();
+            s.ws.snapshots.save("2026-11-28T10:00:00Z", "t", "builtin", vec![audit]).unwrap();
         }
         let s = Session::open(&home, vault(), None).unwrap();
         assert_eq!(s.audits().unwrap().get("127.1.0.1:80").and_then(|a| a.score), Some(64));

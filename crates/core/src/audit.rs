@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, Stream, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::baseline::eval::{self, Finding};
 use crate::baseline::Baseline;
@@ -17,7 +17,7 @@ use crate::posture::{Identity, Posture, Protocol, Reading, Value};
 use crate::secret::Credentials;
 
 /// An error as the outside world sees it: a stable code and a message.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Problem {
     pub code: String,
     pub message: String,
@@ -29,10 +29,13 @@ impl From<&Error> for Problem {
     }
 }
 
-/// The audit of one device.
-#[derive(Debug, Clone, Serialize)]
+/// The audit of one device, as reported, kept in snapshots and read back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceAudit {
     pub target: String,
+    /// The site the inventory puts the device on (the audit task fills it in).
+    #[serde(default)]
+    pub site: Option<String>,
     pub protocol: Option<Protocol>,
     /// `name@version` of the baseline the findings come from.
     pub baseline: Option<String>,
@@ -115,6 +118,7 @@ pub async fn audit_with(
 ) -> DeviceAudit {
     let failed = |e: &Error, protocol, identity| DeviceAudit {
         target: target.label(),
+        site: None,
         protocol,
         baseline: None,
         identity,
@@ -136,6 +140,7 @@ pub async fn audit_with(
         let findings = eval::evaluate(baseline, &p);
         let e = Error::NotActivated { address: target.label() };
         return DeviceAudit {
+            site: None,
             score: eval::score(&findings),
             findings,
             baseline: baseline_name,
@@ -166,6 +171,7 @@ pub async fn audit_with(
     let findings = eval::evaluate(baseline, &posture);
     DeviceAudit {
         target: target.label(),
+        site: None,
         protocol: Some(protocol),
         baseline: baseline_name,
         identity: Some(posture.identity),

@@ -9,69 +9,15 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::DeviceAudit;
-use crate::baseline::eval::Finding;
 use crate::error::{Error, Result};
-use crate::posture::{Identity, Protocol};
-
-/// One device's audit as stored. It mirrors [`DeviceAudit`] (which is serialise-only)
-/// and adds the device's site, which the audit itself does not know.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceResult {
-    pub target: String,
-    #[serde(default)]
-    pub site: Option<String>,
-    pub protocol: Option<Protocol>,
-    pub baseline: Option<String>,
-    pub identity: Option<Identity>,
-    pub findings: Vec<Finding>,
-    pub score: Option<u8>,
-    pub error: Option<StoredProblem>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredProblem {
-    pub code: String,
-    pub message: String,
-}
-
-impl DeviceResult {
-    pub fn from_audit(a: &DeviceAudit, site: Option<String>) -> DeviceResult {
-        DeviceResult {
-            target: a.target.clone(),
-            site,
-            protocol: a.protocol,
-            baseline: a.baseline.clone(),
-            identity: a.identity.clone(),
-            findings: a.findings.clone(),
-            score: a.score,
-            error: a.error.as_ref().map(|e| StoredProblem { code: e.code.clone(), message: e.message.clone() }),
-        }
-    }
-
-    /// The audit this result was made from.
-    pub fn to_audit(&self) -> DeviceAudit {
-        DeviceAudit {
-            target: self.target.clone(),
-            protocol: self.protocol,
-            baseline: self.baseline.clone(),
-            identity: self.identity.clone(),
-            findings: self.findings.clone(),
-            score: self.score,
-            error: self
-                .error
-                .as_ref()
-                .map(|e| crate::audit::Problem { code: e.code.clone(), message: e.message.clone() }),
-        }
-    }
-}
 
 /// Each device's most recent audit that is still current: none of the changes in
 /// `history` came after it (a changed device must be audited again).
 pub fn current_audits(
     snapshots: &[Snapshot],
     history: &[crate::history::Record],
-) -> std::collections::BTreeMap<String, (String, DeviceResult)> {
-    let mut latest: std::collections::BTreeMap<String, (String, DeviceResult)> = Default::default();
+) -> std::collections::BTreeMap<String, (String, DeviceAudit)> {
+    let mut latest: std::collections::BTreeMap<String, (String, DeviceAudit)> = Default::default();
     for s in snapshots {
         for d in &s.devices {
             latest.insert(d.target.clone(), (s.time.clone(), d.clone()));
@@ -102,7 +48,7 @@ pub struct Snapshot {
     /// What the run was scored against, as the user chose it (`builtin` for the default
     /// pair, a built-in name, or a file path).
     pub baseline: String,
-    pub devices: Vec<DeviceResult>,
+    pub devices: Vec<DeviceAudit>,
 }
 
 #[derive(Debug)]
@@ -123,7 +69,7 @@ impl Snapshots {
     }
 
     /// Save a run; its `id` is assigned here. Flushed before returning.
-    pub fn save(&self, time: &str, operator: &str, baseline: &str, devices: Vec<DeviceResult>) -> Result<Snapshot> {
+    pub fn save(&self, time: &str, operator: &str, baseline: &str, devices: Vec<DeviceAudit>) -> Result<Snapshot> {
         // One writer at a time is enough here: audits are run by hand, one after another.
         let last = self.tree.last().map_err(local)?;
         let id = last.and_then(|(k, _)| <[u8; 8]>::try_from(k.as_ref()).ok()).map_or(1, |k| u64::from_be_bytes(k) + 1);
@@ -159,12 +105,15 @@ impl Snapshots {
 mod tests {
     use super::*;
     use crate::audit::Problem;
+    use crate::baseline::eval::Finding;
     use crate::baseline::eval::Status;
     use crate::baseline::Severity;
+    use crate::posture::{Identity, Protocol};
 
     fn audit(score: u8) -> DeviceAudit {
         DeviceAudit {
             target: "127.1.0.1:80".into(),
+            site: None,
             protocol: Some(Protocol::Isapi),
             baseline: Some("hikvision-hardening@1.0.0".into()),
             identity: Some(Identity { model: "DS-2CD2143G2-I".into(), ..Default::default() }),
@@ -190,7 +139,7 @@ mod tests {
         {
             let s = Snapshots::open(&dir).unwrap();
             for (i, t) in ["2026-11-28T10:00:00Z", "2026-11-28T11:00:00Z", "2026-11-28T12:00:00Z"].iter().enumerate() {
-                let d = DeviceResult::from_audit(&audit(10 * i as u8), Some("hq".into()));
+                let d = DeviceAudit { site: Some("hq".into()), ..audit(10 * i as u8) };
                 s.save(t, "tester", "builtin", vec![d]).unwrap();
             }
         }
@@ -213,7 +162,7 @@ mod tests {
             time: time.into(),
             operator: "t".into(),
             baseline: "builtin".into(),
-            devices: vec![DeviceResult { target: target.into(), ..DeviceResult::from_audit(&audit(score), None) }],
+            devices: vec![DeviceAudit { target: target.into(), ..audit(score) }],
         };
         let snaps = [
             snap(1, "2026-11-28T10:00:00Z", "a:80", 10),
@@ -241,7 +190,7 @@ mod tests {
         let history = [record("a:80", "2026-11-28T10:30:00.000Z"), record("b:80", "2026-11-28T11:00:00.500Z")];
         let current = current_audits(&snaps, &history);
         assert_eq!(current.keys().collect::<Vec<_>>(), ["a:80"]);
-        let a = current["a:80"].1.to_audit();
+        let a = current["a:80"].1.clone();
         assert_eq!((a.score, a.error.map(|e| e.code)), (Some(20), Some("x".to_string())));
     }
 }

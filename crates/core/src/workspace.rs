@@ -139,7 +139,7 @@ impl Workspace {
         let records = self.history.query(&Default::default())?;
         Ok(crate::snapshots::current_audits(&self.snapshots.all()?, &records)
             .into_iter()
-            .map(|(target, (_, result))| (target, result.to_audit()))
+            .map(|(target, (_, audit))| (target, audit))
             .collect())
     }
 }

@@ -4,11 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use portcullis_core::audit::DeviceAudit;
 use portcullis_core::baseline::eval::Status;
 use portcullis_core::baseline::{Baseline, Severity};
 use portcullis_core::history::{Outcome, Record, Verification};
 use portcullis_core::posture::{Identity, Protocol, Value};
-use portcullis_core::snapshots::{DeviceResult, Snapshot};
+use portcullis_core::snapshots::Snapshot;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when a field is removed or changes meaning; new fields do not bump it.
@@ -260,7 +261,7 @@ fn mean(scores: impl Iterator<Item = u8>) -> Option<u8> {
     (!v.is_empty()).then(|| (v.iter().sum::<u32>() / v.len() as u32) as u8)
 }
 
-fn failing_counts(r: &DeviceResult) -> SeverityCounts {
+fn failing_counts(r: &DeviceAudit) -> SeverityCounts {
     let mut c = SeverityCounts::default();
     for f in r.findings.iter().filter(|f| f.status == Status::Fail) {
         c.add(f.severity);
@@ -268,7 +269,7 @@ fn failing_counts(r: &DeviceResult) -> SeverityCounts {
     c
 }
 
-fn device_report(after: (&Snapshot, &DeviceResult), before: Option<&DeviceResult>) -> DeviceReport {
+fn device_report(after: (&Snapshot, &DeviceAudit), before: Option<&DeviceAudit>) -> DeviceReport {
     let (snap, r) = after;
     let id = r.identity.clone().unwrap_or_default();
     let mut findings: Vec<FindingRow> = r
@@ -315,8 +316,8 @@ fn device_report(after: (&Snapshot, &DeviceResult), before: Option<&DeviceResult
 pub fn build(inp: &Inputs<'_>) -> Result<ReportData, BuildError> {
     let f = &inp.filters;
     // Per device: the first and the last result within the runs given.
-    let mut first: BTreeMap<&str, (&Snapshot, &DeviceResult)> = BTreeMap::new();
-    let mut last: BTreeMap<&str, (&Snapshot, &DeviceResult)> = BTreeMap::new();
+    let mut first: BTreeMap<&str, (&Snapshot, &DeviceAudit)> = BTreeMap::new();
+    let mut last: BTreeMap<&str, (&Snapshot, &DeviceAudit)> = BTreeMap::new();
     for s in inp.snapshots {
         for r in s.devices.iter().filter(|r| matches_device(f, &r.target) && matches_site(f, r.site.as_deref())) {
             first.entry(r.target.as_str()).or_insert((s, r));
@@ -327,7 +328,7 @@ pub fn build(inp: &Inputs<'_>) -> Result<ReportData, BuildError> {
         return Err(BuildError::NoAudit);
     }
     let compare = first.iter().any(|(t, (s, _))| last.get(t).is_some_and(|(l, _)| l.id != s.id));
-    let before_of = |t: &str| -> Option<&DeviceResult> {
+    let before_of = |t: &str| -> Option<&DeviceAudit> {
         let (bs, br) = first.get(t)?;
         let (ls, _) = last.get(t)?;
         (compare && bs.id != ls.id).then_some(*br)
@@ -406,7 +407,7 @@ pub fn build(inp: &Inputs<'_>) -> Result<ReportData, BuildError> {
         .collect();
 
     let mut span = AuditSpan::default();
-    let ids = |m: &BTreeMap<&str, (&Snapshot, &DeviceResult)>| -> Vec<u64> {
+    let ids = |m: &BTreeMap<&str, (&Snapshot, &DeviceAudit)>| -> Vec<u64> {
         m.values().map(|(s, _)| s.id).collect::<BTreeSet<_>>().into_iter().collect()
     };
     span.after = ids(&last);
@@ -476,7 +477,7 @@ fn change_row(r: &Record) -> ChangeRow {
     }
 }
 
-fn firmware_rows(last: &BTreeMap<&str, (&Snapshot, &DeviceResult)>) -> Vec<FirmwareRow> {
+fn firmware_rows(last: &BTreeMap<&str, (&Snapshot, &DeviceAudit)>) -> Vec<FirmwareRow> {
     let mut rows: BTreeMap<(String, String, String), FirmwareRow> = BTreeMap::new();
     for (target, (_, r)) in last {
         let Some(id) = &r.identity else { continue };

@@ -2,10 +2,11 @@
 //! evaluation, a "before" run (factory state, mostly failing) and an "after" run (mostly
 //! hardened), and change records in a real hash chain. No device, no network, no secret.
 
+use portcullis_core::audit::DeviceAudit;
 use portcullis_core::baseline::{eval, Baseline, Expect};
 use portcullis_core::history::{Change, History, Outcome, Record, Verification};
 use portcullis_core::posture::{Identity, Posture, Protocol, Value};
-use portcullis_core::snapshots::{DeviceResult, Snapshot};
+use portcullis_core::snapshots::Snapshot;
 
 fn passing(e: &Expect) -> Value {
     match e {
@@ -35,7 +36,7 @@ fn failing(e: &Expect) -> Value {
 }
 
 /// Device `i` of the synthetic site, hardened or in its factory state.
-pub fn device(i: usize, baseline: &Baseline, hardened: bool) -> DeviceResult {
+pub fn device(i: usize, baseline: &Baseline, hardened: bool) -> DeviceAudit {
     let legacy = i % 7 == 3;
     let id = Identity {
         vendor: "hikvision".into(),
@@ -60,7 +61,7 @@ pub fn device(i: usize, baseline: &Baseline, hardened: bool) -> DeviceResult {
         p.known(&c.setting, v);
     }
     let findings = eval::evaluate(baseline, &p);
-    DeviceResult {
+    DeviceAudit {
         target: format!("127.1.{}.{}:80", i / 250, 1 + i % 250),
         site: Some("Harbour Office".into()),
         protocol: Some(Protocol::Isapi),

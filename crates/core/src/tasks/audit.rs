@@ -15,7 +15,6 @@ use crate::error::{Error, Result};
 use crate::history::Drift;
 use crate::inventory::Device;
 use crate::posture::Identity;
-use crate::snapshots::DeviceResult;
 use crate::workspace::{Clock, PolicyInput, Selection, SitePolicy, Subject, Workspace};
 
 /// What to audit, and how.
@@ -60,10 +59,7 @@ pub async fn run(ws: &Arc<Workspace>, req: &AuditRequest, clock: &dyn Clock, sin
     let policy = ws.policy(&req.policy)?;
     let subjects = ws.select(&req.selection)?;
     let audits = read(ws, &subjects, &policy, req, sink).await?;
-    let sites: std::collections::HashMap<String, Option<String>> =
-        subjects.iter().map(|s| (s.label(), s.site.clone())).collect();
-    let devices = audits.iter().map(|a| DeviceResult::from_audit(a, sites.get(&a.target).cloned().flatten())).collect();
-    ws.snapshots.save(&clock.stamp_secs(), &crate::workspace::operator(None), &policy.label, devices)?;
+    ws.snapshots.save(&clock.stamp_secs(), &crate::workspace::operator(None), &policy.label, audits.clone())?;
     let records = ws.history.query(&Default::default())?;
     let drift = crate::history::drift_of_audits(&records, &audits.iter().collect::<Vec<_>>());
     Ok(AuditRun { site_score: audit::site_score(&audits), audits, drift })
@@ -92,12 +88,15 @@ pub(crate) async fn read(
     };
     let client = crate::driver::http::client_for_home(&ws.home, opts.connect.timeout)?;
     let known = ws.store.all()?;
+    let sites: std::collections::HashMap<String, Option<String>> =
+        subjects.iter().map(|s| (s.label(), s.site.clone())).collect();
     let targets = subjects.iter().map(|s| s.target.clone()).collect();
     let stream = audit::audit_many(targets, |t| creds.get(&t.label()).cloned(), choice, client, opts);
     let mut stream = std::pin::pin!(stream);
     let mut all = Vec::with_capacity(subjects.len());
     while let Some(mut a) = stream.next().await {
         fill_identity_from_inventory(&mut a, &known);
+        a.site = sites.get(&a.target).cloned().flatten();
         sink.event(Event::Audited(Box::new(a.clone())));
         all.push(a);
     }
