@@ -93,7 +93,15 @@ fn the_simulator_is_used_only_by_tests_the_bench_and_the_demo() {
 
 #[test]
 fn the_shells_drive_tasks_not_the_engines_parts() {
-    let parts = ["apply_many", "apply_device", "plan_device", "audit_many", "driver::connect", "apply::recover("];
+    let parts = [
+        "apply_many",
+        "apply_device",
+        "plan_device",
+        "audit_many",
+        "driver::connect",
+        "core::apply::recover",
+        "interrupted::close",
+    ];
     let mut found = Vec::new();
     for (path, text) in sources() {
         if !(path.starts_with("crates/cli/") || path.starts_with("src-tauri/src/")) {

@@ -102,7 +102,7 @@ pub async fn audit_device(
     target: &Target,
     creds: Option<Credentials>,
     baseline: &Baseline,
-    client: &reqwest::Client,
+    client: &crate::driver::http::Client,
     opts: &AuditOptions,
 ) -> DeviceAudit {
     audit_with(target, creds, &BaselineChoice::Fixed(Arc::new(baseline.clone())), client, opts).await
@@ -113,7 +113,7 @@ pub async fn audit_with(
     target: &Target,
     creds: Option<Credentials>,
     choice: &BaselineChoice,
-    client: &reqwest::Client,
+    client: &crate::driver::http::Client,
     opts: &AuditOptions,
 ) -> DeviceAudit {
     let failed = |e: &Error, protocol, identity| DeviceAudit {
@@ -186,7 +186,7 @@ pub fn audit_many<'a, F>(
     targets: Vec<Target>,
     credentials_for: F,
     baseline: BaselineChoice,
-    client: reqwest::Client,
+    client: crate::driver::http::Client,
     opts: AuditOptions,
 ) -> impl Stream<Item = DeviceAudit> + 'a
 where

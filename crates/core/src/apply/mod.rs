@@ -11,6 +11,8 @@ pub mod password;
 mod ports;
 mod recover;
 mod run;
+#[cfg(test)]
+mod tests;
 
 pub use recover::{recover, Recovered};
 use run::Run;
@@ -41,7 +43,7 @@ pub struct ApplyContext {
     pub operator: String,
     pub site: SiteParameters,
     pub passwords: PasswordPolicy,
-    pub client: reqwest::Client,
+    pub client: crate::driver::http::Client,
     /// The pins `client` checks: a certificate proven in this run is added at once.
     pub pins: crate::driver::http::LivePins,
     pub connect: ConnectOptions,

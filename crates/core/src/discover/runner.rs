@@ -285,6 +285,16 @@ async fn scan(opts: Arc<DiscoverOptions>, tx: mpsc::Sender<Sighting>) {
     }
 }
 
+fn request(method: &str, url: String, soap: Option<String>) -> crate::driver::transport::Request {
+    crate::driver::transport::Request {
+        method: method.into(),
+        url,
+        content_type: soap.is_some().then(|| "application/soap+xml; charset=utf-8".to_string()),
+        body: soap,
+        authorization: None,
+    }
+}
+
 async fn tcp_open(addr: SocketAddr, wait: Duration) -> bool {
     matches!(tokio::time::timeout(wait, tokio::net::TcpStream::connect(addr)).await, Ok(Ok(_)))
 }
@@ -293,7 +303,7 @@ async fn tcp_open(addr: SocketAddr, wait: Duration) -> bool {
 async fn probe_host(
     host: Ipv4Addr,
     opts: Arc<DiscoverOptions>,
-    client: reqwest::Client,
+    client: crate::driver::http::Client,
     wait: Duration,
 ) -> Vec<Sighting> {
     let mut open = Vec::new();
@@ -312,14 +322,14 @@ async fn probe_host(
                 continue;
             }
             let url = format!("{scheme}://{host}:{p}/ISAPI/System/deviceInfo");
-            if let Ok(r) = client.get(&url).send().await {
+            if let Ok(r) = client.exchange(request("GET", url, None)).await {
                 if https {
                     s.https_port = Some(*p);
                 } else {
                     s.http_port = Some(*p);
                 }
                 // An unauthenticated deviceInfo drawing a challenge means ISAPI: Hikvision.
-                if r.status().as_u16() == 401 && s.vendor.is_none() {
+                if r.status == 401 && s.vendor.is_none() {
                     s.vendor = Some("hikvision".into());
                 }
                 break;
@@ -330,12 +340,8 @@ async fn probe_host(
     if let Some(port) = s.http_port {
         let url = format!("http://{host}:{port}{}", crate::driver::onvif::DEVICE_PATH);
         let body = crate::driver::onvif::wire::envelope("", "<tds:GetSystemDateAndTime/>");
-        let answer =
-            client.post(&url).header("Content-Type", "application/soap+xml; charset=utf-8").body(body).send().await;
-        if let Ok(r) = answer {
-            if r.status().is_success()
-                && r.text().await.is_ok_and(|t| crate::driver::onvif::wire::system_date_time(&t).is_ok())
-            {
+        if let Ok(r) = client.exchange(request("POST", url.clone(), Some(body))).await {
+            if (200..300).contains(&r.status) && crate::driver::onvif::wire::system_date_time(&r.body).is_ok() {
                 s.xaddrs.push(url);
             }
         }

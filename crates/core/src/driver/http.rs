@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use super::transport::Client;
+use super::transport::{ExchangeError, Network, Request};
 use crate::error::{Error, Result};
 use crate::secret::Credentials;
 
@@ -40,7 +42,7 @@ pub struct Answer {
 /// A connection to one device's web server.
 #[derive(Debug, Clone)]
 pub struct HttpSession {
-    client: reqwest::Client,
+    client: Client,
     /// `http://127.1.0.1:80`
     pub base: String,
     /// For messages: `127.1.0.1:80`.
@@ -52,25 +54,25 @@ pub struct HttpSession {
 
 /// A client with no pins: every device's certificate is accepted (factory cameras
 /// present self-signed ones). TLS via rustls only.
-pub fn client(timeout: Duration) -> Result<reqwest::Client> {
+pub fn client(timeout: Duration) -> Result<Client> {
     client_with_pins(timeout, HashMap::new())
 }
 
 /// The client every command uses: the pins recorded under PORTCULLIS_HOME applied.
-pub fn client_for_home(home: &std::path::Path, timeout: Duration) -> Result<reqwest::Client> {
+pub fn client_for_home(home: &std::path::Path, timeout: Duration) -> Result<Client> {
     pinned_client(home, timeout).map(|(client, _)| client)
 }
 
 /// [`client_for_home`] with a handle on its pins, for a run that installs certificates:
 /// a certificate proven mid-run is pinned for the same client's next connection.
-pub fn pinned_client(home: &std::path::Path, timeout: Duration) -> Result<(reqwest::Client, LivePins)> {
+pub fn pinned_client(home: &std::path::Path, timeout: Duration) -> Result<(Client, LivePins)> {
     let pins = LivePins::new(crate::certs::Pins::load(home)?.by_address());
     Ok((client_with_live_pins(timeout, pins.clone())?, pins))
 }
 
 /// A client that holds each pinned device (by address) to the SHA-256 fingerprint of
 /// the certificate `apply` installed; devices without a pin are accepted as they are.
-pub fn client_with_pins(timeout: Duration, pins: HashMap<IpAddr, String>) -> Result<reqwest::Client> {
+pub fn client_with_pins(timeout: Duration, pins: HashMap<IpAddr, String>) -> Result<Client> {
     client_with_live_pins(timeout, LivePins::new(pins))
 }
 
@@ -93,7 +95,7 @@ impl LivePins {
     }
 }
 
-fn client_with_live_pins(timeout: Duration, pins: LivePins) -> Result<reqwest::Client> {
+fn client_with_live_pins(timeout: Duration, pins: LivePins) -> Result<Client> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let _ = rustls::crypto::ring::default_provider().install_default();
     let tls = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -108,6 +110,7 @@ fn client_with_live_pins(timeout: Duration, pins: LivePins) -> Result<reqwest::C
         .use_preconfigured_tls(tls)
         .pool_idle_timeout(Duration::from_secs(30))
         .build()
+        .map(|c| Client::new(Arc::new(Network(c)), timeout))
         .map_err(|e| Error::Local(format!("HTTP client: {e}")))
 }
 
@@ -167,7 +170,7 @@ impl rustls::client::danger::ServerCertVerifier for PinVerifier {
 
 impl HttpSession {
     pub fn new(
-        client: reqwest::Client,
+        client: Client,
         base: String,
         creds: Option<Credentials>,
         guard: Arc<LoginGuard>,
@@ -200,11 +203,12 @@ impl HttpSession {
         self.creds.is_some()
     }
 
-    fn transport_error(&self, e: &reqwest::Error) -> Error {
-        if e.is_timeout() {
-            Error::Timeout { address: self.address.clone(), seconds: self.timeout.as_secs().max(1) }
-        } else {
-            Error::Unreachable { address: self.address.clone(), reason: short_reason(e) }
+    fn transport_error(&self, e: ExchangeError) -> Error {
+        match e {
+            ExchangeError::Timeout => {
+                Error::Timeout { address: self.address.clone(), seconds: self.timeout.as_secs().max(1) }
+            }
+            ExchangeError::Unreachable(reason) => Error::Unreachable { address: self.address.clone(), reason },
         }
     }
 
@@ -213,28 +217,17 @@ impl HttpSession {
         method: &str,
         path: &str,
         body: Option<(&str, &str)>,
-        auth: Option<String>,
+        authorization: Option<String>,
     ) -> Result<(Answer, Vec<String>)> {
-        let m = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| Error::Input(e.to_string()))?;
-        let mut r = self.client.request(m, format!("{}{}", self.base, path));
-        if let Some((content_type, b)) = body {
-            r = r.header("Content-Type", content_type).body(b.to_string());
-        }
-        if let Some(a) = auth {
-            r = r.header("Authorization", a);
-        }
-        let resp = r.send().await.map_err(|e| self.transport_error(&e))?;
-        let status = resp.status().as_u16();
-        let challenges = resp
-            .headers()
-            .get_all("www-authenticate")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
-            .map(String::from)
-            .collect();
-        let body = resp.text().await.map_err(|e| self.transport_error(&e))?;
-        Ok((Answer { status, body }, challenges))
+        let request = Request {
+            method: method.to_string(),
+            url: format!("{}{}", self.base, path),
+            content_type: body.map(|(t, _)| t.to_string()),
+            body: body.map(|(_, b)| b.to_string()),
+            authorization,
+        };
+        let reply = self.client.exchange(request).await.map_err(|e| self.transport_error(e))?;
+        Ok((Answer { status: reply.status, body: reply.body }, reply.challenges))
     }
 
     /// A request without credentials (PRE_AUTH calls, probes, activation).
@@ -283,16 +276,6 @@ impl HttpSession {
         self.guard.spend();
         Err(Error::AuthRefused { address: self.address.clone(), username: creds.username.clone() })
     }
-}
-
-fn short_reason(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(inner) = src {
-        s = inner.to_string();
-        src = inner.source();
-    }
-    s
 }
 
 /// A 401 whose body says the account or address is locked.

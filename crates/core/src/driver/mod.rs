@@ -5,6 +5,7 @@
 pub mod http;
 pub mod isapi;
 pub mod onvif;
+pub mod transport;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -215,7 +216,7 @@ impl Default for ConnectOptions {
 pub async fn connect(
     target: &Target,
     creds: Option<Credentials>,
-    client: &reqwest::Client,
+    client: &http::Client,
     opts: &ConnectOptions,
 ) -> Result<Box<dyn Driver>> {
     let base = target.base_url().ok_or_else(|| Error::Input(format!("{}: no HTTP or HTTPS port", target.address)))?;

@@ -1,0 +1,234 @@
+//! The seam under every driver: one HTTP exchange (a request out, its status, digest
+//! challenges and body back). The product exchanges over the network with `reqwest`
+//! (rustls, pinned certificates); unit tests exchange with a script, so that the
+//! drivers' and the apply runner's decisions (rollback, read-back mismatch, a dropped
+//! answer, a fault) are tested without sockets. Digest authentication, the login
+//! guard and everything above stay the same code either way.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A request as the drivers make it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    /// `http://127.1.0.1:80/ISAPI/System/deviceInfo`
+    pub url: String,
+    pub content_type: Option<String>,
+    pub body: Option<String>,
+    pub authorization: Option<String>,
+}
+
+impl Request {
+    /// The path and query of the URL (`/ISAPI/System/deviceInfo`).
+    pub fn path(&self) -> &str {
+        let rest = self.url.split_once("://").map_or(self.url.as_str(), |(_, r)| r);
+        rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/")
+    }
+}
+
+/// What came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    /// The `WWW-Authenticate: Digest …` challenges.
+    pub challenges: Vec<String>,
+    pub body: String,
+}
+
+/// Why no answer came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExchangeError {
+    Timeout,
+    /// Refused, reset, a TLS failure (a pin that does not match): the reason in words.
+    Unreachable(String),
+}
+
+/// One HTTP exchange.
+#[async_trait::async_trait]
+pub trait Exchange: Send + Sync + std::fmt::Debug {
+    async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError>;
+}
+
+/// What the drivers are given: a cheap, shareable handle on an exchange.
+#[derive(Debug, Clone)]
+pub struct Client {
+    exchange: Arc<dyn Exchange>,
+    /// How long an exchange may take (for messages).
+    pub timeout: Duration,
+}
+
+impl Client {
+    pub fn new(exchange: Arc<dyn Exchange>, timeout: Duration) -> Client {
+        Client { exchange, timeout }
+    }
+
+    pub async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError> {
+        self.exchange.exchange(request).await
+    }
+}
+
+/// Over the network.
+#[derive(Debug)]
+pub(crate) struct Network(pub reqwest::Client);
+
+#[async_trait::async_trait]
+impl Exchange for Network {
+    async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError> {
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| ExchangeError::Unreachable(format!("method {}: {e}", request.method)))?;
+        let mut r = self.0.request(method, &request.url);
+        if let Some(t) = request.content_type {
+            r = r.header("Content-Type", t);
+        }
+        if let Some(b) = request.body {
+            r = r.body(b);
+        }
+        if let Some(a) = request.authorization {
+            r = r.header("Authorization", a);
+        }
+        let resp = r.send().await.map_err(|e| failure(&e))?;
+        let status = resp.status().as_u16();
+        let challenges = resp
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
+            .map(String::from)
+            .collect();
+        let body = resp.text().await.map_err(|e| failure(&e))?;
+        Ok(Reply { status, challenges, body })
+    }
+}
+
+fn failure(e: &reqwest::Error) -> ExchangeError {
+    if e.is_timeout() {
+        return ExchangeError::Timeout;
+    }
+    // The innermost cause says what happened (refused, reset, a pin mismatch).
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s = inner.to_string();
+        src = inner.source();
+    }
+    ExchangeError::Unreachable(s)
+}
+
+/// A scripted device for unit tests: each rule answers requests whose method and path
+/// match (and whose body contains a marker), in turn; the last answer repeats. Every
+/// request is kept for assertions.
+#[cfg(test)]
+pub mod script {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// One scripted answer.
+    #[derive(Debug, Clone)]
+    pub enum Answer {
+        Reply(Reply),
+        /// The connection drops (after the device may have acted).
+        Drop,
+        Timeout,
+    }
+
+    pub fn ok(body: &str) -> Answer {
+        Answer::Reply(Reply { status: 200, challenges: Vec::new(), body: body.to_string() })
+    }
+
+    pub fn status(code: u16, body: &str) -> Answer {
+        Answer::Reply(Reply { status: code, challenges: Vec::new(), body: body.to_string() })
+    }
+
+    #[derive(Debug)]
+    struct Rule {
+        method: String,
+        path: String,
+        marker: Option<String>,
+        answers: Vec<Answer>,
+        used: usize,
+    }
+
+    #[derive(Debug, Default)]
+    pub struct Script {
+        rules: Mutex<Vec<Rule>>,
+        pub seen: Mutex<Vec<Request>>,
+    }
+
+    impl Script {
+        pub fn new() -> Arc<Script> {
+            Arc::new(Script::default())
+        }
+
+        /// `method path` (path without query matches any query) answers these in turn.
+        pub fn on(self: &Arc<Self>, method: &str, path: &str, answers: Vec<Answer>) -> Arc<Self> {
+            self.rule(method, path, None, answers)
+        }
+
+        /// As `on`, for requests whose body contains `marker` (a SOAP action).
+        pub fn on_body(self: &Arc<Self>, method: &str, path: &str, marker: &str, answers: Vec<Answer>) -> Arc<Self> {
+            self.rule(method, path, Some(marker), answers)
+        }
+
+        fn rule(self: &Arc<Self>, method: &str, path: &str, marker: Option<&str>, answers: Vec<Answer>) -> Arc<Self> {
+            if let Ok(mut rules) = self.rules.lock() {
+                rules.push(Rule {
+                    method: method.into(),
+                    path: path.into(),
+                    marker: marker.map(String::from),
+                    answers,
+                    used: 0,
+                });
+            }
+            self.clone()
+        }
+
+        pub fn client(self: &Arc<Self>) -> Client {
+            Client::new(self.clone(), Duration::from_secs(5))
+        }
+
+        /// The requests made as `METHOD path`, in order.
+        pub fn calls(&self) -> Vec<String> {
+            self.seen
+                .lock()
+                .map(|s| s.iter().map(|r| format!("{} {}", r.method, r.path())).collect())
+                .unwrap_or_default()
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Exchange for Script {
+        async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError> {
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.push(request.clone());
+            }
+            let path = request.path().to_string();
+            let bare = path.split('?').next().unwrap_or_default().to_string();
+            let body = request.body.clone().unwrap_or_default();
+            let answer = {
+                let Ok(mut rules) = self.rules.lock() else { return Err(ExchangeError::Unreachable("lock".into())) };
+                // Later rules win, so a test can script a change of heart.
+                let rule = rules.iter_mut().rev().find(|r| {
+                    r.method == request.method
+                        && (r.path == path || r.path == bare)
+                        && r.marker.as_deref().is_none_or(|m| body.contains(m))
+                });
+                match rule {
+                    Some(r) => {
+                        let a = r.answers.get(r.used).or(r.answers.last()).cloned();
+                        r.used += 1;
+                        a
+                    }
+                    None => None,
+                }
+            };
+            match answer {
+                Some(Answer::Reply(r)) => Ok(r),
+                Some(Answer::Drop) => Err(ExchangeError::Unreachable("connection reset by peer".into())),
+                Some(Answer::Timeout) => Err(ExchangeError::Timeout),
+                None => Ok(Reply { status: 404, challenges: Vec::new(), body: String::new() }),
+            }
+        }
+    }
+}
