@@ -4,6 +4,8 @@
 //! of authentication only: switching methods after a refusal would be a second failed
 //! login.
 
+#[cfg(test)]
+mod scripted;
 mod security;
 pub mod wire;
 
