@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use portcullis_core::apply::{DeviceReport, Event as ApplyEvent, Recovered, StepResult};
+use portcullis_core::apply::{DeviceReport, Event as ApplyEvent, Kept, Recovered, StepResult};
 use portcullis_core::tasks::apply::{self as task, ApplyOutcome, ApplyRequest, Prepared, RenewRequest};
 use portcullis_core::tasks::Event;
 use portcullis_core::workspace::{SystemClock, Workspace};
@@ -241,10 +241,10 @@ fn report_recovered(r: &Recovered, out: &Output) {
         out.record("recovered", r);
         return;
     }
-    match r.kept.as_str() {
-        "new" => println!("{}: the interrupted rotation took effect; the new password is now current", r.device),
-        "old" => println!("{}: the interrupted rotation did not take effect; the old password stays", r.device),
-        _ => println!(
+    match r.kept {
+        Kept::New => println!("{}: the interrupted rotation took effect; the new password is now current", r.device),
+        Kept::Old => println!("{}: the interrupted rotation did not take effect; the old password stays", r.device),
+        Kept::Pending => println!(
             "{}: rotation still unresolved ({}); left alone to avoid a lockout",
             r.device,
             r.detail.as_deref().unwrap_or("no answer")
@@ -270,7 +270,7 @@ pub fn recover(args: &RecoverArgs, out: &Output) -> anyhow::Result<ExitCode> {
     if done.is_empty() && !out.json {
         println!("No interrupted password rotation: nothing to recover.");
     }
-    Ok(if done.iter().all(|r| r.kept != "pending") { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if done.iter().all(|r| r.kept != Kept::Pending) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// `certs renew`: a new certificate from the site CA for each device whose pinned

@@ -3,6 +3,9 @@
 //! exports it; CI regenerates and checks for drift). They carry no secret: a password
 //! only ever travels UI → vault (`SiteCredentials`), never back.
 
+use portcullis_core::baseline::{eval::Status, Severity};
+use portcullis_core::history::OutcomeKind;
+use portcullis_core::plan::Phase;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -118,10 +121,8 @@ ipc! {
     pub struct FindingView {
         pub control: String,
         pub title: String,
-        /// low, medium, high, critical
-        pub severity: String,
-        /// pass, fail, unknown, unsupported, not_applicable
-        pub status: String,
+        pub severity: Severity,
+        pub status: Status,
         pub setting: String,
         pub observed: Option<String>,
         pub expected: String,
@@ -162,7 +163,7 @@ ipc! {
         pub rationale: String,
         pub setting: String,
         pub expect: String,
-        pub severity: String,
+        pub severity: Severity,
         pub vendors: Vec<String>,
         pub protocols: Vec<String>,
         pub etsi_en_303_645: Vec<String>,
@@ -184,7 +185,7 @@ ipc! {
     }
 
     pub struct StepView {
-        pub phase: String,
+        pub phase: Phase,
         pub control: Option<String>,
         pub setting: String,
         pub from: Option<String>,
@@ -326,8 +327,7 @@ ipc! {
         pub setting: String,
         pub before: Option<String>,
         pub after: Option<String>,
-        /// intent, verified, rolled_back, failed
-        pub outcome: String,
+        pub outcome: OutcomeKind,
         pub reason: Option<String>,
         pub hash: String,
     }

@@ -32,6 +32,36 @@ pub enum Outcome {
     },
 }
 
+/// How a change ended, without the reason: what the UI branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
+pub enum OutcomeKind {
+    Intent,
+    Verified,
+    RolledBack,
+    Failed,
+}
+
+impl Outcome {
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Outcome::Intent => OutcomeKind::Intent,
+            Outcome::Verified => OutcomeKind::Verified,
+            Outcome::RolledBack { .. } => OutcomeKind::RolledBack,
+            Outcome::Failed { .. } => OutcomeKind::Failed,
+        }
+    }
+
+    /// Why it was rolled back or failed.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::RolledBack { reason } | Outcome::Failed { reason } => Some(reason),
+            Outcome::Intent | Outcome::Verified => None,
+        }
+    }
+}
+
 /// A change as the engine reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {

@@ -11,6 +11,7 @@ use crate::posture::Value;
 
 /// Steps run phase by phase, in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// A factory-new camera: set its first password before anything else can happen.

@@ -7,10 +7,6 @@ use crate::dto::{BaselineView, ControlView};
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
 
-fn lower<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|j| j.as_str().map(str::to_string)).unwrap_or_default()
-}
-
 /// The site's file first (when there is one, it is what audits use), then the built-in
 /// profiles; each with the site parameters in force.
 pub fn profiles(session: Option<&Session>) -> IpcResult<Vec<BaselineView>> {
@@ -45,7 +41,7 @@ pub fn profiles(session: Option<&Session>) -> IpcResult<Vec<BaselineView>> {
                         rationale: c.rationale.clone(),
                         setting: c.setting.clone(),
                         expect: portcullis_core::baseline::eval::describe(&c.expect),
-                        severity: lower(&c.severity),
+                        severity: c.severity,
                         vendors: c.applies_to.vendor.clone(),
                         protocols: c.applies_to.protocol.clone(),
                         etsi_en_303_645: c.mappings.etsi_en_303_645.clone(),

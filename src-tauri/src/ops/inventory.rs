@@ -54,7 +54,7 @@ pub fn detail(session: &Session, id: &str) -> IpcResult<crate::dto::DeviceDetail
     let history = super::history::records(session, Some(row.label.clone()))?;
     let credentials = super::creds::state_for(session, &row.label, row.site.as_deref())?;
     Ok(crate::dto::DeviceDetail {
-        protocol: audit.as_ref().and_then(|a| a.protocol).map(|p| super::views::protocol_name(p).to_string()),
+        protocol: audit.as_ref().and_then(|a| a.protocol).map(super::views::protocol_name),
         baseline: audit.as_ref().and_then(|a| a.baseline.clone()),
         identity: audit.as_ref().and_then(|a| a.identity.as_ref()).map(super::views::identity_view),
         findings: audit

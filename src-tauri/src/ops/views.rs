@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use portcullis_core::audit::DeviceAudit;
 use portcullis_core::baseline::eval::{Finding, Status};
-use portcullis_core::history::{Outcome, Record};
+use portcullis_core::history::Record;
 use portcullis_core::inventory::{Device, Source};
 use portcullis_core::plan::Step;
 use portcullis_core::posture::{Identity, Value};
@@ -57,8 +57,8 @@ pub fn finding_view(f: &Finding) -> FindingView {
     FindingView {
         control: f.control.clone(),
         title: f.title.clone(),
-        severity: lower(&f.severity),
-        status: lower(&f.status),
+        severity: f.severity,
+        status: f.status,
         setting: f.setting.clone(),
         observed: f.observed.as_ref().map(value_text),
         expected: f.expected.clone(),
@@ -73,17 +73,14 @@ pub fn identity_view(i: &Identity) -> IdentityView {
         model: i.model.clone(),
         serial: i.serial.clone(),
         mac: i.mac.clone(),
-        firmware: match &i.firmware_build {
-            Some(b) => format!("{} build {b}", i.firmware_version),
-            None => i.firmware_version.clone(),
-        },
+        firmware: i.firmware(),
         device_type: i.device_type.clone(),
     }
 }
 
 pub fn step_view(s: &Step) -> StepView {
     StepView {
-        phase: lower(&s.phase),
+        phase: s.phase,
         control: s.control.clone(),
         setting: s.setting.clone(),
         from: s.from.as_ref().map(value_text),
@@ -94,12 +91,6 @@ pub fn step_view(s: &Step) -> StepView {
 }
 
 pub fn record_view(r: &Record) -> HistoryRecord {
-    let (outcome, reason) = match &r.change.outcome {
-        Outcome::Intent => ("intent", None),
-        Outcome::Verified => ("verified", None),
-        Outcome::RolledBack { reason } => ("rolled_back", Some(reason.clone())),
-        Outcome::Failed { reason } => ("failed", Some(reason.clone())),
-    };
     HistoryRecord {
         seq: u32::try_from(r.seq).unwrap_or(u32::MAX),
         time: r.time.clone(),
@@ -110,37 +101,12 @@ pub fn record_view(r: &Record) -> HistoryRecord {
         setting: r.change.setting.clone(),
         before: r.change.before.as_ref().map(value_text),
         after: r.change.after.as_ref().map(value_text),
-        outcome: outcome.into(),
-        reason,
+        outcome: r.change.outcome.kind(),
+        reason: r.change.outcome.reason().map(String::from),
         hash: r.hash.clone(),
     }
 }
 
-/// A device that could not be logged in to still has the identity discovery saw.
-pub fn fill_identity_from_inventory(a: &mut DeviceAudit, known: &[Device]) {
-    if a.identity.is_some() {
-        return;
-    }
-    let Some(d) = known.iter().find(|d| label_of(d) == a.target) else { return };
-    let (version, build) = match d.firmware.as_deref().and_then(|f| f.split_once(" build ")) {
-        Some((v, b)) => (v.to_string(), Some(b.to_string())),
-        None => (d.firmware.clone().unwrap_or_default(), None),
-    };
-    a.identity = Some(Identity {
-        vendor: d.vendor.clone().unwrap_or_default(),
-        manufacturer: String::new(),
-        model: d.model.clone().unwrap_or_default(),
-        serial: d.serial.clone().unwrap_or_default(),
-        mac: d.mac.clone().unwrap_or_default(),
-        firmware_version: version,
-        firmware_build: build,
-        device_type: "(from the inventory)".into(),
-    });
-}
-
-pub fn protocol_name(p: portcullis_core::posture::Protocol) -> &'static str {
-    match p {
-        portcullis_core::posture::Protocol::Isapi => "ISAPI",
-        portcullis_core::posture::Protocol::Onvif => "ONVIF",
-    }
+pub fn protocol_name(p: portcullis_core::posture::Protocol) -> String {
+    p.name().to_ascii_uppercase()
 }

@@ -14,7 +14,7 @@ mod run;
 #[cfg(test)]
 mod tests;
 
-pub use recover::{recover, Recovered};
+pub use recover::{recover, Kept, Recovered};
 use run::Run;
 
 use std::path::PathBuf;

@@ -3,12 +3,24 @@
 
 use super::*;
 
+/// Which password a recovered rotation left on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
+pub enum Kept {
+    /// The pending password took effect and is now current.
+    New,
+    /// It did not: the old password stays, the pending one is dropped.
+    Old,
+    /// Neither could be proven (no answer): left alone to avoid a lockout.
+    Pending,
+}
+
 /// What `recover` did for one device.
 #[derive(Debug, Clone, Serialize)]
 pub struct Recovered {
     pub device: String,
-    /// `new` (the pending password became current), `old` (it was dropped) or `pending`.
-    pub kept: String,
+    pub kept: Kept,
     pub detail: Option<String>,
 }
 
@@ -64,17 +76,17 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
                 ctx.vault.promote_pending(&address, &new)?;
                 let entry = Scope::Device(address.clone()).entry_name(&new.username);
                 ctx.history.append(change(Outcome::Verified, Some(step.to.clone()), Some(entry)), &ctx.now())?;
-                ("new", None)
+                (Kept::New, None)
             }
             Resolution::OldHolds => {
                 ctx.vault.forget(&Scope::Pending(address.clone()), None)?;
                 let reason = "recovery: the device kept the old password".to_string();
                 ctx.history.append(change(Outcome::RolledBack { reason }, None, None), &ctx.now())?;
-                ("old", None)
+                (Kept::Old, None)
             }
-            Resolution::Unresolved(why) => ("pending", Some(why)),
+            Resolution::Unresolved(why) => (Kept::Pending, Some(why)),
         };
-        out.push(Recovered { device: address, kept: kept.into(), detail });
+        out.push(Recovered { device: address, kept, detail });
     }
     Ok(out)
 }

@@ -7,6 +7,7 @@ use super::{Baseline, Control, Expect, Severity, WhenUnsupported};
 use crate::posture::{Posture, Protocol, Reading, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,

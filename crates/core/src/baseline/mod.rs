@@ -14,6 +14,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Low,

@@ -2,7 +2,13 @@
 //! its chart, device table, per-device detail, change log, firmware, standards, and
 //! the contents list (written last, onto the cover, once every section's page is known).
 
-use super::*;
+use portcullis_core::baseline::Severity;
+
+use super::layout::{
+    cell, severity_colour, status_colour, Cell, Col, Layout, Op, Rgb, BAND, BODY, BRAND, FAIL, GREY, INK, LEFT, LINE,
+    MUTED, PAGE_W, PASS, RIGHT, WHITE, WIDTH,
+};
+use crate::model::{self, ReportData};
 
 fn score_text(s: Option<u8>) -> String {
     s.map_or_else(|| "—".to_string(), |x| x.to_string())
