@@ -3,6 +3,7 @@
 //! device. A device that refuses the credentials or reports a lock gets exactly one
 //! failed login and is then left alone.
 
+use crate::setting::Setting;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -136,7 +137,7 @@ pub async fn audit_with(
     // A factory-new camera accepts no login at all: report it without trying one.
     if drv.activated().await == Some(false) {
         let mut p = Posture::new(Identity { vendor: "hikvision".into(), ..Default::default() }, protocol);
-        p.known("account.activated", Value::Bool(false));
+        p.known(Setting::AccountActivated, Value::Bool(false));
         let findings = eval::evaluate(baseline, &p);
         let e = Error::NotActivated { address: target.label() };
         return DeviceAudit {
@@ -150,13 +151,13 @@ pub async fn audit_with(
     if creds.is_none() {
         return failed(&Error::NoCredentials { address: target.label() }, Some(protocol), None);
     }
-    let wanted: Vec<&str> = baseline.controls.iter().map(|c| c.setting.as_str()).collect();
+    let wanted: Vec<Setting> = baseline.controls.iter().map(|c| c.setting).collect();
     let mut posture = match drv.read_posture(&wanted).await {
         Ok(p) => p,
         Err(e) => return failed(&e, Some(protocol), None),
     };
     // Whether the camera answers WS-Discovery is best asked the way an attacker would.
-    if protocol == Protocol::Isapi && !matches!(posture.get("discovery.onvif"), Some(Reading::Known(_))) {
+    if protocol == Protocol::Isapi && !matches!(posture.get(Setting::DiscoveryOnvif), Some(Reading::Known(_))) {
         let reading = match target.wsd_port {
             Some(port) => {
                 match crate::discover::probe::unicast((target.address, port).into(), opts.discovery_wait).await {
@@ -166,7 +167,7 @@ pub async fn audit_with(
             }
             None => Reading::Unknown("no WS-Discovery port known".into()),
         };
-        posture.set("discovery.onvif", reading);
+        posture.set(Setting::DiscoveryOnvif, reading);
     }
     let findings = eval::evaluate(baseline, &posture);
     DeviceAudit {

@@ -3,6 +3,7 @@
 //! reordered. Records name vault entries, never secrets. The API speaks records, not
 //! sled types; there is no update and no delete.
 
+use crate::setting::Setting;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -69,7 +70,7 @@ pub struct Change {
     pub device: String,
     pub site: Option<String>,
     pub control: Option<String>,
-    pub setting: String,
+    pub setting: Setting,
     pub before: Option<Value>,
     pub after: Option<Value>,
     pub outcome: Outcome,
@@ -239,7 +240,7 @@ mod tests {
             device: device.into(),
             site: Some("hq".into()),
             control: Some("HIK-12".into()),
-            setting: "service.telnet.enabled".into(),
+            setting: Setting::ServiceTelnetEnabled,
             before: Some(Value::Bool(true)),
             after: Some(Value::Int(n)),
             outcome: Outcome::Verified,
@@ -293,7 +294,7 @@ mod tests {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Drift {
     pub device: String,
-    pub setting: String,
+    pub setting: Setting,
     pub applied: Option<Value>,
     pub now: Option<Value>,
     /// When the apply made it so (RFC 3339).
@@ -304,7 +305,7 @@ pub struct Drift {
 pub fn drift_of_audits(records: &[Record], audits: &[&crate::audit::DeviceAudit]) -> Vec<Drift> {
     let mut all = Vec::new();
     for a in audits.iter().filter(|a| a.error.is_none()) {
-        let observed: Vec<_> = a.findings.iter().map(|f| (f.setting.clone(), f.observed.clone())).collect();
+        let observed: Vec<_> = a.findings.iter().map(|f| (f.setting, f.observed.clone())).collect();
         all.extend(drift(records, &a.target, &observed));
     }
     all
@@ -312,28 +313,28 @@ pub fn drift_of_audits(records: &[Record], audits: &[&crate::audit::DeviceAudit]
 
 /// Drift of one audited device: for each setting the history shows verified, the last
 /// value applied, compared with what the device shows now.
-pub fn drift(records: &[Record], device: &str, observed: &[(String, Option<Value>)]) -> Vec<Drift> {
-    let mut last: std::collections::BTreeMap<&str, &Record> = std::collections::BTreeMap::new();
+pub fn drift(records: &[Record], device: &str, observed: &[(Setting, Option<Value>)]) -> Vec<Drift> {
+    let mut last: std::collections::BTreeMap<Setting, &Record> = std::collections::BTreeMap::new();
     for r in records.iter().filter(|r| r.change.device == device) {
         if matches!(r.change.outcome, Outcome::Verified) {
-            last.insert(r.change.setting.as_str(), r);
+            last.insert(r.change.setting, r);
         }
     }
     let mut out = Vec::new();
     for (setting, now) in observed {
-        let Some(r) = last.get(setting.as_str()) else { continue };
+        let Some(r) = last.get(setting) else { continue };
         // Only settings whose value the history states (not backups, certificates by hash, passwords).
         let applied = r.change.after.clone();
         let comparable = matches!(applied, Some(Value::Bool(_)) | Some(Value::List(_)))
             || matches!(&applied, Some(Value::Text(t)) if !t.starts_with("sha256:") && !t.starts_with("site CA") && t != "rotated");
         let same = match (now, &applied) {
-            (Some(n), Some(a)) => crate::posture::same_setting(setting, n, a),
+            (Some(n), Some(a)) => crate::posture::same_setting(*setting, n, a),
             _ => true,
         };
         if comparable && !same {
             out.push(Drift {
                 device: device.to_string(),
-                setting: setting.clone(),
+                setting: *setting,
                 applied,
                 now: now.clone(),
                 applied_at: r.time.clone(),

@@ -18,6 +18,7 @@ pub mod paths;
 pub mod plan;
 pub mod posture;
 pub mod secret;
+pub mod setting;
 pub mod site;
 pub mod snapshots;
 pub mod tasks;

@@ -4,6 +4,7 @@
 //! The order is a safety rule (design.md §1): back up first; prove HTTPS before HTTP is
 //! switched off; never let the IP filter exclude the management host; credentials last.
 
+use crate::setting::Setting;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::eval::{Finding, Status};
@@ -40,7 +41,7 @@ pub enum Phase {
 pub struct Step {
     pub phase: Phase,
     pub control: Option<String>,
-    pub setting: String,
+    pub setting: Setting,
     pub from: Option<Value>,
     pub to: Value,
     /// What the step does, in words.
@@ -105,7 +106,7 @@ impl SiteParameters {
             .map(|(label, a)| crate::site::names::Named {
                 label: label.to_string(),
                 model: a.identity.as_ref().map(|i| i.model.clone()).unwrap_or_default(),
-                current: a.findings.iter().find(|f| f.setting == "device.name").and_then(|f| match &f.observed {
+                current: a.findings.iter().find(|f| f.setting == Setting::DeviceName).and_then(|f| match &f.observed {
                     Some(Value::Text(t)) => Some(t.clone()),
                     _ => None,
                 }),
@@ -137,7 +138,7 @@ fn step(f: &Finding, phase: Phase, to: Value, action: &str) -> Step {
     Step {
         phase,
         control: Some(f.control.clone()),
-        setting: f.setting.clone(),
+        setting: f.setting,
         from: f.observed.clone(),
         to,
         action: action.to_string(),
@@ -148,28 +149,34 @@ fn step(f: &Finding, phase: Phase, to: Value, action: &str) -> Step {
 /// The step that fixes one failing finding.
 fn fix(device: &str, f: &Finding, site: &SiteParameters) -> Step {
     let off = |phase, what: &str| step(f, phase, Value::Bool(false), &format!("switch {what} off"));
-    match f.setting.as_str() {
-        "account.activated" => step(f, Phase::Activate, Value::Bool(true), "activate with a unique generated password"),
-        "account.default_password" | "account.weak_password" => {
+    match f.setting {
+        Setting::AccountActivated => {
+            step(f, Phase::Activate, Value::Bool(true), "activate with a unique generated password")
+        }
+        Setting::AccountDefaultPassword | Setting::AccountWeakPassword => {
             step(f, Phase::Credentials, Value::Bool(false), "rotate the admin password to a unique generated one")
         }
-        "account.users" => step(f, Phase::Accounts, Value::List(Vec::new()), "delete the accounts besides admin"),
-        "service.https.enabled" => step(f, Phase::Tls, Value::Bool(true), "switch HTTPS on"),
-        "tls.certificate.self_signed" => {
+        Setting::AccountUsers => step(f, Phase::Accounts, Value::List(Vec::new()), "delete the accounts besides admin"),
+        Setting::ServiceHttpsEnabled => step(f, Phase::Tls, Value::Bool(true), "switch HTTPS on"),
+        Setting::TlsCertificateSelfSigned => {
             step(f, Phase::Tls, Value::Bool(false), "install a certificate from the site CA, then verify the handshake")
         }
-        "tls.v1_0" | "tls.v1_1" => off(Phase::Tls, &f.setting.replace("tls.v1_", "TLS 1.")),
-        "service.http.enabled" => {
+        Setting::TlsV10 | Setting::TlsV11 => {
+            off(Phase::Tls, &format!("TLS {}", f.setting.tls_version().unwrap_or_default()))
+        }
+        Setting::ServiceHttpEnabled => {
             step(f, Phase::HttpOff, Value::Bool(false), "switch plain HTTP off, once HTTPS is proven")
         }
-        "auth.web" | "auth.rtsp" => step(f, Phase::Authentication, Value::Text("digest".into()), "allow digest only"),
-        "onvif.auth" => {
+        Setting::AuthWeb | Setting::AuthRtsp => {
+            step(f, Phase::Authentication, Value::Text("digest".into()), "allow digest only")
+        }
+        Setting::OnvifAuth => {
             step(f, Phase::Authentication, Value::Text("digest/wsse".into()), "require HTTP digest for ONVIF")
         }
-        "security.login_lock.enabled" => {
+        Setting::SecurityLoginLockEnabled => {
             step(f, Phase::Authentication, Value::Bool(true), "switch the illegal-login lock on")
         }
-        "device.name" => match site.device_names.get(device) {
+        Setting::DeviceName => match site.device_names.get(device) {
             Some(name) if name.chars().count() <= crate::site::names::MAX_LEN => {
                 step(f, Phase::Identity, Value::Text(name.clone()), "name the device after the site pattern")
             }
@@ -182,7 +189,7 @@ fn fix(device: &str, f: &Finding, site: &SiteParameters) -> Step {
                 s
             }
         },
-        "time.zone" => {
+        Setting::TimeZone => {
             let to = site.time_zone.clone().unwrap_or_default();
             let mut s = step(f, Phase::Time, Value::Text(to), "set the site's time zone");
             if site.time_zone.is_none() {
@@ -190,7 +197,7 @@ fn fix(device: &str, f: &Finding, site: &SiteParameters) -> Step {
             }
             s
         }
-        "network.ip_filter.addresses" => {
+        Setting::NetworkIpFilterAddresses => {
             let mut list = match &f.observed {
                 Some(Value::List(l)) => l.clone(),
                 _ => Vec::new(),
@@ -206,8 +213,8 @@ fn fix(device: &str, f: &Finding, site: &SiteParameters) -> Step {
             }
             s
         }
-        "time.ntp.servers" | "time.ntp.enabled" => {
-            let mut s = if f.setting == "time.ntp.servers" {
+        Setting::TimeNtpServers | Setting::TimeNtpEnabled => {
+            let mut s = if f.setting == Setting::TimeNtpServers {
                 step(f, Phase::Time, Value::List(site.ntp_servers.clone()), "set the site's NTP servers")
             } else {
                 step(f, Phase::Time, Value::Bool(true), "let NTP drive the clock")
@@ -217,22 +224,22 @@ fn fix(device: &str, f: &Finding, site: &SiteParameters) -> Step {
             }
             s
         }
-        "network.ip_filter.enabled" => {
+        Setting::NetworkIpFilterEnabled => {
             let mut s = step(f, Phase::AccessControl, Value::Bool(true), "allow only the management hosts");
             if site.management_hosts.is_empty() {
                 s.blocked = Some("no management host given: enabling the filter could lock everyone out".into());
             }
             s
         }
-        "discovery.onvif" => off(Phase::Discovery, "ONVIF WS-Discovery"),
-        "discovery.sadp" => off(Phase::Discovery, "SADP"),
-        "firmware.version" => {
+        Setting::DiscoveryOnvif => off(Phase::Discovery, "ONVIF WS-Discovery"),
+        Setting::DiscoverySadp => off(Phase::Discovery, "SADP"),
+        Setting::FirmwareVersion => {
             let mut s = step(f, Phase::Manual, Value::Text("a fixed firmware".into()), "update the firmware");
             s.blocked = Some(format!("manual: {}", f.evidence));
             s
         }
         other => {
-            let what = other.trim_start_matches("service.").trim_end_matches(".enabled").replace('.', " ");
+            let what = other.key().trim_start_matches("service.").trim_end_matches(".enabled").replace('.', " ");
             off(Phase::Services, &what)
         }
     }
@@ -253,7 +260,7 @@ pub fn plan_device(device: &str, findings: &[Finding], site: &SiteParameters) ->
         steps.push(Step {
             phase: Phase::Backup,
             control: None,
-            setting: "configuration".into(),
+            setting: Setting::Configuration,
             from: None,
             to: Value::Text("backed up".into()),
             action: "export the configuration and keep it with the history".into(),
@@ -271,7 +278,7 @@ pub fn plan_device(device: &str, findings: &[Finding], site: &SiteParameters) ->
     // Stable: within a phase, the baseline's order, except that NTP servers are set
     // before the clock is switched to NTP, and the management hosts are in the IP
     // filter before it is switched on.
-    steps.sort_by_key(|s| (s.phase, matches!(s.setting.as_str(), "time.ntp.enabled" | "network.ip_filter.enabled")));
+    steps.sort_by_key(|s| (s.phase, matches!(s.setting, Setting::TimeNtpEnabled | Setting::NetworkIpFilterEnabled)));
     DevicePlan { device: device.to_string(), steps }
 }
 
@@ -280,13 +287,13 @@ mod tests {
     use super::*;
     use crate::baseline::Severity;
 
-    fn failing(control: &str, setting: &str, observed: Value) -> Finding {
+    fn failing(control: &str, setting: Setting, observed: Value) -> Finding {
         Finding {
             control: control.into(),
             title: control.into(),
             severity: Severity::High,
             status: Status::Fail,
-            setting: setting.into(),
+            setting,
             observed: Some(observed),
             expected: String::new(),
             evidence: "inside CVE-2017-7921".into(),
@@ -296,12 +303,12 @@ mod tests {
     #[test]
     fn steps_follow_the_safety_order() {
         let findings = vec![
-            failing("HIK-02", "account.default_password", Value::Bool(true)),
-            failing("HIK-06", "service.http.enabled", Value::Bool(true)),
-            failing("HIK-05", "service.https.enabled", Value::Bool(false)),
-            failing("HIK-12", "service.telnet.enabled", Value::Bool(true)),
-            failing("HIK-23", "network.ip_filter.enabled", Value::Bool(false)),
-            failing("HIK-27", "firmware.version", Value::Text("V5.3.0 build 151016".into())),
+            failing("HIK-02", Setting::AccountDefaultPassword, Value::Bool(true)),
+            failing("HIK-06", Setting::ServiceHttpEnabled, Value::Bool(true)),
+            failing("HIK-05", Setting::ServiceHttpsEnabled, Value::Bool(false)),
+            failing("HIK-12", Setting::ServiceTelnetEnabled, Value::Bool(true)),
+            failing("HIK-23", Setting::NetworkIpFilterEnabled, Value::Bool(false)),
+            failing("HIK-27", Setting::FirmwareVersion, Value::Text("V5.3.0 build 151016".into())),
         ];
         let site = SiteParameters { management_hosts: vec!["192.0.2.10".into()], ..Default::default() };
         let p = plan_device("127.1.0.2:80", &findings, &site);
@@ -318,8 +325,8 @@ mod tests {
                 Phase::Manual
             ]
         );
-        let https = p.steps.iter().position(|s| s.setting == "service.https.enabled").unwrap();
-        let http = p.steps.iter().position(|s| s.setting == "service.http.enabled").unwrap();
+        let https = p.steps.iter().position(|s| s.setting == Setting::ServiceHttpsEnabled).unwrap();
+        let http = p.steps.iter().position(|s| s.setting == Setting::ServiceHttpEnabled).unwrap();
         assert!(https < http, "HTTPS is proven before HTTP goes off");
         assert_eq!(p.steps.last().unwrap().blocked.as_deref(), Some("manual: inside CVE-2017-7921"));
         assert_eq!(p.steps[1].from, Some(Value::Bool(true)));
@@ -329,13 +336,13 @@ mod tests {
     #[test]
     fn missing_site_parameters_block_the_risky_steps_and_passing_devices_get_no_plan() {
         let f = vec![
-            failing("HIK-23", "network.ip_filter.enabled", Value::Bool(false)),
-            failing("HIK-22", "time.ntp.servers", Value::List(vec![])),
+            failing("HIK-23", Setting::NetworkIpFilterEnabled, Value::Bool(false)),
+            failing("HIK-22", Setting::TimeNtpServers, Value::List(vec![])),
         ];
         let p = plan_device("d", &f, &SiteParameters::default());
         assert!(p.steps.iter().all(|s| s.blocked.is_some()), "{p:#?}");
         assert!(p.steps.iter().all(|s| s.phase != Phase::Backup), "no backup when nothing will change");
-        let mut pass = failing("HIK-12", "service.telnet.enabled", Value::Bool(false));
+        let mut pass = failing("HIK-12", Setting::ServiceTelnetEnabled, Value::Bool(false));
         pass.status = Status::Pass;
         assert!(plan_device("d", &[pass], &SiteParameters::default()).is_empty());
     }
@@ -343,12 +350,12 @@ mod tests {
     #[test]
     fn site_parameters_plan_names_zone_and_allow_list_in_order() {
         let f = vec![
-            failing("HIK-23", "network.ip_filter.enabled", Value::Bool(false)),
-            failing("SITE-MGMT", "network.ip_filter.addresses", Value::List(vec!["192.0.2.50".into()])),
-            failing("HIK-22", "time.ntp.servers", Value::List(vec![])),
-            failing("SITE-NTP", "time.ntp.servers", Value::List(vec![])),
-            failing("SITE-TZ", "time.zone", Value::Text("CST-8:00:00".into())),
-            failing("SITE-NAME", "device.name", Value::Text("IP CAMERA".into())),
+            failing("HIK-23", Setting::NetworkIpFilterEnabled, Value::Bool(false)),
+            failing("SITE-MGMT", Setting::NetworkIpFilterAddresses, Value::List(vec!["192.0.2.50".into()])),
+            failing("HIK-22", Setting::TimeNtpServers, Value::List(vec![])),
+            failing("SITE-NTP", Setting::TimeNtpServers, Value::List(vec![])),
+            failing("SITE-TZ", Setting::TimeZone, Value::Text("CST-8:00:00".into())),
+            failing("SITE-NAME", Setting::DeviceName, Value::Text("IP CAMERA".into())),
         ];
         let mut site = SiteParameters {
             ntp_servers: vec!["192.0.2.1".into()],
@@ -358,25 +365,25 @@ mod tests {
         };
         site.device_names.insert("d".into(), "hq-cam-01".into());
         let p = plan_device("d", &f, &site);
-        let settings: Vec<&str> = p.steps.iter().map(|s| s.setting.as_str()).collect();
+        let settings: Vec<Setting> = p.steps.iter().map(|s| s.setting).collect();
         assert_eq!(
             settings,
             [
-                "configuration",
-                "device.name",
-                "time.ntp.servers",
-                "time.zone",
-                "network.ip_filter.addresses",
-                "network.ip_filter.enabled"
+                Setting::Configuration,
+                Setting::DeviceName,
+                Setting::TimeNtpServers,
+                Setting::TimeZone,
+                Setting::NetworkIpFilterAddresses,
+                Setting::NetworkIpFilterEnabled
             ],
             "one step per setting; the allow list holds the management host before the filter is on"
         );
-        let allow = p.steps.iter().find(|s| s.setting == "network.ip_filter.addresses").unwrap();
+        let allow = p.steps.iter().find(|s| s.setting == Setting::NetworkIpFilterAddresses).unwrap();
         assert_eq!(allow.to, Value::List(vec!["192.0.2.50".into(), "192.0.2.10".into()]), "existing entries stay");
         assert!(p.steps.iter().all(|s| s.blocked.is_none()), "{p:#?}");
         // A device the naming gave nothing to is blocked, not renamed to "".
         let other = plan_device("e", &f, &site);
-        let rename = other.steps.iter().find(|s| s.setting == "device.name").unwrap();
+        let rename = other.steps.iter().find(|s| s.setting == Setting::DeviceName).unwrap();
         assert!(rename.blocked.is_some());
     }
 

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::setting::Setting;
+
 use serde::{Deserialize, Serialize};
 
 /// A setting's value.
@@ -87,7 +89,7 @@ impl Identity {
 pub struct Posture {
     pub identity: Identity,
     pub protocol: Protocol,
-    pub settings: BTreeMap<String, Reading>,
+    pub settings: BTreeMap<Setting, Reading>,
 }
 
 impl Posture {
@@ -95,25 +97,25 @@ impl Posture {
         Posture { identity, protocol, settings: BTreeMap::new() }
     }
 
-    pub fn set(&mut self, key: &str, reading: Reading) {
-        self.settings.insert(key.to_string(), reading);
+    pub fn set(&mut self, key: Setting, reading: Reading) {
+        self.settings.insert(key, reading);
     }
 
-    pub fn known(&mut self, key: &str, value: Value) {
+    pub fn known(&mut self, key: Setting, value: Value) {
         self.set(key, Reading::Known(value));
     }
 
-    pub fn get(&self, key: &str) -> Option<&Reading> {
-        self.settings.get(key)
+    pub fn get(&self, key: Setting) -> Option<&Reading> {
+        self.settings.get(&key)
     }
 }
 
 /// Whether a value read back from a device is the value written: devices reorder
 /// lists and respell time zones (`CET-1` comes back as `CET-1:00:00`).
-pub fn same_setting(key: &str, read: &Value, written: &Value) -> bool {
+pub fn same_setting(key: Setting, read: &Value, written: &Value) -> bool {
     match (key, read, written) {
-        ("time.zone", Value::Text(a), Value::Text(b)) => a == b || crate::site::tz::equivalent(a, b),
-        ("time.ntp.servers" | "network.ip_filter.addresses", Value::List(a), Value::List(b)) => {
+        (Setting::TimeZone, Value::Text(a), Value::Text(b)) => a == b || crate::site::tz::equivalent(a, b),
+        (Setting::TimeNtpServers | Setting::NetworkIpFilterAddresses, Value::List(a), Value::List(b)) => {
             let (mut a, mut b) = (a.clone(), b.clone());
             a.sort();
             b.sort();
@@ -121,47 +123,4 @@ pub fn same_setting(key: &str, read: &Value, written: &Value) -> bool {
         }
         _ => read == written,
     }
-}
-
-/// The setting keys drivers fill and baselines check. Listed once so that a typo in a
-/// baseline file is an error, not a silently unknown control.
-pub const KEYS: &[(&str, &str)] = &[
-    ("account.activated", "the device has been activated (an admin password is set)"),
-    ("account.default_password", "the admin account still uses the factory default password"),
-    ("account.weak_password", "the device rates the admin password as risky"),
-    ("account.users", "user accounts besides the built-in admin"),
-    ("service.http.enabled", "plain HTTP access"),
-    ("service.https.enabled", "HTTPS access"),
-    ("service.rtsp.enabled", "RTSP streaming"),
-    ("tls.v1_0", "TLS 1.0 enabled"),
-    ("tls.v1_1", "TLS 1.1 enabled"),
-    ("tls.v1_2", "TLS 1.2 enabled"),
-    ("tls.certificate.self_signed", "the HTTPS certificate is the factory self-signed one"),
-    ("auth.web", "web authentication scheme (digest or digest/basic)"),
-    ("auth.rtsp", "RTSP authentication scheme (digest or digest/basic)"),
-    ("service.telnet.enabled", "Telnet"),
-    ("service.ssh.enabled", "SSH"),
-    ("service.upnp.enabled", "UPnP port mapping"),
-    ("service.cloud.enabled", "Hik-Connect / EZVIZ P2P cloud"),
-    ("service.ddns.enabled", "dynamic DNS"),
-    ("service.ftp.enabled", "FTP upload"),
-    ("service.snmp.v1", "SNMPv1"),
-    ("service.snmp.v2c", "SNMPv2c"),
-    ("service.snmp.v3", "SNMPv3"),
-    ("discovery.sadp", "answers SADP (Hikvision discovery)"),
-    ("discovery.onvif", "answers ONVIF WS-Discovery"),
-    ("onvif.enabled", "the ONVIF service"),
-    ("onvif.auth", "ONVIF authentication (digest, WSSE or both)"),
-    ("security.login_lock.enabled", "illegal-login lock"),
-    ("time.ntp.enabled", "the clock follows NTP"),
-    ("time.ntp.servers", "configured NTP servers"),
-    ("network.ip_filter.enabled", "IP address filter"),
-    ("network.ip_filter.addresses", "addresses the IP filter admits"),
-    ("device.name", "the device's name"),
-    ("time.zone", "the time zone (POSIX TZ)"),
-    ("firmware.version", "firmware version and build"),
-];
-
-pub fn is_known_key(key: &str) -> bool {
-    KEYS.iter().any(|(k, _)| *k == key)
 }

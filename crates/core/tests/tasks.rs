@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use portcullis_core::history::{Change, Outcome};
 use portcullis_core::posture::Value;
 use portcullis_core::secret::Secret;
+use portcullis_core::setting::Setting;
 use portcullis_core::tasks::apply::{self as apply_task, ApplyRequest, RenewRequest};
 use portcullis_core::tasks::audit::AuditRequest;
 use portcullis_core::tasks::{self, Event};
@@ -133,14 +134,14 @@ async fn intents_a_crash_left_open_are_closed_from_reviewed_audits_too() {
     let rec = Recorder::default();
     let run = tasks::audit::run(&s.ws, &quick(Selection::All), &Fixed, &rec.sink()).await.unwrap();
     let audit = run.audits[0].clone();
-    let held = audit.findings.iter().find(|f| f.observed.is_some() && f.setting != "account.password").unwrap();
+    let held = audit.findings.iter().find(|f| f.observed.is_some() && f.setting != Setting::AccountPassword).unwrap();
     // A run killed after changing the device and before recording that it did.
     let intent = Change {
         operator: "killed".into(),
         device: audit.target.clone(),
         site: None,
         control: Some(held.control.clone()),
-        setting: held.setting.clone(),
+        setting: held.setting,
         before: None,
         after: held.observed.clone(),
         outcome: Outcome::Intent,
@@ -154,7 +155,7 @@ async fn intents_a_crash_left_open_are_closed_from_reviewed_audits_too() {
     assert_eq!(prepared.closed, 1);
     assert!(rec.take().iter().any(|e| matches!(e, Event::IntentsClosed { count: 1 })));
     let last = s.ws.history.all().unwrap().pop().unwrap();
-    assert_eq!((last.change.setting.as_str(), &last.change.outcome), (held.setting.as_str(), &Outcome::Verified));
+    assert_eq!((last.change.setting, &last.change.outcome), (held.setting, &Outcome::Verified));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,7 +166,7 @@ async fn device_names_are_numbered_across_the_site_whatever_is_planned() {
     let run = tasks::audit::run(&s.ws, &quick(Selection::All), &Fixed, &tasks::Quiet).await.unwrap();
     let name_of = |plans: &tasks::plan::Plans, device: &str| -> Option<Value> {
         let p = plans.plans.iter().find(|p| p.device == device)?;
-        p.steps.iter().find(|s| s.setting == "device.name").map(|s| s.to.clone())
+        p.steps.iter().find(|s| s.setting == Setting::DeviceName).map(|s| s.to.clone())
     };
     let policy = s.ws.policy(&Default::default()).unwrap();
     let whole = tasks::plan::from_audits(&s.ws, &policy, &run.audits).unwrap();

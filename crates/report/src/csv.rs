@@ -57,7 +57,7 @@ pub fn render(report: &ReportData) -> Result<Vec<u8>, RenderError> {
                 f.title.clone(),
                 model::severity_text(f.severity).to_string(),
                 model::status_text(f.status).to_string(),
-                f.setting.clone(),
+                f.setting.to_string(),
                 f.observed.as_ref().map(ToString::to_string).unwrap_or_default(),
                 f.expected.clone(),
                 f.evidence.clone(),

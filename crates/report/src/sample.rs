@@ -6,6 +6,7 @@ use portcullis_core::audit::DeviceAudit;
 use portcullis_core::baseline::{eval, Baseline, Expect};
 use portcullis_core::history::{Change, History, Outcome, Record, Verification};
 use portcullis_core::posture::{Identity, Posture, Protocol, Value};
+use portcullis_core::setting::Setting;
 use portcullis_core::snapshots::Snapshot;
 
 fn passing(e: &Expect) -> Value {
@@ -51,14 +52,14 @@ pub fn device(i: usize, baseline: &Baseline, hardened: bool) -> DeviceAudit {
     let mut p = Posture::new(id, Protocol::Isapi);
     for (n, c) in baseline.controls.iter().enumerate() {
         let pass = if hardened { !(i + n).is_multiple_of(11) } else { (i + n).is_multiple_of(3) };
-        let v = if c.setting == "firmware.version" {
+        let v = if c.setting == Setting::FirmwareVersion {
             Value::Text(p.identity.firmware_version.clone())
         } else if pass {
             passing(&c.expect)
         } else {
             failing(&c.expect)
         };
-        p.known(&c.setting, v);
+        p.known(c.setting, v);
     }
     let findings = eval::evaluate(baseline, &p);
     DeviceAudit {
@@ -90,13 +91,13 @@ pub fn history(home: &std::path::Path, devices: usize) -> portcullis_core::error
     let h = History::open(home)?;
     for i in 0..devices {
         let device = format!("127.1.{}.{}:80", i / 250, 1 + i % 250);
-        for (control, setting) in [("HIK-12", "service.telnet.enabled"), ("HIK-06", "service.http.enabled")] {
+        for (control, setting) in [("HIK-12", Setting::ServiceTelnetEnabled), ("HIK-06", Setting::ServiceHttpEnabled)] {
             let change = |outcome| Change {
                 operator: "j.doe".into(),
                 device: device.clone(),
                 site: Some("Harbour Office".into()),
                 control: Some(control.into()),
-                setting: setting.into(),
+                setting,
                 before: Some(Value::Bool(true)),
                 after: Some(Value::Bool(false)),
                 outcome,

@@ -39,7 +39,7 @@ pub fn profiles(session: Option<&Session>) -> IpcResult<Vec<BaselineView>> {
                         id: c.id.clone(),
                         title: c.title.clone(),
                         rationale: c.rationale.clone(),
-                        setting: c.setting.clone(),
+                        setting: c.setting.to_string(),
                         expect: portcullis_core::baseline::eval::describe(&c.expect),
                         severity: c.severity,
                         vendors: c.applies_to.vendor.clone(),
@@ -58,6 +58,8 @@ pub fn profiles(session: Option<&Session>) -> IpcResult<Vec<BaselineView>> {
 /// Use a baseline file for this site: checked first (errors name the line), then kept
 /// in the data directory and used by every audit until cleared.
 pub fn use_file(session: &Session, name: &str, text: &str) -> IpcResult<Vec<BaselineView>> {
+    // Parsed here first so that its errors keep their own code (`baseline`).
+    Baseline::parse(name, text)?;
     session.ws.set_site_baseline(name, text)?;
     profiles(Some(session))
 }

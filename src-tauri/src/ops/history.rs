@@ -38,7 +38,7 @@ pub fn drift(session: &Session) -> IpcResult<Vec<DriftView>> {
         .into_iter()
         .map(|d| DriftView {
             device: d.device,
-            setting: d.setting,
+            setting: d.setting.to_string(),
             applied: show(d.applied),
             now: show(d.now),
             applied_at: d.applied_at,

@@ -3,6 +3,7 @@
 //! each such intent with what the device now shows, so that every change is in the
 //! history exactly once.
 
+use crate::setting::Setting;
 use std::collections::HashMap;
 
 use crate::audit::DeviceAudit;
@@ -10,10 +11,10 @@ use crate::error::Result;
 use crate::history::{Change, History, Outcome, Record};
 
 /// Intents with no outcome after them, by (device, setting).
-pub fn open_intents(history: &History) -> Result<HashMap<(String, String), Record>> {
-    let mut open: HashMap<(String, String), Record> = HashMap::new();
+pub fn open_intents(history: &History) -> Result<HashMap<(String, Setting), Record>> {
+    let mut open: HashMap<(String, Setting), Record> = HashMap::new();
     for r in history.query(&Default::default())? {
-        let key = (r.change.device.clone(), r.change.setting.clone());
+        let key = (r.change.device.clone(), r.change.setting);
         if r.change.outcome == Outcome::Intent {
             open.insert(key, r);
         } else {
@@ -34,7 +35,7 @@ pub fn close(history: &History, operator: &str, audits: &[DeviceAudit], now: &st
         let Some(audit) = audits.iter().find(|a| a.target == device && a.error.is_none()) else { continue };
         let Some(finding) = audit.findings.iter().find(|f| f.setting == setting) else { continue };
         let held = match (&finding.observed, &intent.change.after) {
-            (Some(seen), Some(wanted)) => crate::posture::same_setting(&setting, seen, wanted),
+            (Some(seen), Some(wanted)) => crate::posture::same_setting(setting, seen, wanted),
             _ => false,
         };
         let outcome = if held {

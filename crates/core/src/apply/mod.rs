@@ -30,6 +30,7 @@ use crate::history::{Change, History, Outcome};
 use crate::plan::{DevicePlan, Phase, SiteParameters, Step};
 use crate::posture::{Reading, Value};
 use crate::secret::Credentials;
+use crate::setting::Setting;
 use crate::vault::{Scope, Vault};
 use password::{PasswordPolicy, Resolution};
 
@@ -109,7 +110,7 @@ pub enum Event {
         device: String,
         index: usize,
         steps: usize,
-        setting: String,
+        setting: Setting,
         action: String,
         result: StepResult,
     },
@@ -224,7 +225,7 @@ pub async fn apply_device(
             device: device.clone(),
             index,
             steps,
-            setting: step.setting.clone(),
+            setting: step.setting,
             action: step.action.clone(),
             result,
         });

@@ -1,5 +1,6 @@
 //! Proof that a switched-off service is gone: a real TCP connect that now fails.
 
+use crate::setting::Setting;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -7,11 +8,11 @@ use crate::driver::Target;
 
 /// The TCP port a switch-off must close, where the service has one. Telnet and SSH
 /// are checked on their standard ports (the inventory does not record others yet).
-pub fn port_of(setting: &str, target: &Target) -> Option<u16> {
+pub fn port_of(setting: Setting, target: &Target) -> Option<u16> {
     match setting {
-        "service.telnet.enabled" => Some(23),
-        "service.ssh.enabled" => Some(22),
-        "service.http.enabled" => target.http_port,
+        Setting::ServiceTelnetEnabled => Some(23),
+        Setting::ServiceSshEnabled => Some(22),
+        Setting::ServiceHttpEnabled => target.http_port,
         _ => None,
     }
 }

@@ -50,7 +50,7 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
             .into_iter()
             .find(|((d, _), r)| *d == target.label() && r.change.vault_entry.is_some())
             .map(|((_, s), _)| s)
-            .unwrap_or_else(|| "account.password".into());
+            .unwrap_or(Setting::AccountPassword);
         let step = Step {
             phase: Phase::Credentials,
             control: None,
@@ -65,7 +65,7 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
             device: target.label(),
             site: site.clone(),
             control: None,
-            setting: step.setting.clone(),
+            setting: step.setting,
             before: None,
             after,
             outcome,

@@ -14,7 +14,7 @@ pub(super) struct Run<'a> {
     pub(super) notify: &'a (dyn Fn(Event) + Send + Sync),
     /// Settings this run verified, with the value set: a later setting on the same
     /// device switch is then read, not written (and never rolled back).
-    pub(super) verified: Vec<(String, Value)>,
+    pub(super) verified: Vec<(Setting, Value)>,
 }
 
 impl Run<'_> {
@@ -24,7 +24,7 @@ impl Run<'_> {
             device: self.job.plan.device.clone(),
             site: self.job.site.clone(),
             control: step.control.clone(),
-            setting: step.setting.clone(),
+            setting: step.setting,
             before: step.from.clone(),
             after,
             outcome,
@@ -39,7 +39,7 @@ impl Run<'_> {
 
     /// Read one setting back. A device that drops off the network (rebooting to apply
     /// the change) is waited for, up to [`REBOOT_WAIT`], then read.
-    async fn read_back(&self, key: &str) -> Result<Option<Value>> {
+    async fn read_back(&self, key: Setting) -> Result<Option<Value>> {
         let deadline = tokio::time::Instant::now() + REBOOT_WAIT;
         loop {
             match self.drv.read_settings(&[key]).await {
@@ -64,14 +64,14 @@ impl Run<'_> {
         let set_by_another = self
             .verified
             .iter()
-            .any(|(s, v)| *s != step.setting && *v == step.to && self.drv.shares_switch(s, &step.setting));
+            .any(|(s, v)| *s != step.setting && *v == step.to && self.drv.shares_switch(*s, step.setting));
         if set_by_another {
             // One switch carries both settings (Hikvision's TLS 1.0/1.1): it was set a step
             // ago. Writing again adds nothing, and a rollback would undo the other setting.
-            let seen = self.read_back(&step.setting).await;
-            return if matches!(&seen, Ok(Some(v)) if crate::posture::same_setting(&step.setting, v, &step.to)) {
+            let seen = self.read_back(step.setting).await;
+            return if matches!(&seen, Ok(Some(v)) if crate::posture::same_setting(step.setting, v, &step.to)) {
                 self.record(step, Some(step.to.clone()), Outcome::Verified, None)?;
-                self.verified.push((step.setting.clone(), step.to.clone()));
+                self.verified.push((step.setting, step.to.clone()));
                 Ok(StepResult::Verified)
             } else {
                 let reason = format!("the shared switch does not read back as {}: {seen:?}", step.to);
@@ -79,7 +79,7 @@ impl Run<'_> {
                 Ok(StepResult::Failed { reason })
             };
         }
-        let written = self.drv.write_setting(&step.setting, &step.to, &ctx).await;
+        let written = self.drv.write_setting(step.setting, &step.to, &ctx).await;
         let problem = match written {
             Err(e @ (Error::AuthRefused { .. } | Error::Locked { .. })) => {
                 self.record(step, None, Outcome::Failed { reason: e.to_string() }, None)?;
@@ -94,15 +94,15 @@ impl Run<'_> {
             Ok(()) => None,
         };
         let problem = problem.map(|p| format!(" (the write said: {p})")).unwrap_or_default();
-        let seen = self.read_back(&step.setting).await;
+        let seen = self.read_back(step.setting).await;
         let mut mismatch = match &seen {
-            Ok(Some(v)) if crate::posture::same_setting(&step.setting, v, &step.to) => None,
+            Ok(Some(v)) if crate::posture::same_setting(step.setting, v, &step.to) => None,
             Ok(Some(v)) => Some(format!("read back {v}, expected {}{problem}", step.to)),
             Ok(None) => Some(format!("the setting could not be read back{problem}")),
             Err(e) => Some(format!("read-back failed: {e}{problem}")),
         };
         if mismatch.is_none() && step.to == Value::Bool(false) {
-            if let Some(port) = ports::port_of(&step.setting, &self.target) {
+            if let Some(port) = ports::port_of(step.setting, &self.target) {
                 if let Err(why) = ports::closed(self.target.address, port).await {
                     mismatch = Some(why);
                 }
@@ -112,7 +112,7 @@ impl Run<'_> {
         // done; a write the device acknowledged but does not show is not.
         let Some(why) = mismatch else {
             self.record(step, Some(step.to.clone()), Outcome::Verified, None)?;
-            self.verified.push((step.setting.clone(), step.to.clone()));
+            self.verified.push((step.setting, step.to.clone()));
             return Ok(StepResult::Verified);
         };
         self.roll_back(step, why).await
@@ -126,9 +126,9 @@ impl Run<'_> {
         };
         let ctx = self.write_context();
         // Whatever the write answered, the read-back decides.
-        let _ = self.drv.write_setting(&step.setting, &old, &ctx).await;
-        let restored = matches!(self.read_back(&step.setting).await,
-            Ok(Some(v)) if crate::posture::same_setting(&step.setting, &v, &old));
+        let _ = self.drv.write_setting(step.setting, &old, &ctx).await;
+        let restored = matches!(self.read_back(step.setting).await,
+            Ok(Some(v)) if crate::posture::same_setting(step.setting, &v, &old));
         if restored {
             self.record(step, Some(old), Outcome::RolledBack { reason: why.clone() }, None)?;
             Ok(StepResult::RolledBack { reason: why })
@@ -159,7 +159,7 @@ impl Run<'_> {
     async fn extra_users(&mut self, step: &Step) -> Result<StepResult> {
         self.record(step, Some(step.to.clone()), Outcome::Intent, None)?;
         let result = self.drv.delete_extra_users().await;
-        let seen = self.read_back(&step.setting).await;
+        let seen = self.read_back(step.setting).await;
         match (result, seen) {
             (_, Ok(Some(Value::List(l)))) if l.is_empty() => {
                 self.record(step, Some(Value::List(Vec::new())), Outcome::Verified, None)?;
@@ -216,8 +216,8 @@ impl Run<'_> {
         if let Some(p) = self.target.https_port {
             return Some(p);
         }
-        let p = self.drv.read_settings(&["service.https.enabled"]).await.ok()?;
-        match p.get("service.https.enabled") {
+        let p = self.drv.read_settings(&[Setting::ServiceHttpsEnabled]).await.ok()?;
+        match p.get(Setting::ServiceHttpsEnabled) {
             Some(Reading::Known(Value::Bool(true))) => self.drv.https_port().await,
             _ => None,
         }
@@ -319,7 +319,7 @@ impl Run<'_> {
             self.ctx.pins.set(self.target.address, pin.fingerprint.clone());
             crate::certs::Pins::save_one(&self.ctx.home, &address, pin.clone())?;
         }
-        let read = self.read_back(&step.setting).await;
+        let read = self.read_back(step.setting).await;
         match (proof, read) {
             (Ok(pin), Ok(Some(Value::Bool(false)))) => {
                 let after = Value::Text(format!("site CA, sha256:{}", pin.fingerprint));
@@ -368,13 +368,13 @@ impl Run<'_> {
         if let Some(why) = &step.blocked {
             return Ok(StepResult::Skipped { reason: why.clone() });
         }
-        match (step.phase, step.setting.as_str()) {
+        match (step.phase, step.setting) {
             (Phase::Backup, _) => self.backup(step).await,
             (Phase::Activate, _) => self.activate(step).await,
             (Phase::Credentials, _) => self.rotate(step).await,
             (Phase::HttpOff, _) => self.http_off(step).await,
-            (_, "account.users") => self.extra_users(step).await,
-            (_, "tls.certificate.self_signed") => self.certificate(step).await,
+            (_, Setting::AccountUsers) => self.extra_users(step).await,
+            (_, Setting::TlsCertificateSelfSigned) => self.certificate(step).await,
             _ => self.setting(step).await,
         }
     }

@@ -84,7 +84,7 @@ async fn upnp_off(name: &str, script: &Arc<Script>) -> (StepResult, Vec<Outcome>
     let step = Step {
         phase: Phase::Services,
         control: Some("HIK-UPNP".into()),
-        setting: "service.upnp.enabled".into(),
+        setting: Setting::ServiceUpnpEnabled,
         from: Some(Value::Bool(true)),
         to: Value::Bool(false),
         action: "switch UPnP off".into(),

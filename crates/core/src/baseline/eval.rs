@@ -1,6 +1,7 @@
 //! Evaluating a baseline against a posture: a pure function from (posture, baseline)
 //! to one finding per control, and a score.
 
+use crate::setting::Setting;
 use serde::{Deserialize, Serialize};
 
 use super::{Baseline, Control, Expect, Severity, WhenUnsupported};
@@ -36,7 +37,7 @@ pub struct Finding {
     pub title: String,
     pub severity: Severity,
     pub status: Status,
-    pub setting: String,
+    pub setting: Setting,
     pub observed: Option<Value>,
     pub expected: String,
     /// Why the status is what it is, in words a customer can read.
@@ -122,7 +123,7 @@ pub fn evaluate_control(c: &Control, p: &Posture) -> Finding {
         title: c.title.clone(),
         severity: c.severity,
         status,
-        setting: c.setting.clone(),
+        setting: c.setting,
         observed,
         expected: describe(&c.expect),
         evidence,
@@ -130,7 +131,7 @@ pub fn evaluate_control(c: &Control, p: &Posture) -> Finding {
     if !applies(c, p) {
         return base(Status::NotApplicable, None, format!("not applicable to {} devices", p.identity.vendor));
     }
-    match p.get(&c.setting) {
+    match p.get(c.setting) {
         None => base(Status::Unknown, None, "not read from the device".into()),
         Some(Reading::Unknown(why)) => base(Status::Unknown, None, format!("could not be read: {why}")),
         Some(Reading::Unsupported) => match c.when_unsupported {
@@ -191,12 +192,12 @@ mod tests {
     fn each_reading_kind_gives_its_status() {
         let b = Baseline::load("hikvision-hardening").unwrap();
         let mut p = posture("hikvision");
-        p.known("service.telnet.enabled", Value::Bool(true));
-        p.set("service.ssh.enabled", Reading::Unsupported);
-        p.set("service.upnp.enabled", Reading::Unknown("HTTP 500".into()));
-        p.known("account.users", Value::List(vec!["installer (Operator)".into()]));
-        p.known("firmware.version", Value::Text("V5.3.0 build 151016".into()));
-        p.set("tls.v1_0", Reading::Unsupported);
+        p.known(Setting::ServiceTelnetEnabled, Value::Bool(true));
+        p.set(Setting::ServiceSshEnabled, Reading::Unsupported);
+        p.set(Setting::ServiceUpnpEnabled, Reading::Unknown("HTTP 500".into()));
+        p.known(Setting::AccountUsers, Value::List(vec!["installer (Operator)".into()]));
+        p.known(Setting::FirmwareVersion, Value::Text("V5.3.0 build 151016".into()));
+        p.set(Setting::TlsV10, Reading::Unsupported);
         let f = evaluate(&b, &p);
         let by = |id: &str| f.iter().find(|x| x.control == id).unwrap().clone();
         assert_eq!(by("HIK-12").status, Status::Fail);
@@ -221,7 +222,7 @@ mod tests {
             title: "x".into(),
             severity,
             status,
-            setting: "s".into(),
+            setting: Setting::DeviceName,
             observed: None,
             expected: String::new(),
             evidence: String::new(),

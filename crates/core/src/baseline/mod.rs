@@ -4,6 +4,7 @@
 
 pub mod eval;
 
+use crate::setting::Setting;
 use serde::{Deserialize, Serialize};
 
 use crate::posture::Value;
@@ -100,7 +101,7 @@ pub struct Control {
     pub id: String,
     pub title: String,
     pub rationale: String,
-    pub setting: String,
+    pub setting: Setting,
     pub expect: Expect,
     pub severity: Severity,
     #[serde(default)]
@@ -204,10 +205,10 @@ impl Baseline {
             if !seen.insert(c.id.as_str()) {
                 return Err(err(format!("control id {:?} is used twice", c.id)));
             }
-            if !crate::posture::is_known_key(&c.setting) {
+            if !c.setting.audited() {
                 return Err(err(format!("control {:?}: unknown setting {:?}", c.id, c.setting)));
             }
-            if matches!(c.expect, Expect::NoKnownAdvisory(_)) && c.setting != "firmware.version" {
+            if matches!(c.expect, Expect::NoKnownAdvisory(_)) && c.setting != Setting::FirmwareVersion {
                 return Err(err(format!("control {:?}: no_known_advisory checks firmware.version", c.id)));
             }
             let shape = match &c.expect {

@@ -7,6 +7,7 @@ pub mod isapi;
 pub mod onvif;
 pub mod transport;
 
+use crate::setting::Setting;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,7 +58,7 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     async fn identify(&self) -> Result<Identity>;
     /// Read the device's settings. `wanted` names the settings the caller will look at
     /// (a baseline's); a read that carries none of them may be skipped. Empty: all.
-    async fn read_posture(&self, wanted: &[&str]) -> Result<Posture>;
+    async fn read_posture(&self, wanted: &[Setting]) -> Result<Posture>;
     /// `Some(false)` for a factory-new device that must be activated before any login.
     async fn activated(&self) -> Option<bool>;
     /// The session this driver talks through.
@@ -66,13 +67,13 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     /// proving which password the device accepts).
     fn with_credentials(&self, creds: Credentials) -> Box<dyn Driver>;
     /// Read only the settings named: how every change is verified.
-    async fn read_settings(&self, keys: &[&str]) -> Result<Posture>;
+    async fn read_settings(&self, keys: &[Setting]) -> Result<Posture>;
     /// Whether two settings are one switch on this device (writing one writes both).
-    fn shares_switch(&self, a: &str, b: &str) -> bool {
+    fn shares_switch(&self, a: Setting, b: Setting) -> bool {
         a == b
     }
     /// Change one setting on the device (the caller verifies by reading it back).
-    async fn write_setting(&self, key: &str, to: &Value, ctx: &WriteContext) -> Result<()> {
+    async fn write_setting(&self, key: Setting, to: &Value, ctx: &WriteContext) -> Result<()> {
         let _ = (to, ctx);
         Err(Error::Unsupported { address: self.http().address.clone(), operation: format!("write {key}") })
     }
@@ -113,7 +114,7 @@ impl Driver for isapi::IsapiDriver {
     async fn identify(&self) -> Result<Identity> {
         isapi::IsapiDriver::identify(self).await
     }
-    async fn read_posture(&self, wanted: &[&str]) -> Result<Posture> {
+    async fn read_posture(&self, wanted: &[Setting]) -> Result<Posture> {
         isapi::IsapiDriver::read_posture(self, wanted).await
     }
     async fn activated(&self) -> Option<bool> {
@@ -125,13 +126,13 @@ impl Driver for isapi::IsapiDriver {
     fn with_credentials(&self, creds: Credentials) -> Box<dyn Driver> {
         Box::new(isapi::IsapiDriver::new(self.http.probe_session(creds)))
     }
-    async fn read_settings(&self, keys: &[&str]) -> Result<Posture> {
+    async fn read_settings(&self, keys: &[Setting]) -> Result<Posture> {
         isapi::IsapiDriver::read_settings(self, keys).await
     }
-    fn shares_switch(&self, a: &str, b: &str) -> bool {
+    fn shares_switch(&self, a: Setting, b: Setting) -> bool {
         a == b || isapi::write::switch_of(a).is_some_and(|s| isapi::write::switch_of(b) == Some(s))
     }
-    async fn write_setting(&self, key: &str, to: &Value, ctx: &WriteContext) -> Result<()> {
+    async fn write_setting(&self, key: Setting, to: &Value, ctx: &WriteContext) -> Result<()> {
         isapi::IsapiDriver::write_setting(self, key, to, ctx).await
     }
     async fn backup(&self) -> Result<Vec<u8>> {
@@ -162,7 +163,7 @@ impl Driver for onvif::OnvifDriver {
     async fn identify(&self) -> Result<Identity> {
         onvif::OnvifDriver::identify(self).await
     }
-    async fn read_posture(&self, wanted: &[&str]) -> Result<Posture> {
+    async fn read_posture(&self, wanted: &[Setting]) -> Result<Posture> {
         onvif::OnvifDriver::read_posture(self, wanted).await
     }
     async fn activated(&self) -> Option<bool> {
@@ -174,7 +175,7 @@ impl Driver for onvif::OnvifDriver {
     fn with_credentials(&self, creds: Credentials) -> Box<dyn Driver> {
         Box::new(onvif::OnvifDriver::with_credentials(self, creds))
     }
-    async fn write_setting(&self, key: &str, to: &Value, ctx: &WriteContext) -> Result<()> {
+    async fn write_setting(&self, key: Setting, to: &Value, ctx: &WriteContext) -> Result<()> {
         onvif::OnvifDriver::write_setting(self, key, to, ctx).await
     }
     async fn set_password(&self, username: &str, password: &Secret) -> Result<()> {
@@ -186,13 +187,13 @@ impl Driver for onvif::OnvifDriver {
     async fn https_port(&self) -> Option<u16> {
         onvif::OnvifDriver::https_port(self).await
     }
-    async fn read_settings(&self, keys: &[&str]) -> Result<Posture> {
+    async fn read_settings(&self, keys: &[Setting]) -> Result<Posture> {
         // The device service answers everything in a few calls: read it all, keep the keys.
         let full = onvif::OnvifDriver::read_posture(self, keys).await?;
         let mut p = Posture::new(full.identity.clone(), Protocol::Onvif);
         for k in keys {
-            if let Some(r) = full.get(k) {
-                p.set(k, r.clone());
+            if let Some(r) = full.get(*k) {
+                p.set(*k, r.clone());
             }
         }
         Ok(p)

@@ -6,6 +6,7 @@
 pub mod names;
 pub mod tz;
 
+use crate::setting::Setting;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{AppliesTo, Control, Expect, Mappings, Severity, WhenUnsupported};
@@ -63,32 +64,38 @@ impl SiteSection {
     /// The controls these parameters stand for.
     pub fn controls(&self) -> Result<Vec<Control>, String> {
         self.validate()?;
-        let control =
-            |id: &str, title: &str, rationale: &str, setting: &str, expect, severity, nist: &[&str], iec: &[&str]| {
-                Control {
-                    id: id.into(),
-                    title: title.into(),
-                    rationale: rationale.into(),
-                    setting: setting.into(),
-                    expect,
-                    severity,
-                    applies_to: AppliesTo::default(),
-                    when_unsupported: WhenUnsupported::Unsupported,
-                    mappings: Mappings {
-                        etsi_en_303_645: Vec::new(),
-                        nist_csf_2: nist.iter().map(|s| s.to_string()).collect(),
-                        iec_62443_4_2: iec.iter().map(|s| s.to_string()).collect(),
-                        vendor_guide: None,
-                    },
-                }
-            };
+        let control = |id: &str,
+                       title: &str,
+                       rationale: &str,
+                       setting: Setting,
+                       expect,
+                       severity,
+                       nist: &[&str],
+                       iec: &[&str]| {
+            Control {
+                id: id.into(),
+                title: title.into(),
+                rationale: rationale.into(),
+                setting,
+                expect,
+                severity,
+                applies_to: AppliesTo::default(),
+                when_unsupported: WhenUnsupported::Unsupported,
+                mappings: Mappings {
+                    etsi_en_303_645: Vec::new(),
+                    nist_csf_2: nist.iter().map(|s| s.to_string()).collect(),
+                    iec_62443_4_2: iec.iter().map(|s| s.to_string()).collect(),
+                    vendor_guide: None,
+                },
+            }
+        };
         let mut out = Vec::new();
         if let Some(p) = self.name_pattern()? {
             out.push(control(
                 "SITE-NAME",
                 "The device name follows the site's naming pattern",
                 "A name that says site, model and position lets the customer match every report line to a camera.",
-                "device.name",
+                Setting::DeviceName,
                 Expect::NamePattern(p.describe()),
                 Severity::Low,
                 &["ID.AM-01"],
@@ -100,7 +107,7 @@ impl SiteSection {
                 "SITE-TZ",
                 "The time zone is the site's",
                 "Recordings and logs must carry local time that matches the site's other systems.",
-                "time.zone",
+                Setting::TimeZone,
                 Expect::TimeZone(tz::canonical(t)?),
                 Severity::Low,
                 &["PR.PS-04"],
@@ -112,7 +119,7 @@ impl SiteSection {
                 "SITE-NTP",
                 "The NTP servers are the site's",
                 "Every camera must take its time from the site's own servers, not a factory default.",
-                "time.ntp.servers",
+                Setting::TimeNtpServers,
                 Expect::SameSet(self.ntp_servers.clone()),
                 Severity::Medium,
                 &["PR.PS-04"],
@@ -124,7 +131,7 @@ impl SiteSection {
                 "SITE-MGMT",
                 "The IP filter admits the management hosts",
                 "An allow-list that leaves out the management host locks the operators out.",
-                "network.ip_filter.addresses",
+                Setting::NetworkIpFilterAddresses,
                 Expect::Includes(self.management_hosts.clone()),
                 Severity::Medium,
                 &["PR.AA-05", "PR.IR-01"],

@@ -10,6 +10,7 @@
 //!    device's HTTPS port before its HTTP goes;
 //! 5. cameras activated in the run are read, planned and hardened in the same run.
 
+use crate::setting::Setting;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -202,7 +203,7 @@ pub async fn prepare_renewal(
             steps: vec![Step {
                 phase: Phase::Tls,
                 control: None,
-                setting: "tls.certificate.self_signed".into(),
+                setting: Setting::TlsCertificateSelfSigned,
                 from: None,
                 to: crate::posture::Value::Bool(false),
                 action: "renew the certificate from the site CA".into(),
@@ -322,10 +323,10 @@ async fn execute(
 
 /// Devices whose latest outcome for some setting is a failure or a rollback.
 pub fn failed_last_time(history: &History) -> Result<Vec<String>> {
-    let mut last: HashMap<(String, String), Outcome> = HashMap::new();
+    let mut last: HashMap<(String, Setting), Outcome> = HashMap::new();
     for r in history.query(&Filter::default())? {
         if r.change.outcome != Outcome::Intent {
-            last.insert((r.change.device.clone(), r.change.setting.clone()), r.change.outcome.clone());
+            last.insert((r.change.device.clone(), r.change.setting), r.change.outcome.clone());
         }
     }
     let mut devices: Vec<String> = last

@@ -151,7 +151,7 @@ pub struct FindingRow {
     pub title: String,
     pub severity: Severity,
     pub status: Status,
-    pub setting: String,
+    pub setting: portcullis_core::setting::Setting,
     pub observed: Option<Value>,
     pub expected: String,
     pub evidence: String,
@@ -165,7 +165,7 @@ pub struct ChangeRow {
     pub device: String,
     pub site: Option<String>,
     pub control: Option<String>,
-    pub setting: String,
+    pub setting: portcullis_core::setting::Setting,
     pub before: Option<Value>,
     pub after: Option<Value>,
     /// `intent`, `verified`, `rolled_back` or `failed`.

@@ -311,7 +311,7 @@ pub(super) fn change_log(l: &mut Layout<'_>, r: &ReportData) {
                 cell(c.seq.to_string()),
                 cell(c.time.clone()),
                 cell(c.device.clone()),
-                cell(c.control.clone().unwrap_or_else(|| "—".into())).bold().sub(c.setting.clone()),
+                cell(c.control.clone().unwrap_or_else(|| "—".into())).bold().sub(c.setting.to_string()),
                 cell(format!("{} → {}", model::show(c.before.as_ref()), model::show(c.after.as_ref()))),
                 cell(outcome).colour(colour),
                 cell(c.operator.clone()),

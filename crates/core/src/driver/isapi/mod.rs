@@ -6,6 +6,7 @@ pub mod activation;
 pub mod wire;
 pub mod write;
 
+use crate::setting::Setting;
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
@@ -20,31 +21,38 @@ const DEVICE_INFO: &str = "/ISAPI/System/deviceInfo";
 const PER_DEVICE_PARALLEL: usize = 4;
 
 /// Every endpoint the audit reads, and the settings each one carries.
-pub const ENDPOINTS: &[(&str, &[&str])] = &[
-    ("/ISAPI/Security/userCheck", &["account.default_password", "account.weak_password"]),
-    ("/ISAPI/Security/users", &["account.users"]),
+pub const ENDPOINTS: &[(&str, &[Setting])] = &[
+    ("/ISAPI/Security/userCheck", &[Setting::AccountDefaultPassword, Setting::AccountWeakPassword]),
+    ("/ISAPI/Security/users", &[Setting::AccountUsers]),
     (
         "/ISAPI/Security/adminAccesses",
-        &["service.http.enabled", "service.https.enabled", "service.rtsp.enabled", "tls.v1_0", "tls.v1_1", "tls.v1_2"],
+        &[
+            Setting::ServiceHttpEnabled,
+            Setting::ServiceHttpsEnabled,
+            Setting::ServiceRtspEnabled,
+            Setting::TlsV10,
+            Setting::TlsV11,
+            Setting::TlsV12,
+        ],
     ),
-    ("/ISAPI/Security/webCertificate", &["auth.web"]),
-    ("/ISAPI/Security/RTSPCertificate", &["auth.rtsp"]),
-    ("/ISAPI/System/Network/telnetd", &["service.telnet.enabled"]),
-    ("/ISAPI/System/Network/ssh", &["service.ssh.enabled"]),
-    ("/ISAPI/System/Network/UPnP", &["service.upnp.enabled"]),
-    ("/ISAPI/System/Network/EZVIZ", &["service.cloud.enabled"]),
-    ("/ISAPI/System/Network/DDNS", &["service.ddns.enabled"]),
-    ("/ISAPI/System/Network/ftp", &["service.ftp.enabled"]),
-    ("/ISAPI/System/Network/SNMP", &["service.snmp.v1", "service.snmp.v2c", "service.snmp.v3"]),
-    ("/ISAPI/System/discoveryMode", &["discovery.sadp"]),
-    ("/ISAPI/System/Network/Integrate", &["onvif.enabled", "onvif.auth", "discovery.onvif"]),
-    ("/ISAPI/Security/illegalLoginLock", &["security.login_lock.enabled"]),
-    ("/ISAPI/System/time", &["time.ntp.enabled", "time.zone"]),
-    ("/ISAPI/System/time/ntpServers", &["time.ntp.servers"]),
-    ("/ISAPI/System/Network/ipFilter", &["network.ip_filter.enabled", "network.ip_filter.addresses"]),
+    ("/ISAPI/Security/webCertificate", &[Setting::AuthWeb]),
+    ("/ISAPI/Security/RTSPCertificate", &[Setting::AuthRtsp]),
+    ("/ISAPI/System/Network/telnetd", &[Setting::ServiceTelnetEnabled]),
+    ("/ISAPI/System/Network/ssh", &[Setting::ServiceSshEnabled]),
+    ("/ISAPI/System/Network/UPnP", &[Setting::ServiceUpnpEnabled]),
+    ("/ISAPI/System/Network/EZVIZ", &[Setting::ServiceCloudEnabled]),
+    ("/ISAPI/System/Network/DDNS", &[Setting::ServiceDdnsEnabled]),
+    ("/ISAPI/System/Network/ftp", &[Setting::ServiceFtpEnabled]),
+    ("/ISAPI/System/Network/SNMP", &[Setting::ServiceSnmpV1, Setting::ServiceSnmpV2c, Setting::ServiceSnmpV3]),
+    ("/ISAPI/System/discoveryMode", &[Setting::DiscoverySadp]),
+    ("/ISAPI/System/Network/Integrate", &[Setting::OnvifEnabled, Setting::OnvifAuth, Setting::DiscoveryOnvif]),
+    ("/ISAPI/Security/illegalLoginLock", &[Setting::SecurityLoginLockEnabled]),
+    ("/ISAPI/System/time", &[Setting::TimeNtpEnabled, Setting::TimeZone]),
+    ("/ISAPI/System/time/ntpServers", &[Setting::TimeNtpServers]),
+    ("/ISAPI/System/Network/ipFilter", &[Setting::NetworkIpFilterEnabled, Setting::NetworkIpFilterAddresses]),
     // Read with the identity at the login; listed for verifying a rename.
-    ("/ISAPI/System/deviceInfo", &["device.name"]),
-    ("/ISAPI/Security/serverCertificate/certificate", &["tls.certificate.self_signed"]),
+    ("/ISAPI/System/deviceInfo", &[Setting::DeviceName]),
+    ("/ISAPI/Security/serverCertificate/certificate", &[Setting::TlsCertificateSelfSigned]),
 ];
 
 #[derive(Debug, Clone)]
@@ -93,16 +101,16 @@ impl IsapiDriver {
     }
 
     /// Read everything the baseline looks at.
-    pub async fn read_posture(&self, wanted: &[&str]) -> Result<Posture> {
+    pub async fn read_posture(&self, wanted: &[Setting]) -> Result<Posture> {
         // Identity first: it is the login, so a refusal stops here after one attempt.
         let (identity, name) = self.identify_and_name().await?;
         let mut posture = Posture::new(identity, Protocol::Isapi);
-        posture.known("account.activated", Value::Bool(true));
+        posture.known(Setting::AccountActivated, Value::Bool(true));
         posture.set(
-            "device.name",
+            Setting::DeviceName,
             name.map_or(Reading::Unknown("deviceInfo has no deviceName".into()), |n| Reading::Known(Value::Text(n))),
         );
-        let needed = |keys: &[&str]| wanted.is_empty() || keys.iter().any(|k| wanted.contains(k));
+        let needed = |keys: &[Setting]| wanted.is_empty() || keys.iter().any(|k| wanted.contains(k));
         let paths: Vec<&'static str> =
             ENDPOINTS.iter().filter(|(p, keys)| *p != DEVICE_INFO && needed(keys)).map(|(p, _)| *p).collect();
         let reads = self.read_paths(&paths).await?;
@@ -113,7 +121,7 @@ impl IsapiDriver {
             Some(b) => format!("{} build {b}", posture.identity.firmware_version),
             None => posture.identity.firmware_version.clone(),
         };
-        posture.known("firmware.version", Value::Text(fw));
+        posture.known(Setting::FirmwareVersion, Value::Text(fw));
         Ok(posture)
     }
 
@@ -132,9 +140,9 @@ impl IsapiDriver {
     }
 
     /// Read only the settings named (for verifying a change), as a posture.
-    pub async fn read_settings(&self, keys: &[&str]) -> Result<Posture> {
+    pub async fn read_settings(&self, keys: &[Setting]) -> Result<Posture> {
         let mut paths: Vec<&'static str> =
-            keys.iter().filter(|k| **k != "discovery.onvif").filter_map(|k| write::endpoint(k)).collect();
+            keys.iter().filter(|k| **k != Setting::DiscoveryOnvif).filter_map(|k| write::endpoint(*k)).collect();
         paths.sort_unstable();
         paths.dedup();
         let mut posture = Posture::new(Identity::default(), Protocol::Isapi);
@@ -149,12 +157,12 @@ impl IsapiDriver {
         for (path, result) in reads {
             interpret(&mut posture, path, result);
         }
-        if keys.contains(&"discovery.onvif") {
+        if keys.contains(&Setting::DiscoveryOnvif) {
             let reading = match self.onvif_side().await {
                 Ok(onvif) => onvif.discoverable().await?,
                 Err(e) => Reading::Unknown(e.to_string()),
             };
-            posture.set("discovery.onvif", reading);
+            posture.set(Setting::DiscoveryOnvif, reading);
         }
         Ok(posture)
     }
@@ -177,8 +185,8 @@ impl IsapiDriver {
     }
 
     /// Change one setting: GET its document, edit it, PUT it back.
-    pub async fn write_setting(&self, key: &str, to: &Value, ctx: &write::WriteContext) -> Result<()> {
-        if key == "discovery.onvif" {
+    pub async fn write_setting(&self, key: Setting, to: &Value, ctx: &write::WriteContext) -> Result<()> {
+        if key == Setting::DiscoveryOnvif {
             let on = matches!(to, Value::Bool(true));
             return self.onvif_side().await?.set_discoverable(on).await;
         }
@@ -385,7 +393,7 @@ fn bool_reading(v: Option<bool>, what: &str) -> Reading {
 
 /// Turn one endpoint's answer into settings.
 fn interpret(p: &mut Posture, path: &str, result: Result<Answer>) {
-    let keys: &[&str] = ENDPOINTS.iter().find(|(p, _)| *p == path).map(|(_, k)| *k).unwrap_or(&[]);
+    let keys: &[Setting] = ENDPOINTS.iter().find(|(p, _)| *p == path).map(|(_, k)| *k).unwrap_or(&[]);
     let answer = match result {
         Ok(a) if a.status == 200 => a,
         Ok(a) => {
@@ -395,13 +403,13 @@ fn interpret(p: &mut Posture, path: &str, result: Result<Answer>) {
                 Reading::Unknown(format!("HTTP {}", a.status))
             };
             for k in keys {
-                p.set(k, r.clone());
+                p.set(*k, r.clone());
             }
             return;
         }
         Err(e) => {
             for k in keys {
-                p.set(k, Reading::Unknown(e.to_string()));
+                p.set(*k, Reading::Unknown(e.to_string()));
             }
             return;
         }
@@ -410,24 +418,24 @@ fn interpret(p: &mut Posture, path: &str, result: Result<Answer>) {
     match path {
         "/ISAPI/Security/userCheck" => {
             let (default, risk) = wire::user_check(body);
-            p.set("account.default_password", bool_reading(default, "isDefaultPassword"));
-            p.set("account.weak_password", bool_reading(risk, "isRiskPassword"));
+            p.set(Setting::AccountDefaultPassword, bool_reading(default, "isDefaultPassword"));
+            p.set(Setting::AccountWeakPassword, bool_reading(risk, "isRiskPassword"));
         }
         "/ISAPI/Security/users" => match wire::users(body) {
             Ok(users) => {
                 let extra =
                     users.into_iter().filter(|(n, _)| n != "admin").map(|(n, l)| format!("{n} ({l})")).collect();
-                p.known("account.users", Value::List(extra));
+                p.known(Setting::AccountUsers, Value::List(extra));
             }
-            Err(e) => p.set("account.users", Reading::Unknown(e)),
+            Err(e) => p.set(Setting::AccountUsers, Reading::Unknown(e)),
         },
         "/ISAPI/Security/adminAccesses" => match wire::admin_accesses(body) {
             Ok(list) => {
                 let find = |name: &str| list.iter().find(|a| a.protocol == name);
                 for (key, proto) in [
-                    ("service.http.enabled", "HTTP"),
-                    ("service.https.enabled", "HTTPS"),
-                    ("service.rtsp.enabled", "RTSP"),
+                    (Setting::ServiceHttpEnabled, "HTTP"),
+                    (Setting::ServiceHttpsEnabled, "HTTPS"),
+                    (Setting::ServiceRtspEnabled, "RTSP"),
                 ] {
                     let r = match find(proto) {
                         Some(a) => bool_reading(a.enabled.or(Some(true)), proto),
@@ -437,91 +445,95 @@ fn interpret(p: &mut Posture, path: &str, result: Result<Answer>) {
                 }
                 let https = find("HTTPS");
                 let tls11 = https.and_then(|h| h.tls1_1);
-                p.set("tls.v1_0", tls11.map_or(Reading::Unsupported, |v| Reading::Known(Value::Bool(v))));
-                p.set("tls.v1_1", tls11.map_or(Reading::Unsupported, |v| Reading::Known(Value::Bool(v))));
+                p.set(Setting::TlsV10, tls11.map_or(Reading::Unsupported, |v| Reading::Known(Value::Bool(v))));
+                p.set(Setting::TlsV11, tls11.map_or(Reading::Unsupported, |v| Reading::Known(Value::Bool(v))));
                 p.set(
-                    "tls.v1_2",
+                    Setting::TlsV12,
                     https.and_then(|h| h.tls1_2).map_or(Reading::Unsupported, |v| Reading::Known(Value::Bool(v))),
                 );
             }
             Err(e) => {
                 for k in keys {
-                    p.set(k, Reading::Unknown(e.clone()));
+                    p.set(*k, Reading::Unknown(e.clone()));
                 }
             }
         },
         "/ISAPI/Security/webCertificate" | "/ISAPI/Security/RTSPCertificate" => {
-            let key = keys.first().copied().unwrap_or("auth.web");
+            let key = keys.first().copied().unwrap_or(Setting::AuthWeb);
             match wire::certificate_type(body) {
                 Some(t) => p.known(key, Value::Text(t)),
                 None => p.set(key, Reading::Unknown("no CertificateType".into())),
             }
         }
         "/ISAPI/System/Network/DDNS" | "/ISAPI/System/Network/ftp" => {
-            let key = keys.first().copied().unwrap_or_default();
-            p.set(key, bool_reading(wire::any_enabled(body), key));
+            if let Some(&key) = keys.first() {
+                p.set(key, bool_reading(wire::any_enabled(body), key.key()));
+            }
         }
         "/ISAPI/System/Network/SNMP" => match wire::snmp(body) {
             Some((v1, v2c, v3)) => {
-                p.known("service.snmp.v1", Value::Bool(v1));
-                p.known("service.snmp.v2c", Value::Bool(v2c));
-                p.known("service.snmp.v3", Value::Bool(v3));
+                p.known(Setting::ServiceSnmpV1, Value::Bool(v1));
+                p.known(Setting::ServiceSnmpV2c, Value::Bool(v2c));
+                p.known(Setting::ServiceSnmpV3, Value::Bool(v3));
             }
             None => {
                 for k in keys {
-                    p.set(k, Reading::Unknown("unreadable SNMP document".into()));
+                    p.set(*k, Reading::Unknown("unreadable SNMP document".into()));
                 }
             }
         },
-        "/ISAPI/System/discoveryMode" => p.set("discovery.sadp", bool_reading(wire::sadp_discoverable(body), "SADP")),
+        "/ISAPI/System/discoveryMode" => {
+            p.set(Setting::DiscoverySadp, bool_reading(wire::sadp_discoverable(body), "SADP"))
+        }
         "/ISAPI/System/Network/Integrate" => match wire::integrate_onvif(body) {
             Some((enabled, auth)) => {
-                p.known("onvif.enabled", Value::Bool(enabled));
-                p.known("onvif.auth", Value::Text(auth.to_ascii_lowercase()));
+                p.known(Setting::OnvifEnabled, Value::Bool(enabled));
+                p.known(Setting::OnvifAuth, Value::Text(auth.to_ascii_lowercase()));
                 // With ONVIF off there is no WS-Discovery responder; with it on, the
                 // ONVIF driver reads the discovery mode (see audit).
                 if !enabled {
-                    p.known("discovery.onvif", Value::Bool(false));
+                    p.known(Setting::DiscoveryOnvif, Value::Bool(false));
                 }
             }
             None => {
-                p.set("onvif.enabled", Reading::Unsupported);
-                p.set("onvif.auth", Reading::Unsupported);
+                p.set(Setting::OnvifEnabled, Reading::Unsupported);
+                p.set(Setting::OnvifAuth, Reading::Unsupported);
             }
         },
         "/ISAPI/System/time" => {
-            p.set("time.ntp.enabled", bool_reading(wire::time_is_ntp(body), "timeMode"));
+            p.set(Setting::TimeNtpEnabled, bool_reading(wire::time_is_ntp(body), "timeMode"));
             // Hikvision's dialect, read as POSIX (see `site::tz`).
             let zone = match wire::time_zone(body) {
                 Some(t) => crate::site::tz::from_hikvision(&t)
                     .map_or_else(|e| Reading::Unknown(format!("timeZone: {e}")), |z| Reading::Known(Value::Text(z))),
                 None => Reading::Unknown("no timeZone".into()),
             };
-            p.set("time.zone", zone);
+            p.set(Setting::TimeZone, zone);
         }
         "/ISAPI/System/Network/ipFilter" => {
-            p.set("network.ip_filter.enabled", bool_reading(wire::enabled(body), "ipFilter"));
+            p.set(Setting::NetworkIpFilterEnabled, bool_reading(wire::enabled(body), "ipFilter"));
             p.set(
-                "network.ip_filter.addresses",
+                Setting::NetworkIpFilterAddresses,
                 wire::ip_filter_admitted(body)
                     .map_or(Reading::Unknown("unreadable IPFilter".into()), |l| Reading::Known(Value::List(l))),
             );
         }
         DEVICE_INFO => p.set(
-            "device.name",
+            Setting::DeviceName,
             wire::device_name(body)
                 .map_or(Reading::Unknown("no deviceName".into()), |n| Reading::Known(Value::Text(n))),
         ),
         "/ISAPI/System/time/ntpServers" => match wire::ntp_servers(body) {
-            Some(list) => p.known("time.ntp.servers", Value::List(list)),
-            None => p.set("time.ntp.servers", Reading::Unknown("unreadable NTP servers".into())),
+            Some(list) => p.known(Setting::TimeNtpServers, Value::List(list)),
+            None => p.set(Setting::TimeNtpServers, Reading::Unknown("unreadable NTP servers".into())),
         },
         "/ISAPI/Security/serverCertificate/certificate" => {
-            p.set("tls.certificate.self_signed", bool_reading(wire::certificate_self_signed(body), "selfSigned"))
+            p.set(Setting::TlsCertificateSelfSigned, bool_reading(wire::certificate_self_signed(body), "selfSigned"))
         }
         _ => {
-            let key = keys.first().copied().unwrap_or_default();
-            p.set(key, bool_reading(wire::enabled(body), key));
+            if let Some(&key) = keys.first() {
+                p.set(key, bool_reading(wire::enabled(body), key.key()));
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 //! code does not know about, which firmware checks.
 
 use crate::posture::Value;
+use crate::setting::Setting;
 use crate::xml::{child, children, descendants, find, Splice};
 
 /// What a write needs to know besides the target value.
@@ -14,27 +15,27 @@ pub struct WriteContext {
 }
 
 /// The endpoint a setting lives in (read and written at the same path).
-pub fn endpoint(key: &str) -> Option<&'static str> {
+pub fn endpoint(key: Setting) -> Option<&'static str> {
     super::ENDPOINTS.iter().find(|(_, keys)| keys.contains(&key)).map(|(path, _)| *path)
 }
 
 /// Settings that firmware keeps in one element: `TLS1_1Enable` switches TLS 1.0 and
 /// 1.1 together (protocols.md §4, adminAccesses).
-pub fn switch_of(key: &str) -> Option<&'static str> {
+pub fn switch_of(key: Setting) -> Option<&'static str> {
     match key {
-        "tls.v1_0" | "tls.v1_1" => Some("adminAccesses/HTTPS/TLS1_1Enable"),
+        Setting::TlsV10 | Setting::TlsV11 => Some("adminAccesses/HTTPS/TLS1_1Enable"),
         _ => None,
     }
 }
 
-fn as_bool(key: &str, v: &Value) -> Result<bool, String> {
+fn as_bool(key: Setting, v: &Value) -> Result<bool, String> {
     match v {
         Value::Bool(b) => Ok(*b),
         other => Err(format!("{key}: expected true or false, got {other}")),
     }
 }
 
-fn as_text<'v>(key: &str, v: &'v Value) -> Result<&'v str, String> {
+fn as_text(key: Setting, v: &Value) -> Result<&str, String> {
     match v {
         Value::Text(t) => Ok(t),
         other => Err(format!("{key}: expected text, got {other}")),
@@ -58,18 +59,18 @@ fn set_child(s: &mut Splice<'_>, parent: roxmltree::Node<'_, '_>, name: &str, va
 }
 
 /// The document to PUT so that `key` becomes `to`, given the current document.
-pub fn edit(key: &str, current: &str, to: &Value, ctx: &WriteContext) -> Result<String, String> {
+pub fn edit(key: Setting, current: &str, to: &Value, ctx: &WriteContext) -> Result<String, String> {
     let mut s = Splice::new(current);
     let doc = s.document()?;
     let root = doc.root_element();
     match key {
-        "service.telnet.enabled"
-        | "service.ssh.enabled"
-        | "service.upnp.enabled"
-        | "service.cloud.enabled"
-        | "security.login_lock.enabled" => set_child(&mut s, root, "enabled", word(as_bool(key, to)?)),
+        Setting::ServiceTelnetEnabled
+        | Setting::ServiceSshEnabled
+        | Setting::ServiceUpnpEnabled
+        | Setting::ServiceCloudEnabled
+        | Setting::SecurityLoginLockEnabled => set_child(&mut s, root, "enabled", word(as_bool(key, to)?)),
         // Lists of entries (DDNS providers, FTP targets): every entry.
-        "service.ddns.enabled" | "service.ftp.enabled" => {
+        Setting::ServiceDdnsEnabled | Setting::ServiceFtpEnabled => {
             let v = word(as_bool(key, to)?);
             let mut any = false;
             for n in descendants(root, "enabled") {
@@ -80,33 +81,35 @@ pub fn edit(key: &str, current: &str, to: &Value, ctx: &WriteContext) -> Result<
                 return Err(format!("{key}: the document has no enabled element"));
             }
         }
-        "service.snmp.v1" | "service.snmp.v2c" | "service.snmp.v3" => {
+        Setting::ServiceSnmpV1 | Setting::ServiceSnmpV2c | Setting::ServiceSnmpV3 => {
             let section = match key {
-                "service.snmp.v1" => "SNMPv1",
-                "service.snmp.v2c" => "SNMPv2c",
+                Setting::ServiceSnmpV1 => "SNMPv1",
+                Setting::ServiceSnmpV2c => "SNMPv2c",
                 _ => "SNMPv3",
             };
             let node = child(root, section).ok_or_else(|| format!("{key}: no {section} in the document"))?;
             set_child(&mut s, node, "enabled", word(as_bool(key, to)?));
         }
-        "discovery.sadp" => {
+        Setting::DiscoverySadp => {
             let v = if as_bool(key, to)? { "discoverable" } else { "nonDiscoverable" };
             set_child(&mut s, root, "SADP", v);
         }
-        "onvif.enabled" | "onvif.auth" => {
+        Setting::OnvifEnabled | Setting::OnvifAuth => {
             let onvif = child(root, "ONVIF").ok_or_else(|| format!("{key}: no ONVIF section"))?;
-            if key == "onvif.enabled" {
+            if key == Setting::OnvifEnabled {
                 set_child(&mut s, onvif, "enable", word(as_bool(key, to)?));
             } else {
                 set_child(&mut s, onvif, "certificateType", as_text(key, to)?);
             }
         }
-        "auth.web" | "auth.rtsp" => {
+        Setting::AuthWeb | Setting::AuthRtsp => {
             let node = find(root, "CertificateType").ok_or_else(|| format!("{key}: no CertificateType"))?;
             s.set_text(node, as_text(key, to)?);
         }
-        "time.ntp.enabled" => set_child(&mut s, root, "timeMode", if as_bool(key, to)? { "NTP" } else { "manual" }),
-        "time.ntp.servers" => {
+        Setting::TimeNtpEnabled => {
+            set_child(&mut s, root, "timeMode", if as_bool(key, to)? { "NTP" } else { "manual" })
+        }
+        Setting::TimeNtpServers => {
             let Value::List(servers) = to else { return Err(format!("{key}: expected a list of servers")) };
             if servers.is_empty() || servers.len() > 4 {
                 return Err(format!("{key}: between 1 and 4 NTP servers, got {}", servers.len()));
@@ -117,17 +120,17 @@ pub fn edit(key: &str, current: &str, to: &Value, ctx: &WriteContext) -> Result<
             }
             s.set_inner(root, body);
         }
-        "service.http.enabled" | "service.https.enabled" | "service.rtsp.enabled" => {
-            let proto = key.trim_start_matches("service.").trim_end_matches(".enabled").to_ascii_uppercase();
+        Setting::ServiceHttpEnabled | Setting::ServiceHttpsEnabled | Setting::ServiceRtspEnabled => {
+            let proto = key.key().trim_start_matches("service.").trim_end_matches(".enabled").to_ascii_uppercase();
             let node = admin_protocol(root, &proto).ok_or_else(|| format!("{key}: no {proto} entry"))?;
             set_child(&mut s, node, "enabled", word(as_bool(key, to)?));
         }
-        "tls.v1_0" | "tls.v1_1" | "tls.v1_2" => {
-            let field = if key == "tls.v1_2" { "TLS1_2Enable" } else { "TLS1_1Enable" };
+        Setting::TlsV10 | Setting::TlsV11 | Setting::TlsV12 => {
+            let field = if key == Setting::TlsV12 { "TLS1_2Enable" } else { "TLS1_1Enable" };
             let node = admin_protocol(root, "HTTPS").ok_or_else(|| format!("{key}: no HTTPS entry"))?;
             set_child(&mut s, node, field, word(as_bool(key, to)?));
         }
-        "network.ip_filter.enabled" => {
+        Setting::NetworkIpFilterEnabled => {
             let on = as_bool(key, to)?;
             if on {
                 if ctx.management_hosts.is_empty() {
@@ -143,7 +146,7 @@ pub fn edit(key: &str, current: &str, to: &Value, ctx: &WriteContext) -> Result<
             }
             set_child(&mut s, root, "enabled", word(on));
         }
-        "network.ip_filter.addresses" => {
+        Setting::NetworkIpFilterAddresses => {
             let Value::List(hosts) = to else { return Err(format!("{key}: expected a list of addresses")) };
             if hosts.is_empty() || ctx.management_hosts.iter().any(|m| !hosts.contains(m)) {
                 return Err("refusing an IP filter list that leaves out the management host".into());
@@ -155,7 +158,7 @@ pub fn edit(key: &str, current: &str, to: &Value, ctx: &WriteContext) -> Result<
                 None => s.append_child(root, format!("<IPFilterAddressList>{entries}</IPFilterAddressList>")),
             }
         }
-        "device.name" => {
+        Setting::DeviceName => {
             let name = as_text(key, to)?;
             if name.is_empty() || name.chars().count() > crate::site::names::MAX_LEN {
                 return Err(format!("{key}: 1 to {} characters", crate::site::names::MAX_LEN));
@@ -163,7 +166,7 @@ pub fn edit(key: &str, current: &str, to: &Value, ctx: &WriteContext) -> Result<
             set_child(&mut s, root, "deviceName", name);
         }
         // Hikvision writes every offset as h:mm:ss (protocols.md §4, /System/time).
-        "time.zone" => set_child(&mut s, root, "timeZone", &crate::site::tz::hikvision(as_text(key, to)?)?),
+        Setting::TimeZone => set_child(&mut s, root, "timeZone", &crate::site::tz::hikvision(as_text(key, to)?)?),
         other => return Err(format!("{other}: no ISAPI writer")),
     }
     s.finish()
@@ -221,7 +224,7 @@ mod tests {
     #[test]
     fn a_service_switch_keeps_the_namespace() {
         let doc = format!("<Telnetd version=\"2.0\" {NS}><enabled>true</enabled></Telnetd>");
-        let out = edit("service.telnet.enabled", &doc, &Value::Bool(false), &WriteContext::default()).unwrap();
+        let out = edit(Setting::ServiceTelnetEnabled, &doc, &Value::Bool(false), &WriteContext::default()).unwrap();
         assert!(out.contains(NS), "{out}");
         assert_eq!(wire::enabled(&out), Some(false));
     }
@@ -229,7 +232,7 @@ mod tests {
     #[test]
     fn snmp_versions_are_switched_one_by_one() {
         let doc = "<SNMP><SNMPv1><enabled>true</enabled><readCommunity>public</readCommunity></SNMPv1><SNMPv2c><enabled>true</enabled></SNMPv2c><SNMPv3><enabled>false</enabled></SNMPv3></SNMP>";
-        let out = edit("service.snmp.v2c", doc, &Value::Bool(false), &WriteContext::default()).unwrap();
+        let out = edit(Setting::ServiceSnmpV2c, doc, &Value::Bool(false), &WriteContext::default()).unwrap();
         assert_eq!(wire::snmp(&out), Some((true, false, false)));
         assert!(out.contains("<readCommunity>public</readCommunity>"));
     }
@@ -238,8 +241,8 @@ mod tests {
     fn tls_and_http_switches_find_their_protocol_entry() {
         let doc = "<AdminAccessProtocolList><AdminAccessProtocol><id>1</id><enabled>true</enabled><protocol>HTTP</protocol><portNo>80</portNo></AdminAccessProtocol><AdminAccessProtocol><id>4</id><enabled>true</enabled><protocol>HTTPS</protocol><portNo>443</portNo><TLS1_1Enable>true</TLS1_1Enable><TLS1_2Enable>true</TLS1_2Enable></AdminAccessProtocol></AdminAccessProtocolList>";
         let ctx = WriteContext::default();
-        let out = edit("tls.v1_1", doc, &Value::Bool(false), &ctx).unwrap();
-        let out = edit("service.http.enabled", &out, &Value::Bool(false), &ctx).unwrap();
+        let out = edit(Setting::TlsV11, doc, &Value::Bool(false), &ctx).unwrap();
+        let out = edit(Setting::ServiceHttpEnabled, &out, &Value::Bool(false), &ctx).unwrap();
         let list = wire::admin_accesses(&out).unwrap();
         assert_eq!(list[0].enabled, Some(false));
         assert_eq!((list[1].enabled, list[1].tls1_1, list[1].tls1_2), (Some(true), Some(false), Some(true)));
@@ -248,10 +251,10 @@ mod tests {
     #[test]
     fn the_ip_filter_is_never_enabled_without_the_management_host() {
         let doc = "<IPFilter><enabled>false</enabled><permissionType>deny</permissionType><IPFilterAddressList size=\"32\"/></IPFilter>";
-        let e = edit("network.ip_filter.enabled", doc, &Value::Bool(true), &WriteContext::default()).unwrap_err();
+        let e = edit(Setting::NetworkIpFilterEnabled, doc, &Value::Bool(true), &WriteContext::default()).unwrap_err();
         assert!(e.contains("management host"));
         let ctx = WriteContext { management_hosts: vec!["127.0.0.1".into()] };
-        let out = edit("network.ip_filter.enabled", doc, &Value::Bool(true), &ctx).unwrap();
+        let out = edit(Setting::NetworkIpFilterEnabled, doc, &Value::Bool(true), &ctx).unwrap();
         assert_eq!(wire::enabled(&out), Some(true));
         assert!(out.contains("<permissionType>allow</permissionType>"));
         assert!(out.contains("<ipAddress>127.0.0.1</ipAddress>"), "{out}");
@@ -261,23 +264,27 @@ mod tests {
     fn ntp_servers_are_written_in_the_device_list() {
         let doc = format!("<NTPServerList {NS}><NTPServer><id>1</id><addressingFormatType>ipaddress</addressingFormatType><ipAddress>0.0.0.0</ipAddress></NTPServer></NTPServerList>");
         let to = Value::List(vec!["192.0.2.1".into(), "ntp.example.org".into()]);
-        let out = edit("time.ntp.servers", &doc, &to, &WriteContext::default()).unwrap();
+        let out = edit(Setting::TimeNtpServers, &doc, &to, &WriteContext::default()).unwrap();
         assert_eq!(wire::ntp_servers(&out), Some(vec!["192.0.2.1".into(), "ntp.example.org".into()]));
     }
 
     #[test]
     fn a_wrong_value_type_is_an_error_not_a_panic() {
-        let e =
-            edit("service.ssh.enabled", "<SSH><enabled>true</enabled></SSH>", &Value::Int(3), &WriteContext::default());
+        let e = edit(
+            Setting::ServiceSshEnabled,
+            "<SSH><enabled>true</enabled></SSH>",
+            &Value::Int(3),
+            &WriteContext::default(),
+        );
         assert!(e.is_err());
-        assert!(edit("service.ssh.enabled", "not xml", &Value::Bool(false), &WriteContext::default()).is_err());
-        assert_eq!(endpoint("service.ssh.enabled"), Some("/ISAPI/System/Network/ssh"));
+        assert!(edit(Setting::ServiceSshEnabled, "not xml", &Value::Bool(false), &WriteContext::default()).is_err());
+        assert_eq!(endpoint(Setting::ServiceSshEnabled), Some("/ISAPI/System/Network/ssh"));
     }
 
     #[test]
     fn tls_1_0_and_1_1_are_one_switch() {
-        assert_eq!(switch_of("tls.v1_0"), switch_of("tls.v1_1"));
-        assert!(switch_of("tls.v1_0").is_some());
-        assert_eq!(switch_of("service.telnet.enabled"), None);
+        assert_eq!(switch_of(Setting::TlsV10), switch_of(Setting::TlsV11));
+        assert!(switch_of(Setting::TlsV10).is_some());
+        assert_eq!(switch_of(Setting::ServiceTelnetEnabled), None);
     }
 }

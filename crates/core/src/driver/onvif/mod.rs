@@ -9,6 +9,7 @@ mod scripted;
 mod security;
 pub mod wire;
 
+use crate::setting::Setting;
 use std::sync::Mutex;
 
 use rand::RngCore;
@@ -197,16 +198,16 @@ impl OnvifDriver {
         wire::fault(&a.body).filter(wire::Fault::not_supported).map(|_| Err(Reading::Unsupported))
     }
 
-    pub async fn read_posture(&self, wanted: &[&str]) -> Result<Posture> {
+    pub async fn read_posture(&self, wanted: &[Setting]) -> Result<Posture> {
         // The login first and alone: a refusal must cost exactly one failed attempt. The
         // capabilities need no login, so they are asked in the same round trip.
         let (identity, public_caps) = tokio::join!(self.identify(), self.public_capabilities());
         let identity = identity?;
         let mut p = Posture::new(identity, Protocol::Onvif);
-        p.known("account.activated", Value::Bool(true));
-        p.known("onvif.enabled", Value::Bool(true));
+        p.known(Setting::AccountActivated, Value::Bool(true));
+        p.known(Setting::OnvifEnabled, Value::Bool(true));
         // The credentials are proven: the reads are independent, so all go at once.
-        let wants = |key: &str| wanted.is_empty() || wanted.contains(&key);
+        let wants = |key: Setting| wanted.is_empty() || wanted.contains(&key);
         let (protocols, discoverable, users, ntp, filter, caps, scopes, certificate) = tokio::join!(
             self.read("GetNetworkProtocols", wire::network_protocols),
             self.discoverable(),
@@ -221,14 +222,14 @@ impl OnvifDriver {
             },
             async {
                 // Only a naming control looks at scopes: spare the device the exchange.
-                if wants("device.name") {
+                if wants(Setting::DeviceName) {
                     Some(self.read("GetScopes", wire::scopes).await)
                 } else {
                     None
                 }
             },
             async {
-                if wants("tls.certificate.self_signed") {
+                if wants(Setting::TlsCertificateSelfSigned) {
                     Some(self.served_certificate_self_signed().await)
                 } else {
                     None
@@ -236,70 +237,74 @@ impl OnvifDriver {
             },
         );
         match certificate {
-            Some(Ok(r)) => p.set("tls.certificate.self_signed", r),
+            Some(Ok(r)) => p.set(Setting::TlsCertificateSelfSigned, r),
             Some(Err(e @ Error::AuthRefused { .. })) => return Err(e),
-            Some(Err(e)) => p.set("tls.certificate.self_signed", Reading::Unknown(e.to_string())),
+            Some(Err(e)) => p.set(Setting::TlsCertificateSelfSigned, Reading::Unknown(e.to_string())),
             None => {}
         }
         match scopes.transpose()? {
-            Some(Ok(list)) => p.known("device.name", Value::Text(wire::name_from_scopes(&list).unwrap_or_default())),
-            Some(Err(r)) => p.set("device.name", r),
+            Some(Ok(list)) => {
+                p.known(Setting::DeviceName, Value::Text(wire::name_from_scopes(&list).unwrap_or_default()))
+            }
+            Some(Err(r)) => p.set(Setting::DeviceName, r),
             None => {}
         }
         match self.time_zone.lock().ok().and_then(|t| t.clone()) {
-            Some(tz) => p.known("time.zone", Value::Text(tz)),
-            None => p.set("time.zone", Reading::Unknown("the device states no time zone".into())),
+            Some(tz) => p.known(Setting::TimeZone, Value::Text(tz)),
+            None => p.set(Setting::TimeZone, Reading::Unknown("the device states no time zone".into())),
         }
         match protocols? {
             Ok(list) => {
                 for (key, name) in [
-                    ("service.http.enabled", "HTTP"),
-                    ("service.https.enabled", "HTTPS"),
-                    ("service.rtsp.enabled", "RTSP"),
+                    (Setting::ServiceHttpEnabled, "HTTP"),
+                    (Setting::ServiceHttpsEnabled, "HTTPS"),
+                    (Setting::ServiceRtspEnabled, "RTSP"),
                 ] {
                     let on = list.iter().any(|(n, e, _)| n == name && *e);
                     p.known(key, Value::Bool(on));
                 }
             }
             Err(r) => {
-                for key in ["service.http.enabled", "service.https.enabled", "service.rtsp.enabled"] {
+                for key in [Setting::ServiceHttpEnabled, Setting::ServiceHttpsEnabled, Setting::ServiceRtspEnabled] {
                     p.set(key, r.clone());
                 }
             }
         }
-        p.set("discovery.onvif", discoverable?);
+        p.set(Setting::DiscoveryOnvif, discoverable?);
         match users? {
             Ok(users) => {
                 let extra =
                     users.into_iter().filter(|(n, _)| n != "admin").map(|(n, l)| format!("{n} ({l})")).collect();
-                p.known("account.users", Value::List(extra));
+                p.known(Setting::AccountUsers, Value::List(extra));
             }
-            Err(r) => p.set("account.users", r),
+            Err(r) => p.set(Setting::AccountUsers, r),
         }
         match ntp? {
-            Ok(s) => p.known("time.ntp.servers", Value::List(s)),
-            Err(r) => p.set("time.ntp.servers", r),
+            Ok(s) => p.known(Setting::TimeNtpServers, Value::List(s)),
+            Err(r) => p.set(Setting::TimeNtpServers, r),
         }
         // GetSystemDateAndTime was read when the clock was synchronised.
         match self.clock_ntp.lock().ok().and_then(|n| *n) {
-            Some(ntp) => p.known("time.ntp.enabled", Value::Bool(ntp)),
-            None => p.set("time.ntp.enabled", Reading::Unknown("the device clock was not read".into())),
+            Some(ntp) => p.known(Setting::TimeNtpEnabled, Value::Bool(ntp)),
+            None => p.set(Setting::TimeNtpEnabled, Reading::Unknown("the device clock was not read".into())),
         }
         match filter? {
             Ok((on, admitted)) => {
-                p.known("network.ip_filter.enabled", Value::Bool(on));
-                p.known("network.ip_filter.addresses", Value::List(admitted));
+                p.known(Setting::NetworkIpFilterEnabled, Value::Bool(on));
+                p.known(Setting::NetworkIpFilterAddresses, Value::List(admitted));
             }
             Err(r) => {
-                p.set("network.ip_filter.enabled", r.clone());
-                p.set("network.ip_filter.addresses", r);
+                p.set(Setting::NetworkIpFilterEnabled, r.clone());
+                p.set(Setting::NetworkIpFilterAddresses, r);
             }
         }
         match caps? {
             Ok(attrs) => {
                 let flag =
                     |name: &str| attrs.iter().find(|(k, _)| k == name).and_then(|(_, v)| crate::xml::parse_bool(v));
-                for (key, attr) in [("tls.v1_0", "TLS1.0"), ("tls.v1_1", "TLS1.1"), ("tls.v1_2", "TLS1.2")] {
+                for (key, attr) in
+                    [(Setting::TlsV10, "TLS1.0"), (Setting::TlsV11, "TLS1.1"), (Setting::TlsV12, "TLS1.2")]
+                {
                     p.set(key, flag(attr).map_or(Reading::Unsupported, |b| Reading::Known(Value::Bool(b))));
                 }
                 let auth = match (flag("HttpDigest").unwrap_or(false), flag("UsernameToken").unwrap_or(false)) {
@@ -307,10 +312,10 @@ impl OnvifDriver {
                     (true, false) => "digest",
                     (false, _) => "wsse",
                 };
-                p.known("onvif.auth", Value::Text(auth.into()));
+                p.known(Setting::OnvifAuth, Value::Text(auth.into()));
             }
             Err(r) => {
-                for key in ["tls.v1_0", "tls.v1_1", "tls.v1_2", "onvif.auth"] {
+                for key in [Setting::TlsV10, Setting::TlsV11, Setting::TlsV12, Setting::OnvifAuth] {
                     p.set(key, r.clone());
                 }
             }
@@ -319,7 +324,7 @@ impl OnvifDriver {
             Some(b) => format!("{} build {b}", p.identity.firmware_version),
             None => p.identity.firmware_version.clone(),
         };
-        p.known("firmware.version", Value::Text(fw));
+        p.known(Setting::FirmwareVersion, Value::Text(fw));
         Ok(p)
     }
 }
@@ -366,16 +371,16 @@ impl OnvifDriver {
         .await
     }
 
-    pub async fn write_setting(&self, key: &str, to: &Value, ctx: &super::WriteContext) -> Result<()> {
+    pub async fn write_setting(&self, key: Setting, to: &Value, ctx: &super::WriteContext) -> Result<()> {
         let unsupported = || Error::Unsupported { address: self.address(), operation: format!("write {key}") };
         match (key, to) {
-            ("discovery.onvif", Value::Bool(on)) => self.set_discoverable(*on).await,
-            ("time.ntp.servers", Value::List(servers)) if !servers.is_empty() => {
+            (Setting::DiscoveryOnvif, Value::Bool(on)) => self.set_discoverable(*on).await,
+            (Setting::TimeNtpServers, Value::List(servers)) if !servers.is_empty() => {
                 let manual: String = servers.iter().map(|h| wire::ntp_manual(h)).collect();
                 self.set("SetNTP", &format!("<tds:SetNTP><tds:FromDHCP>false</tds:FromDHCP>{manual}</tds:SetNTP>"))
                     .await
             }
-            ("time.ntp.enabled", Value::Bool(on)) => {
+            (Setting::TimeNtpEnabled, Value::Bool(on)) => {
                 let kind = if *on { "NTP" } else { "Manual" };
                 let r = self
                     .set(
@@ -387,8 +392,11 @@ impl OnvifDriver {
                 let _ = self.sync_clock().await;
                 r
             }
-            ("service.http.enabled" | "service.https.enabled" | "service.rtsp.enabled", Value::Bool(on)) => {
-                let name = key.trim_start_matches("service.").trim_end_matches(".enabled").to_ascii_uppercase();
+            (
+                Setting::ServiceHttpEnabled | Setting::ServiceHttpsEnabled | Setting::ServiceRtspEnabled,
+                Value::Bool(on),
+            ) => {
+                let name = key.key().trim_start_matches("service.").trim_end_matches(".enabled").to_ascii_uppercase();
                 let list = match self.read("GetNetworkProtocols", wire::network_protocols).await? {
                     Ok(l) => l,
                     Err(_) => return Err(unsupported()),
@@ -401,24 +409,24 @@ impl OnvifDriver {
                 )
                 .await
             }
-            ("network.ip_filter.enabled", Value::Bool(true)) => {
+            (Setting::NetworkIpFilterEnabled, Value::Bool(true)) => {
                 if ctx.management_hosts.is_empty() {
                     return Err(Error::Input("refusing to enable the IP filter without a management host".into()));
                 }
                 self.set_allow_list(&ctx.management_hosts).await
             }
             // ONVIF has no separate switch: an allow list in force is the filter.
-            ("network.ip_filter.addresses", Value::List(hosts)) => {
+            (Setting::NetworkIpFilterAddresses, Value::List(hosts)) => {
                 if ctx.management_hosts.iter().any(|m| !hosts.contains(m)) || hosts.is_empty() {
                     return Err(Error::Input("refusing an IP filter that leaves out the management host".into()));
                 }
                 self.set_allow_list(hosts).await
             }
-            ("device.name", Value::Text(name)) => self.set_name(name).await,
-            ("tls.v1_0" | "tls.v1_1" | "tls.v1_2", Value::Bool(on)) => {
-                self.set_tls_version(&key.replace("tls.v1_", "1."), *on).await
+            (Setting::DeviceName, Value::Text(name)) => self.set_name(name).await,
+            (Setting::TlsV10 | Setting::TlsV11 | Setting::TlsV12, Value::Bool(on)) => {
+                self.set_tls_version(key.tls_version().unwrap_or_default(), *on).await
             }
-            ("time.zone", Value::Text(tz)) => {
+            (Setting::TimeZone, Value::Text(tz)) => {
                 let ntp = self.clock_ntp.lock().ok().and_then(|n| *n).unwrap_or(false);
                 let kind = if ntp { "NTP" } else { "Manual" };
                 let r = self

@@ -34,7 +34,7 @@ fn driver(script: &Arc<Script>) -> OnvifDriver {
 }
 
 async fn discovery_off(d: &OnvifDriver) -> Result<()> {
-    d.write_setting("discovery.onvif", &Value::Bool(false), &Default::default()).await
+    d.write_setting(Setting::DiscoveryOnvif, &Value::Bool(false), &Default::default()).await
 }
 
 #[tokio::test]
@@ -63,7 +63,7 @@ async fn a_refused_login_is_spent_once_and_nothing_more_reaches_the_camera() {
     };
     assert_eq!(logins(), 1);
     assert!(matches!(discovery_off(&d).await, Err(Error::AuthRefused { .. })));
-    assert!(d.write_setting("time.ntp.enabled", &Value::Bool(true), &Default::default()).await.is_err());
+    assert!(d.write_setting(Setting::TimeNtpEnabled, &Value::Bool(true), &Default::default()).await.is_err());
     assert_eq!(logins(), 1, "after one refusal, no further login attempt leaves the machine");
 }
 
