@@ -89,7 +89,7 @@ pub fn run(cmd: Command, out: &Output) -> anyhow::Result<ExitCode> {
             let mut items = Vec::new();
             for e in entries {
                 let (Some(c), Some(addr)) = (e.credentials, e.sighting.address) else { continue };
-                let label = e.sighting.http_port.map_or(addr.to_string(), |p| format!("{addr}:{p}"));
+                let label = portcullis_core::driver::label(addr, e.sighting.http_port, e.sighting.https_port);
                 items.push((Scope::Device(label), c));
             }
             let n = items.len();

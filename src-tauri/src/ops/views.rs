@@ -27,7 +27,7 @@ pub fn source_name(s: Source) -> String {
 
 /// `address:port`, the name the engine and the history use for a device.
 pub fn label_of(d: &Device) -> String {
-    d.target().map_or_else(|| d.label(), |t| t.label())
+    d.label()
 }
 
 pub fn device_row(d: &Device, audits: &BTreeMap<String, DeviceAudit>, last: &BTreeMap<String, String>) -> DeviceRow {

@@ -31,16 +31,22 @@ pub struct Target {
     pub wsd_port: Option<u16>,
 }
 
+/// The one way a device is named in the history, the vault and messages:
+/// `address:port`, by its HTTP port when it has one, else its HTTPS port.
+pub fn label(address: std::net::IpAddr, http_port: Option<u16>, https_port: Option<u16>) -> String {
+    match http_port.or(https_port) {
+        Some(p) => format!("{address}:{p}"),
+        None => address.to_string(),
+    }
+}
+
 impl Target {
     pub fn new(address: IpAddr) -> Self {
         Target { address, http_port: Some(80), https_port: None, wsd_port: Some(crate::discover::wsd::PORT) }
     }
     /// `127.1.0.1:80`, the way devices are named in messages.
     pub fn label(&self) -> String {
-        match (self.http_port, self.https_port) {
-            (Some(p), _) | (None, Some(p)) => format!("{}:{p}", self.address),
-            _ => self.address.to_string(),
-        }
+        label(self.address, self.http_port, self.https_port)
     }
     /// `https://…` when HTTPS is known, else `http://…`.
     pub fn base_url(&self) -> Option<String> {

@@ -168,11 +168,11 @@ impl Device {
         })
     }
 
+    /// Its label ([`crate::driver::label`]); its id when it has no address.
     pub fn label(&self) -> String {
-        match (self.address, self.http_port) {
-            (Some(a), Some(p)) => format!("{a}:{p}"),
-            (Some(a), None) => a.to_string(),
-            _ => self.id.clone(),
+        match self.address {
+            Some(a) => crate::driver::label(a, self.http_port, self.https_port),
+            None => self.id.clone(),
         }
     }
 }

@@ -28,10 +28,7 @@ pub fn run(ws: &Workspace, name: &str, text: &str, site: Option<&str>) -> Result
             e.sighting.site = Some(s.to_string());
         }
         if let (Some(c), Some(a)) = (e.credentials.take(), e.sighting.address) {
-            let label = match e.sighting.http_port.or(e.sighting.https_port) {
-                Some(p) => format!("{a}:{p}"),
-                None => a.to_string(),
-            };
+            let label = crate::driver::label(a, e.sighting.http_port, e.sighting.https_port);
             creds.push((Scope::Device(label), c));
         }
         sightings.push(e.sighting);
