@@ -35,7 +35,7 @@ impl Args {
     pub(crate) fn request(&self, site: SiteSection) -> AuditRequest {
         AuditRequest {
             selection: Selection::specs(&self.device),
-            policy: PolicyInput { baseline: self.baseline.clone(), site },
+            policy: PolicyInput { baseline: self.baseline.clone(), site, site_is_default: false },
             concurrency: self.concurrency,
             timeout: Duration::from_secs(self.timeout),
         }

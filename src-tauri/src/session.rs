@@ -62,7 +62,11 @@ impl Session {
 
     /// What the shell adds to the site's policy: the settings' site values.
     pub fn policy_input(&self) -> IpcResult<PolicyInput> {
-        Ok(PolicyInput { baseline: None, site: self.settings()?.site_section().map_err(IpcError::input)? })
+        Ok(PolicyInput {
+            baseline: None,
+            site: self.settings()?.site_section().map_err(IpcError::input)?,
+            site_is_default: true,
+        })
     }
 
     /// The site policy in force (the site's baseline file with the settings filling gaps).

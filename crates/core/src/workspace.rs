@@ -97,8 +97,11 @@ impl Workspace {
                 None => (None, "builtin".to_string()),
             },
         };
-        let own = baseline.as_ref().and_then(|b| b.site.clone()).unwrap_or_default();
-        let site = merge_sections(&own, &given.site).map_err(Error::Input)?;
+        let own = baseline.as_ref().and_then(|b| b.site.clone());
+        let site = match own {
+            Some(own) if given.site_is_default => own,
+            own => merge_sections(&own.unwrap_or_default(), &given.site).map_err(Error::Input)?,
+        };
         Ok(SitePolicy { baseline, label, site })
     }
 
@@ -161,8 +164,11 @@ pub struct PolicyInput {
     /// A baseline for every device (a built-in name or a file), instead of the site's.
     pub baseline: Option<String>,
     /// Site values given outside the baseline (CLI flags, desktop settings): they fill
-    /// what the baseline's `[site]` table leaves empty.
+    /// what the baseline's `[site]` table leaves empty; a contradiction is an error.
     pub site: SiteSection,
+    /// The values are the shell's standing defaults (the desktop's settings), not a
+    /// request for this run: a baseline with a `[site]` table of its own replaces them.
+    pub site_is_default: bool,
 }
 
 /// The baseline and site parameters a run works to.

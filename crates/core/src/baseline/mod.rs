@@ -328,7 +328,8 @@ mod tests {
     fn invalid_baselines_say_file_line_and_reason() {
         let text = "[baseline]\nname = \"x\"\nversion = \"1\"\ntitle = \"t\"\n\n[[control]]\nid = \"A\"\ntitle = \"t\"\nrationale = \"r\"\nsetting = \"service.telnet.enabld\"\nexpect = { equals = false }\nseverity = \"high\"\n";
         let e = Baseline::parse("site.toml", text).unwrap_err();
-        assert_eq!((e.file.as_str(), e.line), ("site.toml", 7), "{e}");
+        // The line of the misspelt key itself.
+        assert_eq!((e.file.as_str(), e.line), ("site.toml", 10), "{e}");
         assert!(e.reason.contains("unknown setting"), "{e}");
         let bad_severity = text.replace("enabld", "enabled").replace("\"high\"", "\"urgent\"");
         let e = Baseline::parse("site.toml", &bad_severity).unwrap_err();
