@@ -163,6 +163,16 @@ pub fn export_handover(state: State<'_, AppState>, request: HandoverRequest) -> 
     ops::report::handover(&*state.session()?, request)
 }
 
+/// Renew the certificates that end within `days` days (the CLI's `certs renew`).
+#[tauri::command]
+pub async fn renew_certificates<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    days: u32,
+) -> IpcResult<ApplySummary> {
+    ops::plan::renew(state.session()?, days, emitter(&app, EVENT_PROGRESS)).await
+}
+
 /// Stop the running apply after the steps in hand; its summary says what was left.
 #[tauri::command]
 pub fn cancel_apply(state: State<'_, AppState>) -> IpcResult<()> {

@@ -54,6 +54,7 @@ pub fn app_builder<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<
         commands::interfaces,
         commands::use_baseline_file,
         commands::clear_baseline_file,
+        commands::renew_certificates,
     ])
 }
 

@@ -227,6 +227,17 @@ fn demo_site_end_to_end_through_ipc() {
     assert!(certs["ca"]["subject"].as_str().unwrap().contains("Portcullis site CA"), "{certs}");
     assert!(!certs["pins"].as_array().unwrap().is_empty(), "{certs}");
     assert!(!certs.to_string().contains("PRIVATE KEY"));
+    // Renewal is the engine's task too: nothing is due within a day; within ten years, the
+    // pinned certificate is re-issued, installed and pinned anew.
+    let e = call(&w, "renew_certificates", json!({ "days": 1 })).unwrap_err();
+    assert_eq!(e["code"], "nothing_to_renew", "{e}");
+    let pin = certs["pins"][0].clone();
+    let renewed = ok("renew_certificates", json!({ "days": 3650 }));
+    let pinned = certs["pins"].as_array().unwrap().len();
+    assert_eq!((renewed["ok"].clone(), renewed["problems"].clone()), (json!(pinned), json!(0)), "{renewed}");
+    let after = ok("certificates", json!({}));
+    let pinned = after["pins"].as_array().unwrap().iter().find(|p| p["device"] == pin["device"]).unwrap();
+    assert_ne!(pinned["fingerprint"], pin["fingerprint"], "a new certificate is pinned");
 
     // A device's own credentials: write-only too, and only for a device the inventory knows.
     let device_canary = "canary-Device-Pa55";

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use portcullis_core::apply::{Event as ApplyEvent, StepResult};
 use portcullis_core::audit::DeviceAudit;
 use portcullis_core::inventory::Device;
-use portcullis_core::tasks::apply::{self as task, ApplyRequest};
+use portcullis_core::tasks::apply::{self as task, ApplyRequest, RenewRequest};
 use portcullis_core::tasks::{plan::from_audits, Event};
 use portcullis_core::workspace::SystemClock;
 
@@ -70,6 +70,38 @@ pub async fn apply(
             "nothing to change: audit the devices, or only blocked steps remain",
         ));
     }
+    run(&session, prepared, "apply", each).await
+}
+
+/// Renew the certificates of the devices whose pinned certificate ends within `days`
+/// days: the engine's renewal task, with the same progress and summary as apply.
+pub async fn renew(
+    session: Arc<Session>,
+    days: u32,
+    each: impl Fn(Progress) + Send + Sync + 'static,
+) -> IpcResult<ApplySummary> {
+    let settings = session.settings()?;
+    let request = RenewRequest {
+        within_days: i64::from(days),
+        timeout: std::time::Duration::from_secs(u64::from(settings.timeout_s.max(1))),
+        concurrency: settings.concurrency.max(1) as usize,
+        operator: None,
+    };
+    let cancel = session.new_cancel_flag()?;
+    let prepared = task::prepare_renewal(&session.ws, &request, Arc::new(SystemClock), cancel).await?;
+    if prepared.plans.is_empty() {
+        return Err(IpcError::new("nothing_to_renew", format!("no device certificate ends within {days} days")));
+    }
+    run(&session, prepared, "renew", each).await
+}
+
+/// Run what was prepared, reporting each step, and summarise it for the UI.
+async fn run(
+    session: &Session,
+    prepared: task::Prepared,
+    job: &'static str,
+    each: impl Fn(Progress) + Send + Sync + 'static,
+) -> IpcResult<ApplySummary> {
     let total = AtomicU32::new(prepared.plans.iter().map(|p| p.steps.len() as u32).sum());
     let done = AtomicU32::new(0);
     let started: Mutex<HashSet<String>> = Mutex::default();
@@ -94,7 +126,7 @@ pub async fn apply(
                 Some(w) => format!("{setting}: {action} ({w})"),
                 None => format!("{setting}: {action}"),
             });
-            each(Progress { job: "apply".into(), done: n, total: total.load(Ordering::Relaxed), device, ok, message });
+            each(Progress { job: job.into(), done: n, total: total.load(Ordering::Relaxed), device, ok, message });
         }
         _ => {}
     };

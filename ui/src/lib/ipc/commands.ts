@@ -30,3 +30,4 @@ export type Command =
   | 'interfaces'
   | 'use_baseline_file'
   | 'clear_baseline_file'
+  | 'renew_certificates'

@@ -92,6 +92,8 @@ export const ipc = {
   plan: (ids: string[]) => call<PlanView[]>('plan', { ids }),
   /** Changes the devices: the UI confirms with the user first. */
   apply: (ids: string[]) => call<ApplySummary>('apply', { ids }),
+  /** Changes the devices: renews the certificates that end within `days` days. */
+  renewCertificates: (days: number) => call<ApplySummary>('renew_certificates', { days }),
   /** Stops the running apply after the steps in hand. */
   cancelApply: () => call<null>('cancel_apply'),
   history: (device: string | null) => call<HistoryRecord[]>('history', { device }),
