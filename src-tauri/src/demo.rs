@@ -79,7 +79,7 @@ pub async fn start() -> IpcResult<Session> {
         reboot_seconds: 1.0,
         ..FleetConfig::default()
     };
-    let fleet = Fleet::start(config).await.map_err(|e| IpcError::new("demo", e.to_string()))?;
+    let fleet = Fleet::start(config).await.map_err(|e| IpcError::new(crate::error::ShellCode::Demo, e.to_string()))?;
     let fleet_json = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() }).to_string();
     // A fresh random passphrase: the demo vault lives as long as this run.
     let passphrase = Secret::new(format!("demo-{}", random_token()));

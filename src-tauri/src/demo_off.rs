@@ -18,5 +18,8 @@ impl DemoSite {
 }
 
 pub async fn start() -> IpcResult<Session> {
-    Err(IpcError::new("demo", "this build has no demo site (it was built without the `demo` feature)"))
+    Err(IpcError::new(
+        crate::error::ShellCode::Demo,
+        "this build has no demo site (it was built without the `demo` feature)",
+    ))
 }

@@ -1,59 +1,105 @@
 //! The one error shape that crosses IPC: a stable code the UI branches on and a message
-//! a person can read. Core errors keep their own codes (`Error::code`); the shell adds
-//! a few of its own (`not_available`, `not_audited`, `demo`, `baseline`).
+//! a person can read. The code is the engine's (`ErrorCode`) or one of the shell's own
+//! (`ShellCode`); both are exported to TypeScript as one union (`IpcCode`).
 
+use portcullis_core::error::ErrorCode;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+
+/// What only the shell reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export, export_to = "../../ui/src/lib/ipc/bindings/")]
+pub enum ShellCode {
+    /// No data directory is open (it could not be, or the demo is off and none was).
+    NoSession,
+    /// The demo site could not start, or is not in this build.
+    Demo,
+    /// A baseline file that cannot be used (the message names the line).
+    Baseline,
+    NothingToApply,
+    NothingToRenew,
+    NothingToReport,
+    /// A report could not be built or written.
+    Report,
+    NotFound,
+}
+
+/// Every code an IPC error may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(untagged)]
+#[ts(export, export_to = "../../ui/src/lib/ipc/bindings/")]
+pub enum IpcCode {
+    Engine(ErrorCode),
+    Shell(ShellCode),
+}
+
+impl From<ErrorCode> for IpcCode {
+    fn from(c: ErrorCode) -> Self {
+        IpcCode::Engine(c)
+    }
+}
+
+impl From<ShellCode> for IpcCode {
+    fn from(c: ShellCode) -> Self {
+        IpcCode::Shell(c)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export, export_to = "../../ui/src/lib/ipc/bindings/")]
 pub struct IpcError {
-    pub code: String,
+    pub code: IpcCode,
     pub message: String,
 }
 
 impl IpcError {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
-        IpcError { code: code.to_string(), message: message.into() }
+    pub fn new(code: impl Into<IpcCode>, message: impl Into<String>) -> Self {
+        IpcError { code: code.into(), message: message.into() }
     }
 
     pub fn local(message: impl std::fmt::Display) -> Self {
-        IpcError::new("local", message.to_string())
+        IpcError::new(ErrorCode::Local, message.to_string())
     }
 
     /// Something the user typed that cannot be used.
     pub fn input(message: impl std::fmt::Display) -> Self {
-        IpcError::new("input", message.to_string())
+        IpcError::new(ErrorCode::Input, message.to_string())
     }
 }
 
 impl std::fmt::Display for IpcError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
+        let code = serde_json::to_value(self.code).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        write!(f, "{code}: {}", self.message)
     }
 }
 
 impl From<portcullis_core::error::Error> for IpcError {
     fn from(e: portcullis_core::error::Error) -> Self {
-        IpcError::new(e.code(), e.to_string())
+        IpcError::new(e.kind(), e.to_string())
     }
 }
 
+/// An audit's problem, as kept in snapshots: its code was the engine's when it was
+/// written; one this build does not know reads as a device error.
 impl From<&portcullis_core::audit::Problem> for IpcError {
     fn from(p: &portcullis_core::audit::Problem) -> Self {
-        IpcError { code: p.code.clone(), message: p.message.clone() }
+        let code = serde_json::from_value::<ErrorCode>(serde_json::Value::String(p.code.clone()))
+            .unwrap_or(ErrorCode::DeviceError);
+        IpcError::new(code, p.message.clone())
     }
 }
 
 impl From<portcullis_core::baseline::BaselineError> for IpcError {
     fn from(e: portcullis_core::baseline::BaselineError) -> Self {
-        IpcError::new("baseline", e.to_string())
+        IpcError::new(ShellCode::Baseline, e.to_string())
     }
 }
 
 impl From<portcullis_core::inventory::file::InventoryError> for IpcError {
     fn from(e: portcullis_core::inventory::file::InventoryError) -> Self {
-        IpcError::new("input", e.to_string())
+        IpcError::input(e)
     }
 }
 

@@ -136,11 +136,11 @@ impl AppState {
         let active = if s.demo_active { s.demo.clone() } else { s.user.clone() };
         active.ok_or_else(|| match &s.user_error {
             Some(why) if !s.demo_active => IpcError::new(
-                "no_session",
+                crate::error::ShellCode::NoSession,
                 format!("your data could not be opened: {why}. Fix this and restart, or switch the demo site on"),
             ),
             _ => IpcError::new(
-                "no_session",
+                crate::error::ShellCode::NoSession,
                 "no data directory is open (set PORTCULLIS_HOME, or switch the demo site on)",
             ),
         })
@@ -166,7 +166,7 @@ impl AppState {
     pub fn use_demo(&self, on: bool) -> IpcResult<()> {
         let mut s = self.inner.write().map_err(|_| IpcError::local("state lock poisoned"))?;
         if on && s.demo.is_none() {
-            return Err(IpcError::new("demo", "the demo site is not running"));
+            return Err(IpcError::new(crate::error::ShellCode::Demo, "the demo site is not running"));
         }
         if !on && s.user.is_none() {
             s.user = Some(Arc::new(Session::from_env()?));

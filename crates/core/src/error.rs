@@ -61,19 +61,60 @@ impl Error {
     }
 
     /// A stable, machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorCode {
         match self {
-            Error::Unreachable { .. } => "unreachable",
-            Error::Timeout { .. } => "timeout",
-            Error::AuthRefused { .. } => "auth_refused",
-            Error::Locked { .. } => "locked",
-            Error::NotActivated { .. } => "not_activated",
-            Error::NoCredentials { .. } => "no_credentials",
-            Error::Unsupported { .. } => "unsupported",
-            Error::Malformed { .. } => "malformed",
-            Error::Device { .. } => "device_error",
-            Error::Input(_) => "input",
-            Error::Local(_) => "local",
+            Error::Unreachable { .. } => ErrorCode::Unreachable,
+            Error::Timeout { .. } => ErrorCode::Timeout,
+            Error::AuthRefused { .. } => ErrorCode::AuthRefused,
+            Error::Locked { .. } => ErrorCode::Locked,
+            Error::NotActivated { .. } => ErrorCode::NotActivated,
+            Error::NoCredentials { .. } => ErrorCode::NoCredentials,
+            Error::Unsupported { .. } => ErrorCode::Unsupported,
+            Error::Malformed { .. } => ErrorCode::Malformed,
+            Error::Device { .. } => ErrorCode::DeviceError,
+            Error::Input(_) => ErrorCode::Input,
+            Error::Local(_) => ErrorCode::Local,
+        }
+    }
+
+    /// The code as the CLI's `--json` output spells it.
+    pub fn code(&self) -> &'static str {
+        self.kind().as_str()
+    }
+}
+
+/// The engine's error codes: what the CLI's JSON and the desktop's UI branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
+pub enum ErrorCode {
+    Unreachable,
+    Timeout,
+    AuthRefused,
+    Locked,
+    NotActivated,
+    NoCredentials,
+    Unsupported,
+    Malformed,
+    DeviceError,
+    Input,
+    Local,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unreachable => "unreachable",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::AuthRefused => "auth_refused",
+            ErrorCode::Locked => "locked",
+            ErrorCode::NotActivated => "not_activated",
+            ErrorCode::NoCredentials => "no_credentials",
+            ErrorCode::Unsupported => "unsupported",
+            ErrorCode::Malformed => "malformed",
+            ErrorCode::DeviceError => "device_error",
+            ErrorCode::Input => "input",
+            ErrorCode::Local => "local",
         }
     }
 }

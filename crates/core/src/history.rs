@@ -44,6 +44,18 @@ pub enum OutcomeKind {
     Failed,
 }
 
+impl OutcomeKind {
+    /// `rolled_back`, as files spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Intent => "intent",
+            OutcomeKind::Verified => "verified",
+            OutcomeKind::RolledBack => "rolled_back",
+            OutcomeKind::Failed => "failed",
+        }
+    }
+}
+
 impl Outcome {
     pub fn kind(&self) -> OutcomeKind {
         match self {

@@ -32,7 +32,7 @@ pub async fn run(
     let req = request(&session, &ids)?;
     let total = session.ws.select(&req.selection)?.len() as u32;
     if total == 0 {
-        return Err(IpcError::new("input", "nothing to audit: discover or import devices first"));
+        return Err(IpcError::input("nothing to audit: discover or import devices first"));
     }
     let done = std::sync::atomic::AtomicU32::new(0);
     let cache = session.clone();

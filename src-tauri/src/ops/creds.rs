@@ -56,7 +56,7 @@ pub fn set_site_default(session: &Session, c: SiteCredentials) -> IpcResult<()> 
     let site = c.site.trim();
     let username = c.username.trim();
     if site.is_empty() || username.is_empty() || c.password.is_empty() {
-        return Err(IpcError::new("input", "site, user name and password are all required"));
+        return Err(IpcError::input("site, user name and password are all required"));
     }
     let creds = Credentials::new(username, c.password);
     session.ws.vault.set(Scope::Site(site.to_string()), &creds)?;
@@ -68,11 +68,11 @@ pub fn set_site_default(session: &Session, c: SiteCredentials) -> IpcResult<()> 
 pub fn set_for_device(session: &Session, c: DeviceCredentials) -> IpcResult<()> {
     let username = c.username.trim();
     if username.is_empty() || c.password.is_empty() {
-        return Err(IpcError::new("input", "user name and password are both required"));
+        return Err(IpcError::input("user name and password are both required"));
     }
     let known = session.ws.store.all()?.iter().filter_map(|d| d.target()).any(|t| t.label() == c.device);
     if !known {
-        return Err(IpcError::new("not_found", format!("{} is not in the inventory", c.device)));
+        return Err(IpcError::new(crate::error::ShellCode::NotFound, format!("{} is not in the inventory", c.device)));
     }
     session.ws.vault.set(Scope::Device(c.device.clone()), &Credentials::new(username, c.password))?;
     Ok(())
@@ -84,7 +84,7 @@ pub fn import_ca(session: &Session, request: &ImportCaRequest) -> IpcResult<Cert
     let required = |what: &str, path: &str| {
         let path = path.trim();
         if path.is_empty() {
-            return Err(IpcError::new("input", format!("the {what} file is required")));
+            return Err(IpcError::input(format!("the {what} file is required")));
         }
         Ok(std::path::PathBuf::from(path))
     };

@@ -35,7 +35,7 @@ pub fn options(session: &Session, req: &DiscoverRequest) -> IpcResult<(DiscoverO
     let scan = req
         .scan
         .iter()
-        .map(|r| r.trim().parse::<ipnet::Ipv4Net>().map_err(|e| IpcError::new("input", format!("{r}: {e}"))))
+        .map(|r| r.trim().parse::<ipnet::Ipv4Net>().map_err(|e| IpcError::input(format!("{r}: {e}"))))
         .collect::<IpcResult<Vec<_>>>()?;
     let shown = if interfaces.is_empty() { runner::default_interfaces() } else { interfaces.clone() };
     let methods = match (req.wsd, req.sadp) {

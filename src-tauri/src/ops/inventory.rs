@@ -48,8 +48,9 @@ pub fn row(session: &Session, id: &str) -> IpcResult<Option<(DeviceRow, portcull
 /// Everything the device screen shows: identity, findings with evidence, history, and
 /// which credentials the vault would use.
 pub fn detail(session: &Session, id: &str) -> IpcResult<crate::dto::DeviceDetail> {
-    let (row, _device) = row(session, id)?
-        .ok_or_else(|| crate::error::IpcError::new("not_found", format!("no device {id} in the inventory")))?;
+    let (row, _device) = row(session, id)?.ok_or_else(|| {
+        crate::error::IpcError::new(crate::error::ShellCode::NotFound, format!("no device {id} in the inventory"))
+    })?;
     let audit = session.audits()?.get(&row.label).cloned();
     let history = super::history::records(session, Some(row.label.clone()))?;
     let credentials = super::creds::state_for(session, &row.label, row.site.as_deref())?;

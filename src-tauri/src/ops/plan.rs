@@ -66,7 +66,7 @@ pub async fn apply(
         task::prepare(&session.ws, request, Arc::new(SystemClock), cancel, &portcullis_core::tasks::Quiet).await?;
     if prepared.plans.is_empty() {
         return Err(IpcError::new(
-            "nothing_to_apply",
+            crate::error::ShellCode::NothingToApply,
             "nothing to change: audit the devices, or only blocked steps remain",
         ));
     }
@@ -90,7 +90,10 @@ pub async fn renew(
     let cancel = session.new_cancel_flag()?;
     let prepared = task::prepare_renewal(&session.ws, &request, Arc::new(SystemClock), cancel).await?;
     if prepared.plans.is_empty() {
-        return Err(IpcError::new("nothing_to_renew", format!("no device certificate ends within {days} days")));
+        return Err(IpcError::new(
+            crate::error::ShellCode::NothingToRenew,
+            format!("no device certificate ends within {days} days"),
+        ));
     }
     run(&session, prepared, "renew", each).await
 }

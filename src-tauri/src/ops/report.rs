@@ -18,9 +18,9 @@ fn report_error(e: ReportError) -> IpcError {
     match e {
         ReportError::Core(e) => e.into(),
         ReportError::Build(portcullis_report::model::BuildError::NoAudit) => {
-            IpcError::new("nothing_to_report", "no audit yet: audit the site first")
+            IpcError::new(crate::error::ShellCode::NothingToReport, "no audit yet: audit the site first")
         }
-        other => IpcError::new("report", other.to_string()),
+        other => IpcError::new(crate::error::ShellCode::Report, other.to_string()),
     }
 }
 
@@ -34,8 +34,7 @@ fn build(session: &Session) -> IpcResult<portcullis_report::model::ReportData> {
 }
 
 pub fn export(session: &Session, format: &str) -> IpcResult<ReportFile> {
-    let fmt: Format =
-        format.parse().map_err(|_| IpcError::new("input", format!("unknown report format {format:?}")))?;
+    let fmt: Format = format.parse().map_err(|_| IpcError::input(format!("unknown report format {format:?}")))?;
     let report = build(session)?;
     let ext = format.to_ascii_lowercase();
     let name = format!("portcullis-report-{}.{ext}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));

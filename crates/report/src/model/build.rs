@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use portcullis_core::audit::DeviceAudit;
 use portcullis_core::baseline::eval::Status;
 use portcullis_core::baseline::Baseline;
-use portcullis_core::history::{Outcome, Record};
+use portcullis_core::history::Record;
 use portcullis_core::posture::{Identity, Protocol};
 use portcullis_core::snapshots::Snapshot;
 
 use super::{
-    AdvisoryRef, AuditSpan, BaselineRef, BuildError, ChainRef, ChangeRow, DeviceReport, Filters, FindingRow,
-    FirmwareRow, Inputs, ReportData, SeverityCounts, StandardsRow, Summary, SCHEMA_VERSION,
+    AdvisoryRef, AuditSpan, BaselineRef, BuildError, ChainRef, ChangeRow, DeviceReport, Filters, FirmwareRow, Inputs,
+    ReportData, SeverityCounts, StandardsRow, Summary, SCHEMA_VERSION,
 };
 
 fn matches_device(filters: &Filters, target: &str) -> bool {
@@ -53,20 +53,7 @@ fn failing_counts(r: &DeviceAudit) -> SeverityCounts {
 fn device_report(after: (&Snapshot, &DeviceAudit), before: Option<&DeviceAudit>) -> DeviceReport {
     let (snap, r) = after;
     let id = r.identity.clone().unwrap_or_default();
-    let mut findings: Vec<FindingRow> = r
-        .findings
-        .iter()
-        .map(|f| FindingRow {
-            control: f.control.clone(),
-            title: f.title.clone(),
-            severity: f.severity,
-            status: f.status,
-            setting: f.setting,
-            observed: f.observed.clone(),
-            expected: f.expected.clone(),
-            evidence: f.evidence.clone(),
-        })
-        .collect();
+    let mut findings = r.findings.clone();
     // Failing first, then most severe, then by control id: the order a reader acts in.
     findings.sort_by_key(|f| (f.status != Status::Fail, std::cmp::Reverse(f.severity), f.control.clone()));
     let failing = findings.iter().filter(|f| f.status == Status::Fail).map(|f| f.control.clone()).collect();
@@ -236,12 +223,6 @@ fn matches_device_explicit(f: &Filters, target: &str) -> bool {
 
 fn change_row(r: &Record) -> ChangeRow {
     let c = &r.change;
-    let (outcome, reason) = match &c.outcome {
-        Outcome::Intent => ("intent", None),
-        Outcome::Verified => ("verified", None),
-        Outcome::RolledBack { reason } => ("rolled_back", Some(reason.clone())),
-        Outcome::Failed { reason } => ("failed", Some(reason.clone())),
-    };
     ChangeRow {
         seq: r.seq,
         time: r.time.clone(),
@@ -252,8 +233,8 @@ fn change_row(r: &Record) -> ChangeRow {
         setting: c.setting,
         before: c.before.clone(),
         after: c.after.clone(),
-        outcome: outcome.into(),
-        reason,
+        outcome: c.outcome.kind(),
+        reason: c.outcome.reason().map(String::from),
         hash: r.hash.clone(),
     }
 }

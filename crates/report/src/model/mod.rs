@@ -5,9 +5,9 @@
 //! The types are here; `build` builds them from core types and seals the result with its
 //! digest.
 
-use portcullis_core::baseline::eval::Status;
+use portcullis_core::baseline::eval::{Finding, Status};
 use portcullis_core::baseline::{Baseline, Severity};
-use portcullis_core::history::{Record, Verification};
+use portcullis_core::history::{OutcomeKind, Record, Verification};
 use portcullis_core::posture::Value;
 use portcullis_core::snapshots::Snapshot;
 use serde::{Deserialize, Serialize};
@@ -142,19 +142,8 @@ pub struct DeviceReport {
     pub error: Option<String>,
     /// Ids of the failing controls, most severe first.
     pub failing: Vec<String>,
-    pub findings: Vec<FindingRow>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FindingRow {
-    pub control: String,
-    pub title: String,
-    pub severity: Severity,
-    pub status: Status,
-    pub setting: portcullis_core::setting::Setting,
-    pub observed: Option<Value>,
-    pub expected: String,
-    pub evidence: String,
+    /// Core's findings as the audit made them (failing and most severe first).
+    pub findings: Vec<Finding>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,8 +157,7 @@ pub struct ChangeRow {
     pub setting: portcullis_core::setting::Setting,
     pub before: Option<Value>,
     pub after: Option<Value>,
-    /// `intent`, `verified`, `rolled_back` or `failed`.
-    pub outcome: String,
+    pub outcome: OutcomeKind,
     pub reason: Option<String>,
     /// The record's hash in the history chain (`report verify` checks it).
     pub hash: String,

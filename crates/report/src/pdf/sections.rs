@@ -3,6 +3,7 @@
 //! the contents list (written last, onto the cover, once every section's page is known).
 
 use portcullis_core::baseline::Severity;
+use portcullis_core::history::OutcomeKind;
 
 use super::layout::{
     cell, severity_colour, status_colour, Cell, Col, Layout, Op, Rgb, BAND, BODY, BRAND, FAIL, GREY, INK, LEFT, LINE,
@@ -298,14 +299,15 @@ pub(super) fn change_log(l: &mut Layout<'_>, r: &ReportData) {
         .changes
         .iter()
         .map(|c| {
-            let colour = match c.outcome.as_str() {
-                "verified" => PASS,
-                "intent" => GREY,
-                _ => FAIL,
+            let colour = match c.outcome {
+                OutcomeKind::Verified => PASS,
+                OutcomeKind::Intent => GREY,
+                OutcomeKind::RolledBack | OutcomeKind::Failed => FAIL,
             };
+            let word = c.outcome.as_str().replace('_', " ");
             let outcome = match &c.reason {
-                Some(why) => format!("{}: {why}", c.outcome.replace('_', " ")),
-                None => c.outcome.replace('_', " "),
+                Some(why) => format!("{word}: {why}"),
+                None => word,
             };
             vec![
                 cell(c.seq.to_string()),
