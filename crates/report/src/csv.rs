@@ -1,6 +1,8 @@
 //! The CSV report: one row per device × control, for spreadsheets. Devices that could
 //! not be audited get one row with the error. The last two columns repeat the report's
 //! digest and the history chain head, so a row copied elsewhere still says where it came from.
+//! Every cell is neutralised against formula injection: a device names itself, so its
+//! model or evidence text could be `=HYPERLINK(…)`, which a spreadsheet would run.
 
 use crate::model::{self, ReportData};
 use crate::RenderError;
@@ -49,7 +51,8 @@ pub fn render(report: &ReportData) -> Result<Vec<u8>, RenderError> {
         if d.findings.is_empty() {
             let err = d.error.clone().unwrap_or_default();
             let mid = ["", "", "", "error", "", "", "", &err];
-            w.write_record(ident.iter().map(String::as_str).chain(mid).chain(tail.iter().map(String::as_str)))?;
+            let row = ident.iter().map(String::as_str).chain(mid).chain(tail.iter().map(String::as_str));
+            w.write_record(row.map(|c| inert(c).into_owned()))?;
         }
         for f in &d.findings {
             let mid = [
@@ -62,8 +65,34 @@ pub fn render(report: &ReportData) -> Result<Vec<u8>, RenderError> {
                 f.expected.clone(),
                 f.evidence.clone(),
             ];
-            w.write_record(ident.iter().chain(mid.iter()).chain(tail.iter()))?;
+            w.write_record(ident.iter().chain(mid.iter()).chain(tail.iter()).map(|c| inert(c).into_owned()))?;
         }
     }
     w.into_inner().map_err(|e| RenderError::Csv(e.to_string()))
+}
+
+/// A cell a spreadsheet shows as text: one that starts like a formula (`=`, `+`, `-`,
+/// `@`, or a tab or carriage return before one) gets a leading apostrophe, as OWASP's
+/// CSV-injection guidance advises. Hand-written: the csv crate quotes, it does not defuse.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert;
+
+    #[test]
+    fn formulas_become_text_and_plain_cells_stay_as_they_are() {
+        for evil in ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert!(inert(evil).starts_with('\''), "{evil}");
+        }
+        for plain in ["DS-2CD2143G2-I", "V5.5.0 build 170725", "", "42"] {
+            assert_eq!(inert(plain), plain);
+        }
+    }
 }

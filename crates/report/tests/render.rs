@@ -72,6 +72,20 @@ fn csv_snapshot_has_one_row_per_device_and_control() {
 }
 
 #[test]
+fn csv_cells_a_device_controls_never_run_as_formulas() {
+    let mut r = report("csv-formula", 1, Filters::default());
+    // A compromised camera names its model and its evidence text.
+    r.devices[0].model = "=HYPERLINK(\"http://evil.invalid/\",\"open\")".into();
+    r.devices[0].findings[0].evidence = "@SUM(1+1)*cmd|' /C calc'!A0".into();
+    let bytes = render(Format::Csv, &r).unwrap();
+    let mut rd = csv::Reader::from_reader(bytes.as_slice());
+    let first = rd.records().next().unwrap().unwrap();
+    let (model, evidence) = (&first[3], &first[16]);
+    assert!(model.starts_with("'=HYPERLINK"), "{model}");
+    assert!(evidence.starts_with("'@SUM"), "{evidence}");
+}
+
+#[test]
 fn html_snapshot_is_self_contained() {
     let r = report("html", 4, Filters::default());
     let bytes = render(Format::Html, &r).unwrap();
