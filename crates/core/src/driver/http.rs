@@ -109,6 +109,9 @@ fn client_with_live_pins(timeout: Duration, pins: LivePins) -> Result<Client> {
         .connect_timeout(timeout)
         .use_preconfigured_tls(tls)
         .pool_idle_timeout(Duration::from_secs(30))
+        // A redirect would replay a request (and its body: a password, a key) to
+        // wherever the device says. Devices are reached where we know them, or not at all.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map(|c| Client::new(Arc::new(Network(c)), timeout))
         .map_err(|e| Error::Local(format!("HTTP client: {e}")))
@@ -308,4 +311,46 @@ fn digest_response(
         digest_auth::HttpMethod::from(method.to_string()),
     );
     prompt.respond(&ctx).map(|a| a.to_header_string()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A device that answers every request with a redirect to `elsewhere`.
+    async fn redirecting(elsewhere: std::net::SocketAddr) -> std::net::SocketAddr {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let at = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let answer = format!(
+                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{elsewhere}/ISAPI/Security/users/1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = s.write_all(answer.as_bytes()).await;
+            }
+        });
+        at
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_an_answer_not_a_second_request() {
+        let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let device = redirecting(elsewhere.local_addr().unwrap()).await;
+        let client = super::client(std::time::Duration::from_secs(2)).unwrap();
+        let reply = client
+            .exchange(super::Request {
+                method: "PUT".into(),
+                url: format!("http://{device}/ISAPI/Security/users/1"),
+                content_type: Some("application/xml".into()),
+                body: Some("<User><password>new-secret</password></User>".into()),
+                authorization: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 307);
+        let followed = tokio::time::timeout(std::time::Duration::from_millis(300), elsewhere.accept()).await;
+        assert!(followed.is_err(), "the body went to the address the redirect named");
+    }
 }
