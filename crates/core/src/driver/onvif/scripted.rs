@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use super::*;
 use crate::driver::transport::script::{ok, status, Answer, Script};
+use crate::posture::Value;
+use crate::setting::Setting;
 
 fn fixture(name: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/onvif").join(name);

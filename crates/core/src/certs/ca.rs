@@ -1,30 +1,23 @@
-//! The site CA and device certificates: a CA made with rcgen on first use (its key in
-//! the vault, its certificate beside the history), leaf certificates signed from the
-//! device's own CSR with SANs for every name the device is reached by, a real TLS
-//! handshake to prove an install, and the pins that later connections are held to.
+//! The site CA: made with rcgen on first use (its key in the vault, its certificate
+//! beside the history) or imported from the customer, and the device certificates it
+//! signs, from the device's own CSR or with a key made here, with SANs for every name
+//! the device is reached by.
 
-use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType,
 };
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use serde::Serialize;
 
+use super::{fingerprint, local};
 use crate::error::{Error, Result};
 use crate::secret::{Credentials, Secret};
 use crate::vault::{Scope, Vault};
 
 /// How long device certificates are valid.
 pub const LEAF_DAYS: i64 = 397;
-
-fn local(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Local(format!("{what}: {e}"))
-}
 
 /// The site's certificate authority.
 #[derive(Debug)]
@@ -170,13 +163,6 @@ impl SiteCa {
     pub fn cert_der(&self) -> Result<Vec<u8>> {
         pem_der(&self.cert_pem).ok_or_else(|| local("CA certificate", "not PEM"))
     }
-
-    fn root_store(&self) -> Result<rustls::RootCertStore> {
-        let mut roots = rustls::RootCertStore::empty();
-        let der = pem_der(&self.cert_pem).ok_or_else(|| local("CA certificate", "not PEM"))?;
-        roots.add(rustls::pki_types::CertificateDer::from(der)).map_err(|e| local("CA certificate", e))?;
-        Ok(roots)
-    }
 }
 
 /// A private key as rcgen reads it: PKCS#8, or an RSA key in PKCS#1 converted to it.
@@ -217,7 +203,7 @@ fn pem_block(label: &str, der: &[u8]) -> String {
     format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
 }
 
-fn pem_der(pem: &str) -> Option<Vec<u8>> {
+pub(super) fn pem_der(pem: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     let body: String = pem
         .lines()
@@ -266,107 +252,6 @@ pub fn ca_info(home: &Path) -> Result<Option<CaInfo>> {
         fingerprint: fingerprint(&block.contents),
         path: path.display().to_string(),
     }))
-}
-
-/// SHA-256 of a certificate's DER, hex.
-pub fn fingerprint(der: &[u8]) -> String {
-    hex::encode(Sha256::digest(der))
-}
-
-/// What a handshake showed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pin {
-    pub fingerprint: String,
-    /// RFC 3339.
-    pub not_after: String,
-}
-
-/// Prove an install: a TLS handshake that trusts only the site CA and checks the
-/// address against the SANs must succeed, and show the expected certificate.
-pub async fn verify_handshake(ca: &SiteCa, address: IpAddr, port: u16, expected_der: &[u8]) -> Result<Pin> {
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| local("TLS", e))?
-        .with_root_certificates(ca.root_store()?)
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let label = format!("{address}:{port}");
-    let tcp =
-        tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(SocketAddr::new(address, port)))
-            .await
-            .map_err(|_| Error::Timeout { address: label.clone(), seconds: 10 })?
-            .map_err(|e| Error::Unreachable { address: label.clone(), reason: e.to_string() })?;
-    let name = rustls::pki_types::ServerName::IpAddress(address.into());
-    let tls = tokio::time::timeout(Duration::from_secs(10), connector.connect(name, tcp))
-        .await
-        .map_err(|_| Error::Timeout { address: label.clone(), seconds: 10 })?
-        .map_err(|e| Error::Device {
-            address: label.clone(),
-            operation: "TLS handshake with the site CA".into(),
-            reason: e.to_string(),
-        })?;
-    let (_, session) = tls.get_ref();
-    let leaf = session.peer_certificates().and_then(|c| c.first()).ok_or_else(|| Error::Device {
-        address: label.clone(),
-        operation: "TLS handshake".into(),
-        reason: "no certificate presented".into(),
-    })?;
-    if leaf.as_ref() != expected_der {
-        return Err(Error::Device {
-            address: label,
-            operation: "TLS handshake".into(),
-            reason: "the device presents another certificate than the one installed".into(),
-        });
-    }
-    let not_after = x509_parser::parse_x509_certificate(leaf.as_ref())
-        .ok()
-        .and_then(|(_, c)| chrono::DateTime::from_timestamp(c.validity().not_after.timestamp(), 0))
-        .map(|t| t.to_rfc3339())
-        .unwrap_or_default();
-    Ok(Pin { fingerprint: fingerprint(leaf.as_ref()), not_after })
-}
-
-/// Pinned certificates per device address, in `pins.json`.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-pub struct Pins {
-    pub devices: BTreeMap<String, Pin>,
-}
-
-impl Pins {
-    fn path(home: &Path) -> PathBuf {
-        home.join("pins.json")
-    }
-
-    pub fn load(home: &Path) -> Result<Pins> {
-        match std::fs::read(Self::path(home)) {
-            Ok(d) => serde_json::from_slice(&d).map_err(|e| local("pins.json", e)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Pins::default()),
-            Err(e) => Err(local("pins.json", e)),
-        }
-    }
-
-    /// Record one device's pin (read, change, write: callers serialise).
-    pub fn save_one(home: &Path, address: &str, pin: Pin) -> Result<()> {
-        let mut pins = Pins::load(home)?;
-        pins.devices.insert(address.to_string(), pin);
-        let data = serde_json::to_vec_pretty(&pins).map_err(|e| local("pins.json", e))?;
-        crate::vault::write_atomically(&Self::path(home), &data)
-    }
-
-    /// The pins as the HTTP client wants them.
-    pub fn by_address(&self) -> std::collections::HashMap<IpAddr, String> {
-        self.devices.iter().filter_map(|(a, p)| Some((a.parse().ok()?, p.fingerprint.clone()))).collect()
-    }
-
-    /// Devices whose certificate ends within `days`.
-    pub fn expiring_within(&self, days: i64) -> Vec<String> {
-        let limit = chrono::Utc::now() + chrono::Duration::days(days);
-        self.devices
-            .iter()
-            .filter(|(_, p)| chrono::DateTime::parse_from_rfc3339(&p.not_after).map_or(true, |t| t < limit))
-            .map(|(a, _)| a.clone())
-            .collect()
-    }
 }
 
 #[cfg(test)]
