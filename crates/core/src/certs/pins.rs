@@ -58,11 +58,28 @@ impl Pins {
 
     /// Devices whose certificate ends within `days`.
     pub fn expiring_within(&self, days: i64) -> Vec<String> {
-        let limit = chrono::Utc::now() + chrono::Duration::days(days);
+        // However many days the user asks for, the calendar ends somewhere.
+        let limit = chrono::TimeDelta::try_days(days)
+            .and_then(|d| chrono::Utc::now().checked_add_signed(d))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
         self.devices
             .iter()
             .filter(|(_, p)| chrono::DateTime::parse_from_rfc3339(&p.not_after).map_or(true, |t| t < limit))
             .map(|(a, _)| a.clone())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn any_number_of_days_is_a_limit_not_an_overflow() {
+        let mut pins = super::Pins::default();
+        pins.devices.insert(
+            "192.0.2.1".into(),
+            super::Pin { fingerprint: "ab".into(), not_after: "2036-01-01T00:00:00Z".into() },
+        );
+        assert_eq!(pins.expiring_within(i64::MAX), ["192.0.2.1"]);
+        assert!(pins.expiring_within(1).is_empty());
     }
 }

@@ -129,8 +129,17 @@ impl OnvifDriver {
             Some(o) => o,
             None => self.sync_clock().await?,
         };
-        let created =
-            (chrono::Utc::now() + chrono::Duration::seconds(offset)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        // The device's clock is the device's word: one at the edge of the calendar is an
+        // error, not an overflow.
+        let created = chrono::TimeDelta::try_seconds(offset)
+            .and_then(|d| chrono::Utc::now().checked_add_signed(d))
+            .ok_or_else(|| Error::Malformed {
+                address: self.address(),
+                operation: "GetSystemDateAndTime".into(),
+                reason: "the device's clock is outside the calendar".into(),
+            })?
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
         let mut nonce = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut nonce);
         let header = wire::security_header(&creds.username, creds.password.expose(), &nonce, &created);

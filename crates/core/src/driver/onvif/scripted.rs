@@ -85,3 +85,20 @@ async fn a_lost_answer_is_an_unreachable_device_not_a_success() {
     let e = discovery_off(&driver(&script)).await.unwrap_err();
     assert!(matches!(e, Error::Unreachable { .. }), "{e:?}");
 }
+
+#[tokio::test]
+async fn a_clock_at_the_end_of_the_calendar_is_an_error_not_a_panic() {
+    // The last second chrono can hold: signing a request a moment later would overflow.
+    let edge = fixture("ezviz-DS-2DE2C400IG-W-W-V5.3.8_build_260123-GetSystemDateAndTime.xml");
+    let doc = roxmltree::Document::parse(&edge).unwrap();
+    let utc = doc.descendants().find(|n| n.tag_name().name() == "UTCDateTime").unwrap();
+    let mut far = edge[..utc.range().start].to_string();
+    far.push_str("<tt:UTCDateTime><tt:Time><tt:Hour>23</tt:Hour><tt:Minute>59</tt:Minute><tt:Second>59</tt:Second></tt:Time><tt:Date><tt:Year>262142</tt:Year><tt:Month>12</tt:Month><tt:Day>31</tt:Day></tt:Date></tt:UTCDateTime>");
+    far.push_str(&edge[utc.range().end..]);
+    let script = Script::new().on_body("POST", DEVICE_PATH, "GetSystemDateAndTime", vec![ok(&far)]);
+    let d = driver(&script);
+    d.sync_clock().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let e = discovery_off(&d).await.unwrap_err();
+    assert!(matches!(e, Error::Malformed { .. }), "{e:?}");
+}
