@@ -5,8 +5,32 @@ use roxmltree::{Document, Node};
 
 pub fn parse(text: &str) -> Result<Document<'_>, String> {
     // Some firmware sends a BOM or leading whitespace before the declaration.
-    Document::parse(text.trim_start_matches('\u{feff}').trim_start()).map_err(|e| e.to_string())
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    let options = roxmltree::ParsingOptions { nodes_limit: NODES_LIMIT, ..Default::default() };
+    let doc = Document::parse_with_options(text, options).map_err(|e| e.to_string())?;
+    // Depth in one pass: nodes come parents first, so each one's depth is its parent's
+    // plus one (by node id, which indexes the document's node list).
+    let mut depths: Vec<usize> = Vec::new();
+    for node in doc.root().descendants() {
+        let parent = node.parent().and_then(|p| depths.get(p.id().get_usize()).copied()).unwrap_or(0);
+        let id = node.id().get_usize();
+        if depths.len() <= id {
+            depths.resize(id + 1, 0);
+        }
+        if let Some(slot) = depths.get_mut(id) {
+            *slot = parent + 1;
+        }
+        if parent + 1 > DEPTH_LIMIT {
+            return Err(format!("the document nests deeper than {DEPTH_LIMIT} levels"));
+        }
+    }
+    Ok(doc)
 }
+
+/// No camera document comes near these: a reply past them is an attack or a fault, and
+/// is refused before anything walks it.
+const NODES_LIMIT: u32 = 100_000;
+const DEPTH_LIMIT: usize = 64;
 
 /// The first descendant-or-self element with this local name.
 pub fn find<'a, 'i>(node: Node<'a, 'i>, local: &str) -> Option<Node<'a, 'i>> {
@@ -203,5 +227,18 @@ mod splice_tests {
         s.remove(children(root, "U").nth(1).unwrap());
         s.append_child(root, "<U><id>3</id></U>".into());
         assert_eq!(s.finish().unwrap(), "<L><U><id>1</id></U><U><id>3</id></U></L>");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn documents_past_the_node_or_depth_limit_are_refused() {
+        let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
+        assert!(super::parse(&deep).unwrap_err().contains("deeper"));
+        let wide = format!("<a>{}</a>", "<b/>".repeat(200_000));
+        assert!(super::parse(&wide).is_err());
+        let fine = format!("<a>{}</a>", "<b>x</b>".repeat(1_000));
+        assert!(super::parse(&fine).is_ok());
     }
 }

@@ -292,6 +292,7 @@ fn request(method: &str, url: String, soap: Option<String>) -> crate::driver::tr
         content_type: soap.is_some().then(|| "application/soap+xml; charset=utf-8".to_string()),
         body: soap,
         authorization: None,
+        limit: crate::driver::transport::ANSWER_LIMIT,
     }
 }
 

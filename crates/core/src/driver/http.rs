@@ -50,6 +50,8 @@ pub struct HttpSession {
     creds: Option<Credentials>,
     guard: Arc<LoginGuard>,
     timeout: Duration,
+    /// The largest answer read ([`super::transport::ANSWER_LIMIT`] by default).
+    limit: usize,
 }
 
 /// A client with no pins: every device's certificate is accepted (factory cameras
@@ -180,7 +182,12 @@ impl HttpSession {
         timeout: Duration,
     ) -> Self {
         let address = base.split("://").nth(1).unwrap_or(&base).to_string();
-        HttpSession { client, base, address, creds, guard, timeout }
+        HttpSession { client, base, address, creds, guard, timeout, limit: super::transport::ANSWER_LIMIT }
+    }
+
+    /// The same session, reading answers of up to `limit` bytes (configuration exports).
+    pub fn with_limit(&self, limit: usize) -> HttpSession {
+        HttpSession { limit, ..self.clone() }
     }
 
     /// The same device and login budget, other credentials (after a password change).
@@ -212,6 +219,11 @@ impl HttpSession {
                 Error::Timeout { address: self.address.clone(), seconds: self.timeout.as_secs().max(1) }
             }
             ExchangeError::Unreachable(reason) => Error::Unreachable { address: self.address.clone(), reason },
+            ExchangeError::TooLarge(limit) => Error::Malformed {
+                address: self.address.clone(),
+                operation: "reading an answer".into(),
+                reason: format!("the answer is larger than {limit} bytes"),
+            },
         }
     }
 
@@ -228,6 +240,7 @@ impl HttpSession {
             content_type: body.map(|(t, _)| t.to_string()),
             body: body.map(|(_, b)| b.to_string()),
             authorization,
+            limit: self.limit,
         };
         let reply = self.client.exchange(request).await.map_err(|e| self.transport_error(e))?;
         Ok((Answer { status: reply.status, body: reply.body }, reply.challenges))
@@ -334,6 +347,46 @@ mod tests {
         at
     }
 
+    /// A device whose every answer is `size` bytes, with or without saying so.
+    async fn heavy(size: usize, say_length: bool) -> std::net::SocketAddr {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let at = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let head = if say_length {
+                    format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n")
+                } else {
+                    "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_string()
+                };
+                let _ = s.write_all(head.as_bytes()).await;
+                let _ = s.write_all(&vec![b'x'; size]).await;
+            }
+        });
+        at
+    }
+
+    #[tokio::test]
+    async fn an_answer_over_the_limit_is_refused_whether_or_not_its_length_is_said() {
+        let client = super::client(std::time::Duration::from_secs(5)).unwrap();
+        for say_length in [true, false] {
+            let device = heavy(3 * 1024 * 1024, say_length).await;
+            let session = super::HttpSession::new(
+                client.clone(),
+                format!("http://{device}"),
+                None,
+                Default::default(),
+                std::time::Duration::from_secs(5),
+            );
+            let e = session.anonymous("GET", "/ISAPI/System/deviceInfo", None).await.unwrap_err();
+            assert!(e.to_string().contains("larger than 1048576 bytes"), "{e}");
+            // The same answer within a larger limit (a configuration export) is read.
+            let big = session.with_limit(8 * 1024 * 1024).anonymous("GET", "/x", None).await.unwrap();
+            assert_eq!(big.body.len(), 3 * 1024 * 1024);
+        }
+    }
+
     #[tokio::test]
     async fn a_redirect_is_an_answer_not_a_second_request() {
         let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -346,6 +399,7 @@ mod tests {
                 content_type: Some("application/xml".into()),
                 body: Some("<User><password>new-secret</password></User>".into()),
                 authorization: None,
+                limit: crate::driver::transport::ANSWER_LIMIT,
             })
             .await
             .unwrap();

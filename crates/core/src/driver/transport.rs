@@ -17,7 +17,13 @@ pub struct Request {
     pub content_type: Option<String>,
     pub body: Option<String>,
     pub authorization: Option<String>,
+    /// The most bytes the answer may have: a device that sends more is refused, not
+    /// read into memory ([`ANSWER_LIMIT`] unless the request says otherwise).
+    pub limit: usize,
 }
+
+/// What an answer may weigh: every document a camera sends is a few kilobytes.
+pub const ANSWER_LIMIT: usize = 1024 * 1024;
 
 impl Request {
     /// The path and query of the URL (`/ISAPI/System/deviceInfo`).
@@ -42,6 +48,8 @@ pub enum ExchangeError {
     Timeout,
     /// Refused, reset, a TLS failure (a pin that does not match): the reason in words.
     Unreachable(String),
+    /// The answer was larger than the request's limit (in bytes).
+    TooLarge(usize),
 }
 
 /// One HTTP exchange.
@@ -87,7 +95,7 @@ impl Exchange for Network {
         if let Some(a) = request.authorization {
             r = r.header("Authorization", a);
         }
-        let resp = r.send().await.map_err(|e| failure(&e))?;
+        let mut resp = r.send().await.map_err(|e| failure(&e))?;
         let status = resp.status().as_u16();
         let challenges = resp
             .headers()
@@ -97,7 +105,19 @@ impl Exchange for Network {
             .filter(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
             .map(String::from)
             .collect();
-        let body = resp.text().await.map_err(|e| failure(&e))?;
+        if resp.content_length().is_some_and(|n| n > request.limit as u64) {
+            return Err(ExchangeError::TooLarge(request.limit));
+        }
+        // Read chunk by chunk: a device that does not say its length, or lies, is
+        // stopped at the limit.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| failure(&e))? {
+            if bytes.len() + chunk.len() > request.limit {
+                return Err(ExchangeError::TooLarge(request.limit));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let body = String::from_utf8_lossy(&bytes).into_owned();
         Ok(Reply { status, challenges, body })
     }
 }

@@ -18,11 +18,13 @@ impl IsapiDriver {
         })
     }
 
-    /// Delete every web user but `admin`.
+    /// Delete every web user but `admin` and the account this session is logged in with
+    /// (deleting that one would end the run's access to the camera).
     pub async fn delete_extra_users(&self) -> Result<Vec<String>> {
         let users = self.web_users().await?;
+        let me = self.http.credentials().map(|c| c.username.clone());
         let mut gone = Vec::new();
-        for (id, name) in users.into_iter().filter(|(_, n)| n != "admin") {
+        for (id, name) in users.into_iter().filter(|(_, n)| n != "admin" && Some(n) != me.as_ref()) {
             let path = format!("/ISAPI/Security/users/{id}");
             let a = self.http.call("DELETE", &path, None).await?;
             put_status(&self.http.address, &path, &a)?;
@@ -96,5 +98,36 @@ impl IsapiDriver {
             username: username.into(),
             password: password.clone(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::driver::http::{HttpSession, LoginGuard};
+    use crate::driver::transport::script::{ok, Script};
+    use crate::secret::Credentials;
+
+    const USERS: &str = "<UserList version=\"2.0\" xmlns=\"http://www.hikvision.com/ver20/XMLSchema\"><User><id>1</id><userName>admin</userName></User><User><id>2</id><userName>installer</userName></User><User><id>3</id><userName>guest</userName></User></UserList>";
+    const DONE: &str = "<ResponseStatus version=\"2.0\" xmlns=\"http://www.hikvision.com/ver20/XMLSchema\"><statusCode>1</statusCode><statusString>OK</statusString><subStatusCode>ok</subStatusCode></ResponseStatus>";
+
+    #[tokio::test]
+    async fn the_account_the_run_is_logged_in_with_is_never_deleted() {
+        let script = Script::new()
+            .on("GET", "/ISAPI/Security/users", vec![ok(USERS)])
+            .on("DELETE", "/ISAPI/Security/users/2", vec![ok(DONE)])
+            .on("DELETE", "/ISAPI/Security/users/3", vec![ok(DONE)]);
+        let creds = Credentials::new("installer", "Secret-123");
+        let http = HttpSession::new(
+            script.client(),
+            "http://192.0.2.5:80".into(),
+            Some(creds),
+            Arc::new(LoginGuard::default()),
+            std::time::Duration::from_secs(2),
+        );
+        let gone = super::IsapiDriver::new(http).delete_extra_users().await.unwrap();
+        assert_eq!(gone, ["guest"]);
+        assert!(!script.calls().iter().any(|c| c == "DELETE /ISAPI/Security/users/2"), "{:?}", script.calls());
     }
 }

@@ -19,6 +19,9 @@ const PER_DEVICE_PARALLEL: usize = 4;
 /// What one endpoint said.
 type Read = (&'static str, Result<Answer>);
 
+/// The largest configuration export read (real ones are tens to hundreds of kilobytes).
+const BACKUP_LIMIT: usize = 64 * 1024 * 1024;
+
 impl IsapiDriver {
     /// Read everything the baseline looks at.
     pub async fn read_posture(&self, wanted: &[Setting]) -> Result<Posture> {
@@ -96,7 +99,8 @@ impl IsapiDriver {
 
     /// The device's configuration export, kept with the history before any change.
     pub async fn backup(&self) -> Result<Vec<u8>> {
-        let a = self.http.call("GET", "/ISAPI/System/configurationData", None).await?;
+        // A configuration export is larger than any other answer; still not unbounded.
+        let a = self.http.with_limit(BACKUP_LIMIT).call("GET", "/ISAPI/System/configurationData", None).await?;
         ok_status(&self.http.address, "configurationData", &a)?;
         Ok(a.body.into_bytes())
     }
