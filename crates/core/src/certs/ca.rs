@@ -119,20 +119,17 @@ impl SiteCa {
     /// Sign a device's CSR; the SANs are ours (every address and name the device is
     /// reached by), whatever the device put in its request.
     pub fn sign_csr(&self, csr_pem: &str, names: &[String]) -> Result<Leaf> {
-        let mut csr = rcgen::CertificateSigningRequestParams::from_pem(csr_pem).map_err(|e| Error::Malformed {
+        // The CSR's signature is checked; then only its public key is used. The subject,
+        // key usage, EKU, basic constraints and SANs it asks for are ignored: a camera must
+        // not obtain a clientAuth, codeSigning or CA certificate from the customer's CA.
+        let csr = rcgen::CertificateSigningRequestParams::from_pem(csr_pem).map_err(|e| Error::Malformed {
             address: names.first().cloned().unwrap_or_default(),
             operation: "certificate signing request".into(),
             reason: e.to_string(),
         })?;
-        csr.params.subject_alt_names = names.iter().map(|n| san(n)).collect::<Result<_>>()?;
-        let now = time_now();
-        csr.params.not_before = now - time::Duration::days(1);
-        csr.params.not_after = now + time::Duration::days(LEAF_DAYS);
-        csr.params.is_ca = IsCa::NoCa;
-        csr.params.use_authority_key_identifier_extension = true;
         let key = KeyPair::from_pem(self.key.expose()).map_err(|e| local("CA key", e))?;
         let issuer = Issuer::from_ca_cert_pem(&self.cert_pem, key).map_err(|e| local("CA certificate", e))?;
-        let cert = csr.signed_by(&issuer).map_err(|e| local("signing", e))?;
+        let cert = leaf_params(names)?.signed_by(&csr.public_key, &issuer).map_err(|e| local("signing", e))?;
         Ok(Leaf { chain_pem: format!("{}{}", cert.pem(), self.cert_pem), der: cert.der().to_vec() })
     }
 
@@ -144,13 +141,7 @@ impl SiteCa {
         let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(|e| local("device key", e))?;
         let der = private.to_pkcs8_der().map_err(|e| local("device key", e))?;
         let key = KeyPair::try_from(der.as_bytes()).map_err(|e| local("device key", e))?;
-        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(|e| local("certificate", e))?;
-        params.distinguished_name.push(DnType::CommonName, names.first().cloned().unwrap_or_default());
-        params.subject_alt_names = names.iter().map(|n| san(n)).collect::<Result<_>>()?;
-        let now = time_now();
-        params.not_before = now - time::Duration::days(1);
-        params.not_after = now + time::Duration::days(LEAF_DAYS);
-        params.use_authority_key_identifier_extension = true;
+        let params = leaf_params(names)?;
         let ca_key = KeyPair::from_pem(self.key.expose()).map_err(|e| local("CA key", e))?;
         let issuer = Issuer::from_ca_cert_pem(&self.cert_pem, ca_key).map_err(|e| local("CA certificate", e))?;
         let cert = params.signed_by(&key, &issuer).map_err(|e| local("signing", e))?;
@@ -163,6 +154,22 @@ impl SiteCa {
     pub fn cert_der(&self) -> Result<Vec<u8>> {
         pem_der(&self.cert_pem).ok_or_else(|| local("CA certificate", "not PEM"))
     }
+}
+
+/// What the site CA puts in every device certificate, whoever asked: the device's names
+/// (the first as the subject), a TLS server's key usage and EKU only, not a CA.
+fn leaf_params(names: &[String]) -> Result<CertificateParams> {
+    let mut params = CertificateParams::new(Vec::<String>::new()).map_err(|e| local("certificate", e))?;
+    params.distinguished_name.push(DnType::CommonName, names.first().cloned().unwrap_or_default());
+    params.subject_alt_names = names.iter().map(|n| san(n)).collect::<Result<_>>()?;
+    let now = time_now();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(LEAF_DAYS);
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    Ok(params)
 }
 
 /// A private key as rcgen reads it: PKCS#8, or an RSA key in PKCS#1 converted to it.
@@ -284,6 +291,40 @@ mod tests {
         let sans = parsed.subject_alternative_name().unwrap().unwrap().value.general_names.len();
         assert_eq!(sans, 2);
         assert!(sign_garbage(&ca).is_err());
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn a_csr_contributes_its_public_key_and_nothing_else() {
+        let home = std::env::temp_dir().join(format!("pc-certs-policy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).unwrap();
+        let store =
+            crate::vault::FileVault::new(home.join("vault.age"), Secret::new("certs test only")).with_work_factor(4);
+        let ca = SiteCa::load_or_create(&home, &Vault::new(Box::new(store), &home), "test").unwrap();
+        // A camera asks for a CA certificate good for client auth and code signing,
+        // under a subject and names of its choosing.
+        let device_key = KeyPair::generate().unwrap();
+        let mut asked = CertificateParams::new(vec!["bank.example".to_string()]).unwrap();
+        asked.distinguished_name.push(DnType::CommonName, "bank.example");
+        asked.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        asked.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        asked.extended_key_usages =
+            vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth, rcgen::ExtendedKeyUsagePurpose::CodeSigning];
+        let csr = asked.serialize_request(&device_key).unwrap();
+        let leaf = ca.sign_csr(&csr.pem().unwrap(), &["192.0.2.8".into()]).unwrap();
+        let (_, cert) = x509_parser::parse_x509_certificate(&leaf.der).unwrap();
+        let cn: Vec<&str> = cert.subject().iter_common_name().filter_map(|c| c.as_str().ok()).collect();
+        assert_eq!(cn, ["192.0.2.8"], "the subject is ours");
+        let eku = cert.extended_key_usage().unwrap().unwrap().value;
+        assert!(eku.server_auth && !eku.client_auth && !eku.code_signing, "{eku:?}");
+        let ku = cert.key_usage().unwrap().unwrap().value;
+        assert!(!ku.key_cert_sign() && ku.digital_signature(), "{ku:?}");
+        assert!(cert.basic_constraints().unwrap().is_none_or(|b| !b.value.ca), "not a CA");
+        let sans = &cert.subject_alternative_name().unwrap().unwrap().value.general_names;
+        assert_eq!(sans.len(), 1, "only the names we supplied: {sans:?}");
+        assert_eq!(cert.public_key().subject_public_key.data.as_ref(), device_key.public_key_raw(), "the CSR's key");
+        let _ = std::fs::remove_dir_all(&home);
     }
 
     fn scratch(tag: &str) -> (PathBuf, Vault) {
