@@ -76,11 +76,11 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// `V5.5.0 build 170725`, or the version alone.
+    /// `V5.5.0 build 170725`, or the version alone (no build, or an empty one).
     pub fn firmware(&self) -> String {
         match &self.firmware_build {
-            Some(b) => format!("{} build {b}", self.firmware_version),
-            None => self.firmware_version.clone(),
+            Some(b) if !b.is_empty() => format!("{} build {b}", self.firmware_version),
+            _ => self.firmware_version.clone(),
         }
     }
 }

@@ -13,7 +13,7 @@ use portcullis_core::tasks::apply::{self as task, ApplyRequest, RenewRequest};
 use portcullis_core::tasks::{plan::from_audits, Event};
 use portcullis_core::workspace::SystemClock;
 
-use super::views::{label_of, step_view};
+use super::views::step_view;
 use crate::dto::{ApplyDeviceResult, ApplySummary, PlanView, Progress};
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
@@ -24,7 +24,7 @@ fn chosen(session: &Session, ids: &[String]) -> IpcResult<(Vec<Device>, Vec<Devi
     devices.retain(|d| ids.is_empty() || ids.contains(&d.id));
     devices.sort_by_key(|d| (d.address.is_none(), d.address, d.id.clone()));
     let cache = session.audits()?;
-    let audits = devices.iter().filter_map(|d| cache.get(&label_of(d)).cloned()).collect();
+    let audits = devices.iter().filter_map(|d| cache.get(&d.label()).cloned()).collect();
     Ok((devices, audits))
 }
 
@@ -34,7 +34,7 @@ pub fn plans(session: &Session, ids: &[String]) -> IpcResult<Vec<PlanView>> {
     Ok(devices
         .iter()
         .map(|d| {
-            let label = label_of(d);
+            let label = d.label();
             let plan = planned.plans.iter().find(|p| p.device == label);
             let why = planned.not_planned.iter().find(|(l, _)| *l == label).map(|(_, why)| why.clone());
             let (steps, note) = match (plan, why) {

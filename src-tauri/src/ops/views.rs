@@ -25,13 +25,8 @@ pub fn source_name(s: Source) -> String {
     lower(&s)
 }
 
-/// `address:port`, the name the engine and the history use for a device.
-pub fn label_of(d: &Device) -> String {
-    d.label()
-}
-
 pub fn device_row(d: &Device, audits: &BTreeMap<String, DeviceAudit>, last: &BTreeMap<String, String>) -> DeviceRow {
-    let label = label_of(d);
+    let label = d.label();
     let audit = audits.get(&label);
     DeviceRow {
         id: d.id.clone(),

@@ -330,41 +330,34 @@ fn digest_response(
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A device that answers every request with a redirect to `elsewhere`.
-    async fn redirecting(elsewhere: std::net::SocketAddr) -> std::net::SocketAddr {
+    /// A device that reads each request and sends `answer` back, then closes.
+    async fn device(answer: Vec<u8>) -> std::net::SocketAddr {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let at = l.local_addr().unwrap();
         tokio::spawn(async move {
             while let Ok((mut s, _)) = l.accept().await {
                 let mut buf = [0u8; 4096];
                 let _ = s.read(&mut buf).await;
-                let answer = format!(
-                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{elsewhere}/ISAPI/Security/users/1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-                let _ = s.write_all(answer.as_bytes()).await;
+                let _ = s.write_all(&answer).await;
             }
         });
         at
     }
 
+    /// A device that answers every request with a redirect to `elsewhere`.
+    async fn redirecting(elsewhere: std::net::SocketAddr) -> std::net::SocketAddr {
+        let head = format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{elsewhere}/ISAPI/Security/users/1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        device(head.into_bytes()).await
+    }
+
     /// A device whose every answer is `size` bytes, with or without saying so.
     async fn heavy(size: usize, say_length: bool) -> std::net::SocketAddr {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let at = l.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((mut s, _)) = l.accept().await {
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf).await;
-                let head = if say_length {
-                    format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n")
-                } else {
-                    "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_string()
-                };
-                let _ = s.write_all(head.as_bytes()).await;
-                let _ = s.write_all(&vec![b'x'; size]).await;
-            }
-        });
-        at
+        let length = if say_length { format!("Content-Length: {size}\r\n") } else { String::new() };
+        let mut answer = format!("HTTP/1.1 200 OK\r\n{length}Connection: close\r\n\r\n").into_bytes();
+        answer.resize(answer.len() + size, b'x');
+        device(answer).await
     }
 
     #[tokio::test]

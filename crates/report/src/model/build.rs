@@ -7,7 +7,7 @@ use portcullis_core::audit::DeviceAudit;
 use portcullis_core::baseline::eval::Status;
 use portcullis_core::baseline::Baseline;
 use portcullis_core::history::Record;
-use portcullis_core::posture::{Identity, Protocol};
+use portcullis_core::posture::Protocol;
 use portcullis_core::snapshots::Snapshot;
 
 use super::{
@@ -29,22 +29,15 @@ fn address_key(target: &str) -> (Option<std::net::SocketAddr>, String) {
     (target.parse().ok(), target.to_string())
 }
 
-/// `V5.7.3 build 220112`, or just the version.
-fn firmware_of(id: &Identity) -> String {
-    match &id.firmware_build {
-        Some(b) if !b.is_empty() => format!("{} build {b}", id.firmware_version),
-        _ => id.firmware_version.clone(),
-    }
-}
-
 fn mean(scores: impl Iterator<Item = u8>) -> Option<u8> {
     let v: Vec<u32> = scores.map(u32::from).collect();
     (!v.is_empty()).then(|| (v.iter().sum::<u32>() / v.len() as u32) as u8)
 }
 
-fn failing_counts(r: &DeviceAudit) -> SeverityCounts {
+/// Failing controls by severity over these results.
+fn failing_counts<'a>(results: impl IntoIterator<Item = &'a DeviceAudit>) -> SeverityCounts {
     let mut c = SeverityCounts::default();
-    for f in r.findings.iter().filter(|f| f.status == Status::Fail) {
+    for f in results.into_iter().flat_map(|r| &r.findings).filter(|f| f.status == Status::Fail) {
         c.add(f.severity);
     }
     c
@@ -64,7 +57,7 @@ fn device_report(after: (&Snapshot, &DeviceAudit), before: Option<&DeviceAudit>)
         model: id.model.clone(),
         serial: id.serial.clone(),
         mac: id.mac.clone(),
-        firmware: firmware_of(&id),
+        firmware: id.firmware(),
         protocol: r.protocol.map(|p| match p {
             Protocol::Isapi => "isapi".to_string(),
             Protocol::Onvif => "onvif".to_string(),
@@ -105,25 +98,8 @@ pub fn build(inp: &Inputs<'_>) -> Result<ReportData, BuildError> {
     let mut devices: Vec<DeviceReport> = last.iter().map(|(t, after)| device_report(*after, before_of(t))).collect();
     devices.sort_by_key(|d| address_key(&d.target));
 
-    let mut failing = SeverityCounts::default();
-    for (_, r) in last.values() {
-        let c = failing_counts(r);
-        failing.critical += c.critical;
-        failing.high += c.high;
-        failing.medium += c.medium;
-        failing.low += c.low;
-    }
-    let failing_before = compare.then(|| {
-        let mut c = SeverityCounts::default();
-        for (_, r) in first.values() {
-            let d = failing_counts(r);
-            c.critical += d.critical;
-            c.high += d.high;
-            c.medium += d.medium;
-            c.low += d.low;
-        }
-        c
-    });
+    let failing = failing_counts(last.values().map(|(_, r)| *r));
+    let failing_before = compare.then(|| failing_counts(first.values().map(|(_, r)| *r)));
     let targets: BTreeSet<&str> = last.keys().copied().collect();
     let changes: Vec<ChangeRow> = inp
         .history
@@ -246,7 +222,7 @@ fn firmware_rows(last: &BTreeMap<&str, (&Snapshot, &DeviceAudit)>) -> Vec<Firmwa
         if id.model.is_empty() && id.firmware_version.is_empty() {
             continue;
         }
-        let fw = firmware_of(id);
+        let fw = id.firmware();
         let row = rows.entry((id.vendor.clone(), id.model.clone(), fw.clone())).or_insert_with(|| FirmwareRow {
             vendor: id.vendor.clone(),
             model: id.model.clone(),
