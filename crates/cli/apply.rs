@@ -59,6 +59,9 @@ fn preparing(out: Output) -> impl Fn(Event) + Send + Sync {
             println!("Recorded the outcome of {count} change(s) an interrupted run left open.")
         }
         Event::NotPlanned { device, reason } if !out.json => println!("{device}: not planned: {reason}"),
+        Event::NotPlanned { device, reason } => {
+            out.record("not_planned", &serde_json::json!({ "device": device, "reason": reason }))
+        }
         _ => {}
     }
 }

@@ -114,6 +114,7 @@ pub fn run(cmd: Command, out: &Output) -> anyhow::Result<ExitCode> {
                         Scope::Site(s) => format!("site {s}"),
                         Scope::Pending(d) => format!("device {d} (rotation pending)"),
                         Scope::Ca(n) => format!("{n} certificate authority"),
+                        Scope::Key(n) => format!("{n} key (Portcullis's own)"),
                     };
                     println!("{who:<32} {:<16} {}", e.username, e.updated);
                 }

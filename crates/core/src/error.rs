@@ -27,6 +27,8 @@ pub enum Error {
     Timeout { address: String, seconds: u64 },
     #[error("{address}: the device refused the credentials for {username}; no further login attempts this run (lockout protection)")]
     AuthRefused { address: String, username: String },
+    #[error("{address}: not trying {username}: a login was already refused on this device in this run (lockout protection); check the credentials and run again")]
+    LoginWithheld { address: String, username: String },
     #[error("{address}: the device reports a login lock ({unlock_in_s} s left); left alone")]
     Locked { address: String, unlock_in_s: u64 },
     #[error("{address}: not activated (factory-new): activate it first")]
@@ -50,6 +52,7 @@ impl Error {
         match self {
             Error::Unreachable { .. } | Error::Timeout { .. } => Fault::Network,
             Error::AuthRefused { .. }
+            | Error::LoginWithheld { .. }
             | Error::Locked { .. }
             | Error::NotActivated { .. }
             | Error::NoCredentials { .. } => Fault::Credentials,
@@ -66,6 +69,7 @@ impl Error {
             Error::Unreachable { .. } => ErrorCode::Unreachable,
             Error::Timeout { .. } => ErrorCode::Timeout,
             Error::AuthRefused { .. } => ErrorCode::AuthRefused,
+            Error::LoginWithheld { .. } => ErrorCode::LoginWithheld,
             Error::Locked { .. } => ErrorCode::Locked,
             Error::NotActivated { .. } => ErrorCode::NotActivated,
             Error::NoCredentials { .. } => ErrorCode::NoCredentials,
@@ -91,6 +95,7 @@ pub enum ErrorCode {
     Unreachable,
     Timeout,
     AuthRefused,
+    LoginWithheld,
     Locked,
     NotActivated,
     NoCredentials,
@@ -107,6 +112,7 @@ impl ErrorCode {
             ErrorCode::Unreachable => "unreachable",
             ErrorCode::Timeout => "timeout",
             ErrorCode::AuthRefused => "auth_refused",
+            ErrorCode::LoginWithheld => "login_withheld",
             ErrorCode::Locked => "locked",
             ErrorCode::NotActivated => "not_activated",
             ErrorCode::NoCredentials => "no_credentials",

@@ -2,13 +2,23 @@
 //! before it, so that `verify` names the first record that was altered, removed or
 //! reordered. Records name vault entries, never secrets. The API speaks records, not
 //! sled types; there is no update and no delete.
+//!
+//! A hash chain alone is no proof against someone with file access: they can edit a
+//! record and re-hash to the end, or cut the tail. So each record also carries an HMAC
+//! of its hash under the site's history key (kept in the vault, never on disk in
+//! clear), and a keyed seal states the record count and head. Without the key, an
+//! edit, a re-hash or a cut tail fails `verify`; reports print the count and head, so
+//! a customer's copy anchors the history as it was.
 
 use crate::setting::Setting;
 use std::path::Path;
 use std::sync::Mutex;
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use sled::Transactional;
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::posture::Value;
@@ -100,7 +110,67 @@ pub struct Record {
     pub change: Change,
     pub prev_hash: String,
     pub hash: String,
+    /// HMAC-SHA-256 of `hash` under the history key: who lacks the key cannot re-hash.
+    #[serde(default)]
+    pub mac: String,
 }
+
+/// The key that seals the history: 32 random bytes, kept in the vault.
+pub struct HistoryKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for HistoryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HistoryKey(…)")
+    }
+}
+
+impl HistoryKey {
+    pub fn new(bytes: [u8; 32]) -> HistoryKey {
+        HistoryKey(Zeroizing::new(bytes))
+    }
+
+    /// A fresh random key.
+    pub fn generate() -> HistoryKey {
+        let mut bytes = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+        HistoryKey::new(bytes)
+    }
+
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    fn mac(&self, text: &str) -> String {
+        hex::encode(self.hmac(text).finalize().into_bytes())
+    }
+
+    fn checks(&self, text: &str, mac: &str) -> bool {
+        hex::decode(mac).is_ok_and(|m| self.hmac(text).verify_slice(&m).is_ok())
+    }
+
+    fn hmac(&self, text: &str) -> Hmac<Sha256> {
+        // HMAC takes a key of any length: this cannot fail.
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(self.0.as_ref()).unwrap_or_else(|_| unreachable!());
+        m.update(text.as_bytes());
+        m
+    }
+}
+
+/// The keyed statement of how long the history is and where it ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Seal {
+    records: u64,
+    head: String,
+    mac: String,
+}
+
+impl Seal {
+    fn text(records: u64, head: &str) -> String {
+        format!("portcullis history: {records} records, head {head}")
+    }
+}
+
+const SEAL: &[u8] = b"seal";
 
 impl Record {
     /// SHA-256 over everything but the hash itself, in a fixed serialisation.
@@ -119,6 +189,7 @@ impl Record {
 /// The result of checking the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {
+    /// How many records the chain holds, as verified (what a report cites with the head).
     pub records: u64,
     /// Hash of the last record (what a report cites).
     pub head: String,
@@ -139,7 +210,10 @@ pub struct Filter {
 #[derive(Debug)]
 pub struct History {
     tree: sled::Tree,
+    /// The seal (count and head, keyed).
+    meta: sled::Tree,
     db: sled::Db,
+    key: HistoryKey,
     append_lock: Mutex<()>,
 }
 
@@ -148,10 +222,12 @@ fn local(e: impl std::fmt::Display) -> Error {
 }
 
 impl History {
-    pub fn open(home: &Path) -> Result<History> {
+    /// Open the history under `home`, sealed with `key` (the vault's history key).
+    pub fn open(home: &Path, key: HistoryKey) -> Result<History> {
         let db = sled::open(home.join("history.sled")).map_err(local)?;
         let tree = db.open_tree("records").map_err(local)?;
-        Ok(History { tree, db, append_lock: Mutex::new(()) })
+        let meta = db.open_tree("meta").map_err(local)?;
+        Ok(History { tree, meta, db, key, append_lock: Mutex::new(()) })
     }
 
     fn last(&self) -> Result<Option<Record>> {
@@ -172,9 +248,21 @@ impl History {
             change,
             prev_hash: last.map_or_else(|| GENESIS.to_string(), |l| l.hash),
             hash: String::new(),
+            mac: String::new(),
         };
         r.hash = r.compute_hash();
-        self.tree.insert(r.seq.to_be_bytes(), serde_json::to_vec(&r).map_err(local)?).map_err(local)?;
+        r.mac = self.key.mac(&r.hash);
+        let seal = Seal { records: r.seq, head: r.hash.clone(), mac: self.key.mac(&Seal::text(r.seq, &r.hash)) };
+        // The record and the seal that counts it land together, or neither does.
+        let record = serde_json::to_vec(&r).map_err(local)?;
+        let seal = serde_json::to_vec(&seal).map_err(local)?;
+        (&self.tree, &self.meta)
+            .transaction(|(records, meta)| {
+                records.insert(&r.seq.to_be_bytes(), record.as_slice())?;
+                meta.insert(SEAL, seal.as_slice())?;
+                Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| local(format!("{e:?}")))?;
         self.db.flush().map_err(local)?;
         Ok(r)
     }
@@ -218,6 +306,8 @@ impl History {
                 Some("does not point to the record before it".into())
             } else if r.compute_hash() != r.hash {
                 Some("its content does not match its hash (altered)".into())
+            } else if !self.key.checks(&r.hash, &r.mac) {
+                Some("its seal does not match this site's history key (altered and re-hashed, or not ours)".into())
             } else {
                 None
             };
@@ -226,6 +316,26 @@ impl History {
             }
             prev = r.hash;
             count = expected_seq;
+        }
+        // The seal says how many records there were: a cut tail leaves a valid chain.
+        let seal: Option<Seal> = match self.meta.get(SEAL).map_err(local)? {
+            Some(v) => serde_json::from_slice(&v).ok(),
+            None => None,
+        };
+        let sealed = match &seal {
+            None if count == 0 => Ok(()),
+            None => Err("the history's seal is missing".to_string()),
+            Some(s) if !self.key.checks(&Seal::text(s.records, &s.head), &s.mac) => {
+                Err("the history's seal does not match this site's history key".to_string())
+            }
+            Some(s) if s.records != count || s.head != prev => Err(format!(
+                "the history was sealed at {} records but holds {count} (records cut from the end)",
+                s.records
+            )),
+            Some(_) => Ok(()),
+        };
+        if let Err(reason) = sealed {
+            return Ok(bad(count, &prev, count + 1, reason));
         }
         Ok(Verification { records: count, head: prev, first_bad: None })
     }
@@ -238,6 +348,10 @@ fn bad(count: u64, head: &str, seq: u64, reason: String) -> Verification {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key() -> HistoryKey {
+        HistoryKey::new([7; 32])
+    }
 
     fn temp(tag: &str) -> std::path::PathBuf {
         let d = std::env::temp_dir().join(format!("pc-history-{tag}-{}", std::process::id()));
@@ -264,12 +378,12 @@ mod tests {
     fn the_chain_verifies_and_survives_reopening() {
         let dir = temp("ok");
         {
-            let h = History::open(&dir).unwrap();
+            let h = History::open(&dir, key()).unwrap();
             for i in 0..5 {
                 h.append(change("127.1.0.1:80", i), &format!("2026-11-28T10:00:0{i}Z")).unwrap();
             }
         }
-        let h = History::open(&dir).unwrap();
+        let h = History::open(&dir, key()).unwrap();
         let v = h.verify().unwrap();
         assert_eq!((v.records, v.first_bad.clone()), (5, None));
         assert_eq!(v.head, h.all().unwrap().last().unwrap().hash);
@@ -281,7 +395,7 @@ mod tests {
     #[test]
     fn tampering_is_found_at_the_first_bad_record() {
         let dir = temp("tamper");
-        let h = History::open(&dir).unwrap();
+        let h = History::open(&dir, key()).unwrap();
         for i in 0..5 {
             h.append(change("127.1.0.1:80", i), "2026-11-28T10:00:00Z").unwrap();
         }
@@ -292,13 +406,61 @@ mod tests {
         let v = h.verify().unwrap();
         assert_eq!(v.first_bad.as_ref().map(|b| b.0), Some(3), "{v:?}");
         assert!(v.first_bad.unwrap().1.contains("altered"));
-        // Re-hashing the altered record does not help: the next one no longer points to it.
+        // Re-hashing the altered record does not help: its seal no longer fits.
         r3.hash = r3.compute_hash();
         h.tree.insert(3u64.to_be_bytes(), serde_json::to_vec(&r3).unwrap()).unwrap();
-        assert_eq!(h.verify().unwrap().first_bad.map(|b| b.0), Some(4));
+        assert_eq!(h.verify().unwrap().first_bad.map(|b| b.0), Some(3));
         // Removing a record breaks the sequence.
         h.tree.remove(2u64.to_be_bytes()).unwrap();
         assert_eq!(h.verify().unwrap().first_bad.map(|b| b.0), Some(3));
+    }
+
+    /// Someone with the files but not the key edits a record and re-hashes the chain to
+    /// the end: every hash fits, and verify still fails at the edited record.
+    #[test]
+    fn an_edit_rehashed_to_the_end_without_the_key_fails() {
+        let dir = temp("rehash");
+        let h = History::open(&dir, key()).unwrap();
+        for i in 0..5 {
+            h.append(change("127.1.0.1:80", i), "2026-11-28T10:00:00Z").unwrap();
+        }
+        let mut records = h.all().unwrap();
+        records[2].change.outcome = Outcome::Failed { reason: "never happened".into() };
+        let mut prev = records[1].hash.clone();
+        for r in records.iter_mut().skip(2) {
+            r.prev_hash = prev.clone();
+            r.hash = r.compute_hash();
+            prev = r.hash.clone();
+            h.tree.insert(r.seq.to_be_bytes(), serde_json::to_vec(&r).unwrap()).unwrap();
+        }
+        let v = h.verify().unwrap();
+        assert_eq!(v.first_bad.as_ref().map(|b| b.0), Some(3), "{v:?}");
+        assert!(v.first_bad.unwrap().1.contains("history key"));
+        // With another key, the untouched history does not verify either.
+        drop(h);
+        let other = History::open(&dir, HistoryKey::new([8; 32])).unwrap();
+        assert_eq!(other.verify().unwrap().first_bad.map(|b| b.0), Some(1));
+    }
+
+    /// Cutting records from the end leaves a chain that fits; the seal does not.
+    #[test]
+    fn a_cut_tail_fails_against_the_seal() {
+        let dir = temp("cut");
+        let h = History::open(&dir, key()).unwrap();
+        for i in 0..5 {
+            h.append(change("127.1.0.1:80", i), "2026-11-28T10:00:00Z").unwrap();
+        }
+        assert_eq!(h.verify().unwrap().records, 5);
+        h.tree.remove(5u64.to_be_bytes()).unwrap();
+        h.tree.remove(4u64.to_be_bytes()).unwrap();
+        let v = h.verify().unwrap();
+        assert_eq!(v.records, 3);
+        let (at, why) = v.first_bad.unwrap();
+        assert_eq!(at, 4);
+        assert!(why.contains("sealed at 5 records but holds 3"), "{why}");
+        // Removing the seal as well is no way out.
+        h.meta.remove(SEAL).unwrap();
+        assert!(h.verify().unwrap().first_bad.unwrap().1.contains("seal is missing"));
     }
 }
 

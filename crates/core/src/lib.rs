@@ -11,6 +11,7 @@ pub mod certs;
 pub mod discover;
 pub mod driver;
 pub mod error;
+pub mod files;
 pub mod handover;
 pub mod history;
 pub mod inventory;

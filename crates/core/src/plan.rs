@@ -65,6 +65,9 @@ pub struct SiteParameters {
     /// The name each device is to get (device label → name), from the site pattern.
     #[serde(default)]
     pub device_names: std::collections::BTreeMap<String, String>,
+    /// The site baseline lets secrets travel over plain HTTP (`allow_plaintext_secrets`).
+    #[serde(default)]
+    pub allow_plaintext_secrets: bool,
 }
 
 impl SiteParameters {
@@ -94,6 +97,7 @@ impl SiteParameters {
             time_zone: s.time_zone.as_deref().map(crate::site::tz::canonical).transpose()?,
             name_pattern: s.name_pattern()?,
             device_names: Default::default(),
+            allow_plaintext_secrets: s.allow_plaintext_secrets,
         })
     }
 

@@ -185,6 +185,7 @@ mod tests {
             },
             prev_hash: String::new(),
             hash: String::new(),
+            mac: String::new(),
         };
         // b changed after its audit (a millisecond-stamped record in the same minute).
         let history = [record("a:80", "2026-11-28T10:30:00.000Z"), record("b:80", "2026-11-28T11:00:00.500Z")];

@@ -29,6 +29,8 @@ pub enum Scope {
     Pending(String),
     /// A certificate authority's private key.
     Ca(String),
+    /// A key of Portcullis's own (`history`: the key that seals the change history).
+    Key(String),
 }
 
 impl Scope {
@@ -38,6 +40,7 @@ impl Scope {
             Scope::Site(s) => format!("site/{s}/{username}"),
             Scope::Pending(d) => format!("pending/{d}/{username}"),
             Scope::Ca(n) => format!("ca/{n}/{username}"),
+            Scope::Key(n) => format!("key/{n}/{username}"),
         }
     }
 
@@ -201,14 +204,25 @@ impl SecretStore for FileVault {
     }
 }
 
-/// Write to a temporary file, then rename: a crash never leaves half a file.
+/// Write a file whole, owner-only (see [`crate::files::write_private`]).
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Local(format!("{}: {e}", dir.display())))?;
-    }
-    std::fs::write(&tmp, data).map_err(|e| Error::Local(format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::Local(format!("{}: {e}", path.display())))
+    crate::files::write_private(path, data)
+}
+
+/// The file vault's passphrase, taken from `PORTCULLIS_VAULT_PASSPHRASE` the first time
+/// it is asked for and removed from the environment then, so that no child process
+/// inherits it. Kept here, in a buffer wiped on exit.
+fn passphrase_from_env() -> Option<Secret> {
+    static PASSPHRASE: std::sync::OnceLock<Option<Secret>> = std::sync::OnceLock::new();
+    PASSPHRASE
+        .get_or_init(|| {
+            let value = std::env::var("PORTCULLIS_VAULT_PASSPHRASE").ok().map(Secret::new);
+            // Safe in edition 2021; the first call is made while the program opens its
+            // vault, before it starts anything that reads the environment.
+            std::env::remove_var("PORTCULLIS_VAULT_PASSPHRASE");
+            value
+        })
+        .clone()
 }
 
 /// The vault: a secret store plus the index of what it holds.
@@ -229,12 +243,12 @@ impl Vault {
         match std::env::var("PORTCULLIS_VAULT").ok().as_deref() {
             None | Some("") | Some("keyring") => Ok(Vault::new(Box::new(Keyring), home)),
             Some("file") => {
-                let pass = std::env::var("PORTCULLIS_VAULT_PASSPHRASE")
-                    .map_err(|_| Error::Input("PORTCULLIS_VAULT=file needs PORTCULLIS_VAULT_PASSPHRASE".into()))?;
-                if pass.chars().count() < 12 {
+                let pass = passphrase_from_env()
+                    .ok_or_else(|| Error::Input("PORTCULLIS_VAULT=file needs PORTCULLIS_VAULT_PASSPHRASE".into()))?;
+                if pass.expose().chars().count() < 12 {
                     return Err(Error::Input("the vault passphrase must have at least 12 characters".into()));
                 }
-                Ok(Vault::new(Box::new(FileVault::new(home.join("vault.age"), Secret::new(pass))), home))
+                Ok(Vault::new(Box::new(FileVault::new(home.join("vault.age"), pass)), home))
             }
             Some(other) => Err(Error::Input(format!("PORTCULLIS_VAULT={other:?}: use keyring or file"))),
         }
@@ -299,6 +313,22 @@ impl Vault {
             return Ok(None);
         }
         Ok(self.store.get(&scope.key(username))?.map(|password| Credentials { username: username.into(), password }))
+    }
+
+    /// The key that seals the change history: made on first use, kept here only.
+    pub fn history_key(&self) -> Result<crate::history::HistoryKey> {
+        let scope = Scope::Key("history".into());
+        if let Some(c) = self.lookup_scope(&scope, "hmac-sha256")? {
+            let bytes = hex::decode(c.password.expose())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| Error::Local("the vault's history key is not 32 bytes of hex".into()))?;
+            return Ok(crate::history::HistoryKey::new(bytes));
+        }
+        let key = crate::history::HistoryKey::generate();
+        let creds = Credentials { username: "hmac-sha256".into(), password: Secret::new(hex::encode(key.bytes())) };
+        self.set(scope, &creds)?;
+        Ok(key)
     }
 
     /// The password being rotated on a device, if a rotation is unresolved.
@@ -369,6 +399,14 @@ impl Vault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_passphrase_leaves_the_environment_once_read() {
+        std::env::set_var("PORTCULLIS_VAULT_PASSPHRASE", "read-once passphrase");
+        assert_eq!(passphrase_from_env().unwrap().expose(), "read-once passphrase");
+        assert!(std::env::var_os("PORTCULLIS_VAULT_PASSPHRASE").is_none(), "a child process would inherit it");
+        assert_eq!(passphrase_from_env().unwrap().expose(), "read-once passphrase", "still known to the program");
+    }
 
     fn temp_home(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("pc-vault-{tag}-{}", std::process::id()));

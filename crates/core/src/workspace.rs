@@ -39,11 +39,11 @@ pub struct Workspace {
 impl Workspace {
     /// Open (creating it if need be) the data directory `home` with this vault.
     pub fn open(home: &Path, vault: Vault) -> Result<Workspace> {
-        std::fs::create_dir_all(home).map_err(|e| Error::Local(format!("{}: {e}", home.display())))?;
+        crate::files::check_home(home)?;
         Ok(Workspace {
             home: home.to_path_buf(),
             store: Store::open(home)?,
-            history: Arc::new(History::open(home)?),
+            history: Arc::new(History::open(home, vault.history_key()?)?),
             vault: Arc::new(vault),
             snapshots: Snapshots::open(home)?,
             site_baseline: RwLock::new(load_site_baseline(home)?),
@@ -236,6 +236,8 @@ pub fn merge_sections(own: &SiteSection, given: &SiteSection) -> std::result::Re
         time_zone: one("time_zone", &own.time_zone, &given.time_zone, none)?,
         ntp_servers: one("ntp_servers", &own.ntp_servers, &given.ntp_servers, Vec::is_empty)?,
         management_hosts: one("management_hosts", &own.management_hosts, &given.management_hosts, Vec::is_empty)?,
+        // Only the baseline file can allow it: a choice the site writes down, not a flag.
+        allow_plaintext_secrets: own.allow_plaintext_secrets,
     };
     merged.validate()?;
     Ok(merged)

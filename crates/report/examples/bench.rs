@@ -6,7 +6,9 @@
 //! cargo run --release -p portcullis-report --example bench -- 1000 [--keep DIR]
 //!
 //! With `--keep DIR` the synthetic home is written to DIR and kept, so that the real
-//! binary can be timed on it: `PORTCULLIS_HOME=DIR portcullis report --format pdf --out r.pdf`.
+//! binary can be timed on it: `PORTCULLIS_HOME=DIR PORTCULLIS_VAULT=file
+//! PORTCULLIS_VAULT_PASSPHRASE='report bench only' portcullis report --format pdf --out r.pdf`
+//! (the history is sealed with the key in that file vault).
 #![allow(clippy::print_stdout)]
 
 use std::time::Instant;
@@ -32,13 +34,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             store.save(&s.time, &s.operator, &s.baseline, s.devices)?;
         }
     }
-    sample::history(&home, n)?;
+    // The history's key lives in the home's own (file) vault, as the binary expects.
+    let vault = || {
+        let store = portcullis_core::vault::FileVault::new(
+            home.join("vault.age"),
+            portcullis_core::secret::Secret::new("report bench only"),
+        );
+        portcullis_core::vault::Vault::new(Box::new(store), &home)
+    };
+    sample::history(&home, n, vault().history_key()?)?;
     println!("{n} devices, {} controls each, 2 audits, {} change records", baseline.controls.len(), 4 * n);
     println!("{:<6} {:>10} {:>12}", "format", "seconds", "bytes");
     for (name, format) in [("pdf", Format::Pdf), ("html", Format::Html), ("csv", Format::Csv), ("json", Format::Json)] {
         let t = Instant::now();
         let snaps = Snapshots::open(&home)?.between(None, None)?;
-        let history = History::open(&home)?;
+        let history = History::open(&home, vault().history_key()?)?;
         let chain = history.verify()?;
         let records = history.query(&Filter::default())?;
         let inputs = Inputs {

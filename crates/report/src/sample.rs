@@ -86,9 +86,14 @@ pub fn snapshots(n: usize, baseline: &Baseline) -> Vec<Snapshot> {
     vec![run(1, "2026-11-28T09:00:00Z", false), run(2, "2026-11-28T17:00:00Z", true)]
 }
 
-/// A few changes per device in a real history under `home`; returns them and the chain.
-pub fn history(home: &std::path::Path, devices: usize) -> portcullis_core::error::Result<(Vec<Record>, Verification)> {
-    let h = History::open(home)?;
+/// A few changes per device in a real history under `home`, sealed with `key`;
+/// returns them and the chain.
+pub fn history(
+    home: &std::path::Path,
+    devices: usize,
+    key: portcullis_core::history::HistoryKey,
+) -> portcullis_core::error::Result<(Vec<Record>, Verification)> {
+    let h = History::open(home, key)?;
     for i in 0..devices {
         let device = format!("127.1.{}.{}:80", i / 250, 1 + i % 250);
         for (control, setting) in [("HIK-12", Setting::ServiceTelnetEnabled), ("HIK-06", Setting::ServiceHttpEnabled)] {

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use portcullis_core::baseline::Baseline;
+use portcullis_core::history::HistoryKey;
 use portcullis_report::model::{self, Filters, ReportData};
 use portcullis_report::{integrity, render, sample, Format};
 
@@ -20,7 +21,7 @@ fn temp(tag: &str) -> PathBuf {
 fn report(tag: &str, devices: usize, filters: Filters) -> ReportData {
     let baseline = Baseline::load("hikvision-hardening").unwrap();
     let snaps = sample::snapshots(devices, &baseline);
-    let (records, chain) = sample::history(&temp(tag), devices.min(3)).unwrap();
+    let (records, chain) = sample::history(&temp(tag), devices.min(3), HistoryKey::generate()).unwrap();
     let inputs = model::Inputs {
         generated_at: "2026-11-28T18:00:00Z".into(),
         generator: "portcullis (test)".into(),
@@ -126,7 +127,7 @@ fn a_tampered_json_report_fails_verification() {
     let dir = temp("verify");
     let baseline = Baseline::load("hikvision-hardening").unwrap();
     let snaps = sample::snapshots(3, &baseline);
-    let (records, chain) = sample::history(&dir, 3).unwrap();
+    let (records, chain) = sample::history(&dir, 3, HistoryKey::generate()).unwrap();
     let inputs = model::Inputs {
         generated_at: "2026-11-28T18:00:00Z".into(),
         generator: "t".into(),
@@ -146,7 +147,7 @@ fn a_tampered_json_report_fails_verification() {
     assert_ne!(altered, text);
     assert!(!integrity::verify_json(&altered, &records, &chain).digest_ok);
     // Against a different history the chain head and the records are not found.
-    let (other, other_chain) = sample::history(&temp("verify-other"), 1).unwrap();
+    let (other, other_chain) = sample::history(&temp("verify-other"), 1, HistoryKey::generate()).unwrap();
     let c = integrity::verify_json(&text, &other, &other_chain);
     assert!(c.digest_ok && !c.head_found && !c.ok(), "{c:?}");
 }

@@ -241,6 +241,7 @@ pub fn lock_remaining(st: &mut CameraState, peer: IpAddr) -> Option<u64> {
 /// Count one failed login from `peer`; returns the attempts left before the lock.
 pub fn record_failure(st: &mut CameraState, peer: IpAddr) -> u32 {
     let lock = st.lock;
+    st.refused_logins = st.refused_logins.saturating_add(1);
     let f = st.failures.entry(peer).or_default();
     f.count = f.count.saturating_add(1);
     if lock.enabled && f.count >= lock.max_attempts {

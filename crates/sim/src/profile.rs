@@ -334,6 +334,7 @@ pub fn build_state(bp: &Blueprint, rng: &mut StdRng) -> Result<CameraState, TlsE
         onvif_auth: OnvifAuth::DigestWsse,
         lock: IllegalLoginLock { enabled: !legacy, max_attempts: 5, lock_seconds: 1800 },
         failures: HashMap::new(),
+        refused_logins: 0,
         time: TimeSettings {
             mode: TimeMode::Manual,
             time_zone: "CST-8:00:00".into(),

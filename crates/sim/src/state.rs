@@ -437,6 +437,9 @@ pub struct CameraState {
     pub onvif_auth: OnvifAuth,
     pub lock: IllegalLoginLock,
     pub failures: HashMap<IpAddr, LoginFailures>,
+    /// Every refused login since the camera was created (a success does not reset it):
+    /// what tests count lockout risk by.
+    pub refused_logins: u32,
     pub time: TimeSettings,
     pub ip_filter: IpFilter,
     pub certs: Certificates,

@@ -3,11 +3,11 @@
 //! 1. the new password is stored as *pending* in the vault before the device is touched;
 //! 2. the device is told;
 //! 3. whatever the device answered (a dropped connection may hide a success), the
-//!    outcome is decided by logging in: the new password, then — only if it fails —
-//!    the old one, once each;
+//!    outcome is decided by logging in, the likelier password first;
 //! 4. new works: the old one must now be refused, and the pending entry becomes the
-//!    device's own. Old works: the pending entry is dropped. Neither: the entry stays
-//!    pending for `portcullis recover`, and the device is left alone (lockout).
+//!    device's own. Old works: the pending entry is dropped. The first one refused:
+//!    that is the run's one refused login on this device, so the entry stays pending
+//!    for `portcullis recover`, which starts with the other password next time.
 
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -70,14 +70,41 @@ pub enum Resolution {
     NewHolds,
     /// The new password works, but the old one still logs in too (two accounts?).
     NewHoldsOldAlsoWorks,
-    /// The new password is refused and the old one still works: nothing changed.
+    /// The old password still works and the new one is refused: nothing changed.
     OldHolds,
-    /// Neither logs in, or the device cannot be reached: keep the pending entry.
+    /// Not proven either way in this run (a refusal spent the login budget, or the
+    /// device cannot be reached): keep the pending entry. The reason says which
+    /// password was refused, so that the next try starts with the other.
     Unresolved(String),
 }
 
+/// Which password to try first. One refused login per device per run means the second
+/// is tried only when the first logs in; so start with the likelier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum First {
+    New,
+    Old,
+}
+
+/// Words in an unresolved rotation's recorded reason: the next try starts with the
+/// other password.
+pub const NEW_REFUSED: &str = "the new password is refused";
+pub const OLD_REFUSED: &str = "the old password is refused";
+
+impl First {
+    /// The order for a rotation whose last try ended with `reason`.
+    pub fn after(reason: &str) -> First {
+        if reason.contains(NEW_REFUSED) {
+            First::Old
+        } else {
+            First::New
+        }
+    }
+}
+
 /// Can these credentials log in? `Ok(false)` only for a refusal; anything else
-/// (unreachable, locked) is not an answer about the password.
+/// (unreachable, locked, the login withheld to stay clear of a lockout) is not an
+/// answer about the password.
 pub async fn logs_in(device: &dyn Driver, creds: &Credentials) -> Result<bool, Error> {
     match device.with_credentials(creds.clone()).identify().await {
         Ok(_) => Ok(true),
@@ -86,28 +113,34 @@ pub async fn logs_in(device: &dyn Driver, creds: &Credentials) -> Result<bool, E
     }
 }
 
-/// Decide a rotation by logging in: new first, then old, once each. When the new one
-/// works, the old one is tried once more to prove it no longer does.
-pub async fn resolve(base: &dyn Driver, new: &Credentials, old: Option<&Credentials>) -> Resolution {
-    match logs_in(base, new).await {
-        Ok(true) => match old {
-            Some(old) if old.password != new.password => match logs_in(base, old).await {
-                Ok(false) => Resolution::NewHolds,
-                Ok(true) => Resolution::NewHoldsOldAlsoWorks,
-                // The old one could not be tried; the new one is proven, which is what matters.
-                Err(_) => Resolution::NewHolds,
-            },
-            _ => Resolution::NewHolds,
+/// Decide a rotation by logging in, `first` first. When the new one works, the old one
+/// is tried once to prove it no longer does; when the first is refused, the run's one refusal is spent and the rotation
+/// stays unresolved until the next run tries the other.
+pub async fn resolve(base: &dyn Driver, new: &Credentials, old: Option<&Credentials>, first: First) -> Resolution {
+    let old = old.filter(|o| o.password != new.password);
+    match (first, old) {
+        (First::Old, Some(old)) => match logs_in(base, old).await {
+            // The old password is proven; dropping the new one loses nothing, and not
+            // trying it spares a refused login.
+            Ok(true) => Resolution::OldHolds,
+            Ok(false) => Resolution::Unresolved(format!("{OLD_REFUSED}; the new one is tried next time")),
+            Err(e) => Resolution::Unresolved(e.to_string()),
         },
-        Ok(false) => match old {
-            Some(old) => match logs_in(base, old).await {
-                Ok(true) => Resolution::OldHolds,
-                Ok(false) => Resolution::Unresolved("neither the new nor the old password is accepted".into()),
-                Err(e) => Resolution::Unresolved(e.to_string()),
+        (_, old) => match logs_in(base, new).await {
+            Ok(true) => match old {
+                Some(old) => match logs_in(base, old).await {
+                    Ok(true) => Resolution::NewHoldsOldAlsoWorks,
+                    // Refused, or not tried: the new one is proven, which is what matters.
+                    _ => Resolution::NewHolds,
+                },
+                None => Resolution::NewHolds,
             },
-            None => Resolution::Unresolved("the new password is refused and no old one is known".into()),
+            Ok(false) if old.is_some() => {
+                Resolution::Unresolved(format!("{NEW_REFUSED}; the old one is tried next time"))
+            }
+            Ok(false) => Resolution::Unresolved(format!("{NEW_REFUSED} and no old one is known")),
+            Err(e) => Resolution::Unresolved(e.to_string()),
         },
-        Err(e) => Resolution::Unresolved(e.to_string()),
     }
 }
 

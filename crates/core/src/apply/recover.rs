@@ -24,7 +24,8 @@ pub struct Recovered {
     pub detail: Option<String>,
 }
 
-/// Resolve every pending rotation: try the new password, then the old, once each.
+/// Resolve every pending rotation by logging in: one refused login per device per run,
+/// so the password refused last time is tried after the other one, not first.
 pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -> Result<Vec<Recovered>> {
     let mut out = Vec::new();
     for address in ctx.vault.pending_devices()? {
@@ -38,11 +39,13 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
             },
         };
         let old = ctx.vault.lookup(&target.label(), site.as_deref())?;
+        let first = last_unresolved(&ctx.history, &target.label())?
+            .map_or(password::First::New, |r| password::First::after(&r));
         // Connecting asks what the device speaks, without credentials.
         let resolution = match driver::connect(&target, None, &ctx.client, &ctx.connect).await {
             // An activation that never happened: the camera is still factory-new.
             Ok(drv) if drv.activated().await == Some(false) => Resolution::OldHolds,
-            Ok(drv) => password::resolve(drv.as_ref(), &new, old.as_ref()).await,
+            Ok(drv) => password::resolve(drv.as_ref(), &new, old.as_ref(), first).await,
             Err(e) => Resolution::Unresolved(e.to_string()),
         };
         // Close the rotation's own intent (its setting), if the crash left it open.
@@ -84,9 +87,31 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
                 ctx.history.append(change(Outcome::RolledBack { reason }, None, None), &ctx.now())?;
                 (Kept::Old, None)
             }
-            Resolution::Unresolved(why) => (Kept::Pending, Some(why)),
+            Resolution::Unresolved(why) => {
+                // Recorded, so that the next try starts with the other password.
+                let reason = format!("recovery: {why}");
+                ctx.history.append(change(Outcome::Failed { reason }, None, None), &ctx.now())?;
+                (Kept::Pending, Some(why))
+            }
         };
         out.push(Recovered { device: address, kept, detail });
     }
     Ok(out)
+}
+
+/// The reason the device's last password record failed with, if it did: the order of
+/// the next try depends on which password that try found refused.
+fn last_unresolved(history: &History, device: &str) -> Result<Option<String>> {
+    let last = history
+        .query(&Default::default())?
+        .into_iter()
+        .rfind(|r| r.change.device == device && (r.change.vault_entry.is_some() || refused_either(&r.change.outcome)));
+    Ok(last.and_then(|r| match r.change.outcome {
+        Outcome::Failed { reason } => Some(reason),
+        _ => None,
+    }))
+}
+
+fn refused_either(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Failed { reason } if reason.contains(password::NEW_REFUSED) || reason.contains(password::OLD_REFUSED))
 }

@@ -81,7 +81,7 @@ impl Run<'_> {
         }
         let written = self.drv.write_setting(step.setting, &step.to, &ctx).await;
         let problem = match written {
-            Err(e @ (Error::AuthRefused { .. } | Error::Locked { .. })) => {
+            Err(e @ (Error::AuthRefused { .. } | Error::LoginWithheld { .. } | Error::Locked { .. })) => {
                 self.record(step, None, Outcome::Failed { reason: e.to_string() }, None)?;
                 return Err(e);
             }
@@ -149,8 +149,7 @@ impl Run<'_> {
         let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&data));
         let dir = self.ctx.backups.join(safe_name(&self.job.plan.device));
         let file = dir.join(format!("{}.cfg", &digest));
-        std::fs::create_dir_all(&dir).map_err(|e| Error::Local(format!("{}: {e}", dir.display())))?;
-        crate::vault::write_atomically(&file, &data)?;
+        crate::files::write_private(&file, &data)?;
         let after = Value::Text(format!("sha256:{digest}"));
         self.record(step, Some(after), Outcome::Verified, None)?;
         Ok(StepResult::Verified)
@@ -223,6 +222,43 @@ impl Run<'_> {
         }
     }
 
+    /// Before a step that sends a secret: move this device's session to HTTPS (the
+    /// client pins a device's certificate at first contact and holds it to it after),
+    /// or say why not. Plain HTTP only when the site baseline allows it, and then the
+    /// history says so.
+    async fn over_https(&mut self, step: &Step) -> Result<Option<String>> {
+        if self.drv.http().base.starts_with("https://") {
+            return Ok(None);
+        }
+        if let Some(port) = self.https_port().await {
+            let secure = Target { https_port: Some(port), ..self.target.clone() };
+            match driver::connect(&secure, Some(self.creds.clone()), &self.ctx.client, &self.ctx.connect).await {
+                Ok(d) => {
+                    self.drv = d;
+                    self.target = secure;
+                    self.report.https_port = Some(port);
+                    (self.notify)(Event::HttpsPort { device: self.job.plan.device.clone(), port });
+                    return Ok(None);
+                }
+                Err(e) if !self.ctx.site.allow_plaintext_secrets => {
+                    return Ok(Some(format!("HTTPS is not usable ({e}): a secret is never sent in clear")));
+                }
+                Err(_) => {}
+            }
+        }
+        if !self.ctx.site.allow_plaintext_secrets {
+            return Ok(Some(
+                "the device offers no HTTPS, and a secret is never sent in clear: switch HTTPS on first \
+                 (service.https.enabled), or set allow_plaintext_secrets = true in the site baseline's [site]"
+                    .into(),
+            ));
+        }
+        // Recorded before the secret goes: the site chose this, and the history says so.
+        let choice = Step { setting: Setting::SitePlaintextSecrets, from: None, ..step.clone() };
+        self.record(&choice, Some(Value::Bool(true)), Outcome::Verified, None)?;
+        Ok(None)
+    }
+
     /// Rotate the administrator's password (see [`password`]).
     async fn rotate(&mut self, step: &Step) -> Result<StepResult> {
         let address = self.target.address.to_string();
@@ -231,6 +267,9 @@ impl Run<'_> {
                 reason: "an earlier rotation is unresolved: run portcullis recover".into(),
             });
         }
+        if let Some(reason) = self.over_https(step).await? {
+            return Ok(StepResult::Skipped { reason });
+        }
         let old = self.creds.clone();
         let new = Credentials { username: old.username.clone(), password: self.ctx.passwords.generate(&old.username) };
         let pending = Scope::Pending(address.clone());
@@ -238,7 +277,13 @@ impl Run<'_> {
         self.ctx.vault.set(pending.clone(), &new)?;
         self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username)))?;
         let told = self.drv.set_password(&new.username, &new.password).await;
-        let resolution = password::resolve(self.drv.as_ref(), &new, Some(&old)).await;
+        // A device that said no most likely kept the old password; any other answer
+        // (yes, or a dropped connection) most likely took the new one.
+        let first = match &told {
+            Err(Error::Device { .. } | Error::Malformed { .. }) => password::First::Old,
+            _ => password::First::New,
+        };
+        let resolution = password::resolve(self.drv.as_ref(), &new, Some(&old), first).await;
         self.conclude_rotation(step, &address, &new, resolution, told.err())
     }
 
@@ -354,7 +399,7 @@ impl Run<'_> {
         let resolution = if self.drv.activated().await == Some(false) {
             Resolution::OldHolds
         } else {
-            password::resolve(self.drv.as_ref(), &new, None).await
+            password::resolve(self.drv.as_ref(), &new, None, password::First::New).await
         };
         let result = self.conclude_rotation(step, &address, &new, resolution, told.err())?;
         if result == StepResult::Verified {

@@ -38,7 +38,7 @@ impl Clock for Fixed {
 
 /// A scripted Hikvision camera: deviceInfo answers, so the ISAPI driver is chosen.
 fn camera() -> Arc<Script> {
-    Script::new().on("GET", "/ISAPI/System/deviceInfo", vec![ok(DEVICE_INFO)])
+    Script::new().with_digest().on("GET", "/ISAPI/System/deviceInfo", vec![ok(DEVICE_INFO)])
 }
 
 struct Bench {
@@ -58,7 +58,7 @@ fn bench(name: &str, script: &Arc<Script>) -> Bench {
     std::fs::create_dir_all(&home).unwrap();
     let vault = Vault::new(Box::new(FileVault::new(home.join("v.age"), Secret::new("scripted passphrase"))), &home);
     let ctx = ApplyContext {
-        history: Arc::new(History::open(&home).unwrap()),
+        history: Arc::new(History::open(&home, crate::history::HistoryKey::generate()).unwrap()),
         vault: Arc::new(vault),
         backups: home.join("backups"),
         operator: "tester".into(),
@@ -116,7 +116,7 @@ fn puts(script: &Script) -> Vec<bool> {
         .lock()
         .unwrap()
         .iter()
-        .filter(|r| r.method == "PUT" && r.path() == UPNP)
+        .filter(|r| r.method == "PUT" && r.path() == UPNP && r.authorization.is_some())
         .map(|r| r.body.as_deref().unwrap_or_default().contains("<enabled>true</enabled>"))
         .collect()
 }

@@ -280,6 +280,11 @@ mod tests {
         assert_eq!(info.fingerprint.len(), 64);
         let ends = chrono::DateTime::parse_from_rfc3339(&info.not_after).unwrap();
         assert!(ends > chrono::Utc::now() + chrono::Duration::days(9 * 365), "ten years: {info:?}");
+        // The CA we make signs end entities only: path length 0, no intermediate CAs.
+        let (_, ca_pem) = x509_parser::pem::parse_x509_pem(ca.cert_pem.as_bytes()).unwrap();
+        let ca_cert = ca_pem.parse_x509().unwrap();
+        let limits = ca_cert.basic_constraints().unwrap().unwrap().value;
+        assert_eq!((limits.ca, limits.path_len_constraint), (true, Some(0)));
         let again = SiteCa::load_or_create(&home, &vault, "test").unwrap();
         assert_eq!(ca.cert_pem, again.cert_pem, "created once");
         assert!(!std::fs::read_to_string(home.join("site-ca.pem")).unwrap().contains("PRIVATE KEY"));

@@ -3,12 +3,12 @@
 //! Every request first goes out without credentials; a 401 challenge is answered with a
 //! digest (the `digest_auth` crate). A fresh challenge per request, never a reused
 //! nonce: field reports say reused nonces draw 401s that can count towards the lock.
-//! The [`LoginGuard`] allows one refused login per device per run; after that, every
-//! call fails at once without touching the device.
+//! A request with a body first goes out *without* it: the body (a password, a key) is
+//! sent only on the authenticated request. The device's [`LoginGuard`] (one per device
+//! per run, see [`super::login`]) decides whether a login may be tried at all.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,20 +17,7 @@ use super::transport::{ExchangeError, Network, Request};
 use crate::error::{Error, Result};
 use crate::secret::Credentials;
 
-/// One per device per run, shared by every driver talking to that device.
-#[derive(Debug, Default)]
-pub struct LoginGuard {
-    refused: AtomicBool,
-}
-
-impl LoginGuard {
-    pub fn refused(&self) -> bool {
-        self.refused.load(Ordering::SeqCst)
-    }
-    pub(crate) fn spend(&self) {
-        self.refused.store(true, Ordering::SeqCst);
-    }
-}
+pub use super::login::LoginGuard;
 
 /// An HTTP answer.
 #[derive(Debug, Clone)]
@@ -195,10 +182,10 @@ impl HttpSession {
         HttpSession { creds, ..self.clone() }
     }
 
-    /// The same device with credentials of its own login budget: for proving that an
-    /// old password is refused without blocking the run's other calls.
-    pub fn probe_session(&self, creds: Credentials) -> HttpSession {
-        HttpSession { creds: Some(creds), guard: Arc::new(LoginGuard::default()), ..self.clone() }
+    /// The same device and login budget as another user (or password): for proving
+    /// which password the device accepts.
+    pub fn as_user(&self, creds: Credentials) -> HttpSession {
+        HttpSession { creds: Some(creds), ..self.clone() }
     }
 
     pub(crate) fn credentials(&self) -> Option<&Credentials> {
@@ -252,14 +239,20 @@ impl HttpSession {
     }
 
     /// A request with digest authentication; spends the login budget on a refusal.
+    /// The body goes only with the authenticated request: the first, unauthenticated
+    /// one asks for the challenge without it.
     pub async fn call(&self, method: &str, path: &str, body: Option<(&str, &str)>) -> Result<Answer> {
         let Some(creds) = &self.creds else { return Err(Error::NoCredentials { address: self.address.clone() }) };
-        if self.guard.refused() {
-            return Err(Error::AuthRefused { address: self.address.clone(), username: creds.username.clone() });
-        }
-        let (first, mut challenges) = self.send(method, path, body, None).await?;
+        let Some(_turn) = self.guard.turn(creds).await else {
+            return Err(Error::LoginWithheld { address: self.address.clone(), username: creds.username.clone() });
+        };
+        let (first, mut challenges) = self.send(method, path, None, None).await?;
         if first.status != 401 {
-            return Ok(first);
+            // No login asked for: the request as it is (it carries no credentials).
+            return match body {
+                Some(_) => Ok(self.send(method, path, body, None).await?.0),
+                None => Ok(first),
+            };
         }
         check_lock(&self.address, &first.body)?;
         // A stale nonce is no failed login: one more round with the fresh challenge.
@@ -276,6 +269,7 @@ impl HttpSession {
             })?;
             let (answer, next) = self.send(method, path, body, Some(header)).await?;
             if answer.status != 401 {
+                self.guard.accept(creds);
                 return Ok(answer);
             }
             let stale = next.iter().any(|c| {
@@ -285,11 +279,11 @@ impl HttpSession {
                 challenges = next;
                 continue;
             }
-            self.guard.spend();
+            self.guard.refuse(creds);
             check_lock(&self.address, &answer.body)?;
             return Err(Error::AuthRefused { address: self.address.clone(), username: creds.username.clone() });
         }
-        self.guard.spend();
+        self.guard.refuse(creds);
         Err(Error::AuthRefused { address: self.address.clone(), username: creds.username.clone() })
     }
 }
@@ -378,6 +372,34 @@ mod tests {
             let big = session.with_limit(8 * 1024 * 1024).anonymous("GET", "/x", None).await.unwrap();
             assert_eq!(big.body.len(), 3 * 1024 * 1024);
         }
+    }
+
+    /// A password change goes out once, on the authenticated request: the first,
+    /// unauthenticated one (which asks for the digest challenge) carries no body.
+    #[tokio::test]
+    async fn no_body_goes_out_before_the_digest_handshake() {
+        use crate::driver::transport::script::{self, Answer};
+        use crate::driver::transport::Reply;
+        let challenge = Answer::Reply(Reply {
+            status: 401,
+            challenges: vec![r#"Digest realm="cam", nonce="n0nce", qop="auth""#.into()],
+            body: String::new(),
+        });
+        let device = script::Script::new().on("PUT", "/ISAPI/Security/users/1", vec![challenge, script::ok("<ok/>")]);
+        let session = super::HttpSession::new(
+            device.client(),
+            "https://127.1.0.1:443".into(),
+            Some(crate::secret::Credentials::new("admin", "Old-Pass-1#")),
+            Default::default(),
+            std::time::Duration::from_secs(2),
+        );
+        let body = "<User><password>New-Secret-9#</password></User>";
+        let answer = session.call("PUT", "/ISAPI/Security/users/1", Some(("application/xml", body))).await.unwrap();
+        assert_eq!(answer.status, 200);
+        let seen = device.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2);
+        assert_eq!((seen[0].body.as_deref(), seen[0].authorization.is_some()), (None, false));
+        assert_eq!((seen[1].body.as_deref(), seen[1].authorization.is_some()), (Some(body), true));
     }
 
     #[tokio::test]

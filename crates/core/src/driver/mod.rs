@@ -4,12 +4,12 @@
 
 pub mod http;
 pub mod isapi;
+pub mod login;
 pub mod onvif;
 pub mod transport;
 
 use crate::setting::Setting;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -69,8 +69,8 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     async fn activated(&self) -> Option<bool>;
     /// The session this driver talks through.
     fn http(&self) -> &HttpSession;
-    /// The same device with other credentials and a login budget of their own (for
-    /// proving which password the device accepts).
+    /// The same device and login budget with other credentials (for proving which
+    /// password the device accepts).
     fn with_credentials(&self, creds: Credentials) -> Box<dyn Driver>;
     /// Read only the settings named: how every change is verified.
     async fn read_settings(&self, keys: &[Setting]) -> Result<Posture>;
@@ -130,7 +130,7 @@ impl Driver for isapi::IsapiDriver {
         &self.http
     }
     fn with_credentials(&self, creds: Credentials) -> Box<dyn Driver> {
-        Box::new(isapi::IsapiDriver::new(self.http.probe_session(creds)))
+        Box::new(isapi::IsapiDriver::new(self.http.as_user(creds)))
     }
     async fn read_settings(&self, keys: &[Setting]) -> Result<Posture> {
         isapi::IsapiDriver::read_settings(self, keys).await
@@ -219,7 +219,7 @@ impl Default for ConnectOptions {
 }
 
 /// Find out what the device speaks, without credentials, and hand back its driver.
-/// The [`LoginGuard`] is per device and run: one refused login, then no more.
+/// The device's [`LoginGuard`] comes from the client: one per device for the whole run.
 pub async fn connect(
     target: &Target,
     creds: Option<Credentials>,
@@ -227,7 +227,7 @@ pub async fn connect(
     opts: &ConnectOptions,
 ) -> Result<Box<dyn Driver>> {
     let base = target.base_url().ok_or_else(|| Error::Input(format!("{}: no HTTP or HTTPS port", target.address)))?;
-    let guard = Arc::new(LoginGuard::default());
+    let guard = client.guards.of(target.address);
     let session = HttpSession::new(client.clone(), base, creds.clone(), guard.clone(), opts.timeout);
     let onvif = onvif::OnvifDriver::new(session.clone(), creds, guard);
     // Both questions need no credentials: ask them at once (one round trip, not two).

@@ -58,17 +58,20 @@ pub trait Exchange: Send + Sync + std::fmt::Debug {
     async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError>;
 }
 
-/// What the drivers are given: a cheap, shareable handle on an exchange.
+/// What the drivers are given: a cheap, shareable handle on an exchange. One client
+/// per run: it carries the run's login guards, one per device.
 #[derive(Debug, Clone)]
 pub struct Client {
     exchange: Arc<dyn Exchange>,
     /// How long an exchange may take (for messages).
     pub timeout: Duration,
+    /// The run's login budget, per device.
+    pub guards: super::login::Guards,
 }
 
 impl Client {
     pub fn new(exchange: Arc<dyn Exchange>, timeout: Duration) -> Client {
-        Client { exchange, timeout }
+        Client { exchange, timeout, guards: Default::default() }
     }
 
     pub async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError> {
@@ -174,6 +177,8 @@ pub mod script {
     pub struct Script {
         rules: Mutex<Vec<Rule>>,
         pub seen: Mutex<Vec<Request>>,
+        /// Like a real camera: a request without `Authorization` draws a digest challenge.
+        digest: std::sync::atomic::AtomicBool,
     }
 
     impl Script {
@@ -204,6 +209,12 @@ pub mod script {
             self.clone()
         }
 
+        /// Ask for digest authentication, as cameras do (the answer is not checked).
+        pub fn with_digest(self: &Arc<Self>) -> Arc<Self> {
+            self.digest.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.clone()
+        }
+
         pub fn client(self: &Arc<Self>) -> Client {
             Client::new(self.clone(), Duration::from_secs(5))
         }
@@ -222,6 +233,10 @@ pub mod script {
         async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError> {
             if let Ok(mut seen) = self.seen.lock() {
                 seen.push(request.clone());
+            }
+            if request.authorization.is_none() && self.digest.load(std::sync::atomic::Ordering::SeqCst) {
+                let challenge = r#"Digest realm="scripted", nonce="5c71e3", qop="auth""#.to_string();
+                return Ok(Reply { status: 401, challenges: vec![challenge], body: String::new() });
             }
             let path = request.path().to_string();
             let bare = path.split('?').next().unwrap_or_default().to_string();

@@ -29,6 +29,10 @@ pub struct SiteSection {
     /// Hosts the IP filter must always admit (the management host first).
     #[serde(default)]
     pub management_hosts: Vec<String>,
+    /// Let passwords cross the LAN over plain HTTP when a device has no HTTPS. Off by
+    /// default; when on, every such change says so in the history and the reports.
+    #[serde(default)]
+    pub allow_plaintext_secrets: bool,
 }
 
 impl SiteSection {
@@ -154,6 +158,7 @@ mod tests {
             time_zone: Some("CET-1:00:00".into()),
             ntp_servers: vec!["192.0.2.1".into()],
             management_hosts: vec!["192.0.2.10".into()],
+            allow_plaintext_secrets: false,
         };
         let c = s.controls().unwrap();
         let ids: Vec<&str> = c.iter().map(|c| c.id.as_str()).collect();

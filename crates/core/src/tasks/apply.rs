@@ -88,7 +88,7 @@ impl Prepared {
         let activated: Vec<String> = reports.iter().filter(|r| r.activated).map(|r| r.device.clone()).collect();
         if !activated.is_empty() && !ctx.cancel.load(Ordering::Relaxed) {
             let chosen: Vec<Subject> = activated.iter().filter_map(|l| subjects.get(l).cloned()).collect();
-            let audits = super::audit::read(&ws, &chosen, &policy, &request, sink.as_ref()).await?;
+            let audits = super::audit::read(&ws, &chosen, &policy, &request, sink.as_ref(), &ctx.client).await?;
             let mut again = from_audits(&ws, &policy, &audits)?.plans;
             again.retain(|p| p.actionable() > 0);
             for second in execute(&ws, &ctx, &subjects, again, &sink).await? {
@@ -140,7 +140,7 @@ pub async fn prepare(
             audits.retain(|a| chosen.iter().any(|s| s.label() == a.target));
             audits
         }
-        None => super::audit::read(ws, &chosen, &policy, &req.audit, &super::Quiet).await?,
+        None => super::audit::read(ws, &chosen, &policy, &req.audit, &super::Quiet, &ctx.client).await?,
     };
     let closed = engine::interrupted::close(&ws.history, &ctx.operator, &audits, &ctx.clock.stamp())?;
     if closed > 0 {

@@ -58,20 +58,28 @@ impl AuditRun {
 pub async fn run(ws: &Arc<Workspace>, req: &AuditRequest, clock: &dyn Clock, sink: &dyn Sink) -> Result<AuditRun> {
     let policy = ws.policy(&req.policy)?;
     let subjects = ws.select(&req.selection)?;
-    let audits = read(ws, &subjects, &policy, req, sink).await?;
+    let client = run_client(ws, req)?;
+    let audits = read(ws, &subjects, &policy, req, sink, &client).await?;
     ws.snapshots.save(&clock.stamp_secs(), &crate::workspace::operator(None), &policy.label, audits.clone())?;
     let records = ws.history.query(&Default::default())?;
     let drift = crate::history::drift_of_audits(&records, &audits.iter().collect::<Vec<_>>());
     Ok(AuditRun { site_score: audit::site_score(&audits), audits, drift })
 }
 
+/// The HTTP client of one run (its pins, and its login guards: one per device).
+pub(crate) fn run_client(ws: &Workspace, req: &AuditRequest) -> Result<crate::driver::http::Client> {
+    crate::driver::http::client_for_home(&ws.home, req.timeout.max(Duration::from_secs(1)))
+}
+
 /// Read and score these devices (no snapshot kept): what plan and apply start from.
+/// `client` is the run's, so that every login of the run shares one budget per device.
 pub(crate) async fn read(
     ws: &Arc<Workspace>,
     subjects: &[Subject],
     policy: &SitePolicy,
     req: &AuditRequest,
     sink: &dyn Sink,
+    client: &crate::driver::http::Client,
 ) -> Result<Vec<DeviceAudit>> {
     if subjects.is_empty() {
         return Err(Error::Input(
@@ -86,7 +94,7 @@ pub(crate) async fn read(
         concurrency: req.concurrency.max(1),
         ..Default::default()
     };
-    let client = crate::driver::http::client_for_home(&ws.home, opts.connect.timeout)?;
+    let client = client.clone();
     let known = ws.store.all()?;
     let sites: std::collections::HashMap<String, Option<String>> =
         subjects.iter().map(|s| (s.label(), s.site.clone())).collect();

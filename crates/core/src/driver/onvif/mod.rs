@@ -122,9 +122,9 @@ impl OnvifDriver {
     /// An authenticated call to the service at `path`.
     async fn call_at(&self, path: &str, operation: &str, body: &str) -> Result<Soap> {
         let Some(creds) = &self.creds else { return Err(Error::NoCredentials { address: self.address() }) };
-        if self.guard.refused() {
-            return Err(Error::AuthRefused { address: self.address(), username: creds.username.clone() });
-        }
+        let Some(_turn) = self.guard.turn(creds).await else {
+            return Err(Error::LoginWithheld { address: self.address(), username: creds.username.clone() });
+        };
         let offset = match self.clock_offset.lock().ok().and_then(|o| *o) {
             Some(o) => o,
             None => self.sync_clock().await?,
@@ -145,16 +145,21 @@ impl OnvifDriver {
         let header = wire::security_header(&creds.username, creds.password.expose(), &nonce, &created);
         let a = self.post_to(path, &wire::envelope(&header, body)).await?;
         if a.status == 200 {
+            self.guard.accept(creds);
             return Ok(Soap::Ok(a.body));
         }
         match wire::fault(&a.body) {
             Some(f) if f.not_authorized() || a.status == 401 => {
-                self.guard.spend();
+                self.guard.refuse(creds);
                 Err(Error::AuthRefused { address: self.address(), username: creds.username.clone() })
             }
-            Some(f) => Ok(Soap::Fault(f)),
+            Some(f) => {
+                // A fault other than "not authorized" is an answer from a logged-in user.
+                self.guard.accept(creds);
+                Ok(Soap::Fault(f))
+            }
             None if a.status == 401 => {
-                self.guard.spend();
+                self.guard.refuse(creds);
                 Err(Error::AuthRefused { address: self.address(), username: creds.username.clone() })
             }
             None => Err(Error::Device {
@@ -180,11 +185,10 @@ impl OnvifDriver {
         }
     }
 
-    /// The same device and clock, other credentials, a login budget of their own: for
-    /// proving which password a device accepts.
+    /// The same device, clock and login budget, other credentials: for proving which
+    /// password a device accepts.
     pub fn with_credentials(&self, creds: Credentials) -> OnvifDriver {
-        let guard = std::sync::Arc::new(LoginGuard::default());
-        let d = OnvifDriver::new(self.http.probe_session(creds.clone()), Some(creds), guard);
+        let d = OnvifDriver::new(self.http.as_user(creds.clone()), Some(creds), self.guard.clone());
         if let (Ok(mut to), Ok(from)) = (d.clock_offset.lock(), self.clock_offset.lock()) {
             *to = *from;
         }

@@ -64,7 +64,7 @@ async fn a_refused_login_is_spent_once_and_nothing_more_reaches_the_camera() {
             .count()
     };
     assert_eq!(logins(), 1);
-    assert!(matches!(discovery_off(&d).await, Err(Error::AuthRefused { .. })));
+    assert!(matches!(discovery_off(&d).await, Err(Error::LoginWithheld { .. })));
     assert!(d.write_setting(Setting::TimeNtpEnabled, &Value::Bool(true), &Default::default()).await.is_err());
     assert_eq!(logins(), 1, "after one refusal, no further login attempt leaves the machine");
 }
