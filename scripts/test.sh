@@ -8,7 +8,8 @@
 #   cargo-deny    into .ci-tools/ (crates.io)
 # Then: fmt, clippy, cargo-deny, unit and integration tests, the third-party checks and
 # the reliability campaign (ignored tests), the multicast tests inside a loopback-only
-# network namespace, the simulator's memory benchmark, and the desktop app's checks
+# network namespace, the simulator's memory benchmark, brief runs of the fuzz targets
+# (scripts/fuzz.sh: needs a nightly toolchain, skipped without), and the desktop app's checks
 # (scripts/test-desktop.sh). The last line is "tests: N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,6 +93,13 @@ SETTINGS=250:300 scripts/bench-audit.sh 100 2>&1 | tee -a "$LOG"
 if [ -n "${PORTCULLIS_CI:-}" ]; then
   # Only the benchmarks use the release build; CI's disk is better spent on the app's.
   rm -rf target/release
+fi
+
+phase "fuzz targets, 20 s each (scripts/fuzz.sh; skipped without a nightly toolchain)"
+scripts/fuzz.sh 20 2>&1 | tee -a "$LOG"
+if [ -n "${PORTCULLIS_CI:-}" ]; then
+  # The fuzz build is a second, instrumented build of every dependency: nothing later uses it.
+  rm -rf fuzz/target
 fi
 
 phase "desktop app (UI checks, IPC tests, E2E under Xvfb; screenshots in docs/screenshots)"

@@ -78,18 +78,30 @@ async fn demo_site_discover_audit_plan_apply_history() {
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join("target/debug/portcullis-desktop"));
     assert!(app.exists(), "{} missing: build it with --features tauri/custom-protocol", app.display());
+    // The customer's CA to import: the app cannot be made to click a native file
+    // dialog, so this debug build answers its two dialogs (certificate, then key) from
+    // PORTCULLIS_TEST_PICKS, set here, on the Rust side; the webview names no path.
+    let (ca_pem, ca_key) = customer_ca();
+    let dir = std::env::temp_dir().join(format!("pc-e2e-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    std::fs::write(dir.join("ca.pem"), ca_pem).expect("the CA file");
+    std::fs::write(dir.join("ca.key"), &ca_key).expect("the key file");
+    let picks = std::env::join_paths([dir.join("ca.pem"), dir.join("ca.key")]).expect("two paths");
+    // Before tauri-driver starts: it, WebKitWebDriver and the app inherit it.
+    std::env::set_var("PORTCULLIS_TEST_PICKS", picks);
     let _driver = e2e::start_driver(DRIVER_PORT, NATIVE_PORT).unwrap();
 
     let mut caps = Capabilities::new();
     caps.set("browserName", json!("wry")).unwrap();
     caps.set("tauri:options", json!({ "application": app, "args": ["--demo"] })).unwrap();
     let d = WebDriver::new(format!("http://127.0.0.1:{DRIVER_PORT}"), caps).await.unwrap();
-    let result = run(&d).await;
+    let result = run(&d, &ca_key).await;
     let _ = d.quit().await;
+    let _ = std::fs::remove_dir_all(&dir);
     result.unwrap();
 }
 
-async fn run(d: &WebDriver) -> WebDriverResult<()> {
+async fn run(d: &WebDriver, ca_key: &str) -> WebDriverResult<()> {
     // The demo fleet is imported at start.
     wait_text(d, "#device-count", 60, |t| t == "12").await;
     assert_eq!(d.title().await?, "Portcullis");
@@ -181,25 +193,18 @@ async fn run(d: &WebDriver) -> WebDriverResult<()> {
     let page = d.find(By::Css("body")).await?.text().await?;
     assert!(!page.contains("password\":"), "no secret on screen");
 
-    // The customer's CA replaces the one apply made: paths in the form, the key to the vault.
-    let (ca_pem, ca_key) = customer_ca();
-    let dir = std::env::temp_dir().join(format!("pc-e2e-ca-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    std::fs::write(dir.join("ca.pem"), ca_pem).expect("the CA file");
-    std::fs::write(dir.join("ca.key"), &ca_key).expect("the key file");
-    d.find(By::Css("#ca-cert")).await?.send_keys(dir.join("ca.pem").display().to_string()).await?;
-    d.find(By::Css("#ca-key")).await?.send_keys(dir.join("ca.key").display().to_string()).await?;
-    click(d, "#ca-replace").await;
-    click(d, "#import-ca button[type=submit]").await;
+    // The customer's CA replaces the one apply made: the window asks first, naming the
+    // CA it replaces; the files come from the shell's dialogs (preset above), the key
+    // goes to the vault.
+    assert!(d.find_all(By::Css("#import-ca input")).await?.is_empty(), "no path field");
+    click(d, "#import-ca-choose").await;
+    let confirm = wait_text(d, "#import-ca-confirm", 5, |t| t.contains("Replace the site CA")).await;
+    assert!(confirm.contains("Portcullis site CA") && confirm.contains("SHA-256"), "{confirm}");
+    click(d, "#import-ca-replace").await;
     wait_text(d, "#site-ca", 15, |t| t.contains("Customer Issuing CA")).await;
-    assert_eq!(
-        d.find(By::Css("#ca-key")).await?.prop("value").await?.unwrap_or_default(),
-        "",
-        "the form forgets the path"
-    );
+    wait_text(d, "#notice", 5, |t| t.contains("The site CA is now")).await;
     let key_body: String = ca_key.lines().filter(|l| !l.starts_with("-----")).collect();
     assert!(!d.find(By::Css("body")).await?.text().await?.contains(&key_body));
-    let _ = std::fs::remove_dir_all(&dir);
     shot(d, "settings").await;
 
     click(d, "#about-btn").await;

@@ -18,7 +18,7 @@ pub fn capability() -> String {
     let doc = serde_json::json!({
         "$schema": "../gen/schemas/desktop-schema.json",
         "identifier": "default",
-        "description": "The main window: the app's own commands and event listening. No file system, shell, HTTP or other plugin access; no remote origins.",
+        "description": "The main window: the app's own commands and event listening. No file system, shell, HTTP or other plugin access (the dialog plugin opens the shell's own native dialogs; the window cannot call it); no remote origins.",
         "windows": ["main"],
         "permissions": permissions,
     });
@@ -42,6 +42,15 @@ mod tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         std::fs::write(root.join("capabilities/default.json"), super::capability()).unwrap();
         std::fs::write(root.join("../ui/src/lib/ipc/commands.ts"), super::typescript()).unwrap();
+    }
+
+    /// Issue #14: no plugin permission (the dialog plugin's above all) reaches the
+    /// webview; only our own commands, which open dialogs themselves, and events.
+    #[test]
+    fn the_capability_grants_the_webview_no_plugin() {
+        let doc: serde_json::Value = serde_json::from_str(&super::capability()).unwrap();
+        let permissions: Vec<&str> = doc["permissions"].as_array().unwrap().iter().filter_map(|p| p.as_str()).collect();
+        assert!(permissions.iter().all(|p| p.starts_with("allow-") || p.starts_with("core:event:")), "{permissions:?}");
     }
 
     #[test]

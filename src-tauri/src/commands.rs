@@ -7,8 +7,9 @@
 use tauri::{AppHandle, Emitter, Runtime, State};
 
 use crate::dto::*;
-use crate::error::IpcResult;
+use crate::error::{IpcError, IpcResult};
 use crate::ops;
+use crate::picker::Picking;
 use crate::session::AppState;
 
 /// A sighting as discovery hears it (`SightingEvent`).
@@ -190,9 +191,19 @@ pub fn certificates(state: State<'_, AppState>) -> IpcResult<CertificatesView> {
     ops::creds::certificates(&*state.session()?)
 }
 
+/// The files are chosen in native dialogs here, never named by the webview (issue #14).
+/// The dialogs wait on a blocking thread: the plugin needs the main thread free to show them.
 #[tauri::command]
-pub fn import_site_ca(state: State<'_, AppState>, request: ImportCaRequest) -> IpcResult<CertificatesView> {
-    ops::creds::import_ca(&*state.session()?, &request)
+pub async fn import_site_ca<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    picking: State<'_, Picking>,
+    request: ImportCaRequest,
+) -> IpcResult<CertificatesView> {
+    let (session, picker) = (state.session()?, picking.picker(&app));
+    tauri::async_runtime::spawn_blocking(move || ops::creds::import_ca(&session, &*picker, request.replace))
+        .await
+        .map_err(|e| IpcError::local(format!("the import stopped: {e}")))?
 }
 
 #[tauri::command]

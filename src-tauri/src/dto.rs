@@ -241,14 +241,13 @@ ipc! {
         pub history_intact: bool,
     }
 
-    /// A customer's CA (or intermediate) to make the site CA: paths on this machine. The
-    /// key is read by the shell, straight into the vault; its text never crosses IPC.
+    /// Make a customer's CA (or intermediate) the site CA. No paths: the shell asks for
+    /// the certificate and its key (PEM; PKCS#8, or RSA in PKCS#1, unencrypted) in native
+    /// dialogs and reads the key straight into the vault; neither path nor key crosses
+    /// IPC (issue #14). A request naming paths is refused, not half-read.
+    #[serde(deny_unknown_fields)]
     pub struct ImportCaRequest {
-        /// The CA certificate, PEM.
-        pub cert_path: String,
-        /// Its private key, PEM (PKCS#8, or RSA in PKCS#1), unencrypted.
-        pub key_path: String,
-        /// Replace the site CA that exists.
+        /// Replace the site CA that exists (the UI has had the person confirm it).
         pub replace: bool,
     }
 
@@ -401,6 +400,8 @@ impl Settings {
             time_zone: text(&self.time_zone),
             ntp_servers: self.ntp_servers.clone(),
             management_hosts: self.management_hosts.clone(),
+            // The desktop has no such setting yet: passwords never cross plain HTTP (core's default).
+            allow_plaintext_secrets: false,
         };
         section.validate()?;
         Ok(section)

@@ -23,6 +23,8 @@ pub enum ShellCode {
     /// A report could not be built or written.
     Report,
     NotFound,
+    /// The person closed a file dialog without choosing: nothing was changed.
+    Cancelled,
 }
 
 /// Every code an IPC error may carry.

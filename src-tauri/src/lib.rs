@@ -14,17 +14,26 @@ pub mod demo;
 pub mod dto;
 pub mod error;
 pub mod ops;
+pub mod picker;
 pub mod session;
 
 use tauri::{Builder, Runtime};
 
 use crate::dto::AppInfo;
 use crate::error::{IpcError, IpcResult};
+use crate::picker::Picking;
 use crate::session::{AppState, Session};
 
-/// Every command the UI may call: the names of `commands.txt` (`tests/tidy.rs` checks).
+/// The app, choosing files in native dialogs (see `app_builder_with`).
 pub fn app_builder<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
-    builder.manage(state).invoke_handler(tauri::generate_handler![
+    app_builder_with(builder, state, Picking::at_startup())
+}
+
+/// Every command the UI may call: the names of `commands.txt` (`tests/tidy.rs` checks).
+/// The dialog plugin is here for our commands' native dialogs (`picking`); the webview
+/// may not call it (the capability file grants none of its permissions).
+pub fn app_builder_with<R: Runtime>(builder: Builder<R>, state: AppState, picking: Picking) -> Builder<R> {
+    builder.plugin(tauri_plugin_dialog::init()).manage(state).manage(picking).invoke_handler(tauri::generate_handler![
         commands::app_info,
         commands::set_demo,
         commands::list_devices,
@@ -95,7 +104,10 @@ pub async fn set_demo(state: &AppState, on: bool) -> IpcResult<AppInfo> {
     if on && !state.has_demo() {
         state.put_demo(demo::start().await?)?;
     } else {
-        state.use_demo(on)?;
+        // Opening the user's data reads the keyring (the history key), whose client
+        // runs its own event loop: off this async task, on a thread of its own.
+        std::thread::scope(|t| t.spawn(|| state.use_demo(on)).join())
+            .map_err(|_| IpcError::local("opening the data directory failed"))??;
     }
     app_info(state)
 }

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use portcullis_desktop::picker::{Picking, PresetPicks};
 use portcullis_desktop::session::AppState;
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -13,7 +14,14 @@ use tauri::webview::InvokeRequest;
 use tauri::{Listener, WebviewWindow, WebviewWindowBuilder};
 
 fn app_with(state: AppState) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
-    let app = portcullis_desktop::app_builder(mock_builder(), state).build(mock_context(noop_assets())).unwrap();
+    app_with_picks(state, Picking::native())
+}
+
+/// The app with its file dialogs answered from `picking` (set here, on the Rust side).
+fn app_with_picks(state: AppState, picking: Picking) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = portcullis_desktop::app_builder_with(mock_builder(), state, picking)
+        .build(mock_context(noop_assets()))
+        .unwrap();
     let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
     (app, webview)
 }
@@ -70,7 +78,12 @@ fn demo_site_end_to_end_through_ipc() {
         .collect();
     assert!(secrets.len() >= 8, "the fleet's credentials are in the vault: {}", secrets.len());
     let vault = demo.ws.vault.clone();
-    let (app, w) = app_with(AppState::new(None, Some(demo)));
+    // The answers to the import's file dialogs below, in order (the last pair succeeds).
+    let files = std::env::temp_dir().join(format!("pc-customer-ca-{}", std::process::id()));
+    let (cert_path, key_path) = (files.join("ca.pem"), files.join("ca.key"));
+    let (cert, key) = (Some(cert_path.clone()), Some(key_path.clone()));
+    let picks = Arc::new(PresetPicks::new([cert.clone(), cert.clone(), cert.clone(), None, cert, key]));
+    let (app, w) = app_with_picks(AppState::new(None, Some(demo)), Picking::preset(picks.clone()));
     let mut seen = String::new();
     let mut ok = |cmd: &str, args: Value| {
         let v = call(&w, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"));
@@ -298,23 +311,31 @@ fn demo_site_end_to_end_through_ipc() {
     let list = call(&w, "clear_baseline_file", json!({})).unwrap();
     assert!(list.as_array().unwrap().iter().all(|b| b["source"] == "built-in"), "{list}");
 
-    // The customer's CA becomes the site CA: paths cross IPC, the key goes to the vault.
+    // The customer's CA becomes the site CA: the files come from the shell's dialogs
+    // (preset above), never from the webview; the key goes to the vault.
     let data_dir = std::path::PathBuf::from(info["data_dir"].as_str().unwrap());
     let (ca_pem, ca_key) = customer_ca();
-    let files = std::env::temp_dir().join(format!("pc-customer-ca-{}", std::process::id()));
     std::fs::create_dir_all(&files).unwrap();
-    let (cert_path, key_path) = (files.join("ca.pem"), files.join("ca.key"));
     std::fs::write(&cert_path, &ca_pem).unwrap();
     std::fs::write(&key_path, &ca_key).unwrap();
-    let request = |key: &std::path::Path, replace: bool| json!({ "request": { "cert_path": cert_path.display().to_string(), "key_path": key.display().to_string(), "replace": replace } });
-    let e = call(&w, "import_site_ca", request(&key_path, false)).unwrap_err();
+    let request = |replace: bool| json!({ "request": { "replace": replace } });
+    // Paths from the webview are refused before anything is read or asked.
+    let named = json!({ "request": { "cert_path": cert_path, "key_path": key_path, "replace": true } });
+    let e = call(&w, "import_site_ca", named).unwrap_err();
+    assert!(e.to_string().contains("cert_path"), "{e}");
+    // Replacing needs `replace` (the UI confirms first): refused before any dialog.
+    let e = call(&w, "import_site_ca", request(false)).unwrap_err();
     assert_eq!(e["code"], "input", "{e}");
-    assert!(e["message"].as_str().unwrap().contains("Replace"), "the apply above made a site CA: {e}");
-    let e = call(&w, "import_site_ca", request(&cert_path, true)).unwrap_err();
+    assert!(e["message"].as_str().unwrap().contains("replacing"), "the apply above made a site CA: {e}");
+    assert_eq!(picks.left(), 6, "no dialog opened");
+    let e = call(&w, "import_site_ca", request(true)).unwrap_err();
     assert_eq!(e["code"], "input", "a certificate is no key: {e}");
+    let e = call(&w, "import_site_ca", request(true)).unwrap_err();
+    assert_eq!(e["code"], "cancelled", "the key's dialog closed without a choice: {e}");
+    assert_eq!(picks.left(), 2);
     let kept = ok("certificates", json!({}));
     assert!(kept["ca"]["subject"].as_str().unwrap().contains("Portcullis site CA"), "nothing kept from a refusal");
-    let imported = ok("import_site_ca", request(&key_path, true));
+    let imported = ok("import_site_ca", request(true));
     assert!(imported["ca"]["subject"].as_str().unwrap().contains("Customer Issuing CA"), "{imported}");
     assert_eq!(ok("certificates", json!({}))["ca"], imported["ca"]);
     let key_body: String = ca_key.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -359,8 +380,12 @@ fn files_under(dir: &std::path::Path) -> Vec<String> {
 fn the_demo_toggle_starts_the_site_and_switches_back_to_the_users_data() {
     let home = std::env::temp_dir().join(format!("pc-desktop-home-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&home);
-    // Only this test reads PORTCULLIS_HOME (the demo never does).
+    // Only this test reads PORTCULLIS_HOME (the demo never does). Opening the user's
+    // data reads the history key from the vault: a file vault here (no keyring in CI's
+    // test phase; the keyring tests run in a D-Bus session of their own).
     std::env::set_var("PORTCULLIS_HOME", &home);
+    std::env::set_var("PORTCULLIS_VAULT", "file");
+    std::env::set_var("PORTCULLIS_VAULT_PASSPHRASE", "desktop ipc tests only");
     let (_app, w) = app_with(AppState::new(None, None));
     assert_eq!(call(&w, "app_info", json!({})).unwrap_err()["code"], "no_session");
     let on = call(&w, "set_demo", json!({ "on": true })).unwrap();
@@ -373,4 +398,20 @@ fn the_demo_toggle_starts_the_site_and_switches_back_to_the_users_data() {
     // Back on: the same demo, still running.
     assert_eq!(call(&w, "set_demo", json!({ "on": true })).unwrap()["devices"], 12);
     let _ = std::fs::remove_dir_all(&home);
+}
+
+/// Issue #14: with the app's real ACL (its capability file), the webview may call our
+/// commands but not the dialog plugin: it can neither open a dialog nor learn a path.
+#[test]
+fn the_webview_cannot_call_the_dialog_plugin() {
+    let app = portcullis_desktop::app_builder_with(mock_builder(), AppState::new(None, None), Picking::native())
+        .build(tauri::generate_context!())
+        .unwrap();
+    let w = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    assert!(call(&w, "baselines", json!({})).is_ok(), "our own commands pass the ACL");
+    for name in ["open", "save", "message"] {
+        let e = call(&w, &format!("plugin:dialog|{name}"), json!({ "options": {} })).unwrap_err().to_string();
+        // Refused for want of a permission (the plugin is there; no capability grants it).
+        assert!(e.contains(&format!("dialog.{name} not allowed. Permissions associated")), "{name}: {e}");
+    }
 }

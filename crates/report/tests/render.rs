@@ -242,3 +242,45 @@ fn ink_share(data: &[u8]) -> f64 {
     let inked = px.chunks(3).filter(|c| c.iter().any(|&v| v < 235)).count();
     inked as f64 / (px.len() / 3).max(1) as f64
 }
+
+/// A site that let passwords cross in clear says so in every report built from its
+/// history: the cover of the PDF, the HTML summary and the JSON.
+#[test]
+fn secrets_sent_in_clear_by_the_sites_choice_are_printed() {
+    use portcullis_core::history::{Change, History, Outcome};
+    let dir = temp("plaintext");
+    let key = [3u8; 32];
+    let (_, _) = sample::history(&dir, 1, HistoryKey::new(key)).unwrap();
+    let h = History::open(&dir, HistoryKey::new(key)).unwrap();
+    let choice = Change {
+        operator: "j.doe".into(),
+        device: "127.1.0.1:80".into(),
+        site: None,
+        control: None,
+        setting: portcullis_core::setting::Setting::SitePlaintextSecrets,
+        before: None,
+        after: Some(portcullis_core::posture::Value::Bool(true)),
+        outcome: Outcome::Verified,
+        vault_entry: None,
+    };
+    h.append(choice, "2026-11-28T12:00:02Z").unwrap();
+    let (records, chain) = (h.all().unwrap(), h.verify().unwrap());
+    let baseline = Baseline::load("hikvision-hardening").unwrap();
+    let snaps = sample::snapshots(1, &baseline);
+    let inputs = model::Inputs {
+        generated_at: "2026-11-28T18:00:00Z".into(),
+        generator: "t".into(),
+        operator: "j.doe".into(),
+        filters: Filters::default(),
+        snapshots: &snaps,
+        history: &records,
+        chain: &chain,
+        baselines: std::slice::from_ref(&baseline),
+    };
+    let r = model::build(&inputs).unwrap().seal().unwrap();
+    assert_eq!(r.history.plaintext_secrets, ["127.1.0.1:80"]);
+    let html = String::from_utf8(render(Format::Html, &r).unwrap()).unwrap();
+    assert!(html.contains("over plain HTTP (allow_plaintext_secrets): 127.1.0.1:80"), "the HTML says so");
+    let json = String::from_utf8(render(Format::Json, &r).unwrap()).unwrap();
+    assert!(json.contains("\"plaintext_secrets\""), "the JSON says so");
+}

@@ -1,13 +1,13 @@
-//! Credentials: what the vault holds (names and dates, never values), and site
-//! defaults written once from the UI.
+//! Credentials: what the vault holds (names and dates, never values), site defaults
+//! written once from the UI, and the site CA (a customer's, imported from files the
+//! person chooses in native dialogs).
 
 use portcullis_core::secret::Credentials;
 use portcullis_core::vault::Scope;
 
-use crate::dto::{
-    CaView, CertificatesView, CredentialState, DeviceCredentials, ImportCaRequest, PinView, SiteCredentials, VaultEntry,
-};
-use crate::error::{IpcError, IpcResult};
+use crate::dto::{CaView, CertificatesView, CredentialState, DeviceCredentials, PinView, SiteCredentials, VaultEntry};
+use crate::error::{IpcError, IpcResult, ShellCode};
+use crate::picker::{FilePicker, Pick};
 use crate::session::Session;
 
 pub fn entries(session: &Session) -> IpcResult<Vec<VaultEntry>> {
@@ -72,25 +72,26 @@ pub fn set_for_device(session: &Session, c: DeviceCredentials) -> IpcResult<()> 
     }
     let known = session.ws.store.all()?.iter().filter_map(|d| d.target()).any(|t| t.label() == c.device);
     if !known {
-        return Err(IpcError::new(crate::error::ShellCode::NotFound, format!("{} is not in the inventory", c.device)));
+        return Err(IpcError::new(ShellCode::NotFound, format!("{} is not in the inventory", c.device)));
     }
     session.ws.vault.set(Scope::Device(c.device.clone()), &Credentials::new(username, c.password))?;
     Ok(())
 }
 
-/// Make a customer's CA the site CA, as `portcullis certs import-ca` does: checked
-/// before it is kept, its key read from the file into the vault and nowhere else.
-pub fn import_ca(session: &Session, request: &ImportCaRequest) -> IpcResult<CertificatesView> {
-    let required = |what: &str, path: &str| {
-        let path = path.trim();
-        if path.is_empty() {
-            return Err(IpcError::input(format!("the {what} file is required")));
-        }
-        Ok(std::path::PathBuf::from(path))
-    };
-    let cert = required("certificate", &request.cert_path)?;
-    let key = required("key", &request.key_path)?;
-    portcullis_core::certs::SiteCa::import_files(&session.ws.home, &session.ws.vault, &cert, &key, request.replace)?;
+/// Make a customer's CA the site CA, as `portcullis certs import-ca` does: the
+/// certificate and then its key chosen with `picker` (native dialogs in the app; no path
+/// comes from the webview), checked before anything is kept, the key read into the vault
+/// and nowhere else. A cancelled pick changes nothing.
+pub fn import_ca(session: &Session, picker: &dyn FilePicker, replace: bool) -> IpcResult<CertificatesView> {
+    // Refused before any dialog (the engine refuses too): choosing two files only to be
+    // told no would be worse than being told at once.
+    if !replace && portcullis_core::certs::ca_info(&session.ws.home)?.is_some() {
+        return Err(IpcError::input("a site CA exists already: confirm replacing it to import another"));
+    }
+    let cancelled = || IpcError::new(ShellCode::Cancelled, "cancelled: no file was chosen, nothing changed");
+    let cert = picker.pick(Pick::CaCertificate)?.ok_or_else(cancelled)?;
+    let key = picker.pick(Pick::CaKey)?.ok_or_else(cancelled)?;
+    portcullis_core::certs::SiteCa::import_files(&session.ws.home, &session.ws.vault, &cert, &key, replace)?;
     certificates(session)
 }
 
@@ -117,4 +118,89 @@ pub fn certificates(session: &Session) -> IpcResult<CertificatesView> {
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use portcullis_core::secret::Secret;
+    use portcullis_core::vault::{FileVault, Vault};
+
+    use super::*;
+    use crate::picker::PresetPicks;
+
+    /// A data directory with a file vault, and a scratch folder for the files to pick.
+    fn session(name: &str) -> (Session, PathBuf) {
+        let root = std::env::temp_dir().join(format!("pc-creds-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let home = root.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let vault = Vault::new(Box::new(FileVault::new(home.join("v.age"), Secret::new("t"))), &home);
+        (Session::open(&home, vault, None).unwrap(), root)
+    }
+
+    /// A CA named `cn`: its certificate and key files in `dir`.
+    fn ca_files(dir: &Path, cn: &str) -> (PathBuf, PathBuf) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+        params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+        let (cert_path, key_path) = (dir.join(format!("{cn}.pem")), dir.join(format!("{cn}.key")));
+        std::fs::write(&cert_path, params.self_signed(&key).unwrap().pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        (cert_path, key_path)
+    }
+
+    fn has_ca_key(s: &Session) -> bool {
+        s.ws.vault.list().unwrap().iter().any(|e| matches!(e.scope, Scope::Ca(_)))
+    }
+
+    fn subject(s: &Session) -> Option<String> {
+        certificates(s).unwrap().ca.map(|c| c.subject)
+    }
+
+    #[test]
+    fn the_picked_certificate_and_key_become_the_site_ca() {
+        let (s, root) = session("pick");
+        let (cert, key) = ca_files(&root, "Customer CA");
+        let picks = PresetPicks::new([Some(cert), Some(key)]);
+        let view = import_ca(&s, &picks, false).unwrap();
+        assert!(view.ca.unwrap().subject.contains("Customer CA"));
+        assert_eq!(picks.left(), 0, "the certificate, then its key");
+        assert!(has_ca_key(&s), "the key is in the vault");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_cancelled_pick_is_an_error_and_changes_nothing() {
+        let (s, root) = session("cancel");
+        let (cert, _) = ca_files(&root, "Customer CA");
+        for picks in [vec![None], vec![Some(cert), None]] {
+            let e = import_ca(&s, &PresetPicks::new(picks), false).unwrap_err();
+            assert_eq!(e.code, ShellCode::Cancelled.into(), "{e}");
+            assert_eq!(subject(&s), None, "no site CA");
+            assert!(!has_ca_key(&s), "no key in the vault");
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn replacing_the_site_ca_needs_replace() {
+        let (s, root) = session("replace");
+        let (first, first_key) = ca_files(&root, "First CA");
+        let (second, second_key) = ca_files(&root, "Second CA");
+        import_ca(&s, &PresetPicks::new([Some(first), Some(first_key)]), false).unwrap();
+        // Refused before any dialog opens: both answers are still there.
+        let picks = PresetPicks::new([Some(second), Some(second_key)]);
+        let e = import_ca(&s, &picks, false).unwrap_err();
+        assert_eq!(e.code, portcullis_core::error::ErrorCode::Input.into(), "{e}");
+        assert!(e.message.contains("replacing"), "{e}");
+        assert_eq!(picks.left(), 2, "no dialog for a refused import");
+        assert!(subject(&s).unwrap().contains("First CA"));
+        import_ca(&s, &picks, true).unwrap();
+        assert!(subject(&s).unwrap().contains("Second CA"));
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

@@ -309,6 +309,12 @@ fn digest_response(
     path: &str,
     body: Option<&str>,
 ) -> std::result::Result<String, String> {
+    // digest_auth slices the header by character count as if it were bytes, and panics
+    // on a multi-byte character (found by fuzzing, fuzz/crashes-found/device): a
+    // challenge must be ASCII, as HTTP headers are.
+    if !challenge.is_ascii() {
+        return Err("the digest challenge is not ASCII".into());
+    }
     let mut prompt = digest_auth::parse(challenge).map_err(|e| e.to_string())?;
     let ctx = digest_auth::AuthContext::new_with_method(
         creds.username.as_str(),
@@ -400,6 +406,13 @@ mod tests {
         assert_eq!(seen.len(), 2);
         assert_eq!((seen[0].body.as_deref(), seen[0].authorization.is_some()), (None, false));
         assert_eq!((seen[1].body.as_deref(), seen[1].authorization.is_some()), (Some(body), true));
+    }
+
+    #[test]
+    fn a_challenge_that_is_not_ascii_is_malformed_not_a_panic() {
+        let creds = crate::secret::Credentials::new("admin", "pw");
+        let e = super::digest_response("Digest\u{ba}o=", &creds, "GET", "/", None).unwrap_err();
+        assert!(e.contains("not ASCII"), "{e}");
     }
 
     #[tokio::test]

@@ -181,6 +181,7 @@ pub fn build(inp: &Inputs<'_>) -> Result<ReportData, BuildError> {
             head: inp.chain.head.clone(),
             records: inp.chain.records,
             intact: inp.chain.first_bad.is_none(),
+            plaintext_secrets: plaintext_secrets(inp.history),
         },
         audits: span,
         summary,
@@ -190,6 +191,16 @@ pub fn build(inp: &Inputs<'_>) -> Result<ReportData, BuildError> {
         standards,
         sha256: None,
     })
+}
+
+/// Devices the history shows a secret reached in clear, by the site's choice.
+fn plaintext_secrets(history: &[portcullis_core::history::Record]) -> Vec<String> {
+    let devices: std::collections::BTreeSet<String> = history
+        .iter()
+        .filter(|r| r.change.setting == portcullis_core::setting::Setting::SitePlaintextSecrets)
+        .map(|r| r.change.device.clone())
+        .collect();
+    devices.into_iter().collect()
 }
 
 /// A device named explicitly keeps its change log even when no audit of it matched.

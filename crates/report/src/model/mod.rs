@@ -67,6 +67,10 @@ pub struct ChainRef {
     pub records: u64,
     /// `false` when `history verify` found a bad record; the report says so on its cover.
     pub intact: bool,
+    /// Devices a secret reached over plain HTTP because the site baseline allowed it
+    /// (`allow_plaintext_secrets`); the report says so on its cover.
+    #[serde(default)]
+    pub plaintext_secrets: Vec<String>,
 }
 
 /// Which audit runs the report compares.

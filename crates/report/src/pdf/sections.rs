@@ -57,6 +57,15 @@ pub(super) fn cover(l: &mut Layout<'_>, r: &ReportData) {
         l.text(LEFT + 8.0, l.y + 16.0, 9.5, true, FAIL, "The local history did not verify when this report was built.");
         l.y += 34.0;
     }
+    if !r.history.plaintext_secrets.is_empty() {
+        l.y += 4.0;
+        l.rect(LEFT, l.y, WIDTH, 24.0, (0xff, 0xf4, 0xe6));
+        let n = r.history.plaintext_secrets.len();
+        let text =
+            format!("The site baseline let passwords reach {n} device(s) over plain HTTP (allow_plaintext_secrets).");
+        l.text(LEFT + 8.0, l.y + 16.0, 9.5, true, FAIL, text);
+        l.y += 34.0;
+    }
     // The contents list is filled in once the sections have been laid out.
     l.y += 10.0;
 }

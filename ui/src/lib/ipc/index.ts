@@ -112,7 +112,9 @@ export const ipc = {
   exportReport: (format: 'pdf' | 'html' | 'csv' | 'json') => call<ReportFile>('export_report', { format }),
   getSettings: () => call<Settings>('get_settings'),
   certificates: () => call<CertificatesView>('certificates'),
-  importSiteCa: (request: ImportCaRequest) => call<CertificatesView>('import_site_ca', { request }),
+  /** The shell asks for the certificate and key files in native dialogs; no path crosses IPC.
+   *  Fails with code 'cancelled' when a dialog is closed without a choice. */
+  importSiteCa: (replace: boolean) => call<CertificatesView>('import_site_ca', { request: { replace } satisfies ImportCaRequest }),
   setSettings: (settings: Settings) => call<null>('set_settings', { settings }),
   reportPreview: () => call<ReportPreview>('report_preview'),
   /** Write-only: the passphrase goes into the encryption; the file is all that comes back. */

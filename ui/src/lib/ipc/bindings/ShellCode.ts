@@ -3,4 +3,4 @@
 /**
  * What only the shell reports.
  */
-export type ShellCode = "no_session" | "demo" | "baseline" | "nothing_to_apply" | "nothing_to_renew" | "nothing_to_report" | "report" | "not_found";
+export type ShellCode = "no_session" | "demo" | "baseline" | "nothing_to_apply" | "nothing_to_renew" | "nothing_to_report" | "report" | "not_found" | "cancelled";

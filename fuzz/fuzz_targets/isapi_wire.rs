@@ -1,0 +1,37 @@
+//! Fuzzes every ISAPI document reader in `driver::isapi::wire` (deviceInfo, users,
+//! adminAccesses, IP filter, NTP, time, SNMP, Integrate, `ResponseStatus` …) and the
+//! answer checks built on them, on one body; then what the read makes of them: the
+//! advisory match on the identity and the Hikvision time zone (`tz::from_hikvision`).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use portcullis_core::driver::isapi::wire;
+
+fuzz_target!(|data: &[u8]| {
+    let body = portcullis_fuzz::text(data);
+    let _ = wire::response_status(&body);
+    for status in [200, 400, 403, 404, 500] {
+        let _ = wire::is_not_supported(status, &body);
+    }
+    if let Ok(id) = wire::device_info(&body) {
+        let _ = (id.firmware(), portcullis_core::advisories::matching(&id));
+    }
+    let _ = wire::enabled(&body);
+    let _ = wire::any_enabled(&body);
+    let _ = wire::user_check(&body);
+    let _ = wire::users(&body);
+    let _ = wire::user_ids(&body);
+    let _ = wire::admin_accesses(&body);
+    let _ = wire::certificate_type(&body);
+    let _ = wire::snmp(&body);
+    let _ = wire::integrate_onvif(&body);
+    let _ = wire::sadp_discoverable(&body);
+    let _ = wire::device_name(&body);
+    if let Some(tz) = wire::time_zone(&body) {
+        let _ = portcullis_core::site::tz::from_hikvision(&tz);
+    }
+    let _ = wire::ip_filter_admitted(&body);
+    let _ = wire::time_is_ntp(&body);
+    let _ = wire::ntp_servers(&body);
+    let _ = wire::certificate_self_signed(&body);
+});

@@ -1,0 +1,84 @@
+import { cleanup, fireEvent, render, waitFor } from '@testing-library/svelte'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { CertificatesView } from '../lib/ipc'
+import { app } from '../lib/state.svelte'
+
+// A hand-made invoke (see ipc/index.test.ts): each command answers from `replies`.
+const calls: [string, unknown][] = []
+let replies: Record<string, () => Promise<unknown>> = {}
+vi.mock('@tauri-apps/api/core', () => ({
+  invoke: (cmd: string, args: unknown) => {
+    calls.push([cmd, args])
+    return (replies[cmd] ?? (async () => null))()
+  },
+}))
+vi.mock('@tauri-apps/api/event', () => ({ listen: async () => () => {} }))
+
+import Settings from './Settings.svelte'
+
+const settings = {
+  concurrency: 32, timeout_s: 10, ntp_servers: [], management_hosts: [], site_name: '', device_name_pattern: '', time_zone: '',
+}
+const ca = { subject: 'CN=Portcullis site CA default', not_after: '2036-01-01T00:00:00Z', fingerprint: 'AB:CD:EF:01', path: '/data/site-ca.pem' }
+const current: CertificatesView = { ca, pins: [] }
+const imported: CertificatesView = { ca: { ...ca, subject: 'CN=Customer Issuing CA', fingerprint: '12:34' }, pins: [] }
+const imports = () => calls.filter(([cmd]) => cmd === 'import_site_ca')
+
+function answer(certs: CertificatesView) {
+  replies = {
+    vault_entries: async () => [],
+    get_settings: async () => settings,
+    certificates: async () => certs,
+    import_site_ca: async () => imported,
+  }
+}
+
+describe('Settings: importing a site CA', () => {
+  beforeEach(() => {
+    calls.length = 0
+    app.notice = null
+  })
+  // Without vitest's globals, testing-library cannot unmount on its own.
+  afterEach(cleanup)
+
+  it('asks no path: the files are chosen in the shell', async () => {
+    answer({ ca: null, pins: [] })
+    const { container, getByText } = render(Settings)
+    await waitFor(() => getByText('Choose files and import…'))
+    expect(container.querySelector('#import-ca input')).toBeNull()
+    await fireEvent.click(getByText('Choose files and import…'))
+    await waitFor(() => expect(imports()).toEqual([['import_site_ca', { request: { replace: false } }]]))
+    expect(container.querySelector('[role="alertdialog"]')).toBeNull()
+  })
+
+  it('names the CA it would replace and calls only once confirmed', async () => {
+    answer(current)
+    const { container, getByText, getByRole } = render(Settings)
+    await waitFor(() => getByText('CN=Portcullis site CA default'))
+    await fireEvent.click(getByText('Choose files and import…'))
+    const confirm = getByRole('alertdialog')
+    expect(confirm.textContent).toContain('CN=Portcullis site CA default')
+    expect(confirm.textContent).toContain('AB:CD:EF:01')
+    expect(imports()).toEqual([])
+    // Cancel asks nothing of the shell.
+    await fireEvent.click(getByText('Cancel'))
+    expect(container.querySelector('[role="alertdialog"]')).toBeNull()
+    expect(imports()).toEqual([])
+    await fireEvent.click(getByText('Choose files and import…'))
+    await fireEvent.click(container.querySelector('#import-ca-replace') as HTMLElement)
+    await waitFor(() => expect(imports()).toEqual([['import_site_ca', { request: { replace: true } }]]))
+    await waitFor(() => getByText('CN=Customer Issuing CA'))
+  })
+
+  it('says a closed dialog changed nothing, as a note, not a failure', async () => {
+    answer({ ca: null, pins: [] })
+    replies.import_site_ca = async () => {
+      throw { code: 'cancelled', message: 'cancelled: no file was chosen, nothing changed' }
+    }
+    const { getByText } = render(Settings)
+    await waitFor(() => getByText('Choose files and import…'))
+    await fireEvent.click(getByText('Choose files and import…'))
+    await waitFor(() => expect(app.notice?.tone).toBe('note'))
+    expect(app.notice?.text).toContain('nothing changed')
+  })
+})
