@@ -141,10 +141,13 @@ for t in $TARGETS; do
   mark=fuzz/artifacts/"$t"/.run-start
   touch "$mark"
   start=$(date +%s%N)
+  # The targets' scratch directories (a site CA and its vault, a history) go with the run.
+  scratch=$(mktemp -d)
   set +e
-  "$BIN/$t" "${args[@]}" fuzz/corpus/"$t" >"$log" 2>&1
+  TMPDIR=$scratch "$BIN/$t" "${args[@]}" fuzz/corpus/"$t" >"$log" 2>&1
   rc=$?
   set -e
+  rm -rf "$scratch"
   ms=$((($(date +%s%N) - start) / 1000000))
   secs=$((ms / 1000)).$((ms % 1000 / 100))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
