@@ -177,7 +177,7 @@ impl FileVault {
             recipient.set_work_factor(n);
         }
         let data = age::encrypt(&recipient, &plain).map_err(|e| Error::Local(format!("vault encryption: {e}")))?;
-        write_atomically(&self.path, &data)
+        crate::files::write_private(&self.path, &data)
     }
 }
 
@@ -202,11 +202,6 @@ impl SecretStore for FileVault {
     fn describe(&self) -> String {
         format!("the encrypted file {}", self.path.display())
     }
-}
-
-/// Write a file whole, owner-only (see [`crate::files::write_private`]).
-pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
-    crate::files::write_private(path, data)
 }
 
 /// The file vault's passphrase, taken from `PORTCULLIS_VAULT_PASSPHRASE` the first time
@@ -270,7 +265,7 @@ impl Vault {
 
     fn save_index(&self, list: &[EntryInfo]) -> Result<()> {
         let data = serde_json::to_vec_pretty(list).map_err(|e| Error::Local(e.to_string()))?;
-        write_atomically(&self.index_path, &data)
+        crate::files::write_private(&self.index_path, &data)
     }
 
     pub fn set(&self, scope: Scope, creds: &Credentials) -> Result<()> {

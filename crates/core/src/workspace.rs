@@ -71,7 +71,7 @@ impl Workspace {
     /// Keep `text` as the site's baseline: checked first (errors name the line).
     pub fn set_site_baseline(&self, name: &str, text: &str) -> Result<()> {
         let b = Baseline::parse(name, text)?;
-        crate::vault::write_atomically(&self.site_baseline_path(), text.as_bytes())?;
+        crate::files::write_private(&self.site_baseline_path(), text.as_bytes())?;
         *self.site_baseline.write().map_err(|_| Error::Local("baseline lock poisoned".into()))? = Some(Arc::new(b));
         Ok(())
     }

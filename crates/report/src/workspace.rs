@@ -76,12 +76,12 @@ pub struct Written {
 /// Render `report` as `format` into `path`, with `path.sha256` beside it.
 pub fn write(report: &ReportData, format: Format, path: &Path) -> Result<Written, ReportError> {
     let bytes = crate::render(format, report)?;
-    portcullis_core::vault::write_atomically(path, &bytes)?;
+    portcullis_core::files::write_private(path, &bytes)?;
     let file_sha256 = integrity::file_digest(&bytes);
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let mut side = path.as_os_str().to_owned();
     side.push(".sha256");
-    portcullis_core::vault::write_atomically(Path::new(&side), format!("{file_sha256}  {name}\n").as_bytes())?;
+    portcullis_core::files::write_private(Path::new(&side), format!("{file_sha256}  {name}\n").as_bytes())?;
     Ok(Written { bytes: bytes.len(), file_sha256 })
 }
 

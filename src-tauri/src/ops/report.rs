@@ -2,7 +2,7 @@
 //! data directory's audit snapshots, the history and its chain check, and written to
 //! `<data dir>/reports/` with a `.sha256` beside each file.
 
-use portcullis_core::vault::write_atomically;
+use portcullis_core::files::write_private;
 use portcullis_core::workspace::SystemClock;
 use portcullis_report::workspace::{self as report_ws, ReportError, ReportRequest};
 use portcullis_report::Format;
@@ -92,7 +92,7 @@ pub fn handover(session: &Session, request: HandoverRequest) -> IpcResult<Handov
     let h = portcullis_core::handover::build(&session.ws.store, &session.ws.vault, site.as_deref(), &operator, &to)?;
     let name = format!("portcullis-handover-{}.age", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
     let path = session.ws.home.join("reports").join(name);
-    write_atomically(&path, &h.ciphertext)?;
+    write_private(&path, &h.ciphertext)?;
     Ok(HandoverFile {
         path: path.display().to_string(),
         devices: u32::try_from(h.devices).unwrap_or(u32::MAX),

@@ -88,16 +88,22 @@ pub enum First {
 
 /// Words in an unresolved rotation's recorded reason: the next try starts with the
 /// other password.
-pub const NEW_REFUSED: &str = "the new password is refused";
-pub const OLD_REFUSED: &str = "the old password is refused";
+const NEW_REFUSED: &str = "the new password is refused";
+const OLD_REFUSED: &str = "the old password is refused";
 
 impl First {
-    /// The order for a rotation whose last try ended with `reason`.
-    pub fn after(reason: &str) -> First {
-        if reason.contains(NEW_REFUSED) {
-            First::Old
-        } else {
-            First::New
+    /// The order for the next try at `device`'s rotation, from the history: the other
+    /// password than the one its last try found refused (new first otherwise). A newer
+    /// rotation (a record naming a vault entry) starts afresh.
+    pub fn for_device(records: &[crate::history::Record], device: &str) -> First {
+        let refused = |r: &crate::history::Record, words: &str| matches!(&r.change.outcome, crate::history::Outcome::Failed { reason } if reason.contains(words));
+        let last = records.iter().rfind(|r| {
+            r.change.device == device
+                && (r.change.vault_entry.is_some() || refused(r, NEW_REFUSED) || refused(r, OLD_REFUSED))
+        });
+        match last {
+            Some(r) if refused(r, NEW_REFUSED) => First::Old,
+            _ => First::New,
         }
     }
 }
@@ -114,8 +120,8 @@ pub async fn logs_in(device: &dyn Driver, creds: &Credentials) -> Result<bool, E
 }
 
 /// Decide a rotation by logging in, `first` first. When the new one works, the old one
-/// is tried once to prove it no longer does; when the first is refused, the run's one refusal is spent and the rotation
-/// stays unresolved until the next run tries the other.
+/// is tried once to prove it no longer does; when the first is refused, the run's one
+/// refusal is spent and the rotation stays unresolved until the next run tries the other.
 pub async fn resolve(base: &dyn Driver, new: &Credentials, old: Option<&Credentials>, first: First) -> Resolution {
     let old = old.filter(|o| o.password != new.password);
     match (first, old) {

@@ -28,6 +28,8 @@ pub struct Recovered {
 /// so the password refused last time is tried after the other one, not first.
 pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -> Result<Vec<Recovered>> {
     let mut out = Vec::new();
+    // Read once: which password each device's last try found refused.
+    let records = ctx.history.query(&Default::default())?;
     for address in ctx.vault.pending_devices()? {
         let Some(new) = ctx.vault.pending(&address)? else { continue };
         let found = targets.iter().find(|(t, _)| t.address.to_string() == address);
@@ -39,8 +41,7 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
             },
         };
         let old = ctx.vault.lookup(&target.label(), site.as_deref())?;
-        let first = last_unresolved(&ctx.history, &target.label())?
-            .map_or(password::First::New, |r| password::First::after(&r));
+        let first = password::First::for_device(&records, &target.label());
         // Connecting asks what the device speaks, without credentials.
         let resolution = match driver::connect(&target, None, &ctx.client, &ctx.connect).await {
             // An activation that never happened: the camera is still factory-new.
@@ -97,21 +98,4 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
         out.push(Recovered { device: address, kept, detail });
     }
     Ok(out)
-}
-
-/// The reason the device's last password record failed with, if it did: the order of
-/// the next try depends on which password that try found refused.
-fn last_unresolved(history: &History, device: &str) -> Result<Option<String>> {
-    let last = history
-        .query(&Default::default())?
-        .into_iter()
-        .rfind(|r| r.change.device == device && (r.change.vault_entry.is_some() || refused_either(&r.change.outcome)));
-    Ok(last.and_then(|r| match r.change.outcome {
-        Outcome::Failed { reason } => Some(reason),
-        _ => None,
-    }))
-}
-
-fn refused_either(outcome: &Outcome) -> bool {
-    matches!(outcome, Outcome::Failed { reason } if reason.contains(password::NEW_REFUSED) || reason.contains(password::OLD_REFUSED))
 }

@@ -54,7 +54,7 @@ impl SiteCa {
         let cert = params.self_signed(&key).map_err(|e| local("CA", e))?;
         let secret = Secret::new(key.serialize_pem());
         vault.set(Self::vault_scope(), &Credentials { username: "key".into(), password: secret.clone() })?;
-        crate::vault::write_atomically(&path, cert.pem().as_bytes())?;
+        crate::files::write_private(&path, cert.pem().as_bytes())?;
         Ok(SiteCa { cert_pem: cert.pem(), key: secret })
     }
 
@@ -112,7 +112,7 @@ impl SiteCa {
             .map_err(|e| local("trial request", e))?;
         ca.sign_csr(&csr, &["import.check".into()]).map_err(|e| bad(&format!("it cannot sign ({e})")))?;
         vault.set(Self::vault_scope(), &Credentials { username: "key".into(), password: ca.key.clone() })?;
-        crate::vault::write_atomically(&Self::cert_path(home), ca.cert_pem.as_bytes())?;
+        crate::files::write_private(&Self::cert_path(home), ca.cert_pem.as_bytes())?;
         Ok(ca)
     }
 

@@ -48,7 +48,7 @@ impl Pins {
         let mut pins = Pins::load(home)?;
         pins.devices.insert(address.to_string(), pin);
         let data = serde_json::to_vec_pretty(&pins).map_err(|e| local("pins.json", e))?;
-        crate::vault::write_atomically(&Self::path(home), &data)
+        crate::files::write_private(&Self::path(home), &data)
     }
 
     /// The pins as the HTTP client wants them.
