@@ -1,11 +1,12 @@
-//! `portcullis certs`: the site CA's certificate for the customer's trust stores, and
-//! renewal of device certificates that are about to expire.
+//! `portcullis certs`: the site CA's certificate for the customer's trust stores,
+//! renewal of device certificates that are about to expire, and the operator's decision
+//! on a device certificate that changed since it was pinned.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use portcullis_core::certs::{Pins, SiteCa};
+use portcullis_core::certs::{PinOrigin, Pins, SiteCa};
 use portcullis_core::vault::Vault;
 
 use crate::output::Output;
@@ -39,8 +40,22 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// The pinned device certificates and when each one ends.
+    /// The pinned device certificates: where each came from (installed by apply, or
+    /// first seen), when it ends, and any different certificate a device presented since.
     List,
+    /// Accept the certificate a device now presents in place of its pinned one (after
+    /// a factory reset, say). Until then nothing goes to the device over HTTPS.
+    Accept {
+        /// The device's address, as `certs list` shows it.
+        device: String,
+        /// The fingerprint you checked (`sha256:…` from `certs list`, or from the
+        /// device's web page): refused if the certificate waiting is another.
+        #[arg(long)]
+        fingerprint: Option<String>,
+        /// Who decides (default: $PORTCULLIS_OPERATOR, then $USER).
+        #[arg(long)]
+        operator: Option<String>,
+    },
 }
 
 pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
@@ -73,10 +88,41 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             let pins = Pins::load(&home)?;
             for (device, pin) in &pins.devices {
                 if out.json {
-                    out.record("pin", &serde_json::json!({ "device": device, "fingerprint": pin.fingerprint, "not_after": pin.not_after }));
-                } else {
-                    println!("{device:<18} ends {}  sha256:{}", pin.not_after, pin.fingerprint);
+                    out.record("pin", &serde_json::json!({ "device": device, "pin": pin }));
+                    continue;
                 }
+                let origin = match pin.origin {
+                    PinOrigin::Installed => "installed ",
+                    PinOrigin::FirstSeen => "first seen",
+                };
+                println!("{device:<18} {origin}  ends {}  sha256:{}", pin.not_after, pin.fingerprint);
+                if let Some(c) = &pin.changed_to {
+                    println!(
+                        "{:<18} CHANGED     seen {}, now presents sha256:{} — refused until \
+                         `portcullis certs accept {device} --fingerprint sha256:{}`",
+                        "", c.seen, c.fingerprint, c.fingerprint
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Accept { device, fingerprint, operator } => {
+            let ws = portcullis_core::workspace::Workspace::from_env()?;
+            let clock = portcullis_core::workspace::SystemClock;
+            let pin = portcullis_core::tasks::certs::accept(
+                &ws,
+                &device,
+                fingerprint.as_deref(),
+                operator.as_deref(),
+                &clock,
+            )?;
+            if out.json {
+                out.record("accepted", &serde_json::json!({ "device": device, "pin": pin }));
+            } else {
+                println!(
+                    "{device}: sha256:{} is now the certificate it is held to (recorded in the history).",
+                    pin.fingerprint
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -191,6 +191,15 @@ pub fn certificates(state: State<'_, AppState>) -> IpcResult<CertificatesView> {
     ops::creds::certificates(&*state.session()?)
 }
 
+/// The person saw the fingerprint in the app and confirmed it (issue #14).
+#[tauri::command]
+pub fn accept_certificate(
+    state: State<'_, AppState>,
+    request: AcceptCertificateRequest,
+) -> IpcResult<CertificatesView> {
+    ops::creds::accept_certificate(&*state.session()?, &request)
+}
+
 /// The files are chosen in native dialogs here, never named by the webview (issue #14).
 /// The dialogs wait on a blocking thread: the plugin needs the main thread free to show them.
 #[tauri::command]

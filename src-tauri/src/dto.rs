@@ -251,7 +251,15 @@ ipc! {
         pub replace: bool,
     }
 
-    /// The site CA and the device certificates pinned after install.
+    /// Accept the certificate a device presents in place of its pin. `fingerprint` is
+    /// the one the person was shown: the shell refuses if another is waiting.
+    #[serde(deny_unknown_fields)]
+    pub struct AcceptCertificateRequest {
+        pub device: String,
+        pub fingerprint: String,
+    }
+
+    /// The site CA and the device certificates pinned (installed, or first seen).
     pub struct CertificatesView {
         pub ca: Option<CaView>,
         pub pins: Vec<PinView>,
@@ -270,6 +278,17 @@ ipc! {
         pub not_after: String,
         /// Ends within 30 days (`portcullis certs renew --within 30`).
         pub expiring: bool,
+        /// `installed` (from the site CA, proven) or `first_seen` (trust on first use).
+        pub origin: String,
+        /// A different certificate the device presented since: refused until accepted.
+        pub changed_to: Option<ChangedCertificate>,
+    }
+
+    pub struct ChangedCertificate {
+        pub fingerprint: String,
+        pub not_after: String,
+        /// When it was seen.
+        pub seen: String,
     }
 
     /// A setting that no longer shows what apply verified.

@@ -59,6 +59,7 @@ pub fn app_builder_with<R: Runtime>(builder: Builder<R>, state: AppState, pickin
         commands::set_device_credentials,
         commands::certificates,
         commands::import_site_ca,
+        commands::accept_certificate,
         commands::drift,
         commands::interfaces,
         commands::use_baseline_file,

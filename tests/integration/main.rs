@@ -8,6 +8,7 @@ mod inventory;
 mod keyring;
 mod report;
 mod site;
+mod trust;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -29,6 +29,8 @@ pub enum Error {
     AuthRefused { address: String, username: String },
     #[error("{address}: not trying {username}: a login was already refused on this device in this run (lockout protection); check the credentials and run again")]
     LoginWithheld { address: String, username: String },
+    #[error("{address}: the device presents certificate sha256:{presented}, not the pinned sha256:{pinned}: nothing goes to it over HTTPS until an operator accepts the change (portcullis certs accept)")]
+    CertificateChanged { address: String, pinned: String, presented: String },
     #[error("{address}: the device reports a login lock ({unlock_in_s} s left); left alone")]
     Locked { address: String, unlock_in_s: u64 },
     #[error("{address}: not activated (factory-new): activate it first")]
@@ -57,7 +59,7 @@ impl Error {
             | Error::NotActivated { .. }
             | Error::NoCredentials { .. } => Fault::Credentials,
             Error::Unsupported { .. } => Fault::Unsupported,
-            Error::Malformed { .. } | Error::Device { .. } => Fault::Device,
+            Error::Malformed { .. } | Error::Device { .. } | Error::CertificateChanged { .. } => Fault::Device,
             Error::Input(_) => Fault::Input,
             Error::Local(_) => Fault::Local,
         }
@@ -70,6 +72,7 @@ impl Error {
             Error::Timeout { .. } => ErrorCode::Timeout,
             Error::AuthRefused { .. } => ErrorCode::AuthRefused,
             Error::LoginWithheld { .. } => ErrorCode::LoginWithheld,
+            Error::CertificateChanged { .. } => ErrorCode::CertificateChanged,
             Error::Locked { .. } => ErrorCode::Locked,
             Error::NotActivated { .. } => ErrorCode::NotActivated,
             Error::NoCredentials { .. } => ErrorCode::NoCredentials,
@@ -96,6 +99,7 @@ pub enum ErrorCode {
     Timeout,
     AuthRefused,
     LoginWithheld,
+    CertificateChanged,
     Locked,
     NotActivated,
     NoCredentials,
@@ -113,6 +117,7 @@ impl ErrorCode {
             ErrorCode::Timeout => "timeout",
             ErrorCode::AuthRefused => "auth_refused",
             ErrorCode::LoginWithheld => "login_withheld",
+            ErrorCode::CertificateChanged => "certificate_changed",
             ErrorCode::Locked => "locked",
             ErrorCode::NotActivated => "not_activated",
             ErrorCode::NoCredentials => "no_credentials",

@@ -5,7 +5,12 @@
 use portcullis_core::secret::Credentials;
 use portcullis_core::vault::Scope;
 
-use crate::dto::{CaView, CertificatesView, CredentialState, DeviceCredentials, PinView, SiteCredentials, VaultEntry};
+use portcullis_core::certs::PinOrigin;
+
+use crate::dto::{
+    AcceptCertificateRequest, CaView, CertificatesView, ChangedCertificate, CredentialState, DeviceCredentials,
+    PinView, SiteCredentials, VaultEntry,
+};
 use crate::error::{IpcError, IpcResult, ShellCode};
 use crate::picker::{FilePicker, Pick};
 use crate::session::Session;
@@ -95,6 +100,14 @@ pub fn import_ca(session: &Session, picker: &dyn FilePicker, replace: bool) -> I
     certificates(session)
 }
 
+/// Accept the certificate a device presents in place of its pin, as `portcullis certs
+/// accept --fingerprint` does: only the one the person was shown; recorded in the history.
+pub fn accept_certificate(session: &Session, request: &AcceptCertificateRequest) -> IpcResult<CertificatesView> {
+    let clock = portcullis_core::workspace::SystemClock;
+    portcullis_core::tasks::certs::accept(&session.ws, &request.device, Some(&request.fingerprint), None, &clock)?;
+    certificates(session)
+}
+
 /// The site CA (public part) and every pinned device certificate.
 pub fn certificates(session: &Session) -> IpcResult<CertificatesView> {
     let ca = portcullis_core::certs::ca_info(&session.ws.home)?.map(|c| CaView {
@@ -115,6 +128,16 @@ pub fn certificates(session: &Session) -> IpcResult<CertificatesView> {
                 fingerprint: p.fingerprint.clone(),
                 not_after: p.not_after.clone(),
                 expiring: expiring.contains(device),
+                origin: match p.origin {
+                    PinOrigin::Installed => "installed",
+                    PinOrigin::FirstSeen => "first_seen",
+                }
+                .into(),
+                changed_to: p.changed_to.as_ref().map(|c| ChangedCertificate {
+                    fingerprint: c.fingerprint.clone(),
+                    not_after: c.not_after.clone(),
+                    seen: c.seen.clone(),
+                }),
             })
             .collect(),
     })
@@ -201,6 +224,28 @@ mod tests {
         assert!(subject(&s).unwrap().contains("First CA"));
         import_ca(&s, &picks, true).unwrap();
         assert!(subject(&s).unwrap().contains("Second CA"));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_changed_certificate_is_shown_and_accepted_only_as_shown() {
+        let (s, root) = session("accept");
+        let mut pin = portcullis_core::certs::Pin::installed("aa".into(), "2030-01-01T00:00:00Z".into());
+        pin.origin = PinOrigin::FirstSeen;
+        pin.changed_to = Some(portcullis_core::certs::Change {
+            fingerprint: "bb".into(),
+            not_after: String::new(),
+            seen: "2026-12-03T10:00:00Z".into(),
+        });
+        portcullis_core::certs::Pins::save_one(&s.ws.home, "192.0.2.9", pin).unwrap();
+        let shown = certificates(&s).unwrap().pins.remove(0);
+        assert_eq!((shown.origin.as_str(), shown.changed_to.map(|c| c.fingerprint)), ("first_seen", Some("bb".into())));
+        let request = |fp: &str| AcceptCertificateRequest { device: "192.0.2.9".into(), fingerprint: fp.into() };
+        assert!(accept_certificate(&s, &request("cc")).is_err(), "only the certificate shown");
+        let view = accept_certificate(&s, &request("bb")).unwrap();
+        assert_eq!((view.pins[0].fingerprint.as_str(), view.pins[0].changed_to.is_none()), ("bb", true));
+        let history = s.ws.history.query(&Default::default()).unwrap();
+        assert!(history.iter().any(|r| r.change.setting == portcullis_core::setting::Setting::TlsCertificateTrusted));
         let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -82,3 +82,37 @@ describe('Settings: importing a site CA', () => {
     expect(app.notice?.text).toContain('nothing changed')
   })
 })
+
+describe('Settings: a device certificate that changed', () => {
+  const pin = { device: '192.0.2.9', fingerprint: 'aa'.repeat(32), not_after: '2030-01-01T00:00:00Z', expiring: false, origin: 'first_seen' }
+  const changed = { fingerprint: 'bb'.repeat(32), not_after: '2031-01-01T00:00:00Z', seen: '2026-12-03T10:00:00Z' }
+  const accepts = () => calls.filter(([cmd]) => cmd === 'accept_certificate')
+  beforeEach(() => {
+    calls.length = 0
+    app.notice = null
+  })
+  afterEach(cleanup)
+
+  it('shows the new fingerprint before accepting, and sends exactly that one', async () => {
+    answer({ ca: null, pins: [{ ...pin, changed_to: changed }] })
+    replies.accept_certificate = async () => ({ ca: null, pins: [{ ...pin, fingerprint: changed.fingerprint, changed_to: null }] })
+    const { container, getByText, getByRole } = render(Settings)
+    await waitFor(() => getByText('Certificate changed'))
+    expect(container.textContent).not.toContain(changed.fingerprint)
+    await fireEvent.click(getByText('Review…'))
+    expect(getByRole('alertdialog').textContent).toContain(`sha256:${changed.fingerprint}`)
+    expect(accepts()).toEqual([])
+    await fireEvent.click(container.querySelector('#accept-certificate') as HTMLElement)
+    await waitFor(() =>
+      expect(accepts()).toEqual([['accept_certificate', { request: { device: '192.0.2.9', fingerprint: changed.fingerprint } }]]),
+    )
+    await waitFor(() => expect(container.textContent).not.toContain('Certificate changed'))
+  })
+
+  it('says nothing of a change when there is none', async () => {
+    answer({ ca: null, pins: [{ ...pin, changed_to: null }] })
+    const { container, getByText } = render(Settings)
+    await waitFor(() => getByText('first seen'))
+    expect(container.textContent).not.toContain('Certificate changed')
+  })
+})

@@ -240,6 +240,15 @@ pub struct CaInfo {
     pub path: String,
 }
 
+/// The site CA's certificate (DER), if one was created: what handshakes trust.
+pub fn ca_cert_der(home: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read_to_string(SiteCa::cert_path(home)) {
+        Ok(pem) => pem_der(&pem).map(Some).ok_or_else(|| local("site-ca.pem", "not PEM")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(local("site-ca.pem", e)),
+    }
+}
+
 /// The site CA's certificate, if one was created (`site-ca.pem`).
 pub fn ca_info(home: &Path) -> Result<Option<CaInfo>> {
     let path = SiteCa::cert_path(home);

@@ -4,15 +4,15 @@
 //! handshake to prove an install, and the pins that later connections are held to.
 //!
 //! `ca` is the site CA and the certificates it signs, `proof` the handshake that proves
-//! an install, `pins` the pins with their expiry. The rest of the workspace uses them
+//! an install, `pins` the pins with their expiry and origin (installed, or first seen). The rest of the workspace uses them
 //! through the re-exports below, by their old paths (`certs::SiteCa`, `certs::Pins`…).
 
 mod ca;
 mod pins;
 mod proof;
 
-pub use ca::{ca_info, CaInfo, Leaf, SiteCa, LEAF_DAYS};
-pub use pins::{fingerprint, Pin, Pins};
+pub use ca::{ca_cert_der, ca_info, CaInfo, Leaf, SiteCa, LEAF_DAYS};
+pub use pins::{fingerprint, Change, Pin, PinOrigin, Pins};
 pub use proof::verify_handshake;
 
 use crate::error::Error;

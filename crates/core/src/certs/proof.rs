@@ -60,5 +60,5 @@ pub async fn verify_handshake(ca: &SiteCa, address: IpAddr, port: u16, expected_
         .and_then(|(_, c)| chrono::DateTime::from_timestamp(c.validity().not_after.timestamp(), 0))
         .map(|t| t.to_rfc3339())
         .unwrap_or_default();
-    Ok(Pin { fingerprint: fingerprint(leaf.as_ref()), not_after })
+    Ok(Pin::installed(fingerprint(leaf.as_ref()), not_after))
 }

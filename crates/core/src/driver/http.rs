@@ -7,13 +7,11 @@
 //! sent only on the authenticated request. The device's [`LoginGuard`] (one per device
 //! per run, see [`super::login`]) decides whether a login may be tried at all.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use super::transport::Client;
-use super::transport::{ExchangeError, Network, Request};
+use super::transport::{ExchangeError, Request};
 use crate::error::{Error, Result};
 use crate::secret::Credentials;
 
@@ -41,124 +39,7 @@ pub struct HttpSession {
     limit: usize,
 }
 
-/// A client with no pins: every device's certificate is accepted (factory cameras
-/// present self-signed ones). TLS via rustls only.
-pub fn client(timeout: Duration) -> Result<Client> {
-    client_with_pins(timeout, HashMap::new())
-}
-
-/// The client every command uses: the pins recorded under PORTCULLIS_HOME applied.
-pub fn client_for_home(home: &std::path::Path, timeout: Duration) -> Result<Client> {
-    pinned_client(home, timeout).map(|(client, _)| client)
-}
-
-/// [`client_for_home`] with a handle on its pins, for a run that installs certificates:
-/// a certificate proven mid-run is pinned for the same client's next connection.
-pub fn pinned_client(home: &std::path::Path, timeout: Duration) -> Result<(Client, LivePins)> {
-    let pins = LivePins::new(crate::certs::Pins::load(home)?.by_address());
-    Ok((client_with_live_pins(timeout, pins.clone())?, pins))
-}
-
-/// A client that holds each pinned device (by address) to the SHA-256 fingerprint of
-/// the certificate `apply` installed; devices without a pin are accepted as they are.
-pub fn client_with_pins(timeout: Duration, pins: HashMap<IpAddr, String>) -> Result<Client> {
-    client_with_live_pins(timeout, LivePins::new(pins))
-}
-
-/// The pins a client checks at every handshake, shared with whoever proves new ones.
-#[derive(Debug, Clone, Default)]
-pub struct LivePins(Arc<std::sync::RwLock<HashMap<IpAddr, String>>>);
-
-impl LivePins {
-    pub fn new(pins: HashMap<IpAddr, String>) -> Self {
-        LivePins(Arc::new(std::sync::RwLock::new(pins)))
-    }
-    /// Hold `address` to this fingerprint from the next handshake on.
-    pub fn set(&self, address: IpAddr, fingerprint: String) {
-        if let Ok(mut p) = self.0.write() {
-            p.insert(address, fingerprint);
-        }
-    }
-    fn get(&self, address: &IpAddr) -> Option<String> {
-        self.0.read().ok().and_then(|p| p.get(address).cloned())
-    }
-}
-
-fn client_with_live_pins(timeout: Duration, pins: LivePins) -> Result<Client> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let tls = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Local(format!("TLS: {e}")))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(PinVerifier { pins, provider }))
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .use_preconfigured_tls(tls)
-        .pool_idle_timeout(Duration::from_secs(30))
-        // A redirect would replay a request (and its body: a password, a key) to
-        // wherever the device says. Devices are reached where we know them, or not at all.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map(|c| Client::new(Arc::new(Network(c)), timeout))
-        .map_err(|e| Error::Local(format!("HTTP client: {e}")))
-}
-
-/// Pins by address. Chain validation is not what protects a camera on a LAN (it is
-/// reached by IP, with a certificate from a site CA or its own self-signed one); the
-/// pin is: once a certificate is installed and proven, only that one is accepted.
-#[derive(Debug)]
-struct PinVerifier {
-    pins: LivePins,
-    provider: Arc<rustls::crypto::CryptoProvider>,
-}
-
-impl rustls::client::danger::ServerCertVerifier for PinVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        if let rustls::pki_types::ServerName::IpAddress(ip) = server_name {
-            let ip: IpAddr = (*ip).into();
-            if let Some(pin) = self.pins.get(&ip) {
-                if crate::certs::fingerprint(end_entity.as_ref()) != pin {
-                    return Err(rustls::Error::General(format!(
-                        "{ip} presents a certificate other than the pinned one (sha256:{pin})"
-                    )));
-                }
-            }
-        }
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
-}
+pub use super::tls::{client, pinned_client, LivePins};
 
 impl HttpSession {
     pub fn new(
@@ -206,6 +87,9 @@ impl HttpSession {
                 Error::Timeout { address: self.address.clone(), seconds: self.timeout.as_secs().max(1) }
             }
             ExchangeError::Unreachable(reason) => Error::Unreachable { address: self.address.clone(), reason },
+            ExchangeError::CertificateChanged { pinned, presented } => {
+                Error::CertificateChanged { address: self.address.clone(), pinned, presented }
+            }
             ExchangeError::TooLarge(limit) => Error::Malformed {
                 address: self.address.clone(),
                 operation: "reading an answer".into(),

@@ -6,6 +6,7 @@ pub mod http;
 pub mod isapi;
 pub mod login;
 pub mod onvif;
+pub mod tls;
 pub mod transport;
 
 use crate::setting::Setting;
@@ -237,7 +238,7 @@ pub async fn connect(
     }
     match clock {
         Ok(_) => Ok(Box::new(onvif)),
-        Err(e @ (Error::Unreachable { .. } | Error::Timeout { .. })) => Err(e),
+        Err(e @ (Error::Unreachable { .. } | Error::Timeout { .. } | Error::CertificateChanged { .. })) => Err(e),
         Err(_) => Err(Error::Unsupported { address: target.label(), operation: "ISAPI or ONVIF".into() }),
     }
 }

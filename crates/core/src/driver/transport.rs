@@ -50,6 +50,11 @@ pub enum ExchangeError {
     Unreachable(String),
     /// The answer was larger than the request's limit (in bytes).
     TooLarge(usize),
+    /// The device presented another certificate than its pin (fingerprints, hex).
+    CertificateChanged {
+        pinned: String,
+        presented: String,
+    },
 }
 
 /// One HTTP exchange.
@@ -81,14 +86,18 @@ impl Client {
 
 /// Over the network.
 #[derive(Debug)]
-pub(crate) struct Network(pub reqwest::Client);
+pub(crate) struct Network {
+    pub http: reqwest::Client,
+    /// What the client's handshakes checked: says why one was refused.
+    pub pins: super::tls::LivePins,
+}
 
 #[async_trait::async_trait]
 impl Exchange for Network {
     async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| ExchangeError::Unreachable(format!("method {}: {e}", request.method)))?;
-        let mut r = self.0.request(method, &request.url);
+        let mut r = self.http.request(method, &request.url);
         if let Some(t) = request.content_type {
             r = r.header("Content-Type", t);
         }
@@ -98,7 +107,7 @@ impl Exchange for Network {
         if let Some(a) = request.authorization {
             r = r.header("Authorization", a);
         }
-        let mut resp = r.send().await.map_err(|e| failure(&e))?;
+        let mut resp = r.send().await.map_err(|e| self.failure(&request.url, &e))?;
         let status = resp.status().as_u16();
         let challenges = resp
             .headers()
@@ -114,7 +123,7 @@ impl Exchange for Network {
         // Read chunk by chunk: a device that does not say its length, or lies, is
         // stopped at the limit.
         let mut bytes = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| failure(&e))? {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.failure(&request.url, &e))? {
             if bytes.len() + chunk.len() > request.limit {
                 return Err(ExchangeError::TooLarge(request.limit));
             }
@@ -122,6 +131,22 @@ impl Exchange for Network {
         }
         let body = String::from_utf8_lossy(&bytes).into_owned();
         Ok(Reply { status, challenges, body })
+    }
+}
+
+impl Network {
+    /// Why an exchange failed: a refused certificate change is told apart (the
+    /// handshake recorded it), everything else by its innermost cause.
+    fn failure(&self, url: &str, e: &reqwest::Error) -> ExchangeError {
+        let host = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str()?.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().ok());
+        if url.starts_with("https://") {
+            if let Some((pinned, seen)) = host.and_then(|ip| self.pins.changed(&ip)) {
+                return ExchangeError::CertificateChanged { pinned, presented: seen.fingerprint };
+            }
+        }
+        failure(e)
     }
 }
 

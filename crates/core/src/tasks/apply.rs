@@ -83,27 +83,44 @@ impl Prepared {
     /// Carry the plans out. Stops between steps when `cancel` (given to `prepare`) is set.
     pub async fn run(self, sink: Arc<dyn Sink>) -> Result<ApplyOutcome> {
         let Prepared { plans, recovered, closed, ws, ctx, subjects, request, policy, .. } = self;
-        let mut reports = execute(&ws, &ctx, &subjects, plans, &sink).await?;
-        // Cameras activated just now can be read at last: plan and harden them in the same run.
-        let activated: Vec<String> = reports.iter().filter(|r| r.activated).map(|r| r.device.clone()).collect();
-        if !activated.is_empty() && !ctx.cancel.load(Ordering::Relaxed) {
-            let chosen: Vec<Subject> = activated.iter().filter_map(|l| subjects.get(l).cloned()).collect();
-            let audits = super::audit::read(&ws, &chosen, &policy, &request, sink.as_ref(), &ctx.client).await?;
-            let mut again = from_audits(&ws, &policy, &audits)?.plans;
-            again.retain(|p| p.actionable() > 0);
-            for second in execute(&ws, &ctx, &subjects, again, &sink).await? {
-                if let Some(first) = reports.iter_mut().find(|r| r.device == second.device) {
-                    first.absorb(second);
-                }
-            }
-        }
-        for r in &reports {
-            if let (Some(port), Some(s)) = (r.https_port, subjects.get(&r.device)) {
-                ws.store.set_https_port(s.target.address, port)?;
-            }
-        }
+        let outcome = run_plans(&ws, &ctx, &subjects, plans, &request, &policy, &sink).await;
+        // What the run's handshakes learnt is kept whether it ended well or not.
+        ctx.pins.save(&ws.home, &ctx.clock.stamp_secs())?;
+        let reports = outcome?;
         Ok(ApplyOutcome { recovered, closed, reports })
     }
+}
+
+/// Execute the plans; then plan and harden the cameras it activated, in the same run.
+async fn run_plans(
+    ws: &Arc<Workspace>,
+    ctx: &Arc<ApplyContext>,
+    subjects: &HashMap<String, Subject>,
+    plans: Vec<DevicePlan>,
+    request: &AuditRequest,
+    policy: &SitePolicy,
+    sink: &Arc<dyn Sink>,
+) -> Result<Vec<DeviceReport>> {
+    let mut reports = execute(ws, ctx, subjects, plans, sink).await?;
+    // Cameras activated just now can be read at last: plan and harden them in the same run.
+    let activated: Vec<String> = reports.iter().filter(|r| r.activated).map(|r| r.device.clone()).collect();
+    if !activated.is_empty() && !ctx.cancel.load(Ordering::Relaxed) {
+        let chosen: Vec<Subject> = activated.iter().filter_map(|l| subjects.get(l).cloned()).collect();
+        let audits = super::audit::read(ws, &chosen, policy, request, sink.as_ref(), &ctx.client).await?;
+        let mut again = from_audits(ws, policy, &audits)?.plans;
+        again.retain(|p| p.actionable() > 0);
+        for second in execute(ws, ctx, subjects, again, sink).await? {
+            if let Some(first) = reports.iter_mut().find(|r| r.device == second.device) {
+                first.absorb(second);
+            }
+        }
+    }
+    for r in &reports {
+        if let (Some(port), Some(s)) = (r.https_port, subjects.get(&r.device)) {
+            ws.store.set_https_port(s.target.address, port)?;
+        }
+    }
+    Ok(reports)
 }
 
 /// What an apply did.
@@ -140,7 +157,11 @@ pub async fn prepare(
             audits.retain(|a| chosen.iter().any(|s| s.label() == a.target));
             audits
         }
-        None => super::audit::read(ws, &chosen, &policy, &req.audit, &super::Quiet, &ctx.client).await?,
+        None => {
+            let read = super::audit::read(ws, &chosen, &policy, &req.audit, &super::Quiet, &ctx.client).await;
+            ctx.pins.save(&ws.home, &ctx.clock.stamp_secs())?;
+            read?
+        }
     };
     let closed = engine::interrupted::close(&ws.history, &ctx.operator, &audits, &ctx.clock.stamp())?;
     if closed > 0 {
@@ -234,7 +255,9 @@ pub async fn recover(
 ) -> Result<Vec<Recovered>> {
     let audit = AuditRequest { timeout, concurrency: 1, ..Default::default() };
     let ctx = context(ws, &audit, operator, SiteParameters::default(), clock, Arc::default())?;
-    recover_with(&ctx, &ws.select(&Selection::All)?, sink).await
+    let recovered = recover_with(&ctx, &ws.select(&Selection::All)?, sink).await;
+    ctx.pins.save(&ws.home, &ctx.clock.stamp_secs())?;
+    recovered
 }
 
 async fn recover_with(ctx: &ApplyContext, subjects: &[Subject], sink: &dyn Sink) -> Result<Vec<Recovered>> {

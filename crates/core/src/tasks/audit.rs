@@ -58,17 +58,23 @@ impl AuditRun {
 pub async fn run(ws: &Arc<Workspace>, req: &AuditRequest, clock: &dyn Clock, sink: &dyn Sink) -> Result<AuditRun> {
     let policy = ws.policy(&req.policy)?;
     let subjects = ws.select(&req.selection)?;
-    let client = run_client(ws, req)?;
-    let audits = read(ws, &subjects, &policy, req, sink, &client).await?;
+    let (client, pins) = run_client(ws, req)?;
+    let audits = read(ws, &subjects, &policy, req, sink, &client).await;
+    pins.save(&ws.home, &clock.stamp_secs())?;
+    let audits = audits?;
     ws.snapshots.save(&clock.stamp_secs(), &crate::workspace::operator(None), &policy.label, audits.clone())?;
     let records = ws.history.query(&Default::default())?;
     let drift = crate::history::drift_of_audits(&records, &audits.iter().collect::<Vec<_>>());
     Ok(AuditRun { site_score: audit::site_score(&audits), audits, drift })
 }
 
-/// The HTTP client of one run (its pins, and its login guards: one per device).
-pub(crate) fn run_client(ws: &Workspace, req: &AuditRequest) -> Result<crate::driver::http::Client> {
-    crate::driver::http::client_for_home(&ws.home, req.timeout.max(Duration::from_secs(1)))
+/// The HTTP client of one run (its pins, and its login guards: one per device), and
+/// the pins to save when the run ends (what it saw first, what changed).
+pub(crate) fn run_client(
+    ws: &Workspace,
+    req: &AuditRequest,
+) -> Result<(crate::driver::http::Client, crate::driver::http::LivePins)> {
+    crate::driver::http::pinned_client(&ws.home, req.timeout.max(Duration::from_secs(1)))
 }
 
 /// Read and score these devices (no snapshot kept): what plan and apply start from.

@@ -32,8 +32,10 @@ impl Plans {
 pub async fn run(ws: &Arc<Workspace>, req: &AuditRequest, sink: &dyn Sink) -> Result<(Plans, Vec<DeviceAudit>)> {
     let policy = ws.policy(&req.policy)?;
     let subjects = ws.select(&req.selection)?;
-    let client = super::audit::run_client(ws, req)?;
-    let audits = super::audit::read(ws, &subjects, &policy, req, &super::Quiet, &client).await?;
+    let (client, pins) = super::audit::run_client(ws, req)?;
+    let audits = super::audit::read(ws, &subjects, &policy, req, &super::Quiet, &client).await;
+    pins.save(&ws.home, &crate::workspace::Clock::stamp_secs(&crate::workspace::SystemClock))?;
+    let audits = audits?;
     let plans = from_audits(ws, &policy, &audits)?;
     for (device, reason) in &plans.not_planned {
         sink.event(Event::NotPlanned { device: device.clone(), reason: reason.clone() });

@@ -26,6 +26,7 @@ export type Command =
   | 'set_device_credentials'
   | 'certificates'
   | 'import_site_ca'
+  | 'accept_certificate'
   | 'drift'
   | 'interfaces'
   | 'use_baseline_file'

@@ -18,6 +18,7 @@ import type { DeviceRow } from './bindings/DeviceRow'
 import type { DiscoverRequest } from './bindings/DiscoverRequest'
 import type { DiscoverSummary } from './bindings/DiscoverSummary'
 import type { DriftView } from './bindings/DriftView'
+import type { AcceptCertificateRequest } from './bindings/AcceptCertificateRequest'
 import type { HandoverFile } from './bindings/HandoverFile'
 import type { HandoverRequest } from './bindings/HandoverRequest'
 import type { HistoryRecord } from './bindings/HistoryRecord'
@@ -35,7 +36,7 @@ import type { SiteCredentials } from './bindings/SiteCredentials'
 import type { VaultEntry } from './bindings/VaultEntry'
 
 export type {
-  AppInfo, ApplySummary, AuditSummary, BaselineFile, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
+  AcceptCertificateRequest, AppInfo, ApplySummary, AuditSummary, BaselineFile, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
   HandoverFile, HandoverRequest, HistoryRecord, ImportCaRequest, ImportResult, InterfaceView, IpcError, PlanView, ReportFile, ReportPreview, Progress,
   Settings, SightingEvent, SiteCredentials, VaultEntry,
 }
@@ -115,6 +116,8 @@ export const ipc = {
   /** The shell asks for the certificate and key files in native dialogs; no path crosses IPC.
    *  Fails with code 'cancelled' when a dialog is closed without a choice. */
   importSiteCa: (replace: boolean) => call<CertificatesView>('import_site_ca', { request: { replace } satisfies ImportCaRequest }),
+  /** Accepts the certificate a device presents in place of its pin; `fingerprint` is the one shown. */
+  acceptCertificate: (request: AcceptCertificateRequest) => call<CertificatesView>('accept_certificate', { request }),
   setSettings: (settings: Settings) => call<null>('set_settings', { settings }),
   reportPreview: () => call<ReportPreview>('report_preview'),
   /** Write-only: the passphrase goes into the encryption; the file is all that comes back. */

@@ -3,6 +3,6 @@ import type { CaView } from "./CaView";
 import type { PinView } from "./PinView";
 
 /**
- * The site CA and the device certificates pinned after install.
+ * The site CA and the device certificates pinned (installed, or first seen).
  */
 export type CertificatesView = { ca: CaView | null, pins: Array<PinView>, };

@@ -3,4 +3,4 @@
 /**
  * The engine's error codes: what the CLI's JSON and the desktop's UI branch on.
  */
-export type ErrorCode = "unreachable" | "timeout" | "auth_refused" | "login_withheld" | "locked" | "not_activated" | "no_credentials" | "unsupported" | "malformed" | "device_error" | "input" | "local";
+export type ErrorCode = "unreachable" | "timeout" | "auth_refused" | "login_withheld" | "certificate_changed" | "locked" | "not_activated" | "no_credentials" | "unsupported" | "malformed" | "device_error" | "input" | "local";

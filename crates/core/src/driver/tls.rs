@@ -1,0 +1,285 @@
+//! Which device certificates a run trusts, checked at every TLS handshake.
+//!
+//! Chain validation against public roots means nothing for a camera reached by IP, so
+//! trust comes from three places, in this order:
+//! 1. **The site CA**: a certificate it issued for this address is accepted (a device
+//!    another run certified, or one a crash left between install and pin).
+//! 2. **A pin** (`pins.json`): a certificate `apply` installed and proved, or the one
+//!    first seen ("trust on first use"). Any other certificate is refused and recorded
+//!    as a change, which the operator must accept (`portcullis certs accept`, or the
+//!    app's Certificates panel) before anything reaches the device over HTTPS again.
+//! 3. **Nothing known yet**: the certificate is accepted and becomes the first-seen pin.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+
+use super::transport::{Client, Network};
+use crate::certs::{Pin, PinOrigin, Pins};
+use crate::error::{Error, Result};
+
+/// A client with no pins and no site CA: every certificate is accepted and first-seen
+/// pins are kept only in memory (discovery's identity probes, benchmarks, tests).
+pub fn client(timeout: Duration) -> Result<Client> {
+    client_with_pins(timeout, LivePins::default(), None)
+}
+
+/// The client every command uses: the pins recorded under PORTCULLIS_HOME and its site
+/// CA applied. Call [`LivePins::save`] when the run ends, to keep what it learnt.
+pub fn pinned_client(home: &Path, timeout: Duration) -> Result<(Client, LivePins)> {
+    let pins = LivePins::from_file(&Pins::load(home)?);
+    let ca = site_ca_roots(home)?;
+    Ok((client_with_pins(timeout, pins.clone(), ca)?, pins))
+}
+
+/// The site CA's certificate as a trust anchor, when there is one.
+fn site_ca_roots(home: &Path) -> Result<Option<Arc<rustls::RootCertStore>>> {
+    let Some(der) = crate::certs::ca_cert_der(home)? else { return Ok(None) };
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from(der)).map_err(|e| Error::Local(format!("site CA certificate: {e}")))?;
+    Ok(Some(Arc::new(roots)))
+}
+
+/// A certificate seen in a handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub fingerprint: String,
+    /// RFC 3339 (empty when the certificate cannot be read).
+    pub not_after: String,
+}
+
+impl Seen {
+    fn of(der: &[u8]) -> Seen {
+        let not_after = x509_parser::parse_x509_certificate(der)
+            .ok()
+            .and_then(|(_, c)| chrono::DateTime::from_timestamp(c.validity().not_after.timestamp(), 0))
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default();
+        Seen { fingerprint: crate::certs::fingerprint(der), not_after }
+    }
+}
+
+/// What a run's handshakes hold devices to, and what they learnt.
+#[derive(Debug, Default)]
+struct Book {
+    /// The certificate each device must present.
+    held: HashMap<IpAddr, String>,
+    /// First seen in this run (no pin before): to be kept.
+    first_seen: HashMap<IpAddr, Seen>,
+    /// Presented instead of the pinned certificate: refused, to be reported.
+    changed: HashMap<IpAddr, Seen>,
+}
+
+/// The pins a client checks at every handshake, shared with whoever proves new ones.
+#[derive(Debug, Clone, Default)]
+pub struct LivePins(Arc<RwLock<Book>>);
+
+impl LivePins {
+    pub fn from_file(pins: &Pins) -> Self {
+        let held = pins.by_address();
+        LivePins(Arc::new(RwLock::new(Book { held, ..Default::default() })))
+    }
+
+    /// Hold `address` to this fingerprint from the next handshake on (a certificate
+    /// proven after install): any change seen before it is moot.
+    pub fn set(&self, address: IpAddr, fingerprint: String) {
+        if let Ok(mut b) = self.0.write() {
+            b.held.insert(address, fingerprint);
+            b.first_seen.remove(&address);
+            b.changed.remove(&address);
+        }
+    }
+
+    /// The certificate this device presented instead of its pinned one, in this run.
+    pub fn changed(&self, address: &IpAddr) -> Option<(String, Seen)> {
+        let b = self.0.read().ok()?;
+        let seen = b.changed.get(address)?.clone();
+        Some((b.held.get(address)?.clone(), seen))
+    }
+
+    /// Keep what this run learnt: first-seen pins, and certificate changes for the
+    /// operator to review. Pins set by [`LivePins::set`] were saved when proven.
+    pub fn save(&self, home: &Path, now: &str) -> Result<()> {
+        let (first_seen, changed) = match self.0.read() {
+            Ok(b) if b.first_seen.is_empty() && b.changed.is_empty() => return Ok(()),
+            Ok(b) => (b.first_seen.clone(), b.changed.clone()),
+            Err(_) => return Err(Error::Local("pins lock poisoned".into())),
+        };
+        Pins::update(home, |pins| {
+            for (address, seen) in first_seen {
+                pins.devices.entry(address.to_string()).or_insert_with(|| Pin {
+                    fingerprint: seen.fingerprint,
+                    not_after: seen.not_after,
+                    origin: PinOrigin::FirstSeen,
+                    since: Some(now.to_string()),
+                    changed_to: None,
+                });
+            }
+            for (address, seen) in changed {
+                if let Some(pin) = pins.devices.get_mut(&address.to_string()) {
+                    if pin.fingerprint != seen.fingerprint {
+                        pin.changed_to = Some(crate::certs::Change {
+                            fingerprint: seen.fingerprint,
+                            not_after: seen.not_after,
+                            seen: now.to_string(),
+                        });
+                    }
+                }
+            }
+        })
+    }
+
+    /// Decide one handshake (see the module's rules 2 and 3).
+    fn check(&self, ip: IpAddr, seen: Seen) -> std::result::Result<(), String> {
+        let mut b = self.0.write().map_err(|_| "pins lock poisoned".to_string())?;
+        let expected = match b.held.get(&ip) {
+            Some(pin) => pin.clone(),
+            None => {
+                b.held.insert(ip, seen.fingerprint.clone());
+                b.first_seen.insert(ip, seen);
+                return Ok(());
+            }
+        };
+        if expected == seen.fingerprint {
+            return Ok(());
+        }
+        let message =
+            format!("{ip} presents certificate sha256:{} instead of the pinned sha256:{expected}", seen.fingerprint);
+        b.changed.insert(ip, seen);
+        Err(message)
+    }
+}
+
+fn client_with_pins(timeout: Duration, pins: LivePins, site_ca: Option<Arc<rustls::RootCertStore>>) -> Result<Client> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let site_ca = match site_ca {
+        Some(roots) => Some(
+            rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+                .build()
+                .map_err(|e| Error::Local(format!("site CA verifier: {e}")))?,
+        ),
+        None => None,
+    };
+    let verifier = Arc::new(PinVerifier { pins: pins.clone(), site_ca, provider: provider.clone() });
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Local(format!("TLS: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .use_preconfigured_tls(tls)
+        .pool_idle_timeout(Duration::from_secs(30))
+        // A redirect would replay a request (and its body: a password, a key) to
+        // wherever the device says. Devices are reached where we know them, or not at all.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map(|c| Client::new(Arc::new(Network { http: c, pins }), timeout))
+        .map_err(|e| Error::Local(format!("HTTP client: {e}")))
+}
+
+#[derive(Debug)]
+struct PinVerifier {
+    pins: LivePins,
+    site_ca: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl ServerCertVerifier for PinVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        // Devices are reached by address; a name has nothing pinned to it.
+        let ServerName::IpAddress(ip) = server_name else { return Ok(ServerCertVerified::assertion()) };
+        if let Some(ca) = &self.site_ca {
+            if ca.verify_server_cert(end_entity, intermediates, server_name, ocsp, now).is_ok() {
+                return Ok(ServerCertVerified::assertion());
+            }
+        }
+        self.pins.check((*ip).into(), Seen::of(end_entity.as_ref())).map_err(rustls::Error::General)?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(fp: &str) -> Seen {
+        Seen { fingerprint: fp.into(), not_after: "2030-01-01T00:00:00+00:00".into() }
+    }
+
+    #[test]
+    fn the_first_certificate_is_pinned_and_a_different_one_refused() {
+        let pins = LivePins::default();
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        assert!(pins.check(ip, seen("aa")).is_ok(), "first use is trusted");
+        assert!(pins.check(ip, seen("aa")).is_ok());
+        let refused = pins.check(ip, seen("bb")).unwrap_err();
+        assert!(refused.contains("sha256:bb") && refused.contains("pinned sha256:aa"), "{refused}");
+        assert_eq!(pins.changed(&ip).map(|(pinned, s)| (pinned, s.fingerprint)), Some(("aa".into(), "bb".into())));
+        // A certificate proven after install replaces the pin and the change is moot.
+        pins.set(ip, "cc".into());
+        assert!(pins.changed(&ip).is_none());
+        assert!(pins.check(ip, seen("cc")).is_ok() && pins.check(ip, seen("aa")).is_err());
+    }
+
+    #[test]
+    fn what_a_run_learnt_is_kept_and_a_change_awaits_the_operator() {
+        let home = std::env::temp_dir().join(format!("pc-tofu-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).unwrap();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let run = LivePins::from_file(&Pins::load(&home).unwrap());
+        run.check(a, seen("aa")).unwrap();
+        run.save(&home, "2026-12-03T10:00:00Z").unwrap();
+        let kept = Pins::load(&home).unwrap();
+        let pin = &kept.devices["192.0.2.1"];
+        assert_eq!((pin.fingerprint.as_str(), pin.origin), ("aa", PinOrigin::FirstSeen));
+
+        // The next run meets another certificate: refused, and kept as a change.
+        let next = LivePins::from_file(&kept);
+        assert!(next.check(a, seen("bb")).is_err());
+        next.save(&home, "2026-12-04T10:00:00Z").unwrap();
+        let kept = Pins::load(&home).unwrap();
+        let pin = &kept.devices["192.0.2.1"];
+        assert_eq!(pin.fingerprint, "aa", "a change never replaces the pin by itself");
+        assert_eq!(pin.changed_to.as_ref().map(|c| c.fingerprint.as_str()), Some("bb"));
+        let _ = std::fs::remove_dir_all(&home);
+    }
+}

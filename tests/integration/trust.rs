@@ -1,0 +1,87 @@
+//! Trust on first use: the certificate a device first shows is pinned; a different one
+//! later (a factory reset, or someone in the middle) is refused, nothing goes to the
+//! device over HTTPS, and only an operator's accept (checked against the fingerprint)
+//! lets it through again, recorded in the history.
+
+use portcullis_sim::config::FleetConfig;
+use portcullis_sim::profile::Profile;
+use portcullis_sim::tls::ServerIdentity;
+use portcullis_sim::Fleet;
+
+use crate::Home;
+
+fn lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+fn pins(home: &Home) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(home.dir.join("pins.json")).expect("pins.json")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_certificate_is_refused_until_an_operator_accepts_it() {
+    let fleet = Fleet::start(FleetConfig::for_tests(1, Profile::HikvisionCurrent)).await.unwrap();
+    let camera = fleet.camera(0).unwrap();
+    let device = &fleet.devices()[0];
+    assert!(device.https_port.is_some(), "the camera serves HTTPS: {device:?}");
+    let address = device.address.to_string();
+    let home = Home::new("tofu");
+    let file = home.dir.join("fleet.json");
+    std::fs::write(&file, serde_json::json!({ "devices": fleet.devices() }).to_string()).unwrap();
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+
+    // First contact: the certificate is pinned as first seen.
+    let first = home.run(&["audit", "--json", "--timeout", "5"]).await;
+    assert!(first.ok, "{}", first.text);
+    let pin = pins(&home)["devices"][&address].clone();
+    assert_eq!(pin["origin"], "first_seen", "{pin}");
+    let pinned = pin["fingerprint"].as_str().unwrap().to_string();
+
+    // The device now presents another certificate: refused, reported, kept for review.
+    let tls = camera.state().access.tls.clone();
+    camera.state().certs.server = ServerIdentity::self_signed("SOMEONE-ELSE", &address, &tls).unwrap();
+    let audit = home.run(&["audit", "--json", "--timeout", "5"]).await;
+    let read = lines(&audit.text).into_iter().find(|l| l["type"] == "device").expect(&audit.text);
+    assert_eq!(read["error"]["code"], "certificate_changed", "{read}");
+    let pin = pins(&home)["devices"][&address].clone();
+    assert_eq!(pin["fingerprint"], pinned.as_str(), "a change never replaces the pin by itself");
+    let presented = pin["changed_to"]["fingerprint"].as_str().expect("the change is kept").to_string();
+    assert_ne!(presented, pinned);
+    let list = home.run(&["certs", "list"]).await;
+    assert!(list.text.contains("CHANGED") && list.text.contains(&presented), "{}", list.text);
+
+    // Apply sends nothing: the password stays, no request reached the device over HTTPS.
+    let password = camera.state().account("admin").unwrap().password.clone();
+    let run = home
+        .run(&[
+            "apply",
+            "--yes",
+            "--json",
+            "--timeout",
+            "5",
+            "--management-host",
+            "127.0.0.1",
+            "--ntp-server",
+            "192.0.2.1",
+        ])
+        .await;
+    assert_eq!(camera.state().account("admin").unwrap().password, password, "{}", run.text);
+    assert!(run.text.contains("not_planned") && run.text.contains("not the pinned"), "{}", run.text);
+
+    // Accepting takes the fingerprint the operator checked, and only that one.
+    let wrong = home.run(&["certs", "accept", &address, "--fingerprint", &format!("sha256:{pinned}")]).await;
+    assert!(!wrong.ok && wrong.text.contains("nothing accepted"), "{}", wrong.text);
+    let accepted = home.run(&["certs", "accept", &address, "--fingerprint", &format!("sha256:{presented}")]).await;
+    assert!(accepted.ok, "{}", accepted.text);
+    assert_eq!(pins(&home)["devices"][&address]["fingerprint"], presented.as_str());
+    let history = home.run(&["history", "--json"]).await;
+    let record = lines(&history.text).into_iter().find(|r| r["setting"] == "tls.certificate.trusted");
+    let record = record.unwrap_or_else(|| panic!("no record of the decision:\n{}", history.text));
+    assert_eq!(record["before"], format!("sha256:{pinned}").as_str(), "{record}");
+    assert_eq!(record["after"], format!("sha256:{presented}").as_str(), "{record}");
+
+    let again = home.run(&["audit", "--json", "--timeout", "5"]).await;
+    let read = lines(&again.text).into_iter().find(|l| l["type"] == "device").expect(&again.text);
+    assert!(read["error"].is_null(), "{read}");
+    drop(fleet);
+}
