@@ -74,15 +74,37 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         }
     };
     let found = runtime.block_on(tasks::discover::run(&ws, opts, args.site.as_deref(), &show))?;
-    let (sightings, found) = (found.sightings, found.devices);
+    let (sightings, ignored, conflicts, found) = (found.sightings, found.ignored, found.conflicts, found.devices);
+    let unconfirmed = found.iter().filter(|d| !d.confirmed).count();
     if out.json {
-        out.record("summary", &serde_json::json!({ "sightings": sightings, "devices": found.len() }));
+        for d in &conflicts {
+            out.record("conflict", d);
+        }
+        out.record(
+            "summary",
+            &serde_json::json!({ "sightings": sightings, "ignored": ignored, "devices": found.len(),
+                                 "unconfirmed": unconfirmed, "conflicts": conflicts.len() }),
+        );
     } else {
         println!();
         print_devices(&found, "SEEN BY", |d| {
             d.seen_by.iter().map(|s| source_name(Some(*s))).collect::<Vec<_>>().join(",")
         });
         println!("{sightings} sighting(s), {} device(s); saved to the inventory", found.len());
+        if ignored > 0 {
+            println!("{ignored} sighting(s) ignored (repeats, or beyond the caps on what one run keeps)");
+        }
+        for d in &conflicts {
+            for c in &d.conflicts {
+                println!("CONFLICT {}: {} — not merged; check the device", d.label(), c.claim);
+            }
+        }
+        if unconfirmed > 0 {
+            println!(
+                "{unconfirmed} new device(s) marked ? are UNCONFIRMED: check them, then \
+                 `portcullis inventory accept --all` (or name them); nothing is sent to them before"
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

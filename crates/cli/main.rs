@@ -5,6 +5,7 @@
 
 mod apply;
 mod audit;
+mod backups;
 mod certs;
 mod creds;
 mod discover;
@@ -70,6 +71,11 @@ enum Command {
     Report(report::Args),
     /// Write each device's account and password into an age-encrypted file, or open one.
     Handover(handover::Args),
+    /// Configuration backups taken before changes (age-encrypted), and opening one.
+    Backups {
+        #[command(subcommand)]
+        command: backups::Command,
+    },
     /// Where Portcullis keeps its data.
     Home,
 }
@@ -92,6 +98,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Certs { command } => certs::run(command, &out),
         Command::Report(args) => report::run(&args, &out),
         Command::Handover(args) => handover::run(&args, &out),
+        Command::Backups { command } => backups::run(command, &out),
     }
 }
 

@@ -53,9 +53,11 @@ pub fn print_devices(
             Some(false) => "NO",
             None => "?",
         };
+        // Unconfirmed devices are marked where they are listed: nothing goes to them.
+        let label = if d.confirmed { d.label() } else { format!("{}?", d.label()) };
         println!(
             "{:<22} {:<10} {:<18} {:<22} {:<18} {:<9} {}",
-            d.label(),
+            label,
             opt(&d.vendor),
             opt(&d.model),
             opt(&d.firmware),

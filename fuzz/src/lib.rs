@@ -66,7 +66,7 @@ fn answer(chunk: &[u8]) -> Scripted {
     let status =
         text.strip_prefix("HTTP/").and_then(|r| r.split_whitespace().nth(1)).and_then(|code| code.parse::<u16>().ok());
     let Some(status) = status else {
-        return Scripted::Reply(Reply { status: 200, challenges: Vec::new(), body: text.into_owned() });
+        return Scripted::Reply(Reply { status: 200, challenges: Vec::new(), body: text.into_owned(), bytes: None });
     };
     let (head, body) = match text.find("\r\n\r\n").map(|i| (i, 4)).or_else(|| text.find("\n\n").map(|i| (i, 2))) {
         Some((i, skip)) => (text.get(..i).unwrap_or_default(), text.get(i + skip..).unwrap_or_default()),
@@ -87,7 +87,7 @@ fn answer(chunk: &[u8]) -> Scripted {
         0 => Scripted::Timeout,
         1 => Scripted::Unreachable,
         2 => Scripted::TooLarge,
-        _ => Scripted::Reply(Reply { status, challenges, body: body.to_string() }),
+        _ => Scripted::Reply(Reply { status, challenges, body: body.to_string(), bytes: None }),
     }
 }
 

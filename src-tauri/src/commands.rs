@@ -48,6 +48,18 @@ pub fn device_detail(state: State<'_, AppState>, id: String) -> IpcResult<Device
     ops::inventory::detail(&*state.session()?, &id)
 }
 
+/// The person checked the devices discovery found and accepts them (issue #14).
+#[tauri::command]
+pub fn accept_devices(state: State<'_, AppState>, decision: DeviceDecision) -> IpcResult<Vec<DeviceRow>> {
+    ops::inventory::accept(&*state.session()?, &decision)
+}
+
+/// Forget devices discovery found that are not the site's.
+#[tauri::command]
+pub fn reject_devices(state: State<'_, AppState>, decision: DeviceDecision) -> IpcResult<Vec<DeviceRow>> {
+    ops::inventory::reject(&*state.session()?, &decision)
+}
+
 #[tauri::command]
 pub fn import_inventory(
     state: State<'_, AppState>,

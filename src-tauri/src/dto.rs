@@ -57,6 +57,11 @@ ipc! {
         pub audit_error: Option<IpcError>,
         /// Time of the device's latest history record.
         pub last_change: Option<String>,
+        /// Imported, or accepted after discovery found it. Nothing goes to an
+        /// unconfirmed device (no credentials, no audit, no change).
+        pub confirmed: bool,
+        /// Sightings that contradicted it (another address, another identity), in words.
+        pub conflicts: Vec<String>,
     }
 
     /// A sighting as discovery reports it, live.
@@ -91,7 +96,13 @@ ipc! {
 
     pub struct DiscoverSummary {
         pub sightings: u32,
+        /// Repeats, and sightings beyond the caps on what one run keeps.
+        pub ignored: u32,
         pub devices: u32,
+        /// New devices waiting for the person to accept them.
+        pub unconfirmed: u32,
+        /// Known devices a sighting contradicted (see their rows).
+        pub conflicts: u32,
         /// What was searched, in words (e.g. "loopback 127.0.0.1, scan 127.140.0.0/24").
         pub searched: String,
     }
@@ -100,6 +111,16 @@ ipc! {
         pub read: u32,
         pub devices: u32,
         pub credentials_stored: u32,
+        /// Entries that contradicted a known device: not merged.
+        pub conflicts: u32,
+    }
+
+    /// Which devices found by discovery the person accepts or rejects: by inventory
+    /// id, or every unconfirmed one (bulk).
+    #[serde(deny_unknown_fields)]
+    pub struct DeviceDecision {
+        pub ids: Vec<String>,
+        pub all_unconfirmed: bool,
     }
 
     /// Progress of a long job (audit, apply), one event per finished device.

@@ -60,6 +60,8 @@ pub fn app_builder_with<R: Runtime>(builder: Builder<R>, state: AppState, pickin
         commands::certificates,
         commands::import_site_ca,
         commands::accept_certificate,
+        commands::accept_devices,
+        commands::reject_devices,
         commands::drift,
         commands::interfaces,
         commands::use_baseline_file,

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod apply;
+mod backups;
 mod campaign;
 mod discover;
 mod inventory;
@@ -13,6 +14,10 @@ mod trust;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
+
+/// The multicast tests share one loopback-only namespace: one at a time, so that one's
+/// flood of spoofed announcements is not another's discovery.
+pub static MULTICAST: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Everything any test's `portcullis` printed: the canary test searches it.
 pub static ALL_OUTPUT: Mutex<String> = Mutex::new(String::new());

@@ -5,6 +5,7 @@
 pub mod advisories;
 pub mod apply;
 pub mod audit;
+pub mod backups;
 pub mod baseline;
 pub mod canonical;
 pub mod certs;

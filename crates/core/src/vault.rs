@@ -326,6 +326,17 @@ impl Vault {
         Ok(key)
     }
 
+    /// The key configuration backups are sealed to: made on first use, kept here only.
+    pub fn backup_key(&self) -> Result<crate::backups::BackupIdentity> {
+        let scope = Scope::Key("backups".into());
+        if let Some(c) = self.lookup_scope(&scope, "age-x25519")? {
+            return crate::backups::BackupIdentity::parse(&c.password);
+        }
+        let key = crate::backups::BackupIdentity::generate();
+        self.set(scope, &Credentials { username: "age-x25519".into(), password: key.to_secret() })?;
+        Ok(key)
+    }
+
     /// The password being rotated on a device, if a rotation is unresolved.
     pub fn pending(&self, address: &str) -> Result<Option<Credentials>> {
         let scope = Scope::Pending(address.to_string());

@@ -124,8 +124,25 @@ impl Workspace {
     }
 
     /// The devices a selection names, each with its site and inventory id.
+    /// Devices discovery found that the operator has not accepted are never chosen
+    /// (no credentials, no changes); naming one is an error that says how to accept it.
     pub fn select(&self, selection: &Selection) -> Result<Vec<Subject>> {
-        let devices = self.store.all()?;
+        let (devices, unconfirmed): (Vec<Device>, Vec<Device>) =
+            self.store.all()?.into_iter().partition(|d| d.confirmed);
+        if let Selection::Specs(specs) = selection {
+            for spec in specs {
+                let address = spec.rsplit_once(':').map_or(spec.as_str(), |(a, _)| a).trim_matches(['[', ']']);
+                let named = |d: &&Device| d.address.is_some_and(|a| a.to_string() == address);
+                if let (Some(d), false) = (unconfirmed.iter().find(named), devices.iter().any(|d| named(&d))) {
+                    return Err(Error::Input(format!(
+                        "{} was found by discovery and is not accepted yet: check it, then \
+                         `portcullis inventory accept {}` (nothing is sent to it before)",
+                        d.label(),
+                        d.id
+                    )));
+                }
+            }
+        }
         let known = |d: &Device| Some(Subject { id: Some(d.id.clone()), target: d.target()?, site: d.site.clone() });
         match selection {
             Selection::All => Ok(devices.iter().filter_map(known).collect()),

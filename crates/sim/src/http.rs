@@ -63,6 +63,8 @@ pub struct Reply {
     pub content_type: &'static str,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+    /// A binary body (a configuration export), sent instead of `body`.
+    pub bytes: Option<Vec<u8>>,
     /// Whether the request changed the camera's state.
     pub committed: bool,
     pub after: After,
@@ -70,7 +72,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(status: u16, content_type: &'static str, body: String) -> Self {
-        Reply { status, content_type, headers: Vec::new(), body, committed: false, after: After::Nothing }
+        Reply { status, content_type, headers: Vec::new(), body, bytes: None, committed: false, after: After::Nothing }
+    }
+    /// A binary answer.
+    pub fn binary(status: u16, content_type: &'static str, bytes: Vec<u8>) -> Self {
+        Reply { bytes: Some(bytes), ..Reply::new(status, content_type, String::new()) }
     }
     pub fn committed(mut self, after: After) -> Self {
         self.committed = true;
@@ -235,7 +241,11 @@ fn server_error(cam: &Camera, route: Route) -> Reply {
 }
 
 fn to_response(cam: &Camera, reply: Reply) -> Response<Full<Bytes>> {
-    let body = if cam.with_faults(|f| f.malformed_xml.fire()) { mangle(&reply.body) } else { reply.body };
+    let body = match reply.bytes {
+        Some(bytes) => bytes,
+        None if cam.with_faults(|f| f.malformed_xml.fire()) => mangle(&reply.body).into_bytes(),
+        None => reply.body.into_bytes(),
+    };
     let mut b = Response::builder().status(reply.status).header("Content-Type", reply.content_type);
     for (k, v) in reply.headers {
         b = b.header(k, v);

@@ -81,7 +81,15 @@ pub async fn run(
         }
     };
     let found = portcullis_core::tasks::discover::run(&session.ws, opts, None, &sink).await?;
-    Ok(DiscoverSummary { sightings: found.sightings as u32, devices: found.devices.len() as u32, searched })
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(DiscoverSummary {
+        sightings: count(found.sightings),
+        ignored: count(found.ignored),
+        devices: count(found.devices.len()),
+        unconfirmed: count(found.devices.iter().filter(|d| !d.confirmed).count()),
+        conflicts: count(found.conflicts.len()),
+        searched,
+    })
 }
 
 /// The interfaces the user may pick for multicast discovery.

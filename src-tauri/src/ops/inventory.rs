@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 
 use super::views::device_row;
-use crate::dto::{DeviceRow, ImportResult};
-use crate::error::IpcResult;
+use portcullis_core::tasks::inventory::Which;
+
+use crate::dto::{DeviceDecision, DeviceRow, ImportResult};
+use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
 
 /// Import an inventory file's text (CSV or JSON, by its name).
@@ -16,7 +18,29 @@ pub fn import_text(session: &Session, name: &str, text: &str, site: Option<&str>
         read: count(done.read),
         devices: count(done.devices),
         credentials_stored: count(done.credentials_stored),
+        conflicts: count(done.conflicts),
     })
+}
+
+/// Accept devices discovery found (`portcullis inventory accept`); returns every row.
+pub fn accept(session: &Session, decision: &DeviceDecision) -> IpcResult<Vec<DeviceRow>> {
+    portcullis_core::tasks::inventory::accept(&session.ws, &which(decision)?)?;
+    rows(session)
+}
+
+/// Forget unconfirmed devices (`portcullis inventory reject`); returns every row.
+pub fn reject(session: &Session, decision: &DeviceDecision) -> IpcResult<Vec<DeviceRow>> {
+    portcullis_core::tasks::inventory::reject(&session.ws, &which(decision)?)?;
+    rows(session)
+}
+
+fn which(decision: &DeviceDecision) -> IpcResult<Which> {
+    match (decision.all_unconfirmed, decision.ids.is_empty()) {
+        (true, true) => Ok(Which::AllUnconfirmed),
+        (false, false) => Ok(Which::Named(decision.ids.clone())),
+        (true, false) => Err(IpcError::input("either every unconfirmed device or some by id, not both")),
+        (false, true) => Err(IpcError::input("no device chosen")),
+    }
 }
 
 /// Every device, by address (127.1.0.2 before 127.1.0.10), with this run's audit.
@@ -66,4 +90,50 @@ pub fn detail(session: &Session, id: &str) -> IpcResult<crate::dto::DeviceDetail
         credentials,
         row,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use portcullis_core::inventory::{Sighting, Source};
+    use portcullis_core::secret::Secret;
+    use portcullis_core::vault::{FileVault, Vault};
+
+    use super::*;
+
+    fn session(name: &str) -> (Session, std::path::PathBuf) {
+        let home = std::env::temp_dir().join(format!("pc-inv-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).unwrap();
+        let vault = Vault::new(Box::new(FileVault::new(home.join("v.age"), Secret::new("t"))), &home);
+        (Session::open(&home, vault, None).unwrap(), home)
+    }
+
+    fn heard(s: &Session, last: u8) {
+        let sighting = Sighting {
+            source: Some(Source::WsDiscovery),
+            address: Some(std::net::IpAddr::from([192, 0, 2, last])),
+            endpoint_reference: Some(format!("urn:uuid:{last}")),
+            http_port: Some(80),
+            ..Default::default()
+        };
+        s.ws.store.record(vec![sighting]).unwrap();
+    }
+
+    #[test]
+    fn devices_discovery_found_wait_for_the_person_and_are_accepted_one_or_all() {
+        let (s, home) = session("decide");
+        for last in [1, 2, 3] {
+            heard(&s, last);
+        }
+        assert!(rows(&s).unwrap().iter().all(|r| !r.confirmed), "discovery alone confirms nothing");
+        let one = DeviceDecision { ids: vec!["epr:urn:uuid:1".into()], all_unconfirmed: false };
+        let after = accept(&s, &one).unwrap();
+        assert_eq!(after.iter().filter(|r| r.confirmed).map(|r| r.id.as_str()).collect::<Vec<_>>(), ["epr:urn:uuid:1"]);
+        let both = DeviceDecision { ids: vec!["x".into()], all_unconfirmed: true };
+        assert!(accept(&s, &both).is_err(), "ids and all at once is ambiguous");
+        let left = reject(&s, &DeviceDecision { ids: Vec::new(), all_unconfirmed: true }).unwrap();
+        assert_eq!(left.len(), 1, "the rejected are forgotten, the accepted one stays");
+        assert!(left[0].confirmed);
+        let _ = std::fs::remove_dir_all(&home);
+    }
 }

@@ -44,6 +44,8 @@ pub fn device_row(d: &Device, audits: &BTreeMap<String, DeviceAudit>, last: &BTr
         audited: audit.is_some(),
         audit_error: audit.and_then(|a| a.error.as_ref()).map(IpcError::from),
         last_change: last.get(&label).cloned(),
+        confirmed: d.confirmed,
+        conflicts: d.conflicts.iter().map(|c| c.claim.clone()).collect(),
         label,
     }
 }

@@ -30,6 +30,8 @@ function rows(n: number): DeviceRow[] {
     audited: true,
     audit_error: null,
     last_change: null,
+    confirmed: true,
+    conflicts: [],
   }))
 }
 

@@ -20,6 +20,8 @@ function row(i: number, extra: Partial<DeviceRow> = {}): DeviceRow {
     audited: i !== 4,
     audit_error: null,
     last_change: null,
+    confirmed: i !== 5,
+    conflicts: [],
     ...extra,
   }
 }
@@ -37,6 +39,11 @@ describe('device table', () => {
     expect(filterRows(rows, { text: '', vendor: '', status: 'inactive' }).map((r) => r.id)).toEqual(['mac:3'])
     expect(filterRows(rows, { text: '', vendor: '', status: 'unaudited' }).map((r) => r.id)).toEqual(['mac:4'])
     expect(filterRows(rows, { text: '', vendor: '', status: 'failing' }).every((r) => r.failing > 0)).toBe(true)
+  })
+
+  it('finds what discovery found and the person has not accepted, and every conflict', () => {
+    const withConflict = [...rows, row(20, { conflicts: ['seen at 127.1.0.99, known at 127.1.0.20'] })]
+    expect(filterRows(withConflict, { text: '', vendor: '', status: 'unconfirmed' }).map((r) => r.id)).toEqual(['mac:5', 'mac:20'])
   })
 
   it('sorts addresses numerically and scores descending', () => {

@@ -2,7 +2,7 @@
 // search, sorting, and the window of rows a virtualised list draws.
 import type { DeviceRow } from './ipc'
 
-export type StatusFilter = 'all' | 'failing' | 'errors' | 'unaudited' | 'inactive'
+export type StatusFilter = 'all' | 'failing' | 'errors' | 'unaudited' | 'inactive' | 'unconfirmed'
 
 export interface Query {
   text: string
@@ -29,6 +29,9 @@ export function matches(d: DeviceRow, q: Query): boolean {
       break
     case 'inactive':
       if (d.activated !== false) return false
+      break
+    case 'unconfirmed':
+      if (d.confirmed && d.conflicts.length === 0) return false
       break
   }
   const words = q.text.toLowerCase().split(/\s+/).filter(Boolean)

@@ -41,6 +41,9 @@ pub struct ApplyContext {
     pub vault: Arc<Vault>,
     /// Where configuration backups are kept (next to the history).
     pub backups: PathBuf,
+    /// The key backups are sealed to (the vault holds its private half). None: a
+    /// backup step fails rather than write a configuration in clear.
+    pub backup_to: Option<crate::backups::BackupRecipient>,
     pub operator: String,
     pub site: SiteParameters,
     pub passwords: PasswordPolicy,

@@ -146,10 +146,13 @@ impl Run<'_> {
             Err(e @ Error::Unsupported { .. }) => return Ok(StepResult::Skipped { reason: e.to_string() }),
             Err(e) => return Err(e),
         };
+        // A configuration can hold the user database: sealed before it touches the disk.
+        let Some(to) = &self.ctx.backup_to else {
+            return Err(Error::Local("no backup key: a configuration is never written in clear".into()));
+        };
         let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&data));
-        let dir = self.ctx.backups.join(safe_name(&self.job.plan.device));
-        let file = dir.join(format!("{}.cfg", &digest));
-        crate::files::write_private(&file, &data)?;
+        let file = crate::backups::path_for(&self.ctx.backups, &safe_name(&self.job.plan.device), &digest);
+        crate::files::write_private(&file, &crate::backups::seal(to, &data)?)?;
         let after = Value::Text(format!("sha256:{digest}"));
         self.record(step, Some(after), Outcome::Verified, None)?;
         Ok(StepResult::Verified)

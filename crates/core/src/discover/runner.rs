@@ -293,6 +293,7 @@ fn request(method: &str, url: String, soap: Option<String>) -> crate::driver::tr
         body: soap,
         authorization: None,
         limit: crate::driver::transport::ANSWER_LIMIT,
+        binary: false,
     }
 }
 

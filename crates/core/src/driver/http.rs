@@ -22,6 +22,8 @@ pub use super::login::LoginGuard;
 pub struct Answer {
     pub status: u16,
     pub body: String,
+    /// The body byte for byte, for a binary session's successful answers only.
+    pub bytes: Option<Vec<u8>>,
 }
 
 /// A connection to one device's web server.
@@ -37,6 +39,8 @@ pub struct HttpSession {
     timeout: Duration,
     /// The largest answer read ([`super::transport::ANSWER_LIMIT`] by default).
     limit: usize,
+    /// Answers are binary (configuration exports): kept byte for byte.
+    binary: bool,
 }
 
 pub use super::tls::{client, pinned_client, LivePins};
@@ -50,12 +54,27 @@ impl HttpSession {
         timeout: Duration,
     ) -> Self {
         let address = base.split("://").nth(1).unwrap_or(&base).to_string();
-        HttpSession { client, base, address, creds, guard, timeout, limit: super::transport::ANSWER_LIMIT }
+        HttpSession {
+            client,
+            base,
+            address,
+            creds,
+            guard,
+            timeout,
+            limit: super::transport::ANSWER_LIMIT,
+            binary: false,
+        }
     }
 
     /// The same session, reading answers of up to `limit` bytes (configuration exports).
     pub fn with_limit(&self, limit: usize) -> HttpSession {
         HttpSession { limit, ..self.clone() }
+    }
+
+    /// The same session, reading binary answers of up to `limit` bytes byte for byte
+    /// (configuration exports: text decoding would corrupt them).
+    pub fn binary(&self, limit: usize) -> HttpSession {
+        HttpSession { limit, binary: true, ..self.clone() }
     }
 
     /// The same device and login budget, other credentials (after a password change).
@@ -112,9 +131,15 @@ impl HttpSession {
             body: body.map(|(_, b)| b.to_string()),
             authorization,
             limit: self.limit,
+            binary: self.binary,
         };
         let reply = self.client.exchange(request).await.map_err(|e| self.transport_error(e))?;
-        Ok((Answer { status: reply.status, body: reply.body }, reply.challenges))
+        let (body, bytes) = match reply.bytes {
+            // A refusal or a fault is read as text (a lock message, a fault), whatever was asked.
+            Some(b) if !(200..300).contains(&reply.status) => (String::from_utf8_lossy(&b).into_owned(), None),
+            other => (reply.body, other),
+        };
+        Ok((Answer { status: reply.status, body, bytes }, reply.challenges))
     }
 
     /// A request without credentials (PRE_AUTH calls, probes, activation).
@@ -274,6 +299,7 @@ mod tests {
             status: 401,
             challenges: vec![r#"Digest realm="cam", nonce="n0nce", qop="auth""#.into()],
             body: String::new(),
+            bytes: None,
         });
         let device = script::Script::new().on("PUT", "/ISAPI/Security/users/1", vec![challenge, script::ok("<ok/>")]);
         let session = super::HttpSession::new(
@@ -312,6 +338,7 @@ mod tests {
                 body: Some("<User><password>new-secret</password></User>".into()),
                 authorization: None,
                 limit: crate::driver::transport::ANSWER_LIMIT,
+                binary: false,
             })
             .await
             .unwrap();

@@ -20,6 +20,9 @@ pub struct Request {
     /// The most bytes the answer may have: a device that sends more is refused, not
     /// read into memory ([`ANSWER_LIMIT`] unless the request says otherwise).
     pub limit: usize,
+    /// The answer is binary (a configuration export): kept byte for byte in
+    /// [`Reply::bytes`], not read as text.
+    pub binary: bool,
 }
 
 /// What an answer may weigh: every document a camera sends is a few kilobytes.
@@ -39,7 +42,10 @@ pub struct Reply {
     pub status: u16,
     /// The `WWW-Authenticate: Digest …` challenges.
     pub challenges: Vec<String>,
+    /// The answer as text (invalid UTF-8 replaced); empty for a binary request.
     pub body: String,
+    /// The answer byte for byte, for a binary request only.
+    pub bytes: Option<Vec<u8>>,
 }
 
 /// Why no answer came.
@@ -129,8 +135,11 @@ impl Exchange for Network {
             }
             bytes.extend_from_slice(&chunk);
         }
+        if request.binary {
+            return Ok(Reply { status, challenges, body: String::new(), bytes: Some(bytes) });
+        }
         let body = String::from_utf8_lossy(&bytes).into_owned();
-        Ok(Reply { status, challenges, body })
+        Ok(Reply { status, challenges, body, bytes: None })
     }
 }
 
@@ -182,11 +191,11 @@ pub mod script {
     }
 
     pub fn ok(body: &str) -> Answer {
-        Answer::Reply(Reply { status: 200, challenges: Vec::new(), body: body.to_string() })
+        Answer::Reply(Reply { status: 200, challenges: Vec::new(), body: body.to_string(), bytes: None })
     }
 
     pub fn status(code: u16, body: &str) -> Answer {
-        Answer::Reply(Reply { status: code, challenges: Vec::new(), body: body.to_string() })
+        Answer::Reply(Reply { status: code, challenges: Vec::new(), body: body.to_string(), bytes: None })
     }
 
     #[derive(Debug)]
@@ -261,7 +270,7 @@ pub mod script {
             }
             if request.authorization.is_none() && self.digest.load(std::sync::atomic::Ordering::SeqCst) {
                 let challenge = r#"Digest realm="scripted", nonce="5c71e3", qop="auth""#.to_string();
-                return Ok(Reply { status: 401, challenges: vec![challenge], body: String::new() });
+                return Ok(Reply { status: 401, challenges: vec![challenge], body: String::new(), bytes: None });
             }
             let path = request.path().to_string();
             let bare = path.split('?').next().unwrap_or_default().to_string();
@@ -284,10 +293,14 @@ pub mod script {
                 }
             };
             match answer {
+                // A binary request gets the scripted text as bytes, as the network would.
+                Some(Answer::Reply(r)) if request.binary => {
+                    Ok(Reply { bytes: Some(r.body.into_bytes()), body: String::new(), ..r })
+                }
                 Some(Answer::Reply(r)) => Ok(r),
                 Some(Answer::Drop) => Err(ExchangeError::Unreachable("connection reset by peer".into())),
                 Some(Answer::Timeout) => Err(ExchangeError::Timeout),
-                None => Ok(Reply { status: 404, challenges: Vec::new(), body: String::new() }),
+                None => Ok(Reply { status: 404, challenges: Vec::new(), body: String::new(), bytes: None }),
             }
         }
     }

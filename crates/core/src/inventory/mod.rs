@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 /// How a device was seen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     WsDiscovery,
@@ -22,7 +22,7 @@ pub enum Source {
 }
 
 /// One observation of a device, by any path.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Sighting {
     pub source: Option<Source>,
     pub address: Option<IpAddr>,
@@ -62,11 +62,39 @@ pub struct Device {
     pub xaddrs: Vec<String>,
     pub site: Option<String>,
     pub tags: Vec<String>,
-    /// DNS names the device is reached by: from the inventory file, and any name in
-    /// its WS-Discovery addresses. Every one goes into its certificate's SANs.
+    /// DNS names the device is reached by, as the operator gave them (the inventory
+    /// file) or confirmed them: every one goes into its certificate's SANs.
     #[serde(default)]
     pub hostnames: Vec<String>,
+    /// Names the device announced itself (its WS-Discovery addresses): suggestions only,
+    /// never in a certificate until the operator accepts the device.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggested_hostnames: Vec<String>,
     pub seen_by: BTreeSet<Source>,
+    /// Whether the operator vouched for it: imported from a file, or accepted after
+    /// discovery found it. Unconfirmed devices get no credentials and no changes.
+    /// Records older than the rule were all the operator's, hence the default.
+    #[serde(default = "confirmed_by_default")]
+    pub confirmed: bool,
+    /// Sightings that contradicted what is known of it (another address, another
+    /// identity): kept for the operator, never merged. The latest [`MAX_CONFLICTS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
+}
+
+fn confirmed_by_default() -> bool {
+    true
+}
+
+/// What a device keeps of the sightings that contradicted it.
+pub const MAX_CONFLICTS: usize = 8;
+
+/// A sighting that did not fit a known device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub source: Option<Source>,
+    /// What the sighting claimed, in words (`seen at 192.0.2.9`, `MAC 44:47:…`).
+    pub claim: String,
 }
 
 /// `44-47-CC-00-00-01` and `44:47:cc:00:00:01` are the same MAC.
@@ -124,17 +152,30 @@ impl Device {
                 *slot = v;
             }
         }
+        fn fill<T: Clone>(slot: &mut Option<T>, v: Option<T>) {
+            if slot.is_none() {
+                *slot = v;
+            }
+        }
+        // The operator's word (an inventory file) confirms a device and its names; a
+        // device's own word does neither.
+        let vouched = s.source == Some(Source::Import);
+        if vouched {
+            self.confirmed = true;
+        }
         take(&mut self.address, s.address);
         take(&mut self.http_port, s.http_port);
         take(&mut self.https_port, s.https_port);
         take(&mut self.wsd_port, s.wsd_port);
         take(&mut self.vendor, s.vendor.filter(|v| !v.is_empty()));
         take(&mut self.model, s.model.filter(|v| !v.is_empty()));
-        take(&mut self.serial, s.serial.filter(|v| !v.is_empty()));
-        take(&mut self.mac, s.mac.as_deref().and_then(normalize_mac));
+        // An identity is learnt once, never replaced (a contradiction is a conflict,
+        // found before absorbing).
+        fill(&mut self.serial, s.serial.filter(|v| !v.is_empty()));
+        fill(&mut self.mac, s.mac.as_deref().and_then(normalize_mac));
         take(&mut self.firmware, s.firmware.filter(|v| !v.is_empty()));
         take(&mut self.activated, s.activated);
-        take(&mut self.endpoint_reference, s.endpoint_reference.filter(|v| !v.is_empty()));
+        fill(&mut self.endpoint_reference, s.endpoint_reference.filter(|v| !v.is_empty()));
         take(&mut self.site, s.site);
         for x in s.xaddrs {
             if !self.xaddrs.contains(&x) {
@@ -148,8 +189,14 @@ impl Device {
         }
         for h in s.hostnames {
             let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
-            if !h.is_empty() && !self.hostnames.contains(&h) {
+            if h.is_empty() || self.hostnames.contains(&h) {
+                continue;
+            }
+            if vouched {
+                self.suggested_hostnames.retain(|x| *x != h);
                 self.hostnames.push(h);
+            } else if !self.suggested_hostnames.contains(&h) && self.suggested_hostnames.len() < MAX_CONFLICTS {
+                self.suggested_hostnames.push(h);
             }
         }
         if let Some(src) = s.source {
@@ -177,46 +224,271 @@ impl Device {
     }
 }
 
-/// Merge a sighting into the list; returns the index of the device it landed on.
-/// Two devices that a sighting proves to be one (same MAC as one, same address as
-/// another) are folded together.
-pub fn merge(devices: &mut Vec<Device>, s: Sighting) -> usize {
-    let hits: Vec<usize> = devices.iter().enumerate().filter(|(_, d)| d.matches(&s)).map(|(i, _)| i).collect();
-    let Some((&first, rest)) = hits.split_first() else {
-        let mut d = Device::default();
-        d.absorb(s);
-        devices.push(d);
-        return devices.len() - 1;
-    };
-    for &i in rest.iter().rev() {
-        let other = devices.remove(i);
-        if let Some(d) = devices.get_mut(first) {
-            let as_sighting = Sighting {
-                source: None,
-                address: other.address,
-                http_port: other.http_port,
-                https_port: other.https_port,
-                wsd_port: other.wsd_port,
-                vendor: other.vendor,
-                model: other.model,
-                serial: other.serial,
-                mac: other.mac,
-                firmware: other.firmware,
-                activated: other.activated,
-                endpoint_reference: other.endpoint_reference,
-                xaddrs: other.xaddrs,
-                site: other.site,
-                tags: other.tags,
-                hostnames: other.hostnames,
-            };
-            d.absorb(as_sighting);
-            d.seen_by.extend(other.seen_by);
+/// What became of one sighting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Merged {
+    /// It landed on the device at this index (new, or known and consistent).
+    Device(usize),
+    /// It contradicted the device at this index (another address for its identity, or
+    /// another identity for its identity): recorded there as a conflict, nothing moved.
+    Conflict(usize),
+}
+
+impl Merged {
+    pub fn index(&self) -> usize {
+        match self {
+            Merged::Device(i) | Merged::Conflict(i) => *i,
         }
     }
-    if let Some(d) = devices.get_mut(first) {
-        d.absorb(s);
+}
+
+/// Sightings merged into devices through indexes by MAC, serial, endpoint reference
+/// and address: each sighting costs a few lookups, not a pass over every device, so a
+/// flood of spoofed announcements cannot make merging quadratic.
+#[derive(Debug, Default)]
+pub struct Merger {
+    /// Folded devices leave a hole, so that indexes stay valid.
+    slots: Vec<Option<Device>>,
+    by_key: std::collections::HashMap<String, Vec<usize>>,
+}
+
+fn lower(v: Option<&str>) -> Option<String> {
+    v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_ascii_lowercase)
+}
+
+impl Merger {
+    pub fn new(devices: Vec<Device>) -> Merger {
+        let mut m = Merger::default();
+        for d in devices {
+            m.slots.push(Some(d));
+            m.index(m.slots.len() - 1);
+        }
+        m
     }
-    first
+
+    /// The devices, in the order they were first seen.
+    pub fn devices(self) -> Vec<Device> {
+        self.slots.into_iter().flatten().collect()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&Device> {
+        self.slots.get(i).and_then(Option::as_ref)
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.iter().flatten().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn keys(mac: Option<&str>, serial: Option<&str>, epr: Option<&str>, address: Option<IpAddr>) -> Vec<String> {
+        let mut keys = Vec::new();
+        if let Some(m) = mac.and_then(normalize_mac) {
+            keys.push(format!("mac:{m}"));
+        }
+        if let Some(v) = lower(serial) {
+            keys.push(format!("sn:{v}"));
+        }
+        if let Some(v) = lower(epr) {
+            keys.push(format!("epr:{v}"));
+        }
+        if let Some(a) = address {
+            keys.push(format!("ip:{a}"));
+        }
+        keys
+    }
+
+    fn index(&mut self, i: usize) {
+        let Some(d) = self.get(i) else { return };
+        for k in Self::keys(d.mac.as_deref(), d.serial.as_deref(), d.endpoint_reference.as_deref(), d.address) {
+            let slot = self.by_key.entry(k).or_default();
+            if !slot.contains(&i) {
+                slot.push(i);
+            }
+        }
+    }
+
+    /// Devices the sighting could be: the indexes hold every device sharing a key.
+    fn candidates(&self, s: &Sighting) -> Vec<usize> {
+        let mut found: Vec<usize> =
+            Self::keys(s.mac.as_deref(), s.serial.as_deref(), s.endpoint_reference.as_deref(), s.address)
+                .iter()
+                .filter_map(|k| self.by_key.get(k))
+                .flatten()
+                .copied()
+                .filter(|i| self.get(*i).is_some())
+                .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    /// How many devices are unconfirmed (the cap on what discovery may add applies).
+    pub fn unconfirmed(&self) -> usize {
+        self.slots.iter().flatten().filter(|d| !d.confirmed).count()
+    }
+
+    /// Whether the sighting would make a new device.
+    pub fn is_new(&self, s: &Sighting) -> bool {
+        !self.candidates(s).iter().any(|i| self.get(*i).is_some_and(|d| d.matches(s) || d.contradicted_by(s).is_some()))
+    }
+
+    /// Merge one sighting. A sighting that contradicts a known device (its identity at
+    /// another address, or another identity where its own is known) is a conflict: kept
+    /// on that device, nothing merged. Two devices a sighting proves to be one (same MAC
+    /// as one, same address as another, nothing contradicting) are folded together.
+    pub fn merge(&mut self, s: Sighting) -> Merged {
+        let candidates = self.candidates(&s);
+        for &i in &candidates {
+            let claim = self.get(i).and_then(|d| d.contradicted_by(&s));
+            if let (Some(claim), Some(Some(d))) = (claim, self.slots.get_mut(i)) {
+                d.note_conflict(Conflict { source: s.source, claim });
+                return Merged::Conflict(i);
+            }
+        }
+        let hits: Vec<usize> = candidates.into_iter().filter(|i| self.get(*i).is_some_and(|d| d.matches(&s))).collect();
+        let Some((&first, rest)) = hits.split_first() else {
+            let mut d = Device { confirmed: false, ..Device::default() };
+            d.absorb(s);
+            self.slots.push(Some(d));
+            self.index(self.slots.len() - 1);
+            return Merged::Device(self.slots.len() - 1);
+        };
+        for &i in rest {
+            let Some(other) = self.slots.get_mut(i).and_then(Option::take) else { continue };
+            if let Some(Some(d)) = self.slots.get_mut(first) {
+                d.fold(other);
+            }
+        }
+        if let Some(Some(d)) = self.slots.get_mut(first) {
+            d.absorb(s);
+        }
+        self.index(first);
+        Merged::Device(first)
+    }
+}
+
+impl Device {
+    /// What in the sighting contradicts this device, if anything: its MAC, serial or
+    /// endpoint reference seen at another address, or, at its address, an identity other
+    /// than its own where both are known and nothing else ties them.
+    fn contradicted_by(&self, s: &Sighting) -> Option<String> {
+        let same = |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(x), Some(y)) if x.eq_ignore_ascii_case(y));
+        let mac = s.mac.as_deref().and_then(normalize_mac);
+        let by_identity = same(nonempty(&self.mac), mac.as_deref())
+            || same(nonempty(&self.serial), nonempty(&s.serial))
+            || same(nonempty(&self.endpoint_reference), nonempty(&s.endpoint_reference));
+        if by_identity {
+            if let (Some(known), Some(seen)) = (self.address, s.address) {
+                if known != seen {
+                    return Some(format!("seen at {seen}, known at {known}"));
+                }
+            }
+            let differs =
+                |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y));
+            if differs(nonempty(&self.mac), mac.as_deref()) {
+                return Some(format!("claims MAC {}", mac.unwrap_or_default()));
+            }
+            if differs(nonempty(&self.serial), nonempty(&s.serial)) {
+                return Some(format!("claims serial {}", s.serial.as_deref().unwrap_or_default()));
+            }
+            if differs(nonempty(&self.endpoint_reference), nonempty(&s.endpoint_reference)) {
+                return Some(format!(
+                    "claims endpoint reference {}",
+                    s.endpoint_reference.as_deref().unwrap_or_default()
+                ));
+            }
+            return None;
+        }
+        // At this device's address, someone else: a replaced camera, or an impostor.
+        if self.confirmed && self.address.is_some() && self.address == s.address {
+            let differs =
+                |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y));
+            if differs(nonempty(&self.mac), mac.as_deref()) || differs(nonempty(&self.serial), nonempty(&s.serial)) {
+                let who = mac.or_else(|| s.serial.clone()).unwrap_or_default();
+                return Some(format!("another device ({who}) answers at its address"));
+            }
+        }
+        None
+    }
+
+    fn note_conflict(&mut self, c: Conflict) {
+        if self.conflicts.contains(&c) {
+            return;
+        }
+        if self.conflicts.len() >= MAX_CONFLICTS {
+            self.conflicts.remove(0);
+        }
+        self.conflicts.push(c);
+    }
+
+    /// Take in a device found to be this one.
+    fn fold(&mut self, other: Device) {
+        let confirmed = self.confirmed || other.confirmed;
+        let as_sighting = Sighting {
+            source: None,
+            address: other.address,
+            http_port: other.http_port,
+            https_port: other.https_port,
+            wsd_port: other.wsd_port,
+            vendor: other.vendor,
+            model: other.model,
+            serial: other.serial,
+            mac: other.mac,
+            firmware: other.firmware,
+            activated: other.activated,
+            endpoint_reference: other.endpoint_reference,
+            xaddrs: other.xaddrs,
+            site: other.site,
+            tags: other.tags,
+            hostnames: Vec::new(),
+        };
+        self.absorb(as_sighting);
+        for h in other.hostnames {
+            if !self.hostnames.contains(&h) {
+                self.hostnames.push(h);
+            }
+        }
+        for h in other.suggested_hostnames {
+            if !self.suggested_hostnames.contains(&h) && !self.hostnames.contains(&h) {
+                self.suggested_hostnames.push(h);
+            }
+        }
+        for c in other.conflicts {
+            self.note_conflict(c);
+        }
+        self.seen_by.extend(other.seen_by);
+        self.confirmed = confirmed;
+        self.id = self.key();
+    }
+
+    /// The operator vouches for it: confirmed, and the names it announced become names
+    /// it is reached by. Its conflicts are kept (they are history, not a state).
+    pub fn accept(&mut self) {
+        self.confirmed = true;
+        for h in std::mem::take(&mut self.suggested_hostnames) {
+            if !self.hostnames.contains(&h) {
+                self.hostnames.push(h);
+            }
+        }
+    }
+}
+
+/// Merge a sighting into a list of devices (see [`Merger::merge`]); returns where it
+/// landed. For a few devices; the inventory itself goes through a [`Merger`].
+pub fn merge(devices: &mut Vec<Device>, s: Sighting) -> Merged {
+    let mut m = Merger::new(std::mem::take(devices));
+    let merged = m.merge(s);
+    // Indexes shift when folded devices leave: find the device again by its id.
+    let id = m.get(merged.index()).map(|d| d.id.clone());
+    *devices = m.devices();
+    let i = devices.iter().position(|d| Some(&d.id) == id.as_ref()).unwrap_or(0);
+    match merged {
+        Merged::Device(_) => Merged::Device(i),
+        Merged::Conflict(_) => Merged::Conflict(i),
+    }
 }
 
 #[cfg(test)]
@@ -313,5 +585,83 @@ mod tests {
         );
         assert_eq!(devs.len(), 1, "{devs:#?}");
         assert_eq!(devs[0].address, at("127.1.0.7"));
+    }
+
+    fn imported(ip: &str, mac: &str) -> Sighting {
+        Sighting { source: Some(Source::Import), address: at(ip), mac: Some(mac.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn a_known_device_is_never_moved_or_renamed_by_a_sighting() {
+        let mut m = Merger::new(Vec::new());
+        m.merge(imported("192.0.2.10", "44:47:cc:00:00:10"));
+        // Its MAC at another address: a conflict on the device, which stays where it is.
+        let moved = Sighting {
+            source: Some(Source::Sadp),
+            address: at("192.0.2.66"),
+            mac: Some("44-47-CC-00-00-10".into()),
+            ..Default::default()
+        };
+        assert_eq!(m.merge(moved.clone()), Merged::Conflict(0));
+        assert_eq!(m.merge(moved), Merged::Conflict(0), "the same claim again is the same conflict");
+        // Someone else at its address: a conflict too, and nothing is added.
+        let impostor = Sighting {
+            source: Some(Source::Sadp),
+            address: at("192.0.2.10"),
+            mac: Some("02:00:00:00:00:01".into()),
+            ..Default::default()
+        };
+        assert_eq!(m.merge(impostor), Merged::Conflict(0));
+        // A serial learnt is kept; another serial for the same MAC is a conflict.
+        let serial = |sn: &str| Sighting {
+            source: Some(Source::Sadp),
+            address: at("192.0.2.10"),
+            mac: Some("44:47:cc:00:00:10".into()),
+            serial: Some(sn.into()),
+            ..Default::default()
+        };
+        assert_eq!(m.merge(serial("SN-REAL")), Merged::Device(0));
+        assert_eq!(m.merge(serial("SN-FAKE")), Merged::Conflict(0));
+        let devices = m.devices();
+        assert_eq!(devices.len(), 1, "{devices:#?}");
+        let d = &devices[0];
+        assert_eq!((d.address, d.serial.as_deref(), d.confirmed), (at("192.0.2.10"), Some("SN-REAL"), true));
+        let claims: Vec<&str> = d.conflicts.iter().map(|c| c.claim.as_str()).collect();
+        assert_eq!(claims.len(), 3, "{claims:?}");
+        assert!(claims[0].contains("seen at 192.0.2.66") && claims[1].contains("another device"), "{claims:?}");
+    }
+
+    #[test]
+    fn discovery_confirms_nothing_and_its_names_are_suggestions_until_accepted() {
+        let mut m = Merger::new(Vec::new());
+        m.merge(Sighting {
+            source: Some(Source::WsDiscovery),
+            address: at("192.0.2.20"),
+            endpoint_reference: Some("urn:uuid:20".into()),
+            hostnames: vec!["bank-vault.example.com".into()],
+            ..Default::default()
+        });
+        let mut d = m.devices().remove(0);
+        assert!(!d.confirmed);
+        assert!(d.hostnames.is_empty(), "a name a device announces goes into no certificate by itself");
+        assert_eq!(d.suggested_hostnames, ["bank-vault.example.com"]);
+        d.accept();
+        assert!(d.confirmed && d.suggested_hostnames.is_empty());
+        assert_eq!(d.hostnames, ["bank-vault.example.com"]);
+    }
+
+    #[test]
+    fn conflicts_kept_per_device_are_bounded() {
+        let mut m = Merger::new(Vec::new());
+        m.merge(imported("192.0.2.30", "44:47:cc:00:00:30"));
+        for i in 0..100u8 {
+            let s = Sighting {
+                address: at(&format!("198.51.100.{i}")),
+                mac: Some("44:47:cc:00:00:30".into()),
+                ..Default::default()
+            };
+            m.merge(s);
+        }
+        assert_eq!(m.get(0).map(|d| d.conflicts.len()), Some(MAX_CONFLICTS));
     }
 }

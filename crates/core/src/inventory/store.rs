@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{merge, Device, Sighting};
+use super::{Device, Merged, Merger, Sighting, Source};
 use crate::error::{Error, Result};
 
 #[derive(Debug)]
@@ -52,19 +52,35 @@ impl Store {
         Ok(())
     }
 
-    /// Merge sightings into the stored inventory; returns the merged devices touched.
-    pub fn record(&self, sightings: Vec<Sighting>) -> Result<Vec<Device>> {
-        let mut all = self.all()?;
-        let before: Vec<String> = all.iter().map(|d| d.id.clone()).collect();
+    /// Merge sightings into the stored inventory. Sightings that would add an
+    /// unconfirmed device beyond [`MAX_UNCONFIRMED`] are dropped and counted: a flood of
+    /// spoofed announcements cannot grow the inventory without bound.
+    pub fn record(&self, sightings: Vec<Sighting>) -> Result<Recorded> {
+        let mut merger = Merger::new(self.all()?);
+        let before: Vec<String> = (0..merger.len()).filter_map(|i| merger.get(i).map(|d| d.id.clone())).collect();
         let mut touched = Vec::new();
+        let mut conflicts = Vec::new();
+        let mut dropped = 0;
         for s in sightings {
-            let i = merge(&mut all, s);
-            if let Some(id) = all.get(i).map(|d| d.id.clone()) {
-                if !touched.contains(&id) {
-                    touched.push(id);
+            let vouched = s.source == Some(Source::Import);
+            if !vouched && merger.unconfirmed() >= MAX_UNCONFIRMED && merger.is_new(&s) {
+                dropped += 1;
+                continue;
+            }
+            let merged = merger.merge(s);
+            if let Merged::Conflict(i) = merged {
+                if !conflicts.contains(&i) {
+                    conflicts.push(i);
                 }
+            } else if !touched.contains(&merged.index()) {
+                touched.push(merged.index());
             }
         }
+        let ids = |at: &[usize], m: &Merger| -> Vec<String> {
+            at.iter().filter_map(|i| m.get(*i).map(|d| d.id.clone())).collect()
+        };
+        let (touched, conflicts) = (ids(&touched, &merger), ids(&conflicts, &merger));
+        let all = merger.devices();
         let mut batch = sled::Batch::default();
         for id in before {
             if !all.iter().any(|d| d.id == id) {
@@ -76,6 +92,94 @@ impl Store {
         }
         self.devices.apply_batch(batch).map_err(local)?;
         self.db.flush().map_err(local)?;
-        Ok(all.into_iter().filter(|d| touched.contains(&d.id)).collect())
+        let pick = |ids: &[String]| all.iter().filter(|d| ids.contains(&d.id)).cloned().collect::<Vec<_>>();
+        Ok(Recorded { devices: pick(&touched), conflicts: pick(&conflicts), dropped })
+    }
+
+    /// The operator vouches for these devices (by id), or for every unconfirmed one.
+    /// Returns the devices accepted.
+    pub fn accept(&self, ids: Option<&[String]>) -> Result<Vec<Device>> {
+        self.update_unconfirmed(ids, |batch, d| {
+            d.accept();
+            batch.insert(d.id.as_bytes(), serde_json::to_vec(d).map_err(local)?);
+            Ok(())
+        })
+    }
+
+    /// Forget unconfirmed devices (by id, or all of them): what a flood of spoofed
+    /// announcements left, or cameras that are not the site's. Confirmed devices stay.
+    pub fn reject(&self, ids: Option<&[String]>) -> Result<Vec<Device>> {
+        self.update_unconfirmed(ids, |batch, d| {
+            batch.remove(d.id.as_bytes());
+            Ok(())
+        })
+    }
+
+    fn update_unconfirmed(
+        &self,
+        ids: Option<&[String]>,
+        mut change: impl FnMut(&mut sled::Batch, &mut Device) -> Result<()>,
+    ) -> Result<Vec<Device>> {
+        let mut batch = sled::Batch::default();
+        let mut done = Vec::new();
+        for mut d in self.all()? {
+            let chosen = ids.map_or(!d.confirmed, |ids| ids.contains(&d.id));
+            if chosen && !d.confirmed {
+                change(&mut batch, &mut d)?;
+                done.push(d);
+            }
+        }
+        self.devices.apply_batch(batch).map_err(local)?;
+        self.db.flush().map_err(local)?;
+        Ok(done)
+    }
+}
+
+/// The most unconfirmed devices the inventory holds (a site has 20–500 cameras).
+pub const MAX_UNCONFIRMED: usize = 4096;
+
+/// What recording sightings did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Recorded {
+    /// The devices the sightings landed on, merged.
+    pub devices: Vec<Device>,
+    /// Known devices that sightings contradicted (each with its conflicts).
+    pub conflicts: Vec<Device>,
+    /// Sightings dropped because the inventory holds [`MAX_UNCONFIRMED`] unconfirmed devices.
+    pub dropped: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_new_devices_stops_at_the_cap_and_the_imported_ones_still_land() {
+        let home = std::env::temp_dir().join(format!("pc-store-cap-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).unwrap();
+        let store = Store::open(&home).unwrap();
+        let spoofed = (0..MAX_UNCONFIRMED + 500).map(|i| Sighting {
+            source: Some(Source::WsDiscovery),
+            endpoint_reference: Some(format!("urn:uuid:spoof-{i}")),
+            address: Some(std::net::IpAddr::from([10, 99, (i / 250) as u8, (i % 250) as u8 + 1])),
+            ..Default::default()
+        });
+        let mut batch: Vec<Sighting> = spoofed.collect();
+        batch.push(Sighting {
+            source: Some(Source::Import),
+            address: Some([192, 0, 2, 1].into()),
+            mac: Some("44:47:cc:00:00:01".into()),
+            ..Default::default()
+        });
+        let recorded = store.record(batch).unwrap();
+        assert_eq!(recorded.dropped, 500);
+        let all = store.all().unwrap();
+        assert_eq!(all.iter().filter(|d| !d.confirmed).count(), MAX_UNCONFIRMED);
+        assert!(all.iter().any(|d| d.confirmed && d.mac.as_deref() == Some("44:47:cc:00:00:01")));
+        // The operator clears what the flood left; the imported device stays.
+        assert_eq!(store.reject(None).unwrap().len(), MAX_UNCONFIRMED);
+        assert_eq!(store.all().unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(&home);
     }
 }

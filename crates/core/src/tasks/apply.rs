@@ -149,6 +149,9 @@ pub async fn prepare(
     let policy = ws.policy(&req.audit.policy)?;
     let mut ctx = context(ws, &req.audit, req.operator.as_deref(), policy.parameters()?, clock, cancel)?;
     ctx.passwords.length = req.password_length;
+    let to = backup_recipient(ws).await?;
+    crate::backups::seal_legacy(&ws.home, &to)?;
+    ctx.backup_to = Some(to);
     let ctx = Arc::new(ctx);
     let chosen = ws.select(&req.audit.selection)?;
     let recovered = recover_with(&ctx, &chosen, sink).await?;
@@ -269,6 +272,15 @@ async fn recover_with(ctx: &ApplyContext, subjects: &[Subject], sink: &dyn Sink)
     Ok(recovered)
 }
 
+/// The key backups are sealed to, from the vault off the async threads (the keyring
+/// may block, or start a runtime of its own).
+async fn backup_recipient(ws: &Arc<Workspace>) -> Result<crate::backups::BackupRecipient> {
+    let ws = ws.clone();
+    tokio::task::spawn_blocking(move || ws.vault.backup_key().map(|k| k.recipient()))
+        .await
+        .map_err(|e| crate::error::Error::Local(format!("vault: {e}")))?
+}
+
 /// The shared parts of a run: history, vault, pinned client, site CA.
 fn context(
     ws: &Workspace,
@@ -284,6 +296,7 @@ fn context(
         history: ws.history.clone(),
         vault: ws.vault.clone(),
         backups: ws.home.join("backups"),
+        backup_to: None,
         operator: crate::workspace::operator(operator),
         site,
         passwords: Default::default(),

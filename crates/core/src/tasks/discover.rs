@@ -1,6 +1,12 @@
 //! The discovery task: sightings stream out as they arrive, then merge into the
 //! inventory (one device per MAC, serial or endpoint reference).
+//!
+//! Nothing a discovery packet says is trusted: a new device is unconfirmed until the
+//! operator accepts it; a sighting that contradicts a known device is a conflict, not
+//! a move; repeated sightings count once, and a run keeps at most
+//! [`MAX_SIGHTINGS`] distinct ones, so a flood of spoofed announcements is bounded.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -8,18 +14,28 @@ use serde::Serialize;
 use super::{Event, Sink};
 use crate::discover::runner::{self, DiscoverOptions};
 use crate::error::Result;
-use crate::inventory::{merge, Device};
+use crate::inventory::{Device, Merger, Sighting};
 use crate::workspace::Workspace;
+
+/// The most distinct sightings one run keeps (a site has 20–500 cameras, each seen by
+/// two or three paths).
+pub const MAX_SIGHTINGS: usize = 10_000;
 
 /// What discovery found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Discovered {
+    /// Distinct sightings kept.
     pub sightings: usize,
+    /// Sightings not kept: repeats, and any beyond [`MAX_SIGHTINGS`] or the inventory's
+    /// cap on unconfirmed devices.
+    pub ignored: usize,
     /// The devices the sightings make, merged.
     pub devices: Vec<Device>,
+    /// Known devices that sightings contradicted, with what they claimed.
+    pub conflicts: Vec<Device>,
 }
 
-/// Search as `opts` allows; every sighting goes to `sink`, then all to the inventory.
+/// Search as `opts` allows; every new sighting goes to `sink`, then all to the inventory.
 /// `site` puts every device found on that site.
 pub async fn run(
     ws: &Arc<Workspace>,
@@ -29,18 +45,32 @@ pub async fn run(
 ) -> Result<Discovered> {
     let mut rx = runner::discover(opts);
     let mut all = Vec::new();
+    let mut seen: HashSet<Sighting> = HashSet::new();
+    let mut ignored = 0;
     while let Some(mut s) = rx.recv().await {
         if let Some(site) = site {
             s.site = Some(site.to_string());
         }
+        // Keep listening to the end (the channel must drain), but keep nothing more.
+        if seen.len() >= MAX_SIGHTINGS || !seen.insert(s.clone()) {
+            ignored += 1;
+            continue;
+        }
         sink.event(Event::Sighting(Box::new(s.clone())));
         all.push(s);
     }
-    let mut devices = Vec::new();
-    for s in &all {
-        merge(&mut devices, s.clone());
-    }
+    drop(seen);
     let sightings = all.len();
-    ws.store.record(all)?;
-    Ok(Discovered { sightings, devices })
+    let recorded = ws.store.record(all.clone())?;
+    // The devices this run's sightings make by themselves (what the shells list).
+    let mut merger = Merger::default();
+    for s in all {
+        merger.merge(s);
+    }
+    let devices = merger
+        .devices()
+        .into_iter()
+        .map(|d| recorded.devices.iter().find(|r| r.id == d.id).cloned().unwrap_or(d))
+        .collect();
+    Ok(Discovered { sightings, ignored: ignored + recorded.dropped, devices, conflicts: recorded.conflicts })
 }

@@ -16,6 +16,9 @@ pub struct Imported {
     /// Devices in the inventory after merging them.
     pub devices: usize,
     pub credentials_stored: usize,
+    /// Entries that contradicted a known device (its identity at another address):
+    /// kept on that device as conflicts, nothing moved.
+    pub conflicts: usize,
 }
 
 /// Import the text of a file called `name` (its extension says CSV or JSON).
@@ -34,10 +37,11 @@ pub fn run(ws: &Workspace, name: &str, text: &str, site: Option<&str>) -> Result
         sightings.push(e.sighting);
     }
     let read = sightings.len();
-    let devices = ws.store.record(sightings)?.len();
+    let recorded = ws.store.record(sightings)?;
+    let (devices, conflicts) = (recorded.devices.len(), recorded.conflicts.len());
     let credentials_stored = creds.len();
     if !creds.is_empty() {
         ws.vault.set_many(creds)?;
     }
-    Ok(Imported { read, devices, credentials_stored })
+    Ok(Imported { read, devices, credentials_stored, conflicts })
 }

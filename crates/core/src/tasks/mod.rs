@@ -11,6 +11,7 @@ pub mod audit;
 pub mod certs;
 pub mod discover;
 pub mod import;
+pub mod inventory;
 pub mod plan;
 
 use std::collections::HashMap;

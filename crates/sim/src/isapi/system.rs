@@ -298,5 +298,9 @@ fn backup(st: &CameraState) -> Reply {
         "ipFilter": st.ip_filter,
         "users": st.accounts.iter().map(|a| &a.username).collect::<Vec<_>>(),
     });
-    Reply::new(200, "application/octet-stream", summary.to_string())
+    // Real exports are binary (an encrypted container): a header that is not UTF-8,
+    // then the content, so a client that reads it as text corrupts it.
+    let mut bytes = vec![0x48, 0x4b, 0xff, 0xfe, 0x00, 0x01, 0x80, 0x9c];
+    bytes.extend_from_slice(summary.to_string().as_bytes());
+    Reply::binary(200, "application/octet-stream", bytes)
 }

@@ -27,6 +27,8 @@ export type Command =
   | 'certificates'
   | 'import_site_ca'
   | 'accept_certificate'
+  | 'accept_devices'
+  | 'reject_devices'
   | 'drift'
   | 'interfaces'
   | 'use_baseline_file'

@@ -18,6 +18,7 @@ import type { DeviceRow } from './bindings/DeviceRow'
 import type { DiscoverRequest } from './bindings/DiscoverRequest'
 import type { DiscoverSummary } from './bindings/DiscoverSummary'
 import type { DriftView } from './bindings/DriftView'
+import type { DeviceDecision } from './bindings/DeviceDecision'
 import type { AcceptCertificateRequest } from './bindings/AcceptCertificateRequest'
 import type { HandoverFile } from './bindings/HandoverFile'
 import type { HandoverRequest } from './bindings/HandoverRequest'
@@ -36,7 +37,7 @@ import type { SiteCredentials } from './bindings/SiteCredentials'
 import type { VaultEntry } from './bindings/VaultEntry'
 
 export type {
-  AcceptCertificateRequest, AppInfo, ApplySummary, AuditSummary, BaselineFile, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
+  AcceptCertificateRequest, AppInfo, DeviceDecision, ApplySummary, AuditSummary, BaselineFile, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
   HandoverFile, HandoverRequest, HistoryRecord, ImportCaRequest, ImportResult, InterfaceView, IpcError, PlanView, ReportFile, ReportPreview, Progress,
   Settings, SightingEvent, SiteCredentials, VaultEntry,
 }
@@ -116,6 +117,10 @@ export const ipc = {
   /** The shell asks for the certificate and key files in native dialogs; no path crosses IPC.
    *  Fails with code 'cancelled' when a dialog is closed without a choice. */
   importSiteCa: (replace: boolean) => call<CertificatesView>('import_site_ca', { request: { replace } satisfies ImportCaRequest }),
+  /** Accepts devices discovery found (by id, or every unconfirmed one); returns every row. */
+  acceptDevices: (decision: DeviceDecision) => call<DeviceRow[]>('accept_devices', { decision }),
+  /** Forgets unconfirmed devices (by id, or all of them); accepted ones are never removed. */
+  rejectDevices: (decision: DeviceDecision) => call<DeviceRow[]>('reject_devices', { decision }),
   /** Accepts the certificate a device presents in place of its pin; `fingerprint` is the one shown. */
   acceptCertificate: (request: AcceptCertificateRequest) => call<CertificatesView>('accept_certificate', { request }),
   setSettings: (settings: Settings) => call<null>('set_settings', { settings }),

@@ -20,4 +20,13 @@ score: number | null, failing: number, audited: boolean, audit_error: IpcError |
 /**
  * Time of the device's latest history record.
  */
-last_change: string | null, };
+last_change: string | null, 
+/**
+ * Imported, or accepted after discovery found it. Nothing goes to an
+ * unconfirmed device (no credentials, no audit, no change).
+ */
+confirmed: boolean, 
+/**
+ * Sightings that contradicted it (another address, another identity), in words.
+ */
+conflicts: Array<string>, };
