@@ -126,6 +126,24 @@ mod platform {
     }
 }
 
+/// Open a sled database, waiting briefly for the lock a database just closed in this
+/// process may still hold: sled releases it from a background thread after the last
+/// handle is dropped, so reopening at once (the desktop switching data directories)
+/// can find it held for a moment.
+pub fn open_sled(path: &Path) -> std::result::Result<sled::Db, sled::Error> {
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match sled::open(path) {
+            // sled says so only in words (an `Other` I/O error).
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && waited.as_secs() < 2 => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                waited += std::time::Duration::from_millis(50);
+            }
+            other => return other,
+        }
+    }
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
@@ -184,5 +202,20 @@ mod tests {
             assert!(e.to_string().contains("belongs to user 65534"), "{e}");
         }
         let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn a_database_closed_a_moment_ago_opens_once_its_lock_is_released() {
+        let dir = std::env::temp_dir().join(format!("pc-sled-reopen-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let first = sled::open(&dir).unwrap();
+        assert!(sled::open(&dir).is_err(), "held by the first handle");
+        let closing = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            drop(first);
+        });
+        assert!(super::open_sled(&dir).is_ok(), "waited for the lock");
+        closing.join().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -224,7 +224,7 @@ fn local(e: impl std::fmt::Display) -> Error {
 impl History {
     /// Open the history under `home`, sealed with `key` (the vault's history key).
     pub fn open(home: &Path, key: HistoryKey) -> Result<History> {
-        let db = sled::open(home.join("history.sled")).map_err(local)?;
+        let db = crate::files::open_sled(&home.join("history.sled")).map_err(local)?;
         let tree = db.open_tree("records").map_err(local)?;
         let meta = db.open_tree("meta").map_err(local)?;
         Ok(History { tree, meta, db, key, append_lock: Mutex::new(()) })

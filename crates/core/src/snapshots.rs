@@ -63,7 +63,7 @@ fn local(e: impl std::fmt::Display) -> Error {
 
 impl Snapshots {
     pub fn open(home: &Path) -> Result<Snapshots> {
-        let db = sled::open(home.join("snapshots.sled")).map_err(local)?;
+        let db = crate::files::open_sled(&home.join("snapshots.sled")).map_err(local)?;
         let tree = db.open_tree("audits").map_err(local)?;
         Ok(Snapshots { tree, db })
     }

@@ -1,5 +1,6 @@
 //! The CSV report: one row per device × control, for spreadsheets. Devices that could
-//! not be audited get one row with the error. The last two columns repeat the report's
+//! not be audited get one row with the error. `secret_sent_in_clear` says the site let a
+//! secret reach the device over plain HTTP. The last two columns repeat the report's
 //! digest and the history chain head, so a row copied elsewhere still says where it came from.
 //! Every cell is neutralised against formula injection: a device names itself, so its
 //! model or evidence text could be `=HYPERLINK(…)`, which a spreadsheet would run.
@@ -7,7 +8,7 @@
 use crate::model::{self, ReportData};
 use crate::RenderError;
 
-const HEADER: [&str; 20] = [
+const HEADER: [&str; 21] = [
     "site",
     "device",
     "vendor",
@@ -25,6 +26,7 @@ const HEADER: [&str; 20] = [
     "observed",
     "expected",
     "evidence",
+    "secret_sent_in_clear",
     "audited_at",
     "report_sha256",
     "history_head",
@@ -47,7 +49,9 @@ pub fn render(report: &ReportData) -> Result<Vec<u8>, RenderError> {
             score(d.score),
             score(d.score_before),
         ];
-        let tail = [d.audited_at.clone(), digest.clone(), report.history.head.clone()];
+        // The site let a secret reach this device over plain HTTP (allow_plaintext_secrets).
+        let in_clear = if report.history.plaintext_secrets.contains(&d.target) { "yes" } else { "no" };
+        let tail = [in_clear.to_string(), d.audited_at.clone(), digest.clone(), report.history.head.clone()];
         if d.findings.is_empty() {
             let err = d.error.clone().unwrap_or_default();
             let mid = ["", "", "", "error", "", "", "", &err];

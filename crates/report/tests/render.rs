@@ -283,4 +283,11 @@ fn secrets_sent_in_clear_by_the_sites_choice_are_printed() {
     assert!(html.contains("over plain HTTP (allow_plaintext_secrets): 127.1.0.1:80"), "the HTML says so");
     let json = String::from_utf8(render(Format::Json, &r).unwrap()).unwrap();
     assert!(json.contains("\"plaintext_secrets\""), "the JSON says so");
+    let csv_bytes = render(Format::Csv, &r).unwrap();
+    let mut reader = csv::Reader::from_reader(&csv_bytes[..]);
+    let column = reader.headers().unwrap().iter().position(|h| h == "secret_sent_in_clear").expect("the column");
+    let flags: Vec<(String, String)> =
+        reader.records().map(|row| row.unwrap()).map(|row| (row[1].to_string(), row[column].to_string())).collect();
+    assert!(flags.iter().any(|(d, f)| d == "127.1.0.1:80" && f == "yes"), "the CSV says so: {flags:?}");
+    assert!(flags.iter().filter(|(d, _)| d != "127.1.0.1:80").all(|(_, f)| f == "no"), "{flags:?}");
 }

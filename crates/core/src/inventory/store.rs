@@ -18,7 +18,7 @@ fn local(e: impl std::fmt::Display) -> Error {
 
 impl Store {
     pub fn open(home: &Path) -> Result<Store> {
-        let db = sled::open(home.join("inventory.sled")).map_err(local)?;
+        let db = crate::files::open_sled(&home.join("inventory.sled")).map_err(local)?;
         let devices = db.open_tree("devices").map_err(local)?;
         Ok(Store { devices, db })
     }
