@@ -62,8 +62,8 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
     let home = portcullis_core::paths::home()?;
     match command {
         Command::ExportCa { out: file } => {
-            let vault = Vault::from_env(&home)?;
-            let ca = SiteCa::load_or_create(&home, &vault, "site")?;
+            // Through the workspace: a CA made now takes the site baseline's scope.
+            let ca = portcullis_core::workspace::Workspace::from_env()?.site_ca()?;
             std::fs::write(&file, &ca.cert_pem)?;
             if out.json {
                 out.record("ca", &serde_json::json!({ "out": file }));

@@ -442,6 +442,8 @@ impl Settings {
             management_hosts: self.management_hosts.clone(),
             // The desktop has no such setting yet: passwords never cross plain HTTP (core's default).
             allow_plaintext_secrets: false,
+            // Set in a site baseline file only (the site's written policy, like the above).
+            ca_scope: Vec::new(),
         };
         section.validate()?;
         Ok(section)

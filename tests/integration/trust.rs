@@ -85,3 +85,55 @@ async fn a_changed_certificate_is_refused_until_an_operator_accepts_it() {
     assert!(read["error"].is_null(), "{read}");
     drop(fleet);
 }
+
+fn scoped_baseline(scope: &str) -> String {
+    format!(
+        "[baseline]\nname = \"scoped\"\nversion = \"1\"\ntitle = \"The site CA names the site only\"\nextends = \"hikvision-hardening\"\n\n[site]\nntp_servers = [\"192.0.2.1\"]\nmanagement_hosts = [\"127.0.0.1\"]\nca_scope = [{scope}]\n"
+    )
+}
+
+/// `[site] ca_scope`: the site CA Portcullis makes carries it as name constraints, a
+/// device inside it gets a certificate that a name-constraint-checking handshake
+/// accepts, and nothing outside it is certified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_site_ca_certifies_nothing_outside_the_sites_scope() {
+    let fleet = Fleet::start(FleetConfig::for_tests(1, Profile::HikvisionCurrent)).await.unwrap();
+    let camera = fleet.camera(0).unwrap();
+    let file_of = |home: &Home| {
+        let file = home.dir.join("fleet.json");
+        std::fs::write(&file, serde_json::json!({ "devices": fleet.devices() }).to_string()).unwrap();
+        file
+    };
+    let cert_step = |text: &str| {
+        lines(text)
+            .into_iter()
+            .find(|l| l["setting"] == "tls.certificate.self_signed" && l["result"].is_object())
+            .unwrap_or_else(|| panic!("no certificate step:\n{text}"))
+    };
+
+    // Outside the scope: skipped with the reason, the factory certificate stays.
+    let outside = Home::new("ca-scope-out");
+    assert!(outside.run(&["inventory", "import", file_of(&outside).to_str().unwrap()]).await.ok);
+    let baseline = outside.dir.join("scoped.toml");
+    std::fs::write(&baseline, scoped_baseline("\"10.0.0.0/8\", \"cams.example.com\"")).unwrap();
+    let run =
+        outside.run(&["apply", "--yes", "--json", "--timeout", "5", "--baseline", baseline.to_str().unwrap()]).await;
+    let step = cert_step(&run.text);
+    assert_eq!(step["result"]["state"], "skipped", "{step}");
+    assert!(step["result"]["reason"].as_str().unwrap().contains("outside the site CA's scope"), "{step}");
+    assert!(camera.state().certs.server.self_signed, "no certificate was issued");
+
+    // Inside it: issued, installed and proven by a handshake that checks the constraints.
+    let inside = Home::new("ca-scope-in");
+    assert!(inside.run(&["inventory", "import", file_of(&inside).to_str().unwrap()]).await.ok);
+    let baseline = inside.dir.join("scoped.toml");
+    std::fs::write(&baseline, scoped_baseline("\"127.0.0.0/8\"")).unwrap();
+    let run =
+        inside.run(&["apply", "--yes", "--json", "--timeout", "5", "--baseline", baseline.to_str().unwrap()]).await;
+    assert_eq!(cert_step(&run.text)["result"]["state"], "verified", "{}", run.text);
+    let pem = std::fs::read(inside.dir.join("site-ca.pem")).unwrap();
+    let (_, block) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+    let (_, ca) = x509_parser::parse_x509_certificate(&block.contents).unwrap();
+    assert!(ca.name_constraints().unwrap().is_some(), "the CA carries the scope");
+    drop(fleet);
+}

@@ -68,6 +68,9 @@ pub struct SiteParameters {
     /// The site baseline lets secrets travel over plain HTTP (`allow_plaintext_secrets`).
     #[serde(default)]
     pub allow_plaintext_secrets: bool,
+    /// What the site CA may name (`[site] ca_scope`); empty: no limit.
+    #[serde(default)]
+    pub ca_scope: Vec<String>,
 }
 
 impl SiteParameters {
@@ -98,6 +101,7 @@ impl SiteParameters {
             name_pattern: s.name_pattern()?,
             device_names: Default::default(),
             allow_plaintext_secrets: s.allow_plaintext_secrets,
+            ca_scope: s.ca_scope.clone(),
         })
     }
 

@@ -107,11 +107,19 @@ impl Workspace {
 
     /// The site CA, created on first use; loaded once per workspace.
     pub fn site_ca(&self) -> Result<Arc<SiteCa>> {
+        self.site_ca_within(&[])
+    }
+
+    /// The site CA; one created now is limited to `scope` (`[site] ca_scope` of the
+    /// run's baseline), or else to the site baseline's scope, if either states one.
+    pub fn site_ca_within(&self, scope: &[String]) -> Result<Arc<SiteCa>> {
         let mut slot = self.ca.lock().map_err(|_| Error::Local("CA lock poisoned".into()))?;
         if let Some(ca) = slot.as_ref() {
             return Ok(ca.clone());
         }
-        let ca = Arc::new(SiteCa::load_or_create(&self.home, &self.vault, "site")?);
+        let own = self.site_baseline().and_then(|b| b.site.clone()).map(|s| s.ca_scope).unwrap_or_default();
+        let scope = crate::certs::CaScope::parse(if scope.is_empty() { &own } else { scope }).map_err(Error::Input)?;
+        let ca = Arc::new(SiteCa::load_or_create(&self.home, &self.vault, "site", &scope)?);
         *slot = Some(ca.clone());
         Ok(ca)
     }
@@ -255,6 +263,7 @@ pub fn merge_sections(own: &SiteSection, given: &SiteSection) -> std::result::Re
         management_hosts: one("management_hosts", &own.management_hosts, &given.management_hosts, Vec::is_empty)?,
         // Only the baseline file can allow it: a choice the site writes down, not a flag.
         allow_plaintext_secrets: own.allow_plaintext_secrets,
+        ca_scope: own.ca_scope.clone(),
     };
     merged.validate()?;
     Ok(merged)

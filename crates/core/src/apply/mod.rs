@@ -54,6 +54,8 @@ pub struct ApplyContext {
     pub concurrency: usize,
     /// The site CA, for certificate steps (none: those steps are skipped).
     pub ca: Option<Arc<crate::certs::SiteCa>>,
+    /// What the site CA may name (`[site] ca_scope`): no certificate names anything else.
+    pub ca_scope: crate::certs::CaScope,
     /// PORTCULLIS_HOME: where certificate pins are kept.
     pub home: PathBuf,
     /// Host names devices are reached by, besides their addresses (for SANs).

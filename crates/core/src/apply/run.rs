@@ -338,6 +338,14 @@ impl Run<'_> {
         let address = self.target.address.to_string();
         let mut names = vec![address.clone()];
         names.extend(self.ctx.hostnames.get(&address).cloned().unwrap_or_default());
+        // The site CA signs only what the site's scope allows.
+        let outside: Vec<&String> = names.iter().filter(|n| !self.ctx.ca_scope.allows(n)).collect();
+        if !outside.is_empty() {
+            let list = outside.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ");
+            return Ok(StepResult::Skipped {
+                reason: format!("outside the site CA's scope ([site] ca_scope): {list}"),
+            });
+        }
         self.record(step, Some(step.to.clone()), Outcome::Intent, None)?;
         let leaf = match self.drv.install_certificate(&ca, &names).await {
             Ok(l) => l,

@@ -58,6 +58,7 @@ fn bench(name: &str, script: &Arc<Script>) -> Bench {
     std::fs::create_dir_all(&home).unwrap();
     let vault = Vault::new(Box::new(FileVault::new(home.join("v.age"), Secret::new("scripted passphrase"))), &home);
     let ctx = ApplyContext {
+        ca_scope: Default::default(),
         backup_to: Some(crate::backups::BackupIdentity::generate().recipient()),
         history: Arc::new(History::open(&home, crate::history::HistoryKey::generate()).unwrap()),
         vault: Arc::new(vault),

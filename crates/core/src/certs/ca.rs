@@ -35,8 +35,10 @@ impl SiteCa {
         Scope::Ca("site".into())
     }
 
-    /// The CA, created on first use: key to the vault first, then the certificate.
-    pub fn load_or_create(home: &Path, vault: &Vault, site: &str) -> Result<SiteCa> {
+    /// The CA, created on first use: key to the vault first, then the certificate. A CA
+    /// created here may sign no CA (path length 0) and, when the site states a scope,
+    /// names within it only (name constraints).
+    pub fn load_or_create(home: &Path, vault: &Vault, site: &str, scope: &CaScope) -> Result<SiteCa> {
         let path = Self::cert_path(home);
         let key = vault.lookup_scope(&Self::vault_scope(), "key")?;
         if let (Ok(cert_pem), Some(key)) = (std::fs::read_to_string(&path), key) {
@@ -48,6 +50,7 @@ impl SiteCa {
         params.distinguished_name.push(DnType::OrganizationName, "Portcullis");
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.name_constraints = scope.constraints();
         let now = time_now();
         params.not_before = now - time::Duration::days(1);
         params.not_after = now + time::Duration::days(3650);
@@ -153,6 +156,70 @@ impl SiteCa {
     /// The CA certificate's DER (devices that store a chain certificate by certificate).
     pub fn cert_der(&self) -> Result<Vec<u8>> {
         pem_der(&self.cert_pem).ok_or_else(|| local("CA certificate", "not PEM"))
+    }
+}
+
+/// What the site CA may name: address ranges and DNS suffixes (`[site] ca_scope`).
+/// Empty: anything. Hand-written matching: a few lines that `ipnet` and a suffix test
+/// cover; no library decides our own policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaScope {
+    pub networks: Vec<ipnet::IpNet>,
+    /// Lower case, no leading dot.
+    pub dns_suffixes: Vec<String>,
+}
+
+impl CaScope {
+    pub fn parse(entries: &[String]) -> std::result::Result<CaScope, String> {
+        let mut scope = CaScope::default();
+        for e in entries.iter().map(|e| e.trim()) {
+            if let Ok(net) = e.parse::<ipnet::IpNet>() {
+                scope.networks.push(net.trunc());
+                continue;
+            }
+            let suffix = e.trim_start_matches('.').trim_end_matches('.').to_ascii_lowercase();
+            let label_ok =
+                |l: &str| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if suffix.is_empty() || !suffix.split('.').all(label_ok) {
+                return Err(format!(
+                    "{e:?} is neither an address range (10.20.0.0/16) nor a DNS suffix (cams.example.com)"
+                ));
+            }
+            scope.dns_suffixes.push(suffix);
+        }
+        Ok(scope)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.networks.is_empty() && self.dns_suffixes.is_empty()
+    }
+
+    /// Whether a certificate may name this (an address, or a host name).
+    pub fn allows(&self, name: &str) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        match name.parse::<IpAddr>() {
+            Ok(ip) => self.networks.iter().any(|n| n.contains(&ip)),
+            Err(_) => {
+                let name = name.trim_end_matches('.').to_ascii_lowercase();
+                self.dns_suffixes.iter().any(|s| name == *s || name.ends_with(&format!(".{s}")))
+            }
+        }
+    }
+
+    /// The scope as the CA certificate's name constraints (none when empty).
+    fn constraints(&self) -> Option<rcgen::NameConstraints> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut permitted: Vec<rcgen::GeneralSubtree> = self
+            .networks
+            .iter()
+            .map(|n| rcgen::GeneralSubtree::IpAddress(rcgen::CidrSubnet::from_addr_prefix(n.network(), n.prefix_len())))
+            .collect();
+        permitted.extend(self.dns_suffixes.iter().map(|s| rcgen::GeneralSubtree::DnsName(s.clone())));
+        Some(rcgen::NameConstraints { permitted_subtrees: permitted, excluded_subtrees: Vec::new() })
     }
 }
 
@@ -283,7 +350,7 @@ mod tests {
             crate::vault::FileVault::new(home.join("vault.age"), Secret::new("certs test only")).with_work_factor(4);
         let vault = Vault::new(Box::new(store), &home);
         assert_eq!(ca_info(&home).unwrap(), None, "no CA before the first use");
-        let ca = SiteCa::load_or_create(&home, &vault, "test").unwrap();
+        let ca = SiteCa::load_or_create(&home, &vault, "test", &Default::default()).unwrap();
         let info = ca_info(&home).unwrap().unwrap();
         assert!(info.subject.contains("Portcullis site CA (test)"), "{info:?}");
         assert_eq!(info.fingerprint.len(), 64);
@@ -294,7 +361,7 @@ mod tests {
         let ca_cert = ca_pem.parse_x509().unwrap();
         let limits = ca_cert.basic_constraints().unwrap().unwrap().value;
         assert_eq!((limits.ca, limits.path_len_constraint), (true, Some(0)));
-        let again = SiteCa::load_or_create(&home, &vault, "test").unwrap();
+        let again = SiteCa::load_or_create(&home, &vault, "test", &Default::default()).unwrap();
         assert_eq!(ca.cert_pem, again.cert_pem, "created once");
         assert!(!std::fs::read_to_string(home.join("site-ca.pem")).unwrap().contains("PRIVATE KEY"));
         let device_key = KeyPair::generate().unwrap();
@@ -315,7 +382,8 @@ mod tests {
         std::fs::create_dir_all(&home).unwrap();
         let store =
             crate::vault::FileVault::new(home.join("vault.age"), Secret::new("certs test only")).with_work_factor(4);
-        let ca = SiteCa::load_or_create(&home, &Vault::new(Box::new(store), &home), "test").unwrap();
+        let ca =
+            SiteCa::load_or_create(&home, &Vault::new(Box::new(store), &home), "test", &Default::default()).unwrap();
         // A camera asks for a CA certificate good for client auth and code signing,
         // under a subject and names of its choosing.
         let device_key = KeyPair::generate().unwrap();
@@ -388,7 +456,7 @@ mod tests {
 
         let ca = SiteCa::import(&home, &vault, &pem, &Secret::new(key.serialize_pem()), false).unwrap();
         assert!(ca_info(&home).unwrap().unwrap().subject.contains("Customer Issuing CA"));
-        let loaded = SiteCa::load_or_create(&home, &vault, "site").unwrap();
+        let loaded = SiteCa::load_or_create(&home, &vault, "site", &Default::default()).unwrap();
         assert_eq!(loaded.cert_pem, ca.cert_pem, "the imported CA is the site CA from now on");
         let device_key = KeyPair::generate().unwrap();
         let csr = CertificateParams::new(Vec::<String>::new()).unwrap().serialize_request(&device_key).unwrap();
@@ -400,7 +468,7 @@ mod tests {
         let again = SiteCa::import(&home, &vault, &pem2, &Secret::new(key2.serialize_pem()), false);
         assert!(again.unwrap_err().to_string().contains("--replace"));
         SiteCa::import(&home, &vault, &pem2, &Secret::new(key2.serialize_pem()), true).unwrap();
-        assert_eq!(SiteCa::load_or_create(&home, &vault, "site").unwrap().cert_pem, pem2);
+        assert_eq!(SiteCa::load_or_create(&home, &vault, "site", &Default::default()).unwrap().cert_pem, pem2);
     }
 
     #[test]
@@ -420,5 +488,37 @@ mod tests {
             "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
             &["1.2.3.4".into()],
         )
+    }
+
+    #[test]
+    fn a_ca_made_for_a_scoped_site_names_nothing_outside_it() {
+        let entries = ["127.1.0.0/16".to_string(), ".cams.example.com".to_string()];
+        let scope = CaScope::parse(&entries).unwrap();
+        assert!(scope.allows("127.1.9.9") && scope.allows("a.cams.example.com") && scope.allows("cams.example.com"));
+        assert!(!scope.allows("10.0.0.1") && !scope.allows("evilcams.example.com") && !scope.allows("example.com"));
+        assert!(CaScope::default().allows("anything.example"), "no scope, no limit");
+        assert!(CaScope::parse(&["not a scope!".to_string()]).is_err());
+        assert!(crate::site::SiteSection { ca_scope: vec!["*.example.com".into()], ..Default::default() }
+            .validate()
+            .is_err());
+
+        let home = std::env::temp_dir().join(format!("pc-certs-scope-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).unwrap();
+        let store =
+            crate::vault::FileVault::new(home.join("vault.age"), Secret::new("certs test only")).with_work_factor(4);
+        let vault = Vault::new(Box::new(store), &home);
+        let ca = SiteCa::load_or_create(&home, &vault, "test", &scope).unwrap();
+        let der = ca.cert_der().unwrap();
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+        let bc = cert.basic_constraints().unwrap().unwrap().value;
+        assert_eq!((bc.ca, bc.path_len_constraint), (true, Some(0)), "may sign no CA");
+        let nc = cert.name_constraints().unwrap().expect("name constraints").value;
+        let permitted = nc.permitted_subtrees.as_ref().expect("permitted subtrees");
+        let text: Vec<String> = permitted.iter().map(|t| format!("{:?}", t.base)).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(text.iter().any(|t| t.contains("cams.example.com")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("IPAddress")), "{text:?}");
+        let _ = std::fs::remove_dir_all(&home);
     }
 }

@@ -11,7 +11,7 @@ mod ca;
 mod pins;
 mod proof;
 
-pub use ca::{ca_cert_der, ca_info, CaInfo, Leaf, SiteCa, LEAF_DAYS};
+pub use ca::{ca_cert_der, ca_info, CaInfo, CaScope, Leaf, SiteCa, LEAF_DAYS};
 pub use pins::{fingerprint, Change, Pin, PinOrigin, Pins};
 pub use proof::verify_handshake;
 

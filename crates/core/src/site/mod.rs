@@ -33,6 +33,11 @@ pub struct SiteSection {
     /// default; when on, every such change says so in the history and the reports.
     #[serde(default)]
     pub allow_plaintext_secrets: bool,
+    /// What the site CA may name: address ranges (`10.20.0.0/16`) and DNS suffixes
+    /// (`cams.example.com`). A CA Portcullis creates carries them as name constraints,
+    /// and no certificate is issued for a name outside them. Empty: no limit.
+    #[serde(default)]
+    pub ca_scope: Vec<String>,
 }
 
 impl SiteSection {
@@ -57,6 +62,7 @@ impl SiteSection {
         if self.ntp_servers.len() > 4 {
             return Err(format!("ntp_servers: at most 4 (cameras keep up to 4), got {}", self.ntp_servers.len()));
         }
+        crate::certs::CaScope::parse(&self.ca_scope).map_err(|e| format!("ca_scope: {e}"))?;
         for (field, hosts) in [("ntp_servers", &self.ntp_servers), ("management_hosts", &self.management_hosts)] {
             if let Some(h) = hosts.iter().find(|h| h.trim().is_empty() || h.contains(char::is_whitespace)) {
                 return Err(format!("{field}: {h:?} is not a host name or address"));
@@ -159,6 +165,7 @@ mod tests {
             ntp_servers: vec!["192.0.2.1".into()],
             management_hosts: vec!["192.0.2.10".into()],
             allow_plaintext_secrets: false,
+            ca_scope: Vec::new(),
         };
         let c = s.controls().unwrap();
         let ids: Vec<&str> = c.iter().map(|c| c.id.as_str()).collect();

@@ -292,6 +292,7 @@ fn context(
 ) -> Result<ApplyContext> {
     let connect = ConnectOptions { timeout: req.timeout.max(Duration::from_secs(1)) };
     let (client, pins) = crate::driver::http::pinned_client(&ws.home, connect.timeout)?;
+    let ca_scope = site.ca_scope.clone();
     Ok(ApplyContext {
         history: ws.history.clone(),
         vault: ws.vault.clone(),
@@ -304,7 +305,8 @@ fn context(
         pins,
         connect,
         concurrency: req.concurrency.max(1),
-        ca: Some(ws.site_ca()?),
+        ca: Some(ws.site_ca_within(&ca_scope)?),
+        ca_scope: crate::certs::CaScope::parse(&ca_scope).map_err(crate::error::Error::Input)?,
         home: ws.home.clone(),
         hostnames: ws.store.hostnames()?,
         cancel,
