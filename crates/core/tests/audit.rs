@@ -147,6 +147,26 @@ async fn the_served_certificate_is_read_from_the_keystore_when_the_device_servic
     assert_eq!(cert.status, Status::Unsupported, "{cert:?}");
 }
 
+/// Issue #15: however the firmware words "not implemented" (the subcode in the Code or
+/// in the Detail, only the reason text, or a bare HTTP 405), the reading is unsupported
+/// and its evidence never shows an empty code.
+#[tokio::test]
+async fn every_wording_of_not_implemented_reads_as_unsupported() {
+    use portcullis_sim::faults::UnsupportedStyle;
+    let (f, d) = one(Profile::GenericOnvif).await;
+    let cam = &f.cameras()[0];
+    for style in
+        [UnsupportedStyle::Subcode, UnsupportedStyle::InDetail, UnsupportedStyle::ReasonOnly, UnsupportedStyle::Http405]
+    {
+        cam.set_faults(Faults { unsupported: vec!["GetNTP".into()], unsupported_style: style, ..Default::default() });
+        let a = run(&d, d.password.as_deref(), "onvif-baseline").await;
+        assert!(a.error.is_none(), "{style:?}: {:?}", a.error);
+        let ntp = a.findings.iter().find(|f| f.setting.key() == "time.ntp.servers").expect("an NTP control");
+        assert_eq!(ntp.status, Status::Unsupported, "{style:?}: {ntp:?}");
+        assert!(!ntp.evidence.contains(": :") && !ntp.evidence.starts_with(':'), "{style:?}: {}", ntp.evidence);
+    }
+}
+
 #[tokio::test]
 async fn capabilities_are_read_without_a_login_unless_the_firmware_wants_one() {
     let (f, d) = one(Profile::GenericOnvif).await;

@@ -72,6 +72,23 @@ pub struct Faults {
     /// Operations this firmware does not implement: ONVIF operation names
     /// (`SetDiscoveryMode`) or ISAPI paths (`/ISAPI/System/Network/UPnP`).
     pub unsupported: Vec<String>,
+    /// How this firmware words "not implemented" for an ONVIF operation.
+    pub unsupported_style: UnsupportedStyle,
+}
+
+/// The ways real ONVIF firmware answers an operation it does not implement.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsupportedStyle {
+    /// As Core says: `env:Receiver`, subcode `ter:ActionNotSupported` (HTTP 500).
+    #[default]
+    Subcode,
+    /// A bare `env:Receiver` code, the subcode in `env:Detail` (`ter:fault/ter:subcode`).
+    InDetail,
+    /// No subcode anywhere, only the reason text "Action not supported".
+    ReasonOnly,
+    /// No SOAP at all: HTTP 405 with an empty body.
+    Http405,
 }
 
 impl Faults {

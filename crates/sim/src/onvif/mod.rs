@@ -150,7 +150,24 @@ pub(crate) fn prohibited(cam: &Camera, st: &CameraState, sub2: &str, reason: &st
 }
 
 fn not_supported(cam: &Camera, st: &CameraState, op: &str) -> Reply {
-    fault_with(cam, st, 500, "env:Receiver", "ter:ActionNotSupported", None, &format!("Action not supported: {op}"))
+    use crate::faults::UnsupportedStyle;
+    let reason = format!("Action not supported: {op}");
+    let env = env_prefix(cam, st);
+    let bare = |detail: &str| {
+        let body = format!(
+            "<{env}:Fault><{env}:Code><{env}:Value>{env}:Receiver</{env}:Value></{env}:Code><{env}:Reason><{env}:Text xml:lang=\"en\">{}</{env}:Text></{env}:Reason>{detail}</{env}:Fault>",
+            crate::xml::esc(&reason)
+        );
+        Reply::new(500, SOAP_CT, envelope(cam, st, &body))
+    };
+    match cam.with_faults(|f| f.unsupported_style) {
+        UnsupportedStyle::Subcode => fault_with(cam, st, 500, "env:Receiver", "ter:ActionNotSupported", None, &reason),
+        UnsupportedStyle::InDetail => bare(&format!(
+            "<{env}:Detail><ter:fault><ter:subcode>ter:ActionNotSupported</ter:subcode></ter:fault></{env}:Detail>"
+        )),
+        UnsupportedStyle::ReasonOnly => bare(""),
+        UnsupportedStyle::Http405 => Reply::new(405, "text/plain", String::new()),
+    }
 }
 
 fn not_authorized(cam: &Camera, st: &CameraState) -> Reply {

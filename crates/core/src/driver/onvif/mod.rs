@@ -162,6 +162,14 @@ impl OnvifDriver {
                 self.guard.refuse(creds);
                 Err(Error::AuthRefused { address: self.address(), username: creds.username.clone() })
             }
+            // No fault, a status that means "no such operation here" (some firmware
+            // answers an unknown operation so): unsupported, like ActionNotSupported.
+            // (Not a proof that the credentials hold: the login budget is left as it is.)
+            None if matches!(a.status, 400 | 404 | 405 | 501) => Ok(Soap::Fault(wire::Fault {
+                code: format!("HTTP {}", a.status),
+                subcodes: vec!["ActionNotSupported".into()],
+                reason: format!("HTTP {} to {operation}", a.status),
+            })),
             None => Err(Error::Device {
                 address: self.address(),
                 operation: operation.into(),

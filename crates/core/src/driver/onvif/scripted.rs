@@ -47,6 +47,18 @@ async fn an_unknown_operation_is_unsupported() {
     assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
 }
 
+/// Issue #15: firmware that answers an unknown operation with a bare status, or with
+/// gSOAP's "not implemented" words and no subcode, is read as not supporting it.
+#[tokio::test]
+async fn an_unknown_operation_answered_by_status_or_in_words_is_unsupported() {
+    let words = fixture("dvc-DCN-BM2220LPR-5.1-UnknownAction-fault.xml");
+    for answer in [status(405, ""), status(501, ""), status(404, "<html>Not Found</html>"), status(500, &words)] {
+        let script = camera().on_body("POST", DEVICE_PATH, "SetDiscoveryMode", vec![answer]);
+        let e = discovery_off(&driver(&script)).await.unwrap_err();
+        assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_refused_login_is_spent_once_and_nothing_more_reaches_the_camera() {
     let refused = fixture("mock-gsoap-style-fault-NotAuthorized.xml");

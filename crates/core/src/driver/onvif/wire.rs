@@ -60,12 +60,33 @@ impl Fault {
     pub fn not_authorized(&self) -> bool {
         self.is("NotAuthorized") || self.reason.to_ascii_lowercase().contains("not authorized")
     }
+    /// The device does not implement the operation. Firmware says so with the ONVIF
+    /// subcode (in the Code, or in the Detail), or, with no subcode at all, only in words:
+    /// "Action not supported", "Optional Action Not Implemented", gSOAP's "Method '…'
+    /// not implemented". Words count only without a subcode, which would say otherwise.
     pub fn not_supported(&self) -> bool {
-        self.is("ActionNotSupported") || self.is("ActionNotSupport") || self.is("NoSuchService")
+        if self.is("ActionNotSupported") || self.is("ActionNotSupport") || self.is("NoSuchService") {
+            return true;
+        }
+        let reason = self.reason.to_ascii_lowercase();
+        self.subcodes.is_empty()
+            && ["action not supported", "not implemented", "method name or namespace not recognized"]
+                .iter()
+                .any(|w| reason.contains(w))
     }
-    /// `InvalidArgVal/KeyLength: unsupported key length`, for messages.
+    /// `InvalidArgVal/KeyLength: unsupported key length`, for messages; the code when
+    /// there is no subcode, never an empty one.
     pub fn describe(&self) -> String {
-        format!("{}: {}", self.subcodes.join("/"), self.reason)
+        let code = match (self.subcodes.is_empty(), self.code.is_empty()) {
+            (false, _) => self.subcodes.join("/"),
+            (true, false) => self.code.clone(),
+            (true, true) => "fault".to_string(),
+        };
+        if self.reason.is_empty() {
+            code
+        } else {
+            format!("{code}: {}", self.reason)
+        }
     }
 }
 
@@ -79,9 +100,22 @@ pub fn fault(body: &str) -> Option<Fault> {
     let f = find(doc.root_element(), "Fault")?;
     let code_node = child(f, "Code");
     let code = code_node.and_then(|c| child_text(c, "Value")).map(|v| local(&v)).unwrap_or_default();
-    let subcodes = code_node
+    let mut subcodes: Vec<String> = code_node
         .map(|c| descendants(c, "Subcode").filter_map(|s| child_text(s, "Value")).map(|v| local(&v)).collect())
         .unwrap_or_default();
+    // Some firmware puts the ONVIF subcode in the Detail (`ter:fault/ter:subcode`) and
+    // leaves the Code bare.
+    if let Some(detail) = find(f, "Detail") {
+        for node in detail.descendants().filter(|n| n.is_element() && !n.children().any(|c| c.is_element())) {
+            let name = node.tag_name().name();
+            if name.eq_ignore_ascii_case("subcode") || name.eq_ignore_ascii_case("value") {
+                let v = local(node.text().unwrap_or_default());
+                if !v.is_empty() && !subcodes.contains(&v) {
+                    subcodes.push(v);
+                }
+            }
+        }
+    }
     // SOAP 1.1 style faults (faultcode/faultstring) appear on some firmware too.
     let reason = find_text(f, "Text").or_else(|| find_text(f, "faultstring")).unwrap_or_default();
     let code = if code.is_empty() { find_text(f, "faultcode").map(|v| local(&v)).unwrap_or_default() } else { code };
@@ -528,5 +562,37 @@ mod tests {
                 assert!(!f.subcodes.is_empty() || !f.reason.is_empty(), "{name}: {f:?}");
             }
         }
+    }
+
+    /// Issue #15: the ways real firmware says "I do not implement that".
+    #[test]
+    fn every_wording_of_an_unknown_operation_is_read_as_unsupported() {
+        let envelope = |inner: &str| {
+            format!(
+                r#"<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" xmlns:ter="http://www.onvif.org/ver10/error"><env:Body><env:Fault>{inner}</env:Fault></env:Body></env:Envelope>"#
+            )
+        };
+        // (a) The subcode in the Detail, a bare Receiver code.
+        let in_detail = envelope(
+            "<env:Code><env:Value>env:Receiver</env:Value></env:Code><env:Reason><env:Text>Action not supported</env:Text></env:Reason><env:Detail><ter:fault><ter:subcode>ter:ActionNotSupported</ter:subcode></ter:fault></env:Detail>",
+        );
+        // (b) No subcode at all, only the words.
+        let words_only = envelope(
+            "<env:Code><env:Value>env:Receiver</env:Value></env:Code><env:Reason><env:Text>Action not supported</env:Text></env:Reason>",
+        );
+        for (what, text) in [("detail", in_detail), ("words", words_only)] {
+            let f = fault(&text).unwrap_or_else(|| panic!("{what}: not read as a fault"));
+            assert!(f.not_supported(), "{what}: {f:?}");
+            assert!(!f.describe().starts_with(':'), "{what}: evidence with an empty code: {}", f.describe());
+        }
+        // The captured variants: gSOAP's words (no subcode), and the nested subcodes.
+        for (name, text) in fixtures().into_iter().filter(|(n, _)| n.contains("UnknownAction")) {
+            assert!(fault(&text).unwrap().not_supported(), "{name}");
+        }
+        // Words do not overrule a subcode that says something else.
+        let invalid = envelope(
+            "<env:Code><env:Value>env:Sender</env:Value><env:Subcode><env:Value>ter:InvalidArgVal</env:Value></env:Subcode></env:Code><env:Reason><env:Text>key length not supported</env:Text></env:Reason>",
+        );
+        assert!(!fault(&invalid).unwrap().not_supported());
     }
 }
