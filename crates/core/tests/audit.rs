@@ -167,6 +167,28 @@ async fn every_wording_of_not_implemented_reads_as_unsupported() {
     }
 }
 
+/// Issue #15: a camera whose web server answers 401 to every path it does not serve
+/// (with a digest challenge or without) is not taken for Hikvision: it is audited over
+/// ONVIF, and no login is refused on the way. Hikvision firmware is still known, the
+/// older kind that refuses with an HTML page included (by its activation status).
+#[tokio::test]
+async fn the_driver_is_chosen_by_what_the_device_proves_not_by_a_401() {
+    use portcullis_sim::GuardStyle;
+    let (f, d) = one(Profile::GenericOnvif).await;
+    for style in [GuardStyle::Digest, GuardStyle::Bare] {
+        f.cameras()[0].set_faults(Faults { guard_unknown_paths: style, ..Default::default() });
+        let a = run(&d, d.password.as_deref(), "onvif-baseline").await;
+        assert!(a.error.is_none(), "{style:?}: {:?}", a.error);
+        assert_eq!(a.protocol, Some(portcullis_core::posture::Protocol::Onvif), "{style:?}");
+        assert_eq!(f.cameras()[0].state().refused_logins, 0, "{style:?}: no login spent on a guess");
+    }
+    for profile in [Profile::HikvisionCurrent, Profile::HikvisionLegacy] {
+        let (_f, d) = one(profile).await;
+        let a = run(&d, d.password.as_deref(), "hikvision-hardening").await;
+        assert_eq!(a.protocol, Some(portcullis_core::posture::Protocol::Isapi), "{profile:?}: {:?}", a.error);
+    }
+}
+
 #[tokio::test]
 async fn capabilities_are_read_without_a_login_unless_the_firmware_wants_one() {
     let (f, d) = one(Profile::GenericOnvif).await;

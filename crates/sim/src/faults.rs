@@ -74,6 +74,23 @@ pub struct Faults {
     pub unsupported: Vec<String>,
     /// How this firmware words "not implemented" for an ONVIF operation.
     pub unsupported_style: UnsupportedStyle,
+    /// Paths this firmware does not serve answer 401 instead of 404, as some web
+    /// servers guard every path (a non-Hikvision camera then looks like ISAPI to a
+    /// client that goes by status codes).
+    pub guard_unknown_paths: GuardStyle,
+}
+
+/// How a camera answers a path it does not serve.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardStyle {
+    /// 404, as most firmware does.
+    #[default]
+    Off,
+    /// 401 with a digest challenge.
+    Digest,
+    /// 401 with no challenge at all.
+    Bare,
 }
 
 /// The ways real ONVIF firmware answers an operation it does not implement.

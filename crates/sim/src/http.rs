@@ -191,7 +191,7 @@ async fn handle(
     let reply = match route {
         Route::Onvif => crate::onvif::handle(&cam, &request),
         Route::Isapi => crate::isapi::handle(&cam, &request),
-        Route::NotFound => Reply::new(404, "text/html", "<html><body><h1>404 Not Found</h1></body></html>".into()),
+        Route::NotFound => not_found(&cam),
     };
 
     // Faults that strike after the change was committed.
@@ -205,6 +205,21 @@ async fn handle(
     }
     follow_up(&cam, reply.after);
     Ok(to_response(&cam, reply))
+}
+
+/// A path the camera does not serve: 404, or a 401 where the firmware guards every path.
+fn not_found(cam: &Camera) -> Reply {
+    use crate::faults::GuardStyle;
+    let unauthorized = || Reply::new(401, "text/html", "<html><body><h1>401 Unauthorized</h1></body></html>".into());
+    match cam.with_faults(|f| f.guard_unknown_paths) {
+        GuardStyle::Off => Reply::new(404, "text/html", "<html><body><h1>404 Not Found</h1></body></html>".into()),
+        GuardStyle::Bare => unauthorized(),
+        GuardStyle::Digest => {
+            let nonce = format!("{:032x}", rand::random::<u128>());
+            unauthorized()
+                .header("WWW-Authenticate", format!("Digest realm=\"{}\", qop=\"auth\", nonce=\"{nonce}\"", cam.realm))
+        }
+    }
 }
 
 fn follow_up(cam: &Camera, after: After) {

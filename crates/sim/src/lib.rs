@@ -32,7 +32,7 @@ pub mod xml;
 
 pub use camera::Camera;
 pub use config::{CameraConfig, FleetConfig, PortPlan};
-pub use faults::{Faults, Trigger};
+pub use faults::{Faults, GuardStyle, Trigger, UnsupportedStyle};
 pub use fleet::{DeviceRecord, Fleet, FleetError};
 pub use listeners::Port;
 pub use profile::Profile;

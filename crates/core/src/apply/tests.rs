@@ -36,9 +36,11 @@ impl Clock for Fixed {
     }
 }
 
-/// A scripted Hikvision camera: deviceInfo answers, so the ISAPI driver is chosen.
+/// A scripted Hikvision camera: it refuses an anonymous request with its `userCheck`
+/// document, as current firmware does, so the ISAPI driver is chosen.
 fn camera() -> Arc<Script> {
-    Script::new().with_digest().on("GET", "/ISAPI/System/deviceInfo", vec![ok(DEVICE_INFO)])
+    const USER_CHECK: &str = "<userCheck version=\"2.0\" xmlns=\"http://www.hikvision.com/ver20/XMLSchema\"><statusValue>401</statusValue><statusString>Unauthorized</statusString></userCheck>";
+    Script::new().with_digest_refusing(USER_CHECK).on("GET", "/ISAPI/System/deviceInfo", vec![ok(DEVICE_INFO)])
 }
 
 struct Bench {

@@ -238,7 +238,13 @@ pub async fn connect(
     }
     match clock {
         Ok(_) => Ok(Box::new(onvif)),
-        Err(e @ (Error::Unreachable { .. } | Error::Timeout { .. } | Error::CertificateChanged { .. })) => Err(e),
+        // A device that answered, but nothing it said could be read, says so.
+        Err(
+            e @ (Error::Unreachable { .. }
+            | Error::Timeout { .. }
+            | Error::CertificateChanged { .. }
+            | Error::Malformed { .. }),
+        ) => Err(e),
         Err(_) => Err(Error::Unsupported { address: target.label(), operation: "ISAPI or ONVIF".into() }),
     }
 }

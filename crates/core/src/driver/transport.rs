@@ -213,6 +213,8 @@ pub mod script {
         pub seen: Mutex<Vec<Request>>,
         /// Like a real camera: a request without `Authorization` draws a digest challenge.
         digest: std::sync::atomic::AtomicBool,
+        /// The body that comes with the challenge (firmware's own refusal document).
+        refusal: Mutex<String>,
     }
 
     impl Script {
@@ -249,6 +251,14 @@ pub mod script {
             self.clone()
         }
 
+        /// As `with_digest`, the challenge coming with this body (Hikvision's `userCheck`).
+        pub fn with_digest_refusing(self: &Arc<Self>, body: &str) -> Arc<Self> {
+            if let Ok(mut r) = self.refusal.lock() {
+                *r = body.to_string();
+            }
+            self.with_digest()
+        }
+
         pub fn client(self: &Arc<Self>) -> Client {
             Client::new(self.clone(), Duration::from_secs(5))
         }
@@ -270,7 +280,8 @@ pub mod script {
             }
             if request.authorization.is_none() && self.digest.load(std::sync::atomic::Ordering::SeqCst) {
                 let challenge = r#"Digest realm="scripted", nonce="5c71e3", qop="auth""#.to_string();
-                return Ok(Reply { status: 401, challenges: vec![challenge], body: String::new(), bytes: None });
+                let body = self.refusal.lock().map(|r| r.clone()).unwrap_or_default();
+                return Ok(Reply { status: 401, challenges: vec![challenge], body, bytes: None });
             }
             let path = request.path().to_string();
             let bare = path.split('?').next().unwrap_or_default().to_string();

@@ -61,25 +61,40 @@ pub struct IsapiDriver {
     pub http: HttpSession,
 }
 
+/// Hikvision's anonymous activation status, if the device answers it.
+async fn activation_status(http: &HttpSession) -> Option<bool> {
+    let a = http.anonymous("GET", "/SDK/activateStatus", None).await.ok()?;
+    let doc = crate::xml::parse(&a.body).ok()?;
+    crate::xml::find_text(doc.root_element(), "Activated").and_then(|t| crate::xml::parse_bool(&t))
+}
+
+/// An ISAPI status document (`userCheck`, `ResponseStatus`), as Hikvision firmware
+/// sends with a refusal.
+fn isapi_document(body: &str) -> bool {
+    crate::xml::parse(body).is_ok_and(|d| matches!(d.root_element().tag_name().name(), "userCheck" | "ResponseStatus"))
+}
+
 impl IsapiDriver {
     pub fn new(http: HttpSession) -> Self {
         IsapiDriver { http }
     }
 
-    /// Whether the device speaks ISAPI: an unauthenticated deviceInfo draws a digest
-    /// challenge or a `userCheck`, not a 404. No credentials are sent.
+    /// Whether the device speaks ISAPI, by what it proves, not by a status code: any web
+    /// server may ask for credentials, so a 401 on deviceInfo counts only with Hikvision
+    /// firmware's own answer beside it (an ISAPI `userCheck`/`ResponseStatus` body, or an
+    /// anonymous `/SDK/activateStatus` document). No credentials are sent, so a wrong
+    /// guess never costs a refused login.
     pub async fn probe(http: &HttpSession) -> bool {
-        match http.anonymous("GET", "/ISAPI/System/deviceInfo", None).await {
-            Ok(a) => a.status == 401 || (a.status == 200 && wire::device_info(&a.body).is_ok()),
-            Err(_) => false,
+        match http.anonymous("GET", DEVICE_INFO, None).await {
+            Ok(a) if a.status == 200 => wire::device_info(&a.body).is_ok(),
+            Ok(a) if a.status == 401 => isapi_document(&a.body) || activation_status(http).await.is_some(),
+            _ => false,
         }
     }
 
     /// Whether the device is activated, without logging in (`/SDK/activateStatus`).
     pub async fn activated(&self) -> Option<bool> {
-        let a = self.http.anonymous("GET", "/SDK/activateStatus", None).await.ok()?;
-        let doc = crate::xml::parse(&a.body).ok()?;
-        crate::xml::find_text(doc.root_element(), "Activated").and_then(|t| crate::xml::parse_bool(&t))
+        activation_status(&self.http).await
     }
 
     pub async fn identify(&self) -> Result<Identity> {
