@@ -88,7 +88,14 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             let pins = Pins::load(&home)?;
             for (device, pin) in &pins.devices {
                 if out.json {
-                    out.record("pin", &serde_json::json!({ "device": device, "pin": pin }));
+                    // Flat, as before first-seen pins: the new fields come after.
+                    let mut record = serde_json::json!({ "device": device });
+                    if let (Some(r), Ok(serde_json::Value::Object(fields))) =
+                        (record.as_object_mut(), serde_json::to_value(pin))
+                    {
+                        r.extend(fields);
+                    }
+                    out.record("pin", &record);
                     continue;
                 }
                 let origin = match pin.origin {
@@ -117,7 +124,10 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
                 &clock,
             )?;
             if out.json {
-                out.record("accepted", &serde_json::json!({ "device": device, "pin": pin }));
+                out.record(
+                    "accepted",
+                    &serde_json::json!({ "device": device, "fingerprint": pin.fingerprint, "not_after": pin.not_after }),
+                );
             } else {
                 println!(
                     "{device}: sha256:{} is now the certificate it is held to (recorded in the history).",
