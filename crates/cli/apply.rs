@@ -32,6 +32,10 @@ pub struct Args {
     /// Who is making the changes, for the history (default: $PORTCULLIS_OPERATOR, else $USER).
     #[arg(long)]
     operator: Option<String>,
+    /// Rotate every admin password now, even those the audit passes (a site's shared
+    /// installer password, or at handover): vault first, verified, journaled like any rotation.
+    #[arg(long)]
+    rotate_passwords: bool,
 }
 
 /// The first Ctrl-C stops the run cleanly: no new device, no new step; the second
@@ -91,6 +95,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         retry_failed: args.retry_failed,
         password_length: args.password_length,
         operator: args.operator.clone(),
+        rotate_passwords: args.rotate_passwords,
     };
     let prepared = runtime.block_on(task::prepare(&ws, request, Arc::new(SystemClock), cancel, &preparing(*out)))?;
     if prepared.plans.is_empty() {

@@ -110,9 +110,11 @@ pub fn clear_baseline_file(state: State<'_, AppState>) -> IpcResult<Vec<Baseline
     ops::baseline::clear_file(&*state.session()?)
 }
 
+/// `rotate_passwords`: every admin password rotates too, even those the audit passed
+/// (the handover action); left out, as before.
 #[tauri::command]
-pub fn plan(state: State<'_, AppState>, ids: Vec<String>) -> IpcResult<Vec<PlanView>> {
-    ops::plan::plans(&*state.session()?, &ids)
+pub fn plan(state: State<'_, AppState>, ids: Vec<String>, rotate_passwords: Option<bool>) -> IpcResult<Vec<PlanView>> {
+    ops::plan::plans(&*state.session()?, &ids, rotate_passwords.unwrap_or(false))
 }
 
 #[tauri::command]
@@ -120,8 +122,9 @@ pub async fn apply<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     ids: Vec<String>,
+    rotate_passwords: Option<bool>,
 ) -> IpcResult<ApplySummary> {
-    ops::plan::apply(state.session()?, ids, emitter(&app, EVENT_PROGRESS)).await
+    ops::plan::apply(state.session()?, ids, rotate_passwords.unwrap_or(false), emitter(&app, EVENT_PROGRESS)).await
 }
 
 #[tauri::command]

@@ -227,6 +227,15 @@ fn demo_site_end_to_end_through_ipc() {
     let again = ok("plan", json!({ "ids": [inactive["id"]] }));
     let left: Vec<&Value> = again[0]["steps"].as_array().unwrap().iter().filter(|s| s["blocked"].is_null()).collect();
     assert!(left.is_empty(), "{left:?}");
+    // The handover action: asked for, the same device's password rotates, vault first.
+    let before = vault.lookup(dev["device"].as_str().unwrap(), None).unwrap().unwrap();
+    let rotate = ok("plan", json!({ "ids": [inactive["id"]], "rotatePasswords": true }));
+    let steps = rotate[0]["steps"].as_array().unwrap();
+    assert!(steps.iter().any(|s| s["setting"] == "account.password"), "{rotate}");
+    let rotated = ok("apply", json!({ "ids": [inactive["id"]], "rotatePasswords": true }));
+    assert_eq!(rotated["problems"], 0, "{rotated}");
+    let after = vault.lookup(dev["device"].as_str().unwrap(), None).unwrap().unwrap();
+    assert_ne!(before.password.expose(), after.password.expose(), "a new password, in the vault");
 
     // Nothing to apply: an error with its code, nothing changed.
     let e = call(&w, "apply", json!({ "ids": ["mac:no-such"] })).unwrap_err();

@@ -137,3 +137,46 @@ async fn the_site_ca_certifies_nothing_outside_the_sites_scope() {
     assert!(ca.name_constraints().unwrap().is_some(), "the CA carries the scope");
     drop(fleet);
 }
+
+/// Issue #15: a site whose cameras share the installer's password (neither default nor
+/// weak, so the audit passes it) keeps it after `apply`; `apply --rotate-passwords`
+/// gives every camera its own, the vault first, and the old one no longer logs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_password_rotates_on_demand_and_only_then() {
+    let fleet = Fleet::start(FleetConfig::for_tests(2, Profile::HikvisionCurrent)).await.unwrap();
+    let home = Home::new("rotate-on-demand");
+    let file = home.dir.join("fleet.json");
+    std::fs::write(&file, serde_json::json!({ "devices": fleet.devices() }).to_string()).unwrap();
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let passwords = || -> Vec<String> {
+        fleet.cameras().iter().map(|c| c.state().account("admin").unwrap().password.clone()).collect()
+    };
+    let site = ["--management-host", "127.0.0.1", "--ntp-server", "192.0.2.1"];
+    let mut args = vec!["apply", "--yes", "--json", "--timeout", "10"];
+    args.extend_from_slice(&site);
+    let first = home.run(&args).await;
+    assert!(first.ok, "{}", first.text);
+    let kept = passwords();
+    // The audit passed the password: apply hardens the rest and leaves it.
+    let again = home.run(&args).await;
+    assert_eq!(passwords(), kept, "no rotation unless asked: {}", again.text);
+
+    args.push("--rotate-passwords");
+    let rotated = home.run(&args).await;
+    assert!(rotated.ok, "{}", rotated.text);
+    let now = passwords();
+    for (old, new) in kept.iter().zip(&now) {
+        assert_ne!(old, new, "every camera got a new password");
+    }
+    assert_ne!(now[0], now[1], "each its own");
+    let history = lines(&home.run(&["history", "--json"]).await.text);
+    let rotations =
+        history.iter().filter(|r| r["setting"] == "account.password" && r["outcome"]["state"] == "verified").count();
+    assert!(rotations >= 2, "each rotation is recorded and verified");
+    // The vault holds what the cameras now take: the next run logs in with it.
+    let audit = home.run(&["audit", "--json", "--timeout", "10"]).await;
+    let errors: Vec<_> =
+        lines(&audit.text).into_iter().filter(|l| l["type"] == "device" && !l["error"].is_null()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    drop(fleet);
+}

@@ -71,6 +71,9 @@ pub struct SiteParameters {
     /// What the site CA may name (`[site] ca_scope`); empty: no limit.
     #[serde(default)]
     pub ca_scope: Vec<String>,
+    /// Rotate every activated device's admin password, even one the audit passed.
+    #[serde(default)]
+    pub rotate_passwords: bool,
 }
 
 impl SiteParameters {
@@ -102,6 +105,7 @@ impl SiteParameters {
             device_names: Default::default(),
             allow_plaintext_secrets: s.allow_plaintext_secrets,
             ca_scope: s.ca_scope.clone(),
+            rotate_passwords: false,
         })
     }
 
@@ -263,6 +267,20 @@ pub fn plan_device(device: &str, findings: &[Finding], site: &SiteParameters) ->
             steps.push(fix(device, f, site));
         }
     }
+    // On demand: a rotation even where the audit passed the password (a site's shared
+    // installer password is neither default nor weak). Activation makes its own.
+    let rotating = steps.iter().any(|s| matches!(s.phase, Phase::Credentials | Phase::Activate));
+    if site.rotate_passwords && !rotating {
+        steps.push(Step {
+            phase: Phase::Credentials,
+            control: None,
+            setting: Setting::AccountPassword,
+            from: None,
+            to: Value::Text("rotated".into()),
+            action: "rotate the admin password to a unique generated one (asked for)".into(),
+            blocked: None,
+        });
+    }
     let changes_something = steps.iter().any(|s| s.blocked.is_none() && s.phase != Phase::Activate);
     if changes_something {
         steps.push(Step {
@@ -306,6 +324,22 @@ mod tests {
             expected: String::new(),
             evidence: "inside CVE-2017-7921".into(),
         }
+    }
+
+    #[test]
+    fn a_rotation_on_demand_is_one_step_after_a_backup_and_none_beside_activation() {
+        let site = SiteParameters { rotate_passwords: true, ..Default::default() };
+        let passing = plan_device("127.1.0.2:80", &[], &site);
+        let phases: Vec<Phase> = passing.steps.iter().map(|s| s.phase).collect();
+        assert_eq!(phases, [Phase::Backup, Phase::Credentials], "asked for, on a device that passes");
+        assert_eq!(passing.steps[1].setting, Setting::AccountPassword);
+        let default = [failing("HIK-02", Setting::AccountDefaultPassword, Value::Bool(true))];
+        let p = plan_device("127.1.0.2:80", &default, &site);
+        assert_eq!(p.steps.iter().filter(|s| s.phase == Phase::Credentials).count(), 1, "one rotation");
+        let new = [failing("HIK-01", Setting::AccountActivated, Value::Bool(false))];
+        let p = plan_device("127.1.0.2:80", &new, &site);
+        assert!(p.steps.iter().all(|s| s.phase != Phase::Credentials), "activation sets a fresh one");
+        assert!(plan_device("127.1.0.2:80", &[], &SiteParameters::default()).is_empty(), "not unless asked");
     }
 
     #[test]

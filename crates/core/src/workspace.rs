@@ -102,7 +102,7 @@ impl Workspace {
             Some(own) if given.site_is_default => own,
             own => merge_sections(&own.unwrap_or_default(), &given.site).map_err(Error::Input)?,
         };
-        Ok(SitePolicy { baseline, label, site })
+        Ok(SitePolicy { baseline, label, site, rotate_passwords: false })
     }
 
     /// The site CA, created on first use; loaded once per workspace.
@@ -204,6 +204,9 @@ pub struct SitePolicy {
     /// How the snapshot names what was used (`builtin`, a name or a file).
     pub label: String,
     pub site: SiteSection,
+    /// Rotate every admin password now, whatever the audit says (at handover; the
+    /// operator asks for it: `apply --rotate-passwords`, or the app's action).
+    pub rotate_passwords: bool,
 }
 
 impl SitePolicy {
@@ -218,7 +221,9 @@ impl SitePolicy {
 
     /// The site parameters the plan needs.
     pub fn parameters(&self) -> Result<SiteParameters> {
-        SiteParameters::merge(Some(&self.site), &[], &[]).map_err(Error::Input)
+        let mut p = SiteParameters::merge(Some(&self.site), &[], &[]).map_err(Error::Input)?;
+        p.rotate_passwords = self.rotate_passwords;
+        Ok(p)
     }
 
     /// Every baseline an audit under this policy may have used, with the site's

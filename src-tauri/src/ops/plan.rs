@@ -28,9 +28,10 @@ fn chosen(session: &Session, ids: &[String]) -> IpcResult<(Vec<Device>, Vec<Devi
     Ok((devices, audits))
 }
 
-pub fn plans(session: &Session, ids: &[String]) -> IpcResult<Vec<PlanView>> {
+pub fn plans(session: &Session, ids: &[String], rotate_passwords: bool) -> IpcResult<Vec<PlanView>> {
     let (devices, audits) = chosen(session, ids)?;
-    let planned = from_audits(&session.ws, &session.policy()?, &audits)?;
+    let policy = portcullis_core::workspace::SitePolicy { rotate_passwords, ..session.policy()? };
+    let planned = from_audits(&session.ws, &policy, &audits)?;
     Ok(devices
         .iter()
         .map(|d| {
@@ -53,12 +54,14 @@ pub fn plans(session: &Session, ids: &[String]) -> IpcResult<Vec<PlanView>> {
 pub async fn apply(
     session: Arc<Session>,
     ids: Vec<String>,
+    rotate_passwords: bool,
     each: impl Fn(Progress) + Send + Sync + 'static,
 ) -> IpcResult<ApplySummary> {
     let (_, reviewed) = chosen(&session, &ids)?;
     let request = ApplyRequest {
         audit: super::audit::request(&session, &ids)?,
         reviewed: Some(reviewed),
+        rotate_passwords,
         ..ApplyRequest::default()
     };
     let cancel = session.new_cancel_flag()?;

@@ -44,6 +44,8 @@ pub struct ApplyRequest {
     pub password_length: usize,
     /// Who is making the changes (default: [`crate::workspace::operator`]).
     pub operator: Option<String>,
+    /// Rotate every admin password, even those the audit passed (at handover).
+    pub rotate_passwords: bool,
 }
 
 impl Default for ApplyRequest {
@@ -54,6 +56,7 @@ impl Default for ApplyRequest {
             retry_failed: false,
             password_length: 16,
             operator: None,
+            rotate_passwords: false,
         }
     }
 }
@@ -107,7 +110,9 @@ async fn run_plans(
     if !activated.is_empty() && !ctx.cancel.load(Ordering::Relaxed) {
         let chosen: Vec<Subject> = activated.iter().filter_map(|l| subjects.get(l).cloned()).collect();
         let audits = super::audit::read(ws, &chosen, policy, request, sink.as_ref(), &ctx.client).await?;
-        let mut again = from_audits(ws, policy, &audits)?.plans;
+        // Just activated with a fresh password: no rotation on demand on top of it.
+        let policy = SitePolicy { rotate_passwords: false, ..policy.clone() };
+        let mut again = from_audits(ws, &policy, &audits)?.plans;
         again.retain(|p| p.actionable() > 0);
         for second in execute(ws, ctx, subjects, again, sink).await? {
             if let Some(first) = reports.iter_mut().find(|r| r.device == second.device) {
@@ -146,7 +151,8 @@ pub async fn prepare(
     cancel: Arc<AtomicBool>,
     sink: &dyn Sink,
 ) -> Result<Prepared> {
-    let policy = ws.policy(&req.audit.policy)?;
+    let mut policy = ws.policy(&req.audit.policy)?;
+    policy.rotate_passwords = req.rotate_passwords;
     let mut ctx = context(ws, &req.audit, req.operator.as_deref(), policy.parameters()?, clock, cancel)?;
     ctx.passwords.length = req.password_length;
     let to = backup_recipient(ws).await?;

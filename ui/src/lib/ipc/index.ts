@@ -91,9 +91,10 @@ export const ipc = {
   audit: (ids: string[]) => call<AuditSummary>('audit', { ids }),
   siteScore: () => call<number | null>('site_score'),
   baselines: () => call<BaselineView[]>('baselines'),
-  plan: (ids: string[]) => call<PlanView[]>('plan', { ids }),
+  /** `rotatePasswords`: every admin password rotates too, even those the audit passed (handover). */
+  plan: (ids: string[], rotatePasswords = false) => call<PlanView[]>('plan', { ids, rotatePasswords }),
   /** Changes the devices: the UI confirms with the user first. */
-  apply: (ids: string[]) => call<ApplySummary>('apply', { ids }),
+  apply: (ids: string[], rotatePasswords = false) => call<ApplySummary>('apply', { ids, rotatePasswords }),
   /** Changes the devices: renews the certificates that end within `days` days. */
   renewCertificates: (days: number) => call<ApplySummary>('renew_certificates', { days }),
   /** Stops the running apply after the steps in hand. */
