@@ -36,6 +36,10 @@ pub struct Args {
     /// installer password, or at handover): vault first, verified, journaled like any rotation.
     #[arg(long)]
     rotate_passwords: bool,
+    /// Delete the accounts the plan lists by name (besides admin and the site's
+    /// `keep_accounts`). Without it those steps are blocked: a recorder may use one.
+    #[arg(long)]
+    delete_accounts: bool,
 }
 
 /// The first Ctrl-C stops the run cleanly: no new device, no new step; the second
@@ -96,6 +100,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         password_length: args.password_length,
         operator: args.operator.clone(),
         rotate_passwords: args.rotate_passwords,
+        delete_accounts: args.delete_accounts,
     };
     let prepared = runtime.block_on(task::prepare(&ws, request, Arc::new(SystemClock), cancel, &preparing(*out)))?;
     if prepared.plans.is_empty() {

@@ -24,7 +24,7 @@ fn site() -> &'static Option<Site> {
         let home = portcullis_fuzz::scratch("csr");
         let store = FileVault::new(home.join("vault.age"), Secret::new("fuzz only")).with_work_factor(4);
         let vault = Vault::new(Box::new(store), &home);
-        let ca = SiteCa::load_or_create(&home, &vault, "fuzz").ok()?;
+        let ca = SiteCa::load_or_create(&home, &vault, "fuzz", &Default::default()).ok()?;
         let device = rcgen::KeyPair::generate().ok()?;
         let csr = rcgen::CertificateParams::new(vec!["cam.site.example".to_string()])
             .ok()?

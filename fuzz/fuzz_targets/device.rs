@@ -1,7 +1,7 @@
 //! Fuzzes the drivers end to end on a scripted device whose answers are the input
 //! (`portcullis_fuzz::answers`): `driver::connect` (ISAPI probe, ONVIF clock), then the
 //! ISAPI and ONVIF drivers' identify, read_posture, read_settings, activated,
-//! https_port, a few writes (GET → splice → PUT, ONVIF Set*), delete_extra_users and
+//! https_port, a few writes (GET → splice → PUT, ONVIF Set*), delete_users and
 //! set_password, all through `HttpSession` (digest challenges via `digest_auth`,
 //! lock and activation bodies, the login guard).
 #![no_main]
@@ -47,7 +47,7 @@ async fn exercise(driver: &dyn Driver) {
     for (key, to) in &writes {
         let _ = driver.write_setting(*key, to, &ctx).await;
     }
-    let _ = driver.delete_extra_users().await;
+    let _ = driver.delete_users(&["installer".to_string()]).await;
     let _ = driver.set_password("admin", &Secret::new("New-pass-5678")).await;
 }
 

@@ -110,11 +110,21 @@ pub fn clear_baseline_file(state: State<'_, AppState>) -> IpcResult<Vec<Baseline
     ops::baseline::clear_file(&*state.session()?)
 }
 
-/// `rotate_passwords`: every admin password rotates too, even those the audit passed
-/// (the handover action); left out, as before.
+/// The person's choices, both off when left out: `rotate_passwords` (every admin
+/// password rotates, even those the audit passed: the handover action) and
+/// `delete_accounts` (the accounts the plan lists by name are deleted).
 #[tauri::command]
-pub fn plan(state: State<'_, AppState>, ids: Vec<String>, rotate_passwords: Option<bool>) -> IpcResult<Vec<PlanView>> {
-    ops::plan::plans(&*state.session()?, &ids, rotate_passwords.unwrap_or(false))
+pub fn plan(
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+    rotate_passwords: Option<bool>,
+    delete_accounts: Option<bool>,
+) -> IpcResult<Vec<PlanView>> {
+    let choices = ops::plan::Choices {
+        rotate_passwords: rotate_passwords.unwrap_or(false),
+        delete_accounts: delete_accounts.unwrap_or(false),
+    };
+    ops::plan::plans(&*state.session()?, &ids, choices)
 }
 
 #[tauri::command]
@@ -123,8 +133,13 @@ pub async fn apply<R: Runtime>(
     state: State<'_, AppState>,
     ids: Vec<String>,
     rotate_passwords: Option<bool>,
+    delete_accounts: Option<bool>,
 ) -> IpcResult<ApplySummary> {
-    ops::plan::apply(state.session()?, ids, rotate_passwords.unwrap_or(false), emitter(&app, EVENT_PROGRESS)).await
+    let choices = ops::plan::Choices {
+        rotate_passwords: rotate_passwords.unwrap_or(false),
+        delete_accounts: delete_accounts.unwrap_or(false),
+    };
+    ops::plan::apply(state.session()?, ids, choices, emitter(&app, EVENT_PROGRESS)).await
 }
 
 #[tauri::command]

@@ -444,6 +444,7 @@ impl Settings {
             allow_plaintext_secrets: false,
             // Set in a site baseline file only (the site's written policy, like the above).
             ca_scope: Vec::new(),
+            keep_accounts: Vec::new(),
         };
         section.validate()?;
         Ok(section)

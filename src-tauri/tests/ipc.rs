@@ -144,6 +144,25 @@ fn demo_site_end_to_end_through_ipc() {
     // The demo's naming pattern gives the device a site name.
     let rename = steps.iter().find(|s| s["setting"] == "device.name").expect("a rename step");
     assert!(rename["to"].as_str().unwrap().starts_with("demo-"), "{rename}");
+    // Accounts besides admin: named in the plan, and deleted only when the person ticks it.
+    let all_ids: Vec<Value> = rows.as_array().unwrap().iter().map(|r| r["id"].clone()).collect();
+    let account_steps = |plans: &Value| -> Vec<Value> {
+        plans
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["steps"].as_array().unwrap().clone())
+            .filter(|s| s["setting"] == "account.users")
+            .collect()
+    };
+    let held = account_steps(&ok("plan", json!({ "ids": all_ids })));
+    assert!(!held.is_empty(), "the demo has a camera with a forgotten account");
+    assert!(held.iter().all(|s| s["blocked"].as_str().is_some_and(|b| b.contains("--delete-accounts"))), "{held:?}");
+    let chosen = account_steps(&ok("plan", json!({ "ids": all_ids, "deleteAccounts": true })));
+    assert!(
+        chosen.iter().all(|s| s["blocked"].is_null() && s["action"].as_str().unwrap().contains("installer")),
+        "{chosen:?}"
+    );
     // Not through `ok`: the catalogue's rationale quotes the factory default (admin/12345),
     // which is also the legacy camera's password in the demo vault.
     let profiles = call(&w, "baselines", json!({})).unwrap();

@@ -180,3 +180,91 @@ async fn a_shared_password_rotates_on_demand_and_only_then() {
     assert!(errors.is_empty(), "{errors:?}");
     drop(fleet);
 }
+
+/// Issue #15: on a live site a recorder logs in with its own account. `apply` never
+/// deletes an account by itself: the plan names them and the step waits for
+/// `--delete-accounts`; a kept account (`[site] keep_accounts`) is never deleted, and
+/// the recorder logs in all through the run and after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recorders_account_survives_apply_and_others_go_only_when_asked() {
+    use portcullis_sim::state::{Account, WebLevel};
+    let fleet = Fleet::start(FleetConfig::for_tests(1, Profile::HikvisionCurrent)).await.unwrap();
+    let camera = fleet.camera(0).unwrap().clone();
+    for (id, name, password) in [(5, "nvr-recorder", "Rec0rder-Pass!"), (6, "old-installer", "Inst4ll-Pass!")] {
+        camera.state().accounts.push(Account {
+            id,
+            username: name.into(),
+            password: password.into(),
+            web_level: Some(WebLevel::Operator),
+            onvif_level: None,
+            onvif_id: 0,
+        });
+    }
+    let device = fleet.devices()[0].clone();
+    // The recorder: logs in with its account every 300 ms while the run goes on.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let recorder = {
+        let stop = stop.clone();
+        let base = format!("http://{}:{}", device.address, device.http_port.unwrap());
+        tokio::spawn(async move {
+            let (mut ok, mut refused) = (0, 0);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let client = portcullis_core::driver::http::client(std::time::Duration::from_secs(5)).unwrap();
+                let creds = portcullis_core::secret::Credentials::new("nvr-recorder", "Rec0rder-Pass!");
+                let guard = client.guards.of(device.address.into());
+                let session = portcullis_core::driver::http::HttpSession::new(
+                    client,
+                    base.clone(),
+                    Some(creds),
+                    guard,
+                    std::time::Duration::from_secs(5),
+                );
+                match session.call("GET", "/ISAPI/System/deviceInfo", None).await {
+                    Ok(a) if a.status == 200 => ok += 1,
+                    // HTTP may go off during the run: that is not a refused login.
+                    Ok(_) | Err(portcullis_core::error::Error::Unreachable { .. }) => {}
+                    Err(_) => refused += 1,
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+            (ok, refused)
+        })
+    };
+    let home = Home::new("recorder");
+    let file = home.dir.join("fleet.json");
+    std::fs::write(&file, serde_json::json!({ "devices": fleet.devices() }).to_string()).unwrap();
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let baseline = home.dir.join("site.toml");
+    std::fs::write(
+        &baseline,
+        "[baseline]\nname = \"live\"\nversion = \"1\"\ntitle = \"A live site\"\nextends = \"hikvision-hardening\"\n\n[site]\nntp_servers = [\"192.0.2.1\"]\nmanagement_hosts = [\"127.0.0.1\"]\nkeep_accounts = [\"nvr-*\"]\n",
+    )
+    .unwrap();
+    let b = baseline.to_str().unwrap();
+
+    // Without the choice: the step names the account to delete and waits.
+    let plan = home.run(&["plan", "--json", "--timeout", "10", "--baseline", b]).await;
+    assert!(plan.text.contains("delete the accounts old-installer"), "{}", plan.text);
+    assert!(!plan.text.contains("delete the accounts nvr-recorder"), "kept: {}", plan.text);
+    let run = home.run(&["apply", "--yes", "--json", "--timeout", "10", "--baseline", b]).await;
+    assert!(run.ok, "{}", run.text);
+    assert!(camera.state().account("old-installer").is_some(), "not without --delete-accounts");
+
+    // With it: the named account goes, the kept one stays.
+    let run = home.run(&["apply", "--yes", "--json", "--timeout", "10", "--delete-accounts", "--baseline", b]).await;
+    assert!(run.ok, "{}", run.text);
+    assert!(camera.state().account("old-installer").is_none(), "{}", run.text);
+    assert!(camera.state().account("nvr-recorder").is_some(), "the recorder's account is kept");
+    // And the audit no longer counts the kept account as extra.
+    let audit = home.run(&["audit", "--json", "--timeout", "10", "--baseline", b]).await;
+    let device_line = lines(&audit.text).into_iter().find(|l| l["type"] == "device").unwrap();
+    let users = device_line["findings"].as_array().unwrap().iter().find(|f| f["setting"] == "account.users").cloned();
+    assert_eq!(users.as_ref().map(|f| f["status"].clone()), Some(serde_json::json!("pass")), "{users:?}");
+
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, refused) = recorder.await.unwrap();
+    assert_eq!(refused, 0, "the recorder's login was never refused");
+    assert!(ok > 3, "the recorder kept logging in: {ok}");
+    drop(fleet);
+}

@@ -74,6 +74,12 @@ pub struct SiteParameters {
     /// Rotate every activated device's admin password, even one the audit passed.
     #[serde(default)]
     pub rotate_passwords: bool,
+    /// Accounts the site keeps (`[site] keep_accounts`): never deleted.
+    #[serde(default)]
+    pub keep_accounts: Vec<String>,
+    /// The operator chose to delete the accounts listed (`apply --delete-accounts`).
+    #[serde(default)]
+    pub delete_accounts: bool,
 }
 
 impl SiteParameters {
@@ -106,6 +112,8 @@ impl SiteParameters {
             allow_plaintext_secrets: s.allow_plaintext_secrets,
             ca_scope: s.ca_scope.clone(),
             rotate_passwords: false,
+            keep_accounts: s.keep_accounts.clone(),
+            delete_accounts: false,
         })
     }
 
@@ -168,7 +176,24 @@ fn fix(device: &str, f: &Finding, site: &SiteParameters) -> Step {
         Setting::AccountDefaultPassword | Setting::AccountWeakPassword => {
             step(f, Phase::Credentials, Value::Bool(false), "rotate the admin password to a unique generated one")
         }
-        Setting::AccountUsers => step(f, Phase::Accounts, Value::List(Vec::new()), "delete the accounts besides admin"),
+        Setting::AccountUsers => {
+            // By name, and only when asked: a recorder that logs in with one of these
+            // stops recording when it goes.
+            let names: Vec<String> = match &f.observed {
+                Some(Value::List(l)) => l.iter().map(|e| crate::site::account_name(e).to_string()).collect(),
+                _ => Vec::new(),
+            };
+            let mut s =
+                step(f, Phase::Accounts, Value::List(Vec::new()), &format!("delete the accounts {}", names.join(", ")));
+            if !site.delete_accounts {
+                s.blocked = Some(format!(
+                    "deleting {} needs your choice (apply --delete-accounts): a recorder or VMS may log in with one; \
+                     keep those with [site] keep_accounts",
+                    names.join(", ")
+                ));
+            }
+            s
+        }
         Setting::ServiceHttpsEnabled => step(f, Phase::Tls, Value::Bool(true), "switch HTTPS on"),
         Setting::TlsCertificateSelfSigned => {
             step(f, Phase::Tls, Value::Bool(false), "install a certificate from the site CA, then verify the handshake")

@@ -102,7 +102,7 @@ impl Workspace {
             Some(own) if given.site_is_default => own,
             own => merge_sections(&own.unwrap_or_default(), &given.site).map_err(Error::Input)?,
         };
-        Ok(SitePolicy { baseline, label, site, rotate_passwords: false })
+        Ok(SitePolicy { baseline, label, site, rotate_passwords: false, delete_accounts: false })
     }
 
     /// The site CA, created on first use; loaded once per workspace.
@@ -207,6 +207,9 @@ pub struct SitePolicy {
     /// Rotate every admin password now, whatever the audit says (at handover; the
     /// operator asks for it: `apply --rotate-passwords`, or the app's action).
     pub rotate_passwords: bool,
+    /// Delete the accounts the audit found besides admin and the kept ones: only when the
+    /// operator says so (`apply --delete-accounts`), having seen them listed by name.
+    pub delete_accounts: bool,
 }
 
 impl SitePolicy {
@@ -223,6 +226,7 @@ impl SitePolicy {
     pub fn parameters(&self) -> Result<SiteParameters> {
         let mut p = SiteParameters::merge(Some(&self.site), &[], &[]).map_err(Error::Input)?;
         p.rotate_passwords = self.rotate_passwords;
+        p.delete_accounts = self.delete_accounts;
         Ok(p)
     }
 
@@ -269,6 +273,7 @@ pub fn merge_sections(own: &SiteSection, given: &SiteSection) -> std::result::Re
         // Only the baseline file can allow it: a choice the site writes down, not a flag.
         allow_plaintext_secrets: own.allow_plaintext_secrets,
         ca_scope: own.ca_scope.clone(),
+        keep_accounts: own.keep_accounts.clone(),
     };
     merged.validate()?;
     Ok(merged)

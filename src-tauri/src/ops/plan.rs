@@ -28,9 +28,22 @@ fn chosen(session: &Session, ids: &[String]) -> IpcResult<(Vec<Device>, Vec<Devi
     Ok((devices, audits))
 }
 
-pub fn plans(session: &Session, ids: &[String], rotate_passwords: bool) -> IpcResult<Vec<PlanView>> {
+/// What the person chose on the Plan screen; both off unless ticked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Choices {
+    /// Rotate every admin password (the handover action).
+    pub rotate_passwords: bool,
+    /// Delete the accounts the plan lists by name.
+    pub delete_accounts: bool,
+}
+
+pub fn plans(session: &Session, ids: &[String], choices: Choices) -> IpcResult<Vec<PlanView>> {
     let (devices, audits) = chosen(session, ids)?;
-    let policy = portcullis_core::workspace::SitePolicy { rotate_passwords, ..session.policy()? };
+    let policy = portcullis_core::workspace::SitePolicy {
+        rotate_passwords: choices.rotate_passwords,
+        delete_accounts: choices.delete_accounts,
+        ..session.policy()?
+    };
     let planned = from_audits(&session.ws, &policy, &audits)?;
     Ok(devices
         .iter()
@@ -54,14 +67,15 @@ pub fn plans(session: &Session, ids: &[String], rotate_passwords: bool) -> IpcRe
 pub async fn apply(
     session: Arc<Session>,
     ids: Vec<String>,
-    rotate_passwords: bool,
+    choices: Choices,
     each: impl Fn(Progress) + Send + Sync + 'static,
 ) -> IpcResult<ApplySummary> {
     let (_, reviewed) = chosen(&session, &ids)?;
     let request = ApplyRequest {
         audit: super::audit::request(&session, &ids)?,
         reviewed: Some(reviewed),
-        rotate_passwords,
+        rotate_passwords: choices.rotate_passwords,
+        delete_accounts: choices.delete_accounts,
         ..ApplyRequest::default()
     };
     let cancel = session.new_cancel_flag()?;

@@ -158,13 +158,26 @@ impl Run<'_> {
         Ok(StepResult::Verified)
     }
 
+    /// Delete the accounts the plan named (the operator saw them and chose to), and
+    /// verify that none of them is left; the kept ones and any others stay.
     async fn extra_users(&mut self, step: &Step) -> Result<StepResult> {
+        let named: Vec<String> = match &step.from {
+            Some(Value::List(l)) => l
+                .iter()
+                .filter(|e| !crate::site::keeps(&self.ctx.site.keep_accounts, e))
+                .map(|e| crate::site::account_name(e).to_string())
+                .collect(),
+            _ => Vec::new(),
+        };
         self.record(step, Some(step.to.clone()), Outcome::Intent, None)?;
-        let result = self.drv.delete_extra_users().await;
+        let result = self.drv.delete_users(&named).await;
         let seen = self.read_back(step.setting).await;
+        let left = |l: &[String]| -> Vec<String> {
+            l.iter().map(|e| crate::site::account_name(e).to_string()).filter(|n| named.contains(n)).collect()
+        };
         match (result, seen) {
-            (_, Ok(Some(Value::List(l)))) if l.is_empty() => {
-                self.record(step, Some(Value::List(Vec::new())), Outcome::Verified, None)?;
+            (_, Ok(Some(Value::List(l)))) if left(&l).is_empty() => {
+                self.record(step, Some(Value::List(l)), Outcome::Verified, None)?;
                 Ok(StepResult::Verified)
             }
             (Err(e), _) => {

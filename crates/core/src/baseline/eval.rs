@@ -149,6 +149,19 @@ pub fn evaluate_control(c: &Control, p: &Posture) -> Finding {
 }
 
 pub fn evaluate(b: &Baseline, p: &Posture) -> Vec<Finding> {
+    // Accounts the site keeps (a recorder's) are not extra accounts.
+    let keep = b.site.as_ref().map(|s| s.keep_accounts.as_slice()).unwrap_or_default();
+    let filtered;
+    let p = match p.get(Setting::AccountUsers) {
+        Some(Reading::Known(Value::List(l))) if !keep.is_empty() => {
+            let mut q = p.clone();
+            let extra = l.iter().filter(|e| !crate::site::keeps(keep, e)).cloned().collect();
+            q.known(Setting::AccountUsers, Value::List(extra));
+            filtered = q;
+            &filtered
+        }
+        _ => p,
+    };
     b.controls.iter().map(|c| evaluate_control(c, p)).collect()
 }
 

@@ -102,8 +102,8 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     async fn backup(&self) -> Result<Vec<u8>> {
         Err(Error::Unsupported { address: self.http().address.clone(), operation: "configuration export".into() })
     }
-    /// Delete every account but the administrator; the names deleted.
-    async fn delete_extra_users(&self) -> Result<Vec<String>> {
+    /// Delete these accounts (never the administrator, never the run's own); the names deleted.
+    async fn delete_users(&self, _names: &[String]) -> Result<Vec<String>> {
         Err(Error::Unsupported { address: self.http().address.clone(), operation: "delete users".into() })
     }
     /// Change a user's password on every interface that keeps one (web and ONVIF).
@@ -154,8 +154,8 @@ impl Driver for isapi::IsapiDriver {
     async fn install_certificate(&self, ca: &crate::certs::SiteCa, names: &[String]) -> Result<crate::certs::Leaf> {
         isapi::IsapiDriver::install_certificate(self, ca, names).await
     }
-    async fn delete_extra_users(&self) -> Result<Vec<String>> {
-        isapi::IsapiDriver::delete_extra_users(self).await
+    async fn delete_users(&self, names: &[String]) -> Result<Vec<String>> {
+        isapi::IsapiDriver::delete_users(self, names).await
     }
     async fn set_password(&self, username: &str, password: &Secret) -> Result<()> {
         isapi::IsapiDriver::set_password(self, username, password).await

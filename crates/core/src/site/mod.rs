@@ -38,6 +38,24 @@ pub struct SiteSection {
     /// and no certificate is issued for a name outside them. Empty: no limit.
     #[serde(default)]
     pub ca_scope: Vec<String>,
+    /// Accounts the site keeps (a recorder's, a VMS's): names, or a prefix ending in `*`
+    /// (`vms-*`). The audit does not count them as extra accounts, and no plan deletes them.
+    #[serde(default)]
+    pub keep_accounts: Vec<String>,
+}
+
+/// The account name in an account entry as devices list them (`nvr (Operator)` → `nvr`).
+pub fn account_name(entry: &str) -> &str {
+    entry.rsplit_once(" (").map_or(entry, |(name, _)| name).trim()
+}
+
+/// Whether one of these keep patterns names the account (case-insensitive).
+pub fn keeps(patterns: &[String], entry: &str) -> bool {
+    let name = account_name(entry).to_ascii_lowercase();
+    patterns.iter().map(|p| p.trim().to_ascii_lowercase()).any(|p| match p.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == p,
+    })
 }
 
 impl SiteSection {
@@ -63,6 +81,9 @@ impl SiteSection {
             return Err(format!("ntp_servers: at most 4 (cameras keep up to 4), got {}", self.ntp_servers.len()));
         }
         crate::certs::CaScope::parse(&self.ca_scope).map_err(|e| format!("ca_scope: {e}"))?;
+        if let Some(p) = self.keep_accounts.iter().find(|p| p.trim().trim_end_matches('*').is_empty()) {
+            return Err(format!("keep_accounts: {p:?} would keep every account; name them"));
+        }
         for (field, hosts) in [("ntp_servers", &self.ntp_servers), ("management_hosts", &self.management_hosts)] {
             if let Some(h) = hosts.iter().find(|h| h.trim().is_empty() || h.contains(char::is_whitespace)) {
                 return Err(format!("{field}: {h:?} is not a host name or address"));
@@ -166,6 +187,7 @@ mod tests {
             management_hosts: vec!["192.0.2.10".into()],
             allow_plaintext_secrets: false,
             ca_scope: Vec::new(),
+            keep_accounts: Vec::new(),
         };
         let c = s.controls().unwrap();
         let ids: Vec<&str> = c.iter().map(|c| c.id.as_str()).collect();

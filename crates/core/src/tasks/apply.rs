@@ -46,6 +46,8 @@ pub struct ApplyRequest {
     pub operator: Option<String>,
     /// Rotate every admin password, even those the audit passed (at handover).
     pub rotate_passwords: bool,
+    /// Delete the accounts the plan lists by name (besides admin and the kept ones).
+    pub delete_accounts: bool,
 }
 
 impl Default for ApplyRequest {
@@ -57,6 +59,7 @@ impl Default for ApplyRequest {
             password_length: 16,
             operator: None,
             rotate_passwords: false,
+            delete_accounts: false,
         }
     }
 }
@@ -153,6 +156,7 @@ pub async fn prepare(
 ) -> Result<Prepared> {
     let mut policy = ws.policy(&req.audit.policy)?;
     policy.rotate_passwords = req.rotate_passwords;
+    policy.delete_accounts = req.delete_accounts;
     let mut ctx = context(ws, &req.audit, req.operator.as_deref(), policy.parameters()?, clock, cancel)?;
     ctx.passwords.length = req.password_length;
     let to = backup_recipient(ws).await?;

@@ -36,6 +36,12 @@ import type { SightingEvent } from './bindings/SightingEvent'
 import type { SiteCredentials } from './bindings/SiteCredentials'
 import type { VaultEntry } from './bindings/VaultEntry'
 
+/** The person's choices on the Plan screen. */
+export interface PlanChoices {
+  rotatePasswords?: boolean
+  deleteAccounts?: boolean
+}
+
 export type {
   AcceptCertificateRequest, AppInfo, DeviceDecision, ApplySummary, AuditSummary, BaselineFile, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
   HandoverFile, HandoverRequest, HistoryRecord, ImportCaRequest, ImportResult, InterfaceView, IpcError, PlanView, ReportFile, ReportPreview, Progress,
@@ -91,10 +97,11 @@ export const ipc = {
   audit: (ids: string[]) => call<AuditSummary>('audit', { ids }),
   siteScore: () => call<number | null>('site_score'),
   baselines: () => call<BaselineView[]>('baselines'),
-  /** `rotatePasswords`: every admin password rotates too, even those the audit passed (handover). */
-  plan: (ids: string[], rotatePasswords = false) => call<PlanView[]>('plan', { ids, rotatePasswords }),
+  /** Choices, off unless given: `rotatePasswords` (every admin password rotates, even those the
+   *  audit passed: handover), `deleteAccounts` (the accounts the plan lists by name go). */
+  plan: (ids: string[], choices: PlanChoices = {}) => call<PlanView[]>('plan', { ids, ...choices }),
   /** Changes the devices: the UI confirms with the user first. */
-  apply: (ids: string[], rotatePasswords = false) => call<ApplySummary>('apply', { ids, rotatePasswords }),
+  apply: (ids: string[], choices: PlanChoices = {}) => call<ApplySummary>('apply', { ids, ...choices }),
   /** Changes the devices: renews the certificates that end within `days` days. */
   renewCertificates: (days: number) => call<ApplySummary>('renew_certificates', { days }),
   /** Stops the running apply after the steps in hand. */

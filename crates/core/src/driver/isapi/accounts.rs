@@ -18,13 +18,16 @@ impl IsapiDriver {
         })
     }
 
-    /// Delete every web user but `admin` and the account this session is logged in with
-    /// (deleting that one would end the run's access to the camera).
-    pub async fn delete_extra_users(&self) -> Result<Vec<String>> {
+    /// Delete the named web users, and only those: never `admin`, never the account this
+    /// session is logged in with (deleting that one would end the run's access to the
+    /// camera), never an account the plan did not name (one made since is not ours to
+    /// judge). Returns the names deleted.
+    pub async fn delete_users(&self, names: &[String]) -> Result<Vec<String>> {
         let users = self.web_users().await?;
         let me = self.http.credentials().map(|c| c.username.clone());
         let mut gone = Vec::new();
-        for (id, name) in users.into_iter().filter(|(_, n)| n != "admin" && Some(n) != me.as_ref()) {
+        let chosen = |n: &String| n != "admin" && Some(n) != me.as_ref() && names.contains(n);
+        for (id, name) in users.into_iter().filter(|(_, n)| chosen(n)) {
             let path = format!("/ISAPI/Security/users/{id}");
             let a = self.http.call("DELETE", &path, None).await?;
             put_status(&self.http.address, &path, &a)?;
@@ -126,8 +129,14 @@ mod tests {
             Arc::new(LoginGuard::default()),
             std::time::Duration::from_secs(2),
         );
-        let gone = super::IsapiDriver::new(http).delete_extra_users().await.unwrap();
+        let named = ["admin".to_string(), "installer".into(), "guest".into()];
+        let gone = super::IsapiDriver::new(http.clone()).delete_users(&named).await.unwrap();
         assert_eq!(gone, ["guest"]);
         assert!(!script.calls().iter().any(|c| c == "DELETE /ISAPI/Security/users/2"), "{:?}", script.calls());
+        // Only what the plan named: an account it did not name stays.
+        let script_calls = script.calls().len();
+        let gone = super::IsapiDriver::new(http).delete_users(&["nobody".to_string()]).await.unwrap();
+        assert!(gone.is_empty());
+        assert!(!script.calls().iter().skip(script_calls).any(|c| c.starts_with("DELETE")), "{:?}", script.calls());
     }
 }
