@@ -381,7 +381,10 @@ impl Device {
             || same(nonempty(&self.serial), nonempty(&s.serial))
             || same(nonempty(&self.endpoint_reference), nonempty(&s.endpoint_reference));
         if by_identity {
-            if let (Some(known), Some(seen)) = (self.address, s.address) {
+            // The operator's own inventory file may move a device (a new address plan);
+            // a device's word may not.
+            let vouched = s.source == Some(Source::Import);
+            if let (Some(known), Some(seen), false) = (self.address, s.address, vouched) {
                 if known != seen {
                     return Some(format!("seen at {seen}, known at {known}"));
                 }
@@ -622,10 +625,12 @@ mod tests {
         };
         assert_eq!(m.merge(serial("SN-REAL")), Merged::Device(0));
         assert_eq!(m.merge(serial("SN-FAKE")), Merged::Conflict(0));
+        // The operator's own file moves it (a new address plan).
+        assert_eq!(m.merge(imported("192.0.2.11", "44:47:cc:00:00:10")), Merged::Device(0));
         let devices = m.devices();
         assert_eq!(devices.len(), 1, "{devices:#?}");
         let d = &devices[0];
-        assert_eq!((d.address, d.serial.as_deref(), d.confirmed), (at("192.0.2.10"), Some("SN-REAL"), true));
+        assert_eq!((d.address, d.serial.as_deref(), d.confirmed), (at("192.0.2.11"), Some("SN-REAL"), true));
         let claims: Vec<&str> = d.conflicts.iter().map(|c| c.claim.as_str()).collect();
         assert_eq!(claims.len(), 3, "{claims:?}");
         assert!(claims[0].contains("seen at 192.0.2.66") && claims[1].contains("another device"), "{claims:?}");
