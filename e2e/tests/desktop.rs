@@ -64,7 +64,11 @@ async fn shot(d: &WebDriver, name: &str) {
         .await;
     let dir = root().join("docs/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
-    d.screenshot(&dir.join(format!("{name}.png"))).await.unwrap();
+    // The pictures are for the docs, not assertions: WebKitWebDriver's screenshot has
+    // hung once in CI (the HTTP request timed out) while the app itself was fine.
+    if let Err(e) = d.screenshot(&dir.join(format!("{name}.png"))).await {
+        eprintln!("e2e: the {name} screenshot was not taken: {e}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
