@@ -17,6 +17,15 @@ pub fn fingerprint(der: &[u8]) -> String {
     hex::encode(Sha256::digest(der))
 }
 
+/// A certificate's end, RFC 3339 (empty when the certificate cannot be read).
+pub fn not_after(der: &[u8]) -> String {
+    x509_parser::parse_x509_certificate(der)
+        .ok()
+        .and_then(|(_, c)| chrono::DateTime::from_timestamp(c.validity().not_after.timestamp(), 0))
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default()
+}
+
 /// Where a pin came from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

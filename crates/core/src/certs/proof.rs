@@ -55,10 +55,5 @@ pub async fn verify_handshake(ca: &SiteCa, address: IpAddr, port: u16, expected_
             reason: "the device presents another certificate than the one installed".into(),
         });
     }
-    let not_after = x509_parser::parse_x509_certificate(leaf.as_ref())
-        .ok()
-        .and_then(|(_, c)| chrono::DateTime::from_timestamp(c.validity().not_after.timestamp(), 0))
-        .map(|t| t.to_rfc3339())
-        .unwrap_or_default();
-    Ok(Pin::installed(fingerprint(leaf.as_ref()), not_after))
+    Ok(Pin::installed(fingerprint(leaf.as_ref()), super::not_after(leaf.as_ref())))
 }

@@ -55,12 +55,7 @@ pub struct Seen {
 
 impl Seen {
     fn of(der: &[u8]) -> Seen {
-        let not_after = x509_parser::parse_x509_certificate(der)
-            .ok()
-            .and_then(|(_, c)| chrono::DateTime::from_timestamp(c.validity().not_after.timestamp(), 0))
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default();
-        Seen { fingerprint: crate::certs::fingerprint(der), not_after }
+        Seen { fingerprint: crate::certs::fingerprint(der), not_after: crate::certs::not_after(der) }
     }
 }
 
