@@ -83,8 +83,18 @@ pub fn interface(spec: &str) -> Result<Ipv4Addr> {
         .ok_or_else(|| Error::Input(format!("no IPv4 interface {spec:?}")))
 }
 
+/// How a sighting reached us: it matters when someone floods the LAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// An answer to our own probe, inquiry or scan.
+    Answer,
+    /// An announcement nobody asked for (a WS-Discovery Hello): anyone can send
+    /// thousands, so they never crowd out answers.
+    Announcement,
+}
+
 /// Start discovery; the receiver yields sightings until every method is done.
-pub fn discover(opts: DiscoverOptions) -> mpsc::Receiver<Sighting> {
+pub fn discover(opts: DiscoverOptions) -> mpsc::Receiver<(Sighting, Heard)> {
     let (tx, rx) = mpsc::channel(1024);
     let interfaces = if opts.interfaces.is_empty() { default_interfaces() } else { opts.interfaces.clone() };
     let opts = Arc::new(opts);
@@ -157,7 +167,7 @@ fn sadp_sighting(r: &sadp::Reply, from: SocketAddr) -> Sighting {
     }
 }
 
-async fn wsd_multicast(iface: Ipv4Addr, wait: Duration, tx: mpsc::Sender<Sighting>) {
+async fn wsd_multicast(iface: Ipv4Addr, wait: Duration, tx: mpsc::Sender<(Sighting, Heard)>) {
     let Ok(s) = udp(SocketAddrV4::new(iface, 0), false) else { return };
     // Pinned: the probe leaves through this interface only.
     if s.set_multicast_if_v4(&iface).is_err() || s.set_multicast_loop_v4(true).is_err() {
@@ -187,7 +197,10 @@ async fn wsd_multicast(iface: Ipv4Addr, wait: Duration, tx: mpsc::Sender<Sightin
             Ok(Ok((n, from))) => {
                 for a in wsd::parse(buf.get(..n).unwrap_or_default()) {
                     let ours = a.relates_to.as_ref().is_some_and(|r| ids.contains(r));
-                    if ours && seen.insert(a.endpoint.clone()) && tx.send(wsd_sighting(&a, from)).await.is_err() {
+                    if ours
+                        && seen.insert(a.endpoint.clone())
+                        && tx.send((wsd_sighting(&a, from), Heard::Answer)).await.is_err()
+                    {
                         return;
                     }
                 }
@@ -200,7 +213,7 @@ async fn wsd_multicast(iface: Ipv4Addr, wait: Duration, tx: mpsc::Sender<Sightin
 }
 
 /// Hello announcements while we listen (devices coming online).
-async fn wsd_hello_listener(interfaces: Vec<Ipv4Addr>, wait: Duration, tx: mpsc::Sender<Sighting>) {
+async fn wsd_hello_listener(interfaces: Vec<Ipv4Addr>, wait: Duration, tx: mpsc::Sender<(Sighting, Heard)>) {
     let Ok(s) = udp(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, wsd::PORT), true) else { return };
     let joined = interfaces.iter().filter(|i| s.join_multicast_v4(&wsd::GROUP, i).is_ok()).count();
     if joined == 0 {
@@ -211,14 +224,14 @@ async fn wsd_hello_listener(interfaces: Vec<Ipv4Addr>, wait: Duration, tx: mpsc:
     let deadline = tokio::time::Instant::now() + wait;
     while let Ok(Ok((n, from))) = tokio::time::timeout_at(deadline, socket.recv_from(&mut buf)).await {
         for a in wsd::parse(buf.get(..n).unwrap_or_default()) {
-            if a.kind == wsd::Kind::Hello && tx.send(wsd_sighting(&a, from)).await.is_err() {
+            if a.kind == wsd::Kind::Hello && tx.send((wsd_sighting(&a, from), Heard::Announcement)).await.is_err() {
                 return;
             }
         }
     }
 }
 
-async fn sadp_search(interfaces: Vec<Ipv4Addr>, wait: Duration, tx: mpsc::Sender<Sighting>) {
+async fn sadp_search(interfaces: Vec<Ipv4Addr>, wait: Duration, tx: mpsc::Sender<(Sighting, Heard)>) {
     // Replies come by unicast to the sender or to the group (firmware varies): listen on both.
     let group_listener = udp(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, sadp::PORT), true).ok().and_then(|s| {
         let joined = interfaces.iter().filter(|i| s.join_multicast_v4(&wsd::GROUP, i).is_ok()).count();
@@ -259,13 +272,13 @@ async fn sadp_search(interfaces: Vec<Ipv4Addr>, wait: Duration, tx: mpsc::Sender
             continue;
         }
         let key = reply.mac.clone().or(reply.serial.clone()).unwrap_or_else(|| from.to_string());
-        if seen.insert(key) && tx.send(sadp_sighting(&reply, from)).await.is_err() {
+        if seen.insert(key) && tx.send((sadp_sighting(&reply, from), Heard::Answer)).await.is_err() {
             return;
         }
     }
 }
 
-async fn scan(opts: Arc<DiscoverOptions>, tx: mpsc::Sender<Sighting>) {
+async fn scan(opts: Arc<DiscoverOptions>, tx: mpsc::Sender<(Sighting, Heard)>) {
     let hosts: Vec<Ipv4Addr> = opts.scan.iter().flat_map(|net| net.hosts()).collect();
     let connect_wait = opts.timeout.min(Duration::from_secs(1));
     let client = match crate::driver::http::client(connect_wait) {
@@ -278,7 +291,7 @@ async fn scan(opts: Arc<DiscoverOptions>, tx: mpsc::Sender<Sighting>) {
     let mut results = std::pin::pin!(results);
     while let Some(found) = results.next().await {
         for s in found {
-            if tx.send(s).await.is_err() {
+            if tx.send((s, Heard::Answer)).await.is_err() {
                 return;
             }
         }

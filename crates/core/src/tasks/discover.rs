@@ -5,6 +5,9 @@
 //! operator accepts it; a sighting that contradicts a known device is a conflict, not
 //! a move; repeated sightings count once, and a run keeps at most
 //! [`MAX_SIGHTINGS`] distinct ones, so a flood of spoofed announcements is bounded.
+//! Announcements nobody asked for may fill only [`MAX_ANNOUNCEMENTS`] of those, and
+//! answers to our own probes reach the inventory first: a flood of Hellos cannot
+//! crowd the real cameras out.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,7 +15,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::{Event, Sink};
-use crate::discover::runner::{self, DiscoverOptions};
+use crate::discover::runner::{self, DiscoverOptions, Heard};
 use crate::error::Result;
 use crate::inventory::{Device, Merger, Sighting};
 use crate::workspace::Workspace;
@@ -20,6 +23,10 @@ use crate::workspace::Workspace;
 /// The most distinct sightings one run keeps (a site has 20–500 cameras, each seen by
 /// two or three paths).
 pub const MAX_SIGHTINGS: usize = 10_000;
+
+/// The most unsolicited announcements (Hellos) one run keeps: half, so answers always
+/// have room.
+pub const MAX_ANNOUNCEMENTS: usize = MAX_SIGHTINGS / 2;
 
 /// What discovery found.
 #[derive(Debug, Clone, Serialize)]
@@ -44,22 +51,33 @@ pub async fn run(
     sink: &dyn Sink,
 ) -> Result<Discovered> {
     let mut rx = runner::discover(opts);
-    let mut all = Vec::new();
+    let (mut answers, mut announcements) = (Vec::new(), Vec::new());
     let mut seen: HashSet<Sighting> = HashSet::new();
     let mut ignored = 0;
-    while let Some(mut s) = rx.recv().await {
+    while let Some((mut s, heard)) = rx.recv().await {
         if let Some(site) = site {
             s.site = Some(site.to_string());
         }
         // Keep listening to the end (the channel must drain), but keep nothing more.
-        if seen.len() >= MAX_SIGHTINGS || !seen.insert(s.clone()) {
+        let full = match heard {
+            Heard::Answer => seen.len() >= MAX_SIGHTINGS,
+            Heard::Announcement => announcements.len() >= MAX_ANNOUNCEMENTS || seen.len() >= MAX_SIGHTINGS,
+        };
+        if full || !seen.insert(s.clone()) {
             ignored += 1;
             continue;
         }
         sink.event(Event::Sighting(Box::new(s.clone())));
-        all.push(s);
+        match heard {
+            Heard::Answer => answers.push(s),
+            Heard::Announcement => announcements.push(s),
+        }
     }
     drop(seen);
+    // Answers first: if the inventory's cap on unconfirmed devices is reached, what it
+    // drops is announcements.
+    let mut all = answers;
+    all.append(&mut announcements);
     let sightings = all.len();
     let recorded = ws.store.record(all.clone())?;
     // The devices this run's sightings make by themselves (what the shells list).
