@@ -267,16 +267,16 @@ fn report_recovered(r: &Recovered, out: &Output) {
 
 #[derive(Debug, clap::Args)]
 pub struct RecoverArgs {
-    /// Seconds to wait for each device's answers.
-    #[arg(long, default_value_t = 10)]
-    timeout: u64,
+    /// Seconds a read or a write may take (default: the site's [site.timing]).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: Option<u64>,
     #[arg(long)]
     operator: Option<String>,
 }
 
 pub fn recover(args: &RecoverArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let ws = Arc::new(Workspace::from_env()?);
-    let timeout = Duration::from_secs(args.timeout);
+    let timeout = args.timeout.map(Duration::from_secs);
     let say = preparing(*out);
     let done =
         runtime()?.block_on(task::recover(&ws, timeout, args.operator.as_deref(), Arc::new(SystemClock), &say))?;
@@ -304,8 +304,7 @@ pub(crate) fn renew(within: i64, yes: bool, out: &Output) -> anyhow::Result<Exit
     }
     let runtime = runtime()?;
     let cancel = stop_on_ctrl_c(&runtime);
-    let request =
-        RenewRequest { within_days: within, timeout: Duration::from_secs(10), concurrency: 8, operator: None };
+    let request = RenewRequest { within_days: within, timeout: None, concurrency: 8, operator: None };
     let prepared = runtime.block_on(task::prepare_renewal(&ws, &request, Arc::new(SystemClock), cancel))?;
     finish(&runtime, prepared, out)
 }

@@ -25,9 +25,10 @@ pub struct Args {
     /// Devices audited at once.
     #[arg(long, default_value_t = 32)]
     pub(crate) concurrency: usize,
-    /// Seconds to wait for each device's answers.
-    #[arg(long, default_value_t = 10)]
-    pub(crate) timeout: u64,
+    /// Seconds a read or a write may take (default: the site's [site.timing]; key
+    /// generation, uploads and reboots keep theirs).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) timeout: Option<u64>,
 }
 
 impl Args {
@@ -37,7 +38,7 @@ impl Args {
             selection: Selection::specs(&self.device),
             policy: PolicyInput { baseline: self.baseline.clone(), site, site_is_default: false },
             concurrency: self.concurrency,
-            timeout: Duration::from_secs(self.timeout),
+            timeout: self.timeout.map(Duration::from_secs),
         }
     }
 }

@@ -391,8 +391,9 @@ ipc! {
     pub struct Settings {
         /// Devices worked on at once.
         pub concurrency: u32,
-        /// Seconds to wait for each device's answers.
-        pub timeout_s: u32,
+        /// Seconds a read or a write may take; 0 keeps the site's timing (key
+        /// generation, uploads and reboots always keep theirs).
+        pub read_write_timeout_s: u32,
         pub ntp_servers: Vec<String>,
         pub management_hosts: Vec<String>,
         /// `{site}` in the naming pattern; empty for none.
@@ -408,7 +409,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             concurrency: 32,
-            timeout_s: 10,
+            read_write_timeout_s: 0,
             ntp_servers: Vec::new(),
             management_hosts: Vec::new(),
             site_name: String::new(),
@@ -431,6 +432,11 @@ impl Settings {
         }
     }
 
+    /// The operator's limit for reads and writes, if one is set (else the site's timing).
+    pub fn read_write_timeout(&self) -> Option<std::time::Duration> {
+        (self.read_write_timeout_s > 0).then(|| std::time::Duration::from_secs(u64::from(self.read_write_timeout_s)))
+    }
+
     /// The site parameters as the engine's `[site]` table; every field checked.
     pub fn site_section(&self) -> Result<portcullis_core::site::SiteSection, String> {
         let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
@@ -445,6 +451,7 @@ impl Settings {
             // Set in a site baseline file only (the site's written policy, like the above).
             ca_scope: Vec::new(),
             keep_accounts: Vec::new(),
+            timing: Default::default(),
         };
         section.validate()?;
         Ok(section)

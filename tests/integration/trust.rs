@@ -217,7 +217,7 @@ async fn the_recorders_account_survives_apply_and_others_go_only_when_asked() {
                     base.clone(),
                     Some(creds),
                     guard,
-                    std::time::Duration::from_secs(5),
+                    portcullis_core::driver::Timings::reads_and_writes(std::time::Duration::from_secs(5)),
                 );
                 match session.call("GET", "/ISAPI/System/deviceInfo", None).await {
                     Ok(a) if a.status == 200 => ok += 1,

@@ -125,11 +125,13 @@ fn run_audit(args: &Args, fleet: &Fleet) -> anyhow::Result<AuditRun> {
     // One thread, as `portcullis audit` runs the engine.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let opts = AuditOptions {
-        connect: ConnectOptions { timeout: Duration::from_secs(30) },
+        connect: ConnectOptions {
+            timings: portcullis_core::driver::Timings::reads_and_writes(Duration::from_secs(30)),
+        },
         concurrency: args.concurrency,
         ..Default::default()
     };
-    let client = portcullis_core::driver::http::client(opts.connect.timeout)?;
+    let client = portcullis_core::driver::http::client(Duration::from_secs(30))?;
     let choice = BaselineChoice::builtin()?;
     let creds: std::collections::HashMap<String, String> =
         fleet.targets.iter().map(|(t, p)| (t.label(), p.clone())).collect();

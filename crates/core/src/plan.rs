@@ -80,6 +80,9 @@ pub struct SiteParameters {
     /// The operator chose to delete the accounts listed (`apply --delete-accounts`).
     #[serde(default)]
     pub delete_accounts: bool,
+    /// How long each kind of device operation may take (`[site.timing]`).
+    #[serde(default)]
+    pub timings: crate::driver::Timings,
 }
 
 impl SiteParameters {
@@ -114,6 +117,7 @@ impl SiteParameters {
             rotate_passwords: false,
             keep_accounts: s.keep_accounts.clone(),
             delete_accounts: false,
+            timings: s.timing,
         })
     }
 

@@ -225,11 +225,31 @@ fn passphrase_from_env() -> Option<Secret> {
 pub struct Vault {
     store: Box<dyn SecretStore>,
     index_path: PathBuf,
+    /// Held by every change, from reading the index to writing it back: devices rotate
+    /// concurrently, and two read-modify-writes of the index would lose an entry (a
+    /// password on a device and nowhere else).
+    changing: std::sync::Mutex<()>,
 }
 
 impl Vault {
     pub fn new(store: Box<dyn SecretStore>, home: &Path) -> Self {
-        Vault { store, index_path: home.join("vault-index.json") }
+        Vault { store, index_path: home.join("vault-index.json"), changing: std::sync::Mutex::new(()) }
+    }
+
+    fn change(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        self.changing.lock().map_err(|_| Error::Local("vault: an earlier change panicked".into()))
+    }
+
+    /// Run vault work on a blocking thread, for async callers. A file vault write is a
+    /// whole scrypt re-encryption (about a second, by design) and a keyring call may
+    /// wait on D-Bus: on an async worker either stalls every other device's exchange
+    /// until its clock runs out (the spurious time-outs of a loaded machine, #15).
+    pub async fn blocking<T: Send + 'static>(
+        self: &std::sync::Arc<Self>,
+        work: impl FnOnce(&Vault) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let vault = self.clone();
+        tokio::task::spawn_blocking(move || work(&vault)).await.map_err(|e| Error::Local(format!("vault: {e}")))?
     }
 
     /// The vault this environment asks for: `PORTCULLIS_VAULT=file` (passphrase in
@@ -274,6 +294,11 @@ impl Vault {
 
     /// Store several credentials: the values first, then the index that names them.
     pub fn set_many(&self, items: Vec<(Scope, Credentials)>) -> Result<()> {
+        let _changing = self.change()?;
+        self.set_many_unlocked(items)
+    }
+
+    fn set_many_unlocked(&self, items: Vec<(Scope, Credentials)>) -> Result<()> {
         let values: Vec<(String, Secret)> =
             items.iter().map(|(s, c)| (s.key(&c.username), c.password.clone())).collect();
         self.store.set_many(&values)?;
@@ -292,6 +317,11 @@ impl Vault {
     }
 
     pub fn forget(&self, scope: &Scope, username: Option<&str>) -> Result<usize> {
+        let _changing = self.change()?;
+        self.forget_unlocked(scope, username)
+    }
+
+    fn forget_unlocked(&self, scope: &Scope, username: Option<&str>) -> Result<usize> {
         let mut idx = self.index()?;
         let (gone, kept): (Vec<_>, Vec<_>) =
             idx.drain(..).partition(|e| &e.scope == scope && username.is_none_or(|u| u == e.username));
@@ -312,6 +342,7 @@ impl Vault {
 
     /// The key that seals the change history: made on first use, kept here only.
     pub fn history_key(&self) -> Result<crate::history::HistoryKey> {
+        let _changing = self.change()?;
         let scope = Scope::Key("history".into());
         if let Some(c) = self.lookup_scope(&scope, "hmac-sha256")? {
             let bytes = hex::decode(c.password.expose())
@@ -322,18 +353,22 @@ impl Vault {
         }
         let key = crate::history::HistoryKey::generate();
         let creds = Credentials { username: "hmac-sha256".into(), password: Secret::new(hex::encode(key.bytes())) };
-        self.set(scope, &creds)?;
+        self.set_many_unlocked(vec![(scope, creds)])?;
         Ok(key)
     }
 
     /// The key configuration backups are sealed to: made on first use, kept here only.
     pub fn backup_key(&self) -> Result<crate::backups::BackupIdentity> {
+        let _changing = self.change()?;
         let scope = Scope::Key("backups".into());
         if let Some(c) = self.lookup_scope(&scope, "age-x25519")? {
             return crate::backups::BackupIdentity::parse(&c.password);
         }
         let key = crate::backups::BackupIdentity::generate();
-        self.set(scope, &Credentials { username: "age-x25519".into(), password: key.to_secret() })?;
+        self.set_many_unlocked(vec![(
+            scope,
+            Credentials { username: "age-x25519".into(), password: key.to_secret() },
+        )])?;
         Ok(key)
     }
 
@@ -363,7 +398,8 @@ impl Vault {
     /// A rotated password proved itself: it becomes the device's own entry (by address,
     /// so it holds whichever port the device is reached on), replacing any by port.
     pub fn promote_pending(&self, address: &str, creds: &Credentials) -> Result<()> {
-        self.set(Scope::Device(address.to_string()), creds)?;
+        let _changing = self.change()?;
+        self.set_many_unlocked(vec![(Scope::Device(address.to_string()), creds.clone())])?;
         let prefix = format!("{address}:");
         let stale: Vec<Scope> = self
             .index()?
@@ -372,9 +408,9 @@ impl Vault {
             .map(|e| e.scope)
             .collect();
         for scope in stale {
-            self.forget(&scope, Some(&creds.username))?;
+            self.forget_unlocked(&scope, Some(&creds.username))?;
         }
-        self.forget(&Scope::Pending(address.to_string()), None)?;
+        self.forget_unlocked(&Scope::Pending(address.to_string()), None)?;
         Ok(())
     }
 
@@ -441,5 +477,31 @@ mod tests {
         assert_eq!(v.forget(&Scope::Device("127.1.0.1:80".into()), None).unwrap(), 1);
         assert_eq!(v.lookup("127.1.0.1:80", None).unwrap().unwrap().password.expose(), "canary-Site-88");
         assert_eq!(v.list().unwrap().len(), 1);
+    }
+
+    /// Devices rotate at once: every rotation's entry must be in the index afterwards,
+    /// or a device's only password would be unreachable.
+    #[test]
+    fn concurrent_changes_lose_no_entry() {
+        let home = temp_home("concurrent");
+        let store = FileVault::new(home.join("vault.age"), Secret::new("correct horse battery")).with_work_factor(4);
+        let v = std::sync::Arc::new(Vault::new(Box::new(store), &home));
+        let threads: Vec<_> = (0..16)
+            .map(|i| {
+                let v = v.clone();
+                std::thread::spawn(move || {
+                    let address = format!("127.1.0.{i}");
+                    let new = Credentials::new("admin", format!("rotated-{i}"));
+                    v.set(Scope::Pending(address.clone()), &new).unwrap();
+                    v.promote_pending(&address, &new).unwrap();
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert!(v.pending_devices().unwrap().is_empty());
+        for i in 0..16 {
+            let found = v.lookup(&format!("127.1.0.{i}:80"), None).unwrap();
+            assert_eq!(found.map(|c| c.password.expose().to_string()), Some(format!("rotated-{i}")));
+        }
     }
 }

@@ -274,6 +274,7 @@ pub fn merge_sections(own: &SiteSection, given: &SiteSection) -> std::result::Re
         allow_plaintext_secrets: own.allow_plaintext_secrets,
         ca_scope: own.ca_scope.clone(),
         keep_accounts: own.keep_accounts.clone(),
+        timing: one("timing", &own.timing, &given.timing, |t| *t == crate::driver::Timings::default())?,
     };
     merged.validate()?;
     Ok(merged)

@@ -19,7 +19,7 @@ fn target(d: &DeviceRecord) -> Target {
 async fn run(d: &DeviceRecord, password: Option<&str>, baseline: &str) -> DeviceAudit {
     let b = Baseline::load(baseline).unwrap();
     let opts = AuditOptions { discovery_wait: std::time::Duration::from_millis(500), ..Default::default() };
-    let c = client(opts.connect.timeout).unwrap();
+    let c = client(opts.connect.timings.of(portcullis_core::driver::Operation::Read)).unwrap();
     audit_device(&target(d), password.map(|p| Credentials::new("admin", p)), &b, &c, &opts).await
 }
 
@@ -275,10 +275,12 @@ async fn faults_become_findings_or_clear_errors_never_panics() {
     cam.set_faults(Faults { hang: Trigger::Always, ..Default::default() });
     let b = Baseline::load("hikvision-hardening").unwrap();
     let opts = AuditOptions {
-        connect: portcullis_core::driver::ConnectOptions { timeout: std::time::Duration::from_millis(500) },
+        connect: portcullis_core::driver::ConnectOptions {
+            timings: portcullis_core::driver::Timings::reads_and_writes(std::time::Duration::from_secs(1)),
+        },
         ..Default::default()
     };
-    let c = client(opts.connect.timeout).unwrap();
+    let c = client(opts.connect.timings.of(portcullis_core::driver::Operation::Read)).unwrap();
     let a =
         audit_device(&target(&d), Some(Credentials::new("admin", d.password.clone().unwrap())), &b, &c, &opts).await;
     assert!(a.error.is_some());

@@ -68,7 +68,7 @@ async fn site(name: &str, count: usize, profile: Profile) -> Site {
 }
 
 fn quick(selection: Selection) -> AuditRequest {
-    AuditRequest { selection, timeout: std::time::Duration::from_secs(20), ..Default::default() }
+    AuditRequest { selection, timeout: Some(std::time::Duration::from_secs(20)), ..Default::default() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,7 +115,7 @@ async fn audit_plan_apply_and_apply_again_through_the_tasks() {
     assert!(again.plans.is_empty(), "{:#?}", again.plans);
 
     // Nothing was interrupted: recover has nothing to do.
-    let timeout = std::time::Duration::from_secs(10);
+    let timeout = Some(std::time::Duration::from_secs(10));
     let recovered = apply_task::recover(&s.ws, timeout, None, Arc::new(Fixed), &rec.sink()).await.unwrap();
     assert!(recovered.is_empty());
 

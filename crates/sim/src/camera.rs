@@ -16,6 +16,8 @@ use crate::state::CameraState;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub reboot_duration: Duration,
+    /// How long making a key pair, a CSR or a self-signed certificate takes.
+    pub key_generation: Duration,
     pub multicast: bool,
     pub multicast_interface: Ipv4Addr,
     pub wsd_max_delay: Duration,

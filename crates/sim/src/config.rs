@@ -110,6 +110,12 @@ pub struct FleetConfig {
     pub multicast_interface: Ipv4Addr,
     /// How long a reboot keeps a camera offline.
     pub reboot_seconds: f64,
+    /// How long a camera works on a key pair, a CSR or a self-signed certificate.
+    pub key_generation_seconds: f64,
+    /// Each camera takes its profile's real-world times to make keys and to reboot
+    /// ([`crate::profile::Profile::device_timing`]) instead of the two above: minutes
+    /// for a whole site, so for benchmarks and rehearsals, not for unit tests.
+    pub realistic_timing: bool,
     /// Upper bound of the random delay before a multicast ProbeMatch (WS-Discovery
     /// APP_MAX_DELAY is 500 ms).
     pub wsd_max_delay_ms: u64,
@@ -130,6 +136,8 @@ impl Default for FleetConfig {
             multicast: true,
             multicast_interface: Ipv4Addr::LOCALHOST,
             reboot_seconds: 5.0,
+            key_generation_seconds: 0.0,
+            realistic_timing: false,
             wsd_max_delay_ms: 500,
             faults: Faults::default(),
             cameras: Vec::new(),
@@ -170,6 +178,10 @@ impl FleetConfig {
             (false, Some(o)) => PortPlan::Offset(o),
             (false, None) => PortPlan::Standard,
         }
+    }
+
+    pub fn key_generation_duration(&self) -> Duration {
+        Duration::from_secs_f64(self.key_generation_seconds.clamp(0.0, 3600.0))
     }
 
     pub fn reboot_duration(&self) -> Duration {

@@ -77,6 +77,7 @@ impl Fleet {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let settings = Settings {
             reboot_duration: config.reboot_duration(),
+            key_generation: config.key_generation_duration(),
             multicast: config.multicast && config.port_plan() != crate::config::PortPlan::Ephemeral,
             multicast_interface: config.multicast_interface,
             wsd_max_delay: std::time::Duration::from_millis(config.wsd_max_delay_ms),
@@ -101,7 +102,12 @@ impl Fleet {
             let state =
                 build_state(&blueprint, &mut rng).map_err(|source| FleetError::Certificate { index, source })?;
             let faults = over.and_then(|o| o.faults.clone()).unwrap_or_else(|| config.faults.clone());
-            let camera = Camera::new(state, faults, settings.clone());
+            let mut own = settings.clone();
+            if config.realistic_timing {
+                let t = profile.device_timing();
+                (own.reboot_duration, own.key_generation) = (t.reboot, t.key_generation);
+            }
+            let camera = Camera::new(state, faults, own);
             camera.reconcile().map_err(|source| FleetError::Listen { index, address, source })?;
             cameras.push(camera);
             profiles.push(profile);

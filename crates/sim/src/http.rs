@@ -188,6 +188,10 @@ async fn handle(
         return Err(Dropped);
     }
 
+    // The camera works before it answers: a key pair, a CSR, a certificate.
+    if makes_key_now(route, &request) {
+        tokio::time::sleep(cam.settings.key_generation).await;
+    }
     let reply = match route {
         Route::Onvif => crate::onvif::handle(&cam, &request),
         Route::Isapi => crate::isapi::handle(&cam, &request),
@@ -227,6 +231,17 @@ fn follow_up(cam: &Camera, after: After) {
         After::Nothing => {}
         After::Reconcile => cam.reconcile_soon(),
         After::Reboot => cam.reboot_soon(),
+    }
+}
+
+/// Requests the camera answers only once it has made a key: ISAPI's CSR, ONVIF's CSR
+/// and self-signed certificate. (ONVIF's CreateRSAKeyPair answers at once and works in
+/// the background: its key reads `generating` meanwhile.)
+fn makes_key_now(route: Route, req: &HttpRequest) -> bool {
+    match route {
+        Route::Isapi => req.method != "GET" && req.path.ends_with("/certSignReq"),
+        Route::Onvif => crate::onvif::makes_key_now(req),
+        Route::NotFound => false,
     }
 }
 

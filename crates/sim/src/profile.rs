@@ -55,6 +55,23 @@ impl Profile {
         Self::ALL.into_iter().find(|p| p.name() == s)
     }
 
+    /// How long this kind of device takes, as field reports and vendors' notes put it:
+    /// making an RSA-2048 key pair or a CSR on the camera's SoC (a few seconds on
+    /// current Hikvision firmware, tens on older SoCs and on many other vendors'), and a
+    /// reboot until the web server answers again (a recorder checks its disks first).
+    pub fn device_timing(self) -> DeviceTiming {
+        let (key_s, reboot_s) = match self {
+            Profile::HikvisionCurrent | Profile::HikvisionFactoryNew => (8, 60),
+            Profile::HikvisionLegacy => (40, 120),
+            Profile::HikvisionNvr => (10, 180),
+            Profile::GenericOnvif => (25, 90),
+        };
+        DeviceTiming {
+            key_generation: std::time::Duration::from_secs(key_s),
+            reboot: std::time::Duration::from_secs(reboot_s),
+        }
+    }
+
     /// The profile of camera `index` in a mixed fleet: mostly current cameras, with
     /// every other kind present in any fleet of ten or more.
     pub fn mixed(index: usize) -> Profile {
@@ -72,6 +89,15 @@ impl Profile {
         ];
         CYCLE.get(index % CYCLE.len()).copied().unwrap_or(Profile::HikvisionCurrent)
     }
+}
+
+/// How long a device takes for its slow work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceTiming {
+    /// Making a key pair, a CSR or a self-signed certificate.
+    pub key_generation: std::time::Duration,
+    /// Offline while it reboots.
+    pub reboot: std::time::Duration,
 }
 
 /// Everything needed to build one camera's initial state.

@@ -2,7 +2,6 @@
 //! it finishes and into the session's cache for the device table.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use portcullis_core::audit::{self, DeviceAudit};
 use portcullis_core::tasks::{self, audit::AuditRequest, Event};
@@ -19,7 +18,7 @@ pub fn request(session: &Session, ids: &[String]) -> IpcResult<AuditRequest> {
         selection: Selection::ids(ids),
         policy: session.policy_input()?,
         concurrency: settings.concurrency.max(1) as usize,
-        timeout: Duration::from_secs(u64::from(settings.timeout_s.max(1))),
+        timeout: settings.read_write_timeout(),
     })
 }
 

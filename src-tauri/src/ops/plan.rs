@@ -100,7 +100,7 @@ pub async fn renew(
     let settings = session.settings()?;
     let request = RenewRequest {
         within_days: i64::from(days),
-        timeout: std::time::Duration::from_secs(u64::from(settings.timeout_s.max(1))),
+        timeout: settings.read_write_timeout(),
         concurrency: settings.concurrency.max(1) as usize,
         operator: None,
     };

@@ -166,9 +166,6 @@ impl DeviceReport {
     }
 }
 
-/// How long a device may take to come back after a change made it reboot.
-const REBOOT_WAIT: std::time::Duration = std::time::Duration::from_secs(180);
-
 /// Apply one device's plan. Events arrive through `on_event` as steps finish.
 pub async fn apply_device(
     job: &DeviceJob,

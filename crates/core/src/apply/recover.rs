@@ -30,8 +30,9 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
     let mut out = Vec::new();
     // Read once: which password each device's last try found refused.
     let records = ctx.history.query(&Default::default())?;
-    for address in ctx.vault.pending_devices()? {
-        let Some(new) = ctx.vault.pending(&address)? else { continue };
+    for address in ctx.vault.blocking(|v| v.pending_devices()).await? {
+        let at = address.clone();
+        let Some(new) = ctx.vault.blocking(move |v| v.pending(&at)).await? else { continue };
         let found = targets.iter().find(|(t, _)| t.address.to_string() == address);
         let (target, site) = match found {
             Some((t, s)) => (t.clone(), s.clone()),
@@ -40,7 +41,8 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
                 Err(_) => continue,
             },
         };
-        let old = ctx.vault.lookup(&target.label(), site.as_deref())?;
+        let (label, at_site) = (target.label(), site.clone());
+        let old = ctx.vault.blocking(move |v| v.lookup(&label, at_site.as_deref())).await?;
         let first = password::First::for_device(&records, &target.label());
         // Connecting asks what the device speaks, without credentials.
         let resolution = match driver::connect(&target, None, &ctx.client, &ctx.connect).await {
@@ -77,13 +79,15 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
         };
         let (kept, detail) = match resolution {
             Resolution::NewHolds | Resolution::NewHoldsOldAlsoWorks => {
-                ctx.vault.promote_pending(&address, &new)?;
+                let (at, entry) = (address.clone(), new.clone());
+                ctx.vault.blocking(move |v| v.promote_pending(&at, &entry)).await?;
                 let entry = Scope::Device(address.clone()).entry_name(&new.username);
                 ctx.history.append(change(Outcome::Verified, Some(step.to.clone()), Some(entry)), &ctx.now())?;
                 (Kept::New, None)
             }
             Resolution::OldHolds => {
-                ctx.vault.forget(&Scope::Pending(address.clone()), None)?;
+                let pending = Scope::Pending(address.clone());
+                ctx.vault.blocking(move |v| v.forget(&pending, None)).await?;
                 let reason = "recovery: the device kept the old password".to_string();
                 ctx.history.append(change(Outcome::RolledBack { reason }, None, None), &ctx.now())?;
                 (Kept::Old, None)

@@ -38,9 +38,9 @@ impl Run<'_> {
     }
 
     /// Read one setting back. A device that drops off the network (rebooting to apply
-    /// the change) is waited for, up to [`REBOOT_WAIT`], then read.
+    /// the change) is waited for, up to the site's reboot time, then read.
     async fn read_back(&self, key: Setting) -> Result<Option<Value>> {
-        let deadline = tokio::time::Instant::now() + REBOOT_WAIT;
+        let deadline = tokio::time::Instant::now() + self.ctx.connect.timings.reboot();
         loop {
             match self.drv.read_settings(&[key]).await {
                 Ok(p) => {
@@ -278,7 +278,8 @@ impl Run<'_> {
     /// Rotate the administrator's password (see [`password`]).
     async fn rotate(&mut self, step: &Step) -> Result<StepResult> {
         let address = self.target.address.to_string();
-        if self.ctx.vault.pending(&address)?.is_some() {
+        let at = address.clone();
+        if self.ctx.vault.blocking(move |v| v.pending(&at)).await?.is_some() {
             return Ok(StepResult::Skipped {
                 reason: "an earlier rotation is unresolved: run portcullis recover".into(),
             });
@@ -290,7 +291,8 @@ impl Run<'_> {
         let new = Credentials { username: old.username.clone(), password: self.ctx.passwords.generate(&old.username) };
         let pending = Scope::Pending(address.clone());
         // The vault first: from here on a crash leaves a trace `recover` resolves.
-        self.ctx.vault.set(pending.clone(), &new)?;
+        let (scope, entry) = (pending.clone(), new.clone());
+        self.ctx.vault.blocking(move |v| v.set(scope, &entry)).await?;
         self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username)))?;
         let told = self.drv.set_password(&new.username, &new.password).await;
         // A device that said no most likely kept the old password; any other answer
@@ -300,10 +302,10 @@ impl Run<'_> {
             _ => password::First::New,
         };
         let resolution = password::resolve(self.drv.as_ref(), &new, Some(&old), first).await;
-        self.conclude_rotation(step, &address, &new, resolution, told.err())
+        self.conclude_rotation(step, &address, &new, resolution, told.err()).await
     }
 
-    fn conclude_rotation(
+    async fn conclude_rotation(
         &mut self,
         step: &Step,
         address: &str,
@@ -314,7 +316,8 @@ impl Run<'_> {
         let entry = Scope::Device(address.to_string()).entry_name(&new.username);
         match resolution {
             Resolution::NewHolds | Resolution::NewHoldsOldAlsoWorks => {
-                self.ctx.vault.promote_pending(address, new)?;
+                let (at, proven) = (address.to_string(), new.clone());
+                self.ctx.vault.blocking(move |v| v.promote_pending(&at, &proven)).await?;
                 self.record(step, Some(Value::Text("rotated".into())), Outcome::Verified, Some(entry))?;
                 self.creds = new.clone();
                 if resolution == Resolution::NewHoldsOldAlsoWorks {
@@ -325,7 +328,8 @@ impl Run<'_> {
                 Ok(StepResult::Verified)
             }
             Resolution::OldHolds => {
-                self.ctx.vault.forget(&Scope::Pending(address.to_string()), None)?;
+                let pending = Scope::Pending(address.to_string());
+                self.ctx.vault.blocking(move |v| v.forget(&pending, None)).await?;
                 let reason = told.map_or("the device kept the old password".to_string(), |e| e.to_string());
                 self.record(step, None, Outcome::RolledBack { reason: reason.clone() }, None)?;
                 Ok(StepResult::RolledBack { reason })
@@ -410,14 +414,16 @@ impl Run<'_> {
     /// rotation: pending in the vault first, proven by a login, then current.
     async fn activate(&mut self, step: &Step) -> Result<StepResult> {
         let address = self.target.address.to_string();
-        if self.ctx.vault.pending(&address)?.is_some() {
+        let at = address.clone();
+        if self.ctx.vault.blocking(move |v| v.pending(&at)).await?.is_some() {
             return Ok(StepResult::Skipped {
                 reason: "an earlier activation is unresolved: run portcullis recover".into(),
             });
         }
         let new = Credentials { username: "admin".into(), password: self.ctx.passwords.generate("admin") };
         let pending = Scope::Pending(address.clone());
-        self.ctx.vault.set(pending.clone(), &new)?;
+        let (scope, entry) = (pending.clone(), new.clone());
+        self.ctx.vault.blocking(move |v| v.set(scope, &entry)).await?;
         self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username)))?;
         let told = self.drv.activate(&new.password).await;
         let resolution = if self.drv.activated().await == Some(false) {
@@ -425,7 +431,7 @@ impl Run<'_> {
         } else {
             password::resolve(self.drv.as_ref(), &new, None, password::First::New).await
         };
-        let result = self.conclude_rotation(step, &address, &new, resolution, told.err())?;
+        let result = self.conclude_rotation(step, &address, &new, resolution, told.err()).await?;
         if result == StepResult::Verified {
             self.drv = self.drv.with_credentials(new);
             self.report.activated = true;

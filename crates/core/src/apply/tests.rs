@@ -70,7 +70,9 @@ fn bench(name: &str, script: &Arc<Script>) -> Bench {
         passwords: Default::default(),
         client: script.client(),
         pins: Default::default(),
-        connect: ConnectOptions { timeout: std::time::Duration::from_secs(2) },
+        connect: ConnectOptions {
+            timings: crate::driver::Timings::reads_and_writes(std::time::Duration::from_secs(2)),
+        },
         concurrency: 1,
         ca: None,
         home: home.clone(),

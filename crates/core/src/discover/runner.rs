@@ -298,8 +298,9 @@ async fn scan(opts: Arc<DiscoverOptions>, tx: mpsc::Sender<(Sighting, Heard)>) {
     }
 }
 
-fn request(method: &str, url: String, soap: Option<String>) -> crate::driver::transport::Request {
+fn request(method: &str, url: String, soap: Option<String>, wait: Duration) -> crate::driver::transport::Request {
     crate::driver::transport::Request {
+        timeout: wait,
         method: method.into(),
         url,
         content_type: soap.is_some().then(|| "application/soap+xml; charset=utf-8".to_string()),
@@ -337,7 +338,7 @@ async fn probe_host(
                 continue;
             }
             let url = format!("{scheme}://{host}:{p}/ISAPI/System/deviceInfo");
-            if let Ok(r) = client.exchange(request("GET", url, None)).await {
+            if let Ok(r) = client.exchange(request("GET", url, None, wait)).await {
                 if https {
                     s.https_port = Some(*p);
                 } else {
@@ -355,7 +356,7 @@ async fn probe_host(
     if let Some(port) = s.http_port {
         let url = format!("http://{host}:{port}{}", crate::driver::onvif::DEVICE_PATH);
         let body = crate::driver::onvif::wire::envelope("", "<tds:GetSystemDateAndTime/>");
-        if let Ok(r) = client.exchange(request("POST", url.clone(), Some(body))).await {
+        if let Ok(r) = client.exchange(request("POST", url.clone(), Some(body), wait)).await {
             if (200..300).contains(&r.status) && crate::driver::onvif::wire::system_date_time(&r.body).is_ok() {
                 s.xaddrs.push(url);
             }

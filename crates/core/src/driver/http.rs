@@ -36,7 +36,10 @@ pub struct HttpSession {
     pub address: String,
     creds: Option<Credentials>,
     guard: Arc<LoginGuard>,
-    timeout: Duration,
+    timings: super::Timings,
+    /// What this session's exchanges do, when the method does not say enough (a key
+    /// generation is a POST, and takes minutes).
+    operation: Option<super::Operation>,
     /// The largest answer read ([`super::transport::ANSWER_LIMIT`] by default).
     limit: usize,
     /// Answers are binary (configuration exports): kept byte for byte.
@@ -51,7 +54,7 @@ impl HttpSession {
         base: String,
         creds: Option<Credentials>,
         guard: Arc<LoginGuard>,
-        timeout: Duration,
+        timings: super::Timings,
     ) -> Self {
         let address = base.split("://").nth(1).unwrap_or(&base).to_string();
         HttpSession {
@@ -60,7 +63,8 @@ impl HttpSession {
             address,
             creds,
             guard,
-            timeout,
+            timings,
+            operation: None,
             limit: super::transport::ANSWER_LIMIT,
             binary: false,
         }
@@ -75,6 +79,21 @@ impl HttpSession {
     /// (configuration exports: text decoding would corrupt them).
     pub fn binary(&self, limit: usize) -> HttpSession {
         HttpSession { limit, binary: true, ..self.clone() }
+    }
+
+    /// The same session, its exchanges timed as `operation` (a key generation, an upload).
+    pub fn for_operation(&self, operation: super::Operation) -> HttpSession {
+        HttpSession { operation: Some(operation), ..self.clone() }
+    }
+
+    /// The time limits this session's exchanges get.
+    pub fn timings(&self) -> super::Timings {
+        self.timings
+    }
+
+    /// The limit an exchange with this method gets.
+    fn time_limit(&self, method: &str) -> Duration {
+        self.timings.of(self.operation.unwrap_or_else(|| super::Operation::of_method(method)))
     }
 
     /// The same device and login budget, other credentials (after a password change).
@@ -100,11 +119,9 @@ impl HttpSession {
         self.creds.is_some()
     }
 
-    fn transport_error(&self, e: ExchangeError) -> Error {
+    fn transport_error(&self, e: ExchangeError, limit: Duration) -> Error {
         match e {
-            ExchangeError::Timeout => {
-                Error::Timeout { address: self.address.clone(), seconds: self.timeout.as_secs().max(1) }
-            }
+            ExchangeError::Timeout => Error::Timeout { address: self.address.clone(), seconds: limit.as_secs().max(1) },
             ExchangeError::Unreachable(reason) => Error::Unreachable { address: self.address.clone(), reason },
             ExchangeError::CertificateChanged { pinned, presented } => {
                 Error::CertificateChanged { address: self.address.clone(), pinned, presented }
@@ -124,7 +141,9 @@ impl HttpSession {
         body: Option<(&str, &str)>,
         authorization: Option<String>,
     ) -> Result<(Answer, Vec<String>)> {
+        let limit = self.time_limit(method);
         let request = Request {
+            timeout: limit,
             method: method.to_string(),
             url: format!("{}{}", self.base, path),
             content_type: body.map(|(t, _)| t.to_string()),
@@ -133,7 +152,7 @@ impl HttpSession {
             limit: self.limit,
             binary: self.binary,
         };
-        let reply = self.client.exchange(request).await.map_err(|e| self.transport_error(e))?;
+        let reply = self.client.exchange(request).await.map_err(|e| self.transport_error(e, limit))?;
         let (body, bytes) = match reply.bytes {
             // A refusal or a fault is read as text (a lock message, a fault), whatever was asked.
             Some(b) if !(200..300).contains(&reply.status) => (String::from_utf8_lossy(&b).into_owned(), None),
@@ -279,7 +298,7 @@ mod tests {
                 format!("http://{device}"),
                 None,
                 Default::default(),
-                std::time::Duration::from_secs(5),
+                crate::driver::Timings::reads_and_writes(std::time::Duration::from_secs(5)),
             );
             let e = session.anonymous("GET", "/ISAPI/System/deviceInfo", None).await.unwrap_err();
             assert!(e.to_string().contains("larger than 1048576 bytes"), "{e}");
@@ -307,7 +326,7 @@ mod tests {
             "https://127.1.0.1:443".into(),
             Some(crate::secret::Credentials::new("admin", "Old-Pass-1#")),
             Default::default(),
-            std::time::Duration::from_secs(2),
+            crate::driver::Timings::reads_and_writes(std::time::Duration::from_secs(2)),
         );
         let body = "<User><password>New-Secret-9#</password></User>";
         let answer = session.call("PUT", "/ISAPI/Security/users/1", Some(("application/xml", body))).await.unwrap();
@@ -339,6 +358,7 @@ mod tests {
                 authorization: None,
                 limit: crate::driver::transport::ANSWER_LIMIT,
                 binary: false,
+                timeout: std::time::Duration::from_secs(2),
             })
             .await
             .unwrap();

@@ -6,12 +6,12 @@ pub mod http;
 pub mod isapi;
 pub mod login;
 pub mod onvif;
+pub mod timing;
 pub mod tls;
 pub mod transport;
 
 use crate::setting::Setting;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,7 @@ use crate::posture::{Identity, Posture, Protocol, Value};
 use crate::secret::{Credentials, Secret};
 pub use http::{HttpSession, LoginGuard};
 pub use isapi::write::WriteContext;
+pub use timing::{Operation, Timings};
 
 /// Where a device is reachable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,15 +209,10 @@ impl Driver for onvif::OnvifDriver {
 }
 
 /// Options for talking to devices.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
-    pub timeout: Duration,
-}
-
-impl Default for ConnectOptions {
-    fn default() -> Self {
-        ConnectOptions { timeout: Duration::from_secs(10) }
-    }
+    /// How long each kind of exchange may take.
+    pub timings: Timings,
 }
 
 /// Find out what the device speaks, without credentials, and hand back its driver.
@@ -229,7 +225,7 @@ pub async fn connect(
 ) -> Result<Box<dyn Driver>> {
     let base = target.base_url().ok_or_else(|| Error::Input(format!("{}: no HTTP or HTTPS port", target.address)))?;
     let guard = client.guards.of(target.address);
-    let session = HttpSession::new(client.clone(), base, creds.clone(), guard.clone(), opts.timeout);
+    let session = HttpSession::new(client.clone(), base, creds.clone(), guard.clone(), opts.timings);
     let onvif = onvif::OnvifDriver::new(session.clone(), creds, guard);
     // Both questions need no credentials: ask them at once (one round trip, not two).
     let (is_isapi, clock) = tokio::join!(isapi::IsapiDriver::probe(&session), onvif.sync_clock());

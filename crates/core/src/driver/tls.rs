@@ -29,12 +29,17 @@ pub fn client(timeout: Duration) -> Result<Client> {
     client_with_pins(timeout, LivePins::default(), None)
 }
 
+/// A client for these timings: connections wait as long as a read may.
+fn connect_limit(timings: &super::Timings) -> Duration {
+    timings.of(super::Operation::Read)
+}
+
 /// The client every command uses: the pins recorded under PORTCULLIS_HOME and its site
 /// CA applied. Call [`LivePins::save`] when the run ends, to keep what it learnt.
-pub fn pinned_client(home: &Path, timeout: Duration) -> Result<(Client, LivePins)> {
+pub fn pinned_client(home: &Path, timings: &super::Timings) -> Result<(Client, LivePins)> {
     let pins = LivePins::from_file(&Pins::load(home)?);
     let ca = site_ca_roots(home)?;
-    Ok((client_with_pins(timeout, pins.clone(), ca)?, pins))
+    Ok((client_with_pins(connect_limit(timings), pins.clone(), ca)?, pins))
 }
 
 /// The site CA's certificate as a trust anchor, when there is one.
@@ -168,8 +173,9 @@ fn client_with_pins(timeout: Duration, pins: LivePins, site_ca: Option<Arc<rustl
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
+    // Each request carries its own limit (by kind of operation): the client's is for
+    // connecting only.
     reqwest::Client::builder()
-        .timeout(timeout)
         .connect_timeout(timeout)
         .use_preconfigured_tls(tls)
         .pool_idle_timeout(Duration::from_secs(30))

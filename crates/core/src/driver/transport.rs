@@ -23,6 +23,9 @@ pub struct Request {
     /// The answer is binary (a configuration export): kept byte for byte in
     /// [`Reply::bytes`], not read as text.
     pub binary: bool,
+    /// How long the whole exchange may take (by kind of operation, see
+    /// [`super::timing`]).
+    pub timeout: Duration,
 }
 
 /// What an answer may weigh: every document a camera sends is a few kilobytes.
@@ -103,7 +106,7 @@ impl Exchange for Network {
     async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| ExchangeError::Unreachable(format!("method {}: {e}", request.method)))?;
-        let mut r = self.http.request(method, &request.url);
+        let mut r = self.http.request(method, &request.url).timeout(request.timeout);
         if let Some(t) = request.content_type {
             r = r.header("Content-Type", t);
         }

@@ -42,6 +42,9 @@ pub struct SiteSection {
     /// (`vms-*`). The audit does not count them as extra accounts, and no plan deletes them.
     #[serde(default)]
     pub keep_accounts: Vec<String>,
+    /// How long each kind of device operation may take (`[site.timing]`, seconds).
+    #[serde(default)]
+    pub timing: crate::driver::Timings,
 }
 
 /// The account name in an account entry as devices list them (`nvr (Operator)` → `nvr`).
@@ -81,6 +84,7 @@ impl SiteSection {
             return Err(format!("ntp_servers: at most 4 (cameras keep up to 4), got {}", self.ntp_servers.len()));
         }
         crate::certs::CaScope::parse(&self.ca_scope).map_err(|e| format!("ca_scope: {e}"))?;
+        self.timing.validate()?;
         if let Some(p) = self.keep_accounts.iter().find(|p| p.trim().trim_end_matches('*').is_empty()) {
             return Err(format!("keep_accounts: {p:?} would keep every account; name them"));
         }
@@ -188,6 +192,7 @@ mod tests {
             allow_plaintext_secrets: false,
             ca_scope: Vec::new(),
             keep_accounts: Vec::new(),
+            timing: Default::default(),
         };
         let c = s.controls().unwrap();
         let ids: Vec<&str> = c.iter().map(|c| c.id.as_str()).collect();

@@ -207,7 +207,8 @@ pub async fn prepare(
 pub struct RenewRequest {
     /// Devices whose pinned certificate ends within this many days.
     pub within_days: i64,
-    pub timeout: Duration,
+    /// Reads and writes limited to this, instead of the site's timing.
+    pub timeout: Option<Duration>,
     pub concurrency: usize,
     pub operator: Option<String>,
 }
@@ -229,7 +230,7 @@ pub async fn prepare_renewal(
     let chosen: Vec<Subject> =
         ws.select(&Selection::All)?.into_iter().filter(|s| due.contains(&s.target.address.to_string())).collect();
     let audit = AuditRequest { timeout: req.timeout, concurrency: req.concurrency, ..Default::default() };
-    let ctx = context(ws, &audit, req.operator.as_deref(), SiteParameters::default(), clock, cancel)?;
+    let ctx = context(ws, &audit, req.operator.as_deref(), site_timings(ws)?, clock, cancel)?;
     let plans = chosen
         .iter()
         .map(|s| DevicePlan {
@@ -261,13 +262,13 @@ pub async fn prepare_renewal(
 /// Resolve every password rotation a crash interrupted (also done first by apply).
 pub async fn recover(
     ws: &Arc<Workspace>,
-    timeout: Duration,
+    timeout: Option<Duration>,
     operator: Option<&str>,
     clock: Arc<dyn Clock>,
     sink: &dyn Sink,
 ) -> Result<Vec<Recovered>> {
     let audit = AuditRequest { timeout, concurrency: 1, ..Default::default() };
-    let ctx = context(ws, &audit, operator, SiteParameters::default(), clock, Arc::default())?;
+    let ctx = context(ws, &audit, operator, site_timings(ws)?, clock, Arc::default())?;
     let recovered = recover_with(&ctx, &ws.select(&Selection::All)?, sink).await;
     ctx.pins.save(&ws.home, &ctx.clock.stamp_secs())?;
     recovered
@@ -291,6 +292,12 @@ async fn backup_recipient(ws: &Arc<Workspace>) -> Result<crate::backups::BackupR
         .map_err(|e| crate::error::Error::Local(format!("vault: {e}")))?
 }
 
+/// Only the site's timing, for work that changes nothing the site parameters decide
+/// (recovery, renewal).
+fn site_timings(ws: &Workspace) -> Result<SiteParameters> {
+    Ok(SiteParameters { timings: ws.policy(&Default::default())?.site.timing, ..Default::default() })
+}
+
 /// The shared parts of a run: history, vault, pinned client, site CA.
 fn context(
     ws: &Workspace,
@@ -300,8 +307,8 @@ fn context(
     clock: Arc<dyn Clock>,
     cancel: Arc<AtomicBool>,
 ) -> Result<ApplyContext> {
-    let connect = ConnectOptions { timeout: req.timeout.max(Duration::from_secs(1)) };
-    let (client, pins) = crate::driver::http::pinned_client(&ws.home, connect.timeout)?;
+    let connect = ConnectOptions { timings: site.timings.with_override(req.timeout) };
+    let (client, pins) = crate::driver::http::pinned_client(&ws.home, &connect.timings)?;
     let ca_scope = site.ca_scope.clone();
     Ok(ApplyContext {
         history: ws.history.clone(),

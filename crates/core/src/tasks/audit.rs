@@ -24,18 +24,13 @@ pub struct AuditRequest {
     pub policy: PolicyInput,
     /// Devices read at once.
     pub concurrency: usize,
-    /// How long each device may take to answer.
-    pub timeout: Duration,
+    /// Reads and writes limited to this, instead of the site's timing (`--timeout`).
+    pub timeout: Option<Duration>,
 }
 
 impl Default for AuditRequest {
     fn default() -> Self {
-        AuditRequest {
-            selection: Selection::All,
-            policy: PolicyInput::default(),
-            concurrency: 32,
-            timeout: Duration::from_secs(10),
-        }
+        AuditRequest { selection: Selection::All, policy: PolicyInput::default(), concurrency: 32, timeout: None }
     }
 }
 
@@ -58,7 +53,7 @@ impl AuditRun {
 pub async fn run(ws: &Arc<Workspace>, req: &AuditRequest, clock: &dyn Clock, sink: &dyn Sink) -> Result<AuditRun> {
     let policy = ws.policy(&req.policy)?;
     let subjects = ws.select(&req.selection)?;
-    let (client, pins) = run_client(ws, req)?;
+    let (client, pins) = run_client(ws, &policy, req)?;
     let audits = read(ws, &subjects, &policy, req, sink, &client).await;
     pins.save(&ws.home, &clock.stamp_secs())?;
     let audits = audits?;
@@ -72,9 +67,10 @@ pub async fn run(ws: &Arc<Workspace>, req: &AuditRequest, clock: &dyn Clock, sin
 /// the pins to save when the run ends (what it saw first, what changed).
 pub(crate) fn run_client(
     ws: &Workspace,
+    policy: &SitePolicy,
     req: &AuditRequest,
 ) -> Result<(crate::driver::http::Client, crate::driver::http::LivePins)> {
-    crate::driver::http::pinned_client(&ws.home, req.timeout.max(Duration::from_secs(1)))
+    crate::driver::http::pinned_client(&ws.home, &policy.site.timing.with_override(req.timeout))
 }
 
 /// Read and score these devices (no snapshot kept): what plan and apply start from.
@@ -96,7 +92,7 @@ pub(crate) async fn read(
     let choice = policy.choice()?;
     let creds = super::credentials_of(ws, subjects).await?;
     let opts = audit::AuditOptions {
-        connect: ConnectOptions { timeout: req.timeout.max(Duration::from_secs(1)) },
+        connect: ConnectOptions { timings: policy.site.timing.with_override(req.timeout) },
         concurrency: req.concurrency.max(1),
         ..Default::default()
     };

@@ -32,7 +32,7 @@ impl Plans {
 pub async fn run(ws: &Arc<Workspace>, req: &AuditRequest, sink: &dyn Sink) -> Result<(Plans, Vec<DeviceAudit>)> {
     let policy = ws.policy(&req.policy)?;
     let subjects = ws.select(&req.selection)?;
-    let (client, pins) = super::audit::run_client(ws, req)?;
+    let (client, pins) = super::audit::run_client(ws, &policy, req)?;
     let audits = super::audit::read(ws, &subjects, &policy, req, &super::Quiet, &client).await;
     pins.save(&ws.home, &crate::workspace::Clock::stamp_secs(&crate::workspace::SystemClock))?;
     let audits = audits?;

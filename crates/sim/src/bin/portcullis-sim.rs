@@ -48,6 +48,13 @@ struct Args {
     /// Seconds a reboot keeps a camera offline.
     #[arg(long)]
     reboot_seconds: Option<f64>,
+    /// Seconds a camera works on a key pair, a CSR or a self-signed certificate.
+    #[arg(long)]
+    key_generation_seconds: Option<f64>,
+    /// Each camera takes its profile's real-world times to make keys and to reboot
+    /// (seconds to minutes), overriding the two above.
+    #[arg(long)]
+    realistic_timing: bool,
     /// Print the fleet as indented JSON.
     #[arg(long)]
     pretty: bool,
@@ -81,6 +88,10 @@ fn config_from(args: &Args) -> Result<FleetConfig, String> {
         c.port_offset = args.port_offset;
     }
     c.ephemeral |= args.ephemeral;
+    c.realistic_timing |= args.realistic_timing;
+    if let Some(s) = args.key_generation_seconds {
+        c.key_generation_seconds = s;
+    }
     if let Some(a) = args.base_address {
         c.base_address = a;
     }

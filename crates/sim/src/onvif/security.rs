@@ -35,14 +35,17 @@ pub(super) fn dispatch(cam: &Camera, st: &mut CameraState, op: &str, node: Node<
             let Ok(bits) = text("KeyLength").parse::<u32>() else {
                 return Some(refused(cam, st, &KeystoreError::KeyLength(0)));
             };
-            match st.certs.keystore.create_rsa_key(bits, alias, std::time::Duration::ZERO) {
+            match st.certs.keystore.create_rsa_key(bits, alias, cam.settings.key_generation) {
                 Ok(id) => ok(
                     cam,
                     st,
                     format!(
                         "<tas:CreateRSAKeyPairResponse>{}{}</tas:CreateRSAKeyPairResponse>",
                         el("tas:KeyID", id),
-                        el("tas:EstimatedCreationTime", format!("PT{}S", ESTIMATED_CREATION.as_secs()))
+                        el(
+                            "tas:EstimatedCreationTime",
+                            format!("PT{}S", ESTIMATED_CREATION.max(cam.settings.key_generation).as_secs())
+                        )
                     ),
                 )
                 .committed(After::Nothing),

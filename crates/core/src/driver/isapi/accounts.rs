@@ -127,7 +127,7 @@ mod tests {
             "http://192.0.2.5:80".into(),
             Some(creds),
             Arc::new(LoginGuard::default()),
-            std::time::Duration::from_secs(2),
+            crate::driver::Timings::reads_and_writes(std::time::Duration::from_secs(2)),
         );
         let named = ["admin".to_string(), "installer".into(), "guest".into()];
         let gone = super::IsapiDriver::new(http.clone()).delete_users(&named).await.unwrap();

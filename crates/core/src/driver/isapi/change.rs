@@ -47,7 +47,14 @@ impl IsapiDriver {
             "<CertificateReq version=\"2.0\" xmlns=\"http://www.hikvision.com/ver20/XMLSchema\"><commonName>{}</commonName>{sans}</CertificateReq>",
             crate::xml::esc(&cn)
         );
-        self.put(&format!("{BASE}/certSignReq"), &req).await?;
+        // The camera makes its key pair when asked for a CSR: minutes on some SoCs.
+        let path = format!("{BASE}/certSignReq");
+        let a = self
+            .http
+            .for_operation(crate::driver::Operation::KeyGeneration)
+            .call("PUT", &path, Some(("application/xml", &req)))
+            .await?;
+        put_status(&self.http.address, &path, &a)?;
         let a = self.http.call("GET", &format!("{BASE}/downloadCertSignReq"), None).await?;
         ok_status(&self.http.address, "downloadCertSignReq", &a)?;
         let leaf = ca.sign_csr(&a.body, names)?;

@@ -100,7 +100,8 @@ impl IsapiDriver {
     /// The device's configuration export, kept with the history before any change.
     pub async fn backup(&self) -> Result<Vec<u8>> {
         // A configuration export is larger than any other answer; still not unbounded.
-        let a = self.http.binary(BACKUP_LIMIT).call("GET", "/ISAPI/System/configurationData", None).await?;
+        let export = self.http.binary(BACKUP_LIMIT).for_operation(crate::driver::Operation::Upload);
+        let a = export.call("GET", "/ISAPI/System/configurationData", None).await?;
         ok_status(&self.http.address, "configurationData", &a)?;
         Ok(a.bytes.unwrap_or_else(|| a.body.into_bytes()))
     }

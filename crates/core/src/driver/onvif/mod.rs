@@ -21,6 +21,7 @@ use std::sync::Mutex;
 use rand::RngCore;
 
 use super::http::{Answer, HttpSession, LoginGuard};
+use super::Operation;
 use crate::error::{Error, Result};
 use crate::posture::Identity;
 use crate::secret::Credentials;
@@ -40,6 +41,17 @@ pub struct OnvifDriver {
     time_zone: Mutex<Option<String>>,
     /// The Advanced Security service's path once asked (`Some(None)`: the device has none).
     security_path: Mutex<Option<Option<String>>>,
+}
+
+/// How long an ONVIF operation may take: every one is a POST, so the name says it.
+fn operation_kind(operation: &str) -> Operation {
+    match operation {
+        // The device makes a key pair (and signs with it) before it answers.
+        "CreateRSAKeyPair" | "CreatePKCS10CSR" | "CreateSelfSignedCertificate" => Operation::KeyGeneration,
+        "UpgradeSystemFirmware" | "RestoreSystem" => Operation::Upload,
+        op if op.starts_with("Get") => Operation::Read,
+        _ => Operation::Write,
+    }
 }
 
 /// An answer that is either the expected response or a fault.
@@ -69,12 +81,14 @@ impl OnvifDriver {
         self.http.address.clone()
     }
 
+    /// An unauthenticated read of the device service.
     async fn post(&self, envelope: &str) -> Result<Answer> {
-        self.post_to(DEVICE_PATH, envelope).await
+        self.post_to(DEVICE_PATH, envelope, Operation::Read).await
     }
 
-    async fn post_to(&self, path: &str, envelope: &str) -> Result<Answer> {
-        self.http.anonymous("POST", path, Some(("application/soap+xml; charset=utf-8", envelope))).await
+    async fn post_to(&self, path: &str, envelope: &str, kind: Operation) -> Result<Answer> {
+        let http = self.http.for_operation(kind);
+        http.anonymous("POST", path, Some(("application/soap+xml; charset=utf-8", envelope))).await
     }
 
     /// Whether the device answers ONVIF: GetSystemDateAndTime needs no credentials.
@@ -143,7 +157,7 @@ impl OnvifDriver {
         let mut nonce = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut nonce);
         let header = wire::security_header(&creds.username, creds.password.expose(), &nonce, &created);
-        let a = self.post_to(path, &wire::envelope(&header, body)).await?;
+        let a = self.post_to(path, &wire::envelope(&header, body), operation_kind(operation)).await?;
         if a.status == 200 {
             self.guard.accept(creds);
             return Ok(Soap::Ok(a.body));

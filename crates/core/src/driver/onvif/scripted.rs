@@ -30,7 +30,7 @@ fn driver(script: &Arc<Script>) -> OnvifDriver {
         "http://192.0.2.7:80".into(),
         Some(creds.clone()),
         guard.clone(),
-        std::time::Duration::from_secs(2),
+        crate::driver::Timings::reads_and_writes(std::time::Duration::from_secs(2)),
     );
     OnvifDriver::new(http, Some(creds), guard)
 }

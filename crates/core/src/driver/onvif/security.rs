@@ -17,8 +17,6 @@ use crate::xml::esc;
 
 /// Marks what Portcullis put in a keystore, so a renewal removes only its own items.
 pub const ALIAS: &str = "portcullis";
-/// How long a camera may take to generate a key before the install gives up.
-const KEY_GENERATION_LIMIT: Duration = Duration::from_secs(120);
 
 impl OnvifDriver {
     /// The Advanced Security service's path, asked once per driver; `None` when the
@@ -206,18 +204,20 @@ impl OnvifDriver {
     async fn await_key(&self, path: &str, key_id: &str, estimate_s: Option<f64>) -> Result<()> {
         let first = Duration::from_secs_f64(estimate_s.unwrap_or(1.0).clamp(0.1, 10.0));
         let started = std::time::Instant::now();
+        // How long a camera may take to make a key before the install gives up.
+        let limit = self.http.timings().of(crate::driver::Operation::KeyGeneration);
         tokio::time::sleep(first).await;
         let inner = format!("<tas:KeyID>{}</tas:KeyID>", esc(key_id));
         loop {
             let status = self.tas_text(path, "GetKeyStatus", &inner, "KeyStatus").await?;
             match status.as_str() {
                 "ok" => return Ok(()),
-                "generating" if started.elapsed() < KEY_GENERATION_LIMIT => {
+                "generating" if started.elapsed() < limit => {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 other => {
                     let why = if other == "generating" {
-                        "still generating after 120 s".to_string()
+                        format!("still generating after {} s", limit.as_secs())
                     } else {
                         format!("key status {other}")
                     };

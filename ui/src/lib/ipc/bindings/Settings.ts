@@ -6,9 +6,10 @@ export type Settings = {
  */
 concurrency: number, 
 /**
- * Seconds to wait for each device's answers.
+ * Seconds a read or a write may take; 0 keeps the site's timing (key
+ * generation, uploads and reboots always keep theirs).
  */
-timeout_s: number, ntp_servers: Array<string>, management_hosts: Array<string>, 
+read_write_timeout_s: number, ntp_servers: Array<string>, management_hosts: Array<string>, 
 /**
  * `{site}` in the naming pattern; empty for none.
  */
