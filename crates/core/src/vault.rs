@@ -108,24 +108,45 @@ fn keyring_error(e: &keyring::Error) -> Error {
     ))
 }
 
-/// A passphrase-encrypted file (age with scrypt). Every write re-encrypts the whole
-/// map; the plaintext exists only in memory.
+/// A passphrase-protected file vault, in two age files:
+/// - `vault-key.age`: an X25519 key of its own, encrypted with the passphrase (scrypt,
+///   about a second by design, paid once per process when the vault is opened);
+/// - `vault.age`: the secrets, encrypted to that key. A write re-encrypts the map in
+///   milliseconds, so a site's worth of rotations (several writes per device) is not
+///   minutes of scrypt behind one lock.
+///
+/// A vault from before the key file (the map encrypted with the passphrase itself) is
+/// read with the passphrase and moves to the key on its next write. The plaintext
+/// exists only in memory.
 #[derive(Debug)]
 pub struct FileVault {
     path: PathBuf,
     passphrase: Secret,
     /// scrypt work factor (log2 N); lowered only by tests.
     work_factor: Option<u8>,
-    /// The decrypted map, kept for the life of the process: scrypt makes every
-    /// decryption cost about a second, by design.
-    cache: std::sync::Mutex<Option<BTreeMap<String, String>>>,
+    /// The opened vault, kept for the life of the process.
+    cache: std::sync::Mutex<Option<Opened>>,
+}
+
+/// The vault's key and its decrypted map.
+struct Opened {
+    key: age::x25519::Identity,
+    /// Whether the key is written down yet (a new vault's is, with its first write).
+    key_saved: bool,
+    map: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Opened({} entries)", self.map.len())
+    }
 }
 
 impl Drop for FileVault {
     fn drop(&mut self) {
         if let Ok(mut c) = self.cache.lock() {
-            if let Some(map) = c.as_mut() {
-                for v in map.values_mut() {
+            if let Some(opened) = c.as_mut() {
+                for v in opened.map.values_mut() {
                     zeroize::Zeroize::zeroize(v);
                 }
             }
@@ -144,60 +165,109 @@ impl FileVault {
         self
     }
 
-    /// Run `f` on the decrypted map (decrypting it on first use).
-    fn with_map<R>(&self, f: impl FnOnce(&mut BTreeMap<String, String>) -> Result<R>) -> Result<R> {
+    fn key_path(&self) -> PathBuf {
+        self.path.with_file_name("vault-key.age")
+    }
+
+    fn cannot(&self, path: &Path, what: impl std::fmt::Display) -> Error {
+        Error::Local(format!("{}: {what}", path.display()))
+    }
+
+    fn read_if_there(path: &Path) -> Result<Option<Vec<u8>>> {
+        match std::fs::read(path) {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::Local(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    fn passphrase_identity(&self) -> age::scrypt::Identity {
+        age::scrypt::Identity::new(self.passphrase.expose().to_string().into())
+    }
+
+    /// Run `f` on the opened vault (opening it on first use).
+    fn with_vault<R>(&self, f: impl FnOnce(&mut Opened) -> Result<R>) -> Result<R> {
         let mut cache = self.cache.lock().map_err(|_| Error::Local("vault lock poisoned".into()))?;
         if cache.is_none() {
-            *cache = Some(self.read_all()?);
+            *cache = Some(self.open()?);
         }
         match cache.as_mut() {
-            Some(map) => f(map),
+            Some(opened) => f(opened),
             None => Err(Error::Local("vault cache".into())),
         }
     }
 
-    fn read_all(&self) -> Result<BTreeMap<String, String>> {
-        let data = match std::fs::read(&self.path) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-            Err(e) => return Err(Error::Local(format!("{}: {e}", self.path.display()))),
+    fn open(&self) -> Result<Opened> {
+        use std::str::FromStr;
+        let key_path = self.key_path();
+        let key = match Self::read_if_there(&key_path)? {
+            Some(sealed) => {
+                let text = zeroize::Zeroizing::new(
+                    age::decrypt(&self.passphrase_identity(), &sealed)
+                        .map_err(|e| self.cannot(&key_path, format!("cannot decrypt ({e}); wrong passphrase?")))?,
+                );
+                let text = std::str::from_utf8(&text).map_err(|e| self.cannot(&key_path, e))?;
+                Some(age::x25519::Identity::from_str(text.trim()).map_err(|e| self.cannot(&key_path, e))?)
+            }
+            None => None,
         };
-        let identity = age::scrypt::Identity::new(self.passphrase.expose().to_string().into());
-        let plain =
-            zeroize::Zeroizing::new(age::decrypt(&identity, &data).map_err(|e| {
-                Error::Local(format!("{}: cannot decrypt ({e}); wrong passphrase?", self.path.display()))
-            })?);
-        serde_json::from_slice(&plain).map_err(|e| Error::Local(format!("{}: corrupt vault: {e}", self.path.display())))
+        let map = match Self::read_if_there(&self.path)? {
+            None => BTreeMap::new(),
+            Some(data) => {
+                // Encrypted to the key; or, from before the key file (or a crash between
+                // writing the key and re-encrypting), with the passphrase itself.
+                let plain = match &key {
+                    Some(k) => age::decrypt(k, &data).or_else(|_| age::decrypt(&self.passphrase_identity(), &data)),
+                    None => age::decrypt(&self.passphrase_identity(), &data),
+                };
+                let plain = zeroize::Zeroizing::new(
+                    plain.map_err(|e| self.cannot(&self.path, format!("cannot decrypt ({e}); wrong passphrase?")))?,
+                );
+                serde_json::from_slice(&plain).map_err(|e| self.cannot(&self.path, format!("corrupt vault: {e}")))?
+            }
+        };
+        let key_saved = key.is_some();
+        Ok(Opened { key: key.unwrap_or_else(age::x25519::Identity::generate), key_saved, map })
     }
 
-    fn write_all(&self, map: &BTreeMap<String, String>) -> Result<()> {
-        let plain = zeroize::Zeroizing::new(serde_json::to_vec(map).map_err(|e| Error::Local(e.to_string()))?);
-        let mut recipient = age::scrypt::Recipient::new(self.passphrase.expose().to_string().into());
-        if let Some(n) = self.work_factor {
-            recipient.set_work_factor(n);
+    fn write(&self, opened: &mut Opened) -> Result<()> {
+        if !opened.key_saved {
+            // The key first: a map encrypted to a key that is nowhere would be lost.
+            use age::secrecy::ExposeSecret;
+            let mut recipient = age::scrypt::Recipient::new(self.passphrase.expose().to_string().into());
+            if let Some(n) = self.work_factor {
+                recipient.set_work_factor(n);
+            }
+            let text = zeroize::Zeroizing::new(opened.key.to_string().expose_secret().to_string());
+            let sealed = age::encrypt(&recipient, text.as_bytes())
+                .map_err(|e| Error::Local(format!("vault key encryption: {e}")))?;
+            crate::files::write_private(&self.key_path(), &sealed)?;
+            opened.key_saved = true;
         }
-        let data = age::encrypt(&recipient, &plain).map_err(|e| Error::Local(format!("vault encryption: {e}")))?;
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(&opened.map).map_err(|e| Error::Local(e.to_string()))?);
+        let data = age::encrypt(&opened.key.to_public(), &plain)
+            .map_err(|e| Error::Local(format!("vault encryption: {e}")))?;
         crate::files::write_private(&self.path, &data)
     }
 }
 
 impl SecretStore for FileVault {
     fn get(&self, key: &str) -> Result<Option<Secret>> {
-        self.with_map(|m| Ok(m.get(key).map(|v| Secret::new(v.clone()))))
+        self.with_vault(|v| Ok(v.map.get(key).map(|s| Secret::new(s.clone()))))
     }
     fn set(&self, key: &str, value: &Secret) -> Result<()> {
         self.set_many(&[(key.to_string(), value.clone())])
     }
     fn set_many(&self, items: &[(String, Secret)]) -> Result<()> {
-        self.with_map(|m| {
-            for (k, v) in items {
-                m.insert(k.clone(), v.expose().to_string());
+        self.with_vault(|v| {
+            for (k, s) in items {
+                v.map.insert(k.clone(), s.expose().to_string());
             }
-            self.write_all(m)
+            self.write(v)
         })
     }
     fn delete(&self, key: &str) -> Result<()> {
-        self.with_map(|m| if m.remove(key).is_some() { self.write_all(m) } else { Ok(()) })
+        self.with_vault(|v| if v.map.remove(key).is_some() { self.write(v) } else { Ok(()) })
     }
     fn describe(&self) -> String {
         format!("the encrypted file {}", self.path.display())
@@ -502,6 +572,39 @@ mod tests {
         for i in 0..16 {
             let found = v.lookup(&format!("127.1.0.{i}:80"), None).unwrap();
             assert_eq!(found.map(|c| c.password.expose().to_string()), Some(format!("rotated-{i}")));
+        }
+    }
+
+    /// The passphrase guards the vault's own key (scrypt, once per process); the secrets
+    /// are encrypted to that key, so a write costs no scrypt. A vault from before the
+    /// key file is read with the passphrase and moves to the key on its next write.
+    #[test]
+    fn the_passphrase_guards_a_key_and_an_old_vault_moves_to_it() {
+        let home = temp_home("keyed");
+        let stanza = |path: &Path| {
+            let data = std::fs::read(path).unwrap();
+            String::from_utf8_lossy(&data).lines().nth(1).unwrap_or_default().split(' ').nth(1).map(String::from)
+        };
+        // An old vault: the map encrypted with the passphrase itself.
+        let mut old = age::scrypt::Recipient::new("correct horse battery".to_string().into());
+        old.set_work_factor(4);
+        let map = serde_json::json!({ "device/127.1.0.1:80/admin": "canary-Old-11" });
+        std::fs::write(home.join("vault.age"), age::encrypt(&old, map.to_string().as_bytes()).unwrap()).unwrap();
+        let open = || FileVault::new(home.join("vault.age"), Secret::new("correct horse battery")).with_work_factor(4);
+        let v = open();
+        assert_eq!(v.get("device/127.1.0.1:80/admin").unwrap().unwrap().expose(), "canary-Old-11");
+        v.set("device/127.1.0.2:80/admin", &Secret::new("canary-New-22")).unwrap();
+        assert_eq!(stanza(&home.join("vault-key.age")).as_deref(), Some("scrypt"), "the key: the passphrase");
+        assert_eq!(stanza(&home.join("vault.age")).as_deref(), Some("X25519"), "the secrets: the key");
+        drop(v);
+        let again = open();
+        assert_eq!(again.get("device/127.1.0.1:80/admin").unwrap().unwrap().expose(), "canary-Old-11");
+        assert_eq!(again.get("device/127.1.0.2:80/admin").unwrap().unwrap().expose(), "canary-New-22");
+        let wrong = FileVault::new(home.join("vault.age"), Secret::new("wrong passphrase!!"));
+        assert!(wrong.get("device/127.1.0.1:80/admin").unwrap_err().to_string().contains("wrong passphrase"));
+        for f in ["vault.age", "vault-key.age"] {
+            let text = String::from_utf8_lossy(&std::fs::read(home.join(f)).unwrap()).into_owned();
+            assert!(!text.contains("canary") && !text.contains("AGE-SECRET-KEY"), "{f} holds a secret in clear");
         }
     }
 }
