@@ -150,6 +150,10 @@ async fn run(d: &WebDriver, ca_key: &str) -> WebDriverResult<()> {
     click(d, "#btn-plan").await;
     wait_text(d, "#plan-summary", 15, |t| t.contains("12 device(s)")).await;
     wait_text(d, "#plans", 5, |t| t.contains("→")).await;
+    // Before anything is applied: the accounts the plan would delete, by name, and what
+    // the site keeps.
+    wait_text(d, "#plans", 5, |t| t.contains("delete the accounts installer")).await;
+    wait_text(d, "#kept-accounts", 5, |t| t == "No account kept").await;
     shot(d, "plan").await;
     click(d, "#btn-apply").await;
     wait_text(d, "#apply-confirm", 5, |t| t.contains("Apply")).await;

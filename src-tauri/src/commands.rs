@@ -172,6 +172,12 @@ pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> IpcResult
     state.session()?.set_settings(settings)
 }
 
+/// The accounts the site keeps: the site baseline's and the settings' together.
+#[tauri::command]
+pub fn kept_accounts(state: State<'_, AppState>) -> IpcResult<Vec<String>> {
+    Ok(state.session()?.policy()?.site.keep_accounts)
+}
+
 #[tauri::command]
 pub fn export_report(state: State<'_, AppState>, format: String) -> IpcResult<ReportFile> {
     ops::report::export(&*state.session()?, &format)

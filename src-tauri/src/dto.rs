@@ -402,6 +402,9 @@ ipc! {
         pub device_name_pattern: String,
         /// POSIX TZ, e.g. `CET-1CEST,M3.5.0,M10.5.0/3`; empty leaves zones alone.
         pub time_zone: String,
+        /// Accounts the site keeps (a recorder's, a VMS's): names, or prefixes ending in
+        /// `*`. Never deleted; the site baseline's list counts too.
+        pub keep_accounts: Vec<String>,
     }
 }
 
@@ -415,6 +418,7 @@ impl Default for Settings {
             site_name: String::new(),
             device_name_pattern: String::new(),
             time_zone: String::new(),
+            keep_accounts: Vec::new(),
         }
     }
 }
@@ -450,7 +454,10 @@ impl Settings {
             allow_plaintext_secrets: false,
             // Set in a site baseline file only (the site's written policy, like the above).
             ca_scope: Vec::new(),
-            keep_accounts: Vec::new(),
+            keep_accounts: self.keep_accounts.iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+            // The rotation policy is the site's written policy (its baseline file), like the above.
+            unique_passwords: false,
+            password_max_age_days: None,
             timing: Default::default(),
         };
         section.validate()?;

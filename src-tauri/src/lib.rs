@@ -51,6 +51,7 @@ pub fn app_builder_with<R: Runtime>(builder: Builder<R>, state: AppState, pickin
         commands::set_site_credentials,
         commands::get_settings,
         commands::set_settings,
+        commands::kept_accounts,
         commands::export_report,
         commands::ui_ready,
         commands::report_preview,

@@ -320,8 +320,17 @@ fn demo_site_end_to_end_through_ipc() {
     assert!(e["message"].as_str().unwrap().contains("time_zone"), "{e}");
     settings["time_zone"] = json!("CET-1");
     settings["concurrency"] = json!(4);
-    ok("set_settings", json!({ "settings": settings }));
+    ok("set_settings", json!({ "settings": settings.clone() }));
     assert_eq!(ok("get_settings", json!({}))["concurrency"], 4);
+    // Accounts the site keeps: shown before apply, and never in a plan to delete, even
+    // from an audit read before the site said so.
+    settings["keep_accounts"] = json!(["install*"]);
+    ok("set_settings", json!({ "settings": settings.clone() }));
+    assert_eq!(ok("kept_accounts", json!({})), json!(["install*"]));
+    let kept = account_steps(&ok("plan", json!({ "ids": all_ids, "deleteAccounts": true })));
+    assert!(kept.is_empty(), "{kept:?}");
+    settings["keep_accounts"] = json!([]);
+    ok("set_settings", json!({ "settings": settings }));
 
     // A site's own baseline file: errors name the line; a good one is used by audits
     // (its overrides and [site] table included) until cleared.

@@ -181,6 +181,70 @@ async fn a_shared_password_rotates_on_demand_and_only_then() {
     drop(fleet);
 }
 
+/// Issue #15: the site's rotation policy. Every camera carries the installer's one
+/// password; with `[site] unique_passwords` the audit fails each (compared in the
+/// vault, the password never shown), apply gives each its own, the audit then passes,
+/// the history dates each rotation for the age control, and a second apply changes
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_that_wants_unique_passwords_gets_them_once() {
+    const SHARED: &str = "Install3r-Shared!";
+    let mut cfg = FleetConfig::for_tests(3, Profile::HikvisionCurrent);
+    cfg.cameras = (0..3)
+        .map(|index| portcullis_sim::CameraConfig { index, password: Some(SHARED.into()), ..Default::default() })
+        .collect();
+    let fleet = Fleet::start(cfg).await.unwrap();
+    let home = Home::new("unique-passwords");
+    let file = home.dir.join("fleet.json");
+    std::fs::write(&file, serde_json::json!({ "devices": fleet.devices() }).to_string()).unwrap();
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let baseline = home.dir.join("site.toml");
+    std::fs::write(
+        &baseline,
+        "[baseline]\nname = \"rotation\"\nversion = \"1\"\ntitle = \"Rotation policy\"\nextends = \"hikvision-hardening\"\n\n[site]\nntp_servers = [\"192.0.2.1\"]\nmanagement_hosts = [\"127.0.0.1\"]\nunique_passwords = true\npassword_max_age_days = 30\n",
+    )
+    .unwrap();
+    let b = baseline.to_str().unwrap();
+    let finding = |text: &str, control: &str| -> Vec<serde_json::Value> {
+        lines(text)
+            .into_iter()
+            .filter(|l| l["type"] == "device")
+            .map(|d| d["findings"].as_array().unwrap().iter().find(|f| f["control"] == control).cloned().unwrap())
+            .collect()
+    };
+
+    let audit = home.run(&["audit", "--json", "--timeout", "10", "--baseline", b]).await;
+    assert!(!audit.text.contains(SHARED), "the password is never shown");
+    let unique = finding(&audit.text, "SITE-PW-UNIQUE");
+    assert_eq!(unique.len(), 3);
+    assert!(
+        unique.iter().all(|f| f["status"] == "fail" && f["evidence"].as_str().unwrap().contains("2 other")),
+        "{unique:?}"
+    );
+    assert!(finding(&audit.text, "SITE-PW-AGE").iter().all(|f| f["status"] == "pass"), "stored today");
+
+    let run = home.run(&["apply", "--yes", "--json", "--timeout", "10", "--baseline", b]).await;
+    assert!(run.ok && !run.text.contains(SHARED), "{}", run.text);
+    let now: Vec<String> =
+        fleet.cameras().iter().map(|c| c.state().account("admin").unwrap().password.clone()).collect();
+    assert!(now.iter().all(|p| p != SHARED), "every camera rotated: {}", run.text);
+    assert!(now[0] != now[1] && now[1] != now[2] && now[0] != now[2], "each its own");
+
+    let audit = home.run(&["audit", "--json", "--timeout", "10", "--baseline", b]).await;
+    assert!(finding(&audit.text, "SITE-PW-UNIQUE").iter().all(|f| f["status"] == "pass"), "{}", audit.text);
+    let age = finding(&audit.text, "SITE-PW-AGE");
+    assert!(
+        age.iter().all(|f| f["status"] == "pass" && f["evidence"].as_str().unwrap().starts_with("rotated 0 day")),
+        "{age:?}"
+    );
+
+    let again = home.run(&["apply", "--yes", "--json", "--timeout", "10", "--baseline", b]).await;
+    let after: Vec<String> =
+        fleet.cameras().iter().map(|c| c.state().account("admin").unwrap().password.clone()).collect();
+    assert_eq!(after, now, "the second apply rotates nothing: {}", again.text);
+    drop(fleet);
+}
+
 /// Issue #15: on a live site a recorder logs in with its own account. `apply` never
 /// deletes an account by itself: the plan names them and the step waits for
 /// `--delete-accounts`; a kept account (`[site] keep_accounts`) is never deleted, and

@@ -78,6 +78,8 @@ settings! {
     TimeZone = "time.zone", "the time zone (POSIX TZ)", true;
     FirmwareVersion = "firmware.version", "firmware version and build", true;
     AccountPassword = "account.password", "the account's password (rotated by a plan step)", false;
+    AccountPasswordUnique = "account.password.unique", "no other device of the site has the same admin password (compared in the vault)", true;
+    AccountPasswordRecent = "account.password.recent", "the admin password was set within the site's maximum age", true;
     TlsCertificateTrusted = "tls.certificate.trusted", "the certificate Portcullis holds the device to, accepted by an operator in place of the one first seen", false;
     SitePlaintextSecrets = "site.allow_plaintext_secrets", "a secret crossed the LAN over plain HTTP, as the site baseline allows", false;
     Configuration = "configuration", "the device's configuration (kept as a backup before changes)", false;

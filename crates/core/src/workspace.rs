@@ -273,8 +273,20 @@ pub fn merge_sections(own: &SiteSection, given: &SiteSection) -> std::result::Re
         // Only the baseline file can allow it: a choice the site writes down, not a flag.
         allow_plaintext_secrets: own.allow_plaintext_secrets,
         ca_scope: own.ca_scope.clone(),
-        keep_accounts: own.keep_accounts.clone(),
+        // Keeping is never a conflict: the site keeps what either names.
+        keep_accounts: {
+            let mut all = own.keep_accounts.clone();
+            all.extend(given.keep_accounts.iter().filter(|p| !own.keep_accounts.contains(p)).cloned());
+            all
+        },
         timing: one("timing", &own.timing, &given.timing, |t| *t == crate::driver::Timings::default())?,
+        unique_passwords: own.unique_passwords || given.unique_passwords,
+        password_max_age_days: one(
+            "password_max_age_days",
+            &own.password_max_age_days,
+            &given.password_max_age_days,
+            Option::is_none,
+        )?,
     };
     merged.validate()?;
     Ok(merged)

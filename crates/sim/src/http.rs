@@ -188,15 +188,15 @@ async fn handle(
         return Err(Dropped);
     }
 
-    // The camera works before it answers: a key pair, a CSR, a certificate.
-    if makes_key_now(route, &request) {
-        tokio::time::sleep(cam.settings.key_generation).await;
-    }
     let reply = match route {
         Route::Onvif => crate::onvif::handle(&cam, &request),
         Route::Isapi => crate::isapi::handle(&cam, &request),
         Route::NotFound => not_found(&cam),
     };
+    // The camera made a key before it could answer (a challenge or a refusal comes at once).
+    if reply.status == 200 && makes_key_now(route, &request) {
+        tokio::time::sleep(cam.settings.key_generation).await;
+    }
 
     // Faults that strike after the change was committed.
     if reply.committed && cam.with_faults(|f| f.drop_after_commit.fire()) {
@@ -234,15 +234,12 @@ fn follow_up(cam: &Camera, after: After) {
     }
 }
 
-/// Requests the camera answers only once it has made a key: ISAPI's CSR, ONVIF's CSR
-/// and self-signed certificate. (ONVIF's CreateRSAKeyPair answers at once and works in
-/// the background: its key reads `generating` meanwhile.)
+/// Requests the camera answers only once it has made a key: ISAPI's CSR (a new key
+/// pair each time). ONVIF's CreateRSAKeyPair answers at once and works in the
+/// background (its key reads `generating` meanwhile); ONVIF's CSR and self-signed
+/// certificate sign with a key made before, which takes a moment, not a key's time.
 fn makes_key_now(route: Route, req: &HttpRequest) -> bool {
-    match route {
-        Route::Isapi => req.method != "GET" && req.path.ends_with("/certSignReq"),
-        Route::Onvif => crate::onvif::makes_key_now(req),
-        Route::NotFound => false,
-    }
+    route == Route::Isapi && req.method != "GET" && req.path.ends_with("/certSignReq")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,7 +18,15 @@ pub(super) struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn record(&self, step: &Step, after: Option<Value>, outcome: Outcome, vault_entry: Option<String>) -> Result<()> {
+    /// Record a change in the history, off the async threads: an append waits for the
+    /// disk (a flush), and 500 devices' appends on the workers stalled every exchange.
+    async fn record(
+        &self,
+        step: &Step,
+        after: Option<Value>,
+        outcome: Outcome,
+        vault_entry: Option<String>,
+    ) -> Result<()> {
         let change = Change {
             operator: self.ctx.operator.clone(),
             device: self.job.plan.device.clone(),
@@ -30,7 +38,10 @@ impl Run<'_> {
             outcome,
             vault_entry,
         };
-        self.ctx.history.append(change, &self.ctx.now()).map(|_| ())
+        let (history, now) = (self.ctx.history.clone(), self.ctx.now());
+        tokio::task::spawn_blocking(move || history.append(change, &now).map(|_| ()))
+            .await
+            .map_err(|e| crate::error::Error::Local(format!("history: {e}")))?
     }
 
     fn write_context(&self) -> WriteContext {
@@ -60,7 +71,7 @@ impl Run<'_> {
     /// A setting change: intent → write → read back (→ port check) → outcome.
     async fn setting(&mut self, step: &Step) -> Result<StepResult> {
         let ctx = self.write_context();
-        self.record(step, Some(step.to.clone()), Outcome::Intent, None)?;
+        self.record(step, Some(step.to.clone()), Outcome::Intent, None).await?;
         let set_by_another = self
             .verified
             .iter()
@@ -70,23 +81,23 @@ impl Run<'_> {
             // ago. Writing again adds nothing, and a rollback would undo the other setting.
             let seen = self.read_back(step.setting).await;
             return if matches!(&seen, Ok(Some(v)) if crate::posture::same_setting(step.setting, v, &step.to)) {
-                self.record(step, Some(step.to.clone()), Outcome::Verified, None)?;
+                self.record(step, Some(step.to.clone()), Outcome::Verified, None).await?;
                 self.verified.push((step.setting, step.to.clone()));
                 Ok(StepResult::Verified)
             } else {
                 let reason = format!("the shared switch does not read back as {}: {seen:?}", step.to);
-                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None).await?;
                 Ok(StepResult::Failed { reason })
             };
         }
         let written = self.drv.write_setting(step.setting, &step.to, &ctx).await;
         let problem = match written {
             Err(e @ (Error::AuthRefused { .. } | Error::LoginWithheld { .. } | Error::Locked { .. })) => {
-                self.record(step, None, Outcome::Failed { reason: e.to_string() }, None)?;
+                self.record(step, None, Outcome::Failed { reason: e.to_string() }, None).await?;
                 return Err(e);
             }
             Err(e @ Error::Unsupported { .. }) => {
-                self.record(step, None, Outcome::Failed { reason: e.to_string() }, None)?;
+                self.record(step, None, Outcome::Failed { reason: e.to_string() }, None).await?;
                 return Ok(StepResult::Skipped { reason: e.to_string() });
             }
             // A dropped answer may hide a success: the read-back decides.
@@ -111,7 +122,7 @@ impl Run<'_> {
         // The read-back decides: a write whose answer was lost but whose value holds is
         // done; a write the device acknowledged but does not show is not.
         let Some(why) = mismatch else {
-            self.record(step, Some(step.to.clone()), Outcome::Verified, None)?;
+            self.record(step, Some(step.to.clone()), Outcome::Verified, None).await?;
             self.verified.push((step.setting, step.to.clone()));
             return Ok(StepResult::Verified);
         };
@@ -121,7 +132,7 @@ impl Run<'_> {
     /// Put the old value back and say how that went.
     async fn roll_back(&mut self, step: &Step, why: String) -> Result<StepResult> {
         let Some(old) = step.from.clone() else {
-            self.record(step, None, Outcome::Failed { reason: why.clone() }, None)?;
+            self.record(step, None, Outcome::Failed { reason: why.clone() }, None).await?;
             return Ok(StepResult::Failed { reason: why });
         };
         let ctx = self.write_context();
@@ -130,11 +141,11 @@ impl Run<'_> {
         let restored = matches!(self.read_back(step.setting).await,
             Ok(Some(v)) if crate::posture::same_setting(step.setting, &v, &old));
         if restored {
-            self.record(step, Some(old), Outcome::RolledBack { reason: why.clone() }, None)?;
+            self.record(step, Some(old), Outcome::RolledBack { reason: why.clone() }, None).await?;
             Ok(StepResult::RolledBack { reason: why })
         } else {
             let reason = format!("{why}; the old value could not be restored");
-            self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+            self.record(step, None, Outcome::Failed { reason: reason.clone() }, None).await?;
             Ok(StepResult::Failed { reason })
         }
     }
@@ -154,7 +165,7 @@ impl Run<'_> {
         let file = crate::backups::path_for(&self.ctx.backups, &safe_name(&self.job.plan.device), &digest);
         crate::files::write_private(&file, &crate::backups::seal(to, &data)?)?;
         let after = Value::Text(format!("sha256:{digest}"));
-        self.record(step, Some(after), Outcome::Verified, None)?;
+        self.record(step, Some(after), Outcome::Verified, None).await?;
         Ok(StepResult::Verified)
     }
 
@@ -169,7 +180,7 @@ impl Run<'_> {
                 .collect(),
             _ => Vec::new(),
         };
-        self.record(step, Some(step.to.clone()), Outcome::Intent, None)?;
+        self.record(step, Some(step.to.clone()), Outcome::Intent, None).await?;
         let result = self.drv.delete_users(&named).await;
         let seen = self.read_back(step.setting).await;
         let left = |l: &[String]| -> Vec<String> {
@@ -177,17 +188,17 @@ impl Run<'_> {
         };
         match (result, seen) {
             (_, Ok(Some(Value::List(l)))) if left(&l).is_empty() => {
-                self.record(step, Some(Value::List(l)), Outcome::Verified, None)?;
+                self.record(step, Some(Value::List(l)), Outcome::Verified, None).await?;
                 Ok(StepResult::Verified)
             }
             (Err(e), _) => {
                 let reason = e.to_string();
-                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None).await?;
                 Ok(StepResult::Failed { reason })
             }
             (Ok(_), other) => {
                 let reason = format!("accounts still present after deletion: {other:?}");
-                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None).await?;
                 Ok(StepResult::Failed { reason })
             }
         }
@@ -271,7 +282,7 @@ impl Run<'_> {
         }
         // Recorded before the secret goes: the site chose this, and the history says so.
         let choice = Step { setting: Setting::SitePlaintextSecrets, from: None, ..step.clone() };
-        self.record(&choice, Some(Value::Bool(true)), Outcome::Verified, None)?;
+        self.record(&choice, Some(Value::Bool(true)), Outcome::Verified, None).await?;
         Ok(None)
     }
 
@@ -293,7 +304,7 @@ impl Run<'_> {
         // The vault first: from here on a crash leaves a trace `recover` resolves.
         let (scope, entry) = (pending.clone(), new.clone());
         self.ctx.vault.blocking(move |v| v.set(scope, &entry)).await?;
-        self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username)))?;
+        self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username))).await?;
         let told = self.drv.set_password(&new.username, &new.password).await;
         // A device that said no most likely kept the old password; any other answer
         // (yes, or a dropped connection) most likely took the new one.
@@ -318,7 +329,7 @@ impl Run<'_> {
             Resolution::NewHolds | Resolution::NewHoldsOldAlsoWorks => {
                 let (at, proven) = (address.to_string(), new.clone());
                 self.ctx.vault.blocking(move |v| v.promote_pending(&at, &proven)).await?;
-                self.record(step, Some(Value::Text("rotated".into())), Outcome::Verified, Some(entry))?;
+                self.record(step, Some(Value::Text("rotated".into())), Outcome::Verified, Some(entry)).await?;
                 self.creds = new.clone();
                 if resolution == Resolution::NewHoldsOldAlsoWorks {
                     return Ok(StepResult::Failed {
@@ -331,13 +342,13 @@ impl Run<'_> {
                 let pending = Scope::Pending(address.to_string());
                 self.ctx.vault.blocking(move |v| v.forget(&pending, None)).await?;
                 let reason = told.map_or("the device kept the old password".to_string(), |e| e.to_string());
-                self.record(step, None, Outcome::RolledBack { reason: reason.clone() }, None)?;
+                self.record(step, None, Outcome::RolledBack { reason: reason.clone() }, None).await?;
                 Ok(StepResult::RolledBack { reason })
             }
             Resolution::Unresolved(why) => {
                 self.report.rotation_pending = true;
                 let reason = format!("{why}; the new password stays pending: run portcullis recover");
-                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None).await?;
                 Ok(StepResult::Failed { reason })
             }
         }
@@ -363,16 +374,16 @@ impl Run<'_> {
                 reason: format!("outside the site CA's scope ([site] ca_scope): {list}"),
             });
         }
-        self.record(step, Some(step.to.clone()), Outcome::Intent, None)?;
+        self.record(step, Some(step.to.clone()), Outcome::Intent, None).await?;
         let leaf = match self.drv.install_certificate(&ca, &names).await {
             Ok(l) => l,
             Err(e @ Error::Unsupported { .. }) => {
-                self.record(step, None, Outcome::Failed { reason: e.to_string() }, None)?;
+                self.record(step, None, Outcome::Failed { reason: e.to_string() }, None).await?;
                 return Ok(StepResult::Skipped { reason: e.to_string() });
             }
             Err(e) => {
                 let reason = e.to_string();
-                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None).await?;
                 return Ok(StepResult::Failed { reason });
             }
         };
@@ -396,7 +407,7 @@ impl Run<'_> {
         match (proof, read) {
             (Ok(pin), Ok(Some(Value::Bool(false)))) => {
                 let after = Value::Text(format!("site CA, sha256:{}", pin.fingerprint));
-                self.record(step, Some(after), Outcome::Verified, None)?;
+                self.record(step, Some(after), Outcome::Verified, None).await?;
                 Ok(StepResult::Verified)
             }
             (proof, read) => {
@@ -404,7 +415,7 @@ impl Run<'_> {
                     (Err(e), _) => e.to_string(),
                     (_, other) => format!("the device still reports a self-signed certificate ({other:?})"),
                 };
-                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None)?;
+                self.record(step, None, Outcome::Failed { reason: reason.clone() }, None).await?;
                 Ok(StepResult::Failed { reason })
             }
         }
@@ -424,7 +435,7 @@ impl Run<'_> {
         let pending = Scope::Pending(address.clone());
         let (scope, entry) = (pending.clone(), new.clone());
         self.ctx.vault.blocking(move |v| v.set(scope, &entry)).await?;
-        self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username)))?;
+        self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username))).await?;
         let told = self.drv.activate(&new.password).await;
         let resolution = if self.drv.activated().await == Some(false) {
             Resolution::OldHolds

@@ -4,6 +4,7 @@
 //! control (`SITE-*`), so they are audited, planned, applied and verified like any other.
 
 pub mod names;
+pub mod passwords;
 pub mod tz;
 
 use crate::setting::Setting;
@@ -42,6 +43,13 @@ pub struct SiteSection {
     /// (`vms-*`). The audit does not count them as extra accounts, and no plan deletes them.
     #[serde(default)]
     pub keep_accounts: Vec<String>,
+    /// Every device's admin password must be its own (`SITE-PW-UNIQUE`, compared in
+    /// the vault: the shared installer password fails it).
+    #[serde(default)]
+    pub unique_passwords: bool,
+    /// No admin password older than this many days (`SITE-PW-AGE`, from the history).
+    #[serde(default)]
+    pub password_max_age_days: Option<u32>,
     /// How long each kind of device operation may take (`[site.timing]`, seconds).
     #[serde(default)]
     pub timing: crate::driver::Timings,
@@ -85,6 +93,9 @@ impl SiteSection {
         }
         crate::certs::CaScope::parse(&self.ca_scope).map_err(|e| format!("ca_scope: {e}"))?;
         self.timing.validate()?;
+        if self.password_max_age_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+            return Err("password_max_age_days: between 1 and 3650".into());
+        }
         if let Some(p) = self.keep_accounts.iter().find(|p| p.trim().trim_end_matches('*').is_empty()) {
             return Err(format!("keep_accounts: {p:?} would keep every account; name them"));
         }
@@ -173,6 +184,32 @@ impl SiteSection {
                 &["CR 1.13", "CR 2.1"],
             ));
         }
+        if self.unique_passwords {
+            let mut c = control(
+                passwords::UNIQUE,
+                "The admin password is the device's own",
+                "One password shared by every camera opens the whole site to whoever learns it once.",
+                Setting::AccountPasswordUnique,
+                Expect::Equals(crate::posture::Value::Bool(true)),
+                Severity::High,
+                &["PR.AA-01", "PR.AA-03"],
+                &["CR 1.5", "CR 1.7"],
+            );
+            c.mappings.etsi_en_303_645 = vec!["5.1-1".into()];
+            out.push(c);
+        }
+        if let Some(days) = self.password_max_age_days {
+            out.push(control(
+                passwords::AGE,
+                &format!("No admin password is older than {days} days"),
+                "A password rotated on a schedule, and at every handover, stops working for whoever left with it.",
+                Setting::AccountPasswordRecent,
+                Expect::Equals(crate::posture::Value::Bool(true)),
+                Severity::Medium,
+                &["PR.AA-01"],
+                &["CR 1.5"],
+            ));
+        }
         Ok(out)
     }
 }
@@ -192,6 +229,8 @@ mod tests {
             allow_plaintext_secrets: false,
             ca_scope: Vec::new(),
             keep_accounts: Vec::new(),
+            unique_passwords: false,
+            password_max_age_days: None,
             timing: Default::default(),
         };
         let c = s.controls().unwrap();

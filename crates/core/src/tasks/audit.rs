@@ -2,6 +2,7 @@
 //! the run as a snapshot (for reports and drift), and say what drifted since the last
 //! apply. Nothing is changed on any device.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -104,13 +105,41 @@ pub(crate) async fn read(
     let stream = audit::audit_many(targets, |t| creds.get(&t.label()).cloned(), choice, client, opts);
     let mut stream = std::pin::pin!(stream);
     let mut all = Vec::with_capacity(subjects.len());
+    let rotation = rotation_facts(ws, policy).await?;
     while let Some(mut a) = stream.next().await {
         fill_identity_from_inventory(&mut a, &known);
         a.site = sites.get(&a.target).cloned().flatten();
+        if let Some((creds, history, index)) = &rotation {
+            let from = crate::site::passwords::Sources {
+                credentials: creds,
+                history,
+                vault_index: index,
+                max_age_days: policy.site.password_max_age_days,
+                now: chrono::Utc::now(),
+            };
+            crate::site::passwords::fill(std::slice::from_mut(&mut a), &from);
+        }
         sink.event(Event::Audited(Box::new(a.clone())));
         all.push(a);
     }
     Ok(all)
+}
+
+/// What the site's password rotation controls are decided from, when the site has
+/// them: every device's credentials (uniqueness is site-wide), the history, the vault's
+/// index.
+type RotationFacts =
+    (HashMap<String, crate::secret::Credentials>, Vec<crate::history::Record>, Vec<crate::vault::EntryInfo>);
+
+async fn rotation_facts(ws: &Arc<Workspace>, policy: &SitePolicy) -> Result<Option<RotationFacts>> {
+    if !policy.site.unique_passwords && policy.site.password_max_age_days.is_none() {
+        return Ok(None);
+    }
+    let everyone = ws.select(&Selection::All)?;
+    let creds = super::credentials_of(ws, &everyone).await?;
+    let history = ws.history.query(&Default::default())?;
+    let index = ws.vault.blocking(|v| v.list()).await?;
+    Ok(Some((creds, history, index)))
 }
 
 /// A device that could not be logged in to (factory-new, refused) still has the model

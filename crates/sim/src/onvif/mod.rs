@@ -67,13 +67,6 @@ fn is_write_op(op: &str) -> bool {
 /// Whether a request changes state (for the write faults). A quick scan for the first
 /// element inside `Body`, not a parse: it runs on every request, and `handle` parses
 /// the body properly anyway.
-/// The request asks for a CSR or a self-signed certificate (the camera makes a key
-/// before it answers).
-pub fn makes_key_now(req: &HttpRequest) -> bool {
-    let body = String::from_utf8_lossy(req.body.as_ref());
-    body.contains("CreatePKCS10CSR") || body.contains("CreateSelfSignedCertificate")
-}
-
 pub fn is_write(req: &HttpRequest) -> bool {
     is_write_body(req.body.as_ref())
 }

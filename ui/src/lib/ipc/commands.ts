@@ -18,6 +18,7 @@ export type Command =
   | 'set_site_credentials'
   | 'get_settings'
   | 'set_settings'
+  | 'kept_accounts'
   | 'export_report'
   | 'ui_ready'
   | 'report_preview'

@@ -121,6 +121,8 @@ export const ipc = {
   /** Writes the report into the data directory's reports/ folder and says where. */
   exportReport: (format: 'pdf' | 'html' | 'csv' | 'json') => call<ReportFile>('export_report', { format }),
   getSettings: () => call<Settings>('get_settings'),
+  /** The accounts the site keeps (its baseline's and the settings'): never deleted. */
+  keptAccounts: () => call<string[]>('kept_accounts'),
   certificates: () => call<CertificatesView>('certificates'),
   /** The shell asks for the certificate and key files in native dialogs; no path crosses IPC.
    *  Fails with code 'cancelled' when a dialog is closed without a choice. */

@@ -21,4 +21,9 @@ device_name_pattern: string,
 /**
  * POSIX TZ, e.g. `CET-1CEST,M3.5.0,M10.5.0/3`; empty leaves zones alone.
  */
-time_zone: string, };
+time_zone: string, 
+/**
+ * Accounts the site keeps (a recorder's, a VMS's): names, or prefixes ending in
+ * `*`. Never deleted; the site baseline's list counts too.
+ */
+keep_accounts: Array<string>, };

@@ -1,0 +1,215 @@
+//! The site's password rotation policy: facts no device can tell about itself. Whether
+//! a device's admin password is used by another device of the site is decided by
+//! comparing the vault's entries (never shown, never written anywhere); how old it is,
+//! from the history (the last verified rotation or activation) or else from the day
+//! the operator stored it in the vault. They fill the findings of the site's
+//! `SITE-PW-UNIQUE` and `SITE-PW-AGE` controls after the devices were read.
+
+use std::collections::HashMap;
+
+use crate::audit::DeviceAudit;
+use crate::baseline::eval::{self, Status};
+use crate::history::{Outcome, Record};
+use crate::posture::Value;
+use crate::secret::Credentials;
+use crate::setting::Setting;
+use crate::vault::{EntryInfo, Scope};
+
+pub const UNIQUE: &str = "SITE-PW-UNIQUE";
+pub const AGE: &str = "SITE-PW-AGE";
+
+/// Settings whose verified change set a new admin password.
+const SETS_A_PASSWORD: [Setting; 6] = [
+    Setting::AccountPassword,
+    Setting::AccountDefaultPassword,
+    Setting::AccountWeakPassword,
+    Setting::AccountActivated,
+    Setting::AccountPasswordUnique,
+    Setting::AccountPasswordRecent,
+];
+
+/// What the facts are read from.
+pub struct Sources<'a> {
+    /// The credentials the vault gives each device of the site (label → credentials),
+    /// every device, not only those audited: uniqueness is site-wide.
+    pub credentials: &'a HashMap<String, Credentials>,
+    pub history: &'a [Record],
+    pub vault_index: &'a [EntryInfo],
+    /// The site's maximum age, in days, when it sets one.
+    pub max_age_days: Option<u32>,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl std::fmt::Debug for Sources<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Credentials are never printed: only how many.
+        write!(f, "Sources({} credentials, {} records)", self.credentials.len(), self.history.len())
+    }
+}
+
+/// Fill the rotation findings of each audit that has them, and score it again.
+pub fn fill(audits: &mut [DeviceAudit], from: &Sources<'_>) {
+    for a in audits.iter_mut().filter(|a| a.error.is_none()) {
+        let mut touched = false;
+        if let Some(f) = a.findings.iter_mut().find(|f| f.control == UNIQUE) {
+            let (status, observed, evidence) = uniqueness(&a.target, from.credentials);
+            (f.status, f.observed, f.evidence) = (status, observed, evidence);
+            touched = true;
+        }
+        if let (Some(f), Some(max)) = (a.findings.iter_mut().find(|f| f.control == AGE), from.max_age_days) {
+            let (status, observed, evidence) = age(&a.target, from, max);
+            (f.status, f.observed, f.evidence) = (status, observed, evidence);
+            touched = true;
+        }
+        if touched {
+            a.score = eval::score(&a.findings);
+        }
+    }
+}
+
+fn uniqueness(label: &str, credentials: &HashMap<String, Credentials>) -> (Status, Option<Value>, String) {
+    let Some(own) = credentials.get(label) else {
+        return (Status::Unknown, None, "the vault holds no password for this device".into());
+    };
+    let sharing = credentials
+        .iter()
+        .filter(|(other, c)| other.as_str() != label && c.password.expose() == own.password.expose())
+        .count();
+    if sharing == 0 {
+        (
+            Status::Pass,
+            Some(Value::Bool(true)),
+            "no other device of the site has this password (compared in the vault)".into(),
+        )
+    } else {
+        (
+            Status::Fail,
+            Some(Value::Bool(false)),
+            format!("{sharing} other device(s) of the site have the same password (compared in the vault)"),
+        )
+    }
+}
+
+/// When the device's password was last set: a verified rotation or activation in the
+/// history, else the day its own vault entry was stored.
+fn last_set(label: &str, from: &Sources<'_>) -> Option<(chrono::DateTime<chrono::Utc>, &'static str)> {
+    let address = label.split(':').next().unwrap_or(label);
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&chrono::Utc));
+    let rotated = from
+        .history
+        .iter()
+        .rev()
+        .find(|r| {
+            r.change.device == label
+                && r.change.outcome == Outcome::Verified
+                && r.change.vault_entry.is_some()
+                && SETS_A_PASSWORD.contains(&r.change.setting)
+        })
+        .and_then(|r| parse(&r.time));
+    if let Some(t) = rotated {
+        return Some((t, "rotated"));
+    }
+    from.vault_index
+        .iter()
+        .filter(|e| matches!(&e.scope, Scope::Device(d) if d == label || d == address))
+        .filter_map(|e| parse(&e.updated))
+        .max()
+        .map(|t| (t, "stored in the vault"))
+}
+
+fn age(label: &str, from: &Sources<'_>, max_days: u32) -> (Status, Option<Value>, String) {
+    let Some((when, how)) = last_set(label, from) else {
+        return (
+            Status::Unknown,
+            None,
+            "no rotation recorded and no password of its own in the vault: its age is unknown".into(),
+        );
+    };
+    let days = (from.now - when).num_days().max(0);
+    let within = days <= i64::from(max_days);
+    let evidence = format!("{how} {days} day(s) ago, on {}; the site allows {max_days}", when.format("%Y-%m-%d"));
+    (if within { Status::Pass } else { Status::Fail }, Some(Value::Bool(within)), evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::eval::Finding;
+    use crate::baseline::Severity;
+
+    fn audit(label: &str) -> DeviceAudit {
+        let finding = |control: &str, setting| Finding {
+            control: control.into(),
+            title: String::new(),
+            severity: Severity::High,
+            status: Status::Unknown,
+            setting,
+            observed: None,
+            expected: "true".into(),
+            evidence: "could not be read".into(),
+        };
+        DeviceAudit {
+            target: label.into(),
+            site: None,
+            protocol: None,
+            baseline: None,
+            identity: None,
+            findings: vec![
+                finding(UNIQUE, Setting::AccountPasswordUnique),
+                finding(AGE, Setting::AccountPasswordRecent),
+            ],
+            score: None,
+            error: None,
+        }
+    }
+
+    fn record(device: &str, time: &str, setting: Setting) -> Record {
+        Record {
+            seq: 1,
+            time: time.into(),
+            change: crate::history::Change {
+                operator: "t".into(),
+                device: device.into(),
+                site: None,
+                control: None,
+                setting,
+                before: None,
+                after: None,
+                outcome: Outcome::Verified,
+                vault_entry: Some(format!("device/{device}/admin")),
+            },
+            prev_hash: String::new(),
+            hash: String::new(),
+            mac: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_shared_password_fails_and_an_old_one_fails_without_either_being_shown() {
+        let creds: HashMap<String, Credentials> =
+            [("10.0.0.1:80", "shared-Canary-1"), ("10.0.0.2:80", "shared-Canary-1"), ("10.0.0.3:80", "own-Canary-3")]
+                .into_iter()
+                .map(|(l, p)| (l.to_string(), Credentials::new("admin", p)))
+                .collect();
+        let history = [record("10.0.0.3:80", "2026-11-30T10:00:00Z", Setting::AccountPassword)];
+        let index = [EntryInfo {
+            scope: Scope::Device("10.0.0.1".into()),
+            username: "admin".into(),
+            updated: "2026-01-02T00:00:00Z".into(),
+        }];
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-04T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let from = Sources { credentials: &creds, history: &history, vault_index: &index, max_age_days: Some(90), now };
+        let mut audits = vec![audit("10.0.0.1:80"), audit("10.0.0.3:80"), audit("10.0.0.9:80")];
+        fill(&mut audits, &from);
+        let status = |a: &DeviceAudit, c: &str| a.findings.iter().find(|f| f.control == c).map(|f| f.status);
+        assert_eq!(status(&audits[0], UNIQUE), Some(Status::Fail));
+        assert_eq!(status(&audits[0], AGE), Some(Status::Fail), "stored 336 days ago");
+        assert_eq!(status(&audits[1], UNIQUE), Some(Status::Pass));
+        assert_eq!(status(&audits[1], AGE), Some(Status::Pass), "rotated 4 days ago");
+        assert_eq!(status(&audits[2], UNIQUE), Some(Status::Unknown), "nothing in the vault");
+        assert_eq!(status(&audits[2], AGE), Some(Status::Unknown));
+        let text = serde_json::to_string(&audits).unwrap();
+        assert!(!text.contains("Canary"), "no password in any finding: {text}");
+        assert!(audits[0].score.is_some());
+    }
+}
