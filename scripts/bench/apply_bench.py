@@ -44,8 +44,19 @@ def home_env(home):
     return env
 
 
-def run(cli, env, args, peak=False):
-    """Run the CLI; its wall time, its peak RSS in MB (when asked), its output."""
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used (Linux /proc; USER_HZ is 100)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / 100
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def run(cli, env, args, peak=False, cpu=None):
+    """Run the CLI; its wall time, its peak RSS in MB (when asked), its output. With
+    `cpu` (a dict), its CPU seconds are put there, read just before it exits."""
     started = time.monotonic()
     proc = subprocess.Popen([cli, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # Its output is read as it comes: a full pipe would stop it.
@@ -63,6 +74,8 @@ def run(cli, env, args, peak=False):
                     for line in f:
                         if line.startswith("VmHWM:"):
                             hwm_kb = max(hwm_kb, int(line.split()[1]))
+                if cpu is not None:
+                    cpu["engine"] = max(cpu.get("engine", 0.0), cpu_seconds(proc.pid))
             except OSError:
                 pass
             time.sleep(0.2)
@@ -130,8 +143,11 @@ def main():
         try:
             env = home_env(os.path.join(workdir, "site"))
             import_fleet(a.cli, env, fleet, workdir)
+            cpu = {}
+            sim_before = cpu_seconds(proc.pid)
             wall, peak_mb, text, err, _ = run(
-                a.cli, env, ["apply", "--yes", "--json", "--concurrency", str(concurrency), *SITE], peak=True)
+                a.cli, env, ["apply", "--yes", "--json", "--concurrency", str(concurrency), *SITE], peak=True, cpu=cpu)
+            cpu["sim"] = cpu_seconds(proc.pid) - sim_before
         finally:
             proc.kill()
             proc.wait()
@@ -142,8 +158,9 @@ def main():
     print("apply benchmark: full built-in baseline, realistic device timing (portcullis-sim --realistic-timing)")
     print("chains (one camera alone, s): " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(chain.items())))
     print(f"{'N':>5} {'conc':>5} {'wall_s':>8} {'bound_s':>8} {'ratio':>6} {'peak_MB':>8} "
-          f"{'verified':>9} {'rolled_back':>12} {'failed':>7}")
+          f"{'engine_cpu_s':>13} {'sim_cpu_s':>10} {'verified':>9} {'rolled_back':>12} {'failed':>7}")
     print(f"{a.count:>5} {concurrency:>5} {wall:>8.1f} {bound:>8.1f} {wall / bound:>6.2f} {peak_mb:>8.0f} "
+          f"{cpu.get('engine', 0):>13.1f} {cpu.get('sim', 0):>10.1f} "
           f"{s.get('verified', 0):>9} {s.get('rolled_back', 0):>12} {s.get('failed', 0):>7}")
     if s.get("devices") != a.count:
         sys.exit(f"apply did not finish every device: {s} {err[-2000:]}")
