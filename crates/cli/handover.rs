@@ -74,7 +74,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     };
     let ws = Workspace::from_env()?;
     let operator = portcullis_core::workspace::operator(None);
-    let h = handover::build(&ws.store, &ws.vault, args.site.as_deref(), &operator, &to)?;
+    let h = handover::build(&ws.store, &ws.vault, &ws.history, args.site.as_deref(), &operator, &to)?;
     portcullis_core::files::write_private(path, &h.ciphertext)?;
     if out.json {
         out.record(

@@ -9,7 +9,7 @@ use portcullis_sim::{Fleet, FleetConfig, Profile};
 use crate::{Home, Outcome, ALL_OUTPUT};
 
 /// Run the binary like `Home::run`, with one more environment variable (a passphrase).
-async fn run_env(home: &Home, args: &[&str], var: &str, value: &str) -> Outcome {
+pub(crate) async fn run_env(home: &Home, args: &[&str], var: &str, value: &str) -> Outcome {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let (dir, var, value) = (home.dir.clone(), var.to_string(), value.to_string());
     tokio::task::spawn_blocking(move || {

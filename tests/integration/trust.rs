@@ -242,6 +242,18 @@ async fn a_site_that_wants_unique_passwords_gets_them_once() {
     let after: Vec<String> =
         fleet.cameras().iter().map(|c| c.state().account("admin").unwrap().password.clone()).collect();
     assert_eq!(after, now, "the second apply rotates nothing: {}", again.text);
+
+    // The handover says when each password was set, and how.
+    let sealed = home.dir.join("handover.age");
+    let sealed = sealed.to_str().unwrap();
+    let pass = ("HANDOVER_PASS", "rotation handover 2026");
+    let made =
+        crate::report::run_env(&home, &["handover", "--out", sealed, "--passphrase-env", pass.0], pass.0, pass.1).await;
+    assert!(made.ok, "{}", made.text);
+    let opened =
+        crate::report::run_env(&home, &["handover", "open", sealed, "--passphrase-env", pass.0], pass.0, pass.1).await;
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(opened.text.matches(&format!("{today} rotated")).count(), 3, "{}", opened.text);
     drop(fleet);
 }
 

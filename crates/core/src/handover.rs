@@ -48,12 +48,22 @@ struct Row {
     serial: String,
     mac: String,
     creds: Option<Credentials>,
+    /// When its password was last set, and how (`2026-12-04 rotated`).
+    set: String,
 }
 
 /// Build the handover for a site (or every site) and encrypt it.
-pub fn build(store: &Store, vault: &Vault, site: Option<&str>, operator: &str, to: &Recipients) -> Result<Handover> {
+pub fn build(
+    store: &Store,
+    vault: &Vault,
+    history: &crate::history::History,
+    site: Option<&str>,
+    operator: &str,
+    to: &Recipients,
+) -> Result<Handover> {
     let recipients = recipients(to)?;
-    let (text, devices, with_password) = document(store, vault, site, operator)?;
+    let records = history.query(&Default::default())?;
+    let (text, devices, with_password) = document(store, vault, &records, site, operator)?;
     let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r.as_ref() as &dyn age::Recipient))
         .map_err(|e| Error::Local(format!("encryption: {e}")))?;
     let mut ciphertext = Vec::new();
@@ -88,9 +98,15 @@ fn recipients(to: &Recipients) -> Result<Vec<Box<dyn age::Recipient + Send>>> {
 fn document(
     store: &Store,
     vault: &Vault,
+    history: &[crate::history::Record],
     site: Option<&str>,
     operator: &str,
 ) -> Result<(Zeroizing<String>, usize, usize)> {
+    let index = vault.list()?;
+    let set = |label: &str| {
+        crate::site::passwords::last_set(label, history, &index)
+            .map_or_else(|| "-".to_string(), |(when, how)| format!("{} {how}", when.format("%Y-%m-%d")))
+    };
     let mut rows: Vec<Row> = Vec::new();
     let opt = |s: &Option<String>| s.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| "-".into());
     for d in store.all()?.iter().filter(|d| site.is_none_or(|s| d.site.as_deref() == Some(s))) {
@@ -98,6 +114,7 @@ fn document(
         let label = t.label();
         let creds = vault.lookup(&label, d.site.as_deref())?;
         rows.push(Row {
+            set: set(&label),
             label,
             site: opt(&d.site),
             model: opt(&d.model),
@@ -108,7 +125,7 @@ fn document(
     }
     // Device entries in the vault that the inventory does not know.
     if site.is_none() {
-        for e in vault.list()? {
+        for e in &index {
             if let Scope::Device(name) = &e.scope {
                 if !rows.iter().any(|r| &r.label == name || r.label.split(':').next() == Some(name.as_str())) {
                     let creds = vault.lookup(name, None)?;
@@ -120,6 +137,7 @@ fn document(
                         serial: dash(),
                         mac: dash(),
                         creds,
+                        set: set(name),
                     });
                 }
             }
@@ -135,8 +153,8 @@ fn document(
         site.unwrap_or("all sites")
     ));
     t.push_str("Keep this text secret. Store it in a password manager, then delete any copy of it.\n\n");
-    let widths = [22, 16, 18, 34, 18, 12];
-    let header = ["DEVICE", "SITE", "MODEL", "SERIAL", "MAC", "USER"];
+    let widths = [22, 16, 18, 34, 18, 30, 12];
+    let header = ["DEVICE", "SITE", "MODEL", "SERIAL", "MAC", "PASSWORD SET", "USER"];
     let mut line = String::new();
     for (h, width) in header.iter().zip(widths) {
         line.push_str(&format!("{h:<width$} "));
@@ -148,7 +166,7 @@ fn document(
             Some(c) => (c.username.as_str(), c.password.expose()),
             None => ("-", "(none in the vault)"),
         };
-        let cells = [r.label.as_str(), &r.site, &r.model, &r.serial, &r.mac, user];
+        let cells = [r.label.as_str(), &r.site, &r.model, &r.serial, &r.mac, &r.set, user];
         let mut l = Zeroizing::new(String::new());
         for (c, width) in cells.iter().zip(widths) {
             l.push_str(&format!("{c:<width$} "));
@@ -175,15 +193,21 @@ mod tests {
         let creds = Credentials { username: "admin".into(), password: Secret::new("Canary-Pa55-word") };
         vault.set(Scope::Device("192.0.2.7:80".into()), &creds).unwrap();
         let short = Recipients::Passphrase(Zeroizing::new("short".into()));
-        assert!(matches!(build(&store, &vault, None, "tester", &short), Err(Error::Input(_))));
+        let no_history = crate::history::History::open(&dir, crate::history::HistoryKey::generate()).unwrap();
+        assert!(matches!(build(&store, &vault, &no_history, None, "tester", &short), Err(Error::Input(_))));
+        drop(no_history);
         let to = Recipients::Passphrase(Zeroizing::new("a long handover passphrase".into()));
-        let h = build(&store, &vault, None, "tester", &to).unwrap();
+        let history = crate::history::History::open(&dir, crate::history::HistoryKey::generate()).unwrap();
+        let h = build(&store, &vault, &history, None, "tester", &to).unwrap();
         assert_eq!((h.devices, h.with_password), (1, 1));
         assert!(!String::from_utf8_lossy(&h.ciphertext).contains("Canary-Pa55-word"));
         let id = age::scrypt::Identity::new("a long handover passphrase".to_string().into());
         let plain = age::decrypt(&id, &h.ciphertext).unwrap();
         let text = String::from_utf8(plain).unwrap();
         assert!(text.contains("192.0.2.7:80") && text.contains("Canary-Pa55-word"), "{text}");
+        // When its password was set: here, the day it was stored (no rotation recorded).
+        let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        assert!(text.contains(&format!("{today} stored in the vault")), "{text}");
         let wrong = age::scrypt::Identity::new("another long passphrase".to_string().into());
         assert!(age::decrypt(&wrong, &h.ciphertext).is_err());
         let _ = std::fs::remove_dir_all(&dir);

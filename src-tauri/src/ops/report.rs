@@ -89,7 +89,14 @@ pub fn handover(session: &Session, request: HandoverRequest) -> IpcResult<Handov
     let site = request.site.filter(|s| !s.trim().is_empty());
     let to = Recipients::Passphrase(Zeroizing::new(request.passphrase));
     let operator = portcullis_core::workspace::operator(None);
-    let h = portcullis_core::handover::build(&session.ws.store, &session.ws.vault, site.as_deref(), &operator, &to)?;
+    let h = portcullis_core::handover::build(
+        &session.ws.store,
+        &session.ws.vault,
+        &session.ws.history,
+        site.as_deref(),
+        &operator,
+        &to,
+    )?;
     let name = format!("portcullis-handover-{}.age", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
     let path = session.ws.home.join("reports").join(name);
     write_private(&path, &h.ciphertext)?;

@@ -91,12 +91,16 @@ fn uniqueness(label: &str, credentials: &HashMap<String, Credentials>) -> (Statu
 }
 
 /// When the device's password was last set: a verified rotation or activation in the
-/// history, else the day its own vault entry was stored.
-fn last_set(label: &str, from: &Sources<'_>) -> Option<(chrono::DateTime<chrono::Utc>, &'static str)> {
+/// history (`rotated`), else the day its own vault entry was stored (`stored in the
+/// vault`). The handover says it too.
+pub fn last_set(
+    label: &str,
+    history: &[Record],
+    vault_index: &[EntryInfo],
+) -> Option<(chrono::DateTime<chrono::Utc>, &'static str)> {
     let address = label.split(':').next().unwrap_or(label);
     let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&chrono::Utc));
-    let rotated = from
-        .history
+    let rotated = history
         .iter()
         .rev()
         .find(|r| {
@@ -109,7 +113,7 @@ fn last_set(label: &str, from: &Sources<'_>) -> Option<(chrono::DateTime<chrono:
     if let Some(t) = rotated {
         return Some((t, "rotated"));
     }
-    from.vault_index
+    vault_index
         .iter()
         .filter(|e| matches!(&e.scope, Scope::Device(d) if d == label || d == address))
         .filter_map(|e| parse(&e.updated))
@@ -118,7 +122,7 @@ fn last_set(label: &str, from: &Sources<'_>) -> Option<(chrono::DateTime<chrono:
 }
 
 fn age(label: &str, from: &Sources<'_>, max_days: u32) -> (Status, Option<Value>, String) {
-    let Some((when, how)) = last_set(label, from) else {
+    let Some((when, how)) = last_set(label, from.history, from.vault_index) else {
         return (
             Status::Unknown,
             None,
