@@ -113,6 +113,8 @@ pub fn run(cmd: Command, out: &Output) -> anyhow::Result<ExitCode> {
                         Scope::Device(d) => format!("device {d}"),
                         Scope::Site(s) => format!("site {s}"),
                         Scope::Pending(d) => format!("device {d} (rotation pending)"),
+                        Scope::Service(d) => format!("device {d} (service account)"),
+                        Scope::ServicePending(d) => format!("device {d} (service account pending)"),
                         Scope::Ca(n) => format!("{n} certificate authority"),
                         Scope::Key(n) => format!("{n} key (Portcullis's own)"),
                     };

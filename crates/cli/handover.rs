@@ -34,6 +34,10 @@ pub struct Args {
     /// Only devices of this site.
     #[arg(long)]
     site: Option<String>,
+    /// Only the site's service accounts (for the recorder's or VMS's operator): no
+    /// admin password goes in the file.
+    #[arg(long)]
+    service_accounts: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,19 +78,27 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     };
     let ws = Workspace::from_env()?;
     let operator = portcullis_core::workspace::operator(None);
-    let h = handover::build(&ws.store, &ws.vault, &ws.history, args.site.as_deref(), &operator, &to)?;
+    let contents =
+        if args.service_accounts { handover::Contents::ServiceAccounts } else { handover::Contents::Everything };
+    let h = handover::build(&ws.store, &ws.vault, &ws.history, args.site.as_deref(), &operator, &to, contents)?;
     portcullis_core::files::write_private(path, &h.ciphertext)?;
     if out.json {
         out.record(
             "handover",
-            &serde_json::json!({ "file": path, "devices": h.devices, "with_password": h.with_password }),
+            &serde_json::json!({
+                "file": path,
+                "devices": h.devices,
+                "with_password": h.with_password,
+                "service_accounts": h.service_accounts,
+            }),
         );
     } else {
         println!(
-            "Wrote {} (age-encrypted): {} device(s), {} with a password from the vault",
+            "Wrote {} (age-encrypted): {} device(s), {} with a password from the vault, {} service account(s)",
             path.display(),
             h.devices,
-            h.with_password
+            h.with_password,
+            h.service_accounts
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -455,6 +455,8 @@ impl Settings {
             // Set in a site baseline file only (the site's written policy, like the above).
             ca_scope: Vec::new(),
             keep_accounts: self.keep_accounts.iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+            // Like the rotation policy: the site baseline file's.
+            service_accounts: Vec::new(),
             // The rotation policy is the site's written policy (its baseline file), like the above.
             unique_passwords: false,
             password_max_age_days: None,

@@ -344,3 +344,119 @@ async fn the_recorders_account_survives_apply_and_others_go_only_when_asked() {
     assert!(ok > 3, "the recorder kept logging in: {ok}");
     drop(fleet);
 }
+
+/// Issue #15: the site's service accounts. A site baseline names a recorder's account
+/// with its role; apply makes it on a Hikvision and an ONVIF camera, each with its own
+/// generated password (vault first, proven by the account's own login), with no more
+/// privilege than the role; a second apply changes nothing; `--rotate-passwords` gives
+/// each a new one; the service-account handover carries them and no admin password;
+/// a password a crash left pending is resolved by `recover`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sites_service_accounts_are_made_rotated_on_demand_and_handed_over() {
+    use portcullis_core::secret::{Credentials, Secret};
+    use portcullis_core::vault::{FileVault, Scope, Vault};
+    use portcullis_sim::state::{OnvifLevel, WebLevel};
+    let mut cfg = FleetConfig::for_tests(2, Profile::HikvisionCurrent);
+    cfg.cameras =
+        vec![portcullis_sim::CameraConfig { index: 1, profile: Some(Profile::GenericOnvif), ..Default::default() }];
+    let fleet = Fleet::start(cfg).await.unwrap();
+    let cameras = [fleet.camera(0).unwrap().clone(), fleet.camera(1).unwrap().clone()];
+    let home = Home::new("service-accounts");
+    let file = home.dir.join("fleet.json");
+    let devices = fleet.devices();
+    std::fs::write(&file, serde_json::json!({ "devices": devices }).to_string()).unwrap();
+    let imported = home.run(&["inventory", "import", file.to_str().unwrap()]).await;
+    assert!(imported.ok && imported.text.contains("2 device"), "{}", imported.text);
+    let baseline = home.dir.join("site.toml");
+    std::fs::write(
+        &baseline,
+        "[baseline]\nname = \"recorded\"\nversion = \"1\"\ntitle = \"A recorded site\"\nextends = \"hikvision-hardening\"\n\n\
+         [site]\nntp_servers = [\"192.0.2.1\"]\nmanagement_hosts = [\"127.0.0.1\"]\n\n\
+         [[site.service_accounts]]\nname = \"nvr-rec\"\nrole = \"viewer\"\n",
+    )
+    .unwrap();
+    let b = baseline.to_str().unwrap();
+    let service_findings = |text: &str| -> Vec<serde_json::Value> {
+        lines(text)
+            .into_iter()
+            .filter(|l| l["type"] == "device")
+            .filter_map(|d| d["findings"].as_array().unwrap().iter().find(|f| f["control"] == "SITE-SVC").cloned())
+            .collect()
+    };
+    let passwords = || -> Vec<String> {
+        cameras.iter().map(|c| c.state().account("nvr-rec").map(|a| a.password.clone()).unwrap_or_default()).collect()
+    };
+
+    let audit = home.run(&["audit", "--json", "--timeout", "10", "--baseline", b]).await;
+    let svc = service_findings(&audit.text);
+    assert!(svc.len() == 2 && svc.iter().all(|f| f["status"] == "fail"), "{svc:?} {}", audit.text);
+
+    let run = home.run(&["apply", "--yes", "--json", "--timeout", "10", "--baseline", b]).await;
+    assert!(run.ok, "{}", run.text);
+    let made = passwords();
+    assert!(made.iter().all(|p| !p.is_empty()), "made on both: {}", run.text);
+    assert_ne!(made[0], made[1], "each its own password");
+    let hik_account = cameras[0].state().account("nvr-rec").cloned().unwrap();
+    assert_eq!(hik_account.web_level, Some(WebLevel::Viewer), "least privilege on the web");
+    assert_eq!(hik_account.onvif_level, Some(OnvifLevel::User), "and on its ONVIF twin");
+    assert_eq!(cameras[1].state().account("nvr-rec").unwrap().onvif_level, Some(OnvifLevel::User));
+    assert!(!run.text.contains(&made[0]) && !run.text.contains(&made[1]), "never printed");
+
+    // The account logs in with what the vault holds, as a recorder would.
+    // One handle for the whole test, beside the CLI's processes: it must see their writes.
+    let vault = Vault::new(
+        Box::new(FileVault::new(home.dir.join("vault.age"), Secret::new("integration tests only"))),
+        &home.dir,
+    );
+    for (i, device) in devices.iter().enumerate() {
+        let held = vault.lookup_scope(&Scope::Service(device.address.to_string()), "nvr-rec").unwrap().unwrap();
+        assert_eq!(held.password.expose(), made[i], "the vault holds the device's");
+    }
+
+    let audit = home.run(&["audit", "--json", "--timeout", "10", "--baseline", b]).await;
+    assert!(service_findings(&audit.text).iter().all(|f| f["status"] == "pass"), "{}", audit.text);
+    let again = home.run(&["apply", "--yes", "--json", "--timeout", "10", "--baseline", b]).await;
+    assert_eq!(passwords(), made, "a second apply changes nothing: {}", again.text);
+
+    let rotate =
+        home.run(&["apply", "--yes", "--json", "--timeout", "10", "--rotate-passwords", "--baseline", b]).await;
+    assert!(rotate.ok, "{}", rotate.text);
+    let rotated = passwords();
+    assert!(rotated.iter().zip(&made).all(|(new, old)| new != old && !new.is_empty()), "{}", rotate.text);
+    let history = lines(&home.run(&["history", "--json"]).await.text);
+    let verified =
+        history.iter().filter(|r| r["setting"] == "account.service" && r["outcome"]["state"] == "verified").count();
+    assert_eq!(verified, 4, "made and rotated on each, every one recorded and proven");
+
+    // The recorder's operator gets the service accounts, and no admin password.
+    let sealed = home.dir.join("service.age");
+    let sealed = sealed.to_str().unwrap();
+    let pass = ("HANDOVER_PASS", "recorder handover 2026");
+    let args = ["handover", "--service-accounts", "--out", sealed, "--passphrase-env", pass.0];
+    let out = crate::report::run_env(&home, &args, pass.0, pass.1).await;
+    assert!(out.ok, "{}", out.text);
+    let opened =
+        crate::report::run_env(&home, &["handover", "open", sealed, "--passphrase-env", pass.0], pass.0, pass.1).await;
+    for p in &rotated {
+        assert!(opened.text.contains(p.as_str()), "{}", opened.text);
+    }
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(opened.text.matches(&format!("{today} rotated")).count(), 2, "{}", opened.text);
+    for c in &cameras {
+        let admin = c.state().account("admin").unwrap().password.clone();
+        assert!(!opened.text.contains(&admin), "no admin password in the recorder's handover");
+    }
+
+    // A crash after the camera took a new password, before the vault heard: recover
+    // proves it by the account's own login and makes it the account's entry.
+    let taken = "Rec0rder-After!9";
+    cameras[0].state().account_mut("nvr-rec").unwrap().password = taken.into();
+    let address = devices[0].address.to_string();
+    vault.set(Scope::ServicePending(address.clone()), &Credentials::new("nvr-rec", taken)).unwrap();
+    let recovered = home.run(&["recover", "--json", "--timeout", "10"]).await;
+    assert!(recovered.ok, "{}", recovered.text);
+    let held = vault.lookup_scope(&Scope::Service(address.clone()), "nvr-rec").unwrap().unwrap();
+    assert_eq!(held.password.expose(), taken, "{}", recovered.text);
+    assert!(vault.service_pending().unwrap().is_empty());
+    drop(fleet);
+}

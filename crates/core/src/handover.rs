@@ -31,6 +31,17 @@ impl std::fmt::Debug for Recipients {
     }
 }
 
+/// What a handover holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Contents {
+    /// Every device's admin account, and the site's service accounts (the customer's).
+    #[default]
+    Everything,
+    /// The service accounts only: for the recorder's or VMS's operator, who needs
+    /// them and must not get the admin passwords.
+    ServiceAccounts,
+}
+
 /// The encrypted file and what it holds.
 #[derive(Debug)]
 pub struct Handover {
@@ -38,9 +49,11 @@ pub struct Handover {
     pub devices: usize,
     /// Devices the vault had a password for.
     pub with_password: usize,
+    /// Service-account lines (their passwords, for the recorder's operator).
+    pub service_accounts: usize,
 }
 
-/// One device's line.
+/// One account's line: a device's admin, or one of its service accounts.
 struct Row {
     label: String,
     site: String,
@@ -50,6 +63,8 @@ struct Row {
     creds: Option<Credentials>,
     /// When its password was last set, and how (`2026-12-04 rotated`).
     set: String,
+    /// `admin` or `service`.
+    kind: &'static str,
 }
 
 /// Build the handover for a site (or every site) and encrypt it.
@@ -60,10 +75,11 @@ pub fn build(
     site: Option<&str>,
     operator: &str,
     to: &Recipients,
+    contents: Contents,
 ) -> Result<Handover> {
     let recipients = recipients(to)?;
     let records = history.query(&Default::default())?;
-    let (text, devices, with_password) = document(store, vault, &records, site, operator)?;
+    let (text, devices, with_password, service_accounts) = document(store, vault, &records, site, operator, contents)?;
     let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r.as_ref() as &dyn age::Recipient))
         .map_err(|e| Error::Local(format!("encryption: {e}")))?;
     let mut ciphertext = Vec::new();
@@ -71,7 +87,7 @@ pub fn build(
     let mut w = encryptor.wrap_output(&mut ciphertext).map_err(fail)?;
     w.write_all(text.as_bytes()).map_err(fail)?;
     w.finish().map_err(fail)?;
-    Ok(Handover { ciphertext, devices, with_password })
+    Ok(Handover { ciphertext, devices, with_password, service_accounts })
 }
 
 fn recipients(to: &Recipients) -> Result<Vec<Box<dyn age::Recipient + Send>>> {
@@ -101,7 +117,8 @@ fn document(
     history: &[crate::history::Record],
     site: Option<&str>,
     operator: &str,
-) -> Result<(Zeroizing<String>, usize, usize)> {
+    contents: Contents,
+) -> Result<(Zeroizing<String>, usize, usize, usize)> {
     let index = vault.list()?;
     let set = |label: &str| {
         crate::site::passwords::last_set(label, history, &index)
@@ -121,6 +138,7 @@ fn document(
             serial: opt(&d.serial),
             mac: opt(&d.mac),
             creds,
+            kind: "admin",
         });
     }
     // Device entries in the vault that the inventory does not know.
@@ -138,6 +156,7 @@ fn document(
                         mac: dash(),
                         creds,
                         set: set(name),
+                        kind: "admin",
                     });
                 }
             }
@@ -145,6 +164,16 @@ fn document(
     }
     let devices = rows.len();
     let with_password = rows.iter().filter(|r| r.creds.is_some()).count();
+    let mut lines = Vec::new();
+    for admin in rows {
+        let services = service_rows(&admin, vault, &index, history)?;
+        if contents == Contents::Everything {
+            lines.push(admin);
+        }
+        lines.extend(services);
+    }
+    let service_accounts = lines.iter().filter(|r| r.kind == "service").count();
+    let rows = lines;
     let mut t = Zeroizing::new(String::new());
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     t.push_str("PORTCULLIS CREDENTIAL HANDOVER\n");
@@ -153,8 +182,11 @@ fn document(
         site.unwrap_or("all sites")
     ));
     t.push_str("Keep this text secret. Store it in a password manager, then delete any copy of it.\n\n");
-    let widths = [22, 16, 18, 34, 18, 30, 12];
-    let header = ["DEVICE", "SITE", "MODEL", "SERIAL", "MAC", "PASSWORD SET", "USER"];
+    if contents == Contents::ServiceAccounts {
+        t.push_str("Service accounts only: the admin passwords are not in this file.\n\n");
+    }
+    let widths = [22, 16, 18, 34, 18, 30, 8, 16];
+    let header = ["DEVICE", "SITE", "MODEL", "SERIAL", "MAC", "PASSWORD SET", "ACCOUNT", "USER"];
     let mut line = String::new();
     for (h, width) in header.iter().zip(widths) {
         line.push_str(&format!("{h:<width$} "));
@@ -166,7 +198,7 @@ fn document(
             Some(c) => (c.username.as_str(), c.password.expose()),
             None => ("-", "(none in the vault)"),
         };
-        let cells = [r.label.as_str(), &r.site, &r.model, &r.serial, &r.mac, &r.set, user];
+        let cells = [r.label.as_str(), &r.site, &r.model, &r.serial, &r.mac, &r.set, r.kind, user];
         let mut l = Zeroizing::new(String::new());
         for (c, width) in cells.iter().zip(widths) {
             l.push_str(&format!("{c:<width$} "));
@@ -175,7 +207,47 @@ fn document(
         t.push_str(&l);
         t.push('\n');
     }
-    Ok((t, devices, with_password))
+    Ok((t, devices, with_password, service_accounts))
+}
+
+/// The service accounts the vault holds for a device (by its address), each with when
+/// its password was set: the last verified change that stored it, else the vault's date.
+fn service_rows(
+    device: &Row,
+    vault: &Vault,
+    index: &[crate::vault::EntryInfo],
+    history: &[crate::history::Record],
+) -> Result<Vec<Row>> {
+    let address = device.label.split(':').next().unwrap_or(&device.label);
+    let scope = Scope::Service(address.to_string());
+    let mut out = Vec::new();
+    for e in index.iter().filter(|e| e.scope == scope) {
+        let entry = scope.entry_name(&e.username);
+        let changed = history.iter().rev().find(|r| {
+            r.change.outcome == crate::history::Outcome::Verified && r.change.vault_entry.as_deref() == Some(&entry)
+        });
+        let set = match changed {
+            Some(r) => {
+                let how = match &r.change.after {
+                    Some(crate::posture::Value::Text(t)) if t.ends_with("created") => "created",
+                    _ => "rotated",
+                };
+                format!("{} {how}", r.time.get(..10).unwrap_or(&r.time))
+            }
+            None => format!("{} stored in the vault", e.updated.get(..10).unwrap_or(&e.updated)),
+        };
+        out.push(Row {
+            label: device.label.clone(),
+            site: device.site.clone(),
+            model: device.model.clone(),
+            serial: device.serial.clone(),
+            mac: device.mac.clone(),
+            creds: vault.lookup_scope(&scope, &e.username)?,
+            set,
+            kind: "service",
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -194,11 +266,14 @@ mod tests {
         vault.set(Scope::Device("192.0.2.7:80".into()), &creds).unwrap();
         let short = Recipients::Passphrase(Zeroizing::new("short".into()));
         let no_history = crate::history::History::open(&dir, crate::history::HistoryKey::generate()).unwrap();
-        assert!(matches!(build(&store, &vault, &no_history, None, "tester", &short), Err(Error::Input(_))));
+        assert!(matches!(
+            build(&store, &vault, &no_history, None, "tester", &short, Contents::Everything),
+            Err(Error::Input(_))
+        ));
         drop(no_history);
         let to = Recipients::Passphrase(Zeroizing::new("a long handover passphrase".into()));
         let history = crate::history::History::open(&dir, crate::history::HistoryKey::generate()).unwrap();
-        let h = build(&store, &vault, &history, None, "tester", &to).unwrap();
+        let h = build(&store, &vault, &history, None, "tester", &to, Contents::Everything).unwrap();
         assert_eq!((h.devices, h.with_password), (1, 1));
         assert!(!String::from_utf8_lossy(&h.ciphertext).contains("Canary-Pa55-word"));
         let id = age::scrypt::Identity::new("a long handover passphrase".to_string().into());

@@ -74,9 +74,13 @@ pub struct SiteParameters {
     /// Rotate every activated device's admin password, even one the audit passed.
     #[serde(default)]
     pub rotate_passwords: bool,
-    /// Accounts the site keeps (`[site] keep_accounts`): never deleted.
+    /// Accounts the site keeps (`[site] keep_accounts`, and its service accounts):
+    /// never deleted.
     #[serde(default)]
     pub keep_accounts: Vec<String>,
+    /// Accounts the site ensures, with their roles (`[[site.service_accounts]]`).
+    #[serde(default)]
+    pub service_accounts: Vec<crate::site::service::ServiceAccount>,
     /// The operator chose to delete the accounts listed (`apply --delete-accounts`).
     #[serde(default)]
     pub delete_accounts: bool,
@@ -115,7 +119,8 @@ impl SiteParameters {
             allow_plaintext_secrets: s.allow_plaintext_secrets,
             ca_scope: s.ca_scope.clone(),
             rotate_passwords: false,
-            keep_accounts: s.keep_accounts.clone(),
+            keep_accounts: s.kept_accounts(),
+            service_accounts: s.service_accounts.clone(),
             delete_accounts: false,
             timings: s.timing,
         })
@@ -182,6 +187,34 @@ fn extra_accounts(f: &Finding, site: &SiteParameters) -> Vec<String> {
     }
 }
 
+/// Make the site's missing service accounts. One present with another role keeps its
+/// password (its recorder uses it) until a rotation is asked for, which sets both.
+fn service_step(f: &Finding, site: &SiteParameters) -> Step {
+    let (missing, wrong) = crate::site::service::missing_and_wrong(f.observed.as_ref(), &site.service_accounts);
+    let names =
+        |l: &[&crate::site::service::ServiceAccount]| l.iter().map(|a| a.entry()).collect::<Vec<_>>().join(", ");
+    let to = Value::List(site.service_accounts.iter().map(|a| a.entry()).collect());
+    let mut s = step(f, Phase::Accounts, to, &format!("create the service accounts {}", names(&missing)));
+    if site.rotate_passwords {
+        s.to = Value::Text("rotated".into());
+        s.action = "create or rotate the service accounts, each with a unique generated password (asked for)".into();
+    } else if !wrong.is_empty() {
+        let why = format!(
+            "{} should be {}: changing a role sets a new password, which its recorder must be given \
+             (apply --rotate-passwords, then the handover)",
+            names(&wrong),
+            if wrong.len() == 1 { "its role" } else { "their roles" }
+        );
+        if missing.is_empty() {
+            s.action = format!("give {} their roles", names(&wrong));
+            s.blocked = Some(why);
+        } else {
+            s.action = format!("{}; {why}", s.action);
+        }
+    }
+    s
+}
+
 /// The step that fixes one failing finding.
 fn fix(device: &str, f: &Finding, site: &SiteParameters) -> Step {
     let off = |phase, what: &str| step(f, phase, Value::Bool(false), &format!("switch {what} off"));
@@ -219,6 +252,7 @@ fn fix(device: &str, f: &Finding, site: &SiteParameters) -> Step {
             }
             s
         }
+        Setting::AccountService => service_step(f, site),
         Setting::ServiceHttpsEnabled => step(f, Phase::Tls, Value::Bool(true), "switch HTTPS on"),
         Setting::TlsCertificateSelfSigned => {
             step(f, Phase::Tls, Value::Bool(false), "install a certificate from the site CA, then verify the handshake")
@@ -332,6 +366,19 @@ pub fn plan_device(device: &str, findings: &[Finding], site: &SiteParameters) ->
             from: None,
             to: Value::Text("rotated".into()),
             action: "rotate the admin password to a unique generated one (asked for)".into(),
+            blocked: None,
+        });
+    }
+    // On demand too: the service accounts' passwords, where the audit found them all.
+    let services_pass = findings.iter().any(|f| f.control == crate::site::service::CONTROL && f.status == Status::Pass);
+    if site.rotate_passwords && services_pass {
+        steps.push(Step {
+            phase: Phase::Accounts,
+            control: Some(crate::site::service::CONTROL.into()),
+            setting: Setting::AccountService,
+            from: None,
+            to: Value::Text("rotated".into()),
+            action: "rotate the service accounts' passwords to unique generated ones (asked for)".into(),
             blocked: None,
         });
     }
@@ -499,5 +546,35 @@ mod tests {
             SiteParameters::merge(Some(&section), &["192.0.2.1".into()], &[]).is_ok(),
             "the same answer twice is fine"
         );
+    }
+
+    #[test]
+    fn a_missing_service_account_is_made_and_a_wrong_role_waits_for_a_rotation() {
+        use crate::site::service::{Role, ServiceAccount};
+        let accounts = vec![
+            ServiceAccount { name: "nvr".into(), role: Role::Viewer },
+            ServiceAccount { name: "vms".into(), role: Role::Operator },
+        ];
+        let mut site = SiteParameters { service_accounts: accounts, ..Default::default() };
+        let only_vms_wrong = failing("SITE-SVC", Setting::AccountService, Value::List(vec!["vms (viewer)".into()]));
+        let plan = plan_device("d", std::slice::from_ref(&only_vms_wrong), &site);
+        let s = plan.steps.iter().find(|s| s.setting == Setting::AccountService).unwrap();
+        assert!(s.action.starts_with("create the service accounts nvr (viewer)"), "{}", s.action);
+        assert!(s.action.contains("vms (operator)") && s.blocked.is_none(), "{s:?}");
+        // Only the role is wrong: its recorder's password is not changed unasked.
+        let wrong = failing(
+            "SITE-SVC",
+            Setting::AccountService,
+            Value::List(vec!["nvr (operator)".into(), "vms (operator)".into()]),
+        );
+        let plan = plan_device("d", &[wrong], &site);
+        let s = plan.steps.iter().find(|s| s.setting == Setting::AccountService).unwrap();
+        assert!(s.blocked.as_deref().is_some_and(|b| b.contains("--rotate-passwords")), "{s:?}");
+        site.rotate_passwords = true;
+        let plan = plan_device("d", &[only_vms_wrong], &site);
+        let s: Vec<_> = plan.steps.iter().filter(|s| s.setting == Setting::AccountService).collect();
+        assert_eq!(s.len(), 1, "one step makes and rotates");
+        assert_eq!(s[0].to, Value::Text("rotated".into()));
+        assert!(s[0].blocked.is_none());
     }
 }

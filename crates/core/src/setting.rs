@@ -47,6 +47,7 @@ settings! {
     AccountDefaultPassword = "account.default_password", "the admin account still uses the factory default password", true;
     AccountWeakPassword = "account.weak_password", "the device rates the admin password as risky", true;
     AccountUsers = "account.users", "user accounts besides the built-in admin", true;
+    AccountService = "account.service", "the site's service accounts present, with their roles (from the account list)", true;
     ServiceHttpEnabled = "service.http.enabled", "plain HTTP access", true;
     ServiceHttpsEnabled = "service.https.enabled", "HTTPS access", true;
     ServiceRtspEnabled = "service.rtsp.enabled", "RTSP streaming", true;

@@ -27,6 +27,13 @@ pub enum Scope {
     /// is touched, made current once the device proves it, or dropped once the device
     /// proves the old one still holds. Never used for a login by `lookup`.
     Pending(String),
+    /// A service account on a device (by address): the account a recorder logs in
+    /// with, its own password. Never used for Portcullis's own logins.
+    Service(String),
+    /// A service account's password being set on a device (by address), journaled like
+    /// a rotation: written before the device is told, made the account's once a login
+    /// proves it.
+    ServicePending(String),
     /// A certificate authority's private key.
     Ca(String),
     /// A key of Portcullis's own (`history`: the key that seals the change history).
@@ -39,6 +46,8 @@ impl Scope {
             Scope::Device(d) => format!("device/{d}/{username}"),
             Scope::Site(s) => format!("site/{s}/{username}"),
             Scope::Pending(d) => format!("pending/{d}/{username}"),
+            Scope::Service(d) => format!("service/{d}/{username}"),
+            Scope::ServicePending(d) => format!("service-pending/{d}/{username}"),
             Scope::Ca(n) => format!("ca/{n}/{username}"),
             Scope::Key(n) => format!("key/{n}/{username}"),
         }
@@ -124,7 +133,8 @@ pub struct FileVault {
     passphrase: Secret,
     /// scrypt work factor (log2 N); lowered only by tests.
     work_factor: Option<u8>,
-    /// The opened vault, kept for the life of the process.
+    /// The opened vault: its key for the life of the process (unsealing it costs a
+    /// scrypt run), its map only as long as the file is the one it was read from.
     cache: std::sync::Mutex<Option<Opened>>,
 }
 
@@ -134,6 +144,9 @@ struct Opened {
     /// Whether the key is written down yet (a new vault's is, with its first write).
     key_saved: bool,
     map: BTreeMap<String, String>,
+    /// SHA-256 of the file the map was read from or written to: another process (the
+    /// desktop app and a CLI run side by side) may have written it since.
+    seen: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Opened {
@@ -185,16 +198,46 @@ impl FileVault {
         age::scrypt::Identity::new(self.passphrase.expose().to_string().into())
     }
 
-    /// Run `f` on the opened vault (opening it on first use).
+    /// Run `f` on the vault as the file holds it now: under a lock other processes
+    /// honour too, the map re-read whenever another process wrote the file since, so a
+    /// change is never made to a stale copy (which would drop another run's passwords).
     fn with_vault<R>(&self, f: impl FnOnce(&mut Opened) -> Result<R>) -> Result<R> {
         let mut cache = self.cache.lock().map_err(|_| Error::Local("vault lock poisoned".into()))?;
-        if cache.is_none() {
-            *cache = Some(self.open()?);
-        }
-        match cache.as_mut() {
+        let lock_path = self.path.with_file_name("vault.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| self.cannot(&lock_path, e))?;
+        lock.lock().map_err(|e| self.cannot(&lock_path, e))?;
+        let data = Self::read_if_there(&self.path)?;
+        let digest = data.as_deref().map(sha256);
+        let fresh = match cache.take() {
+            Some(opened) if opened.seen == digest => Some(opened),
+            // Written by another process: the same key opens it (no scrypt run).
+            Some(mut opened) if opened.key_saved => match data.as_deref().map(|d| age::decrypt(&opened.key, d)) {
+                Some(Ok(plain)) => {
+                    let plain = zeroize::Zeroizing::new(plain);
+                    opened.map = serde_json::from_slice(&plain)
+                        .map_err(|e| self.cannot(&self.path, format!("corrupt vault: {e}")))?;
+                    opened.seen = digest;
+                    Some(opened)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        *cache = Some(match fresh {
+            Some(opened) => opened,
+            None => self.open()?,
+        });
+        let result = match cache.as_mut() {
             Some(opened) => f(opened),
             None => Err(Error::Local("vault cache".into())),
-        }
+        };
+        drop(lock);
+        result
     }
 
     fn open(&self) -> Result<Opened> {
@@ -227,7 +270,8 @@ impl FileVault {
             }
         };
         let key_saved = key.is_some();
-        Ok(Opened { key: key.unwrap_or_else(age::x25519::Identity::generate), key_saved, map })
+        let seen = Self::read_if_there(&self.path)?.as_deref().map(sha256);
+        Ok(Opened { key: key.unwrap_or_else(age::x25519::Identity::generate), key_saved, map, seen })
     }
 
     fn write(&self, opened: &mut Opened) -> Result<()> {
@@ -247,8 +291,14 @@ impl FileVault {
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(&opened.map).map_err(|e| Error::Local(e.to_string()))?);
         let data = age::encrypt(&opened.key.to_public(), &plain)
             .map_err(|e| Error::Local(format!("vault encryption: {e}")))?;
-        crate::files::write_private(&self.path, &data)
+        crate::files::write_private(&self.path, &data)?;
+        opened.seen = Some(sha256(&data));
+        Ok(())
     }
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    <sha2::Sha256 as sha2::Digest>::digest(data).into()
 }
 
 impl SecretStore for FileVault {
@@ -290,6 +340,12 @@ fn passphrase_from_env() -> Option<Secret> {
         .clone()
 }
 
+/// A change's hold on the vault; released when dropped (closing the file unlocks it).
+struct Changing<'a> {
+    _in_process: std::sync::MutexGuard<'a, ()>,
+    _across_processes: std::fs::File,
+}
+
 /// The vault: a secret store plus the index of what it holds.
 #[derive(Debug)]
 pub struct Vault {
@@ -306,8 +362,19 @@ impl Vault {
         Vault { store, index_path: home.join("vault-index.json"), changing: std::sync::Mutex::new(()) }
     }
 
-    fn change(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
-        self.changing.lock().map_err(|_| Error::Local("vault: an earlier change panicked".into()))
+    /// Held for a change: this process's threads, and other processes (the desktop
+    /// app beside a CLI run) through a lock file next to the index.
+    fn change(&self) -> Result<Changing<'_>> {
+        let in_process = self.changing.lock().map_err(|_| Error::Local("vault: an earlier change panicked".into()))?;
+        let path = self.index_path.with_file_name("vault-index.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::Local(format!("{}: {e}", path.display())))?;
+        file.lock().map_err(|e| Error::Local(format!("{}: {e}", path.display())))?;
+        Ok(Changing { _in_process: in_process, _across_processes: file })
     }
 
     /// Run vault work on a blocking thread, for async callers. A file vault write is a
@@ -484,6 +551,28 @@ impl Vault {
         Ok(())
     }
 
+    /// Service-account passwords being set, unresolved: (address, credentials).
+    pub fn service_pending(&self) -> Result<Vec<(String, Credentials)>> {
+        let mut out = Vec::new();
+        for e in self.index()? {
+            if let Scope::ServicePending(d) = &e.scope {
+                if let Some(secret) = self.store.get(&e.scope.key(&e.username))? {
+                    out.push((d.clone(), Credentials { username: e.username.clone(), password: secret }));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A service account's new password proved itself on the device: it becomes the
+    /// account's entry, and the pending one goes.
+    pub fn promote_service(&self, address: &str, creds: &Credentials) -> Result<()> {
+        let _changing = self.change()?;
+        self.set_many_unlocked(vec![(Scope::Service(address.to_string()), creds.clone())])?;
+        self.forget_unlocked(&Scope::ServicePending(address.to_string()), Some(&creds.username))?;
+        Ok(())
+    }
+
     /// The credentials for a device: its own entry, else its site's default, else the
     /// `default` site's.
     pub fn lookup(&self, device: &str, site: Option<&str>) -> Result<Option<Credentials>> {
@@ -551,6 +640,30 @@ mod tests {
 
     /// Devices rotate at once: every rotation's entry must be in the index afterwards,
     /// or a device's only password would be unreachable.
+    #[test]
+    fn two_processes_on_one_file_vault_lose_nothing() {
+        // Two handles stand for two processes (the desktop app and a CLI run): each
+        // keeps what it read, and each one's change must keep the other's.
+        let home = temp_home("two-processes");
+        let handle = || {
+            let store =
+                FileVault::new(home.join("vault.age"), Secret::new("correct horse battery")).with_work_factor(4);
+            Vault::new(Box::new(store), &home)
+        };
+        let (desktop, cli) = (handle(), handle());
+        desktop.set(Scope::Device("127.1.0.1".into()), &Credentials::new("admin", "first-one")).unwrap();
+        assert!(cli.lookup("127.1.0.1", None).unwrap().is_some(), "the CLI reads it");
+        cli.set(Scope::Service("127.1.0.1".into()), &Credentials::new("nvr", "from-the-cli")).unwrap();
+        desktop.set(Scope::Device("127.1.0.2".into()), &Credentials::new("admin", "second-one")).unwrap();
+        let fresh = handle();
+        let service = fresh.lookup_scope(&Scope::Service("127.1.0.1".into()), "nvr").unwrap();
+        assert_eq!(service.map(|c| c.password.expose().to_string()), Some("from-the-cli".into()), "not lost");
+        for (device, password) in [("127.1.0.1", "first-one"), ("127.1.0.2", "second-one")] {
+            let c = cli.lookup(device, None).unwrap().map(|c| c.password.expose().to_string());
+            assert_eq!(c.as_deref(), Some(password), "the CLI sees the desktop's later write");
+        }
+    }
+
     #[test]
     fn concurrent_changes_lose_no_entry() {
         let home = temp_home("concurrent");

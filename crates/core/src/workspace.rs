@@ -279,6 +279,8 @@ pub fn merge_sections(own: &SiteSection, given: &SiteSection) -> std::result::Re
             all.extend(given.keep_accounts.iter().filter(|p| !own.keep_accounts.contains(p)).cloned());
             all
         },
+        // The site's written policy (its baseline file), like the CA scope.
+        service_accounts: own.service_accounts.clone(),
         timing: one("timing", &own.timing, &given.timing, |t| *t == crate::driver::Timings::default())?,
         unique_passwords: own.unique_passwords || given.unique_passwords,
         password_max_age_days: one(

@@ -96,6 +96,7 @@ pub fn handover(session: &Session, request: HandoverRequest) -> IpcResult<Handov
         site.as_deref(),
         &operator,
         &to,
+        portcullis_core::handover::Contents::Everything,
     )?;
     let name = format!("portcullis-handover-{}.age", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
     let path = session.ws.home.join("reports").join(name);

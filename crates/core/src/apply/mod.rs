@@ -11,6 +11,7 @@ pub mod password;
 mod ports;
 mod recover;
 mod run;
+mod service;
 #[cfg(test)]
 mod tests;
 

@@ -54,7 +54,9 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
         // Close the rotation's own intent (its setting), if the crash left it open.
         let setting = interrupted::open_intents(&ctx.history)?
             .into_iter()
-            .find(|((d, _), r)| *d == target.label() && r.change.vault_entry.is_some())
+            .find(|((d, _), r)| {
+                *d == target.label() && r.change.vault_entry.as_deref().is_some_and(|e| e.starts_with("pending/"))
+            })
             .map(|((_, s), _)| s)
             .unwrap_or(Setting::AccountPassword);
         let step = Step {
@@ -100,6 +102,64 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
             }
         };
         out.push(Recovered { device: address, kept, detail });
+    }
+    out.extend(recover_service_accounts(targets, ctx).await?);
+    Ok(out)
+}
+
+/// Service-account passwords a crash left pending: proven by logging in as the account
+/// (once), then made its entry; refused, the account kept what it had and the pending
+/// one goes. Neither loses a camera: Portcullis never logs in with these.
+async fn recover_service_accounts(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -> Result<Vec<Recovered>> {
+    let mut out = Vec::new();
+    for (address, new) in ctx.vault.blocking(|v| v.service_pending()).await? {
+        let found = targets.iter().find(|(t, _)| t.address.to_string() == address);
+        let (target, site) = match found {
+            Some((t, s)) => (t.clone(), s.clone()),
+            None => match address.parse() {
+                Ok(ip) => (Target::new(ip), None),
+                Err(_) => continue,
+            },
+        };
+        let proven = match driver::connect(&target, None, &ctx.client, &ctx.connect).await {
+            Ok(drv) => password::logs_in(drv.as_ref(), &new).await,
+            Err(e) => Err(e),
+        };
+        let change = |outcome, after, entry| Change {
+            operator: ctx.operator.clone(),
+            device: target.label(),
+            site: site.clone(),
+            control: Some(crate::site::service::CONTROL.into()),
+            setting: Setting::AccountService,
+            before: None,
+            after,
+            outcome,
+            vault_entry: entry,
+        };
+        let account = Some(format!("service account {}", new.username));
+        let kept = match proven {
+            Ok(true) => {
+                let (at, entry) = (address.clone(), new.clone());
+                ctx.vault.blocking(move |v| v.promote_service(&at, &entry)).await?;
+                let entry = Scope::Service(address.clone()).entry_name(&new.username);
+                let after = Some(Value::Text(format!("{} set", new.username)));
+                ctx.history.append(change(Outcome::Verified, after, Some(entry)), &ctx.now())?;
+                Kept::New
+            }
+            Ok(false) => {
+                let (pending, name) = (Scope::ServicePending(address.clone()), new.username.clone());
+                ctx.vault.blocking(move |v| v.forget(&pending, Some(&name))).await?;
+                let reason = "recovery: the device did not take the service account's new password".to_string();
+                ctx.history.append(change(Outcome::RolledBack { reason }, None, None), &ctx.now())?;
+                Kept::Old
+            }
+            Err(e) => {
+                let reason = format!("recovery: {e}");
+                ctx.history.append(change(Outcome::Failed { reason }, None, None), &ctx.now())?;
+                Kept::Pending
+            }
+        };
+        out.push(Recovered { device: address, kept, detail: account });
     }
     Ok(out)
 }

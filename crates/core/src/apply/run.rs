@@ -20,7 +20,7 @@ pub(super) struct Run<'a> {
 impl Run<'_> {
     /// Record a change in the history, off the async threads: an append waits for the
     /// disk (a flush), and 500 devices' appends on the workers stalled every exchange.
-    async fn record(
+    pub(super) async fn record(
         &self,
         step: &Step,
         after: Option<Value>,
@@ -50,7 +50,7 @@ impl Run<'_> {
 
     /// Read one setting back. A device that drops off the network (rebooting to apply
     /// the change) is waited for, up to the site's reboot time, then read.
-    async fn read_back(&self, key: Setting) -> Result<Option<Value>> {
+    pub(super) async fn read_back(&self, key: Setting) -> Result<Option<Value>> {
         let deadline = tokio::time::Instant::now() + self.ctx.connect.timings.reboot();
         loop {
             match self.drv.read_settings(&[key]).await {
@@ -253,7 +253,7 @@ impl Run<'_> {
     /// client pins a device's certificate at first contact and holds it to it after),
     /// or say why not. Plain HTTP only when the site baseline allows it, and then the
     /// history says so.
-    async fn over_https(&mut self, step: &Step) -> Result<Option<String>> {
+    pub(super) async fn over_https(&mut self, step: &Step) -> Result<Option<String>> {
         if self.drv.http().base.starts_with("https://") {
             return Ok(None);
         }
@@ -460,6 +460,7 @@ impl Run<'_> {
             (Phase::Credentials, _) => self.rotate(step).await,
             (Phase::HttpOff, _) => self.http_off(step).await,
             (_, Setting::AccountUsers) => self.extra_users(step).await,
+            (_, Setting::AccountService) => self.service_accounts(step).await,
             (_, Setting::TlsCertificateSelfSigned) => self.certificate(step).await,
             _ => self.setting(step).await,
         }

@@ -149,20 +149,21 @@ pub fn evaluate_control(c: &Control, p: &Posture) -> Finding {
 }
 
 pub fn evaluate(b: &Baseline, p: &Posture) -> Vec<Finding> {
-    // Accounts the site keeps (a recorder's) are not extra accounts.
-    let keep = b.site.as_ref().map(|s| s.keep_accounts.as_slice()).unwrap_or_default();
-    let filtered;
-    let p = match p.get(Setting::AccountUsers) {
-        Some(Reading::Known(Value::List(l))) if !keep.is_empty() => {
-            let mut q = p.clone();
-            let extra = l.iter().filter(|e| !crate::site::keeps(keep, e)).cloned().collect();
-            q.known(Setting::AccountUsers, Value::List(extra));
-            filtered = q;
-            &filtered
-        }
-        _ => p,
+    let Some(site) = b.site.as_ref() else {
+        return b.controls.iter().map(|c| evaluate_control(c, p)).collect();
     };
-    b.controls.iter().map(|c| evaluate_control(c, p)).collect()
+    let mut q = p.clone();
+    // The site's service accounts, read from the account list.
+    crate::site::service::derive(&mut q, &site.service_accounts);
+    // Accounts the site keeps (a recorder's, its service accounts) are not extra accounts.
+    let keep = site.kept_accounts();
+    if let Some(Reading::Known(Value::List(l))) = p.get(Setting::AccountUsers) {
+        if !keep.is_empty() {
+            let extra = l.iter().filter(|e| !crate::site::keeps(&keep, e)).cloned().collect();
+            q.known(Setting::AccountUsers, Value::List(extra));
+        }
+    }
+    b.controls.iter().map(|c| evaluate_control(c, &q)).collect()
 }
 
 /// 0–100: the severity-weighted share of decided controls that pass. Unknown counts

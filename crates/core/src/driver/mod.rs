@@ -112,6 +112,12 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         let _ = (username, password);
         Err(Error::Unsupported { address: self.http().address.clone(), operation: "set password".into() })
     }
+    /// Make a (service) account with this role and password, or give the one of that
+    /// name this role and password; never the administrator.
+    async fn set_account(&self, name: &str, role: crate::site::service::Role, password: &Secret) -> Result<()> {
+        let _ = (name, role, password);
+        Err(Error::Unsupported { address: self.http().address.clone(), operation: "service accounts".into() })
+    }
 }
 
 #[async_trait]
@@ -161,6 +167,9 @@ impl Driver for isapi::IsapiDriver {
     async fn set_password(&self, username: &str, password: &Secret) -> Result<()> {
         isapi::IsapiDriver::set_password(self, username, password).await
     }
+    async fn set_account(&self, name: &str, role: crate::site::service::Role, password: &Secret) -> Result<()> {
+        isapi::IsapiDriver::set_account(self, name, role, password).await
+    }
 }
 
 #[async_trait]
@@ -188,6 +197,9 @@ impl Driver for onvif::OnvifDriver {
     }
     async fn set_password(&self, username: &str, password: &Secret) -> Result<()> {
         onvif::OnvifDriver::set_password(self, username, password).await
+    }
+    async fn set_account(&self, name: &str, role: crate::site::service::Role, password: &Secret) -> Result<()> {
+        onvif::OnvifDriver::set_account(self, name, role, password).await
     }
     async fn install_certificate(&self, ca: &crate::certs::SiteCa, names: &[String]) -> Result<crate::certs::Leaf> {
         onvif::OnvifDriver::install_certificate(self, ca, names).await

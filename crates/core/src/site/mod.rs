@@ -5,6 +5,7 @@
 
 pub mod names;
 pub mod passwords;
+pub mod service;
 pub mod tz;
 
 use crate::setting::Setting;
@@ -43,6 +44,11 @@ pub struct SiteSection {
     /// (`vms-*`). The audit does not count them as extra accounts, and no plan deletes them.
     #[serde(default)]
     pub keep_accounts: Vec<String>,
+    /// Accounts the site ensures on every device, each with its role and its own
+    /// generated password (`[[site.service_accounts]]`): a recorder's, a VMS's. Kept,
+    /// like `keep_accounts`.
+    #[serde(default)]
+    pub service_accounts: Vec<service::ServiceAccount>,
     /// Every device's admin password must be its own (`SITE-PW-UNIQUE`, compared in
     /// the vault: the shared installer password fails it).
     #[serde(default)]
@@ -70,6 +76,14 @@ pub fn keeps(patterns: &[String], entry: &str) -> bool {
 }
 
 impl SiteSection {
+    /// Every account the site keeps: those it names, and its service accounts.
+    pub fn kept_accounts(&self) -> Vec<String> {
+        let services: Vec<String> = self.service_accounts.iter().map(|a| a.name.clone()).collect();
+        let mut all = self.keep_accounts.clone();
+        all.extend(services.into_iter().filter(|n| !self.keep_accounts.contains(n)));
+        all
+    }
+
     /// The naming pattern with `{site}` filled in.
     pub fn name_pattern(&self) -> Result<Option<names::NamePattern>, String> {
         let Some(p) = &self.device_name else { return Ok(None) };
@@ -99,6 +113,7 @@ impl SiteSection {
         if let Some(p) = self.keep_accounts.iter().find(|p| p.trim().trim_end_matches('*').is_empty()) {
             return Err(format!("keep_accounts: {p:?} would keep every account; name them"));
         }
+        service::validate(&self.service_accounts)?;
         for (field, hosts) in [("ntp_servers", &self.ntp_servers), ("management_hosts", &self.management_hosts)] {
             if let Some(h) = hosts.iter().find(|h| h.trim().is_empty() || h.contains(char::is_whitespace)) {
                 return Err(format!("{field}: {h:?} is not a host name or address"));
@@ -198,6 +213,22 @@ impl SiteSection {
             c.mappings.etsi_en_303_645 = vec!["5.1-1".into()];
             out.push(c);
         }
+        if !self.service_accounts.is_empty() {
+            let list: Vec<String> = self.service_accounts.iter().map(service::ServiceAccount::entry).collect();
+            let mut c = control(
+                service::CONTROL,
+                "The site's service accounts exist, each with its role",
+                "A recorder that logs in with its own least-privilege account keeps recording when the \
+                 admin password rotates, and never holds the admin's.",
+                Setting::AccountService,
+                Expect::Includes(list),
+                Severity::Medium,
+                &["PR.AA-05"],
+                &["CR 1.3", "CR 2.1"],
+            );
+            c.mappings.etsi_en_303_645 = vec!["5.1-1".into()];
+            out.push(c);
+        }
         if let Some(days) = self.password_max_age_days {
             out.push(control(
                 passwords::AGE,
@@ -229,6 +260,7 @@ mod tests {
             allow_plaintext_secrets: false,
             ca_scope: Vec::new(),
             keep_accounts: Vec::new(),
+            service_accounts: Vec::new(),
             unique_passwords: false,
             password_max_age_days: None,
             timing: Default::default(),

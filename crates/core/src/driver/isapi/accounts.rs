@@ -96,6 +96,44 @@ impl IsapiDriver {
         Ok(())
     }
 
+    /// A service account: the web user made (POST) or given its level and password
+    /// (PUT), then its ONVIF twin, where the firmware keeps ONVIF users apart (a
+    /// recorder may log in over either).
+    pub async fn set_account(
+        &self,
+        name: &str,
+        role: crate::site::service::Role,
+        password: &crate::secret::Secret,
+    ) -> Result<()> {
+        let (level, onvif_type) = match role {
+            crate::site::service::Role::Operator => ("Operator", "operator"),
+            crate::site::service::Role::Viewer => ("Viewer", "mediaUser"),
+        };
+        let users = self.web_users().await?;
+        match users.iter().find(|(_, n)| n == name) {
+            Some((id, _)) => {
+                let path = format!("/ISAPI/Security/users/{id}");
+                self.put(&path, &write::user_with_level(id, name, password.expose(), level)).await?;
+            }
+            None => {
+                // The firmware wants an id: the first free one after the admin's.
+                let taken: Vec<u32> = users.iter().filter_map(|(id, _)| id.parse().ok()).collect();
+                let id = (2..=64u32).find(|i| !taken.contains(i)).unwrap_or(64).to_string();
+                let body = write::user_with_level(&id, name, password.expose(), level);
+                let a = self.http.call("POST", "/ISAPI/Security/users", Some(("application/xml", &body))).await?;
+                put_status(&self.http.address, "/ISAPI/Security/users", &a)?;
+            }
+        }
+        let a = self.http.call("GET", "/ISAPI/Security/ONVIF/users", None).await;
+        if matches!(&a, Ok(a) if a.status == 200) {
+            let path = "/ISAPI/Security/ONVIF/users";
+            let body = write::onvif_user_with_type(name, password.expose(), onvif_type);
+            let a = self.http.call("PUT", path, Some(("application/xml", &body))).await?;
+            put_status(&self.http.address, path, &a)?;
+        }
+        Ok(())
+    }
+
     fn http_with_new_password(&self, username: &str, password: &crate::secret::Secret) -> HttpSession {
         self.http.with_credentials(Some(crate::secret::Credentials {
             username: username.into(),
@@ -138,5 +176,43 @@ mod tests {
         let gone = super::IsapiDriver::new(http).delete_users(&["nobody".to_string()]).await.unwrap();
         assert!(gone.is_empty());
         assert!(!script.calls().iter().skip(script_calls).any(|c| c.starts_with("DELETE")), "{:?}", script.calls());
+    }
+
+    #[tokio::test]
+    async fn a_service_account_is_made_when_missing_and_updated_when_present_never_twice() {
+        use crate::driver::transport::script::status;
+        let session = |script: &Arc<Script>| {
+            HttpSession::new(
+                script.client(),
+                "http://192.0.2.5:80".into(),
+                Some(Credentials::new("admin", "Secret-123")),
+                Arc::new(LoginGuard::default()),
+                crate::driver::Timings::reads_and_writes(std::time::Duration::from_secs(2)),
+            )
+        };
+        let secret = crate::secret::Secret::new("Svc-Pass-2026!");
+        let viewer = crate::site::service::Role::Viewer;
+        // Missing: made with the first free id, with the viewer's level; no ONVIF list.
+        let script = Script::new()
+            .on("GET", "/ISAPI/Security/users", vec![ok(USERS)])
+            .on("POST", "/ISAPI/Security/users", vec![ok(DONE)])
+            .on("GET", "/ISAPI/Security/ONVIF/users", vec![status(404, "")]);
+        super::IsapiDriver::new(session(&script)).set_account("nvr", viewer, &secret).await.unwrap();
+        let calls = script.calls();
+        assert!(calls.contains(&"POST /ISAPI/Security/users".to_string()), "{calls:?}");
+        assert!(!calls.iter().any(|c| c.starts_with("PUT")), "{calls:?}");
+        let bodies: Vec<String> = script.seen.lock().unwrap().iter().filter_map(|r| r.body.clone()).collect();
+        let sent = bodies.into_iter().find(|b| b.contains("<userName>nvr</userName>")).unwrap();
+        assert!(sent.contains("<id>4</id>") && sent.contains("<userLevel>Viewer</userLevel>"), "{sent}");
+        // Present: its own id is updated, and its ONVIF twin too.
+        let script = Script::new()
+            .on("GET", "/ISAPI/Security/users", vec![ok(USERS)])
+            .on("PUT", "/ISAPI/Security/users/3", vec![ok(DONE)])
+            .on("GET", "/ISAPI/Security/ONVIF/users", vec![ok(USERS)])
+            .on("PUT", "/ISAPI/Security/ONVIF/users", vec![ok(DONE)]);
+        super::IsapiDriver::new(session(&script)).set_account("guest", viewer, &secret).await.unwrap();
+        let calls = script.calls();
+        assert!(!calls.iter().any(|c| c.starts_with("POST")), "{calls:?}");
+        assert!(calls.contains(&"PUT /ISAPI/Security/ONVIF/users".to_string()), "{calls:?}");
     }
 }

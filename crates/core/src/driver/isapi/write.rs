@@ -214,6 +214,27 @@ pub fn onvif_user_password(id: &str, username: &str, password: &str) -> String {
     )
 }
 
+/// A web user with its level (`POST /ISAPI/Security/users`, or `PUT …/users/{id}`).
+pub fn user_with_level(id: &str, username: &str, password: &str, level: &str) -> String {
+    format!(
+        "<User version=\"2.0\" xmlns=\"http://www.hikvision.com/ver20/XMLSchema\"><id>{}</id><userName>{}</userName><password>{}</password><userLevel>{}</userLevel></User>",
+        crate::xml::esc(id),
+        crate::xml::esc(username),
+        crate::xml::esc(password),
+        crate::xml::esc(level)
+    )
+}
+
+/// The ONVIF twin of a web user, made or updated (`PUT /ISAPI/Security/ONVIF/users`).
+pub fn onvif_user_with_type(username: &str, password: &str, user_type: &str) -> String {
+    format!(
+        "<UserList version=\"2.0\" xmlns=\"http://www.hikvision.com/ver20/XMLSchema\"><User><userName>{}</userName><password>{}</password><userType>{}</userType></User></UserList>",
+        crate::xml::esc(username),
+        crate::xml::esc(password),
+        crate::xml::esc(user_type)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,5 @@
-//! ONVIF accounts: a user's password changed with SetUser, the user's level kept.
+//! ONVIF accounts: a user's password changed with SetUser, the user's level kept; a
+//! service account made with CreateUsers, or given its level and password with SetUser.
 
 use super::{wire, OnvifDriver};
 use crate::error::{Error, Result};
@@ -22,5 +23,33 @@ impl OnvifDriver {
             crate::xml::esc(&level)
         );
         self.set("SetUser", &body).await
+    }
+
+    /// A service account: CreateUsers when the device has none of that name, else
+    /// SetUser with the role's level (ONVIF's `User` is the viewer's).
+    pub async fn set_account(
+        &self,
+        name: &str,
+        role: crate::site::service::Role,
+        password: &crate::secret::Secret,
+    ) -> Result<()> {
+        let users = match self.read("GetUsers", wire::users).await? {
+            Ok(u) => u,
+            Err(_) => return Err(Error::Unsupported { address: self.address(), operation: "GetUsers".into() }),
+        };
+        let level = match role {
+            crate::site::service::Role::Operator => "Operator",
+            crate::site::service::Role::Viewer => "User",
+        };
+        let user = format!(
+            "<tds:User><tt:Username>{}</tt:Username><tt:Password>{}</tt:Password><tt:UserLevel>{level}</tt:UserLevel></tds:User>",
+            crate::xml::esc(name),
+            crate::xml::esc(password.expose()),
+        );
+        if users.iter().any(|(n, _)| n == name) {
+            self.set("SetUser", &format!("<tds:SetUser>{user}</tds:SetUser>")).await
+        } else {
+            self.set("CreateUsers", &format!("<tds:CreateUsers>{user}</tds:CreateUsers>")).await
+        }
     }
 }

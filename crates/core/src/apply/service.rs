@@ -1,0 +1,106 @@
+//! The site's service accounts on one device: each missing one made with its own
+//! generated password, or every one given a new password when a rotation was asked
+//! for. Journaled through the vault like the admin's rotation: the password is pending
+//! in the vault before the device hears it, and becomes the account's entry only once
+//! a login with it succeeds. The recorder's operator gets it from the handover.
+
+use super::*;
+use crate::site::service::{self, ServiceAccount};
+
+impl Run<'_> {
+    /// The step for `Setting::AccountService` (see [`crate::plan`]): `to` is the
+    /// site's list (make what is missing) or `rotated` (set every one anew).
+    pub(super) async fn service_accounts(&mut self, step: &Step) -> Result<StepResult> {
+        if let Some(reason) = self.over_https(step).await? {
+            return Ok(StepResult::Skipped { reason });
+        }
+        let rotate = step.to == Value::Text("rotated".into());
+        let accounts = self.ctx.site.service_accounts.clone();
+        let seen = self.service_reading().await?;
+        let (missing, _) = service::missing_and_wrong(seen.as_ref(), &accounts);
+        let chosen: Vec<ServiceAccount> =
+            if rotate { accounts.clone() } else { missing.into_iter().cloned().collect() };
+        let mut problems = Vec::new();
+        for account in &chosen {
+            let before = match &seen {
+                Some(Value::List(l)) => l.iter().find(|e| crate::site::account_name(e) == account.name).cloned(),
+                _ => None,
+            };
+            if let Some(why) = self.set_service_account(step, account, before).await? {
+                problems.push(format!("{}: {why}", account.name));
+            }
+        }
+        let now = self.service_reading().await?;
+        let (missing, wrong) = service::missing_and_wrong(now.as_ref(), &accounts);
+        // Without a rotation an account with another role keeps it (the plan said why).
+        let wrong: Vec<&ServiceAccount> = if rotate { wrong } else { Vec::new() };
+        if problems.is_empty() && missing.is_empty() && wrong.is_empty() {
+            return Ok(StepResult::Verified);
+        }
+        let mut reason = problems;
+        reason.extend(missing.iter().map(|a| format!("{} is missing after the change", a.name)));
+        reason.extend(wrong.iter().map(|a| format!("{} does not read back as {}", a.name, a.entry())));
+        Ok(StepResult::Failed { reason: reason.join("; ") })
+    }
+
+    /// The service accounts the device lists, as `name (role)`.
+    async fn service_reading(&self) -> Result<Option<Value>> {
+        Ok(self.read_back(Setting::AccountUsers).await?.map(|v| match v {
+            Value::List(users) => Value::List(service::present(&users, &self.ctx.site.service_accounts)),
+            other => other,
+        }))
+    }
+
+    /// One account: pending in the vault, told to the device, proven by its own login.
+    /// `Some(reason)` when it did not end with the new password proven.
+    async fn set_service_account(
+        &mut self,
+        step: &Step,
+        account: &ServiceAccount,
+        before: Option<String>,
+    ) -> Result<Option<String>> {
+        let address = self.target.address.to_string();
+        let new = Credentials { username: account.name.clone(), password: self.ctx.passwords.generate(&account.name) };
+        let pending = Scope::ServicePending(address.clone());
+        let (scope, entry) = (pending.clone(), new.clone());
+        self.ctx.vault.blocking(move |v| v.set(scope, &entry)).await?;
+        let own = Step {
+            from: before.clone().map(Value::Text),
+            to: Value::Text(account.entry()),
+            action: format!("set the service account {} with a unique generated password", account.entry()),
+            ..step.clone()
+        };
+        self.record(&own, None, Outcome::Intent, Some(pending.entry_name(&new.username))).await?;
+        let told = self.drv.set_account(&account.name, account.role, &new.password).await;
+        let how = if before.is_some() { "rotated" } else { "created" };
+        match password::logs_in(self.drv.as_ref(), &new).await {
+            Ok(true) => {
+                let (at, proven) = (address.clone(), new.clone());
+                self.ctx.vault.blocking(move |v| v.promote_service(&at, &proven)).await?;
+                let after = Some(Value::Text(format!("{} {how}", account.entry())));
+                let entry = Scope::Service(address).entry_name(&new.username);
+                self.record(&own, after, Outcome::Verified, Some(entry)).await?;
+                Ok(None)
+            }
+            Ok(false) => {
+                // The device did not take it: the account keeps what it had, and the
+                // recorder that uses it is unaffected. The pending password goes.
+                let at = pending.clone();
+                let name = new.username.clone();
+                self.ctx.vault.blocking(move |v| v.forget(&at, Some(&name))).await?;
+                let reason = match told {
+                    Err(e) => e.to_string(),
+                    Ok(()) => "the device accepted the change, but the new password is refused".into(),
+                };
+                self.record(&own, None, Outcome::Failed { reason: reason.clone() }, None).await?;
+                Ok(Some(reason))
+            }
+            Err(e) => {
+                // Not proven either way: stays pending for `recover`.
+                let reason = format!("{e}; the new password stays pending: run portcullis recover");
+                self.record(&own, None, Outcome::Failed { reason: reason.clone() }, None).await?;
+                Ok(Some(reason))
+            }
+        }
+    }
+}
