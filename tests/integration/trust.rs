@@ -264,29 +264,31 @@ async fn a_site_that_wants_unique_passwords_gets_them_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_recorders_account_survives_apply_and_others_go_only_when_asked() {
     use portcullis_sim::state::{Account, WebLevel};
-    let fleet = Fleet::start(FleetConfig::for_tests(1, Profile::HikvisionCurrent)).await.unwrap();
+    let mut cfg = FleetConfig::for_tests(1, Profile::HikvisionCurrent);
+    // The simulator's live site: the recorder's account comes with the camera.
+    cfg.recorder = true;
+    let fleet = Fleet::start(cfg).await.unwrap();
     let camera = fleet.camera(0).unwrap().clone();
-    for (id, name, password) in [(5, "nvr-recorder", "Rec0rder-Pass!"), (6, "old-installer", "Inst4ll-Pass!")] {
-        camera.state().accounts.push(Account {
-            id,
-            username: name.into(),
-            password: password.into(),
-            web_level: Some(WebLevel::Operator),
-            onvif_level: None,
-            onvif_id: 0,
-        });
-    }
+    camera.state().accounts.push(Account {
+        id: 6,
+        username: "old-installer".into(),
+        password: "Inst4ll-Pass!".into(),
+        web_level: Some(WebLevel::Operator),
+        onvif_level: None,
+        onvif_id: 0,
+    });
     let device = fleet.devices()[0].clone();
     // The recorder: logs in with its account every 300 ms while the run goes on.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let recorder = {
         let stop = stop.clone();
         let base = format!("http://{}:{}", device.address, device.http_port.unwrap());
+        let password = device.recorder_password.clone().expect("the fleet's recorder account");
         tokio::spawn(async move {
             let (mut ok, mut refused) = (0, 0);
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let client = portcullis_core::driver::http::client(std::time::Duration::from_secs(5)).unwrap();
-                let creds = portcullis_core::secret::Credentials::new("nvr-recorder", "Rec0rder-Pass!");
+                let creds = portcullis_core::secret::Credentials::new("nvr-recorder", password.clone());
                 let guard = client.guards.of(device.address.into());
                 let session = portcullis_core::driver::http::HttpSession::new(
                     client,

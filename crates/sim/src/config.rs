@@ -116,6 +116,9 @@ pub struct FleetConfig {
     /// ([`crate::profile::Profile::device_timing`]) instead of the two above: minutes
     /// for a whole site, so for benchmarks and rehearsals, not for unit tests.
     pub realistic_timing: bool,
+    /// A recorder on the site: every activated camera has its account (`nvr-recorder`,
+    /// operator level, its own password in the device table), as a live site's cameras do.
+    pub recorder: bool,
     /// Upper bound of the random delay before a multicast ProbeMatch (WS-Discovery
     /// APP_MAX_DELAY is 500 ms).
     pub wsd_max_delay_ms: u64,
@@ -138,6 +141,7 @@ impl Default for FleetConfig {
             reboot_seconds: 5.0,
             key_generation_seconds: 0.0,
             realistic_timing: false,
+            recorder: false,
             wsd_max_delay_ms: 500,
             faults: Faults::default(),
             cameras: Vec::new(),

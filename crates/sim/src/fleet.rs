@@ -51,6 +51,9 @@ pub struct DeviceRecord {
     /// Answers SADP inquiries.
     pub sadp_discoverable: bool,
     pub endpoint_reference: String,
+    /// The site recorder's password, on a fleet started with a recorder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorder_password: Option<String>,
 }
 
 /// A running fleet. Dropping it closes every listener.
@@ -98,6 +101,7 @@ impl Fleet {
                 password: over.and_then(|o| o.password.clone()),
                 activated: over.and_then(|o| o.activated),
                 onvif_discoverable: over.and_then(|o| o.discoverable),
+                recorder: config.recorder,
             };
             let state =
                 build_state(&blueprint, &mut rng).map_err(|source| FleetError::Certificate { index, source })?;
@@ -171,5 +175,6 @@ fn record(index: usize, cam: &Camera, profile: Profile) -> DeviceRecord {
         discoverable: st.services.onvif_enabled && st.services.onvif_discoverable && st.activation.activated,
         sadp_discoverable: st.is_hikvision() && st.services.sadp_discoverable,
         endpoint_reference: format!("urn:uuid:{}", id.endpoint_uuid),
+        recorder_password: st.account(crate::profile::RECORDER).map(|a| a.password.clone()),
     }
 }

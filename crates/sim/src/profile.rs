@@ -111,7 +111,12 @@ pub struct Blueprint {
     pub password: Option<String>,
     pub activated: Option<bool>,
     pub onvif_discoverable: Option<bool>,
+    /// Carry the site recorder's account (`nvr-recorder`, operator).
+    pub recorder: bool,
 }
+
+/// The account a site's recorder (NVR or VMS) logs in with.
+pub const RECORDER: &str = "nvr-recorder";
 
 /// The service ports a camera is configured with.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -288,6 +293,19 @@ pub fn build_state(bp: &Blueprint, rng: &mut StdRng) -> Result<CameraState, TlsE
             web_level: Some(WebLevel::Operator),
             onvif_level: None,
             onvif_id: 0,
+        });
+    }
+
+    if bp.recorder && activated {
+        let id = accounts.iter().map(|a| a.id).max().unwrap_or(1) + 1;
+        let onvif_id = accounts.iter().map(|a| a.onvif_id).max().unwrap_or(1) + 1;
+        accounts.push(Account {
+            id,
+            username: RECORDER.into(),
+            password: generated_password(rng),
+            web_level: (vendor == Vendor::Hikvision).then_some(WebLevel::Operator),
+            onvif_level: Some(OnvifLevel::Operator),
+            onvif_id,
         });
     }
 

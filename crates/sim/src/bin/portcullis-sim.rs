@@ -55,6 +55,9 @@ struct Args {
     /// (seconds to minutes), overriding the two above.
     #[arg(long)]
     realistic_timing: bool,
+    /// Give every activated camera the site recorder's account (nvr-recorder, operator).
+    #[arg(long)]
+    recorder: bool,
     /// Print the fleet as indented JSON.
     #[arg(long)]
     pretty: bool,
@@ -89,6 +92,7 @@ fn config_from(args: &Args) -> Result<FleetConfig, String> {
     }
     c.ephemeral |= args.ephemeral;
     c.realistic_timing |= args.realistic_timing;
+    c.recorder |= args.recorder;
     if let Some(s) = args.key_generation_seconds {
         c.key_generation_seconds = s;
     }
