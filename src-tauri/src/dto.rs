@@ -327,6 +327,8 @@ ipc! {
         pub devices: u32,
         /// Devices the vault had a password for.
         pub with_password: u32,
+        /// Service-account lines (the recorder's accounts, with their passwords).
+        pub service_accounts: u32,
     }
 
     /// What the report would say, before writing it: its summary and worst devices.
@@ -495,6 +497,9 @@ pub struct HandoverRequest {
     pub passphrase: String,
     /// Only this site's devices; all when empty.
     pub site: Option<String>,
+    /// Only the site's service accounts, for the recorder's operator: no admin password.
+    #[serde(default)]
+    pub service_accounts_only: bool,
 }
 
 impl std::fmt::Debug for HandoverRequest {
@@ -502,6 +507,7 @@ impl std::fmt::Debug for HandoverRequest {
         f.debug_struct("HandoverRequest")
             .field("passphrase", &portcullis_core::secret::REDACTED)
             .field("site", &self.site)
+            .field("service_accounts_only", &self.service_accounts_only)
             .finish()
     }
 }

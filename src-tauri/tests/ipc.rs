@@ -236,6 +236,15 @@ fn demo_site_end_to_end_through_ipc() {
     let current: Vec<String> =
         labels.iter().filter_map(|l| vault.lookup(l, None).unwrap()).map(|c| c.password.expose().to_string()).collect();
     assert!(current.iter().all(|p| plain.contains(p.as_str())), "every current password is in the handover");
+    // For the recorder's operator: the service accounts only (the demo site has none),
+    // and no admin password.
+    let only = json!({ "request": { "passphrase": phrase, "site": null, "service_accounts_only": true } });
+    let h = ok("export_handover", only);
+    assert_eq!(h["service_accounts"], 0, "{h}");
+    let cipher = std::fs::read(h["path"].as_str().unwrap()).unwrap();
+    let plain = age::decrypt(&age::scrypt::Identity::new(phrase.to_string().into()), &cipher).unwrap();
+    let plain = String::from_utf8(plain).unwrap();
+    assert!(current.iter().all(|p| !plain.contains(p.as_str())), "no admin password: {plain}");
 
     // A factory-new camera is activated and, in the same run, audited and hardened: a
     // second plan has nothing left to do but what is blocked.

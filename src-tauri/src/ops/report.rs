@@ -96,7 +96,11 @@ pub fn handover(session: &Session, request: HandoverRequest) -> IpcResult<Handov
         site.as_deref(),
         &operator,
         &to,
-        portcullis_core::handover::Contents::Everything,
+        if request.service_accounts_only {
+            portcullis_core::handover::Contents::ServiceAccounts
+        } else {
+            portcullis_core::handover::Contents::Everything
+        },
     )?;
     let name = format!("portcullis-handover-{}.age", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
     let path = session.ws.home.join("reports").join(name);
@@ -105,5 +109,6 @@ pub fn handover(session: &Session, request: HandoverRequest) -> IpcResult<Handov
         path: path.display().to_string(),
         devices: u32::try_from(h.devices).unwrap_or(u32::MAX),
         with_password: u32::try_from(h.with_password).unwrap_or(u32::MAX),
+        service_accounts: u32::try_from(h.service_accounts).unwrap_or(u32::MAX),
     })
 }

@@ -7,4 +7,8 @@ export type HandoverFile = { path: string, devices: number,
 /**
  * Devices the vault had a password for.
  */
-with_password: number, };
+with_password: number, 
+/**
+ * Service-account lines (the recorder's accounts, with their passwords).
+ */
+service_accounts: number, };

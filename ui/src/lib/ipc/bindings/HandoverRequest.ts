@@ -8,4 +8,8 @@ export type HandoverRequest = { passphrase: string,
 /**
  * Only this site's devices; all when empty.
  */
-site: string | null, };
+site: string | null, 
+/**
+ * Only the site's service accounts, for the recorder's operator: no admin password.
+ */
+service_accounts_only: boolean, };
