@@ -429,6 +429,13 @@ async fn the_sites_service_accounts_are_made_rotated_on_demand_and_handed_over()
     let verified =
         history.iter().filter(|r| r["setting"] == "account.service" && r["outcome"]["state"] == "verified").count();
     assert_eq!(verified, 4, "made and rotated on each, every one recorded and proven");
+    // The customer's report says which account rotated when.
+    let report = home.dir.join("report.json");
+    let made_report = home.run(&["report", "--format", "json", "--out", report.to_str().unwrap()]).await;
+    assert!(made_report.ok, "{}", made_report.text);
+    let report = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(report.matches("nvr-rec (viewer) rotated").count(), 2, "both rotations, with their times");
+    assert!(!rotated.iter().any(|p| report.contains(p.as_str())), "never a password");
 
     // The recorder's operator gets the service accounts, and no admin password.
     let sealed = home.dir.join("service.age");
