@@ -33,7 +33,9 @@ pub struct Args {
     #[arg(long)]
     operator: Option<String>,
     /// Rotate every admin password now, even those the audit passes (a site's shared
-    /// installer password, or at handover): vault first, verified, journaled like any rotation.
+    /// installer password, or at handover), and the site's service accounts' (their
+    /// recorder then needs the new ones: `handover --service-accounts`): vault first,
+    /// verified, journaled like any rotation.
     #[arg(long)]
     rotate_passwords: bool,
     /// Delete the accounts the plan lists by name (besides admin and the site's

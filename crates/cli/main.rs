@@ -26,9 +26,12 @@ Environment:
   PORTCULLIS_VAULT             keyring (default) or file
   PORTCULLIS_VAULT_PASSPHRASE  passphrase of the file vault";
 
+/// The version and the commit it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("PORTCULLIS_COMMIT"), ")");
+
 /// Find, audit and harden the IP cameras of a site.
 #[derive(Debug, Parser)]
-#[command(name = "portcullis", version, after_help = PLANNED)]
+#[command(name = "portcullis", version = VERSION, after_help = PLANNED)]
 struct Cli {
     /// Machine-readable output: one JSON object per line.
     #[arg(long, global = true)]
@@ -78,6 +81,13 @@ enum Command {
     },
     /// Where Portcullis keeps its data.
     Home,
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions { shell: clap_complete::Shell },
+    /// Write the manual pages (portcullis.1 and one per command) into a folder.
+    Man {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -99,6 +109,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(&args, &out),
         Command::Handover(args) => handover::run(&args, &out),
         Command::Backups { command } => backups::run(command, &out),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "portcullis", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out: dir } => {
+            use clap::CommandFactory;
+            std::fs::create_dir_all(&dir)?;
+            clap_mangen::generate_to(Cli::command(), &dir)?;
+            println!("Wrote the manual pages to {}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -88,6 +88,39 @@ fn help_lists_the_planned_subcommands() {
     }
 }
 
+/// Issue #16: the CLI as people install it: completions for every shell, the manual
+/// pages, and a version that names the commit.
+#[test]
+fn completions_man_pages_and_the_version_with_its_commit() {
+    let portcullis = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_portcullis")).args(args).output().unwrap();
+    for (shell, mark) in [
+        ("bash", "_portcullis()"),
+        ("zsh", "#compdef portcullis"),
+        ("fish", "complete -c portcullis"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let o = portcullis(&["completions", shell]);
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success() && text.contains(mark), "{shell}: {text:.200}");
+        assert!(text.contains("handover") && text.contains("rotate-passwords"), "{shell} knows the commands and flags");
+    }
+    let dir = std::env::temp_dir().join(format!("pc-man-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(portcullis(&["man", "--out", dir.to_str().unwrap()]).status.success());
+    let page = std::fs::read_to_string(dir.join("portcullis.1")).unwrap();
+    assert!(page.contains(".TH portcullis 1") && page.contains("PORTCULLIS_VAULT"), "{page:.300}");
+    let apply = std::fs::read_to_string(dir.join("portcullis-apply.1")).unwrap();
+    assert!(apply.contains("rotate") && apply.contains("passwords"), "the apply page has its flags: {apply:.300}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let version = String::from_utf8_lossy(&portcullis(&["--version"]).stdout).to_string();
+    let head =
+        Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().ok().filter(|o| o.status.success());
+    match head {
+        Some(h) => assert!(version.contains(String::from_utf8_lossy(&h.stdout).trim()), "{version}"),
+        None => assert!(version.contains("(commit "), "{version}"),
+    }
+}
+
 #[test]
 fn portcullis_home_follows_the_environment() {
     let o = Command::new(env!("CARGO_BIN_EXE_portcullis"))
