@@ -105,6 +105,29 @@ async fn demo_site_discover_audit_plan_apply_history() {
     result.unwrap();
 }
 
+/// Issue #16: the app as a package installs it (`scripts/test-desktop.sh` installs the
+/// .deb and sets `PORTCULLIS_E2E_INSTALLED` to the installed binary): it opens its window
+/// on the demo site, the simulated cameras running in the installed process.
+#[tokio::test(flavor = "multi_thread")]
+async fn installed_package_opens_on_its_demo_site() {
+    let Ok(app) = std::env::var("PORTCULLIS_E2E_INSTALLED") else {
+        eprintln!("e2e: skipped (scripts/test-desktop.sh runs it against the installed .deb)");
+        return;
+    };
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: run under xvfb-run");
+    assert!(Path::new(&app).exists(), "{app} is not installed");
+    let _driver = e2e::start_driver(DRIVER_PORT, NATIVE_PORT).unwrap();
+    let mut caps = Capabilities::new();
+    caps.set("browserName", json!("wry")).unwrap();
+    caps.set("tauri:options", json!({ "application": app, "args": ["--demo"] })).unwrap();
+    let d = WebDriver::new(format!("http://127.0.0.1:{DRIVER_PORT}"), caps).await.unwrap();
+    let count = wait_text(&d, "#device-count", 60, |t| t == "12").await;
+    let title = d.title().await;
+    let chip = wait_text(&d, "#demo-chip", 5, |t| t.contains("Demo")).await;
+    let _ = d.quit().await;
+    assert_eq!((count.as_str(), title.ok().as_deref()), ("12", Some("Portcullis")), "{chip}");
+}
+
 async fn run(d: &WebDriver, ca_key: &str) -> WebDriverResult<()> {
     // The demo fleet is imported at start.
     wait_text(d, "#device-count", 60, |t| t == "12").await;
