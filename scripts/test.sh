@@ -62,6 +62,8 @@ phase "cargo fmt --check"
 cargo fmt --all -- --check
 phase "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
+phase "platform gates: what runs where, and what stands in its place (tests/tidy.rs checks each has one)"
+scripts/platform-gates.sh
 phase "cargo deny"
 cargo deny --log-level error check licenses bans sources
 

@@ -53,6 +53,31 @@ fn every_source_file_opens_with_a_doc_line() {
     assert!(bad.is_empty(), "these files do not open with a `//!` line saying what they are for: {bad:?}");
 }
 
+/// Issue #16: platform-specific product code has its counterpart (`cfg(unix)` beside
+/// `cfg(not(unix))`, a `target_os` gate beside a `not(…)` one), or says on the line
+/// above what stands in its place elsewhere (`// elsewhere: …`). Tests may be unix-only.
+#[test]
+fn every_platform_gate_has_its_counterpart() {
+    let mut unmatched = Vec::new();
+    for (path, text) in sources().iter().filter(|(p, _)| !p.starts_with("tests/") && !p.starts_with("e2e/")) {
+        let product = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let lines: Vec<&str> = product.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let gate = line.trim_start().starts_with("#[cfg(") || line.contains("cfg!(");
+            let platform = line.contains("unix") || line.contains("windows") || line.contains("target_os");
+            if !gate || !platform || line.contains("not(") {
+                continue;
+            }
+            let said = i.checked_sub(1).and_then(|j| lines.get(j)).is_some_and(|l| l.contains("// elsewhere:"));
+            let counterpart = product.contains("#[cfg(not(");
+            if !said && !counterpart {
+                unmatched.push(format!("{path}:{}: {}", i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(unmatched.is_empty(), "platform gates without a counterpart or an `// elsewhere:` note: {unmatched:#?}");
+}
+
 /// The names of a manifest's `[dependencies]` table.
 fn dependencies(manifest: &str) -> Vec<String> {
     let text = std::fs::read_to_string(root().join(manifest)).unwrap();

@@ -152,11 +152,8 @@ fn open(
 
 /// The user asked for the plaintext in this file: create it readable by its owner only.
 pub(crate) fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path).with_context(|| format!("{} (it must not exist yet)", path.display()))?;
+    let mut f = portcullis_core::files::create_new_private(path)
+        .with_context(|| format!("{} (it must not exist yet)", path.display()))?;
     f.write_all(data)?;
     Ok(())
 }

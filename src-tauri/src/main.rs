@@ -15,6 +15,7 @@ fn main() -> std::process::ExitCode {
     // GL where there is no GPU, as on most CI and many site laptops) for a UI that is a
     // table and forms. Without it the web process needs far less memory (measured in the
     // README); PORTCULLIS_GPU_COMPOSITING=1 keeps WebKit's default.
+    // elsewhere: WebView2 (Windows) and WKWebView (macOS) have no such mode to switch off.
     #[cfg(target_os = "linux")]
     if std::env::var_os("PORTCULLIS_GPU_COMPOSITING").is_none_or(|v| v != "1")
         && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()

@@ -126,6 +126,12 @@ mod platform {
     }
 }
 
+/// Create a new file (never over an existing one or through a link) readable by its
+/// owner only: for plaintext a person asked to have written where they chose.
+pub fn create_new_private(path: &Path) -> std::io::Result<std::fs::File> {
+    platform::create_new_private(path)
+}
+
 /// Open a sled database, waiting briefly for the lock a database just closed in this
 /// process may still hold: sled releases it from a background thread after the last
 /// handle is dropped, so reopening at once (the desktop switching data directories)

@@ -121,12 +121,7 @@ async fn run(args: Args) -> Result<(), String> {
     });
     let text = if args.pretty { serde_json::to_string_pretty(&doc) } else { serde_json::to_string(&doc) };
     println!("{}", text.map_err(|e| e.to_string())?);
-    let mut term =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    until_stopped().await?;
     drop(fleet);
     // Let the Bye datagrams leave before the process ends.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -159,4 +154,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Until Ctrl-C, or SIGTERM where there are signals (what `kill` and CI send).
+#[cfg(unix)]
+async fn until_stopped() -> Result<(), String> {
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+/// Until Ctrl-C (Windows has no SIGTERM; closing the console sends Ctrl-C's event).
+#[cfg(not(unix))]
+async fn until_stopped() -> Result<(), String> {
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
 }
