@@ -84,16 +84,8 @@ pub fn run(cmd: Command, out: &Output) -> anyhow::Result<ExitCode> {
         }
         Command::Import { file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let entries =
-                portcullis_core::inventory::file::parse_csv(&text).with_context(|| file.display().to_string())?;
-            let mut items = Vec::new();
-            for e in entries {
-                let (Some(c), Some(addr)) = (e.credentials, e.sighting.address) else { continue };
-                let label = portcullis_core::driver::label(addr, e.sighting.http_port, e.sighting.https_port);
-                items.push((Scope::Device(label), c));
-            }
-            let n = items.len();
-            vault.set_many(items)?;
+            let n = portcullis_core::tasks::import::credentials(&vault, &text)
+                .with_context(|| file.display().to_string())?;
             if out.json {
                 out.record("import", &serde_json::json!({ "stored": n }));
             } else {

@@ -90,7 +90,10 @@ async fn demo_site_discover_audit_plan_apply_history() {
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     std::fs::write(dir.join("ca.pem"), ca_pem).expect("the CA file");
     std::fs::write(dir.join("ca.key"), &ca_key).expect("the key file");
-    let picks = std::env::join_paths([dir.join("ca.pem"), dir.join("ca.key")]).expect("two paths");
+    // Before them, the report saved where the person chooses, then picked to verify.
+    let report = dir.join("e2e-report.json");
+    let picks =
+        std::env::join_paths([report.clone(), report, dir.join("ca.pem"), dir.join("ca.key")]).expect("four paths");
     // Before tauri-driver starts: it, WebKitWebDriver and the app inherit it.
     std::env::set_var("PORTCULLIS_TEST_PICKS", picks);
     let _driver = e2e::start_driver(DRIVER_PORT, NATIVE_PORT).unwrap();
@@ -202,6 +205,13 @@ async fn run(d: &WebDriver, ca_key: &str) -> WebDriverResult<()> {
     click(d, "#nav-reports").await;
     click(d, "#btn-report-pdf").await;
     wait_text(d, "#report-result", 60, |t| t.contains(".pdf") && t.contains("chain verified")).await;
+    // Saved where the person chooses (the dialog answers from PORTCULLIS_TEST_PICKS),
+    // then chosen again and verified against the history.
+    click(d, "#report-choose").await;
+    click(d, "#btn-report-json").await;
+    wait_text(d, "#report-result", 60, |t| t.contains("e2e-report.json")).await;
+    click(d, "#btn-verify-report").await;
+    wait_text(d, "#verify-result", 30, |t| t.contains("Verified") && t.contains("e2e-report.json")).await;
     // Headings are upper-cased by CSS, and WebDriver reads the rendered text.
     wait_text(d, "#report-preview", 15, |t| {
         let t = t.to_lowercase();

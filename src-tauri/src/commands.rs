@@ -61,13 +61,28 @@ pub fn reject_devices(state: State<'_, AppState>, decision: DeviceDecision) -> I
 }
 
 #[tauri::command]
-pub fn import_inventory(
+pub async fn import_inventory<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
-    name: String,
-    text: String,
+    picking: State<'_, Picking>,
     site: Option<String>,
 ) -> IpcResult<ImportResult> {
-    ops::inventory::import_text(&*state.session()?, &name, &text, site.as_deref())
+    with_dialogs(&app, &state, &picking, move |s, p| ops::inventory::import_file(s, p, site.as_deref())).await
+}
+
+/// Work that opens native dialogs, on a blocking thread: the dialog plugin needs the
+/// main thread free to show them. The files are chosen there, never named by the
+/// webview (issue #14).
+async fn with_dialogs<R: Runtime, T: Send + 'static>(
+    app: &AppHandle<R>,
+    state: &State<'_, AppState>,
+    picking: &State<'_, Picking>,
+    work: impl FnOnce(&crate::session::Session, &dyn crate::picker::FilePicker) -> IpcResult<T> + Send + 'static,
+) -> IpcResult<T> {
+    let (session, picker) = (state.session()?, picking.picker(app));
+    tauri::async_runtime::spawn_blocking(move || work(&session, &*picker))
+        .await
+        .map_err(|e| IpcError::local(format!("stopped: {e}")))?
 }
 
 #[tauri::command]
@@ -179,8 +194,48 @@ pub fn kept_accounts(state: State<'_, AppState>) -> IpcResult<Vec<String>> {
 }
 
 #[tauri::command]
-pub fn export_report(state: State<'_, AppState>, format: String) -> IpcResult<ReportFile> {
-    ops::report::export(&*state.session()?, &format)
+pub async fn export_report<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    picking: State<'_, Picking>,
+    request: ReportExport,
+) -> IpcResult<ReportFile> {
+    with_dialogs(&app, &state, &picking, move |s, p| ops::report::export(s, p, &request)).await
+}
+
+/// A JSON report chosen in a native dialog, checked against the local history.
+#[tauri::command]
+pub async fn verify_report<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    picking: State<'_, Picking>,
+) -> IpcResult<ReportCheck> {
+    with_dialogs(&app, &state, &picking, ops::report::verify).await
+}
+
+/// Device credentials from a CSV chosen in a native dialog, into the vault.
+#[tauri::command]
+pub async fn import_credentials<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    picking: State<'_, Picking>,
+) -> IpcResult<u32> {
+    with_dialogs(&app, &state, &picking, ops::creds::import_file).await
+}
+
+/// The site CA's certificate, saved where the person chooses.
+#[tauri::command]
+pub async fn export_site_ca<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    picking: State<'_, Picking>,
+) -> IpcResult<String> {
+    with_dialogs(&app, &state, &picking, ops::creds::export_ca).await
+}
+
+#[tauri::command]
+pub fn forget_credentials(state: State<'_, AppState>, request: ForgetRequest) -> IpcResult<Vec<VaultEntry>> {
+    ops::creds::forget(&*state.session()?, &request)
 }
 
 /// The UI's first screen is drawn; the milliseconds since the process started.
@@ -196,8 +251,13 @@ pub fn report_preview(state: State<'_, AppState>) -> IpcResult<ReportPreview> {
 
 /// Write-only: the passphrase goes into the encryption and nowhere else.
 #[tauri::command]
-pub fn export_handover(state: State<'_, AppState>, request: HandoverRequest) -> IpcResult<HandoverFile> {
-    ops::report::handover(&*state.session()?, request)
+pub async fn export_handover<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    picking: State<'_, Picking>,
+    request: HandoverRequest,
+) -> IpcResult<HandoverFile> {
+    with_dialogs(&app, &state, &picking, move |s, p| ops::report::handover(s, p, request)).await
 }
 
 /// Renew the certificates that end within `days` days (the CLI's `certs renew`).
@@ -245,10 +305,7 @@ pub async fn import_site_ca<R: Runtime>(
     picking: State<'_, Picking>,
     request: ImportCaRequest,
 ) -> IpcResult<CertificatesView> {
-    let (session, picker) = (state.session()?, picking.picker(&app));
-    tauri::async_runtime::spawn_blocking(move || ops::creds::import_ca(&session, &*picker, request.replace))
-        .await
-        .map_err(|e| IpcError::local(format!("the import stopped: {e}")))?
+    with_dialogs(&app, &state, &picking, move |s, p| ops::creds::import_ca(s, p, request.replace)).await
 }
 
 #[tauri::command]

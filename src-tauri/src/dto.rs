@@ -247,6 +247,36 @@ ipc! {
         pub cancelled: u32,
     }
 
+    /// Which report to write, and where: the data directory's `reports` folder, or a
+    /// place the person chooses in a save dialog (then opened, if asked).
+    #[serde(deny_unknown_fields)]
+    pub struct ReportExport {
+        /// pdf, html, csv, json
+        pub format: String,
+        pub choose_location: bool,
+        pub open_after: bool,
+    }
+
+    /// A report file checked (`portcullis report verify`): its digest, the chain head it
+    /// cites, and each change it lists, against the local history.
+    pub struct ReportCheck {
+        pub path: String,
+        pub ok: bool,
+        pub digest_ok: bool,
+        pub head_found: bool,
+        pub changes_matched: u32,
+        pub problems: Vec<String>,
+    }
+
+    /// Which credentials to forget: a device's own (`device`, by `address:port` or
+    /// address) or a site's defaults (`site`). Nothing else (a rotation in flight, a
+    /// CA key, the history's key) can be forgotten from the window.
+    #[serde(deny_unknown_fields)]
+    pub struct ForgetRequest {
+        pub scope: String,
+        pub name: String,
+    }
+
     /// A report written to the data directory.
     pub struct ReportFile {
         pub path: String,
@@ -500,6 +530,9 @@ pub struct HandoverRequest {
     /// Only the site's service accounts, for the recorder's operator: no admin password.
     #[serde(default)]
     pub service_accounts_only: bool,
+    /// Save it where the person chooses (a save dialog) instead of the reports folder.
+    #[serde(default)]
+    pub choose_location: bool,
 }
 
 impl std::fmt::Debug for HandoverRequest {
@@ -508,6 +541,7 @@ impl std::fmt::Debug for HandoverRequest {
             .field("passphrase", &portcullis_core::secret::REDACTED)
             .field("site", &self.site)
             .field("service_accounts_only", &self.service_accounts_only)
+            .field("choose_location", &self.choose_location)
             .finish()
     }
 }

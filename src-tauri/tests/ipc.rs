@@ -200,7 +200,10 @@ fn demo_site_end_to_end_through_ipc() {
     assert!(fails(&detail2) < fails(&detail), "{} → {}", fails(&detail), fails(&detail2));
     // Reports from the audits and the history, written to the data directory.
     for format in ["json", "html", "pdf", "csv"] {
-        let r = ok("export_report", json!({ "format": format }));
+        let r = ok(
+            "export_report",
+            json!({ "request": { "format": format, "choose_location": false, "open_after": false } }),
+        );
         let path = std::path::PathBuf::from(r["path"].as_str().unwrap());
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(bytes.len() as u64, r["bytes"].as_u64().unwrap());
@@ -213,7 +216,8 @@ fn demo_site_end_to_end_through_ipc() {
             assert!(secrets.iter().all(|s| !text.contains(s.as_str())), "a secret in the {format} report");
         }
     }
-    assert_eq!(call(&w, "export_report", json!({ "format": "docx" })).unwrap_err()["code"], "input");
+    let docx = json!({ "request": { "format": "docx", "choose_location": false, "open_after": false } });
+    assert_eq!(call(&w, "export_report", docx).unwrap_err()["code"], "input");
 
     // The preview says what the report will: the whole site, the changes, the chain.
     let preview = ok("report_preview", json!({}));
@@ -463,4 +467,76 @@ fn the_webview_cannot_call_the_dialog_plugin() {
         // Refused for want of a permission (the plugin is there; no capability grants it).
         assert!(e.contains(&format!("dialog.{name} not allowed. Permissions associated")), "{name}: {e}");
     }
+}
+
+/// Issue #16: what the CLI does with files, the window does through native dialogs,
+/// the files read and written on the Rust side (a password in an inventory never passes
+/// through the webview): a report saved where the person chooses and opened, then
+/// verified from a file; an inventory and a credentials CSV imported; the site CA saved;
+/// credentials forgotten (a device's or a site's only). A cancelled dialog changes nothing.
+#[test]
+fn files_are_chosen_in_native_dialogs_and_read_on_the_rust_side() {
+    let demo = tauri::async_runtime::block_on(portcullis_desktop::demo::start()).unwrap();
+    let dir = std::env::temp_dir().join(format!("pc-dialogs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (report, altered, ca) = (dir.join("site report.json"), dir.join("altered.json"), dir.join("ca.pem"));
+    let (inventory, creds) = (dir.join("new cameras.csv"), dir.join("creds.csv"));
+    std::fs::write(&inventory, "address,http_port,username,password\n192.0.2.77,80,admin,Inv3ntory-Secret!\n").unwrap();
+    std::fs::write(&creds, "address,http_port,username,password\n192.0.2.78,80,admin,Cr3ds-Secret!\n").unwrap();
+    let picks = Arc::new(PresetPicks::new([
+        None, // the first export: cancelled
+        Some(report.clone()),
+        Some(report.clone()),
+        Some(altered.clone()),
+        Some(inventory),
+        Some(creds),
+        Some(ca.clone()),
+    ]));
+    let (_app, w) = app_with_picks(AppState::new(None, Some(demo)), Picking::preset(picks.clone()));
+    let ok = |cmd: &str, args: Value| call(&w, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    let ids: Vec<Value> = ok("list_devices", json!({})).as_array().unwrap().iter().map(|r| r["id"].clone()).collect();
+    ok("audit", json!({ "ids": ids }));
+
+    let save = json!({ "request": { "format": "json", "choose_location": true, "open_after": true } });
+    let e = call(&w, "export_report", save.clone()).unwrap_err();
+    assert_eq!(e["code"], "cancelled", "{e}");
+    assert!(!report.exists() && picks.opened().is_empty());
+    let r = ok("export_report", save);
+    assert_eq!(r["path"], report.display().to_string());
+    assert!(report.exists() && dir.join("site report.json.sha256").exists());
+    assert_eq!(picks.opened(), std::slice::from_ref(&report), "opened after export");
+    let check = ok("verify_report", json!({}));
+    assert!(check["ok"] == true && check["digest_ok"] == true && check["head_found"] == true, "{check}");
+    let text = std::fs::read_to_string(&report).unwrap().replacen("\"devices\"", "\"devices \"", 1);
+    std::fs::write(&altered, text).unwrap();
+    let check = ok("verify_report", json!({}));
+    assert!(check["ok"] == false && !check["problems"].as_array().unwrap().is_empty(), "{check}");
+
+    let imported = ok("import_inventory", json!({ "site": null }));
+    assert_eq!(
+        (imported["devices"].as_u64(), imported["credentials_stored"].as_u64()),
+        (Some(1), Some(1)),
+        "{imported}"
+    );
+    assert_eq!(ok("import_credentials", json!({})), 1);
+    let entries = ok("vault_entries", json!({}));
+    let names = entries.to_string();
+    assert!(names.contains("192.0.2.77:80") && names.contains("192.0.2.78:80"), "{names}");
+    assert!(!names.contains("Inv3ntory-Secret!") && !names.contains("Cr3ds-Secret!"));
+
+    let saved = ok("export_site_ca", json!({}));
+    assert_eq!(saved, ca.display().to_string());
+    assert!(std::fs::read_to_string(&ca).unwrap().contains("BEGIN CERTIFICATE"));
+
+    let left = ok("forget_credentials", json!({ "request": { "scope": "device", "name": "192.0.2.78:80" } }));
+    assert!(!left.to_string().contains("192.0.2.78:80"), "{left}");
+    for (scope, name) in [("pending", "192.0.2.77"), ("key", "history")] {
+        let e = call(&w, "forget_credentials", json!({ "request": { "scope": scope, "name": name } })).unwrap_err();
+        assert_eq!(e["code"], "input", "{scope}: {e}");
+    }
+    let e = call(&w, "forget_credentials", json!({ "request": { "scope": "site", "name": "nowhere" } })).unwrap_err();
+    assert_eq!(e["code"], "not_found", "{e}");
+    assert_eq!(picks.left(), 0, "every dialog was answered once");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,10 +9,10 @@ use portcullis_core::certs::PinOrigin;
 
 use crate::dto::{
     AcceptCertificateRequest, CaView, CertificatesView, ChangedCertificate, CredentialState, DeviceCredentials,
-    PinView, SiteCredentials, VaultEntry,
+    ForgetRequest, PinView, SiteCredentials, VaultEntry,
 };
 use crate::error::{IpcError, IpcResult, ShellCode};
-use crate::picker::{FilePicker, Pick};
+use crate::picker::{FilePicker, Pick, Save};
 use crate::session::Session;
 
 pub fn entries(session: &Session) -> IpcResult<Vec<VaultEntry>> {
@@ -30,6 +30,49 @@ pub fn entries(session: &Session) -> IpcResult<Vec<VaultEntry>> {
             VaultEntry { scope, name, username: e.username, updated: e.updated }
         })
         .collect())
+}
+
+/// Forget a device's own credentials or a site's defaults (`portcullis creds forget`);
+/// returns what the vault holds now. Rotations in flight and keys are not the window's
+/// to forget: losing a pending password could lose a camera.
+pub fn forget(session: &Session, request: &ForgetRequest) -> IpcResult<Vec<VaultEntry>> {
+    let name = request.name.trim().to_string();
+    let scope = match request.scope.as_str() {
+        "device" => Scope::Device(name),
+        "site" => Scope::Site(name),
+        other => {
+            return Err(IpcError::input(format!("only device or site credentials are forgotten here, not {other:?}")))
+        }
+    };
+    if session.ws.vault.forget(&scope, None)? == 0 {
+        return Err(IpcError::new(
+            ShellCode::NotFound,
+            format!("the vault holds nothing for {} {}", request.scope, request.name),
+        ));
+    }
+    entries(session)
+}
+
+/// Store the credentials of a CSV the person chooses (`portcullis creds import`), read
+/// here and put in the vault; returns how many.
+pub fn import_file(session: &Session, picker: &dyn FilePicker) -> IpcResult<u32> {
+    let path = picker.pick(Pick::Credentials)?.ok_or_else(cancelled)?;
+    let (_, text) = portcullis_core::tasks::import::read_chosen(&path)?;
+    let n = portcullis_core::tasks::import::credentials(&session.ws.vault, &text)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// Save the site CA's certificate (public) where the person chooses, for the laptops
+/// and recorders that must trust the cameras (`portcullis certs export-ca`).
+pub fn export_ca(session: &Session, picker: &dyn FilePicker) -> IpcResult<String> {
+    let ca = session.ws.site_ca()?;
+    let path = picker.save(&Save::SiteCa, "portcullis-site-ca.pem")?.ok_or_else(cancelled)?;
+    portcullis_core::files::write_private(&path, ca.cert_pem.as_bytes())?;
+    Ok(path.display().to_string())
+}
+
+fn cancelled() -> IpcError {
+    IpcError::new(ShellCode::Cancelled, "cancelled: no file was chosen, nothing changed")
 }
 
 /// Which vault entry a device's audit would use, without reading any secret: its own,
@@ -93,7 +136,6 @@ pub fn import_ca(session: &Session, picker: &dyn FilePicker, replace: bool) -> I
     if !replace && portcullis_core::certs::ca_info(&session.ws.home)?.is_some() {
         return Err(IpcError::input("a site CA exists already: confirm replacing it to import another"));
     }
-    let cancelled = || IpcError::new(ShellCode::Cancelled, "cancelled: no file was chosen, nothing changed");
     let cert = picker.pick(Pick::CaCertificate)?.ok_or_else(cancelled)?;
     let key = picker.pick(Pick::CaKey)?.ok_or_else(cancelled)?;
     portcullis_core::certs::SiteCa::import_files(&session.ws.home, &session.ws.vault, &cert, &key, replace)?;

@@ -8,7 +8,18 @@ use portcullis_core::tasks::inventory::Which;
 
 use crate::dto::{DeviceDecision, DeviceRow, ImportResult};
 use crate::error::{IpcError, IpcResult};
+use crate::picker::{FilePicker, Pick};
 use crate::session::Session;
+
+/// Import an inventory the person chooses in a native dialog (CSV or JSON, by its
+/// name), read here: passwords in it go to the vault and never through the webview.
+pub fn import_file(session: &Session, picker: &dyn FilePicker, site: Option<&str>) -> IpcResult<ImportResult> {
+    let path = picker.pick(Pick::Inventory)?.ok_or_else(|| {
+        IpcError::new(crate::error::ShellCode::Cancelled, "cancelled: no file was chosen, nothing changed")
+    })?;
+    let (name, text) = portcullis_core::tasks::import::read_chosen(&path)?;
+    import_text(session, &name, &text, site)
+}
 
 /// Import an inventory file's text (CSV or JSON, by its name).
 pub fn import_text(session: &Session, name: &str, text: &str, site: Option<&str>) -> IpcResult<ImportResult> {

@@ -10,9 +10,14 @@ use portcullis_report::Format;
 use portcullis_core::handover::Recipients;
 use zeroize::Zeroizing;
 
-use crate::dto::{HandoverFile, HandoverRequest, PreviewDevice, ReportFile, ReportPreview};
-use crate::error::{IpcError, IpcResult};
+use crate::dto::{HandoverFile, HandoverRequest, PreviewDevice, ReportCheck, ReportExport, ReportFile, ReportPreview};
+use crate::error::{IpcError, IpcResult, ShellCode};
+use crate::picker::{FilePicker, Pick, Save};
 use crate::session::Session;
+
+fn cancelled() -> IpcError {
+    IpcError::new(ShellCode::Cancelled, "cancelled: no place was chosen, nothing was written")
+}
 
 fn report_error(e: ReportError) -> IpcError {
     match e {
@@ -33,13 +38,23 @@ fn build(session: &Session) -> IpcResult<portcullis_report::model::ReportData> {
     report_ws::build(&session.ws, &request, &SystemClock).map_err(report_error)
 }
 
-pub fn export(session: &Session, format: &str) -> IpcResult<ReportFile> {
+/// Write the report: to the reports folder, or where the person chooses (then opened
+/// with the system's viewer when asked). A `.sha256` goes beside it either way.
+pub fn export(session: &Session, picker: &dyn FilePicker, request: &ReportExport) -> IpcResult<ReportFile> {
+    let format = request.format.as_str();
     let fmt: Format = format.parse().map_err(|_| IpcError::input(format!("unknown report format {format:?}")))?;
     let report = build(session)?;
     let ext = format.to_ascii_lowercase();
     let name = format!("portcullis-report-{}.{ext}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
-    let path = session.ws.home.join("reports").join(&name);
+    let path = if request.choose_location {
+        picker.save(&Save::Report(ext.clone()), &name)?.ok_or_else(cancelled)?
+    } else {
+        session.ws.home.join("reports").join(&name)
+    };
     let written = report_ws::write(&report, fmt, &path).map_err(report_error)?;
+    if request.choose_location && request.open_after {
+        picker.open(&path)?;
+    }
     Ok(ReportFile {
         path: path.display().to_string(),
         format: ext,
@@ -49,6 +64,22 @@ pub fn export(session: &Session, format: &str) -> IpcResult<ReportFile> {
         file_sha256: written.file_sha256,
         history_head: report.history.head.clone(),
         history_intact: report.history.intact,
+    })
+}
+
+/// Check a JSON report the person chooses against this data directory's history
+/// (`portcullis report verify`).
+pub fn verify(session: &Session, picker: &dyn FilePicker) -> IpcResult<ReportCheck> {
+    let path = picker.pick(Pick::ReportJson)?.ok_or_else(cancelled)?;
+    let (_, text) = portcullis_core::tasks::import::read_chosen(&path)?;
+    let check = report_ws::verify_file(&session.ws, &text).map_err(report_error)?;
+    Ok(ReportCheck {
+        path: path.display().to_string(),
+        ok: check.ok(),
+        digest_ok: check.digest_ok,
+        head_found: check.head_found,
+        changes_matched: u32::try_from(check.changes_matched).unwrap_or(u32::MAX),
+        problems: check.problems,
     })
 }
 
@@ -85,7 +116,7 @@ pub fn preview(session: &Session) -> IpcResult<ReportPreview> {
 }
 
 /// The credential handover, encrypted to the passphrase, in the reports folder.
-pub fn handover(session: &Session, request: HandoverRequest) -> IpcResult<HandoverFile> {
+pub fn handover(session: &Session, picker: &dyn FilePicker, request: HandoverRequest) -> IpcResult<HandoverFile> {
     let site = request.site.filter(|s| !s.trim().is_empty());
     let to = Recipients::Passphrase(Zeroizing::new(request.passphrase));
     let operator = portcullis_core::workspace::operator(None);
@@ -103,7 +134,11 @@ pub fn handover(session: &Session, request: HandoverRequest) -> IpcResult<Handov
         },
     )?;
     let name = format!("portcullis-handover-{}.age", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
-    let path = session.ws.home.join("reports").join(name);
+    let path = if request.choose_location {
+        picker.save(&Save::Handover, &name)?.ok_or_else(cancelled)?
+    } else {
+        session.ws.home.join("reports").join(name)
+    };
     write_private(&path, &h.ciphertext)?;
     Ok(HandoverFile {
         path: path.display().to_string(),

@@ -116,3 +116,32 @@ describe('Settings: a device certificate that changed', () => {
     expect(container.textContent).not.toContain('Certificate changed')
   })
 })
+
+describe('Settings: forgetting credentials', () => {
+  beforeEach(() => {
+    calls.length = 0
+    app.notice = null
+  })
+  afterEach(cleanup)
+
+  it('offers it for a device or a site only, and calls once confirmed', async () => {
+    answer({ ca: null, pins: [] })
+    const device = { scope: 'device', name: '192.0.2.7:80', username: 'admin', updated: '2026-12-01T00:00:00Z' }
+    const pending = { scope: 'pending', name: '192.0.2.8', username: 'admin', updated: '2026-12-01T00:00:00Z' }
+    replies.vault_entries = async () => [device, pending]
+    replies.forget_credentials = async () => [pending]
+    const { container, getByText } = render(Settings)
+    await waitFor(() => getByText('192.0.2.7:80'))
+    const forgets = container.querySelectorAll('button.forget')
+    expect(forgets.length).toBe(1)
+    await fireEvent.click(forgets[0] as HTMLElement)
+    expect(calls.filter(([c]) => c === 'forget_credentials')).toEqual([])
+    await fireEvent.click(container.querySelector('button.forget-confirm') as HTMLElement)
+    await waitFor(() =>
+      expect(calls.filter(([c]) => c === 'forget_credentials')).toEqual([
+        ['forget_credentials', { request: { scope: 'device', name: '192.0.2.7:80' } }],
+      ]),
+    )
+    await waitFor(() => expect(container.textContent).not.toContain('192.0.2.7:80'))
+  })
+})

@@ -45,3 +45,33 @@ pub fn run(ws: &Workspace, name: &str, text: &str, site: Option<&str>) -> Result
     }
     Ok(Imported { read, devices, credentials_stored, conflicts })
 }
+
+/// Import a credentials CSV (the inventory's columns; rows with an address and a
+/// password): each device's own credentials go to the vault, nothing to the inventory.
+/// Returns how many were stored.
+pub fn credentials(vault: &crate::vault::Vault, text: &str) -> Result<usize> {
+    let mut items = Vec::new();
+    for e in file::parse_csv(text)? {
+        let (Some(c), Some(addr)) = (e.credentials, e.sighting.address) else { continue };
+        items.push((Scope::Device(crate::driver::label(addr, e.sighting.http_port, e.sighting.https_port)), c));
+    }
+    let n = items.len();
+    if n > 0 {
+        vault.set_many(items)?;
+    }
+    Ok(n)
+}
+
+/// A file a person chose to import, read whole: its name (the extension says CSV or
+/// JSON) and its text. Bounded, so a wrong pick (a video) is an error, not memory.
+pub fn read_chosen(path: &std::path::Path) -> Result<(String, String)> {
+    const LIMIT: u64 = 64 * 1024 * 1024;
+    let local = |e: &dyn std::fmt::Display| crate::error::Error::Input(format!("{}: {e}", path.display()));
+    let size = std::fs::metadata(path).map_err(|e| local(&e))?.len();
+    if size > LIMIT {
+        return Err(local(&format!("{size} bytes is not an inventory (at most {LIMIT})")));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| local(&e))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok((name, text))
+}

@@ -35,3 +35,7 @@ export type Command =
   | 'use_baseline_file'
   | 'clear_baseline_file'
   | 'renew_certificates'
+  | 'verify_report'
+  | 'import_credentials'
+  | 'export_site_ca'
+  | 'forget_credentials'

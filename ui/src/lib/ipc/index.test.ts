@@ -24,8 +24,10 @@ describe('ipc', () => {
     reply = async () => []
     await ipc.audit(['mac:aa'])
     expect(calls[0]).toEqual(['audit', { ids: ['mac:aa'] }])
-    await ipc.importInventory('f.json', '[]', null)
-    expect(calls[1]).toEqual(['import_inventory', { name: 'f.json', text: '[]', site: null }])
+    await ipc.importInventory(null)
+    expect(calls[1]).toEqual(['import_inventory', { site: null }])
+    await ipc.exportReport('pdf', true, true)
+    expect(calls[2]).toEqual(['export_report', { request: { format: 'pdf', choose_location: true, open_after: true } }])
   })
 
   it('turns backend errors into IpcFailure with their code', async () => {
@@ -50,8 +52,10 @@ describe('ipc', () => {
 
   it('never offers a way to read a password back', () => {
     const names = Object.keys(ipc)
-    // Credentials only ever go in: the site's default and a device's own, both write-only.
+    // Credentials only ever go in (typed, or a file the shell reads) or are forgotten.
     expect(names.filter((n) => /password|secret|credential|passphrase/i.test(n)).sort()).toEqual([
+      'forgetCredentials',
+      'importCredentials',
       'setDeviceCredentials',
       'setSiteCredentials',
     ])

@@ -35,6 +35,9 @@ import type { Settings } from './bindings/Settings'
 import type { SightingEvent } from './bindings/SightingEvent'
 import type { SiteCredentials } from './bindings/SiteCredentials'
 import type { VaultEntry } from './bindings/VaultEntry'
+import type { ForgetRequest } from './bindings/ForgetRequest'
+import type { ReportCheck } from './bindings/ReportCheck'
+import type { ReportExport } from './bindings/ReportExport'
 
 /** The person's choices on the Plan screen. */
 export interface PlanChoices {
@@ -45,7 +48,7 @@ export interface PlanChoices {
 export type {
   AcceptCertificateRequest, AppInfo, DeviceDecision, ApplySummary, AuditSummary, BaselineFile, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
   HandoverFile, HandoverRequest, HistoryRecord, ImportCaRequest, ImportResult, InterfaceView, IpcError, PlanView, ReportFile, ReportPreview, Progress,
-  Settings, SightingEvent, SiteCredentials, VaultEntry,
+  Settings, SightingEvent, SiteCredentials, VaultEntry, ForgetRequest, ReportCheck,
 }
 export type { PreviewDevice } from './bindings/PreviewDevice'
 export type { ControlView } from './bindings/ControlView'
@@ -91,8 +94,9 @@ export const ipc = {
   setDemo: (on: boolean) => call<AppInfo>('set_demo', { on }),
   listDevices: () => call<DeviceRow[]>('list_devices'),
   deviceDetail: (id: string) => call<DeviceDetail>('device_detail', { id }),
-  importInventory: (name: string, text: string, site: string | null) =>
-    call<ImportResult>('import_inventory', { name, text, site }),
+  /** The shell asks for the file in a native dialog and reads it (passwords in it go to the vault,
+   *  never through the window). Fails with code 'cancelled' when the dialog is closed. */
+  importInventory: (site: string | null) => call<ImportResult>('import_inventory', { site }),
   discover: (request: DiscoverRequest) => call<DiscoverSummary>('discover', { request }),
   audit: (ids: string[]) => call<AuditSummary>('audit', { ids }),
   siteScore: () => call<number | null>('site_score'),
@@ -118,8 +122,20 @@ export const ipc = {
   setSiteCredentials: (credentials: SiteCredentials) => call<null>('set_site_credentials', { credentials }),
   /** Write-only, like the site's: the device's own credentials go to the vault. */
   setDeviceCredentials: (credentials: DeviceCredentials) => call<null>('set_device_credentials', { credentials }),
-  /** Writes the report into the data directory's reports/ folder and says where. */
-  exportReport: (format: 'pdf' | 'html' | 'csv' | 'json') => call<ReportFile>('export_report', { format }),
+  /** Writes the report into the data directory's reports/ folder, or where the person chooses in a
+   *  save dialog (then opens it, if asked), and says where. */
+  exportReport: (format: 'pdf' | 'html' | 'csv' | 'json', chooseLocation = false, openAfter = false) =>
+    call<ReportFile>('export_report', {
+      request: { format, choose_location: chooseLocation, open_after: openAfter } satisfies ReportExport,
+    }),
+  /** A JSON report chosen in a native dialog, checked against this site's history. */
+  verifyReport: () => call<ReportCheck>('verify_report'),
+  /** A credentials CSV chosen in a native dialog goes to the vault; how many were stored. */
+  importCredentials: () => call<number>('import_credentials'),
+  /** The site CA's certificate (public), saved where the person chooses; the path. */
+  exportSiteCa: () => call<string>('export_site_ca'),
+  /** Forgets a device's own credentials or a site's defaults; returns what the vault holds. */
+  forgetCredentials: (request: ForgetRequest) => call<VaultEntry[]>('forget_credentials', { request }),
   getSettings: () => call<Settings>('get_settings'),
   /** The accounts the site keeps (its baseline's and the settings'): never deleted. */
   keptAccounts: () => call<string[]>('kept_accounts'),

@@ -12,4 +12,8 @@ site: string | null,
 /**
  * Only the site's service accounts, for the recorder's operator: no admin password.
  */
-service_accounts_only: boolean, };
+service_accounts_only: boolean, 
+/**
+ * Save it where the person chooses (a save dialog) instead of the reports folder.
+ */
+choose_location: boolean, };
