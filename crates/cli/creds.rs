@@ -53,6 +53,9 @@ pub enum Command {
     Import { file: PathBuf },
     /// List what the vault holds (never the passwords).
     List,
+    /// End the file vault's unlock window now: the next command asks scrypt again
+    /// (PORTCULLIS_VAULT_UNLOCK_SECONDS sets the window; 0 turns it off).
+    Lock,
     /// Remove stored credentials.
     Forget {
         #[command(flatten)]
@@ -90,6 +93,18 @@ pub fn run(cmd: Command, out: &Output) -> anyhow::Result<ExitCode> {
                 out.record("import", &serde_json::json!({ "stored": n }));
             } else {
                 println!("Stored {n} credential(s) in {}.", vault.describe());
+            }
+        }
+        Command::Lock => {
+            let held = vault.lock()?;
+            if out.json {
+                out.record("locked", &serde_json::json!({ "was_unlocked": held }));
+            } else if held {
+                println!(
+                    "Locked: the vault's unsealed key is forgotten; the next command unseals it with the passphrase."
+                );
+            } else {
+                println!("Nothing to lock: no unsealed key is held for {}.", vault.describe());
             }
         }
         Command::List => {

@@ -56,10 +56,6 @@ pub fn app_builder_with<R: Runtime>(builder: Builder<R>, state: AppState, pickin
         commands::ui_ready,
         commands::report_preview,
         commands::export_handover,
-        commands::verify_report,
-        commands::import_credentials,
-        commands::export_site_ca,
-        commands::forget_credentials,
         commands::cancel_apply,
         commands::set_device_credentials,
         commands::certificates,
@@ -72,6 +68,10 @@ pub fn app_builder_with<R: Runtime>(builder: Builder<R>, state: AppState, pickin
         commands::use_baseline_file,
         commands::clear_baseline_file,
         commands::renew_certificates,
+        commands::verify_report,
+        commands::import_credentials,
+        commands::export_site_ca,
+        commands::forget_credentials,
     ])
 }
 

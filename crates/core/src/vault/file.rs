@@ -135,11 +135,20 @@ impl FileVault {
         let key_path = self.key_path();
         let key = match Self::read_if_there(&key_path)? {
             Some(sealed) => {
-                let text = zeroize::Zeroizing::new(
-                    age::decrypt(&self.passphrase_identity(), &sealed)
-                        .map_err(|e| self.cannot(&key_path, format!("cannot decrypt ({e}); wrong passphrase?")))?,
-                );
-                let text = std::str::from_utf8(&text).map_err(|e| self.cannot(&key_path, e))?;
+                let pass = self.passphrase.expose();
+                let text = match super::unlocked::recall(&sealed, pass) {
+                    Some(held) => held,
+                    None => {
+                        let plain =
+                            zeroize::Zeroizing::new(age::decrypt(&self.passphrase_identity(), &sealed).map_err(
+                                |e| self.cannot(&key_path, format!("cannot decrypt ({e}); wrong passphrase?")),
+                            )?);
+                        let text = std::str::from_utf8(&plain).map_err(|e| self.cannot(&key_path, e))?;
+                        let text = zeroize::Zeroizing::new(text.trim().to_string());
+                        super::unlocked::remember(&sealed, pass, &text);
+                        text
+                    }
+                };
                 Some(age::x25519::Identity::from_str(text.trim()).map_err(|e| self.cannot(&key_path, e))?)
             }
             None => None,
@@ -211,5 +220,13 @@ impl SecretStore for FileVault {
     }
     fn describe(&self) -> String {
         format!("the encrypted file {}", self.path.display())
+    }
+    /// Forget the unsealed key the kernel keyring holds for this vault, if any: the next
+    /// command unseals it with the passphrase again.
+    fn lock(&self) -> Result<bool> {
+        match Self::read_if_there(&self.key_path())? {
+            Some(sealed) => Ok(super::unlocked::forget(&sealed, self.passphrase.expose())),
+            None => Ok(false),
+        }
     }
 }

@@ -72,6 +72,11 @@ pub trait SecretStore: Send + Sync + std::fmt::Debug {
     fn set(&self, key: &str, value: &Secret) -> Result<()>;
     fn delete(&self, key: &str) -> Result<()>;
     fn describe(&self) -> String;
+    /// Forget any unsealed key held to open the store without its passphrase (the file
+    /// vault's unlock window); whether one was held.
+    fn lock(&self) -> Result<bool> {
+        Ok(false)
+    }
     /// Store several values at once (one encryption for the file vault).
     fn set_many(&self, items: &[(String, Secret)]) -> Result<()> {
         for (k, v) in items {
@@ -83,6 +88,7 @@ pub trait SecretStore: Send + Sync + std::fmt::Debug {
 
 mod file;
 mod os_keyring;
+mod unlocked;
 
 pub use file::FileVault;
 pub use os_keyring::{Keyring, ENTRY_LIMIT};
@@ -176,6 +182,11 @@ impl Vault {
 
     pub fn describe(&self) -> String {
         self.store.describe()
+    }
+
+    /// End the file vault's unlock window now (`portcullis creds lock`).
+    pub fn lock(&self) -> Result<bool> {
+        self.store.lock()
     }
 
     fn index(&self) -> Result<Vec<EntryInfo>> {
