@@ -20,29 +20,39 @@ if [ "${1:-}" = "--debug" ]; then
   DEBUG=(--debug)
   shift
 fi
-BUNDLES=${1:-deb,rpm}
+case "$(uname -s)" in
+  Darwin) DEFAULT_BUNDLES=app,dmg ;;
+  MINGW* | MSYS* | CYGWIN*) DEFAULT_BUNDLES=nsis,msi ;;
+  *) DEFAULT_BUNDLES=deb,rpm ;;
+esac
+BUNDLES=${1:-$DEFAULT_BUNDLES}
+EXE=""
+case "$(uname -s)" in MINGW* | MSYS* | CYGWIN*) EXE=.exe ;; esac
 CARGO=(cargo)
 command -v flock >/dev/null && CARGO=(flock /tmp/portcullis-cargo.lock cargo)
 
 [ -x ui/node_modules/.bin/tauri ] || npm ci --prefix ui --no-audit --no-fund --loglevel=error
 PROFILE_FLAG=()
 [ "$PROFILE" = release ] && PROFILE_FLAG=(--release)
-"${CARGO[@]}" build --locked -q "${PROFILE_FLAG[@]}" -p portcullis
+# ${a[@]+"${a[@]}"}: an empty array under `set -u` on macOS's bash 3.2.
+"${CARGO[@]}" build --locked -q ${PROFILE_FLAG[@]+"${PROFILE_FLAG[@]}"} -p portcullis
 
 # What goes in beside the app: the CLI, its manual pages and completions.
 STAGE=target/package
 rm -rf "$STAGE"
 mkdir -p "$STAGE/bin" "$STAGE/completions"
-cp "target/$PROFILE/portcullis" "$STAGE/bin/"
-"$STAGE/bin/portcullis" man --out "$STAGE/man" >/dev/null
-"$STAGE/bin/portcullis" completions bash >"$STAGE/completions/portcullis.bash"
-"$STAGE/bin/portcullis" completions zsh >"$STAGE/completions/_portcullis"
-"$STAGE/bin/portcullis" completions fish >"$STAGE/completions/portcullis.fish"
+CLI="$STAGE/bin/portcullis$EXE"
+cp "target/$PROFILE/portcullis$EXE" "$CLI"
+"$CLI" man --out "$STAGE/man" >/dev/null
+"$CLI" completions bash >"$STAGE/completions/portcullis.bash"
+"$CLI" completions zsh >"$STAGE/completions/_portcullis"
+"$CLI" completions fish >"$STAGE/completions/portcullis.fish"
+"$CLI" completions powershell >"$STAGE/completions/portcullis.ps1"
 gzip -9n "$STAGE"/man/*.1
 
 cd src-tauri
 # The bundler builds the app with its UI embedded (beforeBuildCommand builds the UI).
 flock_run=()
 command -v flock >/dev/null && flock_run=(flock /tmp/portcullis-cargo.lock)
-"${flock_run[@]}" ../ui/node_modules/.bin/tauri build "${DEBUG[@]}" --ci --bundles "$BUNDLES"
+${flock_run[@]+"${flock_run[@]}"} ../ui/node_modules/.bin/tauri build ${DEBUG[@]+"${DEBUG[@]}"} --ci --bundles "$BUNDLES"
 ls -l ../target/"$PROFILE"/bundle/*/*.{deb,rpm} 2>/dev/null || true

@@ -96,7 +96,7 @@ if [ -n "$DEB" ] && $SUDO true 2>/dev/null; then
   step "the installed app opens on its demo site (E2E)" installed_e2e
   removed() {
     $SUDO apt-get remove -y -qq --purge portcullis >/dev/null &&
-      ! command -v portcullis-desktop && ! test -e /usr/share/man/man1/portcullis.1.gz
+      ! command -v portcullis-desktop && ! test -e /usr/bin/portcullis && ! test -e /usr/share/man/man1/portcullis.1.gz
   }
   step "remove the .deb" removed
 else

@@ -150,7 +150,9 @@ fn open(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The user asked for the plaintext in this file: create it readable by its owner only.
+/// The user asked for the plaintext in this file: create it new, readable by its owner
+/// only (on Windows it takes the ACL of the folder chosen, the user's own under their
+/// profile: see `portcullis_core::files`).
 pub(crate) fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     let mut f = portcullis_core::files::create_new_private(path)
         .with_context(|| format!("{} (it must not exist yet)", path.display()))?;

@@ -233,9 +233,13 @@ pub async fn export_site_ca<R: Runtime>(
     with_dialogs(&app, &state, &picking, ops::creds::export_ca).await
 }
 
+/// Off the main thread: the file vault may wait for another process's change.
 #[tauri::command]
-pub fn forget_credentials(state: State<'_, AppState>, request: ForgetRequest) -> IpcResult<Vec<VaultEntry>> {
-    ops::creds::forget(&*state.session()?, &request)
+pub async fn forget_credentials(state: State<'_, AppState>, request: ForgetRequest) -> IpcResult<Vec<VaultEntry>> {
+    let session = state.session()?;
+    tauri::async_runtime::spawn_blocking(move || ops::creds::forget(&session, &request))
+        .await
+        .map_err(|e| IpcError::local(format!("stopped: {e}")))?
 }
 
 /// The UI's first screen is drawn; the milliseconds since the process started.

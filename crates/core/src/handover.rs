@@ -174,6 +174,14 @@ fn document(
     }
     let service_accounts = lines.iter().filter(|r| r.kind == "service").count();
     let rows = lines;
+    // A service-only file holds no admin password: its counts say what it does hold.
+    let (devices, with_password) = match contents {
+        Contents::Everything => (devices, with_password),
+        Contents::ServiceAccounts => {
+            let labels: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.label.as_str()).collect();
+            (labels.len(), 0)
+        }
+    };
     let mut t = Zeroizing::new(String::new());
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     t.push_str("PORTCULLIS CREDENTIAL HANDOVER\n");
@@ -218,8 +226,10 @@ fn service_rows(
     index: &[crate::vault::EntryInfo],
     history: &[crate::history::Record],
 ) -> Result<Vec<Row>> {
-    let address = device.label.split(':').next().unwrap_or(&device.label);
-    let scope = Scope::Service(address.to_string());
+    // `192.0.2.7:80` or `[2001:db8::7]:80` → the address (vault entries are by address).
+    let address =
+        device.label.parse::<std::net::SocketAddr>().map_or_else(|_| device.label.clone(), |a| a.ip().to_string());
+    let scope = Scope::Service(address);
     let mut out = Vec::new();
     for e in index.iter().filter(|e| e.scope == scope) {
         let entry = scope.entry_name(&e.username);

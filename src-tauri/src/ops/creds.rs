@@ -37,6 +37,18 @@ pub fn entries(session: &Session) -> IpcResult<Vec<VaultEntry>> {
 /// to forget: losing a pending password could lose a camera.
 pub fn forget(session: &Session, request: &ForgetRequest) -> IpcResult<Vec<VaultEntry>> {
     let name = request.name.trim().to_string();
+    let address = name.parse::<std::net::SocketAddr>().map_or_else(|_| name.clone(), |a| a.ip().to_string());
+    // A device's old password may be its own entry or its site's default.
+    let pending = match request.scope.as_str() {
+        "device" => session.ws.vault.pending(&address)?.is_some(),
+        _ => !session.ws.vault.pending_devices()?.is_empty(),
+    };
+    if pending {
+        return Err(IpcError::input(
+            "a password rotation is unresolved: apply (or portcullis recover) settles it first; forgetting \
+             an old password now could lose the camera",
+        ));
+    }
     let scope = match request.scope.as_str() {
         "device" => Scope::Device(name),
         "site" => Scope::Site(name),

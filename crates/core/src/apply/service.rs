@@ -16,16 +16,24 @@ impl Run<'_> {
         }
         let rotate = step.to == Value::Text("rotated".into());
         let accounts = self.ctx.site.service_accounts.clone();
-        let seen = self.service_reading().await?;
-        let (missing, _) = service::missing_and_wrong(seen.as_ref(), &accounts);
+        // Only a list read now says what is missing: an unreadable one would make every
+        // account look missing and have its recorder's password changed unasked.
+        let Some(Value::List(seen)) = self.service_reading().await? else {
+            return Ok(StepResult::Skipped {
+                reason: "the device's account list could not be read: no service account was touched".into(),
+            });
+        };
+        let listed = Value::List(seen.clone());
+        let (missing, _) = service::missing_and_wrong(Some(&listed), &accounts);
         let chosen: Vec<ServiceAccount> =
             if rotate { accounts.clone() } else { missing.into_iter().cloned().collect() };
         let mut problems = Vec::new();
         for account in &chosen {
-            let before = match &seen {
-                Some(Value::List(l)) => l.iter().find(|e| crate::site::account_name(e) == account.name).cloned(),
-                _ => None,
-            };
+            let before = seen.iter().find(|e| crate::site::account_name(e) == account.name).cloned();
+            if let Some(why) = self.may_not_set(account, before.as_deref()).await? {
+                problems.push(format!("{}: {why}", account.name));
+                continue;
+            }
             if let Some(why) = self.set_service_account(step, account, before).await? {
                 problems.push(format!("{}: {why}", account.name));
             }
@@ -41,6 +49,21 @@ impl Run<'_> {
         reason.extend(missing.iter().map(|a| format!("{} is missing after the change", a.name)));
         reason.extend(wrong.iter().map(|a| format!("{} does not read back as {}", a.name, a.entry())));
         Ok(StepResult::Failed { reason: reason.join("; ") })
+    }
+
+    /// Why this account must not be set now, if it must not: an administrator of that
+    /// name (or the account this run logs in with) is never demoted, and a password an
+    /// earlier run left unproven is resolved by `recover` before another is made.
+    async fn may_not_set(&self, account: &ServiceAccount, before: Option<&str>) -> Result<Option<String>> {
+        if before.is_some_and(|e| e.ends_with("(administrator)")) || account.name == self.creds.username {
+            return Ok(Some(format!(
+                "{} is an administrator (or the account Portcullis logs in with): it is never made a service account",
+                account.name
+            )));
+        }
+        let (address, name) = (self.target.address.to_string(), account.name.clone());
+        let pending = self.ctx.vault.blocking(move |v| v.lookup_scope(&Scope::ServicePending(address), &name)).await?;
+        Ok(pending.map(|_| "an earlier password for it is unresolved: run portcullis recover".to_string()))
     }
 
     /// The service accounts the device lists, as `name (role)`.
@@ -77,8 +100,15 @@ impl Run<'_> {
             Ok(true) => {
                 let (at, proven) = (address.clone(), new.clone());
                 self.ctx.vault.blocking(move |v| v.promote_service(&at, &proven)).await?;
-                let after = Some(Value::Text(format!("{} {how}", account.entry())));
                 let entry = Scope::Service(address).entry_name(&new.username);
+                if let Err(e) = told {
+                    // The login proves the web account took it; a part the device refused
+                    // (its ONVIF twin) is not done, and the step says so.
+                    let reason = format!("the password is set and proven, but the device also said: {e}");
+                    self.record(&own, None, Outcome::Failed { reason: reason.clone() }, Some(entry)).await?;
+                    return Ok(Some(reason));
+                }
+                let after = Some(Value::Text(format!("{} {how}", account.entry())));
                 self.record(&own, after, Outcome::Verified, Some(entry)).await?;
                 Ok(None)
             }
@@ -88,9 +118,12 @@ impl Run<'_> {
                 let at = pending.clone();
                 let name = new.username.clone();
                 self.ctx.vault.blocking(move |v| v.forget(&at, Some(&name))).await?;
+                // A refused password is not the device's: keeping it would keep nothing.
                 let reason = match told {
                     Err(e) => e.to_string(),
-                    Ok(()) => "the device accepted the change, but the new password is refused".into(),
+                    Ok(()) => "the device accepted the change, but refuses the new password: the account keeps \
+                               what it had (set it again with --rotate-passwords)"
+                        .into(),
                 };
                 self.record(&own, None, Outcome::Failed { reason: reason.clone() }, None).await?;
                 Ok(Some(reason))

@@ -167,3 +167,59 @@ async fn a_write_the_firmware_does_not_know_is_skipped_not_failed() {
     assert!(matches!(outcomes.as_slice(), [Outcome::Intent, Outcome::Failed { .. }]), "{outcomes:?}");
     assert!(puts(&script).is_empty(), "nothing was written");
 }
+
+/// Run the site-service-account step (`nvr`, viewer) on the scripted camera; plain HTTP
+/// allowed, so that the step reaches the account list.
+async fn service_step(name: &str, script: &Arc<Script>, rotate: bool) -> StepResult {
+    let mut b = bench(name, script);
+    b.ctx.site.allow_plaintext_secrets = true;
+    b.ctx.site.service_accounts =
+        vec![crate::site::service::ServiceAccount { name: "nvr".into(), role: crate::site::service::Role::Viewer }];
+    let target = Target { address: [192, 0, 2, 9].into(), http_port: Some(80), https_port: None, wsd_port: None };
+    let step = Step {
+        phase: Phase::Accounts,
+        control: Some(crate::site::service::CONTROL.into()),
+        setting: Setting::AccountService,
+        from: None,
+        to: if rotate { Value::Text("rotated".into()) } else { Value::List(vec!["nvr (viewer)".into()]) },
+        action: "create the service accounts nvr (viewer)".into(),
+        blocked: None,
+    };
+    let job = DeviceJob { target, site: None, plan: DevicePlan { device: "192.0.2.9:80".into(), steps: vec![step] } };
+    let events = std::sync::Mutex::new(Vec::new());
+    let report =
+        apply_device(&job, Some(Credentials::new("admin", "Secret-123")), &b.ctx, &|e| events.lock().unwrap().push(e))
+            .await;
+    assert!(report.error.is_none(), "{report:?}");
+    events
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::StepDone { result, .. } => Some(result),
+            _ => None,
+        })
+        .unwrap()
+}
+
+fn user_writes(script: &Script) -> Vec<String> {
+    script.calls().into_iter().filter(|c| c.contains("/Security/users") && !c.starts_with("GET")).collect()
+}
+
+#[tokio::test]
+async fn an_unreadable_account_list_touches_no_service_account() {
+    // Were "unreadable" taken for "missing", every recorder's password would change unasked.
+    let script = camera().on("GET", "/ISAPI/Security/users", vec![status(500, "")]);
+    let result = service_step("svc-unreadable", &script, false).await;
+    assert!(matches!(&result, StepResult::Skipped { reason } if reason.contains("could not be read")), "{result:?}");
+    assert!(user_writes(&script).is_empty(), "{:?}", script.calls());
+}
+
+#[tokio::test]
+async fn an_administrator_of_the_service_accounts_name_is_never_demoted() {
+    const USERS: &str = "<UserList version=\"2.0\" xmlns=\"http://www.hikvision.com/ver20/XMLSchema\"><User><id>1</id><userName>admin</userName><userLevel>Administrator</userLevel></User><User><id>2</id><userName>nvr</userName><userLevel>Administrator</userLevel></User></UserList>";
+    let script = camera().on("GET", "/ISAPI/Security/users", vec![ok(USERS)]);
+    let result = service_step("svc-admin", &script, true).await;
+    assert!(matches!(&result, StepResult::Failed { reason } if reason.contains("administrator")), "{result:?}");
+    assert!(user_writes(&script).is_empty(), "{:?}", script.calls());
+}

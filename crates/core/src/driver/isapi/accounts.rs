@@ -124,12 +124,17 @@ impl IsapiDriver {
                 put_status(&self.http.address, "/ISAPI/Security/users", &a)?;
             }
         }
+        // The ONVIF twin: updated by its own id, or added; never the whole list replaced.
         let a = self.http.call("GET", "/ISAPI/Security/ONVIF/users", None).await;
-        if matches!(&a, Ok(a) if a.status == 200) {
-            let path = "/ISAPI/Security/ONVIF/users";
+        if let Some(a) = a.ok().filter(|a| a.status == 200) {
+            let twins = wire::user_ids(&a.body).unwrap_or_default();
             let body = write::onvif_user_with_type(name, password.expose(), onvif_type);
-            let a = self.http.call("PUT", path, Some(("application/xml", &body))).await?;
-            put_status(&self.http.address, path, &a)?;
+            let (method, path) = match twins.iter().find(|(_, n)| n == name) {
+                Some((id, _)) => ("PUT", format!("/ISAPI/Security/ONVIF/users/{id}")),
+                None => ("POST", "/ISAPI/Security/ONVIF/users".to_string()),
+            };
+            let a = self.http.call(method, &path, Some(("application/xml", &body))).await?;
+            put_status(&self.http.address, &path, &a)?;
         }
         Ok(())
     }
@@ -209,10 +214,11 @@ mod tests {
             .on("GET", "/ISAPI/Security/users", vec![ok(USERS)])
             .on("PUT", "/ISAPI/Security/users/3", vec![ok(DONE)])
             .on("GET", "/ISAPI/Security/ONVIF/users", vec![ok(USERS)])
-            .on("PUT", "/ISAPI/Security/ONVIF/users", vec![ok(DONE)]);
+            .on("PUT", "/ISAPI/Security/ONVIF/users/3", vec![ok(DONE)]);
         super::IsapiDriver::new(session(&script)).set_account("guest", viewer, &secret).await.unwrap();
         let calls = script.calls();
         assert!(!calls.iter().any(|c| c.starts_with("POST")), "{calls:?}");
-        assert!(calls.contains(&"PUT /ISAPI/Security/ONVIF/users".to_string()), "{calls:?}");
+        // By its own id: the list is never replaced (other ONVIF users stay).
+        assert!(calls.contains(&"PUT /ISAPI/Security/ONVIF/users/3".to_string()), "{calls:?}");
     }
 }

@@ -225,7 +225,8 @@ pub fn user_with_level(id: &str, username: &str, password: &str, level: &str) ->
     )
 }
 
-/// The ONVIF twin of a web user, made or updated (`PUT /ISAPI/Security/ONVIF/users`).
+/// The ONVIF twin of a web user: added (`POST /ISAPI/Security/ONVIF/users`) or updated
+/// (`PUT /ISAPI/Security/ONVIF/users/{id}`).
 pub fn onvif_user_with_type(username: &str, password: &str, user_type: &str) -> String {
     format!(
         "<UserList version=\"2.0\" xmlns=\"http://www.hikvision.com/ver20/XMLSchema\"><User><userName>{}</userName><password>{}</password><userType>{}</userType></User></UserList>",
