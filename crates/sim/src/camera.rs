@@ -23,8 +23,45 @@ pub struct Settings {
     pub wsd_max_delay: Duration,
 }
 
+/// What clients cost a camera, counted as they come (issue #19: connections and TLS
+/// handshakes per camera per audit).
+#[derive(Debug, Default)]
+pub struct Traffic {
+    /// TCP connections to the web ports (HTTP and HTTPS) that passed the IP filter.
+    pub connections: std::sync::atomic::AtomicU64,
+    /// Full TLS handshakes.
+    pub tls_full: std::sync::atomic::AtomicU64,
+    /// Resumed TLS handshakes (a session ticket or id).
+    pub tls_resumed: std::sync::atomic::AtomicU64,
+    /// HTTP requests answered.
+    pub requests: std::sync::atomic::AtomicU64,
+}
+
+/// A copy of the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct TrafficCount {
+    pub connections: u64,
+    pub tls_full: u64,
+    pub tls_resumed: u64,
+    pub requests: u64,
+}
+
+impl Traffic {
+    pub fn count(&self) -> TrafficCount {
+        use std::sync::atomic::Ordering::Relaxed;
+        TrafficCount {
+            connections: self.connections.load(Relaxed),
+            tls_full: self.tls_full.load(Relaxed),
+            tls_resumed: self.tls_resumed.load(Relaxed),
+            requests: self.requests.load(Relaxed),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Camera {
+    /// Connections, handshakes and requests so far.
+    pub traffic: Traffic,
     state: Mutex<CameraState>,
     faults: Mutex<Faults>,
     listeners: Mutex<Listeners>,
@@ -48,6 +85,7 @@ impl Camera {
             crate::state::Vendor::Generic => state.identity.model.clone(),
         };
         Arc::new_cyclic(|me| Camera {
+            traffic: Traffic::default(),
             state: Mutex::new(state),
             faults: Mutex::new(faults),
             listeners: Mutex::new(Listeners::default()),

@@ -120,6 +120,7 @@ async fn connection(cam: Arc<Camera>, stream: TcpStream, peer: SocketAddr, https
         return;
     };
     let _ = stream.set_nodelay(true);
+    cam.traffic.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if https {
         let config = cam.state().certs.server.config.clone();
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
@@ -127,6 +128,11 @@ async fn connection(cam: Arc<Camera>, stream: TcpStream, peer: SocketAddr, https
         else {
             return;
         };
+        let counter = match tls.get_ref().1.handshake_kind() {
+            Some(rustls::HandshakeKind::Resumed) => &cam.traffic.tls_resumed,
+            _ => &cam.traffic.tls_full,
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         serve_http1(cam, TokioIo::new(tls), peer, local, true).await;
     } else {
         serve_http1(cam, TokioIo::new(stream), peer, local, false).await;
@@ -152,6 +158,7 @@ async fn handle(
     local: SocketAddr,
     https: bool,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
+    cam.traffic.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
