@@ -9,6 +9,7 @@ mod inventory;
 mod keyring;
 mod report;
 mod site;
+mod traffic;
 mod trust;
 
 use std::path::PathBuf;

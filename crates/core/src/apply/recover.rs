@@ -33,14 +33,7 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
     for address in ctx.vault.blocking(|v| v.pending_devices()).await? {
         let at = address.clone();
         let Some(new) = ctx.vault.blocking(move |v| v.pending(&at)).await? else { continue };
-        let found = targets.iter().find(|(t, _)| t.address.to_string() == address);
-        let (target, site) = match found {
-            Some((t, s)) => (t.clone(), s.clone()),
-            None => match address.parse() {
-                Ok(ip) => (Target::new(ip), None),
-                Err(_) => continue,
-            },
-        };
+        let Some((target, site)) = target_of(&address, targets) else { continue };
         let (label, at_site) = (target.label(), site.clone());
         let old = ctx.vault.blocking(move |v| v.lookup(&label, at_site.as_deref())).await?;
         let first = password::First::for_device(&records, &target.label());
@@ -107,20 +100,22 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
     Ok(out)
 }
 
+/// The device at `address`, as the inventory knows it (its ports and site), else on its
+/// default port; `None` for an entry whose name is not an address.
+fn target_of(address: &str, targets: &[(Target, Option<String>)]) -> Option<(Target, Option<String>)> {
+    match targets.iter().find(|(t, _)| t.address.to_string() == address) {
+        Some((t, s)) => Some((t.clone(), s.clone())),
+        None => address.parse().ok().map(|ip| (Target::new(ip), None)),
+    }
+}
+
 /// Service-account passwords a crash left pending: proven by logging in as the account
 /// (once), then made its entry; refused, the account kept what it had and the pending
 /// one goes. Neither loses a camera: Portcullis never logs in with these.
 async fn recover_service_accounts(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -> Result<Vec<Recovered>> {
     let mut out = Vec::new();
     for (address, new) in ctx.vault.blocking(|v| v.service_pending()).await? {
-        let found = targets.iter().find(|(t, _)| t.address.to_string() == address);
-        let (target, site) = match found {
-            Some((t, s)) => (t.clone(), s.clone()),
-            None => match address.parse() {
-                Ok(ip) => (Target::new(ip), None),
-                Err(_) => continue,
-            },
-        };
+        let Some((target, site)) = target_of(&address, targets) else { continue };
         let proven = match driver::connect(&target, None, &ctx.client, &ctx.connect).await {
             Ok(drv) => password::logs_in(drv.as_ref(), &new).await,
             Err(e) => Err(e),

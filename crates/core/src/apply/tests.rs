@@ -83,10 +83,29 @@ fn bench(name: &str, script: &Arc<Script>) -> Bench {
     Bench { ctx, home }
 }
 
+/// Run one step on the scripted camera (192.0.2.9:80, admin); its result.
+async fn run_step(b: &Bench, step: Step) -> StepResult {
+    let target = Target { address: [192, 0, 2, 9].into(), http_port: Some(80), https_port: None, wsd_port: None };
+    let job = DeviceJob { target, site: None, plan: DevicePlan { device: "192.0.2.9:80".into(), steps: vec![step] } };
+    let events = std::sync::Mutex::new(Vec::new());
+    let report =
+        apply_device(&job, Some(Credentials::new("admin", "Secret-123")), &b.ctx, &|e| events.lock().unwrap().push(e))
+            .await;
+    assert!(report.error.is_none(), "{report:?}");
+    events
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::StepDone { result, .. } => Some(result),
+            _ => None,
+        })
+        .unwrap()
+}
+
 /// Switch UPnP off on the scripted camera; the step's result and the history's outcomes.
 async fn upnp_off(name: &str, script: &Arc<Script>) -> (StepResult, Vec<Outcome>) {
     let b = bench(name, script);
-    let target = Target { address: [192, 0, 2, 9].into(), http_port: Some(80), https_port: None, wsd_port: None };
     let step = Step {
         phase: Phase::Services,
         control: Some("HIK-UPNP".into()),
@@ -96,21 +115,7 @@ async fn upnp_off(name: &str, script: &Arc<Script>) -> (StepResult, Vec<Outcome>
         action: "switch UPnP off".into(),
         blocked: None,
     };
-    let job = DeviceJob { target, site: None, plan: DevicePlan { device: "192.0.2.9:80".into(), steps: vec![step] } };
-    let events = std::sync::Mutex::new(Vec::new());
-    let report =
-        apply_device(&job, Some(Credentials::new("admin", "Secret-123")), &b.ctx, &|e| events.lock().unwrap().push(e))
-            .await;
-    assert!(report.error.is_none(), "{report:?}");
-    let result = events
-        .into_inner()
-        .unwrap()
-        .into_iter()
-        .find_map(|e| match e {
-            Event::StepDone { result, .. } => Some(result),
-            _ => None,
-        })
-        .unwrap();
+    let result = run_step(&b, step).await;
     let outcomes = b.ctx.history.all().unwrap().into_iter().map(|r| r.change.outcome).collect();
     (result, outcomes)
 }
@@ -175,7 +180,6 @@ async fn service_step(name: &str, script: &Arc<Script>, rotate: bool) -> StepRes
     b.ctx.site.allow_plaintext_secrets = true;
     b.ctx.site.service_accounts =
         vec![crate::site::service::ServiceAccount { name: "nvr".into(), role: crate::site::service::Role::Viewer }];
-    let target = Target { address: [192, 0, 2, 9].into(), http_port: Some(80), https_port: None, wsd_port: None };
     let step = Step {
         phase: Phase::Accounts,
         control: Some(crate::site::service::CONTROL.into()),
@@ -185,21 +189,7 @@ async fn service_step(name: &str, script: &Arc<Script>, rotate: bool) -> StepRes
         action: "create the service accounts nvr (viewer)".into(),
         blocked: None,
     };
-    let job = DeviceJob { target, site: None, plan: DevicePlan { device: "192.0.2.9:80".into(), steps: vec![step] } };
-    let events = std::sync::Mutex::new(Vec::new());
-    let report =
-        apply_device(&job, Some(Credentials::new("admin", "Secret-123")), &b.ctx, &|e| events.lock().unwrap().push(e))
-            .await;
-    assert!(report.error.is_none(), "{report:?}");
-    events
-        .into_inner()
-        .unwrap()
-        .into_iter()
-        .find_map(|e| match e {
-            Event::StepDone { result, .. } => Some(result),
-            _ => None,
-        })
-        .unwrap()
+    run_step(&b, step).await
 }
 
 fn user_writes(script: &Script) -> Vec<String> {

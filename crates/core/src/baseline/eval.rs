@@ -149,19 +149,20 @@ pub fn evaluate_control(c: &Control, p: &Posture) -> Finding {
 }
 
 pub fn evaluate(b: &Baseline, p: &Posture) -> Vec<Finding> {
-    let Some(site) = b.site.as_ref() else {
-        return b.controls.iter().map(|c| evaluate_control(c, p)).collect();
-    };
-    let mut q = p.clone();
-    // The site's service accounts, read from the account list.
-    crate::site::service::derive(&mut q, &site.service_accounts);
     // Accounts the site keeps (a recorder's, its service accounts) are not extra accounts.
-    let keep = site.kept_accounts();
+    let keep = b.site.as_ref().map(|s| s.kept_accounts()).unwrap_or_default();
+    if keep.is_empty() {
+        // Nothing to derive (no service account is also nothing kept): no copy per device.
+        return b.controls.iter().map(|c| evaluate_control(c, p)).collect();
+    }
+    let mut q = p.clone();
+    if let Some(site) = &b.site {
+        // The site's service accounts, read from the account list.
+        crate::site::service::derive(&mut q, &site.service_accounts);
+    }
     if let Some(Reading::Known(Value::List(l))) = p.get(Setting::AccountUsers) {
-        if !keep.is_empty() {
-            let extra = l.iter().filter(|e| !crate::site::keeps(&keep, e)).cloned().collect();
-            q.known(Setting::AccountUsers, Value::List(extra));
-        }
+        let extra = l.iter().filter(|e| !crate::site::keeps(&keep, e)).cloned().collect();
+        q.known(Setting::AccountUsers, Value::List(extra));
     }
     b.controls.iter().map(|c| evaluate_control(c, &q)).collect()
 }

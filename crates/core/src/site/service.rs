@@ -29,6 +29,22 @@ impl Role {
         }
     }
 
+    /// The level a Hikvision web user gets, and its ONVIF twin's type.
+    pub fn isapi_levels(self) -> (&'static str, &'static str) {
+        match self {
+            Role::Operator => ("Operator", "operator"),
+            Role::Viewer => ("Viewer", "mediaUser"),
+        }
+    }
+
+    /// The ONVIF user level (ONVIF's `User` is the viewer's).
+    pub fn onvif_level(self) -> &'static str {
+        match self {
+            Role::Operator => "Operator",
+            Role::Viewer => "User",
+        }
+    }
+
     /// The role a device's level word stands for (`Operator`, `Viewer`, ONVIF's `User`
     /// and `mediaUser`); `None` for anything else (an administrator is neither).
     pub fn from_level(level: &str) -> Option<Role> {

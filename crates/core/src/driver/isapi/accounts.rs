@@ -105,10 +105,7 @@ impl IsapiDriver {
         role: crate::site::service::Role,
         password: &crate::secret::Secret,
     ) -> Result<()> {
-        let (level, onvif_type) = match role {
-            crate::site::service::Role::Operator => ("Operator", "operator"),
-            crate::site::service::Role::Viewer => ("Viewer", "mediaUser"),
-        };
+        let (level, onvif_type) = role.isapi_levels();
         let users = self.web_users().await?;
         match users.iter().find(|(_, n)| n == name) {
             Some((id, _)) => {

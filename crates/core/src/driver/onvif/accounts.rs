@@ -37,10 +37,7 @@ impl OnvifDriver {
             Ok(u) => u,
             Err(_) => return Err(Error::Unsupported { address: self.address(), operation: "GetUsers".into() }),
         };
-        let level = match role {
-            crate::site::service::Role::Operator => "Operator",
-            crate::site::service::Role::Viewer => "User",
-        };
+        let level = role.onvif_level();
         let user = format!(
             "<tds:User><tt:Username>{}</tt:Username><tt:Password>{}</tt:Password><tt:UserLevel>{level}</tt:UserLevel></tds:User>",
             crate::xml::esc(name),

@@ -1,0 +1,51 @@
+//! What the engine costs each camera (issue #19), counted by the simulator: connections,
+//! TLS handshakes (full and resumed) and requests per audit.
+
+use crate::Home;
+
+/// Issue #19: what an audit costs each camera in connections and TLS handshakes, counted
+/// by the simulator: over plain HTTP as found, then over HTTPS after `apply` (the steady
+/// state). Printed for the closing note and the README; the ceilings are today's figures,
+/// so that a change that opens more connections per camera fails here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simulator() {
+    use portcullis_sim::{Fleet, FleetConfig, Profile};
+    let mut cfg = FleetConfig::for_tests(2, Profile::HikvisionCurrent);
+    cfg.cameras =
+        vec![portcullis_sim::CameraConfig { index: 1, profile: Some(Profile::GenericOnvif), ..Default::default() }];
+    let fleet = Fleet::start(cfg).await.unwrap();
+    let home = Home::new("traffic");
+    let file = home.dir.join("fleet.json");
+    std::fs::write(&file, serde_json::json!({ "devices": fleet.devices() }).to_string()).unwrap();
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let counts = || fleet.cameras().iter().map(|c| c.traffic.count()).collect::<Vec<_>>();
+    let audit = ["audit", "--json", "--timeout", "10"];
+    let before = counts();
+    assert!(home.run(&audit).await.ok);
+    let http = counts();
+    let site = ["--management-host", "127.0.0.1", "--ntp-server", "192.0.2.1"];
+    let mut args = vec!["apply", "--yes", "--json", "--timeout", "10"];
+    args.extend_from_slice(&site);
+    let applied = home.run(&args).await;
+    assert!(applied.ok, "{}", applied.text);
+    let after_apply = counts();
+    let again = home.run(&audit).await;
+    assert!(again.ok && !again.text.contains("\"error\":{"), "{}", again.text);
+    let https = counts();
+    for (i, name) in ["hikvision-current", "generic-onvif"].iter().enumerate() {
+        let over_http = (http[i].connections - before[i].connections, http[i].requests - before[i].requests);
+        let over_https = (
+            https[i].connections - after_apply[i].connections,
+            https[i].tls_full - after_apply[i].tls_full,
+            https[i].tls_resumed - after_apply[i].tls_resumed,
+            https[i].requests - after_apply[i].requests,
+        );
+        eprintln!(
+            "traffic {name}: HTTP audit {} connections / {} requests; HTTPS audit {} connections, {} full and {} resumed TLS handshakes / {} requests",
+            over_http.0, over_http.1, over_https.0, over_https.1, over_https.2, over_https.3
+        );
+        assert!(over_http.0 <= 8 && over_https.0 <= 8, "{name}: more connections per audit than before");
+        assert!(over_https.1 + over_https.2 <= over_https.0, "{name}: a handshake per HTTPS connection at most");
+    }
+    drop(fleet);
+}
