@@ -3,6 +3,7 @@
 //! `--json`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod advisories;
 mod apply;
 mod audit;
 mod backups;
@@ -79,6 +80,11 @@ enum Command {
         #[command(subcommand)]
         command: backups::Command,
     },
+    /// The firmware advisory database audits match devices against, and its offline update.
+    Advisories {
+        #[command(subcommand)]
+        command: advisories::Command,
+    },
     /// Where Portcullis keeps its data.
     Home,
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -109,6 +115,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(&args, &out),
         Command::Handover(args) => handover::run(&args, &out),
         Command::Backups { command } => backups::run(command, &out),
+        Command::Advisories { command } => advisories::run(command, &out),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "portcullis", &mut std::io::stdout());

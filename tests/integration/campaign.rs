@@ -160,7 +160,16 @@ async fn campaign_sigkill_and_faults_lose_no_camera() {
     assert!(lost.is_empty(), "cameras that no longer log in: {lost:?}");
     assert_eq!(locked, 0);
     assert!(open.is_empty(), "intents without an outcome: {open:?}");
-    assert!(twice.is_empty(), "changes recorded more than once: {twice:?}");
+    // Every record of a device with a double, one line each, so that a failure says what
+    // happened, not just that it did.
+    let doubles: Vec<String> = records
+        .iter()
+        .filter(|r| twice.iter().any(|((d, _), _)| *d == r["device"].to_string()))
+        .map(|r| {
+            format!("{} {} {} {} -> {} {}", r["seq"], r["time"], r["setting"], r["before"], r["after"], r["outcome"])
+        })
+        .collect();
+    assert!(twice.is_empty(), "changes recorded more than once: {twice:?}\n{}", doubles.join("\n"));
     assert!(self_signed.is_empty(), "cameras without the site CA's certificate: {self_signed:?}");
     assert!(chain.ok, "{}", chain.text);
     assert!(kills >= 3, "the campaign must actually kill runs ({kills})");

@@ -1,6 +1,7 @@
 //! Integration tests of the `portcullis` binary against the simulator.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod advisories;
 mod apply;
 mod backups;
 mod campaign;

@@ -40,6 +40,8 @@ impl Workspace {
     /// Open (creating it if need be) the data directory `home` with this vault.
     pub fn open(home: &Path, vault: Vault) -> Result<Workspace> {
         crate::files::check_home(home)?;
+        // Evaluations and reports match firmware against this site's advisory database.
+        crate::advisories::activate(home);
         Ok(Workspace {
             home: home.to_path_buf(),
             store: Store::open(home)?,

@@ -110,7 +110,8 @@ fn check(expect: &Expect, v: &Value, p: &Posture) -> (bool, String) {
             if hits.is_empty() {
                 (true, format!("firmware {v}: no published advisory range covers it"))
             } else {
-                let list: Vec<String> = hits.iter().map(|a| format!("{} ({})", a.cve, a.source)).collect();
+                let list: Vec<String> =
+                    hits.iter().map(|a| format!("{} ({})", a.cves.join(", "), a.source.name)).collect();
                 (false, format!("firmware {v} of {} is inside {}", p.identity.model, list.join(", ")))
             }
         }

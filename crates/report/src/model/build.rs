@@ -186,6 +186,10 @@ pub fn build(inp: &Inputs<'_>) -> Result<ReportData, BuildError> {
         audits: span,
         summary,
         firmware: firmware_rows(&last),
+        advisory_database: {
+            let db = portcullis_core::advisories::active().database;
+            format!("version {}, published {}", db.version, db.published)
+        },
         devices,
         changes,
         standards,
@@ -241,7 +245,15 @@ fn firmware_rows(last: &BTreeMap<&str, (&Snapshot, &DeviceAudit)>) -> Vec<Firmwa
             devices: Vec::new(),
             advisories: portcullis_core::advisories::matching(id)
                 .into_iter()
-                .map(|a| AdvisoryRef { cve: a.cve.into(), title: a.title.into(), source: a.source.into() })
+                .map(|a| AdvisoryRef {
+                    cve: a.cves.join(", "),
+                    title: a.title,
+                    source: a.source.name,
+                    url: a.source.url,
+                    range: a.range,
+                    fixed: a.fixed,
+                    kev: a.kev,
+                })
                 .collect(),
         });
         row.devices.push((*target).to_string());

@@ -37,6 +37,10 @@ pub struct ReportData {
     pub devices: Vec<DeviceReport>,
     pub changes: Vec<ChangeRow>,
     pub firmware: Vec<FirmwareRow>,
+    /// The advisory database the firmware rows were matched against
+    /// (`version 2026120401, published 2026-12-04`).
+    #[serde(default)]
+    pub advisory_database: String,
     pub standards: Vec<StandardsRow>,
     /// SHA-256 (hex) of the canonical JSON of this report without this field
     /// ([`digest`]). Absent only while the report is being built.
@@ -179,9 +183,21 @@ pub struct FirmwareRow {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdvisoryRef {
+    /// The advisory's CVE ids, comma separated.
     pub cve: String,
     pub title: String,
+    /// The source that publishes the range the firmware is in, and where to read it.
     pub source: String,
+    #[serde(default)]
+    pub url: String,
+    /// That range, as published.
+    #[serde(default)]
+    pub range: String,
+    #[serde(default)]
+    pub fixed: Option<String>,
+    /// In CISA's Known Exploited Vulnerabilities catalogue.
+    #[serde(default)]
+    pub kev: bool,
 }
 
 /// A control and the standards it serves.

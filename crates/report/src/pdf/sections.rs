@@ -334,9 +334,17 @@ pub(super) fn change_log(l: &mut Layout<'_>, r: &ReportData) {
 
 pub(super) fn firmware(l: &mut Layout<'_>, r: &ReportData) {
     l.section("5. Firmware and published vulnerabilities");
+    let database = if r.advisory_database.is_empty() {
+        String::new()
+    } else {
+        format!(" Advisory database {}.", r.advisory_database)
+    };
     l.para(
-        "Each firmware found on the audited devices, checked against the published advisory ranges Portcullis \
-         knows. An advisory applies only where the vendor's published range covers the version.",
+        &format!(
+            "Each firmware found on the audited devices, checked against the published advisory ranges Portcullis \
+             knows. An advisory applies only where its source's published range covers the version; each match \
+             names that range and source.{database}"
+        ),
         BODY,
         INK,
     );
@@ -355,7 +363,15 @@ pub(super) fn firmware(l: &mut Layout<'_>, r: &ReportData) {
                 cell("none known").colour(PASS)
             } else {
                 let ids: Vec<String> = f.advisories.iter().map(|a| a.cve.clone()).collect();
-                let detail: Vec<String> = f.advisories.iter().map(|a| format!("{} ({})", a.title, a.source)).collect();
+                let detail: Vec<String> = f
+                    .advisories
+                    .iter()
+                    .map(|a| {
+                        let fixed = a.fixed.as_ref().map(|v| format!("; fixed in {v}")).unwrap_or_default();
+                        let exploited = if a.kev { "known exploited; " } else { "" };
+                        format!("{} ({exploited}range {}{fixed}; {} {})", a.title, a.range, a.source, a.url)
+                    })
+                    .collect();
                 cell(ids.join(", ")).bold().colour(FAIL).sub(detail.join("; "))
             };
             vec![
