@@ -84,12 +84,24 @@ impl IsapiDriver {
     /// firmware's own answer beside it (an ISAPI `userCheck`/`ResponseStatus` body, or an
     /// anonymous `/SDK/activateStatus` document). No credentials are sent, so a wrong
     /// guess never costs a refused login.
+    ///
+    /// A server error or a dropped connection says nothing either way: the question is
+    /// asked again (twice, a moment apart) before the answer is "no". Taking one
+    /// passing fault for "not ISAPI" drove a Hikvision camera over ONVIF for a run, which
+    /// reads its IP filter another way and planned a change already made.
     pub async fn probe(http: &HttpSession) -> bool {
-        match http.anonymous("GET", DEVICE_INFO, None).await {
-            Ok(a) if a.status == 200 => wire::device_info(&a.body).is_ok(),
-            Ok(a) if a.status == 401 => isapi_document(&a.body) || activation_status(http).await.is_some(),
-            _ => false,
+        const ATTEMPTS: usize = 3;
+        for attempt in 1..=ATTEMPTS {
+            match http.anonymous("GET", DEVICE_INFO, None).await {
+                Ok(a) if a.status == 200 => return wire::device_info(&a.body).is_ok(),
+                Ok(a) if a.status == 401 => return isapi_document(&a.body) || activation_status(http).await.is_some(),
+                Ok(a) if a.status >= 500 && attempt < ATTEMPTS => {}
+                Err(Error::Unreachable { .. }) if attempt < ATTEMPTS => {}
+                _ => return false,
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         }
+        false
     }
 
     /// Whether the device is activated, without logging in (`/SDK/activateStatus`).
@@ -128,5 +140,44 @@ impl IsapiDriver {
         let drv = super::onvif::OnvifDriver::new(self.http.clone(), Some(creds), self.http.guard());
         drv.sync_clock().await?;
         Ok(drv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::driver::http::{HttpSession, LoginGuard};
+    use crate::driver::transport::script::{ok, status, Answer, Script};
+
+    const INFO: &str = "<DeviceInfo version=\"2.0\" xmlns=\"http://www.hikvision.com/ver20/XMLSchema\"><deviceName>Camera</deviceName><model>DS-2CD2132F-IS</model><serialNumber>DS-1</serialNumber><macAddress>c0:56:e3:00:00:01</macAddress><firmwareVersion>V5.3.0</firmwareVersion><firmwareReleasedDate>build 151016</firmwareReleasedDate><deviceType>IPCamera</deviceType></DeviceInfo>";
+
+    fn session(script: &Arc<Script>) -> HttpSession {
+        HttpSession::new(
+            script.client(),
+            "http://192.0.2.5:80".into(),
+            None,
+            Arc::new(LoginGuard::default()),
+            crate::driver::Timings::reads_and_writes(std::time::Duration::from_secs(2)),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_passing_fault_on_the_probe_does_not_make_a_hikvision_camera_onvif() {
+        let error = status(
+            500,
+            "<ResponseStatus><statusCode>3</statusCode><subStatusCode>deviceError</subStatusCode></ResponseStatus>",
+        );
+        let script = Script::new().on("GET", super::DEVICE_INFO, vec![error.clone(), Answer::Drop, ok(INFO)]);
+        assert!(super::IsapiDriver::probe(&session(&script)).await, "asked again after a 500 and a drop");
+        assert_eq!(script.calls().len(), 3, "{:?}", script.calls());
+
+        // Firmware that answers every unknown path with an error is still not ISAPI.
+        let script = Script::new().on("GET", super::DEVICE_INFO, vec![error]);
+        assert!(!super::IsapiDriver::probe(&session(&script)).await);
+        assert_eq!(script.calls().len(), 3, "three questions, then the answer is no");
+        let script = Script::new().on("GET", super::DEVICE_INFO, vec![status(404, "")]);
+        assert!(!super::IsapiDriver::probe(&session(&script)).await);
+        assert_eq!(script.calls().len(), 1, "a 404 is an answer");
     }
 }
