@@ -60,6 +60,8 @@ async fn campaign_sigkill_and_faults_lose_no_camera() {
     set_faults(&fleet, true, &mut rng);
 
     let (mut kills, mut rounds, mut done) = (0, 0, false);
+    // The last finished run's output: what was left to do, if the site never converges.
+    let mut last_output = String::new();
     let faulty_rounds = 12;
     // The kill rounds always run in full, even on a site that converged early: the
     // campaign is about runs killed at any moment, converged or not.
@@ -96,10 +98,11 @@ async fn campaign_sigkill_and_faults_lose_no_camera() {
                     .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
                     .rfind(|l| l["type"] == "summary");
                 done = summary.is_some_and(|s| s["devices"] == 0);
+                last_output = text;
             }
         }
     }
-    assert!(done, "the site did not converge in {rounds} rounds");
+    assert!(done, "the site did not converge in {rounds} rounds; the last finished run said:\n{last_output}");
 
     // No camera lost: every one logs in with what the vault holds (the audit logs in).
     let audit = home.run(&["audit", "--json", "--timeout", "5"]).await;
@@ -164,7 +167,10 @@ async fn campaign_sigkill_and_faults_lose_no_camera() {
     // happened, not just that it did.
     let doubles: Vec<String> = records
         .iter()
-        .filter(|r| twice.iter().any(|((d, _), _)| *d == r["device"].to_string()))
+        .filter(|r| {
+            let device = r["device"].to_string();
+            twice.iter().any(|((d, _), _)| *d == device)
+        })
         .map(|r| {
             format!("{} {} {} {} -> {} {}", r["seq"], r["time"], r["setting"], r["before"], r["after"], r["outcome"])
         })
