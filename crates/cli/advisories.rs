@@ -76,15 +76,8 @@ fn show(active: &advisories::Active, out: &Output) {
         let kev = if a.kev { ", known exploited" } else { "" };
         println!("\n{} [{:?}{kev}] {}: {}", a.cves.join(", "), a.severity, a.vendor, a.title);
         for r in &a.affected {
-            let bound = match (&r.from, &r.to, &r.before) {
-                (Some(f), Some(t), _) => format!("{f} – {t}"),
-                (None, Some(t), _) => format!("up to {t}"),
-                (Some(f), None, Some(b)) => format!("{f} – before {b}"),
-                (None, None, Some(b)) => format!("before {b}"),
-                _ => String::new(),
-            };
             let fixed = r.fixed.as_ref().map(|f| format!(", fixed in {f}")).unwrap_or_default();
-            println!("  {} {bound}{fixed}  ({})", r.models.join(", "), r.source);
+            println!("  {}{fixed}  ({})", r.describe(), r.source);
         }
         if let Some(why) = &a.no_range {
             println!("  no range: {why}");

@@ -204,7 +204,8 @@ impl Affected {
         model_fits && after_from && before_end
     }
 
-    fn describe(&self) -> String {
+    /// The range in words: `DS-2CD2xx2F-I V5.2.0 build 140721 – V5.4.0 build 160530`.
+    pub fn describe(&self) -> String {
         let models = self.models.join(", ");
         match (&self.from, &self.to, &self.before) {
             (Some(f), Some(t), _) => format!("{models} {f} – {t}"),
