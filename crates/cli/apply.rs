@@ -42,6 +42,10 @@ pub struct Args {
     /// `keep_accounts`). Without it those steps are blocked: a recorder may use one.
     #[arg(long)]
     delete_accounts: bool,
+    /// Firmware images uploaded at once, after each image's canary (1–64).
+    #[arg(long, default_value_t = portcullis_core::tasks::apply::DEFAULT_UPLOADS as u16,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    upload_concurrency: u16,
 }
 
 /// The first Ctrl-C stops the run cleanly: no new device, no new step; the second
@@ -103,6 +107,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         operator: args.operator.clone(),
         rotate_passwords: args.rotate_passwords,
         delete_accounts: args.delete_accounts,
+        upload_concurrency: usize::from(args.upload_concurrency),
     };
     let prepared = runtime.block_on(task::prepare(&ws, request, Arc::new(SystemClock), cancel, &preparing(*out)))?;
     if prepared.plans.is_empty() {
@@ -183,6 +188,16 @@ struct Progress {
 }
 
 impl Progress {
+    /// A line above the bars (or on its own without a terminal).
+    fn say(&self, line: String) {
+        match &self.bars {
+            Some((multi, _)) => {
+                let _ = multi.println(line);
+            }
+            None => println!("{line}"),
+        }
+    }
+
     fn new(out: &Output, devices: usize, steps: usize) -> Progress {
         let bars = (!out.json && std::io::stderr().is_terminal()).then(|| {
             let multi = indicatif::MultiProgress::new();
@@ -199,6 +214,18 @@ impl Progress {
     }
 
     fn event(&self, e: Event) {
+        if let Event::Canary { device, version, passed, detail, held_back } = &e {
+            if self.json {
+                Output { json: true }.record("canary", &e);
+            } else if *passed {
+                self.say(format!("Firmware canary {device}: on {version}, {detail}; upgrading the others."));
+            } else {
+                self.say(format!(
+                    "Firmware canary {device} FAILED ({detail}): {held_back} other device(s) not upgraded."
+                ));
+            }
+            return;
+        }
         let Event::Apply(e) = e else { return };
         if self.json {
             Output { json: true }.record("progress", &e);

@@ -10,6 +10,7 @@ mod backups;
 mod certs;
 mod creds;
 mod discover;
+mod firmware;
 mod handover;
 mod history;
 mod inventory;
@@ -85,6 +86,11 @@ enum Command {
         #[command(subcommand)]
         command: advisories::Command,
     },
+    /// The firmware library: images firmware upgrade steps upload.
+    Firmware {
+        #[command(subcommand)]
+        command: firmware::Command,
+    },
     /// Where Portcullis keeps its data.
     Home,
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -116,6 +122,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Handover(args) => handover::run(&args, &out),
         Command::Backups { command } => backups::run(command, &out),
         Command::Advisories { command } => advisories::run(command, &out),
+        Command::Firmware { command } => firmware::run(command, &out),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "portcullis", &mut std::io::stdout());

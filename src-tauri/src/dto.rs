@@ -493,6 +493,8 @@ impl Settings {
             unique_passwords: false,
             password_max_age_days: None,
             timing: Default::default(),
+            // The site's written policy (its baseline file).
+            firmware_minimum: Vec::new(),
         };
         section.validate()?;
         Ok(section)

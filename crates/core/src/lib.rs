@@ -13,6 +13,7 @@ pub mod discover;
 pub mod driver;
 pub mod error;
 pub mod files;
+pub mod firmware;
 pub mod handover;
 pub mod history;
 pub mod inventory;

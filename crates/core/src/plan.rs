@@ -18,6 +18,9 @@ pub enum Phase {
     /// A factory-new camera: set its first password before anything else can happen.
     Activate,
     Backup,
+    /// A firmware upgrade from the library: after the backup, before any setting (a new
+    /// firmware changes defaults, so the device is read and planned again after it).
+    Firmware,
     /// Site parameters that change no security setting: the device name.
     Identity,
     Time,
@@ -32,7 +35,7 @@ pub enum Phase {
     Accounts,
     /// Password rotation: last, so nothing else runs on credentials about to change.
     Credentials,
-    /// Things only a person can do (a firmware update).
+    /// Things only a person can do (a firmware update with no image in the library).
     Manual,
 }
 
@@ -87,6 +90,10 @@ pub struct SiteParameters {
     /// How long each kind of device operation may take (`[site.timing]`).
     #[serde(default)]
     pub timings: crate::driver::Timings,
+    /// What to do about each device's firmware (device label → decision), from the
+    /// advisories, the site's minimums and the firmware library (`firmware::decide`).
+    #[serde(default)]
+    pub firmware: std::collections::BTreeMap<String, crate::firmware::Decision>,
 }
 
 impl SiteParameters {
@@ -123,6 +130,7 @@ impl SiteParameters {
             service_accounts: s.service_accounts.clone(),
             delete_accounts: false,
             timings: s.timing,
+            firmware: Default::default(),
         })
     }
 
@@ -329,11 +337,22 @@ fn fix(device: &str, f: &Finding, site: &SiteParameters) -> Step {
         }
         Setting::DiscoveryOnvif => off(Phase::Discovery, "ONVIF WS-Discovery"),
         Setting::DiscoverySadp => off(Phase::Discovery, "SADP"),
-        Setting::FirmwareVersion => {
-            let mut s = step(f, Phase::Manual, Value::Text("a fixed firmware".into()), "update the firmware");
-            s.blocked = Some(format!("manual: {}", f.evidence));
-            s
-        }
+        Setting::FirmwareVersion => match site.firmware.get(device) {
+            Some(crate::firmware::Decision::Upgrade(image)) => step(
+                f,
+                Phase::Firmware,
+                Value::Text(image.version.clone()),
+                &format!("upgrade the firmware to {} (library image {})", image.version, image.short()),
+            ),
+            decision => {
+                let mut s = step(f, Phase::Manual, Value::Text("a fixed firmware".into()), "update the firmware");
+                s.blocked = Some(match decision {
+                    Some(crate::firmware::Decision::Manual(why)) => format!("manual: {}; {why}", f.evidence),
+                    _ => format!("manual: {}", f.evidence),
+                });
+                s
+            }
+        },
         other => {
             let what = other.key().trim_start_matches("service.").trim_end_matches(".enabled").replace('.', " ");
             off(Phase::Services, &what)

@@ -115,6 +115,14 @@ impl Posture {
 pub fn same_setting(key: Setting, read: &Value, written: &Value) -> bool {
     match (key, read, written) {
         (Setting::TimeZone, Value::Text(a), Value::Text(b)) => a == b || crate::site::tz::equivalent(a, b),
+        // `V5.5.800build 210628` is `V5.5.800 build 210628`.
+        (Setting::FirmwareVersion, Value::Text(a), Value::Text(b)) => {
+            a == b
+                || matches!(
+                    (crate::advisories::Firmware::parse(a), crate::advisories::Firmware::parse(b)),
+                    (Some(x), Some(y)) if x == y
+                )
+        }
         (Setting::TimeNtpServers | Setting::NetworkIpFilterAddresses, Value::List(a), Value::List(b)) => {
             let (mut a, mut b) = (a.clone(), b.clone());
             a.sort();

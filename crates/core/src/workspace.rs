@@ -291,6 +291,7 @@ pub fn merge_sections(own: &SiteSection, given: &SiteSection) -> std::result::Re
             &given.password_max_age_days,
             Option::is_none,
         )?,
+        firmware_minimum: one("firmware_minimum", &own.firmware_minimum, &given.firmware_minimum, Vec::is_empty)?,
     };
     merged.validate()?;
     Ok(merged)

@@ -15,7 +15,7 @@ fn passing(e: &Expect) -> Value {
         Expect::OneOf(vs) => vs.first().cloned().unwrap_or(Value::Bool(true)),
         Expect::Empty(true) => Value::List(Vec::new()),
         Expect::Empty(false) => Value::List(vec!["ntp.site.example".into()]),
-        Expect::NoKnownAdvisory(_) => Value::Text("V5.7.3".into()),
+        Expect::NoKnownAdvisory(_) | Expect::FirmwareAtLeast(_) => Value::Text("V5.7.3".into()),
         // The sample baselines carry no site table; a name, zone or list that fits.
         Expect::NamePattern(_) => Value::Text("site-cam-01".into()),
         Expect::TimeZone(t) => Value::Text(t.clone()),
@@ -29,7 +29,7 @@ fn failing(e: &Expect) -> Value {
         Expect::Equals(_) | Expect::OneOf(_) => Value::Text("basic".into()),
         Expect::Empty(true) => Value::List(vec!["installer".into()]),
         Expect::Empty(false) => Value::List(Vec::new()),
-        Expect::NoKnownAdvisory(_) => Value::Text("V5.4.5".into()),
+        Expect::NoKnownAdvisory(_) | Expect::FirmwareAtLeast(_) => Value::Text("V5.4.5".into()),
         Expect::NamePattern(_) => Value::Text("IP CAMERA".into()),
         Expect::TimeZone(_) => Value::Text("UTC0".into()),
         Expect::SameSet(_) | Expect::Includes(_) => Value::List(Vec::new()),

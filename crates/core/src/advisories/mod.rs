@@ -225,7 +225,7 @@ fn is_cve(id: &str) -> bool {
         && parts.next().is_none()
 }
 
-fn model_in_line(model: &str, line: &str) -> bool {
+pub(crate) fn model_in_line(model: &str, line: &str) -> bool {
     let m: Vec<char> = model.to_ascii_uppercase().chars().collect();
     let l: Vec<char> = line.to_ascii_uppercase().chars().collect();
     m.len() >= l.len() && l.iter().zip(&m).all(|(p, c)| *p == 'X' || p == c)

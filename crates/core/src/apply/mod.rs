@@ -6,6 +6,7 @@
 //! through the vault's pending entries (see [`password`]); HTTP is switched off only
 //! over a proven HTTPS session. Devices run concurrently; steps within one never do.
 
+mod firmware;
 pub mod interrupted;
 pub mod password;
 mod ports;
@@ -66,6 +67,10 @@ pub struct ApplyContext {
     pub cancel: Arc<std::sync::atomic::AtomicBool>,
     /// When each record is made.
     pub clock: Arc<dyn crate::workspace::Clock>,
+    /// Where firmware steps take their images from.
+    pub firmware: Arc<crate::firmware::Library>,
+    /// Firmware uploads at once (the rest wait their turn; restarts do not count).
+    pub uploads: Arc<tokio::sync::Semaphore>,
 }
 
 impl ApplyContext {

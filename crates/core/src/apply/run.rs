@@ -457,6 +457,7 @@ impl Run<'_> {
         match (step.phase, step.setting) {
             (Phase::Backup, _) => self.backup(step).await,
             (Phase::Activate, _) => self.activate(step).await,
+            (Phase::Firmware, _) => self.firmware(step).await,
             (Phase::Credentials, _) => self.rotate(step).await,
             (Phase::HttpOff, _) => self.http_off(step).await,
             (_, Setting::AccountUsers) => self.extra_users(step).await,

@@ -79,6 +79,8 @@ fn bench(name: &str, script: &Arc<Script>) -> Bench {
         hostnames: Default::default(),
         cancel: Default::default(),
         clock: Arc::new(Fixed),
+        firmware: Arc::new(crate::firmware::Library::at(&home)),
+        uploads: Arc::new(tokio::sync::Semaphore::new(1)),
     };
     Bench { ctx, home }
 }

@@ -52,6 +52,16 @@ pub fn describe(expect: &Expect) -> String {
         Expect::Empty(true) => "none".into(),
         Expect::Empty(false) => "at least one".into(),
         Expect::NoKnownAdvisory(_) => "outside every published advisory range".into(),
+        Expect::FirmwareAtLeast(list) => format!(
+            "at least {}",
+            list.iter()
+                .map(|m| match m.models.is_empty() {
+                    true => format!("{} on {}", m.version, m.vendor),
+                    false => format!("{} on {}", m.version, m.models.join(", ")),
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
         Expect::NamePattern(p) => format!("a name like {p}"),
         Expect::TimeZone(t) => t.clone(),
         Expect::SameSet(vs) => format!("exactly {}", Value::List(vs.clone())),
@@ -113,6 +123,21 @@ fn check(expect: &Expect, v: &Value, p: &Posture) -> (bool, String) {
                 let list: Vec<String> =
                     hits.iter().map(|a| format!("{} ({})", a.cves.join(", "), a.source.name)).collect();
                 (false, format!("firmware {v} of {} is inside {}", p.identity.model, list.join(", ")))
+            }
+        }
+        Expect::FirmwareAtLeast(list) => {
+            let below: Vec<&str> = list
+                .iter()
+                .filter(|m| m.covers(&p.identity) && m.unmet_by(&p.identity) != Some(false))
+                .map(|m| m.version.as_str())
+                .collect();
+            if below.is_empty() {
+                (true, format!("firmware {v} meets the site's minimum for {}", p.identity.model))
+            } else {
+                (
+                    false,
+                    format!("firmware {v} of {} is below the site's minimum {}", p.identity.model, below.join(", ")),
+                )
             }
         }
     }

@@ -48,6 +48,8 @@ pub enum Expect {
     Empty(bool),
     /// No published advisory covers the device's firmware.
     NoKnownAdvisory(bool),
+    /// Firmware at or above each minimum that covers the device's vendor and model.
+    FirmwareAtLeast(Vec<crate::firmware::Minimum>),
     /// A name that fits this pattern (`hq-{model}-{n:02}`; see `site::names`).
     NamePattern(String),
     /// The same POSIX time zone, however it is spelled (`site::tz`).
@@ -208,8 +210,15 @@ impl Baseline {
             if !c.setting.audited() {
                 return Err(err(format!("control {:?}: unknown setting {:?}", c.id, c.setting)));
             }
-            if matches!(c.expect, Expect::NoKnownAdvisory(_)) && c.setting != Setting::FirmwareVersion {
-                return Err(err(format!("control {:?}: no_known_advisory checks firmware.version", c.id)));
+            if matches!(c.expect, Expect::NoKnownAdvisory(_) | Expect::FirmwareAtLeast(_))
+                && c.setting != Setting::FirmwareVersion
+            {
+                return Err(err(format!("control {:?}: a firmware expectation checks firmware.version", c.id)));
+            }
+            if let Expect::FirmwareAtLeast(list) = &c.expect {
+                if let Some(m) = list.iter().find(|m| crate::advisories::Firmware::parse(&m.version).is_none()) {
+                    return Err(err(format!("control {:?}: {:?} is not a firmware version", c.id, m.version)));
+                }
             }
             let shape = match &c.expect {
                 Expect::NamePattern(p) => crate::site::names::NamePattern::parse(p, "").err(),

@@ -305,6 +305,7 @@ fn request(method: &str, url: String, soap: Option<String>, wait: Duration) -> c
         url,
         content_type: soap.is_some().then(|| "application/soap+xml; charset=utf-8".to_string()),
         body: soap,
+        payload: None,
         authorization: None,
         limit: crate::driver::transport::ANSWER_LIMIT,
         binary: false,

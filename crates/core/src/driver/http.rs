@@ -138,7 +138,7 @@ impl HttpSession {
         &self,
         method: &str,
         path: &str,
-        body: Option<(&str, &str)>,
+        body: Option<Outgoing<'_>>,
         authorization: Option<String>,
     ) -> Result<(Answer, Vec<String>)> {
         let limit = self.time_limit(method);
@@ -146,8 +146,15 @@ impl HttpSession {
             timeout: limit,
             method: method.to_string(),
             url: format!("{}{}", self.base, path),
-            content_type: body.map(|(t, _)| t.to_string()),
-            body: body.map(|(_, b)| b.to_string()),
+            content_type: body.map(|b| b.content_type().to_string()),
+            body: match body {
+                Some(Outgoing::Text(_, b)) => Some(b.to_string()),
+                _ => None,
+            },
+            payload: match body {
+                Some(Outgoing::Bytes(_, b)) => Some(b.clone()),
+                _ => None,
+            },
             authorization,
             limit: self.limit,
             binary: self.binary,
@@ -163,13 +170,24 @@ impl HttpSession {
 
     /// A request without credentials (PRE_AUTH calls, probes, activation).
     pub async fn anonymous(&self, method: &str, path: &str, body: Option<(&str, &str)>) -> Result<Answer> {
-        Ok(self.send(method, path, body, None).await?.0)
+        Ok(self.send(method, path, body.map(|(t, b)| Outgoing::Text(t, b)), None).await?.0)
+    }
+
+    /// A binary body (a firmware image) with digest authentication, timed as an upload.
+    pub async fn upload(&self, method: &str, path: &str, content_type: &str, payload: &bytes::Bytes) -> Result<Answer> {
+        self.for_operation(super::Operation::Upload)
+            .authenticated(method, path, Some(Outgoing::Bytes(content_type, payload)))
+            .await
     }
 
     /// A request with digest authentication; spends the login budget on a refusal.
     /// The body goes only with the authenticated request: the first, unauthenticated
     /// one asks for the challenge without it.
     pub async fn call(&self, method: &str, path: &str, body: Option<(&str, &str)>) -> Result<Answer> {
+        self.authenticated(method, path, body.map(|(t, b)| Outgoing::Text(t, b))).await
+    }
+
+    async fn authenticated(&self, method: &str, path: &str, body: Option<Outgoing<'_>>) -> Result<Answer> {
         let Some(creds) = &self.creds else { return Err(Error::NoCredentials { address: self.address.clone() }) };
         let Some(_turn) = self.guard.turn(creds).await else {
             return Err(Error::LoginWithheld { address: self.address.clone(), username: creds.username.clone() });
@@ -192,9 +210,10 @@ impl HttpSession {
                     reason: "401 without a digest challenge".into(),
                 });
             };
-            let header = digest_response(challenge, creds, method, path, body.map(|b| b.1)).map_err(|reason| {
-                Error::Malformed { address: self.address.clone(), operation: "digest challenge".into(), reason }
-            })?;
+            let header =
+                digest_response(challenge, creds, method, path, body.map(|b| b.bytes())).map_err(|reason| {
+                    Error::Malformed { address: self.address.clone(), operation: "digest challenge".into(), reason }
+                })?;
             let (answer, next) = self.send(method, path, body, Some(header)).await?;
             if answer.status != 401 {
                 self.guard.accept(creds);
@@ -213,6 +232,29 @@ impl HttpSession {
         }
         self.guard.refuse(creds);
         Err(Error::AuthRefused { address: self.address.clone(), username: creds.username.clone() })
+    }
+}
+
+/// A request body: a document, or bytes (a firmware image).
+#[derive(Debug, Clone, Copy)]
+enum Outgoing<'a> {
+    /// Content type, text.
+    Text(&'a str, &'a str),
+    /// Content type, bytes.
+    Bytes(&'a str, &'a bytes::Bytes),
+}
+
+impl<'a> Outgoing<'a> {
+    fn content_type(self) -> &'a str {
+        match self {
+            Outgoing::Text(t, _) | Outgoing::Bytes(t, _) => t,
+        }
+    }
+    fn bytes(self) -> &'a [u8] {
+        match self {
+            Outgoing::Text(_, b) => b.as_bytes(),
+            Outgoing::Bytes(_, b) => b,
+        }
     }
 }
 
@@ -235,7 +277,7 @@ fn digest_response(
     creds: &Credentials,
     method: &str,
     path: &str,
-    body: Option<&str>,
+    body: Option<&[u8]>,
 ) -> std::result::Result<String, String> {
     // digest_auth slices the header by character count as if it were bytes, and panics
     // on a multi-byte character (found by fuzzing, fuzz/crashes-found/device): a
@@ -248,7 +290,7 @@ fn digest_response(
         creds.username.as_str(),
         creds.password.expose(),
         path,
-        body.map(str::as_bytes),
+        body,
         digest_auth::HttpMethod::from(method.to_string()),
     );
     prompt.respond(&ctx).map(|a| a.to_header_string()).map_err(|e| e.to_string())
@@ -355,6 +397,7 @@ mod tests {
                 url: format!("http://{device}/ISAPI/Security/users/1"),
                 content_type: Some("application/xml".into()),
                 body: Some("<User><password>new-secret</password></User>".into()),
+                payload: None,
                 authorization: None,
                 limit: crate::driver::transport::ANSWER_LIMIT,
                 binary: false,

@@ -23,6 +23,15 @@ pub use http::{HttpSession, LoginGuard};
 pub use isapi::write::WriteContext;
 pub use timing::{Operation, Timings};
 
+/// How a firmware upgrade ends its first half: the device restarts into the new image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    /// It went off the network by itself once the image was written.
+    OnItsOwn,
+    /// It finished writing and was told to restart.
+    Requested,
+}
+
 /// Where a device is reachable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
@@ -99,6 +108,12 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     async fn https_port(&self) -> Option<u16> {
         None
     }
+    /// Upload a firmware image and start the upgrade; returns once the device restarts
+    /// into it (or was told to). The caller waits for it and reads the version back.
+    async fn upgrade_firmware(&self, image: &bytes::Bytes) -> Result<Restart> {
+        let _ = image;
+        Err(Error::Unsupported { address: self.http().address.clone(), operation: "firmware upgrade".into() })
+    }
     /// The device's configuration export.
     async fn backup(&self) -> Result<Vec<u8>> {
         Err(Error::Unsupported { address: self.http().address.clone(), operation: "configuration export".into() })
@@ -154,6 +169,9 @@ impl Driver for isapi::IsapiDriver {
     }
     async fn https_port(&self) -> Option<u16> {
         isapi::IsapiDriver::https_port(self).await
+    }
+    async fn upgrade_firmware(&self, image: &bytes::Bytes) -> Result<Restart> {
+        isapi::IsapiDriver::upgrade_firmware(self, image).await
     }
     async fn activate(&self, password: &Secret) -> Result<()> {
         isapi::IsapiDriver::activate(self, password).await

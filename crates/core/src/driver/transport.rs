@@ -16,6 +16,9 @@ pub struct Request {
     pub url: String,
     pub content_type: Option<String>,
     pub body: Option<String>,
+    /// A binary body (a firmware image), sent instead of `body`; shared, not copied,
+    /// when the digest exchange sends it again.
+    pub payload: Option<bytes::Bytes>,
     pub authorization: Option<String>,
     /// The most bytes the answer may have: a device that sends more is refused, not
     /// read into memory ([`ANSWER_LIMIT`] unless the request says otherwise).
@@ -110,7 +113,9 @@ impl Exchange for Network {
         if let Some(t) = request.content_type {
             r = r.header("Content-Type", t);
         }
-        if let Some(b) = request.body {
+        if let Some(p) = request.payload {
+            r = r.body(p);
+        } else if let Some(b) = request.body {
             r = r.body(b);
         }
         if let Some(a) = request.authorization {

@@ -59,6 +59,10 @@ pub struct SiteSection {
     /// How long each kind of device operation may take (`[site.timing]`, seconds).
     #[serde(default)]
     pub timing: crate::driver::Timings,
+    /// The oldest firmware the site accepts, by vendor and models
+    /// (`[[site.firmware_minimum]]`, `SITE-FW-MIN`).
+    #[serde(default)]
+    pub firmware_minimum: Vec<crate::firmware::Minimum>,
 }
 
 /// The account name in an account entry as devices list them (`nvr (Operator)` → `nvr`).
@@ -114,6 +118,13 @@ impl SiteSection {
             return Err(format!("keep_accounts: {p:?} would keep every account; name them"));
         }
         service::validate(&self.service_accounts)?;
+        if let Some(m) = self
+            .firmware_minimum
+            .iter()
+            .find(|m| m.vendor.trim().is_empty() || crate::advisories::Firmware::parse(&m.version).is_none())
+        {
+            return Err(format!("firmware_minimum: {} {:?} needs a vendor and a version number", m.vendor, m.version));
+        }
         for (field, hosts) in [("ntp_servers", &self.ntp_servers), ("management_hosts", &self.management_hosts)] {
             if let Some(h) = hosts.iter().find(|h| h.trim().is_empty() || h.contains(char::is_whitespace)) {
                 return Err(format!("{field}: {h:?} is not a host name or address"));
@@ -241,6 +252,21 @@ impl SiteSection {
                 &["CR 1.5"],
             ));
         }
+        if !self.firmware_minimum.is_empty() {
+            let mut c = control(
+                "SITE-FW-MIN",
+                "The firmware is at least the site's minimum",
+                "Firmware older than the release the site has qualified lacks its fixes, and differs from \
+                 what the site's recorders and VMS were tested with.",
+                Setting::FirmwareVersion,
+                Expect::FirmwareAtLeast(self.firmware_minimum.clone()),
+                Severity::High,
+                &["ID.RA-01", "PR.PS-02"],
+                &["CR 3.4"],
+            );
+            c.mappings.etsi_en_303_645 = vec!["5.3-2".into()];
+            out.push(c);
+        }
         Ok(out)
     }
 }
@@ -264,10 +290,33 @@ mod tests {
             unique_passwords: false,
             password_max_age_days: None,
             timing: Default::default(),
+            firmware_minimum: vec![crate::firmware::Minimum {
+                vendor: "hikvision".into(),
+                models: vec!["DS-2CD2xx2F-I".into()],
+                version: "V5.5.800".into(),
+            }],
         };
         let c = s.controls().unwrap();
         let ids: Vec<&str> = c.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["SITE-NAME", "SITE-TZ", "SITE-NTP", "SITE-MGMT"]);
+        assert_eq!(ids, ["SITE-NAME", "SITE-TZ", "SITE-NTP", "SITE-MGMT", "SITE-FW-MIN"]);
+        // Below the minimum fails, at it passes, another model is not the site's concern.
+        let at = |model: &str, version: &str| {
+            let mut p = crate::posture::Posture::new(
+                crate::posture::Identity {
+                    vendor: "hikvision".into(),
+                    model: model.into(),
+                    firmware_version: version.into(),
+                    ..Default::default()
+                },
+                crate::posture::Protocol::Isapi,
+            );
+            p.known(Setting::FirmwareVersion, crate::posture::Value::Text(version.into()));
+            crate::baseline::eval::evaluate_control(&c[4], &p).status
+        };
+        use crate::baseline::eval::Status;
+        assert_eq!(at("DS-2CD2132F-IS", "V5.4.5"), Status::Fail);
+        assert_eq!(at("DS-2CD2132F-IS", "V5.5.800"), Status::Pass);
+        assert_eq!(at("DS-2CD2155FWD-I", "V5.4.5"), Status::Pass);
         assert_eq!(c[0].expect, Expect::NamePattern("hq-{model}-{n:02}".into()));
         assert_eq!(c[1].expect, Expect::TimeZone("CET-1".into()));
         assert!(SiteSection::default().controls().unwrap().is_empty());

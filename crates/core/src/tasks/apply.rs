@@ -48,7 +48,13 @@ pub struct ApplyRequest {
     pub rotate_passwords: bool,
     /// Delete the accounts the plan lists by name (besides admin and the kept ones).
     pub delete_accounts: bool,
+    /// Firmware images uploaded at once (after the canary).
+    pub upload_concurrency: usize,
 }
+
+/// Firmware uploads at once unless asked otherwise: four 100 MB images fill a 100 Mbit/s
+/// uplink for about half a minute each, and a site rarely has more headroom than that.
+pub const DEFAULT_UPLOADS: usize = 4;
 
 impl Default for ApplyRequest {
     fn default() -> Self {
@@ -60,6 +66,7 @@ impl Default for ApplyRequest {
             operator: None,
             rotate_passwords: false,
             delete_accounts: false,
+            upload_concurrency: DEFAULT_UPLOADS,
         }
     }
 }
@@ -107,17 +114,36 @@ async fn run_plans(
     policy: &SitePolicy,
     sink: &Arc<dyn Sink>,
 ) -> Result<Vec<DeviceReport>> {
-    let mut reports = execute(ws, ctx, subjects, plans, sink).await?;
-    // Cameras activated just now can be read at last: plan and harden them in the same run.
-    let activated: Vec<String> = reports.iter().filter(|r| r.activated).map(|r| r.device.clone()).collect();
-    if !activated.is_empty() && !ctx.cancel.load(Ordering::Relaxed) {
-        let chosen: Vec<Subject> = activated.iter().filter_map(|l| subjects.get(l).cloned()).collect();
+    // Firmware first: a canary per image, then the rest of the site.
+    let (mut reports, main, upgraded) =
+        super::upgrade::run_canaries(ws, ctx, subjects, super::upgrade::split(plans), request, policy, sink).await?;
+    for r in execute(ws, ctx, subjects, main, sink).await? {
+        match reports.iter_mut().find(|f| f.device == r.device) {
+            Some(first) => first.absorb(r),
+            None => reports.push(r),
+        }
+    }
+    // Cameras activated just now can be read at last, and upgraded ones show their new
+    // firmware's defaults: plan and harden them in the same run.
+    let mut again: Vec<String> = reports.iter().filter(|r| r.activated).map(|r| r.device.clone()).collect();
+    for d in upgraded {
+        if !again.contains(&d) {
+            again.push(d);
+        }
+    }
+    if !again.is_empty() && !ctx.cancel.load(Ordering::Relaxed) {
+        let chosen: Vec<Subject> = again.iter().filter_map(|l| subjects.get(l).cloned()).collect();
         let audits = super::audit::read(ws, &chosen, policy, request, sink.as_ref(), &ctx.client).await?;
         // Just activated with a fresh password: no rotation on demand on top of it.
         let policy = SitePolicy { rotate_passwords: false, ..policy.clone() };
-        let mut again = from_audits(ws, &policy, &audits)?.plans;
-        again.retain(|p| p.actionable() > 0);
-        for second in execute(ws, ctx, subjects, again, sink).await? {
+        let mut plans = from_audits(ws, &policy, &audits)?.plans;
+        // One upgrade per device per run: a second would start on a device that just
+        // failed one, or was activated a minute ago (the next run offers it again).
+        for s in plans.iter_mut().flat_map(|p| p.steps.iter_mut()).filter(|s| s.phase == Phase::Firmware) {
+            s.blocked = Some("not in this run: the device was activated or upgraded in it; run apply again".into());
+        }
+        plans.retain(|p| p.actionable() > 0);
+        for second in execute(ws, ctx, subjects, plans, sink).await? {
             if let Some(first) = reports.iter_mut().find(|r| r.device == second.device) {
                 first.absorb(second);
             }
@@ -159,6 +185,7 @@ pub async fn prepare(
     policy.delete_accounts = req.delete_accounts;
     let mut ctx = context(ws, &req.audit, req.operator.as_deref(), policy.parameters()?, clock, cancel)?;
     ctx.passwords.length = req.password_length;
+    ctx.uploads = Arc::new(tokio::sync::Semaphore::new(req.upload_concurrency.max(1)));
     let to = backup_recipient(ws).await?;
     crate::backups::seal_legacy(&ws.home, &to)?;
     ctx.backup_to = Some(to);
@@ -328,12 +355,14 @@ fn context(
         hostnames: ws.store.hostnames()?,
         cancel,
         clock,
+        firmware: Arc::new(crate::firmware::Library::at(&ws.home)),
+        uploads: Arc::new(tokio::sync::Semaphore::new(DEFAULT_UPLOADS)),
     })
 }
 
 /// Run the plans; the inventory learns a device's HTTPS port the moment its HTTP is
 /// about to go, so that a crash in the next moment cannot strand the device.
-async fn execute(
+pub(super) async fn execute(
     ws: &Arc<Workspace>,
     ctx: &Arc<ApplyContext>,
     subjects: &HashMap<String, Subject>,

@@ -13,6 +13,7 @@ pub mod discover;
 pub mod import;
 pub mod inventory;
 pub mod plan;
+mod upgrade;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,6 +42,9 @@ pub enum Event {
     IntentsClosed { count: usize },
     /// Apply's progress.
     Apply(crate::apply::Event),
+    /// A firmware canary was judged: the other devices taking its image were upgraded
+    /// only if it passed (`held_back`: how many were not, because it failed).
+    Canary { device: String, version: String, passed: bool, detail: String, held_back: usize },
 }
 
 /// Where a task's events go. Any `Fn(Event)` is a sink.

@@ -57,6 +57,16 @@ pub fn from_audits(ws: &Workspace, policy: &SitePolicy, audits: &[DeviceAudit]) 
         labelled.sort_by_key(|(l, _)| by_address(l));
         site.name_devices(&labelled);
     }
+    let images = crate::firmware::Library::at(&ws.home).list()?;
+    let advisories = crate::advisories::active().database;
+    for a in audits {
+        if let Some(id) = &a.identity {
+            let decision = crate::firmware::decide(id, &advisories, &policy.site.firmware_minimum, &images);
+            if decision != crate::firmware::Decision::Current {
+                site.firmware.insert(a.target.clone(), decision);
+            }
+        }
+    }
     let mut sorted: Vec<&DeviceAudit> = audits.iter().collect();
     sorted.sort_by_key(|a| by_address(&a.target));
     let mut out = Plans { plans: Vec::new(), not_planned: Vec::new() };

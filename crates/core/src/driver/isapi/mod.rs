@@ -8,6 +8,7 @@
 mod accounts;
 pub mod activation;
 mod change;
+mod firmware;
 mod read;
 pub mod wire;
 pub mod write;

@@ -22,6 +22,18 @@ pub fn is_not_supported(status: u16, body: &str) -> bool {
         || (status == 403 && response_status(body).is_some_and(|(_, sub)| sub.eq_ignore_ascii_case("invalidOperation")))
 }
 
+/// `upgradeStatus`: whether an upgrade is running, and how far it is (percent).
+pub fn upgrade_status(body: &str) -> Option<(bool, Option<u8>)> {
+    let doc = xml::parse(body).ok()?;
+    let root = doc.root_element();
+    if !root.tag_name().name().eq_ignore_ascii_case("upgradeStatus") {
+        return None;
+    }
+    let upgrading = child_bool(root, "upgrading")?;
+    let percent = child_text(root, "percent").and_then(|p| p.trim().parse::<u8>().ok()).map(|p| p.min(100));
+    Some((upgrading, percent))
+}
+
 /// `/ISAPI/System/deviceInfo`.
 pub fn device_info(body: &str) -> Result<Identity, String> {
     let doc = xml::parse(body)?;
