@@ -6,6 +6,7 @@ mod apply;
 mod backups;
 mod campaign;
 mod discover;
+mod firmware;
 mod inventory;
 mod keyring;
 mod report;

@@ -16,6 +16,8 @@ use crate::state::CameraState;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub reboot_duration: Duration,
+    /// How long writing a firmware image to flash takes.
+    pub flash_duration: Duration,
     /// How long making a key pair, a CSR or a self-signed certificate takes.
     pub key_generation: Duration,
     pub multicast: bool,
@@ -186,6 +188,38 @@ impl Camera {
                 tracing::warn!(camera = %me.address(), "reconcile after reboot: {e}");
             }
         });
+    }
+
+    /// Once the image is written: install it and restart into it (faults permitting).
+    pub(crate) fn finish_upgrade_after(&self, to: crate::firmware::Flashing) {
+        let Some(me) = self.me.upgrade() else { return };
+        tokio::spawn(async move {
+            tokio::time::sleep(to.takes).await;
+            {
+                let mut st = me.state();
+                match me.with_faults(|f| f.firmware_version_unchanged) {
+                    // It restarts into the image it had: the flash write did not take.
+                    true => st.upgrading = None,
+                    false => crate::firmware::install(&mut st, &to),
+                }
+            }
+            if me.with_faults(|f| f.firmware_reboot_hangs) {
+                me.go_dark();
+            } else {
+                me.reboot();
+            }
+        });
+    }
+
+    /// Off the network for good: a restart that never ends.
+    fn go_dark(&self) {
+        {
+            let mut st = self.state();
+            st.online = false;
+        }
+        if let Err(e) = self.reconcile() {
+            tracing::warn!("reconcile going dark: {e}");
+        }
     }
 
     /// Reboot a little later, after the answer to a reboot request went out.

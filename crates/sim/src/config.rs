@@ -112,6 +112,8 @@ pub struct FleetConfig {
     pub reboot_seconds: f64,
     /// How long a camera works on a key pair, a CSR or a self-signed certificate.
     pub key_generation_seconds: f64,
+    /// How long a camera writes a firmware image to flash before it restarts.
+    pub flash_seconds: f64,
     /// Each camera takes its profile's real-world times to make keys and to reboot
     /// ([`crate::profile::Profile::device_timing`]) instead of the two above: minutes
     /// for a whole site, so for benchmarks and rehearsals, not for unit tests.
@@ -140,6 +142,7 @@ impl Default for FleetConfig {
             multicast_interface: Ipv4Addr::LOCALHOST,
             reboot_seconds: 5.0,
             key_generation_seconds: 0.0,
+            flash_seconds: 3.0,
             realistic_timing: false,
             recorder: false,
             wsd_max_delay_ms: 500,
@@ -167,6 +170,7 @@ impl FleetConfig {
             ephemeral: true,
             multicast: false,
             reboot_seconds: 0.5,
+            flash_seconds: 0.5,
             wsd_max_delay_ms: 0,
             ..FleetConfig::default()
         }
@@ -186,6 +190,10 @@ impl FleetConfig {
 
     pub fn key_generation_duration(&self) -> Duration {
         Duration::from_secs_f64(self.key_generation_seconds.clamp(0.0, 3600.0))
+    }
+
+    pub fn flash_duration(&self) -> Duration {
+        Duration::from_secs_f64(self.flash_seconds.clamp(0.0, 3600.0))
     }
 
     pub fn reboot_duration(&self) -> Duration {

@@ -58,6 +58,14 @@ pub struct Faults {
     pub hang: Trigger,
     /// Apply a write, then reboot before answering.
     pub reboot_mid_change: Trigger,
+    /// Drop the connection while a firmware image is being uploaded (nothing taken).
+    pub firmware_upload_dropped: Trigger,
+    /// Refuse a firmware image as damaged.
+    pub firmware_refused: Trigger,
+    /// The restart after a firmware upgrade never ends.
+    pub firmware_reboot_hangs: bool,
+    /// Come back from a firmware upgrade on the old version.
+    pub firmware_version_unchanged: bool,
     /// The device clock runs this many seconds ahead (negative: behind).
     pub clock_skew_s: i64,
     /// Answer with truncated, ill-formed XML.

@@ -80,6 +80,7 @@ impl Fleet {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let settings = Settings {
             reboot_duration: config.reboot_duration(),
+            flash_duration: config.flash_duration(),
             key_generation: config.key_generation_duration(),
             multicast: config.multicast && config.port_plan() != crate::config::PortPlan::Ephemeral,
             multicast_interface: config.multicast_interface,
@@ -109,7 +110,7 @@ impl Fleet {
             let mut own = settings.clone();
             if config.realistic_timing {
                 let t = profile.device_timing();
-                (own.reboot_duration, own.key_generation) = (t.reboot, t.key_generation);
+                (own.reboot_duration, own.key_generation, own.flash_duration) = (t.reboot, t.key_generation, t.flash);
             }
             let camera = Camera::new(state, faults, own);
             camera.reconcile().map_err(|source| FleetError::Listen { index, address, source })?;

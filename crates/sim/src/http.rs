@@ -17,6 +17,13 @@ use crate::camera::Camera;
 use crate::tcp::{admitted, FILTERED_HOLD};
 
 const MAX_BODY: usize = 4 * 1024 * 1024;
+/// A firmware image: the largest vendors ship are a few hundred megabytes.
+const MAX_IMAGE: usize = 512 * 1024 * 1024;
+
+/// Paths that take a firmware image.
+fn takes_an_image(path: &str) -> bool {
+    path == "/ISAPI/System/updateFirmware" || path.starts_with(crate::onvif::FIRMWARE_UPLOAD_PATH)
+}
 
 /// One HTTP request as the protocol handlers see it.
 #[derive(Debug)]
@@ -160,7 +167,8 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     cam.traffic.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
+    let limit = if takes_an_image(parts.uri.path()) { MAX_IMAGE } else { MAX_BODY };
+    let body = match Limited::new(body, limit).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => return Ok(plain(413, "request body too large")),
     };
@@ -192,6 +200,12 @@ async fn handle(
         return Ok(to_response(&cam, server_error(&cam, route)));
     }
     if is_write && cam.with_faults(|f| f.drop_before_commit.fire()) {
+        return Err(Dropped);
+    }
+    // An image that arrives with credentials (not the first, unauthenticated ask).
+    let uploading =
+        takes_an_image(&request.path) && !request.body.is_empty() && request.header("authorization").is_some();
+    if uploading && cam.with_faults(|f| f.firmware_upload_dropped.fire()) {
         return Err(Dropped);
     }
 

@@ -16,6 +16,7 @@ pub mod auth;
 mod camera;
 pub mod config;
 pub mod faults;
+pub mod firmware;
 mod fleet;
 mod http;
 pub mod isapi;

@@ -60,15 +60,19 @@ impl Profile {
     /// current Hikvision firmware, tens on older SoCs and on many other vendors'), and a
     /// reboot until the web server answers again (a recorder checks its disks first).
     pub fn device_timing(self) -> DeviceTiming {
-        let (key_s, reboot_s) = match self {
-            Profile::HikvisionCurrent | Profile::HikvisionFactoryNew => (8, 60),
-            Profile::HikvisionLegacy => (40, 120),
-            Profile::HikvisionNvr => (10, 180),
-            Profile::GenericOnvif => (25, 90),
+        // Writing a 30–120 MB image to NAND flash: about a minute on a camera, two on
+        // a recorder (installers' reports; vendors' notes say "do not power off for
+        // several minutes").
+        let (key_s, reboot_s, flash_s) = match self {
+            Profile::HikvisionCurrent | Profile::HikvisionFactoryNew => (8, 60, 45),
+            Profile::HikvisionLegacy => (40, 120, 90),
+            Profile::HikvisionNvr => (10, 180, 120),
+            Profile::GenericOnvif => (25, 90, 60),
         };
         DeviceTiming {
             key_generation: std::time::Duration::from_secs(key_s),
             reboot: std::time::Duration::from_secs(reboot_s),
+            flash: std::time::Duration::from_secs(flash_s),
         }
     }
 
@@ -98,6 +102,8 @@ pub struct DeviceTiming {
     pub key_generation: std::time::Duration,
     /// Offline while it reboots.
     pub reboot: std::time::Duration,
+    /// Writing a firmware image before the restart.
+    pub flash: std::time::Duration,
 }
 
 /// Everything needed to build one camera's initial state.
@@ -405,5 +411,7 @@ pub fn build_state(bp: &Blueprint, rng: &mut StdRng) -> Result<CameraState, TlsE
         need_reboot: false,
         seen_wsse_nonces: HashMap::new(),
         configurable_scopes: None,
+        upgrading: None,
+        firmware_upload_token: None,
     })
 }

@@ -454,6 +454,10 @@ pub struct CameraState {
     pub seen_wsse_nonces: HashMap<String, Instant>,
     /// The configurable scopes once SetScopes has replaced the factory ones.
     pub configurable_scopes: Option<Vec<String>>,
+    /// A firmware image being written to flash.
+    pub upgrading: Option<crate::firmware::Flashing>,
+    /// The one-time token of the upload address `StartFirmwareUpgrade` gave out.
+    pub firmware_upload_token: Option<String>,
 }
 
 impl CameraState {

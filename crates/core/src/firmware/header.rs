@@ -24,9 +24,10 @@ pub fn read(image: &[u8]) -> Result<Option<Declared>, String> {
     let Some(rest) = image.strip_prefix(SIM_MAGIC.as_bytes()).and_then(|r| r.strip_prefix(b"\n")) else {
         return Ok(None);
     };
-    let window = &rest[..rest.len().min(HEADER_LIMIT)];
+    let window = rest.get(..rest.len().min(HEADER_LIMIT)).unwrap_or(rest);
     let end = find(window, b"\n\n").ok_or("the image header has no end (a blank line) in its first 4 KiB")?;
-    let text = std::str::from_utf8(&window[..end]).map_err(|_| "the image header is not UTF-8 text")?;
+    let text =
+        std::str::from_utf8(window.get(..end).unwrap_or_default()).map_err(|_| "the image header is not UTF-8 text")?;
     let (mut vendor, mut models, mut version) = (None, None, None);
     for line in text.lines() {
         let (key, value) =

@@ -56,7 +56,7 @@ impl Image {
 
     /// The first twelve hex digits, as messages name an image.
     pub fn short(&self) -> &str {
-        &self.sha256[..self.sha256.len().min(12)]
+        self.sha256.get(..12).unwrap_or(&self.sha256)
     }
 }
 

@@ -77,13 +77,8 @@ pub(super) fn judge(
     audit: Option<&DeviceAudit>,
 ) -> std::result::Result<(), String> {
     let target = upgrade_of(canary).map(|s| s.to.clone());
-    if let Some(r) = report {
-        if let Some(e) = &r.error {
-            return Err(format!("stopped: {}", e.message));
-        }
-        if r.failed > 0 {
-            return Err("its upgrade failed (see its history)".into());
-        }
+    if let Some(e) = report.and_then(|r| r.error.as_ref()) {
+        return Err(format!("stopped: {}", e.message));
     }
     let Some(audit) = audit else { return Err("could not be read after the upgrade".into()) };
     if let Some(e) = &audit.error {
@@ -97,6 +92,9 @@ pub(super) fn judge(
     }
     if let Some(f) = audit.findings.iter().find(|f| f.setting == Setting::FirmwareVersion && f.status == Status::Fail) {
         return Err(format!("fails its audit on the new firmware: {}", f.evidence));
+    }
+    if report.is_some_and(|r| r.failed > 0) {
+        return Err("a step before or in its upgrade failed (see its history)".into());
     }
     Ok(())
 }

@@ -51,6 +51,9 @@ struct Args {
     /// Seconds a camera works on a key pair, a CSR or a self-signed certificate.
     #[arg(long)]
     key_generation_seconds: Option<f64>,
+    /// Seconds a camera writes a firmware image before it restarts into it.
+    #[arg(long)]
+    flash_seconds: Option<f64>,
     /// Each camera takes its profile's real-world times to make keys and to reboot
     /// (seconds to minutes), overriding the two above.
     #[arg(long)]
@@ -107,6 +110,9 @@ fn config_from(args: &Args) -> Result<FleetConfig, String> {
     }
     if let Some(s) = args.reboot_seconds {
         c.reboot_seconds = s;
+    }
+    if let Some(s) = args.flash_seconds {
+        c.flash_seconds = s;
     }
     Ok(c)
 }

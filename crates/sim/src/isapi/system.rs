@@ -26,6 +26,8 @@ pub(super) fn route(cam: &Camera, st: &mut CameraState, req: &HttpRequest, path:
             put_auth_type(cam, st, body, path.ends_with("RTSPCertificate"))
         }
         "/ISAPI/System/reboot" if put => ok_status(cam, st, After::Reboot),
+        "/ISAPI/System/updateFirmware" if put => update_firmware(cam, st, req),
+        "/ISAPI/System/upgradeStatus" if get => upgrade_status(cam, st),
         "/ISAPI/System/configurationData" if get => backup(st),
         "/ISAPI/System/configurationData" if put => ok_status(cam, st, After::Reboot),
         "/ISAPI/System/deviceInfo"
@@ -303,4 +305,27 @@ fn backup(st: &CameraState) -> Reply {
     let mut bytes = vec![0x48, 0x4b, 0xff, 0xfe, 0x00, 0x01, 0x80, 0x9c];
     bytes.extend_from_slice(summary.to_string().as_bytes());
     Reply::binary(200, "application/octet-stream", bytes)
+}
+
+/// A firmware image, written to flash before the answer goes out on real firmware;
+/// here the flash write runs on after the answer, readable through `upgradeStatus`.
+/// The refusals' subStatusCode spellings are not confirmed from a capture.
+fn update_firmware(cam: &Camera, st: &mut CameraState, req: &HttpRequest) -> Reply {
+    use crate::firmware::Refusal;
+    match crate::firmware::begin(cam, st, &req.body) {
+        Ok(()) => ok_status(cam, st, After::Nothing),
+        Err(Refusal::Busy) => forbidden(cam, st),
+        Err(Refusal::Damaged) => status_reply_with(cam, st, 400, 6, "Invalid Content", "badUpgradePackage", None),
+        Err(Refusal::OtherModel) => {
+            status_reply_with(cam, st, 400, 6, "Invalid Content", "upgradePackageMismatch", None)
+        }
+    }
+}
+
+fn upgrade_status(cam: &Camera, st: &CameraState) -> Reply {
+    let (upgrading, percent) = match &st.upgrading {
+        Some(f) => (true, f.percent()),
+        None => (false, 0),
+    };
+    ok_xml(cam, st, "upgradeStatus", &format!("{}\r\n{}", el("upgrading", upgrading), el("percent", percent)))
 }

@@ -25,6 +25,8 @@ pub const NS_SCHEMA: &str = "http://www.onvif.org/ver10/schema";
 pub const NS_ERROR: &str = "http://www.onvif.org/ver10/error";
 
 const SOAP_CT: &str = "application/soap+xml; charset=utf-8";
+/// Where `StartFirmwareUpgrade` tells the client to POST the image (a one-time token follows).
+pub const FIRMWARE_UPLOAD_PATH: &str = "/onvif/firmware-upload/";
 
 /// What an operation needs (ONVIF Core access classes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -53,6 +55,7 @@ fn access_class(op: &str) -> Access {
         | "GetCertificationPath"
         | "GetAllCertificationPaths"
         | "GetAssignedServerCertificates" => Access::ReadSecret,
+        "StartFirmwareUpgrade" | "UpgradeSystemFirmware" => Access::Write,
         _ if is_write_op(op) => Access::Write,
         _ => Access::ReadSystem,
     }
@@ -176,6 +179,9 @@ fn not_authorized(cam: &Camera, st: &CameraState) -> Reply {
 
 /// Entry point for `/onvif/…`.
 pub fn handle(cam: &Camera, req: &HttpRequest) -> Reply {
+    if let Some(token) = req.path.strip_prefix(FIRMWARE_UPLOAD_PATH) {
+        return system::firmware_upload(cam, req, token);
+    }
     let text = req.body_text();
     let doc = match crate::xml::parse(&text) {
         Ok(d) => d,
@@ -303,7 +309,7 @@ fn authenticate(
     }
 }
 
-fn digest_challenge(cam: &Camera, st: &CameraState, stale: bool) -> Reply {
+pub(super) fn digest_challenge(cam: &Camera, st: &CameraState, stale: bool) -> Reply {
     let nonce = cam.nonce_key.issue(crate::tcp::now_ms());
     let stale = if stale { "TRUE" } else { "FALSE" };
     let mut r = fault_with(cam, st, 401, "env:Sender", "ter:NotAuthorized", None, "Sender not Authorized");

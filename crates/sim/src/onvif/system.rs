@@ -52,6 +52,7 @@ pub(super) fn dispatch(
                 el("tt:Name", st.identity.device_name.replace(' ', "-"))
             ),
         ),
+        "StartFirmwareUpgrade" => start_firmware_upgrade(cam, st, req),
         "SystemReboot" => {
             let mut r = ok(cam, st, format!("<tds:SystemRebootResponse>{}</tds:SystemRebootResponse>", el("tds:Message", "Rebooting")));
             r = r.committed(After::Reboot);
@@ -298,4 +299,43 @@ fn certificates(cam: &Camera, st: &CameraState) -> Reply {
             "<tds:GetCertificatesResponse><tds:NvtCertificate><tt:CertificateID>server</tt:CertificateID><tt:Certificate><tt:Data>{data}</tt:Data></tt:Certificate></tds:NvtCertificate></tds:GetCertificatesResponse>"
         ),
     )
+}
+
+/// `StartFirmwareUpgrade`: a one-time address to POST the image to, how long to wait
+/// before posting, and how long the device expects to be away (flash and restart).
+fn start_firmware_upgrade(cam: &Camera, st: &mut CameraState, req: &HttpRequest) -> Reply {
+    let token = format!("{:032x}", rand::random::<u128>());
+    st.firmware_upload_token = Some(token.clone());
+    let down = (cam.settings.flash_duration + cam.settings.reboot_duration).as_secs().max(1);
+    ok(
+        cam,
+        st,
+        format!(
+            "<tds:StartFirmwareUpgradeResponse>{}{}{}</tds:StartFirmwareUpgradeResponse>",
+            el("tds:UploadUri", format!("{}{}{token}", req.base_url(), super::FIRMWARE_UPLOAD_PATH)),
+            el("tds:UploadDelay", "PT1S"),
+            el("tds:ExpectedDownTime", format!("PT{down}S"))
+        ),
+    )
+}
+
+/// The image POSTed to the address `StartFirmwareUpgrade` gave: HTTP digest, an
+/// administrator, the token once.
+pub(super) fn firmware_upload(cam: &Camera, req: &HttpRequest, token: &str) -> Reply {
+    let mut st = cam.state();
+    if req.method != "POST" || st.firmware_upload_token.as_deref() != Some(token) {
+        return Reply::new(404, "text/plain", "no such upload".into());
+    }
+    let admin = |a: &crate::state::Account| a.onvif_level == Some(crate::state::OnvifLevel::Administrator);
+    match crate::isapi::verify_http_credentials(cam, &mut st, req, admin, false) {
+        crate::auth::Verdict::Ok(_) => {}
+        crate::auth::Verdict::Missing => return super::digest_challenge(cam, &st, false),
+        crate::auth::Verdict::Stale => return super::digest_challenge(cam, &st, true),
+        _ => return Reply::new(401, "text/plain", "not authorized".into()),
+    }
+    st.firmware_upload_token = None;
+    match crate::firmware::begin(cam, &mut st, &req.body) {
+        Ok(()) => Reply::new(200, "text/plain", String::new()).committed(After::Nothing),
+        Err(_) => Reply::new(415, "text/plain", "firmware image refused".into()),
+    }
 }

@@ -16,6 +16,7 @@ const POLL: Duration = Duration::from_secs(2);
 impl IsapiDriver {
     pub async fn upgrade_firmware(&self, image: &bytes::Bytes) -> Result<Restart> {
         let address = self.http.address.clone();
+        let before = self.identify().await?.firmware();
         let answer = self.http.upload("PUT", "/ISAPI/System/updateFirmware", "application/octet-stream", image).await?;
         if answer.status != 200 {
             // The firmware's refusal names why (a package for another model, a damaged one).
@@ -61,6 +62,10 @@ impl IsapiDriver {
                 return Err(Error::Timeout { address, seconds: self.http.timings().upload_s.into() });
             }
             tokio::time::sleep(POLL).await;
+        }
+        // Done, and answering again: it may have restarted between two questions already.
+        if self.identify().await.is_ok_and(|now| now.firmware() != before) {
+            return Ok(Restart::OnItsOwn);
         }
         match self.http.call("PUT", "/ISAPI/System/reboot", None).await {
             Ok(a) => put_status(&address, "reboot", &a).map(|_| Restart::Requested),

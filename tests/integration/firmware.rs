@@ -1,0 +1,115 @@
+//! Firmware upgrades against a simulated site: the library, the canary, a dropped
+//! upload sent again, the version read back and recorded, and a failed canary that
+//! keeps the image off every other camera.
+
+use portcullis_sim::{Fleet, FleetConfig, Profile, Trigger};
+
+use crate::Home;
+
+const SITE: &[&str] = &["--management-host", "127.0.0.1", "--ntp-server", "192.0.2.1"];
+/// Outside CVE-2017-7921's published range for DS-2CD2xx2F-I (V5.2.0 – V5.4.0 build 160530).
+const FIXED: &str = "V5.5.0 build 170725";
+
+fn lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+/// Three legacy cameras (V5.3.0 build 151016, inside the range), imported, and an image
+/// for their model line in the library.
+async fn legacy_site(tag: &str) -> (Fleet, Home, Vec<String>) {
+    let fleet = Fleet::start(FleetConfig::for_tests(3, Profile::HikvisionLegacy)).await.unwrap();
+    let home = Home::new(tag);
+    let doc = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() });
+    let file = home.dir.join("fleet.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let image = home.dir.join("IPC_R0_EN_STD_5.5.0_170725.dav");
+    std::fs::write(&image, portcullis_sim::firmware::image("hikvision", &["DS-2CD2xx2F-I"], FIXED, 256 * 1024))
+        .unwrap();
+    let added = home.run(&["firmware", "add", image.to_str().unwrap()]).await;
+    assert!(added.ok && added.text.contains("read from the image"), "{}", added.text);
+    // Labels as the history keeps them (by HTTP port, which the hardening then closes).
+    let labels = (0..3).map(|i| label(&fleet, i)).collect();
+    (fleet, home, labels)
+}
+
+fn label(fleet: &Fleet, i: usize) -> String {
+    let d = &fleet.devices()[i];
+    format!("{}:{}", d.address, d.http_port.unwrap_or(80))
+}
+
+fn firmware_records(history: &str) -> Vec<serde_json::Value> {
+    lines(history).into_iter().filter(|r| r["setting"] == "firmware.version").collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_is_upgraded_canary_first_a_dropped_upload_is_sent_again_and_each_version_is_recorded() {
+    let (fleet, home, labels) = legacy_site("firmware").await;
+    let plan = home.run(&["plan", "--json"]).await;
+    assert!(plan.text.contains("upgrade the firmware to V5.5.0 build 170725"), "{}", plan.text);
+    // The last camera drops its first upload.
+    let last = fleet.camera(2).unwrap();
+    let mut f = last.faults();
+    f.firmware_upload_dropped = Trigger::Next(1);
+    last.set_faults(f);
+
+    let first = home.run(&[&["apply", "--yes", "--json", "--timeout", "5"], SITE].concat()).await;
+    let out = lines(&first.text);
+    let canary: Vec<_> = out.iter().filter(|l| l["type"] == "canary").collect();
+    assert_eq!(canary.len(), 1, "one canary for one image: {}", first.text);
+    assert_eq!(canary[0]["passed"], true, "{}", first.text);
+    assert_eq!(canary[0]["device"].as_str().unwrap(), labels[0], "the first in address order");
+    let summary = out.iter().rev().find(|l| l["type"] == "summary").unwrap();
+    assert_eq!(summary["problems"], 0, "{}", first.text);
+    assert_eq!(last.faults().firmware_upload_dropped, Trigger::Next(0), "the drop happened");
+    for cam in fleet.cameras() {
+        let st = cam.state();
+        assert_eq!((st.identity.firmware_version.as_str(), st.identity.firmware_build.as_str()), ("V5.5.0", "170725"));
+        // The new firmware has no Telnet at all: planned from what it shows after the upgrade.
+        assert!(!st.services.telnet.present);
+    }
+
+    let history = home.run(&["history", "--json"]).await.text;
+    let records = firmware_records(&history);
+    for device in &labels {
+        let mine: Vec<_> = records.iter().filter(|r| r["device"] == device.as_str()).collect();
+        let states: Vec<&str> = mine.iter().map(|r| r["outcome"]["state"].as_str().unwrap()).collect();
+        assert_eq!(states, ["intent", "verified"], "one upgrade per device, the drop inside it: {mine:?}");
+        assert_eq!(mine[1]["before"], "V5.3.0 build 151016", "{}", mine[1]);
+        assert_eq!(mine[1]["after"], FIXED, "{}", mine[1]);
+    }
+    assert!(home.run(&["history", "verify"]).await.ok);
+
+    // Applying again finds nothing to upgrade (and nothing else to change).
+    let again = home.run(&[&["apply", "--yes", "--json", "--timeout", "5"], SITE].concat()).await;
+    assert!(!again.text.contains("\"canary\""), "{}", again.text);
+    assert_eq!(firmware_records(&home.run(&["history", "--json"]).await.text).len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_that_comes_back_on_the_old_version_keeps_the_image_off_every_other_camera() {
+    let (fleet, home, labels) = legacy_site("firmware-canary").await;
+    let canary = fleet.camera(0).unwrap();
+    let mut f = canary.faults();
+    f.firmware_version_unchanged = true;
+    canary.set_faults(f);
+
+    let run = home.run(&[&["apply", "--yes", "--json", "--timeout", "5"], SITE].concat()).await;
+    let out = lines(&run.text);
+    let verdict = out.iter().find(|l| l["type"] == "canary").unwrap_or_else(|| panic!("{}", run.text));
+    assert_eq!(verdict["passed"], false, "{verdict}");
+    assert_eq!(verdict["held_back"], 2, "{verdict}");
+    assert!(verdict["detail"].as_str().unwrap().contains("V5.3.0"), "{verdict}");
+    for cam in fleet.cameras() {
+        let st = cam.state();
+        assert_eq!(st.identity.firmware_version, "V5.3.0", "nobody is upgraded past a failed canary");
+        // The rest of their hardening still ran, on the firmware they have.
+        assert!(!st.services.telnet.enabled);
+    }
+    let history = home.run(&["history", "--json"]).await.text;
+    let records = firmware_records(&history);
+    assert!(records.iter().all(|r| r["device"] == labels[0].as_str()), "{records:?}");
+    let outcome = &records.last().unwrap()["outcome"];
+    assert_eq!(outcome["state"], "failed", "{outcome}");
+    assert!(outcome["reason"].as_str().unwrap().contains("came back on V5.3.0"), "{outcome}");
+}
