@@ -113,3 +113,49 @@ async fn a_canary_that_comes_back_on_the_old_version_keeps_the_image_off_every_o
     assert_eq!(outcome["state"], "failed", "{outcome}");
     assert!(outcome["reason"].as_str().unwrap().contains("came back on V5.3.0"), "{outcome}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_onvif_camera_below_the_sites_minimum_is_upgraded_through_start_firmware_upgrade() {
+    let fleet = Fleet::start(FleetConfig::for_tests(2, Profile::GenericOnvif)).await.unwrap();
+    let home = Home::new("firmware-onvif");
+    let doc = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() });
+    let file = home.dir.join("fleet.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let baseline = home.dir.join("site.toml");
+    std::fs::write(
+        &baseline,
+        "[baseline]\nname = \"acme\"\nversion = \"1\"\ntitle = \"Acme\"\nextends = \"onvif-baseline\"\n\n\
+         [site]\nmanagement_hosts = [\"127.0.0.1\"]\n\n\
+         [[site.firmware_minimum]]\nvendor = \"acme vision\"\nversion = \"2.5.0\"\n",
+    )
+    .unwrap();
+    let b = baseline.to_str().unwrap();
+    // No image yet: a manual step that names the version wanted.
+    let plan = home.run(&["plan", "--json", "--baseline", b]).await;
+    assert!(plan.text.contains("2.5.0 or later (the site's minimum)"), "{}", plan.text);
+    let image = home.dir.join("av-ip4-2.5.0.bin");
+    std::fs::write(
+        &image,
+        portcullis_sim::firmware::image("acme vision", &["AV-IP4"], "2.5.0 build 230101", 64 * 1024),
+    )
+    .unwrap();
+    assert!(home.run(&["firmware", "add", image.to_str().unwrap()]).await.ok);
+
+    let run = home.run(&["apply", "--yes", "--json", "--timeout", "5", "--baseline", b]).await;
+    let out = lines(&run.text);
+    let verdict = out.iter().find(|l| l["type"] == "canary").unwrap_or_else(|| panic!("{}", run.text));
+    assert_eq!(verdict["passed"], true, "{verdict}");
+    for cam in fleet.cameras() {
+        assert_eq!(cam.state().identity.firmware_version, "2.5.0", "{}", run.text);
+    }
+    let audit = home.run(&["audit", "--json", "--baseline", b]).await;
+    let fw: Vec<_> = lines(&audit.text)
+        .into_iter()
+        .filter(|l| l["type"] == "device")
+        .flat_map(|d| d["findings"].as_array().cloned().unwrap_or_default())
+        .filter(|f| f["control"] == "SITE-FW-MIN")
+        .collect();
+    assert_eq!(fw.len(), 2, "{}", audit.text);
+    assert!(fw.iter().all(|f| f["status"] == "pass"), "{fw:?}");
+}

@@ -77,15 +77,12 @@ fn check(st: &CameraState, image: &[u8]) -> Result<(String, String), Refusal> {
     let vendor = field("vendor").ok_or(Refusal::Damaged)?;
     let models = field("models").ok_or(Refusal::Damaged)?;
     let version = field("version").ok_or(Refusal::Damaged)?;
-    let ours = match st.identity.vendor {
-        crate::state::Vendor::Hikvision => "hikvision",
-        crate::state::Vendor::Generic => "generic",
-    };
     let fits = |pattern: &str| {
         let (m, p) = (st.identity.model.to_ascii_uppercase(), pattern.trim().to_ascii_uppercase());
         m.len() >= p.len() && p.chars().zip(m.chars()).all(|(p, c)| p == 'X' || p == c)
     };
-    if !vendor.eq_ignore_ascii_case(ours) || !models.split(',').any(fits) {
+    let ours = st.identity.manufacturer.to_ascii_lowercase().contains(&vendor.to_ascii_lowercase());
+    if !ours || !models.split(',').any(fits) {
         return Err(Refusal::OtherModel);
     }
     Ok(match version.split_once("build") {

@@ -222,6 +222,9 @@ impl Driver for onvif::OnvifDriver {
     async fn install_certificate(&self, ca: &crate::certs::SiteCa, names: &[String]) -> Result<crate::certs::Leaf> {
         onvif::OnvifDriver::install_certificate(self, ca, names).await
     }
+    async fn upgrade_firmware(&self, image: &bytes::Bytes) -> Result<Restart> {
+        onvif::OnvifDriver::upgrade_firmware(self, image).await
+    }
     async fn https_port(&self) -> Option<u16> {
         onvif::OnvifDriver::https_port(self).await
     }

@@ -10,6 +10,7 @@
 
 mod accounts;
 mod change;
+mod firmware;
 mod read;
 #[cfg(test)]
 mod scripted;
@@ -49,6 +50,8 @@ fn operation_kind(operation: &str) -> Operation {
         // The device makes a key pair (and signs with it) before it answers.
         "CreateRSAKeyPair" | "CreatePKCS10CSR" | "CreateSelfSignedCertificate" => Operation::KeyGeneration,
         "UpgradeSystemFirmware" | "RestoreSystem" => Operation::Upload,
+        // Answers with an address at once; the upload itself is timed as one.
+        "StartFirmwareUpgrade" => Operation::Write,
         op if op.starts_with("Get") => Operation::Read,
         _ => Operation::Write,
     }

@@ -1,0 +1,75 @@
+//! ONVIF firmware upgrade (Core §8.4.4): `StartFirmwareUpgrade` gives an upload address,
+//! a delay before the upload and the time the device expects to be away; the image is
+//! POSTed there (HTTP digest, as the device service's transport allows), and the device
+//! restarts into it by itself.
+//!
+//! `UpgradeSystemFirmware`, the older call that carries the image inside the SOAP
+//! message as an MTOM attachment, is not implemented: it needs a multipart XOP
+//! encoder for one call, and `StartFirmwareUpgrade` has been in Core since 2.1 (2011).
+//! A device without it gets an unsupported step, and the manual step stays.
+
+use std::time::Duration;
+
+use super::{wire, OnvifDriver};
+use crate::driver::Restart;
+use crate::error::{Error, Result};
+
+/// The longest upload delay honoured: a device asking for more is waited for this long.
+const LONGEST_DELAY: Duration = Duration::from_secs(60);
+
+impl OnvifDriver {
+    pub async fn upgrade_firmware(&self, image: &bytes::Bytes) -> Result<Restart> {
+        let op = "StartFirmwareUpgrade";
+        let answer = self.call(op, "<tds:StartFirmwareUpgrade/>").await?;
+        let body = self.expect_ok(op, answer)?;
+        let malformed = |reason: String| Error::Malformed { address: self.address(), operation: op.into(), reason };
+        let uri = wire::text_of(&body, "UploadUri").map_err(malformed)?;
+        let delay = wire::text_of(&body, "UploadDelay").ok().and_then(|d| wire::duration_seconds(&d)).unwrap_or(0.0);
+        let path = same_origin(&self.http.base, &uri).map_err(malformed)?;
+        tokio::time::sleep(Duration::from_secs_f64(delay.clamp(0.0, LONGEST_DELAY.as_secs_f64()))).await;
+        let posted = self.http.upload("POST", &path, "application/octet-stream", image).await?;
+        if !(200..300).contains(&posted.status) {
+            return Err(Error::Device {
+                address: self.address(),
+                operation: "firmware upload".into(),
+                reason: format!("image refused: HTTP {}", posted.status),
+            });
+        }
+        // It writes the image, then restarts by itself: wait to see it go.
+        let deadline = tokio::time::Instant::now() + self.http.timings().of(crate::driver::Operation::Upload);
+        while tokio::time::Instant::now() < deadline {
+            match self.sync_clock().await {
+                Err(Error::Unreachable { .. } | Error::Timeout { .. }) => return Ok(Restart::OnItsOwn),
+                _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+        Ok(Restart::Requested)
+    }
+}
+
+/// The path of `uri`, if it names the device the session talks to (same scheme, host
+/// and port): an image goes nowhere a device's answer points it, only back to the device.
+fn same_origin(base: &str, uri: &str) -> std::result::Result<String, String> {
+    let (b, u) = (url::Url::parse(base).map_err(|e| e.to_string())?, url::Url::parse(uri).map_err(|e| e.to_string())?);
+    if (b.scheme(), b.host_str(), b.port_or_known_default()) != (u.scheme(), u.host_str(), u.port_or_known_default()) {
+        return Err(format!("the upload address {uri} is not the device's own ({base})"));
+    }
+    Ok(match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+
+    #[test]
+    fn an_upload_goes_only_to_the_device_itself() {
+        assert_eq!(same_origin("http://127.1.0.1:80", "http://127.1.0.1/onvif/up/ab?x=1").unwrap(), "/onvif/up/ab?x=1");
+        assert!(same_origin("http://127.1.0.1:80", "http://192.0.2.7/onvif/up").is_err());
+        assert!(same_origin("https://127.1.0.1:443", "http://127.1.0.1:443/up").is_err(), "never down to plain HTTP");
+        assert!(same_origin("http://127.1.0.1:8080", "http://127.1.0.1:80/up").is_err());
+        assert!(same_origin("http://127.1.0.1:80", "not a url").is_err());
+    }
+}
