@@ -80,6 +80,29 @@ async fn a_site_is_upgraded_canary_first_a_dropped_upload_is_sent_again_and_each
     }
     assert!(home.run(&["history", "verify"]).await.ok);
 
+    // The report shows each upgrade, before and after, with the advisory the old firmware was in.
+    assert!(home.run(&["audit", "--json", "--timeout", "5"]).await.ok);
+    let file = home.dir.join("report.json");
+    let made = home.run(&["report", "--format", "json", "--out", file.to_str().unwrap()]).await;
+    assert!(made.ok, "{}", made.text);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let upgrades = report["firmware_upgrades"].as_array().unwrap();
+    assert_eq!(upgrades.len(), 3, "{report}");
+    for u in upgrades {
+        assert_eq!((u["before"].as_str().unwrap(), u["after"].as_str().unwrap()), ("V5.3.0 build 151016", FIXED));
+        let left = u["left"].as_array().unwrap();
+        assert!(
+            left.iter()
+                .any(|a| a["cve"].as_str().unwrap().contains("CVE-2017-7921")
+                    && !a["source"].as_str().unwrap().is_empty()),
+            "{u}"
+        );
+    }
+    assert!(
+        report["firmware"].as_array().unwrap().iter().all(|f| f["advisories"].as_array().unwrap().is_empty()),
+        "none left"
+    );
+
     // Applying again finds nothing to upgrade (and nothing else to change).
     let again = home.run(&[&["apply", "--yes", "--json", "--timeout", "5"], SITE].concat()).await;
     assert!(!again.text.contains("\"canary\""), "{}", again.text);

@@ -11,8 +11,8 @@ use portcullis_core::posture::Protocol;
 use portcullis_core::snapshots::Snapshot;
 
 use super::{
-    AdvisoryRef, AuditSpan, BaselineRef, BuildError, ChainRef, ChangeRow, DeviceReport, Filters, FirmwareRow, Inputs,
-    ReportData, SeverityCounts, StandardsRow, Summary, SCHEMA_VERSION,
+    AdvisoryRef, AuditSpan, BaselineRef, BuildError, ChainRef, ChangeRow, DeviceReport, Filters, FirmwareRow,
+    FirmwareUpgrade, Inputs, ReportData, SeverityCounts, StandardsRow, Summary, SCHEMA_VERSION,
 };
 
 fn matches_device(filters: &Filters, target: &str) -> bool {
@@ -190,6 +190,7 @@ pub fn build(inp: &Inputs<'_>) -> Result<ReportData, BuildError> {
             let db = portcullis_core::advisories::active().database;
             format!("version {}, published {}", db.version, db.published)
         },
+        firmware_upgrades: firmware_upgrades(inp.history, &last),
         devices,
         changes,
         standards,
@@ -230,6 +231,56 @@ fn change_row(r: &Record) -> ChangeRow {
     }
 }
 
+/// Every verified firmware upgrade of the reported devices, with the advisories the
+/// version before it was inside.
+fn firmware_upgrades(
+    history: &[portcullis_core::history::Record],
+    last: &BTreeMap<&str, (&Snapshot, &DeviceAudit)>,
+) -> Vec<FirmwareUpgrade> {
+    use portcullis_core::history::OutcomeKind;
+    use portcullis_core::posture::Value;
+    let text = |v: &Option<Value>| match v {
+        Some(Value::Text(t)) => t.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    history
+        .iter()
+        .filter(|r| r.change.setting == portcullis_core::setting::Setting::FirmwareVersion)
+        .filter(|r| r.change.outcome.kind() == OutcomeKind::Verified)
+        .filter_map(|r| {
+            let (_, audit) = last.get(r.change.device.as_str())?;
+            let id = audit.identity.clone().unwrap_or_default();
+            let before = text(&r.change.before);
+            let was = portcullis_core::posture::Identity {
+                firmware_version: before.clone(),
+                firmware_build: None,
+                ..id.clone()
+            };
+            Some(FirmwareUpgrade {
+                device: r.change.device.clone(),
+                model: id.model.clone(),
+                after: text(&r.change.after),
+                before,
+                time: r.time.clone(),
+                left: portcullis_core::advisories::matching(&was).into_iter().map(advisory_ref).collect(),
+            })
+        })
+        .collect()
+}
+
+fn advisory_ref(a: portcullis_core::advisories::Match) -> AdvisoryRef {
+    AdvisoryRef {
+        cve: a.cves.join(", "),
+        title: a.title,
+        source: a.source.name,
+        url: a.source.url,
+        range: a.range,
+        fixed: a.fixed,
+        kev: a.kev,
+    }
+}
+
 fn firmware_rows(last: &BTreeMap<&str, (&Snapshot, &DeviceAudit)>) -> Vec<FirmwareRow> {
     let mut rows: BTreeMap<(String, String, String), FirmwareRow> = BTreeMap::new();
     for (target, (_, r)) in last {
@@ -243,18 +294,7 @@ fn firmware_rows(last: &BTreeMap<&str, (&Snapshot, &DeviceAudit)>) -> Vec<Firmwa
             model: id.model.clone(),
             firmware: fw,
             devices: Vec::new(),
-            advisories: portcullis_core::advisories::matching(id)
-                .into_iter()
-                .map(|a| AdvisoryRef {
-                    cve: a.cves.join(", "),
-                    title: a.title,
-                    source: a.source.name,
-                    url: a.source.url,
-                    range: a.range,
-                    fixed: a.fixed,
-                    kev: a.kev,
-                })
-                .collect(),
+            advisories: portcullis_core::advisories::matching(id).into_iter().map(advisory_ref).collect(),
         });
         row.devices.push((*target).to_string());
     }

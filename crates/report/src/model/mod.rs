@@ -41,6 +41,10 @@ pub struct ReportData {
     /// (`version 2026120401, published 2026-12-04`).
     #[serde(default)]
     pub advisory_database: String,
+    /// Firmware upgrades the history records as verified, before and after. Absent from
+    /// reports without one, so that reports made before it still verify.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firmware_upgrades: Vec<FirmwareUpgrade>,
     pub standards: Vec<StandardsRow>,
     /// SHA-256 (hex) of the canonical JSON of this report without this field
     /// ([`digest`]). Absent only while the report is being built.
@@ -169,6 +173,20 @@ pub struct ChangeRow {
     pub reason: Option<String>,
     /// The record's hash in the history chain (`report verify` checks it).
     pub hash: String,
+}
+
+/// A verified firmware upgrade: what the device ran, what it runs, and the published
+/// advisories the old firmware was inside (each with its source).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmwareUpgrade {
+    pub device: String,
+    pub model: String,
+    pub before: String,
+    pub after: String,
+    /// When the upgrade was verified (RFC 3339).
+    pub time: String,
+    /// The advisories whose range held the old firmware.
+    pub left: Vec<AdvisoryRef>,
 }
 
 /// One firmware found on the site, and what is published against it.

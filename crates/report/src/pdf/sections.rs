@@ -384,6 +384,44 @@ pub(super) fn firmware(l: &mut Layout<'_>, r: &ReportData) {
         })
         .collect();
     l.table(&cols, &rows);
+    if r.firmware_upgrades.is_empty() {
+        return;
+    }
+    l.para(
+        "Firmware upgraded. Each upgrade was verified by reading the version back after the device restarted, \
+         and recorded in the history.",
+        BODY,
+        INK,
+    );
+    let cols: [Col; 5] = [
+        ("Device", 0.19, false),
+        ("Model", 0.17, false),
+        ("Before", 0.17, false),
+        ("After", 0.17, false),
+        ("Advisories left", 0.30, false),
+    ];
+    let rows: Vec<Vec<Cell>> = r
+        .firmware_upgrades
+        .iter()
+        .map(|u| {
+            let left = if u.left.is_empty() {
+                cell("none known")
+            } else {
+                let ids: Vec<String> = u.left.iter().map(|a| a.cve.clone()).collect();
+                let detail: Vec<String> =
+                    u.left.iter().map(|a| format!("range {}; {} {}", a.range, a.source, a.url)).collect();
+                cell(ids.join(", ")).bold().sub(detail.join("; "))
+            };
+            vec![
+                cell(dash(&u.device)).sub(u.time.clone()),
+                cell(dash(&u.model)),
+                cell(dash(&u.before)),
+                cell(dash(&u.after)),
+                left,
+            ]
+        })
+        .collect();
+    l.table(&cols, &rows);
 }
 
 pub(super) fn standards(l: &mut Layout<'_>, r: &ReportData) {
