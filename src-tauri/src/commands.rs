@@ -223,6 +223,23 @@ pub async fn import_credentials<R: Runtime>(
     with_dialogs(&app, &state, &picking, ops::creds::import_file).await
 }
 
+/// The firmware library's images.
+#[tauri::command]
+pub fn firmware_library(state: State<'_, AppState>) -> IpcResult<Vec<FirmwareImageView>> {
+    ops::firmware::library(&*state.session()?)
+}
+
+/// A firmware image chosen in a native dialog, added to the library.
+#[tauri::command]
+pub async fn add_firmware_image<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    picking: State<'_, Picking>,
+    request: FirmwareImageRequest,
+) -> IpcResult<FirmwareImageView> {
+    with_dialogs(&app, &state, &picking, move |s, p| ops::firmware::add(s, p, &request)).await
+}
+
 /// The site CA's certificate, saved where the person chooses.
 #[tauri::command]
 pub async fn export_site_ca<R: Runtime>(

@@ -75,8 +75,10 @@ pub async fn start() -> IpcResult<Session> {
         port_offset: Some(PORT_OFFSET),
         // No multicast at all: discovery finds the fleet by a loopback TCP scan.
         multicast: false,
-        // Changes that reboot a camera keep it away for a second, not five.
+        // Changes that reboot a camera keep it away for a second, not five; a firmware
+        // image takes two to write.
         reboot_seconds: 1.0,
+        flash_seconds: 2.0,
         ..FleetConfig::default()
     };
     let fleet = Fleet::start(config).await.map_err(|e| IpcError::new(crate::error::ShellCode::Demo, e.to_string()))?;
@@ -91,8 +93,20 @@ pub async fn start() -> IpcResult<Session> {
     let site = DemoSite { _fleet: fleet, base, http_port: 80 + PORT_OFFSET, _dir: guard };
     let session = Session::open(&dir, vault, Some(site))?;
     let imported = crate::ops::inventory::import_text(&session, "demo-fleet.json", &fleet_json, Some("demo"))?;
+    seed_firmware_library(&dir)?;
     tracing::info!(devices = imported.devices, "demo site started at {base}");
     Ok(session)
+}
+
+/// The demo's firmware library holds an image for its legacy cameras (DS-2CD2132F-IS on
+/// V5.3.0, inside CVE-2017-7921's range), so that its plan upgrades them, canary first.
+fn seed_firmware_library(dir: &std::path::Path) -> IpcResult<()> {
+    let file = dir.join("IPC_R0_EN_STD_5.5.0_170725.dav");
+    let image = portcullis_sim::firmware::image("hikvision", &["DS-2CD2xx2F-I"], "V5.5.0 build 170725", 512 * 1024);
+    std::fs::write(&file, image).map_err(|e| IpcError::local(format!("{}: {e}", file.display())))?;
+    let now = portcullis_core::workspace::Clock::stamp(&portcullis_core::workspace::SystemClock);
+    portcullis_core::firmware::Library::at(dir).add(&file, &Default::default(), &now)?;
+    Ok(())
 }
 
 fn random_token() -> String {

@@ -173,9 +173,47 @@ ipc! {
         pub protocol: Option<String>,
         pub baseline: Option<String>,
         pub identity: Option<IdentityView>,
+        /// Its firmware against the advisories, the site's minimum and the library
+        /// (none until the device is read).
+        pub firmware: Option<FirmwareState>,
         pub findings: Vec<FindingView>,
         pub history: Vec<HistoryRecord>,
         pub credentials: CredentialState,
+    }
+
+    /// A device's firmware: what it runs, the published advisories whose range holds it,
+    /// and what the plan does about it.
+    pub struct FirmwareState {
+        pub current: String,
+        /// `CVE-2017-7921 (ICSA-17-124-01; range …)`, one per advisory.
+        pub advisories: Vec<String>,
+        /// The library image the plan upgrades it to.
+        pub upgrade: Option<String>,
+        /// Why only a person can (no image in the library fits), naming the version wanted.
+        pub manual: Option<String>,
+    }
+
+    /// One image in the firmware library.
+    pub struct FirmwareImageView {
+        pub sha256: String,
+        pub vendor: String,
+        pub models: Vec<String>,
+        pub version: String,
+        /// Bytes.
+        pub size: f64,
+        pub file_name: String,
+        /// Vendor, models and version read from the image itself (else given when added).
+        pub from_header: bool,
+        pub added: String,
+    }
+
+    /// What to record with an image that does not say it itself (empty: read it from
+    /// the image); `sha256`: the digest the vendor publishes, checked.
+    pub struct FirmwareImageRequest {
+        pub vendor: Option<String>,
+        pub models: Vec<String>,
+        pub version: Option<String>,
+        pub sha256: Option<String>,
     }
 
     pub struct ControlView {

@@ -72,6 +72,8 @@ pub fn app_builder_with<R: Runtime>(builder: Builder<R>, state: AppState, pickin
         commands::import_credentials,
         commands::export_site_ca,
         commands::forget_credentials,
+        commands::firmware_library,
+        commands::add_firmware_image,
     ])
 }
 

@@ -27,6 +27,8 @@ pub enum Pick {
     Credentials,
     /// A JSON report to verify.
     ReportJson,
+    /// A firmware image for the library.
+    FirmwareImage,
 }
 
 /// Where to write a file the app makes: a save dialog with this name suggested.
@@ -66,6 +68,7 @@ impl Pick {
             Pick::Inventory => "An inventory (CSV or JSON)",
             Pick::Credentials => "Device credentials (CSV)",
             Pick::ReportJson => "A Portcullis report (JSON) to verify",
+            Pick::FirmwareImage => "A firmware image for the library",
         }
     }
 
@@ -76,6 +79,7 @@ impl Pick {
             Pick::Inventory => ("Inventory", &["csv", "json"]),
             Pick::Credentials => ("CSV", &["csv"]),
             Pick::ReportJson => ("JSON", &["json"]),
+            Pick::FirmwareImage => ("Firmware", &["dav", "bin", "img", "pkg"]),
         }
     }
 }

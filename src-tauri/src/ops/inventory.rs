@@ -89,7 +89,12 @@ pub fn detail(session: &Session, id: &str) -> IpcResult<crate::dto::DeviceDetail
     let audit = session.audits()?.get(&row.label).cloned();
     let history = super::history::records(session, Some(row.label.clone()))?;
     let credentials = super::creds::state_for(session, &row.label, row.site.as_deref())?;
+    let firmware = match audit.as_ref().and_then(|a| a.identity.as_ref()) {
+        Some(id) => Some(super::firmware::state(session, id)?),
+        None => None,
+    };
     Ok(crate::dto::DeviceDetail {
+        firmware,
         protocol: audit.as_ref().and_then(|a| a.protocol).map(super::views::protocol_name),
         baseline: audit.as_ref().and_then(|a| a.baseline.clone()),
         identity: audit.as_ref().and_then(|a| a.identity.as_ref()).map(super::views::identity_view),

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod baseline;
 pub mod creds;
 pub mod discover;
+pub mod firmware;
 pub mod history;
 pub mod inventory;
 pub mod plan;

@@ -148,6 +148,15 @@ async fn run(
             });
             each(Progress { job: job.into(), done: n, total: total.load(Ordering::Relaxed), device, ok, message });
         }
+        Event::Canary { device, version, passed, detail, held_back } => {
+            let message = match passed {
+                true => format!("firmware canary on {version}: {detail}; upgrading the others"),
+                false => format!("firmware canary FAILED ({detail}): {held_back} other device(s) not upgraded"),
+            };
+            let n = done.load(Ordering::Relaxed);
+            let total = total.load(Ordering::Relaxed);
+            each(Progress { job: job.into(), done: n, total, device, ok: passed, message: Some(message) });
+        }
         _ => {}
     };
     let outcome = prepared.run(Arc::new(sink)).await?;

@@ -39,3 +39,5 @@ export type Command =
   | 'import_credentials'
   | 'export_site_ca'
   | 'forget_credentials'
+  | 'firmware_library'
+  | 'add_firmware_image'

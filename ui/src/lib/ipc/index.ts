@@ -18,6 +18,8 @@ import type { DeviceRow } from './bindings/DeviceRow'
 import type { DiscoverRequest } from './bindings/DiscoverRequest'
 import type { DiscoverSummary } from './bindings/DiscoverSummary'
 import type { DriftView } from './bindings/DriftView'
+import type { FirmwareImageRequest } from './bindings/FirmwareImageRequest'
+import type { FirmwareImageView } from './bindings/FirmwareImageView'
 import type { DeviceDecision } from './bindings/DeviceDecision'
 import type { AcceptCertificateRequest } from './bindings/AcceptCertificateRequest'
 import type { HandoverFile } from './bindings/HandoverFile'
@@ -48,8 +50,9 @@ export interface PlanChoices {
 export type {
   AcceptCertificateRequest, AppInfo, DeviceDecision, ApplySummary, AuditSummary, BaselineFile, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
   HandoverFile, HandoverRequest, HistoryRecord, ImportCaRequest, ImportResult, InterfaceView, IpcError, PlanView, ReportFile, ReportPreview, Progress,
-  Settings, SightingEvent, SiteCredentials, VaultEntry, ForgetRequest, ReportCheck,
+  Settings, SightingEvent, SiteCredentials, VaultEntry, ForgetRequest, ReportCheck, FirmwareImageRequest, FirmwareImageView,
 }
+export type { FirmwareState } from './bindings/FirmwareState'
 export type { PreviewDevice } from './bindings/PreviewDevice'
 export type { ControlView } from './bindings/ControlView'
 export type { FindingView } from './bindings/FindingView'
@@ -132,6 +135,11 @@ export const ipc = {
   verifyReport: () => call<ReportCheck>('verify_report'),
   /** A credentials CSV chosen in a native dialog goes to the vault; how many were stored. */
   importCredentials: () => call<number>('import_credentials'),
+  /** The firmware library's images. */
+  firmwareLibrary: () => call<FirmwareImageView[]>('firmware_library'),
+  /** An image chosen in a native dialog joins the library; what the image does not say
+   *  itself (vendor, models, version) comes from the request. */
+  addFirmwareImage: (request: FirmwareImageRequest) => call<FirmwareImageView>('add_firmware_image', { request }),
   /** The site CA's certificate (public), saved where the person chooses; the path. */
   exportSiteCa: () => call<string>('export_site_ca'),
   /** Forgets a device's own credentials or a site's defaults; returns what the vault holds. */

@@ -2,7 +2,13 @@
 import type { CredentialState } from "./CredentialState";
 import type { DeviceRow } from "./DeviceRow";
 import type { FindingView } from "./FindingView";
+import type { FirmwareState } from "./FirmwareState";
 import type { HistoryRecord } from "./HistoryRecord";
 import type { IdentityView } from "./IdentityView";
 
-export type DeviceDetail = { row: DeviceRow, protocol: string | null, baseline: string | null, identity: IdentityView | null, findings: Array<FindingView>, history: Array<HistoryRecord>, credentials: CredentialState, };
+export type DeviceDetail = { row: DeviceRow, protocol: string | null, baseline: string | null, identity: IdentityView | null, 
+/**
+ * Its firmware against the advisories, the site's minimum and the library
+ * (none until the device is read).
+ */
+firmware: FirmwareState | null, findings: Array<FindingView>, history: Array<HistoryRecord>, credentials: CredentialState, };

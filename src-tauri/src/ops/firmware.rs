@@ -1,0 +1,64 @@
+//! The firmware library and each device's firmware state, as `portcullis firmware
+//! add|list` and the plan see them. An image is chosen in a native dialog (never a path
+//! from the webview) and recorded by core's library.
+
+use portcullis_core::firmware::{Decision, Given, Library};
+use portcullis_core::posture::Identity;
+
+use crate::dto::{FirmwareImageRequest, FirmwareImageView, FirmwareState};
+use crate::error::{IpcError, IpcResult, ShellCode};
+use crate::picker::{FilePicker, Pick};
+use crate::session::Session;
+
+fn view(i: &portcullis_core::firmware::Image) -> FirmwareImageView {
+    FirmwareImageView {
+        sha256: i.sha256.clone(),
+        vendor: i.vendor.clone(),
+        models: i.models.clone(),
+        version: i.version.clone(),
+        size: i.size as f64,
+        file_name: i.file_name.clone(),
+        from_header: i.from_header,
+        added: i.added.clone(),
+    }
+}
+
+/// Every image in the library.
+pub fn library(session: &Session) -> IpcResult<Vec<FirmwareImageView>> {
+    Ok(Library::at(&session.ws.home).list()?.iter().map(view).collect())
+}
+
+/// An image chosen in a native dialog, added with what the request says where the
+/// image does not say it itself.
+pub fn add(session: &Session, picker: &dyn FilePicker, request: &FirmwareImageRequest) -> IpcResult<FirmwareImageView> {
+    let path = picker
+        .pick(Pick::FirmwareImage)?
+        .ok_or_else(|| IpcError::new(ShellCode::Cancelled, "cancelled: no file was chosen, nothing changed"))?;
+    let text = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+    let given = Given {
+        vendor: text(&request.vendor),
+        models: request.models.iter().map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect(),
+        version: text(&request.version),
+        sha256: text(&request.sha256),
+    };
+    let now = portcullis_core::workspace::Clock::stamp(&portcullis_core::workspace::SystemClock);
+    Ok(view(&Library::at(&session.ws.home).add(&path, &given, &now)?.image))
+}
+
+/// What the device's firmware is inside, and what the plan would do about it.
+pub fn state(session: &Session, id: &Identity) -> IpcResult<FirmwareState> {
+    let db = portcullis_core::advisories::active().database;
+    let minimums = session.policy()?.site.firmware_minimum;
+    let images = Library::at(&session.ws.home).list()?;
+    let advisories = db
+        .matching(id)
+        .into_iter()
+        .map(|a| format!("{} ({}; range {})", a.cves.join(", "), a.source.name, a.range))
+        .collect();
+    let (upgrade, manual) = match portcullis_core::firmware::decide(id, &db, &minimums, &images) {
+        Decision::Current => (None, None),
+        Decision::Upgrade(i) => (Some(format!("{} (library image {})", i.version, i.short())), None),
+        Decision::Manual(why) => (None, Some(why)),
+    };
+    Ok(FirmwareState { current: id.firmware(), advisories, upgrade, manual })
+}
