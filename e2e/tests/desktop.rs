@@ -153,11 +153,12 @@ async fn run(d: &WebDriver, ca_key: &str) -> WebDriverResult<()> {
     assert!(table.contains("failing") && table.contains("Not activated"), "{table}");
     shot(d, "site").await;
 
-    // Open the first device that fails a control.
+    // Open a legacy camera (it fails controls, and its firmware is inside a published range).
     let rows = d.find_all(By::Css("#device-table .row[data-id]")).await?;
     let mut opened = false;
     for r in rows {
-        if r.text().await?.contains("failing") {
+        let text = r.text().await?;
+        if text.contains("failing") && text.contains("DS-2CD2132F-IS") {
             r.find(By::Css("button.open")).await?.click().await?;
             opened = true;
             break;
@@ -165,6 +166,9 @@ async fn run(d: &WebDriver, ca_key: &str) -> WebDriverResult<()> {
     }
     assert!(opened, "no failing device in the table");
     wait_text(d, "#findings", 15, |t| t.contains("fail")).await;
+    // Its firmware: vulnerable, with the advisory, and the demo library's image to fix it.
+    let firmware = wait_text(d, "#device-firmware", 5, |t| t.contains("CVE-2017-7921")).await;
+    assert!(firmware.contains("V5.5.0 build 170725"), "{firmware}");
     wait_text(d, "#device-credentials", 5, |t| t.contains("Stored for this device")).await;
     shot(d, "device").await;
 
@@ -179,6 +183,8 @@ async fn run(d: &WebDriver, ca_key: &str) -> WebDriverResult<()> {
     // Before anything is applied: the accounts the plan would delete, by name, and what
     // the site keeps.
     wait_text(d, "#plans", 5, |t| t.contains("delete the accounts installer")).await;
+    // The legacy cameras' firmware upgrade, from the demo's library (a canary first).
+    wait_text(d, "#plans", 5, |t| t.contains("upgrade the firmware to V5.5.0 build 170725")).await;
     wait_text(d, "#kept-accounts", 5, |t| t == "No account kept").await;
     shot(d, "plan").await;
     click(d, "#btn-apply").await;
@@ -194,6 +200,12 @@ async fn run(d: &WebDriver, ca_key: &str) -> WebDriverResult<()> {
     click(d, "#nav-history").await;
     wait_text(d, "#chain-status", 15, |t| t.contains("Chain verified")).await;
     wait_text(d, "#timeline", 15, |t| t.contains("verified")).await;
+    // The upgrade is in the history: the legacy cameras run the new firmware.
+    d.find(By::Css("#history-filter")).await?.send_keys("firmware.version").await?;
+    let upgrades =
+        wait_text(d, "#timeline", 15, |t| t.contains("firmware.version") && t.contains("V5.5.0 build 170725")).await;
+    assert!(upgrades.contains("verified") && upgrades.contains("V5.3.0 build 151016"), "{upgrades}");
+    d.find(By::Css("#history-filter")).await?.clear().await?;
     shot(d, "history").await;
 
     // Keyboard: Alt+3 opens the baseline from anywhere, Alt+1 the site.
@@ -231,6 +243,7 @@ async fn run(d: &WebDriver, ca_key: &str) -> WebDriverResult<()> {
 
     click(d, "#nav-settings").await;
     wait_text(d, "#vault-entries", 15, |t| t.contains("device")).await;
+    wait_text(d, "#firmware-library", 5, |t| t.contains("V5.5.0 build 170725")).await;
     let page = d.find(By::Css("body")).await?.text().await?;
     assert!(!page.contains("password\":"), "no secret on screen");
 

@@ -62,3 +62,62 @@ pub fn state(session: &Session, id: &Identity) -> IpcResult<FirmwareState> {
     };
     Ok(FirmwareState { current: id.firmware(), advisories, upgrade, manual })
 }
+
+#[cfg(test)]
+mod tests {
+    use portcullis_core::secret::Secret;
+    use portcullis_core::vault::{FileVault, Vault};
+
+    use super::*;
+    use crate::picker::PresetPicks;
+
+    fn session(name: &str) -> (Session, std::path::PathBuf) {
+        let home = std::env::temp_dir().join(format!("pc-fw-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).unwrap();
+        let vault = Vault::new(Box::new(FileVault::new(home.join("v.age"), Secret::new("t"))), &home);
+        (Session::open(&home, vault, None).unwrap(), home)
+    }
+
+    fn legacy() -> Identity {
+        Identity {
+            vendor: "hikvision".into(),
+            model: "DS-2CD2132F-IS".into(),
+            firmware_version: "V5.3.0".into(),
+            firmware_build: Some("151016".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_picked_image_joins_the_library_and_the_device_state_offers_it() {
+        let (s, home) = session("add");
+        // Before: inside CVE-2017-7921, and no image to fix it.
+        let before = state(&s, &legacy()).unwrap();
+        assert!(before.advisories.iter().any(|a| a.contains("CVE-2017-7921")), "{before:?}");
+        assert!(
+            before.upgrade.is_none() && before.manual.as_deref().unwrap_or("").contains("firmware add"),
+            "{before:?}"
+        );
+        // A vendor's container says nothing of itself: the request names it.
+        let file = home.join("digicap.dav");
+        std::fs::write(&file, b"\x00vendor bytes").unwrap();
+        let request = FirmwareImageRequest {
+            vendor: Some("hikvision".into()),
+            models: vec![" DS-2CD2xx2F-I ".into(), String::new()],
+            version: Some("V5.5.0 build 170725".into()),
+            sha256: None,
+        };
+        let picks = PresetPicks::new([Some(file)]);
+        let added = add(&s, &picks, &request).unwrap();
+        assert_eq!((added.models.as_slice(), added.from_header), (["DS-2CD2xx2F-I".to_string()].as_slice(), false));
+        assert_eq!(library(&s).unwrap(), vec![added]);
+        let after = state(&s, &legacy()).unwrap();
+        assert!(after.upgrade.as_deref().unwrap_or("").starts_with("V5.5.0 build 170725"), "{after:?}");
+        // A cancelled dialog adds nothing.
+        let e = add(&s, &PresetPicks::new([None]), &request).unwrap_err();
+        assert_eq!(e.code, ShellCode::Cancelled.into());
+        assert_eq!(library(&s).unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(&home);
+    }
+}

@@ -30,6 +30,7 @@ function answer(certs: CertificatesView) {
     get_settings: async () => settings,
     certificates: async () => certs,
     import_site_ca: async () => imported,
+    firmware_library: async () => [],
   }
 }
 
@@ -143,5 +144,41 @@ describe('Settings: forgetting credentials', () => {
       ]),
     )
     await waitFor(() => expect(container.textContent).not.toContain('192.0.2.7:80'))
+  })
+})
+
+describe('Settings: the firmware library', () => {
+  beforeEach(() => {
+    calls.length = 0
+    app.notice = null
+  })
+  afterEach(cleanup)
+
+  const image = {
+    sha256: 'ab'.repeat(32), vendor: 'hikvision', models: ['DS-2CD2xx2F-I'], version: 'V5.5.0 build 170725',
+    size: 48 * 1048576, file_name: 'digicap.dav', from_header: false, added: '2026-12-04T00:00:00Z',
+  }
+
+  it('lists the images, and adds one with what the operator says, naming no path', async () => {
+    answer({ ca: null, pins: [] })
+    let held: unknown[] = []
+    replies.firmware_library = async () => held
+    replies.add_firmware_image = async () => {
+      held = [image]
+      return image
+    }
+    const { container, getByText } = render(Settings)
+    await waitFor(() => getByText('The library holds no image.'))
+    await fireEvent.input(container.querySelector('#fw-vendor') as HTMLElement, { target: { value: 'hikvision' } })
+    await fireEvent.input(container.querySelector('#fw-models') as HTMLElement, { target: { value: 'DS-2CD2xx2F-I, DS-2CD2xx2WD ' } })
+    await fireEvent.input(container.querySelector('#fw-version') as HTMLElement, { target: { value: 'V5.5.0 build 170725' } })
+    await fireEvent.click(getByText('Choose an image…'))
+    await waitFor(() =>
+      expect(calls.filter(([c]) => c === 'add_firmware_image')).toEqual([
+        ['add_firmware_image', { request: { vendor: 'hikvision', models: ['DS-2CD2xx2F-I', 'DS-2CD2xx2WD'], version: 'V5.5.0 build 170725', sha256: null } }],
+      ]),
+    )
+    await waitFor(() => expect(container.querySelector('#firmware-library')?.textContent).toContain('V5.5.0 build 170725'))
+    expect(container.querySelector('#firmware-library')?.textContent).toContain('the operator')
   })
 })
