@@ -128,7 +128,11 @@ impl Database {
             .iter()
             .filter(|a| vendor(&a.vendor))
             .filter_map(|a| {
-                let range = a.affected.iter().find(|r| r.covers(&id.model, &fw))?;
+                // Where two of an advisory's lines both fit the model (`IPC-xxxxH` and
+                // `IPC-xxxxHA` for an `IPC-2122HA`), the source meant the longer one.
+                let fit = |r: &Affected| r.models.iter().filter(|p| model_in_line(&id.model, p)).map(|p| p.len()).max();
+                let best = a.affected.iter().filter_map(fit).max()?;
+                let range = a.affected.iter().find(|r| fit(r) == Some(best) && r.covers(&id.model, &fw))?;
                 let source = a.sources.iter().find(|s| s.name == range.source)?.clone();
                 Some(Match {
                     id: a.id.clone(),
@@ -453,6 +457,95 @@ no_range = "published without versions"
         assert_eq!(m.source.name, "HSRC-202109-01", "the match cites its range's source");
         assert_eq!(m.range, "DS-2CD2xx6G2 before V5.5.800 build 210628");
         assert_eq!(m.fixed.as_deref(), Some("V5.5.800 build 210628"));
+    }
+
+    /// A version next to a published bound: its build one day on or back when the bound
+    /// names a build, else its last number one up or down.
+    fn beside(bound: &str, step: i64) -> (String, Option<String>) {
+        let lower = bound.to_ascii_lowercase();
+        match lower.find("build") {
+            Some(i) => {
+                let build: i64 = bound[i + 5..].trim().parse().expect("a numeric build");
+                (bound[..i].trim().to_string(), Some((build + step).to_string()))
+            }
+            None => {
+                let (head, last) = bound.rsplit_once('.').expect("a dotted version");
+                let n: i64 = last.parse().expect("a numeric last component");
+                (format!("{head}.{}", n + step), None)
+            }
+        }
+    }
+
+    /// Every range of the shipped database, at its bounds and just past them, with a model
+    /// of each line it names: a typo in a bound or a pattern fails here.
+    #[test]
+    fn every_shipped_range_holds_at_its_bounds_and_not_past_them() {
+        let db = shipped();
+        let mut checked = 0;
+        for a in &db.advisories {
+            for r in &a.affected {
+                for pattern in &r.models {
+                    let model = format!("{}-TEST", pattern.replace(['x', 'X'], "0"));
+                    let at = |(v, b): (String, Option<String>)| {
+                        let id = Identity {
+                            vendor: a.vendor.clone(),
+                            model: model.clone(),
+                            firmware_version: v,
+                            firmware_build: b,
+                            ..Default::default()
+                        };
+                        db.matching(&id).iter().any(|m| m.id == a.id)
+                    };
+                    let split = |bound: &str| beside(bound, 0);
+                    if let Some(from) = &r.from {
+                        assert!(at(split(from)), "{} {pattern}: `from` {from} is inside", a.id);
+                        assert!(!at(beside(from, -1)), "{} {pattern}: just before `from` {from} is outside", a.id);
+                    }
+                    if let Some(to) = &r.to {
+                        assert!(at(split(to)), "{} {pattern}: `to` {to} is inside", a.id);
+                        assert!(!at(beside(to, 1)), "{} {pattern}: just after `to` {to} is outside", a.id);
+                    }
+                    if let Some(before) = &r.before {
+                        assert!(!at(split(before)), "{} {pattern}: `before` {before} is outside", a.id);
+                        assert!(at(beside(before, -1)), "{} {pattern}: just before `before` {before} is inside", a.id);
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 7, "the shipped ranges were all walked ({checked})");
+    }
+
+    /// Two lines of one advisory that both fit a model: the longer pattern is the one meant.
+    #[test]
+    fn the_most_specific_line_of_an_advisory_decides() {
+        let db = Database::parse(
+            r#"
+format = 1
+version = 1
+published = "2026-12-04"
+[[advisory]]
+id = "CVE-2025-66177"
+cves = ["CVE-2025-66177"]
+vendor = "hikvision"
+title = "t"
+severity = "high"
+sources = [{ name = "record", url = "https://www.cve.org/" }]
+[[advisory.affected]]
+models = ["IPC-xxxxHA"]
+to = "V5.7.13 build 230822"
+source = "record"
+[[advisory.affected]]
+models = ["IPC-xxxxH"]
+to = "V5.7.23 build 241015"
+source = "record"
+"#,
+        )
+        .unwrap();
+        let hits = |model: &str, v: &str, b: &str| !db.matching(&id(model, v, b)).is_empty();
+        assert!(!hits("IPC-2122HA", "V5.7.20", "240101"), "past its own (HA) line's bound");
+        assert!(hits("IPC-2122HA", "V5.7.13", "230822"));
+        assert!(hits("IPC-2122H", "V5.7.20", "240101"), "the H line's own bound");
     }
 
     #[test]
