@@ -17,7 +17,11 @@ fn lines(text: &str) -> Vec<serde_json::Value> {
 /// Three legacy cameras (V5.3.0 build 151016, inside the range), imported, and an image
 /// for their model line in the library.
 async fn legacy_site(tag: &str) -> (Fleet, Home, Vec<String>) {
-    let fleet = Fleet::start(FleetConfig::for_tests(3, Profile::HikvisionLegacy)).await.unwrap();
+    legacy_cameras(tag, 3).await
+}
+
+async fn legacy_cameras(tag: &str, n: usize) -> (Fleet, Home, Vec<String>) {
+    let fleet = Fleet::start(FleetConfig::for_tests(n, Profile::HikvisionLegacy)).await.unwrap();
     let home = Home::new(tag);
     let doc = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() });
     let file = home.dir.join("fleet.json");
@@ -29,7 +33,7 @@ async fn legacy_site(tag: &str) -> (Fleet, Home, Vec<String>) {
     let added = home.run(&["firmware", "add", image.to_str().unwrap()]).await;
     assert!(added.ok && added.text.contains("read from the image"), "{}", added.text);
     // Labels as the history keeps them (by HTTP port, which the hardening then closes).
-    let labels = (0..3).map(|i| label(&fleet, i)).collect();
+    let labels = (0..n).map(|i| label(&fleet, i)).collect();
     (fleet, home, labels)
 }
 
@@ -181,4 +185,46 @@ async fn an_onvif_camera_below_the_sites_minimum_is_upgraded_through_start_firmw
         .collect();
     assert_eq!(fw.len(), 2, "{}", audit.text);
     assert!(fw.iter().all(|f| f["status"] == "pass"), "{fw:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_image_and_a_restart_that_never_ends_are_reported_and_left_to_the_operator() {
+    // A camera that refuses the image keeps its firmware; the step fails with its words.
+    let (fleet, home, labels) = legacy_cameras("firmware-refused", 1).await;
+    let cam = fleet.camera(0).unwrap();
+    let mut f = cam.faults();
+    f.firmware_refused = Trigger::Always;
+    cam.set_faults(f);
+    let run = home.run(&[&["apply", "--yes", "--json", "--timeout", "5"], SITE].concat()).await;
+    assert!(!run.ok, "a failed upgrade needs attention: {}", run.text);
+    assert_eq!(cam.state().identity.firmware_version, "V5.3.0");
+    let records = firmware_records(&home.run(&["history", "--json"]).await.text);
+    let last = records.last().unwrap_or_else(|| panic!("{}", run.text));
+    assert_eq!(last["device"], labels[0].as_str());
+    assert_eq!(last["outcome"]["state"], "failed", "{last}");
+    assert!(last["outcome"]["reason"].as_str().unwrap().contains("image refused"), "{last}");
+    assert!(last["outcome"]["reason"].as_str().unwrap().contains("keeps V5.3.0"), "{last}");
+
+    // A camera that never comes back from its restart: reported after the site's reboot time.
+    let (fleet, home, _) = legacy_cameras("firmware-dark", 1).await;
+    let cam = fleet.camera(0).unwrap();
+    let mut f = cam.faults();
+    f.firmware_reboot_hangs = true;
+    cam.set_faults(f);
+    let baseline = home.dir.join("site.toml");
+    std::fs::write(
+        &baseline,
+        "[baseline]\nname = \"s\"\nversion = \"1\"\ntitle = \"S\"\nextends = \"hikvision-hardening\"\n\n\
+         [site]\nmanagement_hosts = [\"127.0.0.1\"]\nntp_servers = [\"192.0.2.1\"]\n\n[site.timing]\nreboot_s = 4\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let run = home.run(&["apply", "--yes", "--json", "--timeout", "5", "--baseline", baseline.to_str().unwrap()]).await;
+    assert!(!run.ok, "{}", run.text);
+    assert!(started.elapsed() < std::time::Duration::from_secs(90), "bounded by the site's reboot time");
+    let records = firmware_records(&home.run(&["history", "--json"]).await.text);
+    let reason = records.last().unwrap()["outcome"]["reason"].as_str().unwrap().to_string();
+    assert!(reason.contains("did not come back") && reason.contains("left to the operator"), "{reason}");
+    let canary = lines(&run.text).into_iter().find(|l| l["type"] == "canary").unwrap();
+    assert_eq!(canary["passed"], false, "{canary}");
 }
