@@ -252,14 +252,12 @@ fn firmware_upgrades(
             let (_, audit) = last.get(r.change.device.as_str())?;
             let id = audit.identity.clone().unwrap_or_default();
             let before = text(&r.change.before);
-            let was = portcullis_core::posture::Identity {
-                firmware_version: before.clone(),
-                firmware_build: None,
-                ..id.clone()
-            };
+            let model = id.model.clone();
+            let was =
+                portcullis_core::posture::Identity { firmware_version: before.clone(), firmware_build: None, ..id };
             Some(FirmwareUpgrade {
                 device: r.change.device.clone(),
-                model: id.model.clone(),
+                model,
                 after: text(&r.change.after),
                 before,
                 time: r.time.clone(),
