@@ -42,15 +42,11 @@ impl Run<'_> {
             });
         };
         self.record(step, Some(step.to.clone()), Outcome::Intent, None).await?;
-        let library = self.ctx.firmware.clone();
-        let bytes = tokio::task::spawn_blocking(move || library.read(&image))
-            .await
-            .map_err(|e| Error::Local(format!("firmware library: {e}")))??;
-        let bytes = bytes::Bytes::from(bytes);
         let restart = {
             // The cap is on uploads (the site's uplink and the devices' flash writes), not
             // on the minutes each device then spends restarting.
             let _upload = self.ctx.uploads.acquire().await.map_err(|e| Error::Local(e.to_string()))?;
+            let bytes = self.image_bytes(&image).await?;
             self.upload(&bytes, target).await
         };
         let restart = match restart {
@@ -82,6 +78,23 @@ impl Run<'_> {
                 Ok(StepResult::Failed { reason })
             }
         }
+    }
+
+    /// An image's bytes, read and checked once per run and shared (a hundred devices
+    /// taking one 100 MB image hold it once, not a hundred times).
+    async fn image_bytes(&self, image: &crate::firmware::Image) -> Result<bytes::Bytes> {
+        if let Some(b) = self.ctx.images.lock().ok().and_then(|c| c.get(&image.sha256).cloned()) {
+            return Ok(b);
+        }
+        let (library, wanted) = (self.ctx.firmware.clone(), image.clone());
+        let bytes = tokio::task::spawn_blocking(move || library.read(&wanted))
+            .await
+            .map_err(|e| Error::Local(format!("firmware library: {e}")))??;
+        let bytes = bytes::Bytes::from(bytes);
+        if let Ok(mut cache) = self.ctx.images.lock() {
+            cache.insert(image.sha256.clone(), bytes.clone());
+        }
+        Ok(bytes)
     }
 
     /// The upload, asked once more when the connection dropped before the device took

@@ -71,6 +71,8 @@ pub struct ApplyContext {
     pub firmware: Arc<crate::firmware::Library>,
     /// Firmware uploads at once (the rest wait their turn; restarts do not count).
     pub uploads: Arc<tokio::sync::Semaphore>,
+    /// Images read (and their digest checked) in this run, by SHA-256.
+    pub images: Arc<std::sync::Mutex<std::collections::HashMap<String, bytes::Bytes>>>,
 }
 
 impl ApplyContext {

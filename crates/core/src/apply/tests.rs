@@ -81,6 +81,7 @@ fn bench(name: &str, script: &Arc<Script>) -> Bench {
         clock: Arc::new(Fixed),
         firmware: Arc::new(crate::firmware::Library::at(&home)),
         uploads: Arc::new(tokio::sync::Semaphore::new(1)),
+        images: Default::default(),
     };
     Bench { ctx, home }
 }

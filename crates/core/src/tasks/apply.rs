@@ -357,6 +357,7 @@ fn context(
         clock,
         firmware: Arc::new(crate::firmware::Library::at(&ws.home)),
         uploads: Arc::new(tokio::sync::Semaphore::new(DEFAULT_UPLOADS)),
+        images: Default::default(),
     })
 }
 
