@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::advisories::Firmware;
-use crate::driver::Restart;
+use crate::driver::{Restart, Uploaded};
 use crate::posture::Identity;
 
 /// How often a restarting device is asked whether it is back.
@@ -42,12 +42,17 @@ impl Run<'_> {
             });
         };
         self.record(step, Some(step.to.clone()), Outcome::Intent, None).await?;
-        let restart = {
-            // The cap is on uploads (the site's uplink and the devices' flash writes), not
-            // on the minutes each device then spends restarting.
+        let uploaded = {
+            // The cap is on transfers (the site's uplink), not on the minutes each device
+            // then spends writing the image and restarting.
             let _upload = self.ctx.uploads.acquire().await.map_err(|e| Error::Local(e.to_string()))?;
             let bytes = self.image_bytes(&image).await?;
             self.upload(&bytes, target).await
+        };
+        let restart = match uploaded {
+            Ok(Some(u)) => self.drv.await_firmware(&u).await,
+            Ok(None) => Ok(Restart::OnItsOwn),
+            Err(e) => Err(e),
         };
         let restart = match restart {
             Ok(r) => r,
@@ -98,18 +103,19 @@ impl Run<'_> {
     }
 
     /// The upload, asked once more when the connection dropped before the device took
-    /// the image (it still runs its old firmware and is not upgrading).
-    async fn upload(&self, bytes: &bytes::Bytes, target: &str) -> Result<Restart> {
-        match self.drv.upgrade_firmware(bytes).await {
+    /// the image (it still runs its old firmware and is not upgrading). `None`: it took
+    /// the image after all and already runs it.
+    async fn upload(&self, bytes: &bytes::Bytes, target: &str) -> Result<Option<Uploaded>> {
+        match self.drv.upload_firmware(bytes).await {
             Err(Error::Unreachable { .. } | Error::Timeout { .. }) => {}
-            other => return other,
+            other => return other.map(Some),
         }
         // Did it take the image after all (and restart)? Then there is nothing to send again.
         let now = self.back_on(target, Restart::OnItsOwn).await?;
         if runs(&now, target) {
-            return Ok(Restart::OnItsOwn);
+            return Ok(None);
         }
-        self.drv.upgrade_firmware(bytes).await
+        self.drv.upload_firmware(bytes).await.map(Some)
     }
 
     /// Wait for the device to answer again after a restart, up to the site's reboot

@@ -32,6 +32,12 @@ pub enum Restart {
     Requested,
 }
 
+/// An image a device took: what it ran before, to tell its restart by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploaded {
+    pub before: String,
+}
+
 /// Where a device is reachable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
@@ -108,10 +114,16 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     async fn https_port(&self) -> Option<u16> {
         None
     }
-    /// Upload a firmware image and start the upgrade; returns once the device restarts
-    /// into it (or was told to). The caller waits for it and reads the version back.
-    async fn upgrade_firmware(&self, image: &bytes::Bytes) -> Result<Restart> {
+    /// Send a firmware image; returns once the device has taken it (the transfer is
+    /// the part a site's upload cap limits).
+    async fn upload_firmware(&self, image: &bytes::Bytes) -> Result<Uploaded> {
         let _ = image;
+        Err(Error::Unsupported { address: self.http().address.clone(), operation: "firmware upgrade".into() })
+    }
+    /// After an upload: until the device restarts into the image (or was told to). The
+    /// caller then waits for it and reads the version back.
+    async fn await_firmware(&self, uploaded: &Uploaded) -> Result<Restart> {
+        let _ = uploaded;
         Err(Error::Unsupported { address: self.http().address.clone(), operation: "firmware upgrade".into() })
     }
     /// The device's configuration export.
@@ -170,8 +182,11 @@ impl Driver for isapi::IsapiDriver {
     async fn https_port(&self) -> Option<u16> {
         isapi::IsapiDriver::https_port(self).await
     }
-    async fn upgrade_firmware(&self, image: &bytes::Bytes) -> Result<Restart> {
-        isapi::IsapiDriver::upgrade_firmware(self, image).await
+    async fn upload_firmware(&self, image: &bytes::Bytes) -> Result<Uploaded> {
+        isapi::IsapiDriver::upload_firmware(self, image).await
+    }
+    async fn await_firmware(&self, uploaded: &Uploaded) -> Result<Restart> {
+        isapi::IsapiDriver::await_firmware(self, uploaded).await
     }
     async fn activate(&self, password: &Secret) -> Result<()> {
         isapi::IsapiDriver::activate(self, password).await
@@ -222,8 +237,11 @@ impl Driver for onvif::OnvifDriver {
     async fn install_certificate(&self, ca: &crate::certs::SiteCa, names: &[String]) -> Result<crate::certs::Leaf> {
         onvif::OnvifDriver::install_certificate(self, ca, names).await
     }
-    async fn upgrade_firmware(&self, image: &bytes::Bytes) -> Result<Restart> {
-        onvif::OnvifDriver::upgrade_firmware(self, image).await
+    async fn upload_firmware(&self, image: &bytes::Bytes) -> Result<Uploaded> {
+        onvif::OnvifDriver::upload_firmware(self, image).await
+    }
+    async fn await_firmware(&self, uploaded: &Uploaded) -> Result<Restart> {
+        onvif::OnvifDriver::await_firmware(self, uploaded).await
     }
     async fn https_port(&self) -> Option<u16> {
         onvif::OnvifDriver::https_port(self).await

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use super::change::put_status;
 use super::{wire, IsapiDriver};
-use crate::driver::Restart;
+use crate::driver::{Restart, Uploaded};
 use crate::error::{Error, Result};
 
 /// How often the upgrade's progress is asked for.
 const POLL: Duration = Duration::from_secs(2);
 
 impl IsapiDriver {
-    pub async fn upgrade_firmware(&self, image: &bytes::Bytes) -> Result<Restart> {
+    pub async fn upload_firmware(&self, image: &bytes::Bytes) -> Result<Uploaded> {
         let address = self.http.address.clone();
         let before = self.identify().await?.firmware();
         let answer = self.http.upload("PUT", "/ISAPI/System/updateFirmware", "application/octet-stream", image).await?;
@@ -30,6 +30,13 @@ impl IsapiDriver {
             });
         }
         put_status(&address, "firmware upload", &answer)?;
+        Ok(Uploaded { before })
+    }
+
+    /// Until the device restarts into the image it took (or is told to, once it has
+    /// written it and kept running).
+    pub async fn await_firmware(&self, uploaded: &Uploaded) -> Result<Restart> {
+        let address = self.http.address.clone();
         // Flashing can outlast the upload's answer; the site's upload time bounds it.
         let deadline = tokio::time::Instant::now() + self.http.timings().of(crate::driver::Operation::Upload);
         loop {
@@ -64,7 +71,7 @@ impl IsapiDriver {
             tokio::time::sleep(POLL).await;
         }
         // Done, and answering again: it may have restarted between two questions already.
-        if self.identify().await.is_ok_and(|now| now.firmware() != before) {
+        if self.identify().await.is_ok_and(|now| now.firmware() != uploaded.before) {
             return Ok(Restart::OnItsOwn);
         }
         match self.http.call("PUT", "/ISAPI/System/reboot", None).await {

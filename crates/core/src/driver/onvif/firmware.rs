@@ -11,14 +11,15 @@
 use std::time::Duration;
 
 use super::{wire, OnvifDriver};
-use crate::driver::Restart;
+use crate::driver::{Restart, Uploaded};
 use crate::error::{Error, Result};
 
 /// The longest upload delay honoured: a device asking for more is waited for this long.
 const LONGEST_DELAY: Duration = Duration::from_secs(60);
 
 impl OnvifDriver {
-    pub async fn upgrade_firmware(&self, image: &bytes::Bytes) -> Result<Restart> {
+    pub async fn upload_firmware(&self, image: &bytes::Bytes) -> Result<Uploaded> {
+        let before = self.identify().await?.firmware();
         let op = "StartFirmwareUpgrade";
         let answer = self.call(op, "<tds:StartFirmwareUpgrade/>").await?;
         let body = self.expect_ok(op, answer)?;
@@ -35,7 +36,11 @@ impl OnvifDriver {
                 reason: format!("image refused: HTTP {}", posted.status),
             });
         }
-        // It writes the image, then restarts by itself: wait to see it go.
+        Ok(Uploaded { before })
+    }
+
+    /// It writes the image, then restarts by itself: wait to see it go.
+    pub async fn await_firmware(&self, _uploaded: &Uploaded) -> Result<Restart> {
         let deadline = tokio::time::Instant::now() + self.http.timings().of(crate::driver::Operation::Upload);
         while tokio::time::Instant::now() < deadline {
             match self.sync_clock().await {
