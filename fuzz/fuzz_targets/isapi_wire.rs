@@ -1,20 +1,30 @@
 //! Fuzzes every ISAPI document reader in `driver::isapi::wire` (deviceInfo, users,
 //! adminAccesses, IP filter, NTP, time, SNMP, Integrate, `ResponseStatus` …) and the
 //! answer checks built on them, on one body; then what the read makes of them: the
-//! advisory match on the identity and the Hikvision time zone (`tz::from_hikvision`).
+//! advisory match and the firmware decision on the identity, the Hikvision time zone
+//! (`tz::from_hikvision`), `upgradeStatus`, and the firmware image header on the raw bytes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use portcullis_core::driver::isapi::wire;
 
 fuzz_target!(|data: &[u8]| {
+    let _ = portcullis_core::firmware::header::read(data);
     let body = portcullis_fuzz::text(data);
     let _ = wire::response_status(&body);
+    let _ = wire::upgrade_status(&body);
     for status in [200, 400, 403, 404, 500] {
         let _ = wire::is_not_supported(status, &body);
     }
     if let Ok(id) = wire::device_info(&body) {
         let _ = (id.firmware(), portcullis_core::advisories::matching(&id));
+        let db = portcullis_core::advisories::shipped();
+        let floor = [portcullis_core::firmware::Minimum {
+            vendor: "hikvision".into(),
+            models: vec![],
+            version: "V5.5.0".into(),
+        }];
+        let _ = portcullis_core::firmware::decide(&id, &db, &floor, &[]);
     }
     let _ = wire::enabled(&body);
     let _ = wire::any_enabled(&body);
