@@ -14,9 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use portcullis_core::driver::isapi::IsapiDriver;
 use portcullis_core::driver::onvif::OnvifDriver;
 use portcullis_core::driver::transport::Client;
-use portcullis_core::driver::{
-    connect, ConnectOptions, Driver, HttpSession, LoginGuard, Target, Timings, WriteContext,
-};
+use portcullis_core::driver::{connect, ConnectOptions, Driver, HttpSession, LoginGuard, Target, Timings, WriteContext};
 use portcullis_core::posture::Value;
 use portcullis_core::secret::{Credentials, Secret};
 use portcullis_core::setting::Setting;
@@ -59,13 +57,7 @@ fn session(data: &[u8]) -> (HttpSession, Client, Arc<LoginGuard>) {
     let address: IpAddr = [192, 0, 2, 7].into();
     let guard = client.guards.of(address);
     let base = "http://192.0.2.7:80".to_string();
-    let session = HttpSession::new(
-        client.clone(),
-        base,
-        Some(creds()),
-        guard.clone(),
-        Timings::reads_and_writes(Duration::from_secs(5)),
-    );
+    let session = HttpSession::new(client.clone(), base, Some(creds()), guard.clone(), Timings::reads_and_writes(Duration::from_secs(5)));
     (session, client, guard)
 }
 
