@@ -76,6 +76,13 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// Whether the device is this vendor's (`hikvision`): by the vendor the driver
+    /// named, or the manufacturer it reports (`HIKVISION`, `Acme Vision`). Case-insensitive.
+    pub fn is_from(&self, vendor: &str) -> bool {
+        let vendor = vendor.to_ascii_lowercase();
+        self.vendor.eq_ignore_ascii_case(&vendor) || self.manufacturer.to_ascii_lowercase().contains(&vendor)
+    }
+
     /// `V5.5.0 build 170725`, or the version alone (no build, or an empty one).
     pub fn firmware(&self) -> String {
         match &self.firmware_build {

@@ -123,10 +123,9 @@ impl Database {
     /// the range and source it matched.
     pub fn matching(&self, id: &Identity) -> Vec<Match> {
         let Some(fw) = Firmware::of(&id.firmware_version, id.firmware_build.as_deref()) else { return Vec::new() };
-        let vendor = |v: &str| id.vendor.eq_ignore_ascii_case(v) || id.manufacturer.to_ascii_lowercase().contains(v);
         self.advisories
             .iter()
-            .filter(|a| vendor(&a.vendor))
+            .filter(|a| id.is_from(&a.vendor))
             .filter_map(|a| {
                 // Where two of an advisory's lines both fit the model (`IPC-xxxxH` and
                 // `IPC-xxxxHA` for an `IPC-2122HA`), the source meant the longer one.

@@ -23,9 +23,8 @@ pub struct Minimum {
 
 impl Minimum {
     pub fn covers(&self, id: &Identity) -> bool {
-        let vendor = id.vendor.eq_ignore_ascii_case(&self.vendor)
-            || id.manufacturer.to_ascii_lowercase().contains(&self.vendor.to_ascii_lowercase());
-        vendor && (self.models.is_empty() || self.models.iter().any(|p| crate::advisories::model_in_line(&id.model, p)))
+        id.is_from(&self.vendor)
+            && (self.models.is_empty() || self.models.iter().any(|p| crate::advisories::model_in_line(&id.model, p)))
     }
 
     /// Whether the device's firmware is below this minimum (`None`: cannot be told).

@@ -45,9 +45,7 @@ pub struct Image {
 impl Image {
     /// Whether this image is meant for the device.
     pub fn fits(&self, id: &Identity) -> bool {
-        let vendor =
-            id.vendor.eq_ignore_ascii_case(&self.vendor) || id.manufacturer.to_ascii_lowercase().contains(&self.vendor);
-        vendor && self.models.iter().any(|p| crate::advisories::model_in_line(&id.model, p))
+        id.is_from(&self.vendor) && self.models.iter().any(|p| crate::advisories::model_in_line(&id.model, p))
     }
 
     pub fn firmware(&self) -> Option<Firmware> {
