@@ -25,6 +25,30 @@ pub static MULTICAST: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 /// Everything any test's `portcullis` printed: the canary test searches it.
 pub static ALL_OUTPUT: Mutex<String> = Mutex::new(String::new());
 
+/// Whether `password` shows in `text`. A factory default such as `12345` is also a run of
+/// digits inside a hash, a port or a size, so a short password counts only as a whole word;
+/// a long one counts wherever it appears.
+pub fn shows_password(text: &str, password: &str) -> bool {
+    if password.len() >= 8 {
+        return text.contains(password);
+    }
+    let word_char = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    text.match_indices(password).any(|(at, _)| {
+        let before = text.get(..at).and_then(|t| t.chars().next_back());
+        let after = text.get(at + password.len()..).and_then(|t| t.chars().next());
+        !word_char(before) && !word_char(after)
+    })
+}
+
+#[test]
+fn a_short_password_shows_only_as_a_whole_word() {
+    assert!(shows_password("admin:12345@", "12345"));
+    assert!(shows_password("12345", "12345"));
+    assert!(!shows_password("sha256 9f812345ab", "12345"));
+    assert!(!shows_password("took 123456 ms", "12345"));
+    assert!(shows_password("xSim-abcdefgh7y", "Sim-abcdefgh7"));
+}
+
 #[derive(Debug)]
 pub struct Outcome {
     pub ok: bool,
