@@ -142,8 +142,14 @@ async fn a_canary_that_comes_back_on_the_old_version_keeps_the_image_off_every_o
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_onvif_camera_below_the_sites_minimum_is_upgraded_through_start_firmware_upgrade() {
+async fn onvif_cameras_below_the_sites_minimum_are_upgraded_by_start_firmware_upgrade_or_else_mtom() {
     let fleet = Fleet::start(FleetConfig::for_tests(2, Profile::GenericOnvif)).await.unwrap();
+    // The second camera's firmware predates StartFirmwareUpgrade: the image goes inside
+    // an UpgradeSystemFirmware call, as an MTOM attachment.
+    let older = fleet.camera(1).unwrap();
+    let mut f = older.faults();
+    f.unsupported = vec!["StartFirmwareUpgrade".into()];
+    older.set_faults(f);
     let home = Home::new("firmware-onvif");
     let doc = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() });
     let file = home.dir.join("fleet.json");

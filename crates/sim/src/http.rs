@@ -20,9 +20,13 @@ const MAX_BODY: usize = 4 * 1024 * 1024;
 /// A firmware image: the largest vendors ship are a few hundred megabytes.
 const MAX_IMAGE: usize = 512 * 1024 * 1024;
 
-/// Paths that take a firmware image.
-fn takes_an_image(path: &str) -> bool {
-    path == "/ISAPI/System/updateFirmware" || path.starts_with(crate::onvif::FIRMWARE_UPLOAD_PATH)
+/// Requests that may carry a firmware image: the upload paths, and an MTOM package
+/// (`UpgradeSystemFirmware`) to the device service.
+fn takes_an_image(path: &str, headers: &hyper::HeaderMap) -> bool {
+    let content_type = headers.get(hyper::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    path == "/ISAPI/System/updateFirmware"
+        || path.starts_with(crate::onvif::FIRMWARE_UPLOAD_PATH)
+        || (path.starts_with("/onvif/") && content_type.starts_with("multipart/related"))
 }
 
 /// One HTTP request as the protocol handlers see it.
@@ -167,7 +171,7 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     cam.traffic.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (parts, body) = req.into_parts();
-    let limit = if takes_an_image(parts.uri.path()) { MAX_IMAGE } else { MAX_BODY };
+    let limit = if takes_an_image(parts.uri.path(), &parts.headers) { MAX_IMAGE } else { MAX_BODY };
     let body = match Limited::new(body, limit).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => return Ok(plain(413, "request body too large")),
@@ -202,9 +206,12 @@ async fn handle(
     if is_write && cam.with_faults(|f| f.drop_before_commit.fire()) {
         return Err(Dropped);
     }
-    // An image that arrives with credentials (not the first, unauthenticated ask).
-    let uploading =
-        takes_an_image(&request.path) && !request.body.is_empty() && request.header("authorization").is_some();
+    // An image that arrives with credentials (not the first, unauthenticated ask; an MTOM
+    // package carries its own, in the envelope).
+    let mtom = request.header("content-type").is_some_and(|t| t.starts_with("multipart/related"));
+    let uploading = takes_an_image(&request.path, &request.headers)
+        && !request.body.is_empty()
+        && (mtom || request.header("authorization").is_some());
     if uploading && cam.with_faults(|f| f.firmware_upload_dropped.fire()) {
         return Err(Dropped);
     }

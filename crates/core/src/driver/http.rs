@@ -173,6 +173,17 @@ impl HttpSession {
         Ok(self.send(method, path, body.map(|(t, b)| Outgoing::Text(t, b)), None).await?.0)
     }
 
+    /// A binary body that carries its own authentication (an MTOM package with WS-Security).
+    pub async fn anonymous_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        payload: &bytes::Bytes,
+    ) -> Result<Answer> {
+        Ok(self.send(method, path, Some(Outgoing::Bytes(content_type, payload)), None).await?.0)
+    }
+
     /// A binary body (a firmware image) with digest authentication, timed as an upload.
     pub async fn upload(&self, method: &str, path: &str, content_type: &str, payload: &bytes::Bytes) -> Result<Answer> {
         self.for_operation(super::Operation::Upload)

@@ -3,6 +3,7 @@
 //! digest or WS-Security UsernameToken against the ONVIF users, access classes, and
 //! proper SOAP faults.
 
+mod mtom;
 mod network;
 mod security;
 mod system;
@@ -182,7 +183,14 @@ pub fn handle(cam: &Camera, req: &HttpRequest) -> Reply {
     if let Some(token) = req.path.strip_prefix(FIRMWARE_UPLOAD_PATH) {
         return system::firmware_upload(cam, req, token);
     }
-    let text = req.body_text();
+    let package = match mtom::read(req) {
+        Ok(p) => p,
+        Err(reason) => return fault_reply(cam, 400, "env:Sender", "ter:WellFormed", None, &reason),
+    };
+    let text = match &package {
+        Some(p) => String::from_utf8_lossy(&p.root),
+        None => req.body_text(),
+    };
     let doc = match crate::xml::parse(&text) {
         Ok(d) => d,
         Err(_) => return fault_reply(cam, 400, "env:Sender", "ter:WellFormed", None, "Well-formed Error"),
@@ -227,7 +235,7 @@ pub fn handle(cam: &Camera, req: &HttpRequest) -> Reply {
         return not_supported(cam, &st, &op);
     }
     let _ = user;
-    system::dispatch(cam, &mut st, req, &op, op_node)
+    system::dispatch(cam, &mut st, req, package.as_ref(), &op, op_node)
         .or_else(|| network::dispatch(cam, &mut st, &op, op_node))
         .or_else(|| users::dispatch(cam, &mut st, &op, op_node))
         .unwrap_or_else(|| not_supported(cam, &st, &op))

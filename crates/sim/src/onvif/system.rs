@@ -13,6 +13,7 @@ pub(super) fn dispatch(
     cam: &Camera,
     st: &mut CameraState,
     req: &HttpRequest,
+    package: Option<&super::mtom::Package>,
     op: &str,
     node: Node<'_, '_>,
 ) -> Option<Reply> {
@@ -53,6 +54,7 @@ pub(super) fn dispatch(
             ),
         ),
         "StartFirmwareUpgrade" => start_firmware_upgrade(cam, st, req),
+        "UpgradeSystemFirmware" => upgrade_system_firmware(cam, st, package, node),
         "SystemReboot" => {
             let mut r = ok(cam, st, format!("<tds:SystemRebootResponse>{}</tds:SystemRebootResponse>", el("tds:Message", "Rebooting")));
             r = r.committed(After::Reboot);
@@ -317,6 +319,34 @@ fn start_firmware_upgrade(cam: &Camera, st: &mut CameraState, req: &HttpRequest)
             el("tds:ExpectedDownTime", format!("PT{down}S"))
         ),
     )
+}
+
+/// `UpgradeSystemFirmware`: the image is the MTOM attachment `Firmware/Include` names.
+fn upgrade_system_firmware(
+    cam: &Camera,
+    st: &mut CameraState,
+    package: Option<&super::mtom::Package>,
+    node: roxmltree::Node<'_, '_>,
+) -> Reply {
+    let href = crate::xml::find(node, "Include").and_then(|i| i.attribute("href"));
+    let Some(image) = href.and_then(|h| package?.attachment(h)) else {
+        return super::invalid_arg(cam, st, "InvalidFirmware", "no firmware attachment (send it as MTOM)");
+    };
+    match crate::firmware::begin(cam, st, image) {
+        Ok(()) => {
+            let down = (cam.settings.flash_duration + cam.settings.reboot_duration).as_secs().max(1);
+            ok(
+                cam,
+                st,
+                format!(
+                    "<tds:UpgradeSystemFirmwareResponse>{}</tds:UpgradeSystemFirmwareResponse>",
+                    el("tds:Message", format!("Upgrade accepted, restarting within {down} seconds"))
+                ),
+            )
+            .committed(After::Nothing)
+        }
+        Err(_) => super::invalid_arg(cam, st, "InvalidFirmware", "firmware image refused"),
+    }
 }
 
 /// The image POSTed to the address `StartFirmwareUpgrade` gave: HTTP digest, an

@@ -3,14 +3,13 @@
 //! POSTed there (HTTP digest, as the device service's transport allows), and the device
 //! restarts into it by itself.
 //!
-//! `UpgradeSystemFirmware`, the older call that carries the image inside the SOAP
-//! message as an MTOM attachment, is not implemented: it needs a multipart XOP
-//! encoder for one call, and `StartFirmwareUpgrade` has been in Core since 2.1 (2011).
-//! A device without it gets an unsupported step, and the manual step stays.
+//! A device that does not implement `StartFirmwareUpgrade` gets `UpgradeSystemFirmware`,
+//! the older call that carries the image inside the SOAP message as an MTOM attachment
+//! (and answers only once the image is written).
 
 use std::time::Duration;
 
-use super::{wire, OnvifDriver};
+use super::{mtom, wire, OnvifDriver, Soap};
 use crate::driver::{Restart, Uploaded};
 use crate::error::{Error, Result};
 
@@ -21,8 +20,10 @@ impl OnvifDriver {
     pub async fn upload_firmware(&self, image: &bytes::Bytes) -> Result<Uploaded> {
         let before = self.identify().await?.firmware();
         let op = "StartFirmwareUpgrade";
-        let answer = self.call(op, "<tds:StartFirmwareUpgrade/>").await?;
-        let body = self.expect_ok(op, answer)?;
+        let body = match self.call(op, "<tds:StartFirmwareUpgrade/>").await? {
+            Soap::Fault(f) if f.not_supported() => return self.upgrade_in_the_message(image, before).await,
+            answer => self.expect_ok(op, answer)?,
+        };
         let malformed = |reason: String| Error::Malformed { address: self.address(), operation: op.into(), reason };
         let uri = wire::text_of(&body, "UploadUri").map_err(malformed)?;
         let delay = wire::text_of(&body, "UploadDelay").ok().and_then(|d| wire::duration_seconds(&d)).unwrap_or(0.0);
@@ -36,6 +37,18 @@ impl OnvifDriver {
                 reason: format!("image refused: HTTP {}", posted.status),
             });
         }
+        Ok(Uploaded { before })
+    }
+
+    /// `UpgradeSystemFirmware`: the image as an attachment of the call itself.
+    async fn upgrade_in_the_message(&self, image: &bytes::Bytes, before: String) -> Result<Uploaded> {
+        let op = "UpgradeSystemFirmware";
+        let body = format!(
+            "<tds:UpgradeSystemFirmware><tds:Firmware xmlns:xmime=\"http://www.w3.org/2005/05/xmlmime\" xmime:contentType=\"application/octet-stream\">{}</tds:Firmware></tds:UpgradeSystemFirmware>",
+            mtom::include()
+        );
+        let answer = self.call_carrying(super::DEVICE_PATH, op, &body, Some(image)).await?;
+        self.expect_ok(op, answer)?;
         Ok(Uploaded { before })
     }
 

@@ -11,6 +11,7 @@
 mod accounts;
 mod change;
 mod firmware;
+mod mtom;
 mod read;
 #[cfg(test)]
 mod scripted;
@@ -138,6 +139,17 @@ impl OnvifDriver {
 
     /// An authenticated call to the service at `path`.
     async fn call_at(&self, path: &str, operation: &str, body: &str) -> Result<Soap> {
+        self.call_carrying(path, operation, body, None).await
+    }
+
+    /// An authenticated call whose envelope points at `attachment` (sent as MTOM).
+    async fn call_carrying(
+        &self,
+        path: &str,
+        operation: &str,
+        body: &str,
+        attachment: Option<&bytes::Bytes>,
+    ) -> Result<Soap> {
         let Some(creds) = &self.creds else { return Err(Error::NoCredentials { address: self.address() }) };
         let Some(_turn) = self.guard.turn(creds).await else {
             return Err(Error::LoginWithheld { address: self.address(), username: creds.username.clone() });
@@ -160,7 +172,15 @@ impl OnvifDriver {
         let mut nonce = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut nonce);
         let header = wire::security_header(&creds.username, creds.password.expose(), &nonce, &created);
-        let a = self.post_to(path, &wire::envelope(&header, body), operation_kind(operation)).await?;
+        let envelope = wire::envelope(&header, body);
+        let a = match attachment {
+            None => self.post_to(path, &envelope, operation_kind(operation)).await?,
+            Some(data) => {
+                let package = mtom::package(&envelope, data);
+                let http = self.http.for_operation(operation_kind(operation));
+                http.anonymous_bytes("POST", path, &package.content_type, &package.body).await?
+            }
+        };
         if a.status == 200 {
             self.guard.accept(creds);
             return Ok(Soap::Ok(a.body));
