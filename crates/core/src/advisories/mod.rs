@@ -53,11 +53,65 @@ pub struct Advisory {
     #[serde(default)]
     pub kev: bool,
     pub sources: Vec<Source>,
+    /// How the ranges' model patterns read (Hikvision's by default).
+    #[serde(default, skip_serializing_if = "ModelNames::is_prefix")]
+    pub model_names: ModelNames,
     /// Why no range is given (the source publishes none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_range: Option<String>,
     #[serde(default)]
     pub affected: Vec<Affected>,
+}
+
+/// How a vendor writes a model pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelNames {
+    /// Hikvision's: `x` stands for any one character, and a model matches a pattern it
+    /// starts with (`DS-2CD2xx2F-I` covers `DS-2CD2132F-IS`).
+    #[default]
+    Prefix,
+    /// Dahua's families: an `X` between a letter and a digit is the form-factor code, one
+    /// or more letters (`IPC-HX3XXX` covers `IPC-HFW3441E-AS` and `IPC-HDBW3241E`); any
+    /// other `X` is one character; and the `DH-`/`DHI-` real model names start with is
+    /// not part of the family's name.
+    Dahua,
+}
+
+impl ModelNames {
+    fn is_prefix(&self) -> bool {
+        *self == ModelNames::Prefix
+    }
+
+    /// Whether `model` is in the line `pattern` names.
+    pub fn fits(self, model: &str, pattern: &str) -> bool {
+        match self {
+            ModelNames::Prefix => model_in_line(model, pattern),
+            ModelNames::Dahua => {
+                let model = model.trim().to_ascii_uppercase();
+                let bare = model.strip_prefix("DHI-").or_else(|| model.strip_prefix("DH-")).unwrap_or(&model);
+                let m: Vec<char> = bare.chars().collect();
+                let p: Vec<char> = pattern.to_ascii_uppercase().chars().collect();
+                in_dahua_family(&m, &p, None)
+            }
+        }
+    }
+}
+
+/// Dahua's family notation, matched with backtracking over the letter runs. Written
+/// here: it is no glob or regular-expression syntax a library reads.
+fn in_dahua_family(model: &[char], pattern: &[char], before: Option<char>) -> bool {
+    let Some((&p, rest)) = pattern.split_first() else { return true };
+    let after = |n: usize| model.get(n..).filter(|_| n > 0);
+    if p != 'X' {
+        return model.first() == Some(&p) && after(1).is_some_and(|m| in_dahua_family(m, rest, Some(p)));
+    }
+    let letter_run = before.is_some_and(|c| c.is_ascii_alphabetic()) && rest.first().is_some_and(char::is_ascii_digit);
+    if !letter_run {
+        return after(1).is_some_and(|m| !model.is_empty() && in_dahua_family(m, rest, Some(p)));
+    }
+    let letters = model.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    (1..=letters).any(|n| after(n).is_some_and(|m| in_dahua_family(m, rest, Some(p))))
 }
 
 /// Where an advisory is published.
@@ -72,8 +126,7 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Affected {
-    /// Model patterns: `x` stands for any one character, and a model matches a pattern
-    /// it starts with (`DS-2CD2xx2F-I` covers `DS-2CD2132F-IS`).
+    /// Model patterns, read as the advisory's [`ModelNames`] say.
     pub models: Vec<String>,
     /// The first affected version, when the source gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,6 +137,10 @@ pub struct Affected {
     /// The first version not affected (exclusive), when the source says "before".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
+    /// The first build date not affected, when the source gives only a date ("build
+    /// time before April, 2022": `2022-04`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_before: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed: Option<String>,
     /// The name of the [`Source`] this range comes from.
@@ -129,9 +186,10 @@ impl Database {
             .filter_map(|a| {
                 // Where two of an advisory's lines both fit the model (`IPC-xxxxH` and
                 // `IPC-xxxxHA` for an `IPC-2122HA`), the source meant the longer one.
-                let fit = |r: &Affected| r.models.iter().filter(|p| model_in_line(&id.model, p)).map(|p| p.len()).max();
+                let names = a.model_names;
+                let fit = |r: &Affected| r.models.iter().filter(|p| names.fits(&id.model, p)).map(|p| p.len()).max();
                 let best = a.affected.iter().filter_map(fit).max()?;
-                let range = a.affected.iter().find(|r| fit(r) == Some(best) && r.covers(&id.model, &fw))?;
+                let range = a.affected.iter().find(|r| fit(r) == Some(best) && r.covers(names, &id.model, &fw))?;
                 let source = a.sources.iter().find(|s| s.name == range.source)?.clone();
                 Some(Match {
                     id: a.id.clone(),
@@ -174,9 +232,13 @@ impl Advisory {
             if !self.sources.iter().any(|s| s.name == r.source) {
                 return Err(format!("range source {:?} is not among the sources", r.source));
             }
-            match (&r.to, &r.before) {
-                (Some(_), Some(_)) | (None, None) => return Err("a range needs exactly one of to and before".into()),
-                _ => {}
+            if [r.to.is_some(), r.before.is_some(), r.built_before.is_some()].iter().filter(|b| **b).count() != 1 {
+                return Err("a range needs exactly one of to, before and built_before".into());
+            }
+            if let Some(date) = &r.built_before {
+                if version::published_date(date).is_none() {
+                    return Err(format!("built_before {date:?} does not read as YYYY-MM or YYYY-MM-DD"));
+                }
             }
             for bound in [&r.from, &r.to, &r.before, &r.fixed].into_iter().flatten() {
                 if Firmware::parse(bound).is_none() {
@@ -191,18 +253,21 @@ impl Advisory {
 impl Affected {
     /// The model fits a pattern and the firmware is inside the range. A bound that
     /// cannot be compared (a build the device did not report) is not a match.
-    fn covers(&self, model: &str, fw: &Firmware) -> bool {
+    fn covers(&self, names: ModelNames, model: &str, fw: &Firmware) -> bool {
         use std::cmp::Ordering::*;
         let bound = |b: &Option<String>| b.as_deref().and_then(Firmware::parse);
-        let model_fits = self.models.iter().any(|p| model_in_line(model, p));
+        let model_fits = self.models.iter().any(|p| names.fits(model, p));
         let after_from = match bound(&self.from) {
             Some(from) => matches!(fw.compare(&from), Some(Greater | Equal)),
             None => true,
         };
-        let before_end = match (bound(&self.to), bound(&self.before)) {
-            (Some(to), _) => matches!(fw.compare(&to), Some(Less | Equal)),
-            (None, Some(before)) => fw.compare(&before) == Some(Less),
-            (None, None) => false,
+        let built_before = self.built_before.as_deref().and_then(version::published_date);
+        let before_end = match (bound(&self.to), bound(&self.before), built_before) {
+            (Some(to), _, _) => matches!(fw.compare(&to), Some(Less | Equal)),
+            (None, Some(before), _) => fw.compare(&before) == Some(Less),
+            // A device that reports no build date cannot be told: not a match.
+            (None, None, Some(date)) => fw.build_date().is_some_and(|built| built < date),
+            (None, None, None) => false,
         };
         model_fits && after_from && before_end
     }
@@ -215,7 +280,11 @@ impl Affected {
             (None, Some(t), _) => format!("{models} up to {t}"),
             (Some(f), None, Some(b)) => format!("{models} {f} up to, not including, {b}"),
             (None, None, Some(b)) => format!("{models} before {b}"),
-            _ => models,
+            (from, None, None) => match (from, &self.built_before) {
+                (Some(f), Some(date)) => format!("{models} from {f}, built before {date}"),
+                (None, Some(date)) => format!("{models} built before {date}"),
+                _ => models,
+            },
         }
     }
 }
@@ -484,7 +553,7 @@ no_range = "published without versions"
         for a in &db.advisories {
             for r in &a.affected {
                 for pattern in &r.models {
-                    let model = format!("{}-TEST", pattern.replace(['x', 'X'], "0"));
+                    let model = sample_model(a.model_names, pattern);
                     let at = |(v, b): (String, Option<String>)| {
                         let id = Identity {
                             vendor: a.vendor.clone(),
@@ -508,11 +577,90 @@ no_range = "published without versions"
                         assert!(!at(split(before)), "{} {pattern}: `before` {before} is outside", a.id);
                         assert!(at(beside(before, -1)), "{} {pattern}: just before `before` {before} is inside", a.id);
                     }
+                    if let Some(date) = &r.built_before {
+                        let first = version::published_date(date).unwrap();
+                        let day = |yymmdd: u64| {
+                            chrono::NaiveDate::from_ymd_opt(
+                                2000 + (yymmdd / 10000) as i32,
+                                (yymmdd / 100 % 100) as u32,
+                                (yymmdd % 100) as u32,
+                            )
+                            .unwrap()
+                        };
+                        let built =
+                            |d: chrono::NaiveDate| ("1.0.0".to_string(), Some(d.format("%Y-%m-%d").to_string()));
+                        assert!(!at(built(day(first))), "{} {pattern}: built on {date} is outside", a.id);
+                        assert!(at(built(day(first).pred_opt().unwrap())), "{} {pattern}: the day before {date}", a.id);
+                        assert!(!at(("1.0.0".into(), None)), "{} {pattern}: no build date, no match", a.id);
+                    }
                     checked += 1;
                 }
             }
         }
         assert!(checked >= 7, "the shipped ranges were all walked ({checked})");
+    }
+
+    /// A model of the line a pattern names, as the vendor would spell one.
+    fn sample_model(names: ModelNames, pattern: &str) -> String {
+        match names {
+            ModelNames::Prefix => format!("{}-TEST", pattern.replace(['x', 'X'], "0")),
+            ModelNames::Dahua => {
+                let chars: Vec<char> = pattern.chars().collect();
+                let mut model = String::from("DH-");
+                for (i, c) in chars.iter().enumerate() {
+                    let letter_run = i > 0
+                        && chars[i - 1].is_ascii_alphabetic()
+                        && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+                    match c {
+                        'x' | 'X' if letter_run => model.push_str("DBW"),
+                        'x' | 'X' => model.push('4'),
+                        c => model.push(*c),
+                    }
+                }
+                model + "E-AS"
+            }
+        }
+    }
+
+    #[test]
+    fn dahua_families_read_as_dahua_writes_them() {
+        let fits = |model: &str, family: &str| ModelNames::Dahua.fits(model, family);
+        assert!(fits("IPC-HFW3441E-AS", "IPC-HX3XXX"));
+        assert!(fits("DH-IPC-HDBW3241E-AS", "IPC-HX3XXX"), "the DH- prefix and a three-letter form factor");
+        assert!(fits("DHI-IPC-HDW3849H-AS-PV", "IPC-HX3XXX"));
+        assert!(!fits("IPC-HFW5231E-Z3", "IPC-HX3XXX"), "a 5-series camera is not a 3-series one");
+        assert!(!fits("IPC-H3441", "IPC-HX3XXX"), "the form factor is at least one letter");
+        assert!(fits("XVR5104HS-I3", "XVR5x04") && !fits("XVR5108HS", "XVR5x04"));
+        assert!(fits("NVR608-32-4KS2", "NVR6XX") && !fits("NVR5216", "NVR6XX"));
+        assert!(!ModelNames::Prefix.fits("IPC-HFW3441E-AS", "IPC-HX3XXX"), "Hikvision's reading misses it");
+    }
+
+    #[test]
+    fn a_range_published_as_a_build_date_matches_devices_built_before_it() {
+        let db = shipped();
+        let dahua = |model: &str, build: Option<&str>| Identity {
+            vendor: "dahua".into(),
+            manufacturer: "Dahua".into(),
+            model: model.into(),
+            firmware_version: "2.800.0000000.20.R".into(),
+            firmware_build: build.map(String::from),
+            ..Default::default()
+        };
+        let ids = |i: &Identity| db.matching(i).into_iter().map(|m| m.id).collect::<Vec<_>>();
+        let old = ids(&dahua("DH-IPC-HFW2431S-S-S2", Some("Build Date: 2022-03-31")));
+        assert!(old.contains(&"CVE-2022-30563".to_string()), "{old:?}");
+        let new = ids(&dahua("DH-IPC-HFW2431S-S-S2", Some("Build Date: 2022-04-01")));
+        assert!(!new.contains(&"CVE-2022-30563".to_string()), "{new:?}");
+        assert!(
+            !ids(&dahua("DH-IPC-HFW2431S-S-S2", None)).contains(&"CVE-2022-30563".to_string()),
+            "no date, no claim"
+        );
+        let m = db.matching(&dahua("IPC-HFW2431S", Some("2022-03-31")));
+        let m = m.iter().find(|m| m.id == "CVE-2022-30563").unwrap();
+        assert_eq!(m.range, "IPC-HDBW2XXX, IPC-HFW2XXX, ASI7XXXX built before 2022-04");
+        // The KEV pair: a 3-series camera on a build before the fix.
+        let kev = ids(&dahua("IPC-HFW3441E-AS", Some("2021-03-17")));
+        assert!(kev.contains(&"CVE-2021-33044".to_string()) && kev.contains(&"CVE-2021-33045".to_string()), "{kev:?}");
     }
 
     /// Two lines of one advisory that both fit a model: the longer pattern is the one meant.
@@ -561,7 +709,15 @@ source = "record"
     fn a_database_that_does_not_say_where_a_range_comes_from_is_refused() {
         let cases = [
             (SMALL.replace("source = \"ICSA-17-124-01\"", "source = \"a blog\""), "not among the sources"),
-            (SMALL.replace("to = \"V5.4.0 build 160530\"", ""), "exactly one of to and before"),
+            (SMALL.replace("to = \"V5.4.0 build 160530\"", ""), "exactly one of to, before and built_before"),
+            (
+                SMALL.replace("to = \"V5.4.0 build 160530\"", "built_before = \"April 2016\""),
+                "does not read as YYYY-MM",
+            ),
+            (
+                SMALL.replace("vendor = \"hikvision\"", "vendor = \"hikvision\"\nmodel_names = \"glob\""),
+                "unknown variant",
+            ),
             (SMALL.replace("no_range = \"published without versions\"", ""), "no_range does not say why"),
             (SMALL.replace("[\"CVE-2021-36260\"]", "[\"CVE-21-1\"]"), "CVE ids"),
             (SMALL.replace("https://www.hikvision.com/\"", "http://example.com/\""), "https://"),
