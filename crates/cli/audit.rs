@@ -31,6 +31,20 @@ pub struct Args {
     pub(crate) timeout: Option<u64>,
 }
 
+/// `portcullis audit`: the device selection and, for scheduled jobs, drift as a failure.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Command {
+    #[command(flatten)]
+    pub(crate) args: Args,
+    /// Exit with status 3 when a setting no longer holds what the last verified apply
+    /// left (drift), so that a scheduled audit can alert.
+    #[arg(long)]
+    pub(crate) fail_on_drift: bool,
+}
+
+/// The exit status of `audit --fail-on-drift` when something drifted.
+const DRIFTED: u8 = 3;
+
 impl Args {
     /// The task's request, with site values given outside the baseline.
     pub(crate) fn request(&self, site: SiteSection) -> AuditRequest {
@@ -50,7 +64,8 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
-pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
+pub fn run(command: &Command, out: &Output) -> anyhow::Result<ExitCode> {
+    let args = &command.args;
     let ws = Arc::new(Workspace::from_env()?);
     let sink = |e: Event| {
         if let (true, Event::Audited(a)) = (out.json, e) {
@@ -67,7 +82,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
             "summary",
             &serde_json::json!({ "devices": run.audits.len(), "errors": run.errors(), "site_score": run.site_score, "drift": run.drift.len() }),
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(status(command, run.drift.len()));
     }
     print_table(&run.audits, run.site_score);
     if !run.drift.is_empty() {
@@ -84,7 +99,15 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(status(command, run.drift.len()))
+}
+
+fn status(command: &Command, drifted: usize) -> ExitCode {
+    if command.fail_on_drift && drifted > 0 {
+        ExitCode::from(DRIFTED)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn print_table(audits: &[DeviceAudit], site: Option<u8>) {

@@ -57,7 +57,7 @@ enum Command {
         command: creds::Command,
     },
     /// Score devices against a hardening baseline. Changes nothing on any device.
-    Audit(audit::Args),
+    Audit(audit::Command),
     /// The tamper-evident change log (written by `apply`), and its verification.
     History(history::Args),
     /// Show the ordered changes each device needs (`setting: current → target`). Writes nothing.

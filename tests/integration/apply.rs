@@ -138,11 +138,24 @@ async fn apply_hardens_the_site_verifies_each_change_and_a_second_apply_changes_
 
     // Drift: someone switches Telnet back on by hand; the audit says what changed since the apply.
     legacy.state().services.telnet.enabled = true;
-    let drifted = home.run(&["audit", "--json", "--timeout", "5", "--device", &legacy_device]).await;
+    let drifted = home.run(&["audit", "--json", "--timeout", "5", "--fail-on-drift", "--device", &legacy_device]).await;
+    assert_eq!(drifted.code, Some(3), "a scheduled audit fails on drift: {}", drifted.text);
     let drift: Vec<_> = lines(&drifted.text).into_iter().filter(|l| l["type"] == "drift").collect();
     assert_eq!(drift.len(), 1, "{}", drifted.text);
     assert_eq!(drift[0]["setting"], "service.telnet.enabled");
     assert_eq!((drift[0]["applied"].clone(), drift[0]["now"].clone()), (false.into(), true.into()));
+    // The report says so too, with when the setting was last verified (issue #18).
+    let file = home.dir.join("drift.json");
+    assert!(home.run(&["report", "--format", "json", "--out", file.to_str().unwrap()]).await.ok);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let rows = report["drift"].as_array().unwrap_or_else(|| panic!("no drift section: {report:#}"));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0]["setting"].as_str(), rows[0]["control"].as_str()),
+        (Some("service.telnet.enabled"), Some("HIK-12"))
+    );
+    assert_eq!((rows[0]["applied"].clone(), rows[0]["now"].clone()), (false.into(), true.into()));
+    assert_eq!(rows[0]["verified_at"], drift[0]["applied_at"]);
     legacy.state().services.telnet.enabled = false;
 
     {

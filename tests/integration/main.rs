@@ -52,6 +52,8 @@ fn a_short_password_shows_only_as_a_whole_word() {
 #[derive(Debug)]
 pub struct Outcome {
     pub ok: bool,
+    /// The exit status (None when a signal ended the process).
+    pub code: Option<i32>,
     pub text: String,
 }
 
@@ -97,7 +99,7 @@ impl Home {
             let out = child.wait_with_output().unwrap();
             let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
             ALL_OUTPUT.lock().unwrap().push_str(&text);
-            Outcome { ok: out.status.success(), text }
+            Outcome { ok: out.status.success(), code: out.status.code(), text }
         })
         .await
         .unwrap()

@@ -24,7 +24,7 @@ pub(crate) async fn run_env(home: &Home, args: &[&str], var: &str, value: &str) 
             .unwrap();
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         ALL_OUTPUT.lock().unwrap().push_str(&text);
-        Outcome { ok: out.status.success(), text }
+        Outcome { ok: out.status.success(), code: out.status.code(), text }
     })
     .await
     .unwrap()

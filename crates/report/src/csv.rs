@@ -1,6 +1,8 @@
 //! The CSV report: one row per device × control, for spreadsheets. Devices that could
 //! not be audited get one row with the error. `secret_sent_in_clear` says the site let a
-//! secret reach the device over plain HTTP. The last two columns repeat the report's
+//! secret reach the device over plain HTTP. `drifted_from` and `drift_verified_at` are
+//! filled when the setting no longer holds what an apply verified (the value it set and
+//! when). The last two columns repeat the report's
 //! digest and the history chain head, so a row copied elsewhere still says where it came from.
 //! Every cell is neutralised against formula injection: a device names itself, so its
 //! model or evidence text could be `=HYPERLINK(…)`, which a spreadsheet would run.
@@ -8,7 +10,7 @@
 use crate::model::{self, ReportData};
 use crate::RenderError;
 
-const HEADER: [&str; 21] = [
+const HEADER: [&str; 23] = [
     "site",
     "device",
     "vendor",
@@ -26,6 +28,8 @@ const HEADER: [&str; 21] = [
     "observed",
     "expected",
     "evidence",
+    "drifted_from",
+    "drift_verified_at",
     "secret_sent_in_clear",
     "audited_at",
     "report_sha256",
@@ -54,11 +58,12 @@ pub fn render(report: &ReportData) -> Result<Vec<u8>, RenderError> {
         let tail = [in_clear.to_string(), d.audited_at.clone(), digest.clone(), report.history.head.clone()];
         if d.findings.is_empty() {
             let err = d.error.clone().unwrap_or_default();
-            let mid = ["", "", "", "error", "", "", "", &err];
+            let mid = ["", "", "", "error", "", "", "", &err, "", ""];
             let row = ident.iter().map(String::as_str).chain(mid).chain(tail.iter().map(String::as_str));
             w.write_record(row.map(|c| inert(c).into_owned()))?;
         }
         for f in &d.findings {
+            let drift = report.drift.iter().find(|x| x.device == d.target && x.setting == f.setting);
             let mid = [
                 f.control.clone(),
                 f.title.clone(),
@@ -68,6 +73,8 @@ pub fn render(report: &ReportData) -> Result<Vec<u8>, RenderError> {
                 f.observed.as_ref().map(ToString::to_string).unwrap_or_default(),
                 f.expected.clone(),
                 f.evidence.clone(),
+                drift.map(|x| model::show(x.applied.as_ref())).unwrap_or_default(),
+                drift.map(|x| x.verified_at.clone()).unwrap_or_default(),
             ];
             w.write_record(ident.iter().chain(mid.iter()).chain(tail.iter()).map(|c| inert(c).into_owned()))?;
         }

@@ -11,7 +11,7 @@ use portcullis_core::posture::Protocol;
 use portcullis_core::snapshots::Snapshot;
 
 use super::{
-    AdvisoryRef, AuditSpan, BaselineRef, BuildError, ChainRef, ChangeRow, DeviceReport, Filters, FirmwareRow,
+    AdvisoryRef, AuditSpan, BaselineRef, BuildError, ChainRef, ChangeRow, DeviceReport, DriftRow, Filters, FirmwareRow,
     FirmwareUpgrade, Inputs, ReportData, SeverityCounts, StandardsRow, Summary, SCHEMA_VERSION,
 };
 
@@ -191,6 +191,7 @@ pub fn build(inp: &Inputs<'_>) -> Result<ReportData, BuildError> {
             format!("version {}, published {}", db.version, db.published)
         },
         firmware_upgrades: firmware_upgrades(inp.history, &last),
+        drift: drift_rows(inp.history, &last),
         devices,
         changes,
         standards,
@@ -265,6 +266,34 @@ fn firmware_upgrades(
             })
         })
         .collect()
+}
+
+/// What drifted on each reported device by its latest audit: the history's verified
+/// values up to that audit (an apply after it is no drift the audit could see), against
+/// what the audit read.
+fn drift_rows(
+    history: &[portcullis_core::history::Record],
+    last: &BTreeMap<&str, (&Snapshot, &DeviceAudit)>,
+) -> Vec<DriftRow> {
+    let mut rows = Vec::new();
+    for (snap, audit) in last.values().filter(|(_, a)| a.error.is_none()) {
+        // Records are in the order they were written: those up to the audit are a prefix.
+        let until = history.get(..history.partition_point(|r| r.time <= snap.time)).unwrap_or_default();
+        let observed: Vec<_> = audit.findings.iter().map(|f| (f.setting, f.observed.clone())).collect();
+        for d in portcullis_core::history::drift(until, &audit.target, &observed) {
+            rows.push(DriftRow {
+                control: audit.findings.iter().find(|f| f.setting == d.setting).map(|f| f.control.clone()),
+                device: d.device,
+                setting: d.setting,
+                applied: d.applied,
+                now: d.now,
+                verified_at: d.applied_at,
+                read_at: snap.time.clone(),
+            });
+        }
+    }
+    rows.sort_by_key(|a| (address_key(&a.device), a.setting));
+    rows
 }
 
 fn advisory_ref(a: portcullis_core::advisories::Match) -> AdvisoryRef {

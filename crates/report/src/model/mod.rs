@@ -45,6 +45,10 @@ pub struct ReportData {
     /// reports without one, so that reports made before it still verify.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub firmware_upgrades: Vec<FirmwareUpgrade>,
+    /// Settings that no longer hold what the last verified apply left, as the latest
+    /// audit read them. Absent when nothing drifted (and from reports made before it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<DriftRow>,
     pub standards: Vec<StandardsRow>,
     /// SHA-256 (hex) of the canonical JSON of this report without this field
     /// ([`digest`]). Absent only while the report is being built.
@@ -187,6 +191,21 @@ pub struct FirmwareUpgrade {
     pub time: String,
     /// The advisories whose range held the old firmware.
     pub left: Vec<AdvisoryRef>,
+}
+
+/// A setting that drifted: what the last verified apply left, and what the device shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftRow {
+    pub device: String,
+    /// The control that checks the setting, when the audit has one.
+    pub control: Option<String>,
+    pub setting: portcullis_core::setting::Setting,
+    pub applied: Option<Value>,
+    pub now: Option<Value>,
+    /// When an apply last verified the applied value (RFC 3339).
+    pub verified_at: String,
+    /// When the audit read the value it shows now (RFC 3339).
+    pub read_at: String,
 }
 
 /// One firmware found on the site, and what is published against it.

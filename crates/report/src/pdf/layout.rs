@@ -6,7 +6,7 @@ use portcullis_core::baseline::eval::Status;
 use portcullis_core::baseline::Severity;
 
 use super::metrics::Metrics;
-use super::sections::{change_log, contents, cover, device_details, device_table, firmware, standards, summary};
+use super::sections::{change_log, contents, cover, device_details, device_table, drift, firmware, standards, summary};
 use crate::model::ReportData;
 use crate::RenderError;
 
@@ -325,6 +325,7 @@ pub(super) fn layout(r: &ReportData, m: &Metrics) -> (Vec<Vec<Op>>, Sections) {
     device_table(&mut l, r);
     device_details(&mut l, r);
     change_log(&mut l, r);
+    drift(&mut l, r);
     firmware(&mut l, r);
     standards(&mut l, r);
     contents(&mut l);

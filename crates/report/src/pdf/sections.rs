@@ -1,5 +1,5 @@
 //! The report's sections, each laid out onto the pages in order: cover, summary with
-//! its chart, device table, per-device detail, change log, firmware, standards, and
+//! its chart, device table, per-device detail, change log and drift, firmware, standards, and
 //! the contents list (written last, onto the cover, once every section's page is known).
 
 use portcullis_core::baseline::Severity;
@@ -326,6 +326,43 @@ pub(super) fn change_log(l: &mut Layout<'_>, r: &ReportData) {
                 cell(format!("{} → {}", model::show(c.before.as_ref()), model::show(c.after.as_ref()))),
                 cell(outcome).colour(colour),
                 cell(c.operator.clone()),
+            ]
+        })
+        .collect();
+    l.table(&cols, &rows);
+}
+
+/// Part of the change log: what no longer holds what an apply verified.
+pub(super) fn drift(l: &mut Layout<'_>, r: &ReportData) {
+    l.subheading("Drift since the last verified apply", &format!("{} setting(s)", r.drift.len()), 40.0);
+    if r.drift.is_empty() {
+        l.para("No drift: every setting an apply verified still holds, as the latest audit read it.", BODY, INK);
+        return;
+    }
+    l.para(
+        "Settings that no longer hold what an apply verified, as the latest audit of each device read them: a \
+         change made on the device by hand, a reset, or firmware that restored a default. Applying the baseline \
+         again puts them back.",
+        BODY,
+        INK,
+    );
+    let cols: [Col; 5] = [
+        ("Device", 0.17, false),
+        ("Control / setting", 0.27, false),
+        ("Applied", 0.14, false),
+        ("Now", 0.14, false),
+        ("Verified / read", 0.28, false),
+    ];
+    let rows: Vec<Vec<Cell>> = r
+        .drift
+        .iter()
+        .map(|d| {
+            vec![
+                cell(d.device.clone()),
+                cell(d.control.clone().unwrap_or_else(|| "—".into())).bold().sub(d.setting.to_string()),
+                cell(model::show(d.applied.as_ref())),
+                cell(model::show(d.now.as_ref())).colour(FAIL),
+                cell(d.verified_at.clone()).sub(format!("read {}", d.read_at)),
             ]
         })
         .collect();
