@@ -7,6 +7,7 @@ mod advisories;
 mod apply;
 mod audit;
 mod backups;
+mod baseline;
 mod certs;
 mod creds;
 mod discover;
@@ -86,6 +87,11 @@ enum Command {
         #[command(subcommand)]
         command: advisories::Command,
     },
+    /// Site baselines: write one from a reference camera.
+    Baseline {
+        #[command(subcommand)]
+        command: baseline::Command,
+    },
     /// The firmware library: images firmware upgrade steps upload.
     Firmware {
         #[command(subcommand)]
@@ -123,6 +129,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backups { command } => backups::run(command, &out),
         Command::Advisories { command } => advisories::run(command, &out),
         Command::Firmware { command } => firmware::run(command, &out),
+        Command::Baseline { command } => baseline::run(command, &out),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "portcullis", &mut std::io::stdout());

@@ -5,6 +5,7 @@ mod advisories;
 mod apply;
 mod backups;
 mod campaign;
+mod commissioning;
 mod discover;
 mod firmware;
 mod inventory;

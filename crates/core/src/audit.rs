@@ -89,6 +89,26 @@ impl BaselineChoice {
         })
     }
 
+    /// Every baseline of the choice, also reading `settings` (as [`observation_controls`]).
+    pub fn observing(self, settings: &[Setting]) -> Self {
+        if settings.is_empty() {
+            return self;
+        }
+        let add = |b: Arc<Baseline>| {
+            let mut b = (*b).clone();
+            let missing: Vec<Setting> =
+                settings.iter().copied().filter(|s| !b.controls.iter().any(|c| c.setting == *s)).collect();
+            b.controls.extend(observation_controls(&missing));
+            Arc::new(b)
+        };
+        match self {
+            BaselineChoice::Fixed(b) => BaselineChoice::Fixed(add(b)),
+            BaselineChoice::ByProtocol { isapi, onvif } => {
+                BaselineChoice::ByProtocol { isapi: add(isapi), onvif: add(onvif) }
+            }
+        }
+    }
+
     pub fn for_protocol(&self, p: Protocol) -> &Baseline {
         match (self, p) {
             (BaselineChoice::Fixed(b), _) => b,
@@ -96,6 +116,25 @@ impl BaselineChoice {
             (BaselineChoice::ByProtocol { onvif, .. }, Protocol::Onvif) => onvif,
         }
     }
+}
+
+/// Controls that only read a setting: its value is in the finding, and whether it
+/// "passes" means nothing (`OBSERVE:` ids). A golden camera's site values are read so.
+pub fn observation_controls(settings: &[Setting]) -> Vec<crate::baseline::Control> {
+    settings
+        .iter()
+        .map(|s| crate::baseline::Control {
+            id: format!("OBSERVE:{s}"),
+            title: format!("Read {}", s.describe()),
+            rationale: "read for a site baseline; not a control".into(),
+            setting: *s,
+            expect: crate::baseline::Expect::Empty(false),
+            severity: crate::baseline::Severity::Low,
+            applies_to: Default::default(),
+            when_unsupported: Default::default(),
+            mappings: Default::default(),
+        })
+        .collect()
 }
 
 /// Audit one device against one baseline.

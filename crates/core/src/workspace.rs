@@ -104,7 +104,7 @@ impl Workspace {
             Some(own) if given.site_is_default => own,
             own => merge_sections(&own.unwrap_or_default(), &given.site).map_err(Error::Input)?,
         };
-        Ok(SitePolicy { baseline, label, site, rotate_passwords: false, delete_accounts: false })
+        Ok(SitePolicy { baseline, label, site, rotate_passwords: false, delete_accounts: false, observe: Vec::new() })
     }
 
     /// The site CA, created on first use; loaded once per workspace.
@@ -212,6 +212,8 @@ pub struct SitePolicy {
     /// Delete the accounts the audit found besides admin and the kept ones: only when the
     /// operator says so (`apply --delete-accounts`), having seen them listed by name.
     pub delete_accounts: bool,
+    /// Settings read besides the baseline's controls (a golden camera's site values).
+    pub observe: Vec<crate::setting::Setting>,
 }
 
 impl SitePolicy {
@@ -221,7 +223,7 @@ impl SitePolicy {
             Some(b) => BaselineChoice::Fixed(b.clone()),
             None => BaselineChoice::builtin()?,
         };
-        choice.with_site(&self.site).map_err(Error::Input)
+        Ok(choice.with_site(&self.site).map_err(Error::Input)?.observing(&self.observe))
     }
 
     /// The site parameters the plan needs.

@@ -3,6 +3,7 @@
 //! Built-in profiles ship inside the binary; a site may use its own file.
 
 pub mod eval;
+pub mod golden;
 
 use crate::setting::Setting;
 use serde::{Deserialize, Serialize};

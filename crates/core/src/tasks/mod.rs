@@ -10,6 +10,7 @@ pub mod apply;
 pub mod audit;
 pub mod certs;
 pub mod discover;
+pub mod golden;
 pub mod import;
 pub mod inventory;
 pub mod plan;
