@@ -120,6 +120,16 @@ pub fn use_baseline_file(state: State<'_, AppState>, file: BaselineFile) -> IpcR
     ops::baseline::use_file(&*state.session()?, &file.name, &file.text)
 }
 
+/// A site baseline from this camera's settings, for the person to look at and use.
+#[tauri::command]
+pub async fn baseline_from_device(
+    state: State<'_, AppState>,
+    id: String,
+    keep_weaker: bool,
+) -> IpcResult<crate::dto::GoldenView> {
+    ops::baseline::from_device(state.session()?, id, keep_weaker).await
+}
+
 #[tauri::command]
 pub fn clear_baseline_file(state: State<'_, AppState>) -> IpcResult<Vec<BaselineView>> {
     ops::baseline::clear_file(&*state.session()?)

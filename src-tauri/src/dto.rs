@@ -389,6 +389,25 @@ ipc! {
         pub applied_at: String,
     }
 
+    /// A site baseline written from a reference camera (not in use until the person
+    /// makes it the site's).
+    pub struct GoldenView {
+        /// The baseline file's text (TOML), every value commented with where it came from.
+        pub text: String,
+        /// The built-in baseline it extends.
+        pub extends: String,
+        /// Values pinned to the camera's (site values and overrides).
+        pub copied: u32,
+        /// Values the built-in already expects.
+        pub as_built_in: u32,
+        /// Settings the camera did not show.
+        pub not_read: u32,
+        /// Values weaker than the built-in's, left out (`HIK-12 service.telnet.enabled = true`).
+        pub left_weaker: Vec<String>,
+        /// Values weaker than the built-in's, copied because the person asked.
+        pub copied_weaker: Vec<String>,
+    }
+
     /// An encrypted credential handover written to the reports folder.
     pub struct HandoverFile {
         pub path: String,

@@ -74,6 +74,7 @@ pub fn app_builder_with<R: Runtime>(builder: Builder<R>, state: AppState, pickin
         commands::forget_credentials,
         commands::firmware_library,
         commands::add_firmware_image,
+        commands::baseline_from_device,
     ])
 }
 

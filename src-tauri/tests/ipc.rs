@@ -364,6 +364,18 @@ fn demo_site_end_to_end_through_ipc() {
     let list = call(&w, "clear_baseline_file", json!({})).unwrap();
     assert!(list.as_array().unwrap().iter().all(|b| b["source"] == "built-in"), "{list}");
 
+    // Issue #18: the hardened camera as the site's baseline (a golden camera), from the
+    // device screen: written, shown, and used only when the person says so.
+    let golden = ok("baseline_from_device", json!({ "id": failing["id"], "keepWeaker": false }));
+    let text = golden["text"].as_str().unwrap();
+    assert!(text.contains(&format!("extends = \"{}\"", golden["extends"].as_str().unwrap())), "{text}");
+    assert!(golden["as_built_in"].as_u64().unwrap() > 0 && golden["copied"].as_u64().is_some(), "{golden}");
+    let in_use = call(&w, "baselines", json!({})).unwrap();
+    assert!(in_use.as_array().unwrap().iter().all(|b| b["source"] == "built-in"), "nothing used yet");
+    let list = call(&w, "use_baseline_file", json!({ "file": { "name": "golden.toml", "text": text } })).unwrap();
+    assert_eq!((list[0]["name"].clone(), list[0]["active"].clone()), (json!("site"), json!(true)), "{list}");
+    call(&w, "clear_baseline_file", json!({})).unwrap();
+
     // The customer's CA becomes the site CA: the files come from the shell's dialogs
     // (preset above), never from the webview; the key goes to the vault.
     let data_dir = std::path::PathBuf::from(info["data_dir"].as_str().unwrap());

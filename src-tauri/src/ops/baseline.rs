@@ -69,3 +69,41 @@ pub fn clear_file(session: &Session) -> IpcResult<Vec<BaselineView>> {
     session.ws.clear_site_baseline()?;
     profiles(Some(session))
 }
+
+/// A site baseline from the camera with this inventory id (`portcullis baseline
+/// from-device`): read against the built-in baseline for its protocol; nothing is saved
+/// or used until the person makes it the site's (`use_file`).
+pub async fn from_device(
+    session: std::sync::Arc<Session>,
+    id: String,
+    keep_weaker: bool,
+) -> IpcResult<crate::dto::GoldenView> {
+    use portcullis_core::baseline::golden::Taken;
+    let settings = session.settings()?;
+    let req = portcullis_core::tasks::golden::GoldenRequest {
+        device: portcullis_core::workspace::Selection::ids(&[id]),
+        name: "site".into(),
+        keep_weaker,
+        timeout: settings.read_write_timeout(),
+    };
+    let quiet = |_: portcullis_core::tasks::Event| {};
+    let clock = portcullis_core::workspace::SystemClock;
+    let golden = portcullis_core::tasks::golden::from_device(&session.ws, &req, &clock, &quiet).await?;
+    let count = |f: fn(&Taken) -> bool| golden.taken.iter().filter(|t| f(t)).count() as u32;
+    let named = |f: fn(&Taken) -> Option<String>| golden.taken.iter().filter_map(f).collect::<Vec<_>>();
+    Ok(crate::dto::GoldenView {
+        copied: count(|t| matches!(t, Taken::Copied { .. })),
+        as_built_in: count(|t| matches!(t, Taken::AsBuiltIn { .. })),
+        not_read: count(|t| matches!(t, Taken::NotRead { .. })),
+        left_weaker: named(|t| match t {
+            Taken::LeftWeaker { setting, control, value, .. } => Some(format!("{control} {setting} = {value}")),
+            _ => None,
+        }),
+        copied_weaker: named(|t| match t {
+            Taken::CopiedWeaker { setting, control, value, .. } => Some(format!("{control} {setting} = {value}")),
+            _ => None,
+        }),
+        extends: golden.extends,
+        text: golden.text,
+    })
+}

@@ -41,3 +41,4 @@ export type Command =
   | 'forget_credentials'
   | 'firmware_library'
   | 'add_firmware_image'
+  | 'baseline_from_device'

@@ -20,6 +20,7 @@ import type { DiscoverSummary } from './bindings/DiscoverSummary'
 import type { DriftView } from './bindings/DriftView'
 import type { FirmwareImageRequest } from './bindings/FirmwareImageRequest'
 import type { FirmwareImageView } from './bindings/FirmwareImageView'
+import type { GoldenView } from './bindings/GoldenView'
 import type { DeviceDecision } from './bindings/DeviceDecision'
 import type { AcceptCertificateRequest } from './bindings/AcceptCertificateRequest'
 import type { HandoverFile } from './bindings/HandoverFile'
@@ -50,7 +51,7 @@ export interface PlanChoices {
 export type {
   AcceptCertificateRequest, AppInfo, DeviceDecision, ApplySummary, AuditSummary, BaselineFile, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
   HandoverFile, HandoverRequest, HistoryRecord, ImportCaRequest, ImportResult, InterfaceView, IpcError, PlanView, ReportFile, ReportPreview, Progress,
-  Settings, SightingEvent, SiteCredentials, VaultEntry, ForgetRequest, ReportCheck, FirmwareImageRequest, FirmwareImageView,
+  Settings, SightingEvent, SiteCredentials, VaultEntry, ForgetRequest, ReportCheck, FirmwareImageRequest, FirmwareImageView, GoldenView,
 }
 export type { FirmwareState } from './bindings/FirmwareState'
 export type { PreviewDevice } from './bindings/PreviewDevice'
@@ -120,6 +121,10 @@ export const ipc = {
   /** Checks the file (errors name the line) and makes it the site's baseline. */
   useBaselineFile: (file: BaselineFile) => call<BaselineView[]>('use_baseline_file', { file }),
   clearBaselineFile: () => call<BaselineView[]>('clear_baseline_file'),
+  /** Reads the camera and writes a site baseline from its settings (nothing is used until
+   *  `useBaselineFile`); `keepWeaker` also copies values weaker than the built-in's. */
+  baselineFromDevice: (id: string, keepWeaker: boolean) =>
+    call<GoldenView>('baseline_from_device', { id, keepWeaker }),
   vaultEntries: () => call<VaultEntry[]>('vault_entries'),
   /** Write-only: the password goes to the vault; nothing ever returns it. */
   setSiteCredentials: (credentials: SiteCredentials) => call<null>('set_site_credentials', { credentials }),
