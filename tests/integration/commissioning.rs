@@ -109,3 +109,74 @@ async fn a_golden_cameras_baseline_leaves_every_other_camera_with_its_settings()
         .collect();
     assert!(failing.is_empty(), "{failing:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_goes_back_only_to_its_own_camera_keeps_its_name_and_is_recorded() {
+    let fleet = Fleet::start(FleetConfig::for_tests(2, Profile::HikvisionCurrent)).await.unwrap();
+    let home = Home::new("restore");
+    let doc = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() });
+    let file = home.dir.join("fleet.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let site = ["--management-host", "127.0.0.1", "--ntp-server", "192.0.2.1"];
+    let first = home.run(&[&["apply", "--yes", "--json", "--timeout", "5"][..], &site].concat()).await;
+    assert!(first.ok, "{}", first.text);
+    let (one, other) = (fleet.camera(0).unwrap(), fleet.camera(1).unwrap());
+    assert!(!one.state().services.upnp.enabled, "hardened: UPnP off");
+    one.state().identity.device_name = "lobby-07".into();
+    let addr = |i: usize| fleet.devices()[i].address.to_string();
+
+    // The backup apply took of the first camera (before hardening: UPnP on).
+    let listed = lines(&home.run(&["backups", "list", "--json"]).await.text);
+    let mine = |i: usize| {
+        listed
+            .iter()
+            .find(|b| b["device"].as_str().unwrap().starts_with(&addr(i)))
+            .unwrap_or_else(|| panic!("{listed:?}"))
+            .clone()
+    };
+    let backup = mine(0);
+    assert_eq!(backup["meta"]["serial"], one.state().identity.serial.as_str(), "{backup}");
+    let sha = backup["sha256"].as_str().unwrap().to_string();
+
+    // Scripted runs confirm with --yes; without it, nothing happens.
+    let unasked = home.run(&["backups", "restore", "--json", "--device", &addr(0), &sha]).await;
+    assert!(!unasked.ok && unasked.text.contains("--yes"), "{}", unasked.text);
+    // Another camera's backup, even in this camera's folder, is refused before the camera is touched.
+    let theirs = std::path::PathBuf::from(mine(1)["path"].as_str().unwrap());
+    let from = std::path::PathBuf::from(backup["path"].as_str().unwrap());
+    for ext in [".cfg.age", ".json"] {
+        let name = format!("{sha}{ext}");
+        std::fs::copy(from.with_file_name(&name), theirs.with_file_name(&name)).unwrap();
+    }
+    let upnp_before = other.state().services.upnp.enabled;
+    let wrong = home.run(&["backups", "restore", "--yes", "--device", &addr(1), &sha[..12]]).await;
+    assert!(!wrong.ok && wrong.text.contains("only to the camera it came from"), "{}", wrong.text);
+    assert_eq!(other.state().services.upnp.enabled, upnp_before);
+
+    // Its own camera takes it: UPnP is back on as it was, the name stays as it is now.
+    let done = home.run(&["backups", "restore", "--yes", "--json", "--device", &addr(0), &sha[..12]]).await;
+    assert!(done.ok, "{}", done.text);
+    let restored = lines(&done.text).into_iter().find(|l| l["type"] == "restored").unwrap();
+    assert!(one.state().services.upnp.enabled, "the backup's setting is back");
+    assert_eq!(one.state().identity.device_name, "lobby-07", "the name is the device's own");
+    let history = lines(&home.run(&["history", "--json"]).await.text);
+    let records: Vec<_> =
+        history.iter().filter(|r| r["setting"] == "configuration" && r["outcome"]["state"] == "verified").collect();
+    assert!(
+        records.iter().any(|r| r["after"] == format!("sha256:{sha}")
+            && r["before"] == format!("sha256:{}", restored["replaced"].as_str().unwrap())),
+        "{history:?}"
+    );
+
+    // After a password rotation, a backup from before it would bring the old password back.
+    let rotate = home
+        .run(
+            &[&["apply", "--yes", "--json", "--timeout", "5", "--rotate-passwords", "--device", &addr(0)][..], &site]
+                .concat(),
+        )
+        .await;
+    assert!(rotate.ok, "{}", rotate.text);
+    let stale = home.run(&["backups", "restore", "--yes", "--device", &addr(0), &sha]).await;
+    assert!(!stale.ok && stale.text.contains("password"), "{}", stale.text);
+}

@@ -83,9 +83,49 @@ pub fn open(identity: &BackupIdentity, file: &Path) -> Result<zeroize::Zeroizing
     Ok(plain)
 }
 
+/// Which camera a backup came from, kept beside it (`<digest>.json`): a restore goes only
+/// to that model and serial. Not secret, and holds nothing of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Meta {
+    /// The device's label when the backup was taken (`127.1.0.1:80`).
+    pub device: String,
+    pub model: String,
+    pub serial: String,
+    pub firmware: String,
+    /// RFC 3339.
+    pub taken_at: String,
+}
+
+/// The metadata file of the sealed backup at `sealed`.
+pub fn meta_path(sealed: &Path) -> PathBuf {
+    let name = sealed.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    sealed.with_file_name(format!("{}.json", name.trim_end_matches(".cfg.age")))
+}
+
+pub fn write_meta(sealed: &Path, meta: &Meta) -> Result<()> {
+    let text = serde_json::to_vec_pretty(meta).map_err(|e| local("backup metadata", e))?;
+    crate::files::write_private(&meta_path(sealed), &text)
+}
+
+/// The metadata of a backup; `None` for one taken before metadata was kept.
+pub fn read_meta(sealed: &Path) -> Result<Option<Meta>> {
+    match std::fs::read(meta_path(sealed)) {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).map(Some).map_err(|e| local(&format!("{}", meta_path(sealed).display()), e))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(local("backup metadata", e)),
+    }
+}
+
 /// Where a device's backup of this content goes.
 pub fn path_for(backups: &Path, device_dir: &str, digest: &str) -> PathBuf {
     backups.join(device_dir).join(format!("{digest}.cfg.age"))
+}
+
+/// A device label as a folder name under `backups/`.
+pub fn device_dir(label: &str) -> String {
+    label.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
 }
 
 /// Seal the plaintext backups an earlier version left (`<digest>.cfg`), then remove
@@ -120,6 +160,8 @@ pub struct BackupFile {
     pub bytes: u64,
     /// RFC 3339.
     pub written: String,
+    /// Which camera it came from, when that was kept.
+    pub meta: Option<Meta>,
 }
 
 /// Every backup under the data directory, newest first.
@@ -138,7 +180,9 @@ pub fn list(home: &Path) -> Result<Vec<BackupFile>> {
                 .ok()
                 .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
                 .unwrap_or_default();
+            let kept = read_meta(&f.path()).ok().flatten();
             out.push(BackupFile {
+                meta: kept,
                 device: device.clone(),
                 path: f.path().display().to_string(),
                 sha256: sha256.to_string(),

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::tls::ServerIdentity;
 
 /// Who made the device, as far as its protocols are concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Vendor {
     /// Speaks ISAPI, SADP and (optionally) ONVIF.
@@ -24,7 +24,7 @@ pub enum Vendor {
     Generic,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Identity {
     pub vendor: Vendor,
     pub manufacturer: String,
@@ -61,7 +61,7 @@ impl Identity {
 }
 
 /// ISAPI web-user levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum WebLevel {
     Administrator,
     Operator,
@@ -87,7 +87,7 @@ impl WebLevel {
 }
 
 /// ONVIF user levels (tt:UserLevel).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum OnvifLevel {
     Administrator,
     Operator,
@@ -134,7 +134,7 @@ pub struct Account {
 }
 
 /// Whether basic authentication is still allowed next to digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum AuthType {
     Digest,
     DigestBasic,
@@ -157,7 +157,7 @@ impl AuthType {
 }
 
 /// Digest algorithms offered in 401 challenges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum DigestAlgorithms {
     Md5,
     Sha256,
@@ -183,7 +183,7 @@ impl DigestAlgorithms {
 }
 
 /// Which credentials the ONVIF service accepts (ISAPI `Integrate/ONVIF/certificateType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum OnvifAuth {
     Digest,
     Wsse,
@@ -216,7 +216,7 @@ impl OnvifAuth {
 
 /// A service with an on/off switch and a port; `present = false` means the firmware
 /// has no such service (ISAPI answers 404 `notSupport`).
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct Switch {
     pub present: bool,
     pub enabled: bool,
@@ -235,7 +235,7 @@ impl Switch {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct Snmp {
     pub v1: bool,
     pub v2c: bool,
@@ -249,7 +249,7 @@ impl Snmp {
 }
 
 /// The remotely switchable services of protocols.md §4.5.5–4.5.16.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Services {
     pub telnet: Switch,
     pub ssh: Switch,
@@ -267,13 +267,13 @@ pub struct Services {
 }
 
 /// One protocol of `/ISAPI/Security/adminAccesses`.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct Access {
     pub enabled: bool,
     pub port: u16,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct TlsVersions {
     pub tls1_0: bool,
     pub tls1_1: bool,
@@ -295,7 +295,7 @@ impl TlsVersions {
 
 /// Service ports and enables (adminAccesses). Port changes take effect at the next
 /// reboot, as on real firmware (statusCode 7).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct AdminAccess {
     pub http: Access,
     pub https: Access,
@@ -304,14 +304,14 @@ pub struct AdminAccess {
     pub tls: TlsVersions,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct IllegalLoginLock {
     pub enabled: bool,
     pub max_attempts: u32,
     pub lock_seconds: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct NtpServer {
     /// A hostname or an IP address.
     pub host: String,
@@ -319,13 +319,13 @@ pub struct NtpServer {
     pub interval_minutes: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum TimeMode {
     Ntp,
     Manual,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct TimeSettings {
     pub mode: TimeMode,
     /// POSIX TZ, e.g. `CST-8:00:00`.
@@ -335,13 +335,13 @@ pub struct TimeSettings {
     pub manual_offset_s: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum FilterPolicy {
     Allow,
     Deny,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct IpFilter {
     pub enabled: bool,
     pub policy: FilterPolicy,
@@ -410,7 +410,7 @@ pub struct Certificates {
 }
 
 /// Ports of the services that adminAccesses does not list.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct AuxPorts {
     pub telnet: u16,
     pub ssh: u16,

@@ -162,8 +162,21 @@ impl Run<'_> {
             return Err(Error::Local("no backup key: a configuration is never written in clear".into()));
         };
         let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&data));
-        let file = crate::backups::path_for(&self.ctx.backups, &safe_name(&self.job.plan.device), &digest);
+        let file =
+            crate::backups::path_for(&self.ctx.backups, &crate::backups::device_dir(&self.job.plan.device), &digest);
         crate::files::write_private(&file, &crate::backups::seal(to, &data)?)?;
+        // Which camera it is from: a restore goes only back to it. Without this a backup
+        // still keeps the configuration; it just cannot be restored by Portcullis.
+        if let Ok(id) = self.drv.identify().await {
+            let meta = crate::backups::Meta {
+                device: self.job.plan.device.clone(),
+                model: id.model.clone(),
+                serial: id.serial.clone(),
+                firmware: id.firmware(),
+                taken_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            };
+            crate::backups::write_meta(&file, &meta)?;
+        }
         let after = Value::Text(format!("sha256:{digest}"));
         self.record(step, Some(after), Outcome::Verified, None).await?;
         Ok(StepResult::Verified)
@@ -466,9 +479,4 @@ impl Run<'_> {
             _ => self.setting(step).await,
         }
     }
-}
-
-/// Files named after a device: `127.1.0.1:80` → `127.1.0.1_80`.
-fn safe_name(device: &str) -> String {
-    device.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
 }

@@ -130,6 +130,11 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     async fn backup(&self) -> Result<Vec<u8>> {
         Err(Error::Unsupported { address: self.http().address.clone(), operation: "configuration export".into() })
     }
+    /// Import a configuration export this device made; it restarts to use it.
+    async fn restore(&self, config: &bytes::Bytes) -> Result<()> {
+        let _ = config;
+        Err(Error::Unsupported { address: self.http().address.clone(), operation: "configuration import".into() })
+    }
     /// Delete these accounts (never the administrator, never the run's own); the names deleted.
     async fn delete_users(&self, _names: &[String]) -> Result<Vec<String>> {
         Err(Error::Unsupported { address: self.http().address.clone(), operation: "delete users".into() })
@@ -178,6 +183,9 @@ impl Driver for isapi::IsapiDriver {
     }
     async fn backup(&self) -> Result<Vec<u8>> {
         isapi::IsapiDriver::backup(self).await
+    }
+    async fn restore(&self, config: &bytes::Bytes) -> Result<()> {
+        isapi::IsapiDriver::restore(self, config).await
     }
     async fn https_port(&self) -> Option<u16> {
         isapi::IsapiDriver::https_port(self).await

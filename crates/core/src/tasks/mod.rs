@@ -14,6 +14,7 @@ pub mod golden;
 pub mod import;
 pub mod inventory;
 pub mod plan;
+pub mod restore;
 mod upgrade;
 
 use std::collections::HashMap;

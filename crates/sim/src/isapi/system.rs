@@ -29,7 +29,7 @@ pub(super) fn route(cam: &Camera, st: &mut CameraState, req: &HttpRequest, path:
         "/ISAPI/System/updateFirmware" if put => update_firmware(cam, st, req),
         "/ISAPI/System/upgradeStatus" if get => upgrade_status(cam, st),
         "/ISAPI/System/configurationData" if get => backup(st),
-        "/ISAPI/System/configurationData" if put => ok_status(cam, st, After::Reboot),
+        "/ISAPI/System/configurationData" if put => restore(cam, st, req),
         "/ISAPI/System/deviceInfo"
         | "/ISAPI/System/time"
         | "/ISAPI/System/time/ntpServers"
@@ -284,12 +284,56 @@ fn put_auth_type(cam: &Camera, st: &mut CameraState, body: &str, rtsp: bool) -> 
     ok_status(cam, st, After::Nothing)
 }
 
+/// The first bytes of an export: real exports are binary (an encrypted container), so
+/// a client that reads one as text corrupts it.
+const EXPORT_HEADER: [u8; 8] = [0x48, 0x4b, 0xff, 0xfe, 0x00, 0x01, 0x80, 0x9c];
+
+/// What an export holds (the simulator's: no secrets), read back by an import.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Export {
+    model: String,
+    serial: String,
+    device_name: String,
+    services: crate::state::Services,
+    admin_accesses: crate::state::AdminAccess,
+    web_auth: crate::state::AuthType,
+    rtsp_auth: crate::state::AuthType,
+    illegal_login_lock: crate::state::IllegalLoginLock,
+    time: crate::state::TimeSettings,
+    ip_filter: crate::state::IpFilter,
+}
+
+/// A configuration import: this camera's own export only (firmware refuses another
+/// model's file; this one refuses another unit's too), taking effect at the restart
+/// that follows. Accounts are not in the simulator's export and stay as they are. The
+/// refusal's subStatusCode spelling is not confirmed from a capture.
+fn restore(cam: &Camera, st: &mut CameraState, req: &HttpRequest) -> Reply {
+    let export = req.body.strip_prefix(&EXPORT_HEADER[..]).and_then(|json| serde_json::from_slice::<Export>(json).ok());
+    let Some(e) = export else {
+        return status_reply_with(cam, st, 400, 6, "Invalid Content", "badConfigurationFile", None);
+    };
+    if e.model != st.identity.model || e.serial != st.identity.serial {
+        return status_reply_with(cam, st, 400, 6, "Invalid Content", "deviceMismatch", None);
+    }
+    st.identity.device_name = e.device_name;
+    st.services = e.services;
+    st.access = e.admin_accesses;
+    st.web_auth = e.web_auth;
+    st.rtsp_auth = e.rtsp_auth;
+    st.lock = e.illegal_login_lock;
+    st.time = e.time;
+    st.ip_filter = e.ip_filter;
+    ok_status(cam, st, After::Reboot)
+}
+
 /// The configuration export. Real firmware encrypts it; the simulator exports a
 /// readable summary without secrets (coverage ledger: encryption not simulated).
 fn backup(st: &CameraState) -> Reply {
     let summary = serde_json::json!({
         "model": st.identity.model,
         "serial": st.identity.serial,
+        "deviceName": st.identity.device_name,
         "firmware": st.identity.firmware_full(),
         "services": st.services,
         "adminAccesses": st.access,
@@ -300,9 +344,7 @@ fn backup(st: &CameraState) -> Reply {
         "ipFilter": st.ip_filter,
         "users": st.accounts.iter().map(|a| &a.username).collect::<Vec<_>>(),
     });
-    // Real exports are binary (an encrypted container): a header that is not UTF-8,
-    // then the content, so a client that reads it as text corrupts it.
-    let mut bytes = vec![0x48, 0x4b, 0xff, 0xfe, 0x00, 0x01, 0x80, 0x9c];
+    let mut bytes = EXPORT_HEADER.to_vec();
     bytes.extend_from_slice(summary.to_string().as_bytes());
     Reply::binary(200, "application/octet-stream", bytes)
 }

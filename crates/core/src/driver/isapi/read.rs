@@ -105,6 +105,13 @@ impl IsapiDriver {
         ok_status(&self.http.address, "configurationData", &a)?;
         Ok(a.bytes.unwrap_or_else(|| a.body.into_bytes()))
     }
+
+    /// Import a configuration export (the body as the export gave it); the device
+    /// answers, then restarts into it.
+    pub async fn restore(&self, config: &bytes::Bytes) -> Result<()> {
+        let a = self.http.upload("PUT", "/ISAPI/System/configurationData", "application/octet-stream", config).await?;
+        ok_status(&self.http.address, "configurationData", &a)
+    }
 }
 
 async fn read_one(http: Arc<HttpSession>, path: &'static str) -> Read {
