@@ -552,6 +552,8 @@ impl Settings {
             timing: Default::default(),
             // The site's written policy (its baseline file).
             firmware_minimum: Vec::new(),
+            // The address plan is the site baseline file's (`[[site.addresses]]`).
+            addresses: Vec::new(),
         };
         section.validate()?;
         Ok(section)

@@ -18,6 +18,10 @@ pub enum Phase {
     /// A factory-new camera: set its first password before anything else can happen.
     Activate,
     Backup,
+    /// The address plan: the device's interface (address, mask, gateway, DNS, host name)
+    /// in one step. A device that moves is followed to its new address and planned
+    /// again there, so nothing else of its plan runs before the move.
+    Address,
     /// A firmware upgrade from the library: after the backup, before any setting (a new
     /// firmware changes defaults, so the device is read and planned again after it).
     Firmware,
@@ -94,6 +98,13 @@ pub struct SiteParameters {
     /// advisories, the site's minimums and the firmware library (`firmware::decide`).
     #[serde(default)]
     pub firmware: std::collections::BTreeMap<String, crate::firmware::Decision>,
+    /// Each device's interface from the address plan (device label → interface).
+    #[serde(default)]
+    pub addresses: std::collections::BTreeMap<String, crate::site::addresses::Interface>,
+    /// Devices whose move cannot run, and why (device label → reason): the address is
+    /// another device's, or the device shares its own with others.
+    #[serde(default)]
+    pub address_blocked: std::collections::BTreeMap<String, String>,
 }
 
 impl SiteParameters {
@@ -131,6 +142,8 @@ impl SiteParameters {
             delete_accounts: false,
             timings: s.timing,
             firmware: Default::default(),
+            addresses: Default::default(),
+            address_blocked: Default::default(),
         })
     }
 
@@ -337,6 +350,9 @@ fn fix(device: &str, f: &Finding, site: &SiteParameters) -> Step {
         }
         Setting::DiscoveryOnvif => off(Phase::Discovery, "ONVIF WS-Discovery"),
         Setting::DiscoverySadp => off(Phase::Discovery, "SADP"),
+        Setting::NetworkIpv4 | Setting::NetworkGateway | Setting::NetworkDns | Setting::NetworkHostname => {
+            address_step(device, f, site)
+        }
         Setting::FirmwareVersion => match site.firmware.get(device) {
             Some(crate::firmware::Decision::Upgrade(image)) => step(
                 f,
@@ -360,6 +376,26 @@ fn fix(device: &str, f: &Finding, site: &SiteParameters) -> Step {
     }
 }
 
+/// The device's whole interface as the address plan says, in one step (on
+/// `network.ipv4`, whichever of its settings differed).
+fn address_step(device: &str, f: &Finding, site: &SiteParameters) -> Step {
+    let Some(ifc) = site.addresses.get(device) else {
+        let mut s = step(f, Phase::Address, Value::Text(String::new()), "set the interface");
+        s.setting = Setting::NetworkIpv4;
+        s.blocked = Some("the device's line of the address plan was not found".into());
+        return s;
+    };
+    let mut s =
+        step(f, Phase::Address, Value::Text(ifc.describe()), &format!("set the interface to {}", ifc.describe()));
+    s.setting = Setting::NetworkIpv4;
+    s.control = Some("SITE-ADDR".into());
+    if let Some(why) = site.address_blocked.get(device) {
+        s.phase = Phase::Manual;
+        s.blocked = Some(why.clone());
+    }
+    s
+}
+
 /// Steps for one device, in safe order. Only failing findings produce steps, so a
 /// device that passes everything has an empty plan (and applying twice is a no-op).
 pub fn plan_device(device: &str, findings: &[Finding], site: &SiteParameters) -> DevicePlan {
@@ -369,8 +405,13 @@ pub fn plan_device(device: &str, findings: &[Finding], site: &SiteParameters) ->
         if f.setting == Setting::AccountUsers && extra_accounts(f, site).is_empty() {
             continue;
         }
-        // Two controls on one setting (HIK-22 and SITE-NTP) make one step.
-        if !steps.iter().any(|s| s.setting == f.setting) {
+        // Two controls on one setting (HIK-22 and SITE-NTP) make one step; so do the
+        // interface's settings (one write of the whole interface).
+        let folded = match f.setting {
+            Setting::NetworkGateway | Setting::NetworkDns | Setting::NetworkHostname => Setting::NetworkIpv4,
+            other => other,
+        };
+        if !steps.iter().any(|s| s.setting == folded) {
             steps.push(fix(device, f, site));
         }
     }
@@ -400,6 +441,18 @@ pub fn plan_device(device: &str, findings: &[Finding], site: &SiteParameters) ->
             action: "rotate the service accounts' passwords to unique generated ones (asked for)".into(),
             blocked: None,
         });
+    }
+    // The interface step says where the device is now: its address, as read.
+    if let Some(s) = steps.iter_mut().find(|s| s.setting == Setting::NetworkIpv4) {
+        s.from = findings.iter().find(|f| f.setting == Setting::NetworkIpv4).and_then(|f| f.observed.clone());
+        let now = s.from.as_ref().map(|v| v.to_string()).unwrap_or_default();
+        let to = site.addresses.get(device).map(|i| i.cidr()).unwrap_or_default();
+        if s.blocked.is_none() && !to.is_empty() && now != to {
+            s.action = format!("move to {to} (then reached there, identity checked; back to {now} if it is not)",);
+            if let Some(ifc) = site.addresses.get(device) {
+                s.action.push_str(&format!(": {}", ifc.describe()));
+            }
+        }
     }
     let changes_something = steps.iter().any(|s| s.blocked.is_none() && s.phase != Phase::Activate);
     if changes_something {

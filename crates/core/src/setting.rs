@@ -76,6 +76,10 @@ settings! {
     NetworkIpFilterEnabled = "network.ip_filter.enabled", "IP address filter", true;
     NetworkIpFilterAddresses = "network.ip_filter.addresses", "addresses the IP filter admits", true;
     DeviceName = "device.name", "the device's name", true;
+    NetworkIpv4 = "network.ipv4", "the IPv4 address and prefix length (a leased one reads `dhcp 10.0.0.5/24`)", true;
+    NetworkGateway = "network.ipv4.gateway", "the default gateway", true;
+    NetworkDns = "network.dns", "the DNS servers", true;
+    NetworkHostname = "network.hostname", "the host name", true;
     TimeZone = "time.zone", "the time zone (POSIX TZ)", true;
     FirmwareVersion = "firmware.version", "firmware version and build", true;
     AccountPassword = "account.password", "the account's password (rotated by a plan step)", false;

@@ -294,6 +294,7 @@ pub fn merge_sections(own: &SiteSection, given: &SiteSection) -> std::result::Re
             Option::is_none,
         )?,
         firmware_minimum: one("firmware_minimum", &own.firmware_minimum, &given.firmware_minimum, Vec::is_empty)?,
+        addresses: one("addresses", &own.addresses, &given.addresses, Vec::is_empty)?,
     };
     merged.validate()?;
     Ok(merged)

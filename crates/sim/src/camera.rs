@@ -176,6 +176,24 @@ impl Camera {
                 st.access = pending;
             }
         }
+        // A new address: every listener goes from the old one (closed for good) and
+        // opens on the new one when the camera is back, unless the fault keeps it.
+        let moving = {
+            let mut st = self.state();
+            let kept = self.with_faults(|f| f.address_change_lost);
+            match st.pending_address.take() {
+                Some(to) if !kept => {
+                    st.address = to.address;
+                    st.network.prefix = to.prefix;
+                    st.network.dhcp = false;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if moving {
+            lock(&self.listeners).close_all();
+        }
         if let Err(e) = self.reconcile() {
             tracing::warn!("reconcile on reboot: {e}");
         }

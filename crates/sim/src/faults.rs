@@ -66,6 +66,9 @@ pub struct Faults {
     pub firmware_reboot_hangs: bool,
     /// Come back from a firmware upgrade on the old version.
     pub firmware_version_unchanged: bool,
+    /// Take an address change, restart, and come back on the old address (the new
+    /// one collided, or the firmware did not keep it).
+    pub address_change_lost: bool,
     /// The device clock runs this many seconds ahead (negative: behind).
     pub clock_skew_s: i64,
     /// Answer with truncated, ill-formed XML.

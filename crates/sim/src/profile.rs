@@ -366,6 +366,8 @@ pub fn build_state(bp: &Blueprint, rng: &mut StdRng) -> Result<CameraState, TlsE
     Ok(CameraState {
         identity,
         address: bp.address,
+        network: crate::state::Network::factory(bp.address, false),
+        pending_address: None,
         aux_ports: AuxPorts {
             telnet: bp.ports.telnet,
             ssh: bp.ports.ssh,

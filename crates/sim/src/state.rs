@@ -420,11 +420,47 @@ pub struct AuxPorts {
     pub sadp: u16,
 }
 
+/// The IPv4 settings of the camera's one interface, besides its address (which is
+/// `CameraState::address`: the listeners bind to it).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Network {
+    pub prefix: u8,
+    /// The address came from DHCP (a factory default on many cameras).
+    pub dhcp: bool,
+    pub gateway: Option<Ipv4Addr>,
+    pub dns: Vec<Ipv4Addr>,
+    pub hostname: String,
+}
+
+impl Network {
+    /// A factory interface: a /24 with its gateway at .254 and one DNS server.
+    pub fn factory(address: Ipv4Addr, dhcp: bool) -> Network {
+        let [a, b, c, _] = address.octets();
+        Network {
+            prefix: 24,
+            dhcp,
+            gateway: Some(Ipv4Addr::new(a, b, c, 254)),
+            dns: vec![Ipv4Addr::new(192, 0, 2, 53)],
+            hostname: String::new(),
+        }
+    }
+}
+
+/// A new address waiting for the restart that applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingAddress {
+    pub address: Ipv4Addr,
+    pub prefix: u8,
+}
+
 /// The whole state of one simulated camera.
 #[derive(Debug)]
 pub struct CameraState {
     pub identity: Identity,
     pub address: Ipv4Addr,
+    pub network: Network,
+    /// An address change waiting for the restart (the camera moves then, listeners and all).
+    pub pending_address: Option<PendingAddress>,
     pub aux_ports: AuxPorts,
     pub accounts: Vec<Account>,
     pub services: Services,

@@ -66,6 +66,7 @@ pub fn describe(expect: &Expect) -> String {
         Expect::TimeZone(t) => t.clone(),
         Expect::SameSet(vs) => format!("exactly {}", Value::List(vs.clone())),
         Expect::Includes(vs) => format!("including {}", Value::List(vs.clone())),
+        Expect::AddressPlan(_) => "as the site's address plan says".into(),
     }
 }
 
@@ -80,8 +81,18 @@ fn applies(c: &Control, p: &Posture) -> bool {
     vendor_ok && protocol_ok
 }
 
-fn check(expect: &Expect, v: &Value, p: &Posture) -> (bool, String) {
+fn check(expect: &Expect, setting: crate::setting::Setting, v: &Value, p: &Posture) -> (bool, String) {
     match expect {
+        Expect::AddressPlan(entries) => {
+            let Some(entry) = crate::site::addresses::entry_for(entries, &p.identity) else {
+                return (true, format!("read {v}; the device is not in the site's address plan"));
+            };
+            let want = entry.interface().ok().and_then(|i| crate::site::addresses::expected(setting, &i));
+            match want {
+                Some(want) => (*v == want, format!("read {v}; the plan says {want}")),
+                None => (true, format!("read {v}; the plan leaves it as it is")),
+            }
+        }
         Expect::Equals(want) => (v == want, format!("read {v}")),
         Expect::OneOf(options) => (options.contains(v), format!("read {v}")),
         Expect::Empty(want_empty) => {
@@ -168,7 +179,7 @@ pub fn evaluate_control(c: &Control, p: &Posture) -> Finding {
             WhenUnsupported::Fail => base(Status::Fail, None, "the device cannot meet this control".into()),
         },
         Some(Reading::Known(v)) => {
-            let (ok, evidence) = check(&c.expect, v, p);
+            let (ok, evidence) = check(&c.expect, c.setting, v, p);
             base(if ok { Status::Pass } else { Status::Fail }, Some(v.clone()), evidence)
         }
     }

@@ -59,6 +59,8 @@ pub enum Expect {
     SameSet(Vec<String>),
     /// A list holding at least these values.
     Includes(Vec<String>),
+    /// The site's address plan: each device as its line says (none: nothing expected).
+    AddressPlan(Vec<crate::site::addresses::AddressEntry>),
 }
 
 /// How to score a setting the device does not have.

@@ -3,6 +3,7 @@
 //! filter must admit. A baseline carries them in its `[site]` table; each becomes a
 //! control (`SITE-*`), so they are audited, planned, applied and verified like any other.
 
+pub mod addresses;
 pub mod names;
 pub mod passwords;
 pub mod service;
@@ -63,6 +64,10 @@ pub struct SiteSection {
     /// (`[[site.firmware_minimum]]`, `SITE-FW-MIN`).
     #[serde(default)]
     pub firmware_minimum: Vec<crate::firmware::Minimum>,
+    /// The address plan: each device's address, mask, gateway, DNS and host name, by
+    /// MAC or serial (`[[site.addresses]]`, or `--address-plan FILE.csv`).
+    #[serde(default)]
+    pub addresses: Vec<addresses::AddressEntry>,
 }
 
 /// The account name in an account entry as devices list them (`nvr (Operator)` → `nvr`).
@@ -125,6 +130,7 @@ impl SiteSection {
         {
             return Err(format!("firmware_minimum: {} {:?} needs a vendor and a version number", m.vendor, m.version));
         }
+        addresses::validate(&self.addresses)?;
         for (field, hosts) in [("ntp_servers", &self.ntp_servers), ("management_hosts", &self.management_hosts)] {
             if let Some(h) = hosts.iter().find(|h| h.trim().is_empty() || h.contains(char::is_whitespace)) {
                 return Err(format!("{field}: {h:?} is not a host name or address"));
@@ -252,6 +258,32 @@ impl SiteSection {
                 &["CR 1.5"],
             ));
         }
+        if !self.addresses.is_empty() {
+            let plan = Expect::AddressPlan(self.addresses.clone());
+            for (id, title, setting, severity) in [
+                (
+                    "SITE-ADDR",
+                    "The device has its address from the site's plan",
+                    Setting::NetworkIpv4,
+                    Severity::Medium,
+                ),
+                ("SITE-GW", "The default gateway is the plan's", Setting::NetworkGateway, Severity::Low),
+                ("SITE-DNS", "The DNS servers are the plan's", Setting::NetworkDns, Severity::Low),
+                ("SITE-HOST", "The host name is the plan's", Setting::NetworkHostname, Severity::Low),
+            ] {
+                out.push(control(
+                    id,
+                    title,
+                    "A camera on the address the site's documentation gives is the camera the recorder, the \
+                     firewall and the next technician look for.",
+                    setting,
+                    plan.clone(),
+                    severity,
+                    &["ID.AM-01", "PR.PS-01"],
+                    &["CR 7.6"],
+                ));
+            }
+        }
         if !self.firmware_minimum.is_empty() {
             let mut c = control(
                 "SITE-FW-MIN",
@@ -295,6 +327,7 @@ mod tests {
                 models: vec!["DS-2CD2xx2F-I".into()],
                 version: "V5.5.800".into(),
             }],
+            addresses: Vec::new(),
         };
         let c = s.controls().unwrap();
         let ids: Vec<&str> = c.iter().map(|c| c.id.as_str()).collect();

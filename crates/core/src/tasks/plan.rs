@@ -67,6 +67,9 @@ pub fn from_audits(ws: &Workspace, policy: &SitePolicy, audits: &[DeviceAudit]) 
             }
         }
     }
+    if !policy.site.addresses.is_empty() {
+        address_targets(ws, &policy.site.addresses, audits, &mut site)?;
+    }
     let mut sorted: Vec<&DeviceAudit> = audits.iter().collect();
     sorted.sort_by_key(|a| by_address(&a.target));
     let mut out = Plans { plans: Vec::new(), not_planned: Vec::new() };
@@ -85,4 +88,48 @@ pub fn from_audits(ws: &Workspace, policy: &SitePolicy, audits: &[DeviceAudit]) 
 /// addresses after them, by name.
 pub fn by_address(label: &str) -> std::result::Result<std::net::SocketAddr, String> {
     label.parse::<std::net::SocketAddr>().map_err(|_| label.to_string())
+}
+
+/// Each audited device's line of the address plan, and the moves that cannot run: an
+/// address another device of the inventory has, or a device that shares its own
+/// address with others (cameras on one factory address are told apart only at layer 2,
+/// by SADP, whose write verbs Portcullis does not send: their format is unconfirmed).
+fn address_targets(
+    ws: &Workspace,
+    plan: &[crate::site::addresses::AddressEntry],
+    audits: &[DeviceAudit],
+    site: &mut crate::plan::SiteParameters,
+) -> Result<()> {
+    let inventory = ws.store.all()?;
+    for a in audits {
+        let Some(id) = &a.identity else { continue };
+        let Some(ifc) = crate::site::addresses::entry_for(plan, id).and_then(|e| e.interface().ok()) else { continue };
+        let here = a.target.parse::<std::net::SocketAddr>().ok().map(|s| s.ip());
+        let target = std::net::IpAddr::V4(ifc.address);
+        let label = |d: &crate::inventory::Device| d.target().map(|t| t.label()).unwrap_or_else(|| d.id.clone());
+        let sharing: Vec<&crate::inventory::Device> =
+            inventory.iter().filter(|d| here.is_some() && d.address == here).collect();
+        if sharing.len() > 1 {
+            let macs: Vec<String> =
+                sharing.iter().map(|d| d.mac.clone().unwrap_or_else(|| "MAC unknown".into())).collect();
+            site.address_blocked.insert(
+                a.target.clone(),
+                format!(
+                    "manual: {} devices share {} ({}): give this one {} by its MAC with the vendor's SADP tool; \
+                     Portcullis does not send SADP writes (their format is unconfirmed)",
+                    sharing.len(),
+                    here.map(|h| h.to_string()).unwrap_or_default(),
+                    macs.join(", "),
+                    ifc.cidr()
+                ),
+            );
+        } else if let Some(other) = inventory.iter().find(|d| d.address == Some(target) && here != Some(target)) {
+            site.address_blocked.insert(
+                a.target.clone(),
+                format!("{} is the address of {} in the inventory: the plan collides", ifc.address, label(other)),
+            );
+        }
+        site.addresses.insert(a.target.clone(), ifc);
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! hardening-relevant endpoints of §4.4–4.5, each with a real effect on the camera.
 
 mod certs;
+mod interface;
 mod network;
 mod onboarding;
 mod system;
@@ -132,6 +133,7 @@ pub fn handle(cam: &Camera, req: &HttpRequest) -> Reply {
     }
     let body = req.body_text();
     users::route(cam, &mut st, req, path, &body)
+        .or_else(|| interface::route(cam, &mut st, req, path, &body))
         .or_else(|| network::route(cam, &mut st, req, path, &body))
         .or_else(|| system::route(cam, &mut st, req, path, &body))
         .or_else(|| certs::route(cam, &mut st, req, path, &body))

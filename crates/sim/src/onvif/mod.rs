@@ -3,6 +3,7 @@
 //! digest or WS-Security UsernameToken against the ONVIF users, access classes, and
 //! proper SOAP faults.
 
+mod interface;
 mod mtom;
 mod network;
 mod security;
@@ -237,6 +238,7 @@ pub fn handle(cam: &Camera, req: &HttpRequest) -> Reply {
     let _ = user;
     system::dispatch(cam, &mut st, req, package.as_ref(), &op, op_node)
         .or_else(|| network::dispatch(cam, &mut st, &op, op_node))
+        .or_else(|| interface::dispatch(cam, &mut st, &op, op_node))
         .or_else(|| users::dispatch(cam, &mut st, &op, op_node))
         .unwrap_or_else(|| not_supported(cam, &st, &op))
 }

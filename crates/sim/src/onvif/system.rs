@@ -44,15 +44,6 @@ pub(super) fn dispatch(
         ),
         "GetScopes" => scopes(cam, st),
         "SetScopes" => set_scopes(cam, st, node),
-        "GetHostname" => ok(
-            cam,
-            st,
-            format!(
-                "<tds:GetHostnameResponse><tds:HostnameInformation>{}{}</tds:HostnameInformation></tds:GetHostnameResponse>",
-                el("tt:FromDHCP", false),
-                el("tt:Name", st.identity.device_name.replace(' ', "-"))
-            ),
-        ),
         "StartFirmwareUpgrade" => start_firmware_upgrade(cam, st, req),
         "UpgradeSystemFirmware" => upgrade_system_firmware(cam, st, package, node),
         "SystemReboot" => {

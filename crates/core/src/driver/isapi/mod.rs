@@ -52,6 +52,10 @@ pub const ENDPOINTS: &[(&str, &[Setting])] = &[
     ("/ISAPI/System/time", &[Setting::TimeNtpEnabled, Setting::TimeZone]),
     ("/ISAPI/System/time/ntpServers", &[Setting::TimeNtpServers]),
     ("/ISAPI/System/Network/ipFilter", &[Setting::NetworkIpFilterEnabled, Setting::NetworkIpFilterAddresses]),
+    (
+        "/ISAPI/System/Network/interfaces/1/ipAddress",
+        &[Setting::NetworkIpv4, Setting::NetworkGateway, Setting::NetworkDns],
+    ),
     // Read with the identity at the login; listed for verifying a rename.
     ("/ISAPI/System/deviceInfo", &[Setting::DeviceName]),
     ("/ISAPI/Security/serverCertificate/certificate", &[Setting::TlsCertificateSelfSigned]),

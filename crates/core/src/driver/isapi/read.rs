@@ -40,6 +40,8 @@ impl IsapiDriver {
         for (path, result) in reads {
             interpret(&mut posture, path, result);
         }
+        // ISAPI keeps no host name apart from the device name (observed: 404).
+        posture.set(Setting::NetworkHostname, Reading::Unsupported);
         let fw = match &posture.identity.firmware_build {
             Some(b) => format!("{} build {b}", posture.identity.firmware_version),
             None => posture.identity.firmware_version.clone(),
@@ -199,6 +201,18 @@ fn interpret(p: &mut Posture, path: &str, result: Result<Answer>) {
                     Setting::TlsV12,
                     https.and_then(|h| h.tls1_2).map_or(Reading::Unsupported, |v| Reading::Known(Value::Bool(v))),
                 );
+            }
+            Err(e) => {
+                for k in keys {
+                    p.set(*k, Reading::Unknown(e.clone()));
+                }
+            }
+        },
+        "/ISAPI/System/Network/interfaces/1/ipAddress" => match wire::ip_address(body) {
+            Ok(c) => {
+                p.known(Setting::NetworkIpv4, Value::Text(c.ipv4));
+                p.known(Setting::NetworkGateway, Value::Text(c.gateway.unwrap_or_default()));
+                p.known(Setting::NetworkDns, Value::List(c.dns));
             }
             Err(e) => {
                 for k in keys {

@@ -219,6 +219,42 @@ pub fn ntp_servers(body: &str) -> Option<Vec<String>> {
     )
 }
 
+/// The interface as `IPAddress` (`/ISAPI/System/Network/interfaces/1/ipAddress`) or a
+/// `NetworkInterface` that wraps it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpConfig {
+    /// `10.0.0.21/24`, or `dhcp 10.0.0.21/24` for a leased one.
+    pub ipv4: String,
+    pub gateway: Option<String>,
+    pub dns: Vec<String>,
+}
+
+pub fn ip_address(body: &str) -> Result<IpConfig, String> {
+    let doc = xml::parse(body)?;
+    let root = doc.root_element();
+    let ip = if root.tag_name().name() == "IPAddress" {
+        root
+    } else {
+        xml::find(root, "IPAddress").ok_or("no IPAddress element")?
+    };
+    let address = child_text(ip, "ipAddress").ok_or("no ipAddress")?;
+    let address: std::net::Ipv4Addr = address.trim().parse().map_err(|_| format!("ipAddress {address:?}"))?;
+    let mask = child_text(ip, "subnetMask").unwrap_or_default();
+    let prefix = crate::site::addresses::prefix_of(&mask).ok_or_else(|| format!("subnetMask {mask:?}"))?;
+    let dhcp = child_text(ip, "addressingType").is_some_and(|t| t.trim() == "dynamic");
+    let host = |name: &str| {
+        child(ip, name)
+            .and_then(|n| child_text(n, "ipAddress"))
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty() && t != "0.0.0.0")
+    };
+    Ok(IpConfig {
+        ipv4: format!("{}{address}/{prefix}", if dhcp { "dhcp " } else { "" }),
+        gateway: host("DefaultGateway"),
+        dns: ["PrimaryDNS", "SecondaryDNS"].iter().filter_map(|n| host(n)).collect(),
+    })
+}
+
 /// `ServerCertificate/selfSigned`.
 pub fn certificate_self_signed(body: &str) -> Option<bool> {
     let doc = xml::parse(body).ok()?;

@@ -80,6 +80,13 @@ impl OnvifDriver {
                 }
             },
         );
+        const INTERFACE: [Setting; 4] =
+            [Setting::NetworkIpv4, Setting::NetworkGateway, Setting::NetworkDns, Setting::NetworkHostname];
+        if INTERFACE.iter().any(|k| wants(*k)) {
+            for (key, reading) in self.read_interface().await? {
+                p.set(key, reading);
+            }
+        }
         match certificate {
             Some(Ok(r)) => p.set(Setting::TlsCertificateSelfSigned, r),
             Some(Err(e @ Error::AuthRefused { .. })) => return Err(e),
@@ -170,6 +177,23 @@ impl OnvifDriver {
         };
         p.known(Setting::FirmwareVersion, Value::Text(fw));
         Ok(p)
+    }
+
+    /// The interface: address, gateway, DNS and host name, read at once.
+    async fn read_interface(&self) -> Result<Vec<(Setting, Reading)>> {
+        let (ifc, gw, dns, host) = tokio::join!(
+            self.read("GetNetworkInterfaces", wire::network_interface),
+            self.read("GetNetworkDefaultGateway", wire::default_gateway),
+            self.read("GetDNS", wire::dns),
+            self.read("GetHostname", wire::hostname),
+        );
+        let known = |r: std::result::Result<Value, Reading>| r.map_or_else(|e| e, Reading::Known);
+        Ok(vec![
+            (Setting::NetworkIpv4, known(ifc?.map(Value::Text))),
+            (Setting::NetworkGateway, known(gw?.map(Value::Text))),
+            (Setting::NetworkDns, known(dns?.map(Value::List))),
+            (Setting::NetworkHostname, known(host?.map(Value::Text))),
+        ])
     }
 
     /// The HTTPS port GetNetworkProtocols states, when HTTPS is on.

@@ -223,6 +223,49 @@ pub fn ntp_servers(body: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// GetNetworkInterfaces → the first enabled interface's IPv4 address as
+/// `10.0.0.21/24`, or `dhcp 10.0.0.21/24` when it is leased.
+pub fn network_interface(body: &str) -> Result<String, String> {
+    let doc = xml::parse(body)?;
+    let ifc = descendants(doc.root_element(), "NetworkInterfaces").next().ok_or("no NetworkInterfaces")?;
+    let ipv4 = find(ifc, "IPv4").ok_or("no IPv4")?;
+    let config = find(ipv4, "Config").ok_or("no IPv4 Config")?;
+    let dhcp = child_text(config, "DHCP").is_some_and(|d| d.trim() == "true");
+    let from = if dhcp { find(config, "FromDHCP").or_else(|| find(config, "Manual")) } else { find(config, "Manual") };
+    let entry = from.ok_or("no IPv4 address")?;
+    let address = child_text(entry, "Address").ok_or("no Address")?;
+    let prefix = child_text(entry, "PrefixLength").ok_or("no PrefixLength")?;
+    let address: std::net::Ipv4Addr = address.trim().parse().map_err(|_| format!("Address {address:?}"))?;
+    let prefix: u8 = prefix.trim().parse().map_err(|_| format!("PrefixLength {prefix:?}"))?;
+    Ok(format!("{}{address}/{prefix}", if dhcp { "dhcp " } else { "" }))
+}
+
+/// GetNetworkDefaultGateway → the IPv4 gateway (empty: none).
+pub fn default_gateway(body: &str) -> Result<String, String> {
+    let doc = xml::parse(body)?;
+    let gw = find(doc.root_element(), "NetworkGateway").ok_or("no NetworkGateway")?;
+    Ok(child_text(gw, "IPv4Address").map(|g| g.trim().to_string()).filter(|g| g != "0.0.0.0").unwrap_or_default())
+}
+
+/// GetDNS → the manual DNS servers (IPv4), then those from DHCP.
+pub fn dns(body: &str) -> Result<Vec<String>, String> {
+    let doc = xml::parse(body)?;
+    let info = find(doc.root_element(), "DNSInformation").ok_or("no DNSInformation")?;
+    Ok(descendants(info, "DNSManual")
+        .chain(descendants(info, "DNSFromDHCP"))
+        .filter_map(|m| child_text(m, "IPv4Address"))
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty() && a != "0.0.0.0")
+        .collect())
+}
+
+/// GetHostname → the host name.
+pub fn hostname(body: &str) -> Result<String, String> {
+    let doc = xml::parse(body)?;
+    let info = find(doc.root_element(), "HostnameInformation").ok_or("no HostnameInformation")?;
+    Ok(child_text(info, "Name").map(|n| n.trim().to_string()).unwrap_or_default())
+}
+
 /// GetIPAddressFilter → whether a restriction is in force (an allow list, or a
 /// non-empty deny list).
 pub fn ip_filter_active(body: &str) -> Result<bool, String> {
@@ -485,6 +528,10 @@ mod tests {
                 "GetNTP" => ntp_servers(text).map(|_| ()),
                 "GetIPAddressFilter" => ip_filter(text).map(|_| ()),
                 "GetScopes" => scopes(text).map(|_| ()),
+                "GetDNS" => dns(text).map(|_| ()),
+                "GetHostname" => hostname(text).map(|_| ()),
+                "GetNetworkInterfaces" => network_interface(text).map(|_| ()),
+                "GetNetworkDefaultGateway" => default_gateway(text).map(|_| ()),
                 "GetServices" => services(text).and_then(|s| {
                     let device = s.iter().find(|(ns, _)| ns == NS_DEVICE).ok_or("no device service")?;
                     xaddr_path(&device.1).filter(|p| p == "/onvif/device_service").map(|_| ()).ok_or("bad XAddr".into())
@@ -494,6 +541,29 @@ mod tests {
             assert!(r.is_ok(), "{name}: {r:?}");
             assert!(fault(text).is_none(), "{name}: a success answer read as a fault");
         }
+    }
+
+    #[test]
+    fn interfaces_dns_and_host_names_read_as_cameras_write_them() {
+        let dlink = fixtures().into_iter().find(|(n, _)| n.ends_with("dlink-DCS-6511-1.16.00-GetDNS.xml")).unwrap().1;
+        assert_eq!(dns(&dlink).unwrap(), ["192.168.1.1"]);
+        let host =
+            fixtures().into_iter().find(|(n, _)| n.ends_with("dlink-DCS-6511-1.16.00-GetHostname.xml")).unwrap().1;
+        assert_eq!(hostname(&host).unwrap(), "DCS-6511");
+        let ifc = |config: &str| {
+            format!(
+                "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:tds=\"{NS_DEVICE}\" \
+                 xmlns:tt=\"http://www.onvif.org/ver10/schema\"><s:Body><tds:GetNetworkInterfacesResponse>\
+                 <tds:NetworkInterfaces token=\"eth0\"><tt:Enabled>true</tt:Enabled><tt:IPv4><tt:Enabled>true</tt:Enabled>\
+                 <tt:Config>{config}</tt:Config></tt:IPv4></tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>\
+                 </s:Body></s:Envelope>"
+            )
+        };
+        let manual = "<tt:Manual><tt:Address>10.0.0.21</tt:Address><tt:PrefixLength>24</tt:PrefixLength></tt:Manual><tt:DHCP>false</tt:DHCP>";
+        assert_eq!(network_interface(&ifc(manual)).unwrap(), "10.0.0.21/24");
+        let leased = "<tt:FromDHCP><tt:Address>10.0.0.5</tt:Address><tt:PrefixLength>16</tt:PrefixLength></tt:FromDHCP><tt:DHCP>true</tt:DHCP>";
+        assert_eq!(network_interface(&ifc(leased)).unwrap(), "dhcp 10.0.0.5/16");
+        assert!(network_interface(&ifc("<tt:DHCP>false</tt:DHCP>")).is_err(), "no address, an error, not a panic");
     }
 
     #[test]
