@@ -100,7 +100,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
     let cancel = stop_on_ctrl_c(&runtime);
     let request = ApplyRequest {
-        audit: args.plan.request(),
+        audit: args.plan.request()?,
         reviewed: None,
         retry_failed: args.retry_failed,
         password_length: args.password_length,

@@ -29,6 +29,10 @@ pub struct Args {
     /// generation, uploads and reboots keep theirs).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) timeout: Option<u64>,
+    /// The site's address plan as CSV (a header naming mac or serial, address, mask, and
+    /// optionally gateway, dns, hostname), where the site baseline has no [[site.addresses]].
+    #[arg(long, value_name = "FILE.csv")]
+    pub(crate) address_plan: Option<std::path::PathBuf>,
 }
 
 /// `portcullis audit`: the device selection and, for scheduled jobs, drift as a failure.
@@ -47,13 +51,18 @@ const DRIFTED: u8 = 3;
 
 impl Args {
     /// The task's request, with site values given outside the baseline.
-    pub(crate) fn request(&self, site: SiteSection) -> AuditRequest {
-        AuditRequest {
+    pub(crate) fn request(&self, mut site: SiteSection) -> anyhow::Result<AuditRequest> {
+        if let Some(file) = &self.address_plan {
+            let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            site.addresses = portcullis_core::site::addresses::read_csv(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        }
+        Ok(AuditRequest {
             selection: Selection::specs(&self.device),
             policy: PolicyInput { baseline: self.baseline.clone(), site, site_is_default: false },
             concurrency: self.concurrency,
             timeout: self.timeout.map(Duration::from_secs),
-        }
+        })
     }
 }
 
@@ -73,7 +82,7 @@ pub fn run(command: &Command, out: &Output) -> anyhow::Result<ExitCode> {
         }
     };
     let run =
-        runtime()?.block_on(tasks::audit::run(&ws, &args.request(SiteSection::default()), &SystemClock, &sink))?;
+        runtime()?.block_on(tasks::audit::run(&ws, &args.request(SiteSection::default())?, &SystemClock, &sink))?;
     if out.json {
         for d in &run.drift {
             out.record("drift", d);

@@ -26,7 +26,7 @@ pub struct Args {
 
 impl Args {
     /// The request: the flags fill what the baseline's `[site]` table leaves empty.
-    pub(crate) fn request(&self) -> AuditRequest {
+    pub(crate) fn request(&self) -> anyhow::Result<AuditRequest> {
         let site = SiteSection {
             ntp_servers: self.ntp_servers.clone(),
             management_hosts: self.management_hosts.clone(),
@@ -48,7 +48,7 @@ pub(crate) fn say_not_planned(out: &Output) -> impl Fn(Event) + Send + Sync + '_
 pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     let ws = Arc::new(Workspace::from_env()?);
     let (plans, _) =
-        crate::audit::runtime()?.block_on(tasks::plan::run(&ws, &args.request(), &say_not_planned(out)))?;
+        crate::audit::runtime()?.block_on(tasks::plan::run(&ws, &args.request()?, &say_not_planned(out)))?;
     let steps: usize = plans.plans.iter().map(|p| p.steps.len()).sum();
     if out.json {
         for p in &plans.plans {

@@ -180,3 +180,108 @@ async fn a_backup_goes_back_only_to_its_own_camera_keeps_its_name_and_is_recorde
     let stale = home.run(&["backups", "restore", "--yes", "--device", &addr(0), &sha]).await;
     assert!(!stale.ok && stale.text.contains("password"), "{}", stale.text);
 }
+
+/// The address plan for these cameras: each one's own /24, host .100 + its index, the
+/// gateway at .254, and a host name (ONVIF cameras keep one).
+fn address_plan(fleet: &Fleet, chosen: &[usize]) -> String {
+    let mut csv = String::from("serial,address,mask,gateway,dns,hostname\n");
+    for &i in chosen {
+        let st = fleet.camera(i).unwrap().state();
+        let [a, b, c, _] = st.address.octets();
+        let host = 100 + i;
+        csv.push_str(&format!(
+            "{},{a}.{b}.{c}.{host},255.255.255.0,{a}.{b}.{c}.254,192.0.2.53,cam-{i:02}\n",
+            st.identity.serial
+        ));
+    }
+    csv
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_site_moves_to_its_address_plan_and_a_camera_that_does_not_come_back_is_rolled_back() {
+    let (fleet, file) = crate::inventory::mixed_fleet(6).await;
+    let home = Home::new("readdress");
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let chosen: Vec<usize> = (0..6).filter(|&i| fleet.camera(i).unwrap().state().activation.activated).collect();
+    assert!(chosen.len() >= 4, "{chosen:?}");
+    let kinds: Vec<bool> = chosen.iter().map(|&i| fleet.camera(i).unwrap().state().is_hikvision()).collect();
+    assert!(kinds.contains(&true) && kinds.contains(&false), "ISAPI and ONVIF cameras both: {kinds:?}");
+    let before: Vec<std::net::Ipv4Addr> = chosen.iter().map(|&i| fleet.camera(i).unwrap().address()).collect();
+    // One camera takes the change, restarts, and comes back on its old address.
+    let stubborn = chosen[1];
+    let cam = fleet.camera(stubborn).unwrap();
+    let mut f = cam.faults();
+    f.address_change_lost = true;
+    cam.set_faults(f);
+
+    let plan_file = home.dir.join("addresses.csv");
+    std::fs::write(&plan_file, address_plan(&fleet, &chosen)).unwrap();
+    let p = plan_file.to_str().unwrap();
+    // The simulator restarts in half a second: a camera not back in 8 s is not coming.
+    let baseline = home.dir.join("site.toml");
+    std::fs::write(
+        &baseline,
+        "[baseline]\nname = \"acme\"\nversion = \"1\"\ntitle = \"Acme\"\nextends = \"hikvision-hardening\"\n\n\
+         [site]\nmanagement_hosts = [\"127.0.0.1\"]\nntp_servers = [\"192.0.2.1\"]\n\n[site.timing]\nreboot_s = 8\n",
+    )
+    .unwrap();
+    let site = ["--baseline", baseline.to_str().unwrap()];
+
+    // A plan that gives two cameras one address is refused, naming the lines.
+    let clash = home.dir.join("clash.csv");
+    let mut text = address_plan(&fleet, &chosen[..2]);
+    let first_address = text.lines().nth(1).unwrap().split(',').nth(1).unwrap().to_string();
+    let second_address = text.lines().nth(2).unwrap().split(',').nth(1).unwrap().to_string();
+    text = text.replace(&second_address, &first_address);
+    std::fs::write(&clash, text).unwrap();
+    let refused = home.run(&[&["plan", "--json", "--address-plan", clash.to_str().unwrap()][..], &site].concat()).await;
+    assert!(
+        !refused.ok && refused.text.contains("line 2") && refused.text.contains("line 1's address"),
+        "{}",
+        refused.text
+    );
+
+    // The plan shows each move.
+    let plan = home.run(&[&["plan", "--json", "--timeout", "5", "--address-plan", p][..], &site].concat()).await;
+    assert!(plan.ok, "{}", plan.text);
+    let moves = plan.text.matches("move to 127.").count();
+    assert_eq!(moves, chosen.len(), "{}", plan.text);
+
+    let run =
+        home.run(&[&["apply", "--yes", "--json", "--timeout", "5", "--address-plan", p][..], &site].concat()).await;
+    for (n, &i) in chosen.iter().enumerate() {
+        let st = fleet.camera(i).unwrap().state();
+        if i == stubborn {
+            assert_eq!(st.address, before[n], "the stubborn camera is where it was: {}", run.text);
+        } else {
+            assert_eq!(st.address.octets()[3], 100 + i as u8, "camera {i} moved: {}", run.text);
+            assert_eq!(st.network.gateway.map(|g| g.octets()[3]), Some(254));
+        }
+    }
+    // The history says so: verified moves, and the one rolled back with its reason.
+    let history = lines(&home.run(&["history", "--json"]).await.text);
+    let moves: Vec<_> = history.iter().filter(|r| r["setting"] == "network.ipv4").collect();
+    let verified = moves.iter().filter(|r| r["outcome"]["state"] == "verified").count();
+    assert_eq!(verified, chosen.len() - 1, "{moves:?}");
+    let back = moves.iter().find(|r| r["outcome"]["state"] == "rolled_back").unwrap_or_else(|| panic!("{moves:?}"));
+    assert!(back["outcome"]["reason"].as_str().unwrap().contains("old address"), "{back}");
+
+    // The inventory follows them, and a second apply at the new addresses changes nothing
+    // but the camera that stayed (its move is tried again, and rolled back again).
+    let listed = home.run(&["inventory", "list", "--json"]).await.text;
+    for &i in chosen.iter().filter(|&&i| i != stubborn) {
+        let st = fleet.camera(i).unwrap().state();
+        assert!(listed.contains(&format!("\"{}\"", st.address)), "{i} at {} in {listed}", st.address);
+    }
+    cam.set_faults(Default::default());
+    let audit = home.run(&[&["audit", "--json", "--timeout", "5", "--address-plan", p][..], &site].concat()).await;
+    let failing: Vec<_> = lines(&audit.text)
+        .into_iter()
+        .filter(|l| {
+            l["type"] == "device" && l["target"].as_str().is_some_and(|t| !t.starts_with(&format!("{}:", before[1])))
+        })
+        .flat_map(|d| d["findings"].as_array().cloned().unwrap_or_default())
+        .filter(|f| f["control"].as_str().is_some_and(|c| c.starts_with("SITE-")) && f["status"] == "fail")
+        .collect();
+    assert!(failing.is_empty(), "the moved cameras are on the plan: {failing:?}");
+}

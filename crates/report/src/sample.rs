@@ -20,6 +20,8 @@ fn passing(e: &Expect) -> Value {
         Expect::NamePattern(_) => Value::Text("site-cam-01".into()),
         Expect::TimeZone(t) => Value::Text(t.clone()),
         Expect::SameSet(l) | Expect::Includes(l) => Value::List(l.clone()),
+        // A device the plan does not name passes whatever it reads.
+        Expect::AddressPlan(_) => Value::Text("192.0.2.20/24".into()),
     }
 }
 
@@ -33,6 +35,7 @@ fn failing(e: &Expect) -> Value {
         Expect::NamePattern(_) => Value::Text("IP CAMERA".into()),
         Expect::TimeZone(_) => Value::Text("UTC0".into()),
         Expect::SameSet(_) | Expect::Includes(_) => Value::List(Vec::new()),
+        Expect::AddressPlan(_) => Value::Text("dhcp 192.168.1.64/24".into()),
     }
 }
 

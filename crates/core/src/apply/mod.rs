@@ -6,6 +6,7 @@
 //! through the vault's pending entries (see [`password`]); HTTP is switched off only
 //! over a proven HTTPS session. Devices run concurrently; steps within one never do.
 
+mod address;
 mod firmware;
 pub mod interrupted;
 pub mod password;
@@ -154,11 +155,21 @@ pub struct DeviceReport {
     pub activated: bool,
     /// The run was cancelled before this device's plan was done (steps left untouched).
     pub cancelled: bool,
+    /// The device moved to this address (its new label) and was found there.
+    pub moved_to: Option<String>,
+    /// The device was told to move, then found at neither address: the inventory keeps
+    /// both for the next run to look at.
+    pub lost: bool,
 }
 
 impl DeviceReport {
     pub fn ok(&self) -> bool {
-        self.error.is_none() && self.failed == 0 && self.rolled_back == 0 && !self.rotation_pending && !self.cancelled
+        self.error.is_none()
+            && self.failed == 0
+            && self.rolled_back == 0
+            && !self.rotation_pending
+            && !self.cancelled
+            && !self.lost
     }
 
     /// Fold in a second pass over the same device (its hardening after an activation).
@@ -171,6 +182,8 @@ impl DeviceReport {
         self.rotation_pending |= second.rotation_pending;
         self.cancelled |= second.cancelled;
         self.https_port = second.https_port.or(self.https_port);
+        self.moved_to = second.moved_to.or(self.moved_to.take());
+        self.lost |= second.lost;
     }
 }
 

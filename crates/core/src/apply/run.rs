@@ -469,6 +469,7 @@ impl Run<'_> {
         }
         match (step.phase, step.setting) {
             (Phase::Backup, _) => self.backup(step).await,
+            (Phase::Address, _) => self.interface(step).await,
             (Phase::Activate, _) => self.activate(step).await,
             (Phase::Firmware, _) => self.firmware(step).await,
             (Phase::Credentials, _) => self.rotate(step).await,

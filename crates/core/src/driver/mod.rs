@@ -130,6 +130,12 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     async fn backup(&self) -> Result<Vec<u8>> {
         Err(Error::Unsupported { address: self.http().address.clone(), operation: "configuration export".into() })
     }
+    /// Set the interface (address, mask, gateway, DNS, host name). `true` when the
+    /// device restarts to take a new address; the caller finds it there.
+    async fn set_interface(&self, to: &crate::site::addresses::Interface) -> Result<bool> {
+        let _ = to;
+        Err(Error::Unsupported { address: self.http().address.clone(), operation: "network interface".into() })
+    }
     /// Import a configuration export this device made; it restarts to use it.
     async fn restore(&self, config: &bytes::Bytes) -> Result<()> {
         let _ = config;
@@ -186,6 +192,9 @@ impl Driver for isapi::IsapiDriver {
     }
     async fn restore(&self, config: &bytes::Bytes) -> Result<()> {
         isapi::IsapiDriver::restore(self, config).await
+    }
+    async fn set_interface(&self, to: &crate::site::addresses::Interface) -> Result<bool> {
+        isapi::IsapiDriver::set_interface(self, to).await
     }
     async fn https_port(&self) -> Option<u16> {
         isapi::IsapiDriver::https_port(self).await
@@ -253,6 +262,9 @@ impl Driver for onvif::OnvifDriver {
     }
     async fn https_port(&self) -> Option<u16> {
         onvif::OnvifDriver::https_port(self).await
+    }
+    async fn set_interface(&self, to: &crate::site::addresses::Interface) -> Result<bool> {
+        onvif::OnvifDriver::set_interface(self, to).await
     }
     async fn read_settings(&self, keys: &[Setting]) -> Result<Posture> {
         // The device service answers everything in a few calls: read it all, keep the keys.

@@ -83,6 +83,10 @@ pub struct Device {
     /// identity): kept for the operator, never merged. The latest [`MAX_CONFLICTS`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<Conflict>,
+    /// An address the device is being moved to (the address plan): recorded before the
+    /// device is told, cleared once it is found at one address or the other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_address: Option<IpAddr>,
 }
 
 fn confirmed_by_default() -> bool {

@@ -52,6 +52,28 @@ impl Store {
         Ok(())
     }
 
+    /// Note the address a device is about to be moved to (`None`: clear it).
+    pub fn set_pending_address(&self, address: std::net::IpAddr, to: Option<std::net::IpAddr>) -> Result<()> {
+        self.rewrite(address, |d| d.pending_address = to)
+    }
+
+    /// The device found at its new address: that is its address now.
+    pub fn moved(&self, from: std::net::IpAddr, to: std::net::IpAddr) -> Result<()> {
+        self.rewrite(from, |d| {
+            d.address = Some(to);
+            d.pending_address = None;
+        })
+    }
+
+    fn rewrite(&self, address: std::net::IpAddr, change: impl Fn(&mut Device)) -> Result<()> {
+        for mut d in self.all()?.into_iter().filter(|d| d.address == Some(address)) {
+            change(&mut d);
+            self.devices.insert(d.id.as_bytes(), serde_json::to_vec(&d).map_err(local)?).map_err(local)?;
+        }
+        self.db.flush().map_err(local)?;
+        Ok(())
+    }
+
     /// Merge sightings into the stored inventory. Sightings that would add an
     /// unconfirmed device beyond [`MAX_UNCONFIRMED`] are dropped and counted: a flood of
     /// spoofed announcements cannot grow the inventory without bound.

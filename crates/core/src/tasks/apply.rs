@@ -114,9 +114,13 @@ async fn run_plans(
     policy: &SitePolicy,
     sink: &Arc<dyn Sink>,
 ) -> Result<Vec<DeviceReport>> {
-    // Firmware first: a canary per image, then the rest of the site.
+    // Moves first: a device's address changes before anything that names it.
+    let (moves, plans) = super::moves::split(plans, subjects);
+    let (moved_reports, moved) = super::moves::run(ws, ctx, subjects, moves, sink).await?;
+    // Then firmware: a canary per image, then the rest of the site.
     let (mut reports, main, upgraded) =
         super::upgrade::run_canaries(ws, ctx, subjects, super::upgrade::split(plans), request, policy, sink).await?;
+    reports.extend(moved_reports);
     for r in execute(ws, ctx, subjects, main, sink).await? {
         match reports.iter_mut().find(|f| f.device == r.device) {
             Some(first) => first.absorb(r),
@@ -131,8 +135,13 @@ async fn run_plans(
             again.push(d);
         }
     }
-    if !again.is_empty() && !ctx.cancel.load(Ordering::Relaxed) {
-        let chosen: Vec<Subject> = again.iter().filter_map(|l| subjects.get(l).cloned()).collect();
+    if (!again.is_empty() || !moved.is_empty()) && !ctx.cancel.load(Ordering::Relaxed) {
+        let mut chosen: Vec<Subject> = again.iter().filter_map(|l| subjects.get(l).cloned()).collect();
+        // Moved devices are read and planned at their new addresses.
+        chosen.extend(moved.iter().cloned());
+        let mut subjects = subjects.clone();
+        subjects.extend(moved.iter().map(|s| (s.label(), s.clone())));
+        let subjects = &subjects;
         let audits = super::audit::read(ws, &chosen, policy, request, sink.as_ref(), &ctx.client).await?;
         // Just activated with a fresh password: no rotation on demand on top of it.
         let policy = SitePolicy { rotate_passwords: false, ..policy.clone() };
@@ -144,14 +153,19 @@ async fn run_plans(
         }
         plans.retain(|p| p.actionable() > 0);
         for second in execute(ws, ctx, subjects, plans, sink).await? {
-            if let Some(first) = reports.iter_mut().find(|r| r.device == second.device) {
-                first.absorb(second);
+            let label = second.device.clone();
+            let first = reports.iter_mut().find(|r| r.device == label || r.moved_to.as_deref() == Some(label.as_str()));
+            match first {
+                Some(first) => first.absorb(second),
+                None => reports.push(second),
             }
         }
     }
     for r in &reports {
-        if let (Some(port), Some(s)) = (r.https_port, subjects.get(&r.device)) {
-            ws.store.set_https_port(s.target.address, port)?;
+        let moved = r.moved_to.as_deref().and_then(|l| l.parse::<std::net::SocketAddr>().ok()).map(|a| a.ip());
+        if let (Some(port), Some(address)) = (r.https_port, moved.or(subjects.get(&r.device).map(|s| s.target.address)))
+        {
+            ws.store.set_https_port(address, port)?;
         }
     }
     Ok(reports)

@@ -13,6 +13,7 @@ pub mod discover;
 pub mod golden;
 pub mod import;
 pub mod inventory;
+mod moves;
 pub mod plan;
 pub mod restore;
 mod upgrade;

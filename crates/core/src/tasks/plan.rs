@@ -103,7 +103,17 @@ fn address_targets(
     let inventory = ws.store.all()?;
     for a in audits {
         let Some(id) = &a.identity else { continue };
-        let Some(ifc) = crate::site::addresses::entry_for(plan, id).and_then(|e| e.interface().ok()) else { continue };
+        let Some(mut ifc) = crate::site::addresses::entry_for(plan, id).and_then(|e| e.interface().ok()) else {
+            continue;
+        };
+        // A device that keeps no host name (ISAPI) is not asked for one.
+        let no_host = a.findings.iter().any(|f| {
+            f.setting == crate::setting::Setting::NetworkHostname
+                && f.status == crate::baseline::eval::Status::Unsupported
+        });
+        if no_host {
+            ifc.hostname = None;
+        }
         let here = a.target.parse::<std::net::SocketAddr>().ok().map(|s| s.ip());
         let target = std::net::IpAddr::V4(ifc.address);
         let label = |d: &crate::inventory::Device| d.target().map(|t| t.label()).unwrap_or_else(|| d.id.clone());

@@ -248,6 +248,38 @@ impl Vault {
         Ok(gone.len())
     }
 
+    /// A device's own entries (its credentials by label and by address, its service
+    /// accounts) copied to its new label: a device that moves keeps them, and they are
+    /// in place before it is told to move. Returns how many.
+    pub fn copy_device(&self, from_label: &str, to_label: &str) -> Result<usize> {
+        let _changing = self.change()?;
+        let items: Vec<(Scope, Credentials)> = self
+            .index()?
+            .into_iter()
+            .filter_map(|e| {
+                let to = device_scope_moved(&e.scope, from_label, to_label)?;
+                let password = self.store.get(&e.scope.key(&e.username)).ok()??;
+                Some((to, Credentials { username: e.username, password }))
+            })
+            .collect();
+        let n = items.len();
+        if n > 0 {
+            self.set_many_unlocked(items)?;
+        }
+        Ok(n)
+    }
+
+    /// Forget a device's own entries at this label (after it moved away, or back).
+    pub fn forget_device(&self, label: &str) -> Result<usize> {
+        let _changing = self.change()?;
+        let address = label.split(':').next().unwrap_or(label).to_string();
+        let mut n = 0;
+        for scope in [Scope::Device(label.to_string()), Scope::Device(address.clone()), Scope::Service(address)] {
+            n += self.forget_unlocked(&scope, None)?;
+        }
+        Ok(n)
+    }
+
     /// One entry by its exact scope and user name.
     pub fn lookup_scope(&self, scope: &Scope, username: &str) -> Result<Option<Credentials>> {
         if !self.index()?.iter().any(|e| &e.scope == scope && e.username == username) {
@@ -373,6 +405,17 @@ impl Vault {
             }
         }
         Ok(None)
+    }
+}
+
+/// The scope a device's own entry takes at its new label, if it is one of its own.
+fn device_scope_moved(scope: &Scope, from_label: &str, to_label: &str) -> Option<Scope> {
+    let address = |l: &str| l.split(':').next().unwrap_or(l).to_string();
+    match scope {
+        Scope::Device(d) if d == from_label => Some(Scope::Device(to_label.to_string())),
+        Scope::Device(d) if *d == address(from_label) => Some(Scope::Device(address(to_label))),
+        Scope::Service(d) if *d == address(from_label) => Some(Scope::Service(address(to_label))),
+        _ => None,
     }
 }
 

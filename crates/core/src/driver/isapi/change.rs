@@ -30,6 +30,27 @@ impl IsapiDriver {
         self.put(path, &body).await
     }
 
+    /// The interface as the plan says. `true` when the device restarts to take a new
+    /// address (it answered "reboot required" and was told to).
+    pub async fn set_interface(&self, to: &crate::site::addresses::Interface) -> Result<bool> {
+        const PATH: &str = "/ISAPI/System/Network/interfaces/1/ipAddress";
+        let current = self.http.call("GET", PATH, None).await?;
+        ok_status(&self.http.address, PATH, &current)?;
+        let body = write::interface(&current.body, to).map_err(|reason| Error::Malformed {
+            address: self.http.address.clone(),
+            operation: format!("GET {PATH}"),
+            reason,
+        })?;
+        let a = self.http.call("PUT", PATH, Some(("application/xml", &body))).await?;
+        put_status(&self.http.address, PATH, &a)?;
+        if !matches!(wire::response_status(&a.body), Some((7, _))) {
+            return Ok(false);
+        }
+        // The answer to a reboot may never come: the device is already going.
+        let _ = self.http.call("PUT", "/ISAPI/System/reboot", None).await;
+        Ok(true)
+    }
+
     /// PUT a document and check the `ResponseStatus`.
     pub async fn put(&self, path: &str, body: &str) -> Result<()> {
         let a = self.http.call("PUT", path, Some(("application/xml", body))).await?;

@@ -58,6 +58,33 @@ fn set_child(s: &mut Splice<'_>, parent: roxmltree::Node<'_, '_>, name: &str, va
     }
 }
 
+/// The `IPAddress` document to PUT for this interface, given the device's own (its
+/// other elements kept as they are). Static addressing; the host name is not ISAPI's.
+pub fn interface(current: &str, to: &crate::site::addresses::Interface) -> Result<String, String> {
+    let mut s = Splice::new(current);
+    let doc = s.document()?;
+    let root = doc.root_element();
+    let ip =
+        if root.tag_name().name() == "IPAddress" { root } else { find(root, "IPAddress").ok_or("no IPAddress")? };
+    set_child(&mut s, ip, "addressingType", "static");
+    set_child(&mut s, ip, "ipAddress", &to.address.to_string());
+    let mask = std::net::Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(to.prefix)).unwrap_or(0));
+    set_child(&mut s, ip, "subnetMask", &mask.to_string());
+    let hosts = [
+        ("DefaultGateway", to.gateway),
+        ("PrimaryDNS", to.dns.first().copied()),
+        ("SecondaryDNS", to.dns.get(1).copied()),
+    ];
+    for (section, host) in hosts {
+        let Some(host) = host else { continue };
+        match child(ip, section) {
+            Some(n) => set_child(&mut s, n, "ipAddress", &host.to_string()),
+            None => s.append_child(ip, format!("<{section}><ipAddress>{host}</ipAddress></{section}>")),
+        }
+    }
+    s.finish()
+}
+
 /// The document to PUT so that `key` becomes `to`, given the current document.
 pub fn edit(key: Setting, current: &str, to: &Value, ctx: &WriteContext) -> Result<String, String> {
     let mut s = Splice::new(current);

@@ -31,6 +31,61 @@ impl OnvifDriver {
         }
     }
 
+    /// The interface as the plan says: host name, DNS and gateway while the device is
+    /// still where it is, then the address. `true` when it restarts to take a new one
+    /// (it said `RebootNeeded` and was told to).
+    pub async fn set_interface(&self, to: &crate::site::addresses::Interface) -> Result<bool> {
+        use crate::xml::esc;
+        if let Some(name) = &to.hostname {
+            self.set("SetHostname", &format!("<tds:SetHostname><tds:Name>{}</tds:Name></tds:SetHostname>", esc(name)))
+                .await?;
+        }
+        if !to.dns.is_empty() {
+            let manual: String = to
+                .dns
+                .iter()
+                .map(|d| {
+                    format!(
+                        "<tds:DNSManual><tt:Type>IPv4</tt:Type><tt:IPv4Address>{d}</tt:IPv4Address></tds:DNSManual>"
+                    )
+                })
+                .collect();
+            self.set("SetDNS", &format!("<tds:SetDNS><tds:FromDHCP>false</tds:FromDHCP>{manual}</tds:SetDNS>")).await?;
+        }
+        if let Some(g) = to.gateway {
+            let body = format!(
+                "<tds:SetNetworkDefaultGateway><tds:IPv4Address>{g}</tds:IPv4Address></tds:SetNetworkDefaultGateway>"
+            );
+            self.set("SetNetworkDefaultGateway", &body).await?;
+        }
+        let op = "GetNetworkInterfaces";
+        let answer = self.call(op, "<tds:GetNetworkInterfaces/>").await?;
+        let listed = self.expect_ok(op, answer)?;
+        let token = wire::interface_token(&listed).map_err(|reason| Error::Malformed {
+            address: self.address(),
+            operation: op.into(),
+            reason,
+        })?;
+        let body = format!(
+            "<tds:SetNetworkInterfaces><tds:InterfaceToken>{}</tds:InterfaceToken><tds:NetworkInterface>\
+             <tt:Enabled>true</tt:Enabled><tt:IPv4><tt:Enabled>true</tt:Enabled><tt:Manual><tt:Address>{}</tt:Address>\
+             <tt:PrefixLength>{}</tt:PrefixLength></tt:Manual><tt:DHCP>false</tt:DHCP></tt:IPv4></tds:NetworkInterface>\
+             </tds:SetNetworkInterfaces>",
+            esc(&token),
+            to.address,
+            to.prefix
+        );
+        let op = "SetNetworkInterfaces";
+        let answer = self.call(op, &body).await?;
+        let said = self.expect_ok(op, answer)?;
+        if wire::text_of(&said, "RebootNeeded").ok().as_deref().map(str::trim) != Some("true") {
+            return Ok(false);
+        }
+        // The answer to a reboot may never come: the device is already going.
+        let _ = self.call("SystemReboot", "<tds:SystemReboot/>").await;
+        Ok(true)
+    }
+
     pub async fn set_discoverable(&self, on: bool) -> Result<()> {
         let mode = if on { "Discoverable" } else { "NonDiscoverable" };
         self.set(

@@ -240,6 +240,13 @@ pub fn network_interface(body: &str) -> Result<String, String> {
     Ok(format!("{}{address}/{prefix}", if dhcp { "dhcp " } else { "" }))
 }
 
+/// GetNetworkInterfaces → the first interface's token (what SetNetworkInterfaces names).
+pub fn interface_token(body: &str) -> Result<String, String> {
+    let doc = xml::parse(body)?;
+    let ifc = descendants(doc.root_element(), "NetworkInterfaces").next().ok_or("no NetworkInterfaces")?;
+    ifc.attribute("token").map(str::to_string).filter(|t| !t.is_empty()).ok_or_else(|| "no interface token".into())
+}
+
 /// GetNetworkDefaultGateway → the IPv4 gateway (empty: none).
 pub fn default_gateway(body: &str) -> Result<String, String> {
     let doc = xml::parse(body)?;
