@@ -189,6 +189,8 @@ async fn run(d: &WebDriver, ca_key: &str) -> WebDriverResult<()> {
     wait_text(d, "#plans", 5, |t| t.contains("delete the accounts installer")).await;
     // The legacy cameras' firmware upgrade, from the demo's library (a canary first).
     wait_text(d, "#plans", 5, |t| t.contains("upgrade the firmware to V5.5.0 build 170725")).await;
+    // The demo's address plan moves its fourth camera (an ONVIF one) to .204.
+    wait_text(d, "#plans", 5, |t| t.contains("move to 127.") && t.contains(".204/24")).await;
     wait_text(d, "#kept-accounts", 5, |t| t == "No account kept").await;
     shot(d, "plan").await;
     click(d, "#btn-apply").await;
@@ -200,6 +202,11 @@ async fn run(d: &WebDriver, ca_key: &str) -> WebDriverResult<()> {
     // The live log kept every step, and each device has its own bar.
     wait_text(d, "#apply-live", 5, |t| t.contains("configuration") && t.contains("127.")).await;
     shot(d, "apply").await;
+
+    // The moved camera is in the site's table at its new address, and not at its old one.
+    click(d, "#nav-site").await;
+    let table = wait_text(d, "#device-table", 15, |t| t.contains(".0.204:")).await;
+    assert!(!table.contains(".0.4:"), "{table}");
 
     click(d, "#nav-history").await;
     wait_text(d, "#chain-status", 15, |t| t.contains("Chain verified")).await;

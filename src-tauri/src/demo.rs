@@ -90,12 +90,28 @@ pub async fn start() -> IpcResult<Session> {
     // password rotation, which at full strength costs about a second each.
     let file = FileVault::new(dir.join("vault.age"), passphrase).with_work_factor(12);
     let vault = Vault::new(Box::new(file), &dir);
+    let plan = address_plan(&fleet.devices());
     let site = DemoSite { _fleet: fleet, base, http_port: 80 + PORT_OFFSET, _dir: guard };
     let session = Session::open(&dir, vault, Some(site))?;
+    if let Ok(mut settings) = session.settings.lock() {
+        settings.address_plan = plan;
+    }
     let imported = crate::ops::inventory::import_text(&session, "demo-fleet.json", &fleet_json, Some("demo"))?;
     seed_firmware_library(&dir)?;
     tracing::info!(devices = imported.devices, "demo site started at {base}");
     Ok(session)
+}
+
+/// The demo's address plan moves one camera (its fourth, an ONVIF one) to .204 of the
+/// fleet's /24, with the site's gateway and a host name: the plan shows the move, and
+/// apply makes it and follows the camera there.
+fn address_plan(devices: &[portcullis_sim::DeviceRecord]) -> String {
+    let mut csv = String::from("serial,address,mask,gateway,hostname\n");
+    if let Some(d) = devices.get(3) {
+        let [a, b, c, _] = d.address.octets();
+        csv.push_str(&format!("{},{a}.{b}.{c}.204,255.255.255.0,{a}.{b}.{c}.254,demo-lobby\n", d.serial));
+    }
+    csv
 }
 
 /// The demo's firmware library holds an image for its legacy cameras (DS-2CD2132F-IS on

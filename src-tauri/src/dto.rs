@@ -494,6 +494,10 @@ ipc! {
         /// Accounts the site keeps (a recorder's, a VMS's): names, or prefixes ending in
         /// `*`. Never deleted; the site baseline's list counts too.
         pub keep_accounts: Vec<String>,
+        /// The address plan as CSV (a header naming mac or serial, address, mask, and
+        /// optionally gateway, dns, hostname); empty for none.
+        #[serde(default)]
+        pub address_plan: String,
     }
 }
 
@@ -508,6 +512,7 @@ impl Default for Settings {
             device_name_pattern: String::new(),
             time_zone: String::new(),
             keep_accounts: Vec::new(),
+            address_plan: String::new(),
         }
     }
 }
@@ -552,8 +557,10 @@ impl Settings {
             timing: Default::default(),
             // The site's written policy (its baseline file).
             firmware_minimum: Vec::new(),
-            // The address plan is the site baseline file's (`[[site.addresses]]`).
-            addresses: Vec::new(),
+            addresses: match self.address_plan.trim() {
+                "" => Vec::new(),
+                csv => portcullis_core::site::addresses::read_csv(csv)?,
+            },
         };
         section.validate()?;
         Ok(section)

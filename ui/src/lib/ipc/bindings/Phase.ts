@@ -3,4 +3,4 @@
 /**
  * Steps run phase by phase, in this order.
  */
-export type Phase = "activate" | "backup" | "firmware" | "identity" | "time" | "services" | "authentication" | "tls" | "http_off" | "access_control" | "discovery" | "accounts" | "credentials" | "manual";
+export type Phase = "activate" | "backup" | "address" | "firmware" | "identity" | "time" | "services" | "authentication" | "tls" | "http_off" | "access_control" | "discovery" | "accounts" | "credentials" | "manual";

@@ -26,4 +26,9 @@ time_zone: string,
  * Accounts the site keeps (a recorder's, a VMS's): names, or prefixes ending in
  * `*`. Never deleted; the site baseline's list counts too.
  */
-keep_accounts: Array<string>, };
+keep_accounts: Array<string>, 
+/**
+ * The address plan as CSV (a header naming mac or serial, address, mask, and
+ * optionally gateway, dns, hostname); empty for none.
+ */
+address_plan: string, };
