@@ -2,7 +2,8 @@
 //! adminAccesses, IP filter, NTP, time, SNMP, Integrate, `ResponseStatus` …) and the
 //! answer checks built on them, on one body; then what the read makes of them: the
 //! advisory match and the firmware decision on the identity, the Hikvision time zone
-//! (`tz::from_hikvision`), `upgradeStatus`, and the firmware image header on the raw bytes.
+//! (`tz::from_hikvision`), `upgradeStatus`, the network interface (`ipAddress`), and the
+//! firmware image header on the raw bytes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -37,6 +38,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = wire::integrate_onvif(&body);
     let _ = wire::sadp_discoverable(&body);
     let _ = wire::device_name(&body);
+    if let Ok(c) = wire::ip_address(&body) {
+        let _ = portcullis_core::site::addresses::Interface::parse(c.ipv4.trim_start_matches("dhcp "));
+    }
     if let Some(tz) = wire::time_zone(&body) {
         let _ = portcullis_core::site::tz::from_hikvision(&tz);
     }

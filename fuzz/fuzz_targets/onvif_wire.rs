@@ -21,6 +21,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = wire::ntp_servers(&body);
     let _ = wire::ip_filter_active(&body);
     let _ = wire::ip_filter(&body);
+    let _ = wire::network_interface(&body);
+    let _ = wire::interface_token(&body);
+    let _ = wire::default_gateway(&body);
+    let _ = wire::dns(&body);
+    let _ = wire::hostname(&body);
     if let Some(tz) = wire::time_zone(&body) {
         let _ = portcullis_core::site::tz::canonical(&tz);
     }

@@ -184,11 +184,15 @@ async fn a_backup_goes_back_only_to_its_own_camera_keeps_its_name_and_is_recorde
 /// The address plan for these cameras: each one's own /24, host .100 + its index, the
 /// gateway at .254, and a host name (ONVIF cameras keep one).
 fn address_plan(fleet: &Fleet, chosen: &[usize]) -> String {
+    address_plan_at(fleet, chosen, 100)
+}
+
+fn address_plan_at(fleet: &Fleet, chosen: &[usize], first: usize) -> String {
     let mut csv = String::from("serial,address,mask,gateway,dns,hostname\n");
     for &i in chosen {
         let st = fleet.camera(i).unwrap().state();
         let [a, b, c, _] = st.address.octets();
-        let host = 100 + i;
+        let host = first + i;
         csv.push_str(&format!(
             "{},{a}.{b}.{c}.{host},255.255.255.0,{a}.{b}.{c}.254,192.0.2.53,cam-{i:02}\n",
             st.identity.serial
@@ -218,13 +222,7 @@ async fn a_mixed_site_moves_to_its_address_plan_and_a_camera_that_does_not_come_
     std::fs::write(&plan_file, address_plan(&fleet, &chosen)).unwrap();
     let p = plan_file.to_str().unwrap();
     // The simulator restarts in half a second: a camera not back in 8 s is not coming.
-    let baseline = home.dir.join("site.toml");
-    std::fs::write(
-        &baseline,
-        "[baseline]\nname = \"acme\"\nversion = \"1\"\ntitle = \"Acme\"\nextends = \"hikvision-hardening\"\n\n\
-         [site]\nmanagement_hosts = [\"127.0.0.1\"]\nntp_servers = [\"192.0.2.1\"]\n\n[site.timing]\nreboot_s = 8\n",
-    )
-    .unwrap();
+    let baseline = crate::quick_site_baseline(&home, 8);
     let site = ["--baseline", baseline.to_str().unwrap()];
 
     // A plan that gives two cameras one address is refused, naming the lines.
@@ -284,4 +282,24 @@ async fn a_mixed_site_moves_to_its_address_plan_and_a_camera_that_does_not_come_
         .filter(|f| f["control"].as_str().is_some_and(|c| c.starts_with("SITE-")) && f["status"] == "fail")
         .collect();
     assert!(failing.is_empty(), "the moved cameras are on the plan: {failing:?}");
+
+    // A hardened camera moved again gets a certificate that names its new address.
+    let again = chosen[0];
+    let second = home.dir.join("again.csv");
+    std::fs::write(&second, address_plan_at(&fleet, &[again], 150)).unwrap();
+    let moved = home
+        .run(
+            &[&["apply", "--yes", "--json", "--timeout", "5", "--address-plan", second.to_str().unwrap()][..], &site]
+                .concat(),
+        )
+        .await;
+    let now = fleet.camera(again).unwrap().address();
+    assert_eq!(now.octets()[3], 150 + again as u8, "{}", moved.text);
+    let history = lines(&home.run(&["history", "--json"]).await.text);
+    let renewed = history.iter().any(|r| {
+        r["setting"] == "tls.certificate.self_signed"
+            && r["outcome"]["state"] == "verified"
+            && r["device"].as_str().is_some_and(|d| d.starts_with(&format!("{now}:")))
+    });
+    assert!(renewed, "no certificate for {now}: {}", moved.text);
 }

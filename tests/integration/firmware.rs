@@ -217,13 +217,7 @@ async fn a_refused_image_and_a_restart_that_never_ends_are_reported_and_left_to_
     let mut f = cam.faults();
     f.firmware_reboot_hangs = true;
     cam.set_faults(f);
-    let baseline = home.dir.join("site.toml");
-    std::fs::write(
-        &baseline,
-        "[baseline]\nname = \"s\"\nversion = \"1\"\ntitle = \"S\"\nextends = \"hikvision-hardening\"\n\n\
-         [site]\nmanagement_hosts = [\"127.0.0.1\"]\nntp_servers = [\"192.0.2.1\"]\n\n[site.timing]\nreboot_s = 4\n",
-    )
-    .unwrap();
+    let baseline = crate::quick_site_baseline(&home, 4);
     let started = std::time::Instant::now();
     let run = home.run(&["apply", "--yes", "--json", "--timeout", "5", "--baseline", baseline.to_str().unwrap()]).await;
     assert!(!run.ok, "{}", run.text);

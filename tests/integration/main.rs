@@ -50,6 +50,19 @@ fn a_short_password_shows_only_as_a_whole_word() {
     assert!(shows_password("xSim-abcdefgh7y", "Sim-abcdefgh7"));
 }
 
+/// A site baseline for the simulator's quick restarts: the built-in Hikvision baseline,
+/// the test site's management host and NTP server, and `reboot_s` (a camera not back by
+/// then is not coming). Written into `home`; its path.
+pub fn quick_site_baseline(home: &Home, reboot_s: u32) -> PathBuf {
+    let file = home.dir.join("site.toml");
+    let text = format!(
+        "[baseline]\nname = \"site\"\nversion = \"1\"\ntitle = \"Site\"\nextends = \"hikvision-hardening\"\n\n\
+         [site]\nmanagement_hosts = [\"127.0.0.1\"]\nntp_servers = [\"192.0.2.1\"]\n\n[site.timing]\nreboot_s = {reboot_s}\n"
+    );
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
 #[derive(Debug)]
 pub struct Outcome {
     pub ok: bool,

@@ -146,6 +146,7 @@ async fn run_plans(
         // Just activated with a fresh password: no rotation on demand on top of it.
         let policy = SitePolicy { rotate_passwords: false, ..policy.clone() };
         let mut plans = from_audits(ws, &policy, &audits)?.plans;
+        super::moves::renew_certificates(ws, &moved, &mut plans)?;
         // One upgrade per device per run: a second would start on a device that just
         // failed one, or was activated a minute ago (the next run offers it again).
         for s in plans.iter_mut().flat_map(|p| p.steps.iter_mut()).filter(|s| s.phase == Phase::Firmware) {

@@ -128,3 +128,37 @@ fn unfollow(ws: &Workspace, m: &Move) -> Result<()> {
         p.devices.remove(&m.to.address.to_string());
     })
 }
+
+/// A moved device whose certificate we installed gets a new one: the old one names the
+/// old address. (Its pin was carried to the new address, so the run can reach it.)
+pub(super) fn renew_certificates(ws: &Workspace, moved: &[Subject], plans: &mut Vec<DevicePlan>) -> Result<()> {
+    let pins = crate::certs::Pins::load(&ws.home)?;
+    for s in moved {
+        let ours = pins
+            .devices
+            .get(&s.target.address.to_string())
+            .is_some_and(|p| p.origin == crate::certs::PinOrigin::Installed);
+        if !ours {
+            continue;
+        }
+        let step = crate::plan::Step {
+            phase: Phase::Tls,
+            control: None,
+            setting: Setting::TlsCertificateSelfSigned,
+            from: None,
+            to: crate::posture::Value::Bool(false),
+            action: "a new certificate from the site CA, naming the new address".into(),
+            blocked: None,
+        };
+        let label = s.label();
+        match plans.iter_mut().find(|p| p.device == label) {
+            Some(p) if p.steps.iter().any(|x| x.setting == Setting::TlsCertificateSelfSigned) => {}
+            Some(p) => {
+                p.steps.push(step);
+                p.steps.sort_by_key(|x| x.phase);
+            }
+            None => plans.push(DevicePlan { device: label, steps: vec![step] }),
+        }
+    }
+    Ok(())
+}

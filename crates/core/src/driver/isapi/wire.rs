@@ -270,6 +270,37 @@ mod tests {
         std::fs::read_to_string(dir.join(name)).ok()
     }
 
+    /// Both namespaces, the bare `IPAddress` and the `NetworkInterface` that wraps it, a
+    /// leased address, and a document without an address (an error, not a panic).
+    #[test]
+    fn the_interface_reads_as_firmware_writes_it() {
+        for ns in ["http://www.hikvision.com/ver20/XMLSchema", "http://www.isapi.org/ver20/XMLSchema"] {
+            let bare = format!(
+                "<IPAddress version=\"2.0\" xmlns=\"{ns}\"><ipVersion>v4</ipVersion><addressingType>static</addressingType>\
+                 <ipAddress>192.0.0.64</ipAddress><subnetMask>255.255.255.0</subnetMask><DefaultGateway><ipAddress>192.0.0.1\
+                 </ipAddress></DefaultGateway><PrimaryDNS><ipAddress>8.8.8.8</ipAddress></PrimaryDNS><SecondaryDNS>\
+                 <ipAddress>0.0.0.0</ipAddress></SecondaryDNS></IPAddress>"
+            );
+            let c = ip_address(&bare).unwrap();
+            assert_eq!(
+                (c.ipv4.as_str(), c.gateway.as_deref(), c.dns.clone()),
+                ("192.0.0.64/24", Some("192.0.0.1"), vec!["8.8.8.8".to_string()])
+            );
+            let wrapped = format!(
+                "<NetworkInterface xmlns=\"{ns}\"><id>1</id>{}</NetworkInterface>",
+                bare.replace(&format!(" version=\"2.0\" xmlns=\"{ns}\""), "")
+            );
+            assert_eq!(ip_address(&wrapped).unwrap(), c);
+        }
+        let leased = "<IPAddress><addressingType>dynamic</addressingType><ipAddress>10.0.0.5</ipAddress><subnetMask>255.255.0.0</subnetMask></IPAddress>";
+        assert_eq!(ip_address(leased).unwrap().ipv4, "dhcp 10.0.0.5/16");
+        assert!(ip_address("<IPAddress><subnetMask>255.255.255.0</subnetMask></IPAddress>").is_err());
+        assert!(ip_address(
+            "<IPAddress><ipAddress>10.0.0.5</ipAddress><subnetMask>255.0.255.0</subnetMask></IPAddress>"
+        )
+        .is_err());
+    }
+
     #[test]
     fn device_info_reads_both_firmware_namespaces() {
         let Some(v5) = fixture("hikvision-DS-2CD2155FWD-I-V5.5.0_build_170725-System.deviceInfo.xml") else {

@@ -336,4 +336,26 @@ mod tests {
         assert!(switch_of(Setting::TlsV10).is_some());
         assert_eq!(switch_of(Setting::ServiceTelnetEnabled), None);
     }
+
+    /// The interface document: address, mask, gateway and DNS set, elements the plan
+    /// says nothing of (the link, a vendor's extra) kept as the device wrote them, and a
+    /// DNS section the device had none of added.
+    #[test]
+    fn the_interface_is_written_into_the_devices_own_document() {
+        let doc = format!(
+            "<IPAddress version=\"2.0\" {NS}><ipVersion>v4</ipVersion><addressingType>dynamic</addressingType>\
+             <ipAddress>192.168.1.64</ipAddress><subnetMask>255.255.255.0</subnetMask>\
+             <DefaultGateway><ipAddress>192.168.1.1</ipAddress></DefaultGateway><ipV6AddressingType>ra</ipV6AddressingType>\
+             </IPAddress>"
+        );
+        let to =
+            crate::site::addresses::Interface::parse("10.20.0.21/23 via 10.20.0.1 dns 10.20.0.2,10.20.0.3").unwrap();
+        let out = interface(&doc, &to).unwrap();
+        let read = wire::ip_address(&out).unwrap();
+        assert_eq!(read.ipv4, "10.20.0.21/23");
+        assert_eq!(read.gateway.as_deref(), Some("10.20.0.1"));
+        assert_eq!(read.dns, ["10.20.0.2", "10.20.0.3"]);
+        assert!(out.contains(NS) && out.contains("<ipV6AddressingType>ra</ipV6AddressingType>"), "{out}");
+        assert!(interface("<NotAnInterface/>", &to).is_err());
+    }
 }
