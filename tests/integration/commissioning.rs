@@ -303,3 +303,54 @@ async fn a_mixed_site_moves_to_its_address_plan_and_a_camera_that_does_not_come_
     });
     assert!(renewed, "no certificate for {now}: {}", moved.text);
 }
+
+/// Cameras on one factory address are told apart only at layer 2: a move for one of them
+/// is a manual step that names every MAC at the address, and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cameras_that_share_an_address_are_left_to_sadp_with_their_macs() {
+    let fleet = Fleet::start(FleetConfig::for_tests(1, Profile::HikvisionCurrent)).await.unwrap();
+    let home = Home::new("shared-address");
+    let doc = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() });
+    let file = home.dir.join("fleet.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    // A second camera answers at the same address (another MAC, another serial).
+    let d = &fleet.devices()[0];
+    let twin = serde_json::json!({ "devices": [{ "address": d.address, "http_port": d.http_port,
+        "mac": "44:19:b6:aa:bb:cc", "serial": "DS-2CD2386G2-IU20230101AAWR999999999" }] });
+    let twin_file = home.dir.join("twin.json");
+    std::fs::write(&twin_file, twin.to_string()).unwrap();
+    home.run(&["inventory", "import", twin_file.to_str().unwrap()]).await;
+
+    let plan_file = home.dir.join("addresses.csv");
+    std::fs::write(&plan_file, address_plan(&fleet, &[0])).unwrap();
+    let site = ["--management-host", "127.0.0.1", "--ntp-server", "192.0.2.1"];
+    let plan = home
+        .run(
+            &[&["plan", "--json", "--timeout", "5", "--address-plan", plan_file.to_str().unwrap()][..], &site].concat(),
+        )
+        .await;
+    let step = lines(&plan.text)
+        .into_iter()
+        .filter(|l| l["type"] == "plan")
+        .flat_map(|p| p["steps"].as_array().cloned().unwrap_or_default())
+        .find(|s| s["setting"] == "network.ipv4")
+        .unwrap_or_else(|| panic!("{}", plan.text));
+    let why = step["blocked"].as_str().unwrap_or_default();
+    assert_eq!(step["phase"], "manual", "{step}");
+    assert!(
+        why.contains("SADP") && why.contains("44:19:b6:aa:bb:cc") && why.contains(&d.mac.to_ascii_lowercase()),
+        "{step}"
+    );
+    let before = fleet.camera(0).unwrap().address();
+    let run = home
+        .run(
+            &[
+                &["apply", "--yes", "--json", "--timeout", "5", "--address-plan", plan_file.to_str().unwrap()][..],
+                &site,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(fleet.camera(0).unwrap().address(), before, "nothing sent: {}", run.text);
+}

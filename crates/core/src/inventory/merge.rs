@@ -193,7 +193,7 @@ impl Device {
                 |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y));
             if differs(nonempty(&self.mac), mac.as_deref()) || differs(nonempty(&self.serial), nonempty(&s.serial)) {
                 let who = mac.or_else(|| s.serial.clone()).unwrap_or_default();
-                return Some(format!("another device ({who}) answers at its address"));
+                return Some(format!("{ANOTHER_AT_ADDRESS}{who}) answers at its address"));
             }
         }
         None
@@ -263,6 +263,15 @@ impl Device {
 
 /// Merge a sighting into a list of devices (see [`Merger::merge`]); returns where it
 /// landed. For a few devices; the inventory itself goes through a [`Merger`].
+/// How a conflict claim about another device at this one's address begins.
+const ANOTHER_AT_ADDRESS: &str = "another device (";
+
+/// The other device (its MAC, else its serial) a conflict says answers at this one's
+/// address: cameras that share a factory address, told apart only at layer 2.
+pub fn other_at_address(claim: &str) -> Option<&str> {
+    claim.strip_prefix(ANOTHER_AT_ADDRESS)?.split_once(") answers at its address").map(|(who, _)| who)
+}
+
 pub fn merge(devices: &mut Vec<Device>, s: Sighting) -> Merged {
     let mut m = Merger::new(std::mem::take(devices));
     let merged = m.merge(s);

@@ -6,7 +6,7 @@ pub mod file;
 mod merge;
 pub mod store;
 
-pub use merge::{merge, Merged, Merger};
+pub use merge::{merge, other_at_address, Merged, Merger};
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;

@@ -117,11 +117,21 @@ fn address_targets(
         let here = a.target.parse::<std::net::SocketAddr>().ok().map(|s| s.ip());
         let target = std::net::IpAddr::V4(ifc.address);
         let label = |d: &crate::inventory::Device| d.target().map(|t| t.label()).unwrap_or_else(|| d.id.clone());
-        let sharing: Vec<&crate::inventory::Device> =
-            inventory.iter().filter(|d| here.is_some() && d.address == here).collect();
+        // The devices answering at this address: the inventory's, and those its conflicts
+        // say answer there too (the inventory keeps one device per address).
+        let mut sharing: Vec<String> = Vec::new();
+        for d in inventory.iter().filter(|d| here.is_some() && d.address == here) {
+            sharing.push(d.mac.clone().or_else(|| d.serial.clone()).unwrap_or_else(|| "MAC unknown".into()));
+            for c in &d.conflicts {
+                if let Some(who) = crate::inventory::other_at_address(&c.claim) {
+                    if !sharing.iter().any(|s| s == who) {
+                        sharing.push(who.to_string());
+                    }
+                }
+            }
+        }
         if sharing.len() > 1 {
-            let macs: Vec<String> =
-                sharing.iter().map(|d| d.mac.clone().unwrap_or_else(|| "MAC unknown".into())).collect();
+            let macs = &sharing;
             site.address_blocked.insert(
                 a.target.clone(),
                 format!(
