@@ -52,10 +52,7 @@ fn readings(audit: &str) -> BTreeMap<String, BTreeMap<String, serde_json::Value>
 async fn a_golden_cameras_baseline_leaves_every_other_camera_with_its_settings() {
     let fleet = Fleet::start(FleetConfig::for_tests(3, Profile::HikvisionCurrent)).await.unwrap();
     let home = Home::new("golden");
-    let doc = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() });
-    let file = home.dir.join("fleet.json");
-    std::fs::write(&file, doc.to_string()).unwrap();
-    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    crate::import_fleet(&home, &fleet).await;
     let golden = fleet.devices()[0].address.to_string();
 
     // The integrator sets the reference camera up.
@@ -114,10 +111,7 @@ async fn a_golden_cameras_baseline_leaves_every_other_camera_with_its_settings()
 async fn a_backup_goes_back_only_to_its_own_camera_keeps_its_name_and_is_recorded() {
     let fleet = Fleet::start(FleetConfig::for_tests(2, Profile::HikvisionCurrent)).await.unwrap();
     let home = Home::new("restore");
-    let doc = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() });
-    let file = home.dir.join("fleet.json");
-    std::fs::write(&file, doc.to_string()).unwrap();
-    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    crate::import_fleet(&home, &fleet).await;
     let site = ["--management-host", "127.0.0.1", "--ntp-server", "192.0.2.1"];
     let first = home.run(&[&["apply", "--yes", "--json", "--timeout", "5"][..], &site].concat()).await;
     assert!(first.ok, "{}", first.text);
@@ -310,10 +304,7 @@ async fn a_mixed_site_moves_to_its_address_plan_and_a_camera_that_does_not_come_
 async fn cameras_that_share_an_address_are_left_to_sadp_with_their_macs() {
     let fleet = Fleet::start(FleetConfig::for_tests(1, Profile::HikvisionCurrent)).await.unwrap();
     let home = Home::new("shared-address");
-    let doc = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() });
-    let file = home.dir.join("fleet.json");
-    std::fs::write(&file, doc.to_string()).unwrap();
-    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    crate::import_fleet(&home, &fleet).await;
     // A second camera answers at the same address (another MAC, another serial).
     let d = &fleet.devices()[0];
     let twin = serde_json::json!({ "devices": [{ "address": d.address, "http_port": d.http_port,

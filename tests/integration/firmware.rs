@@ -23,10 +23,7 @@ async fn legacy_site(tag: &str) -> (Fleet, Home, Vec<String>) {
 async fn legacy_cameras(tag: &str, n: usize) -> (Fleet, Home, Vec<String>) {
     let fleet = Fleet::start(FleetConfig::for_tests(n, Profile::HikvisionLegacy)).await.unwrap();
     let home = Home::new(tag);
-    let doc = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() });
-    let file = home.dir.join("fleet.json");
-    std::fs::write(&file, doc.to_string()).unwrap();
-    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    crate::import_fleet(&home, &fleet).await;
     let image = home.dir.join("IPC_R0_EN_STD_5.5.0_170725.dav");
     std::fs::write(&image, portcullis_sim::firmware::image("hikvision", &["DS-2CD2xx2F-I"], FIXED, 256 * 1024))
         .unwrap();
@@ -151,10 +148,7 @@ async fn onvif_cameras_below_the_sites_minimum_are_upgraded_by_start_firmware_up
     f.unsupported = vec!["StartFirmwareUpgrade".into()];
     older.set_faults(f);
     let home = Home::new("firmware-onvif");
-    let doc = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() });
-    let file = home.dir.join("fleet.json");
-    std::fs::write(&file, doc.to_string()).unwrap();
-    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    crate::import_fleet(&home, &fleet).await;
     let baseline = home.dir.join("site.toml");
     std::fs::write(
         &baseline,

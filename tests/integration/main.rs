@@ -50,6 +50,15 @@ fn a_short_password_shows_only_as_a_whole_word() {
     assert!(shows_password("xSim-abcdefgh7y", "Sim-abcdefgh7"));
 }
 
+/// The simulator's fleet file written into `home`, imported into its inventory.
+pub async fn import_fleet(home: &Home, fleet: &portcullis_sim::Fleet) {
+    let doc = serde_json::json!({ "generator": "portcullis-sim", "devices": fleet.devices() });
+    let file = home.dir.join("fleet.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let imported = home.run(&["inventory", "import", file.to_str().unwrap()]).await;
+    assert!(imported.ok, "{}", imported.text);
+}
+
 /// A site baseline for the simulator's quick restarts: the built-in Hikvision baseline,
 /// the test site's management host and NTP server, and `reboot_s` (a camera not back by
 /// then is not coming). Written into `home`; its path.

@@ -6,7 +6,7 @@
 //! its interface set back. The inventory, the vault and the certificate pins follow it
 //! in the task that runs the moves (`tasks::apply`).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::*;
@@ -14,7 +14,6 @@ use crate::site::addresses::Interface;
 
 /// Ports that mark an address as someone's: a camera's web, RTSP and SDK ports.
 const IN_USE_PORTS: [u16; 4] = [80, 443, 554, 8000];
-const PROBE: Duration = Duration::from_millis(800);
 const POLL: Duration = Duration::from_millis(500);
 
 impl Run<'_> {
@@ -211,19 +210,18 @@ async fn in_use(address: std::net::Ipv4Addr, like: &Target) -> Option<u16> {
     ports.sort_unstable();
     ports.dedup();
     for port in ports {
-        let addr = SocketAddr::new(IpAddr::V4(address), port);
-        if let Ok(Ok(_)) = tokio::time::timeout(PROBE, tokio::net::TcpStream::connect(addr)).await {
+        if super::ports::accepts(IpAddr::V4(address), port).await {
             return Some(port);
         }
     }
     None
 }
 
-/// A port of the device's old address that still accepts connections, if any.
+/// A port of the device's old address that still accepts connections once the device
+/// has had its moment to close it, if any.
 async fn still_answers(old: &Target) -> Option<u16> {
     for port in old.http_port.into_iter().chain(old.https_port) {
-        let addr = SocketAddr::new(old.address, port);
-        if let Ok(Ok(_)) = tokio::time::timeout(PROBE, tokio::net::TcpStream::connect(addr)).await {
+        if super::ports::closed(old.address, port).await.is_err() {
             return Some(port);
         }
     }

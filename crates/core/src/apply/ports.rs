@@ -17,16 +17,21 @@ pub fn port_of(setting: Setting, target: &Target) -> Option<u16> {
     }
 }
 
+/// Whether something accepts a TCP connection at `address:port` now (one try).
+pub async fn accepts(address: IpAddr, port: u16) -> bool {
+    let to = SocketAddr::new(address, port);
+    matches!(tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(to)).await, Ok(Ok(_)))
+}
+
 /// `Ok` once connecting fails; the device closes the listener just after answering,
 /// so a few tries over two seconds are allowed.
 pub async fn closed(address: IpAddr, port: u16) -> Result<(), String> {
-    let to = SocketAddr::new(address, port);
     for _ in 0..10 {
-        match tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(to)).await {
-            Ok(Ok(_)) => tokio::time::sleep(Duration::from_millis(200)).await,
-            // Refused, unreachable or silently dropped (an IP filter): closed to us.
-            Ok(Err(_)) | Err(_) => return Ok(()),
+        // Refused, unreachable or silently dropped (an IP filter): closed to us.
+        if !accepts(address, port).await {
+            return Ok(());
         }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Err(format!("port {port} still accepts connections"))
 }
