@@ -6,14 +6,29 @@
 # fleet at the same concurrency.
 # SETTINGS lists RTT_MS:CONCURRENCY pairs (default: 100:100 200:100 200:200 250:300 300:300).
 # Targets (issue #3): within 1.3x of the lower bound, at least 10x the HA client.
+#
+# Then the steady state (issue #19): a mixed fleet (Hikvision ISAPI and generic ONVIF)
+# hardened by `portcullis apply`, so that it speaks HTTPS only, and the whole
+# `portcullis audit` process timed at each RTT in STEADY_RTTS (default 20,50) for each
+# size in STEADY_COUNTS (default 300,1000), with Home Assistant's client over HTTPS on the
+# same cameras, the simulator's connection and handshake counts per camera, and the
+# engine's peak memory; then once at STEADY_MEMORY cameras (default 5000; 0 skips it).
+# STEADY=0 skips the steady state. Needs GNU time (Debian: apt-get install time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNTS=${1:-100,1000}
 export PEERS_DIR=${PEERS_DIR:-$(cd ../shared/peers && pwd)}
 export PEERS_WORK=${PEERS_WORK:-${TMPDIR:-/tmp}/onvif-peer-clients}
 [ -x "$PEERS_WORK/venv/bin/python" ] || bash "$PEERS_DIR/setup.sh" "$PEERS_WORK" >/dev/null
-cargo build --locked --release -q -p portcullis-sim -p portcullis-bench
+cargo build --locked --release -q -p portcullis -p portcullis-sim -p portcullis-bench
 for setting in ${SETTINGS:-100:100 200:100 200:200 250:300 300:300}; do
   target/release/portcullis-bench --counts "$COUNTS" --rtt-ms "${setting%%:*}" --concurrency "${setting##*:}" \
     --python "$PEERS_WORK/venv/bin/python"
 done
+[ "${STEADY:-1}" = 0 ] && exit 0
+target/release/portcullis-bench-steady --counts "${STEADY_COUNTS:-300,1000}" --rtt-ms "${STEADY_RTTS:-20,50}" \
+  --python "$PEERS_WORK/venv/bin/python"
+if [ "${STEADY_MEMORY:-5000}" != 0 ]; then
+  target/release/portcullis-bench-steady --counts "${STEADY_MEMORY:-5000}" --rtt-ms "${STEADY_RTTS:-20,50}" \
+    --all-rtts-max 0 --ha-max 0
+fi

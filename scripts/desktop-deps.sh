@@ -7,7 +7,8 @@ set -euo pipefail
 PKGS=(build-essential pkg-config file libssl-dev
   libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  xvfb xauth webkit2gtk-driver imagemagick)
+  xvfb xauth webkit2gtk-driver imagemagick
+  time) # GNU time: the benchmarks' CPU and peak memory of a whole command
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -64,6 +64,11 @@ struct Args {
     /// Print the fleet as indented JSON.
     #[arg(long)]
     pretty: bool,
+    /// Read commands on stdin, one per line, for benchmarks: `latency MS` sets every
+    /// camera's round-trip latency; `traffic` prints one JSON line with what clients have
+    /// cost the cameras so far (connections, TLS handshakes, requests) by vendor.
+    #[arg(long)]
+    control: bool,
     /// Threads answering the cameras' traffic (default: one per core). A benchmark
     /// gives the simulator fewer, so the client it measures keeps a core of its own.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -127,11 +132,72 @@ async fn run(args: Args) -> Result<(), String> {
     });
     let text = if args.pretty { serde_json::to_string_pretty(&doc) } else { serde_json::to_string(&doc) };
     println!("{}", text.map_err(|e| e.to_string())?);
-    until_stopped().await?;
+    if args.control {
+        tokio::select! {
+            r = until_stopped() => r?,
+            r = control(&fleet) => r?,
+        }
+    } else {
+        until_stopped().await?;
+    }
     drop(fleet);
     // Let the Bye datagrams leave before the process ends.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     Ok(())
+}
+
+/// The `--control` commands, until stdin closes.
+async fn control(fleet: &Fleet) -> Result<(), String> {
+    use std::io::Write;
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let answer = match words.as_slice() {
+            ["latency", ms] => match ms.parse::<u64>() {
+                Ok(ms) => {
+                    for cam in fleet.cameras() {
+                        let mut faults = cam.faults();
+                        faults.latency_ms = ms;
+                        cam.set_faults(faults);
+                    }
+                    serde_json::json!({ "latency_ms": ms })
+                }
+                Err(e) => serde_json::json!({ "error": format!("latency {ms:?}: {e}") }),
+            },
+            ["traffic"] => traffic(fleet),
+            _ => serde_json::json!({ "error": format!("unknown command {line:?} (latency MS | traffic)") }),
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{answer}").and_then(|()| out.flush()).map_err(|e| e.to_string())?;
+    }
+    // Stdin closed: run on until stopped, as without --control.
+    until_stopped().await
+}
+
+/// The traffic counters summed by vendor, with the number of cameras of each.
+fn traffic(fleet: &Fleet) -> serde_json::Value {
+    let mut by_vendor = serde_json::Map::new();
+    for cam in fleet.cameras() {
+        let vendor = format!("{:?}", cam.state().identity.vendor).to_lowercase();
+        let c = cam.traffic.count();
+        let entry = by_vendor.entry(vendor).or_insert_with(|| {
+            serde_json::json!({
+                "cameras": 0, "connections": 0, "tls_full": 0, "tls_resumed": 0, "requests": 0
+            })
+        });
+        for (key, add) in [
+            ("cameras", 1),
+            ("connections", c.connections),
+            ("tls_full", c.tls_full),
+            ("tls_resumed", c.tls_resumed),
+            ("requests", c.requests),
+        ] {
+            let sum = entry[key].as_u64().unwrap_or(0) + add;
+            entry[key] = sum.into();
+        }
+    }
+    serde_json::json!({ "traffic": by_vendor })
 }
 
 fn main() -> ExitCode {

@@ -1,0 +1,364 @@
+//! `portcullis-bench-steady`: the audit people run most, timed as they run it. A mixed
+//! simulated fleet (Hikvision ISAPI and generic ONVIF) is hardened once with
+//! `portcullis apply`, so every camera speaks HTTPS with a certificate from the site
+//! CA (the steady state); then the whole `portcullis audit` process (start-up, vault,
+//! every camera) is timed at each round-trip latency, with its CPU and peak memory
+//! (GNU time), and the simulator's counters give the connections, TLS handshakes and
+//! requests each camera cost. Home Assistant's ONVIF client reads the same cameras over
+//! HTTPS in the same run.
+//!
+//! The round-trip bound: the dependent round trips one camera of each vendor needs are
+//! counted (an audit of that camera alone at 250 ms, less the start-up, divided by the
+//! latency; other profiles count as the longest), and with at most `concurrency`
+//! cameras in flight the whole audit cannot take less than
+//! `max(longest, sum over cameras / concurrency)` of them.
+//! (`serde_json::Value` indexing yields `Null` for a missing key; it cannot panic.)
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::indexing_slicing)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(name = "portcullis-bench-steady")]
+struct Args {
+    /// Fleet sizes.
+    #[arg(long, value_delimiter = ',', default_value = "300,1000")]
+    counts: Vec<usize>,
+    /// Round-trip latencies to time the audit at, in milliseconds.
+    #[arg(long, value_delimiter = ',', default_value = "20,50")]
+    rtt_ms: Vec<u64>,
+    /// The CLI under test.
+    #[arg(long, default_value = "target/release/portcullis")]
+    portcullis: PathBuf,
+    /// The simulator.
+    #[arg(long, default_value = "target/release/portcullis-sim")]
+    sim: PathBuf,
+    /// Cameras audited at once (the CLI's default).
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Python with onvif-zeep-async (the peers' venv); skip the comparison if absent.
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// The comparison script.
+    #[arg(long, default_value = "scripts/bench/ha_onvif_reads.py")]
+    ha_script: PathBuf,
+    /// Fleet size up to which Home Assistant's client is also timed (it is slow).
+    #[arg(long, default_value_t = 1000)]
+    ha_max: usize,
+    /// Only the largest latency for fleets above this size (a memory measurement).
+    #[arg(long, default_value_t = 1000)]
+    all_rtts_max: usize,
+}
+
+/// The simulator, driven through its `--control` stdin.
+struct Sim {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    fleet: serde_json::Value,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Sim {
+    fn start(path: &Path, count: usize) -> anyhow::Result<Sim> {
+        let mut child = Command::new(path)
+            .args(["--count", &count.to_string(), "--profile", "mixed", "--ephemeral", "--no-multicast"])
+            .args(["--base-address", "127.10.0.1", "--threads", "1", "--control"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {}", path.display()))?;
+        let stdin = child.stdin.take().context("simulator stdin")?;
+        let mut stdout = BufReader::new(child.stdout.take().context("simulator stdout")?);
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        let fleet = serde_json::from_str(&line).context("the simulator's fleet JSON")?;
+        Ok(Sim { child, stdin, stdout, fleet })
+    }
+
+    fn command(&mut self, line: &str) -> anyhow::Result<serde_json::Value> {
+        writeln!(self.stdin, "{line}")?;
+        self.stdin.flush()?;
+        let mut answer = String::new();
+        self.stdout.read_line(&mut answer)?;
+        let v: serde_json::Value = serde_json::from_str(&answer).context("the simulator's answer")?;
+        if let Some(e) = v["error"].as_str() {
+            bail!("simulator: {e}");
+        }
+        Ok(v)
+    }
+
+    fn traffic(&mut self) -> anyhow::Result<serde_json::Value> {
+        Ok(self.command("traffic")?["traffic"].clone())
+    }
+}
+
+/// What GNU time measured of one command.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    wall_s: f64,
+    cpu_s: f64,
+    peak_mb: f64,
+}
+
+/// A throwaway data directory with a file vault; every command runs against it.
+struct Home {
+    dir: PathBuf,
+    portcullis: PathBuf,
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.portcullis).arg("creds").arg("lock").envs(self.env()).output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Home {
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("PORTCULLIS_HOME", self.dir.display().to_string()),
+            ("PORTCULLIS_VAULT", "file".into()),
+            ("PORTCULLIS_VAULT_PASSPHRASE", "benchmark only, not a secret".into()),
+        ]
+    }
+
+    /// Run the CLI; fail with its output unless it succeeds.
+    fn run(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = Command::new(&self.portcullis).args(args).envs(self.env()).output()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() {
+            bail!("portcullis {}: {}{}", args.join(" "), text, String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(text)
+    }
+
+    /// Run the CLI under GNU time; its JSON lines must hold no error.
+    fn timed(&self, args: &[&str]) -> anyhow::Result<Measured> {
+        let report = self.dir.join("time.txt");
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%e %U %S %M", "-o"])
+            .arg(&report)
+            .arg(&self.portcullis)
+            .args(args)
+            .envs(self.env())
+            .output()
+            .context("running /usr/bin/time (Debian: apt-get install time)")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let errors = text.lines().filter(|l| l.contains("\"error\":{")).count();
+        if !out.status.success() || errors > 0 {
+            let first = text.lines().find(|l| l.contains("\"error\":{")).unwrap_or_default();
+            bail!("portcullis {}: exit {:?}, {errors} errors; first: {first:.400}", args.join(" "), out.status.code());
+        }
+        let t = std::fs::read_to_string(&report)?;
+        let f: Vec<f64> =
+            t.lines().last().unwrap_or_default().split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        if f.len() != 4 {
+            bail!("GNU time said {t:?}");
+        }
+        Ok(Measured { wall_s: f[0], cpu_s: f[1] + f[2], peak_mb: f[3] / 1024.0 })
+    }
+}
+
+/// The counters' growth between two readings, per camera, by vendor.
+fn per_camera(before: &serde_json::Value, after: &serde_json::Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(vendors) = after.as_object() {
+        for (vendor, a) in vendors {
+            let b = &before[vendor];
+            let n = a["cameras"].as_f64().unwrap_or(1.0).max(1.0);
+            let d = |k: &str| (a[k].as_f64().unwrap_or(0.0) - b[k].as_f64().unwrap_or(0.0)) / n;
+            parts.push(format!(
+                "{vendor}: {:.2} conn, {:.2} full + {:.2} resumed TLS, {:.1} req",
+                d("connections"),
+                d("tls_full"),
+                d("tls_resumed"),
+                d("requests")
+            ));
+        }
+    }
+    parts.join("; ")
+}
+
+/// The devices Home Assistant's client can log in to after apply (their password is the
+/// one the simulator printed: not activated by us), reached over HTTPS.
+fn ha_fleet(sim: &Sim) -> serde_json::Value {
+    let devices: Vec<serde_json::Value> = sim.fleet["devices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["onvif_url"].is_string() && d["https_port"].is_u64())
+        .filter(|d| matches!(d["profile"].as_str(), Some("generic-onvif" | "hikvision-current")))
+        .map(|d| {
+            serde_json::json!({
+                "address": format!("https://{}", d["address"].as_str().unwrap_or_default()),
+                "http_port": d["https_port"],
+                "password": d["password"],
+                "onvif_url": d["onvif_url"],
+            })
+        })
+        .collect();
+    serde_json::json!({ "devices": devices })
+}
+
+fn run_ha(args: &Args, python: &Path, fleet: &serde_json::Value, dir: &Path) -> anyhow::Result<(usize, f64)> {
+    let file = dir.join("ha-fleet.json");
+    std::fs::write(&file, fleet.to_string())?;
+    let out = Command::new(python)
+        .arg(&args.ha_script)
+        .arg(&file)
+        .args(["--concurrency", &args.concurrency.to_string()])
+        .output()
+        .context("running the Home Assistant client")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("HA client failed: {text}{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let field = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string());
+    let devices = field("devices=").context("no devices= from the HA client")?.parse()?;
+    let secs = field("wall_seconds=").context("no wall_seconds= from the HA client")?.parse()?;
+    Ok((devices, secs))
+}
+
+/// Latency at which one camera's dependent round trips are counted: long enough that
+/// they outlast the WS-Discovery probe's wait, which runs beside them.
+const COUNTING_RTT_MS: u64 = 250;
+
+/// The dependent round trips one camera of each profile needs: its audit alone at
+/// [`COUNTING_RTT_MS`], less the start-up (an ONVIF camera's audit at no latency, which
+/// waits for no probe), divided by the latency.
+fn round_trips(
+    home: &Home,
+    sim: &mut Sim,
+    singles: &BTreeMap<String, String>,
+) -> anyhow::Result<BTreeMap<String, f64>> {
+    let best_of_three = |address: &str| -> anyhow::Result<f64> {
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            best = best.min(home.timed(&["audit", "--json", "--device", address])?.wall_s);
+        }
+        Ok(best)
+    };
+    sim.command("latency 0")?;
+    let start_up = match singles.get("generic-onvif") {
+        Some(a) => best_of_three(a)?,
+        None => 0.0,
+    };
+    sim.command(&format!("latency {COUNTING_RTT_MS}"))?;
+    let mut trips = BTreeMap::new();
+    for (profile, address) in singles {
+        let at_rtt = best_of_three(address)?;
+        trips.insert(profile.clone(), ((at_rtt - start_up) / (COUNTING_RTT_MS as f64 / 1000.0)).round().max(1.0));
+    }
+    Ok(trips)
+}
+
+/// One camera of each vendor, as `--device` takes it.
+fn one_of_each(sim: &Sim) -> BTreeMap<String, String> {
+    let mut picked = BTreeMap::new();
+    for d in sim.fleet["devices"].as_array().into_iter().flatten() {
+        let profile = d["profile"].as_str().unwrap_or_default();
+        if matches!(profile, "generic-onvif" | "hikvision-current") {
+            picked.entry(profile.to_string()).or_insert_with(|| d["address"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    picked
+}
+
+fn bench(args: &Args, n: usize) -> anyhow::Result<()> {
+    let mut sim = Sim::start(&args.sim, n)?;
+    let dir = std::env::temp_dir().join(format!("pc-bench-steady-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let home = Home { dir: dir.clone(), portcullis: args.portcullis.clone() };
+    let fleet_file = dir.join("fleet.json");
+    std::fs::write(&fleet_file, sim.fleet.to_string())?;
+    home.run(&["inventory", "import", &fleet_file.display().to_string()])?;
+    let started = Instant::now();
+    home.run(&[
+        "apply",
+        "--yes",
+        "--json",
+        "--timeout",
+        "60",
+        "--management-host",
+        "127.0.0.1",
+        "--ntp-server",
+        "192.0.2.1",
+    ])?;
+    println!("N={n}: apply (no latency) {:.1} s; the fleet now speaks HTTPS only", started.elapsed().as_secs_f64());
+    let concurrency = args.concurrency.to_string();
+    let audit = ["audit", "--json", "--timeout", "60", "--concurrency", &concurrency];
+    home.timed(&audit)?; // the vault's key is held from here on, as for a second command
+    let rtts: Vec<u64> = if n > args.all_rtts_max {
+        args.rtt_ms.iter().max().copied().into_iter().collect()
+    } else {
+        args.rtt_ms.clone()
+    };
+    let singles = one_of_each(&sim);
+    let trips = round_trips(&home, &mut sim, &singles)?;
+    for &rtt in &rtts {
+        let devices: Vec<&serde_json::Value> = sim.fleet["devices"].as_array().into_iter().flatten().collect();
+        let longest = trips.values().copied().fold(1.0, f64::max);
+        let sum: f64 = devices
+            .iter()
+            .map(|d| match d["profile"].as_str() {
+                Some(p @ ("generic-onvif" | "hikvision-current")) => trips.get(p).copied().unwrap_or(longest),
+                _ => longest,
+            })
+            .sum();
+        let bound_s = longest.max(sum / args.concurrency as f64) * rtt as f64 / 1000.0;
+
+        sim.command(&format!("latency {rtt}"))?;
+        let before = sim.traffic()?;
+        let m = home.timed(&audit)?;
+        let after = sim.traffic()?;
+        let ha = match (&args.python, n <= args.ha_max) {
+            (Some(py), true) => Some(run_ha(args, py, &ha_fleet(&sim), &dir)?),
+            _ => None,
+        };
+        println!(
+            "N={n} RTT={rtt} ms: audit {:.2} s, bound {bound_s:.2} s (trips {trips:?}), ratio {:.2}; CPU {:.2} ms/camera; peak {:.0} MB",
+            m.wall_s,
+            m.wall_s / bound_s,
+            m.cpu_s * 1000.0 / n as f64,
+            m.peak_mb
+        );
+        println!("  per camera: {}", per_camera(&before, &after));
+        if let Some((devices, secs)) = ha {
+            let ours = m.wall_s / n as f64;
+            let theirs = secs / devices.max(1) as f64;
+            println!(
+                "  Home Assistant's client: {devices} cameras in {secs:.2} s ({:.1} ms each; ours {:.1} ms each): {:.1}x",
+                theirs * 1000.0,
+                ours * 1000.0,
+                theirs / ours
+            );
+        }
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    println!(
+        "steady-state audit benchmark: mixed fleet over HTTPS after apply, concurrency {}, simulator on one thread",
+        args.concurrency
+    );
+    for &n in &args.counts {
+        bench(&args, n)?;
+    }
+    Ok(())
+}
