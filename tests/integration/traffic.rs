@@ -46,6 +46,7 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
         );
         assert!(over_http.0 <= 8 && over_https.0 <= 8, "{name}: more connections per audit than before");
         assert!(over_https.1 + over_https.2 <= over_https.0, "{name}: a handshake per HTTPS connection at most");
+        assert_eq!(over_https.1, 1, "{name}: one full TLS handshake per camera per audit, the others resumed");
     }
     drop(fleet);
 }

@@ -156,6 +156,25 @@ pub async fn audit_with(
     client: &crate::driver::http::Client,
     opts: &AuditOptions,
 ) -> DeviceAudit {
+    audit_in_slot(target, creds, choice, client, opts, None).await
+}
+
+/// As [`audit_with`], holding one of `slots` while the device is talked to. The
+/// WS-Discovery probe's wait (a hardened camera never answers: the whole wait elapses)
+/// runs beside the reads and holds no slot, so cameras that cost nothing but a timer do
+/// not keep others waiting.
+async fn audit_in_slot(
+    target: &Target,
+    creds: Option<Credentials>,
+    choice: &BaselineChoice,
+    client: &crate::driver::http::Client,
+    opts: &AuditOptions,
+    slots: Option<&tokio::sync::Semaphore>,
+) -> DeviceAudit {
+    let slot = match slots {
+        Some(s) => s.acquire().await.ok(),
+        None => None,
+    };
     let failed = |e: &Error, protocol, identity| DeviceAudit {
         target: target.label(),
         site: None,
@@ -191,22 +210,36 @@ pub async fn audit_with(
         return failed(&Error::NoCredentials { address: target.label() }, Some(protocol), None);
     }
     let wanted: Vec<Setting> = baseline.controls.iter().map(|c| c.setting).collect();
-    let mut posture = match drv.read_posture(&wanted).await {
-        Ok(p) => p,
-        Err(e) => return failed(&e, Some(protocol), None),
+    // Whether an ISAPI camera answers WS-Discovery is best asked the way an attacker
+    // would: a probe, sent now so that its wait runs beside the reads (it is used only
+    // when the reads leave the answer unknown).
+    let probe = match (protocol, target.wsd_port) {
+        (Protocol::Isapi, Some(port)) => {
+            Some(tokio::spawn(crate::discover::probe::unicast((target.address, port).into(), opts.discovery_wait)))
+        }
+        _ => None,
     };
-    // Whether the camera answers WS-Discovery is best asked the way an attacker would.
+    let read = drv.read_posture(&wanted).await;
+    drop(slot);
+    let mut posture = match read {
+        Ok(p) => p,
+        Err(e) => {
+            probe.inspect(|p| p.abort());
+            return failed(&e, Some(protocol), None);
+        }
+    };
     if protocol == Protocol::Isapi && !matches!(posture.get(Setting::DiscoveryOnvif), Some(Reading::Known(_))) {
-        let reading = match target.wsd_port {
-            Some(port) => {
-                match crate::discover::probe::unicast((target.address, port).into(), opts.discovery_wait).await {
-                    Ok(found) => Reading::Known(Value::Bool(!found.is_empty())),
-                    Err(e) => Reading::Unknown(format!("WS-Discovery probe: {e}")),
-                }
-            }
+        let reading = match probe {
+            Some(p) => match p.await {
+                Ok(Ok(found)) => Reading::Known(Value::Bool(!found.is_empty())),
+                Ok(Err(e)) => Reading::Unknown(format!("WS-Discovery probe: {e}")),
+                Err(e) => Reading::Unknown(format!("WS-Discovery probe: {e}")),
+            },
             None => Reading::Unknown("no WS-Discovery port known".into()),
         };
         posture.set(Setting::DiscoveryOnvif, reading);
+    } else if let Some(p) = probe {
+        p.abort();
     }
     let findings = eval::evaluate(baseline, &posture);
     DeviceAudit {
@@ -233,16 +266,22 @@ where
     F: Fn(&Target) -> Option<Credentials> + 'a,
 {
     let concurrency = opts.concurrency.max(1);
+    let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let opts = Arc::new(opts);
     let baseline = Arc::new(baseline);
     stream::iter(targets)
         .map(move |t| {
             let creds = credentials_for(&t);
-            let (baseline, client, opts) = (baseline.clone(), client.clone(), opts.clone());
-            async move { audit_with(&t, creds, &baseline, &client, &opts).await }
+            let (baseline, client, opts, slots) = (baseline.clone(), client.clone(), opts.clone(), slots.clone());
+            async move { audit_in_slot(&t, creds, &baseline, &client, &opts, Some(&slots)).await }
         })
-        .buffer_unordered(concurrency)
+        // The slots bound the devices talked to at once; more may be waiting out their
+        // WS-Discovery probe, which costs them nothing.
+        .buffer_unordered(concurrency.saturating_mul(WAITING_PER_SLOT))
 }
+
+/// Devices alive per concurrency slot (talking, or waiting for a probe's answer).
+const WAITING_PER_SLOT: usize = 8;
 
 /// The site's score: the mean of the device scores that could be computed.
 pub fn site_score(audits: &[DeviceAudit]) -> Option<u8> {

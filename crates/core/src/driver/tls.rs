@@ -155,6 +155,11 @@ impl LivePins {
     }
 }
 
+/// Idle connections kept per device (as many as a driver asks at once: the ONVIF reads),
+/// and for how long (see `client_with_pins`).
+const POOL_IDLE_PER_DEVICE: usize = 8;
+const POOL_IDLE: Duration = Duration::from_secs(5);
+
 fn client_with_pins(timeout: Duration, pins: LivePins, site_ca: Option<Arc<rustls::RootCertStore>>) -> Result<Client> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -178,12 +183,17 @@ fn client_with_pins(timeout: Duration, pins: LivePins, site_ca: Option<Arc<rustl
     reqwest::Client::builder()
         .connect_timeout(timeout)
         .use_preconfigured_tls(tls)
-        .pool_idle_timeout(Duration::from_secs(30))
+        // A device's connection is kept for its next request, not for the whole run:
+        // an audit of thousands of cameras would otherwise hold every one of their
+        // connections (and their buffers) to the end. A later step that finds none
+        // reconnects and resumes the TLS session.
+        .pool_max_idle_per_host(POOL_IDLE_PER_DEVICE)
+        .pool_idle_timeout(POOL_IDLE)
         // A redirect would replay a request (and its body: a password, a key) to
         // wherever the device says. Devices are reached where we know them, or not at all.
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map(|c| Client::new(Arc::new(Network { http: c, pins }), timeout))
+        .map(|c| Client::new(Arc::new(Network { http: c, pins, first_contact: Default::default() }), timeout))
         .map_err(|e| Error::Local(format!("HTTP client: {e}")))
 }
 

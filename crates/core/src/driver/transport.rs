@@ -102,11 +102,55 @@ pub(crate) struct Network {
     pub http: reqwest::Client,
     /// What the client's handshakes checked: says why one was refused.
     pub pins: super::tls::LivePins,
+    /// Which HTTPS servers this run has reached once (see [`FirstContact`]).
+    pub first_contact: FirstContact,
+}
+
+/// One full TLS handshake per device per run (issue #19): the first exchange with an
+/// HTTPS server goes alone, and requests made meanwhile wait for it; then they find its
+/// connection idle in the pool, or resume its TLS session on a connection of their own.
+/// Without this, the protocol probe and the clock, asked at once, cost two full
+/// handshakes: a camera's CPU spends tens of milliseconds on each, far more than the
+/// round trip this waits. Whatever the first exchange's outcome, the others go on
+/// without waiting, so a device that does not answer costs one timeout, not one each.
+#[derive(Debug, Default)]
+pub(crate) struct FirstContact {
+    servers: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<bool>>>>,
+}
+
+impl FirstContact {
+    /// The gate of this server (`host:port`): held while it is first reached.
+    fn gate(&self, authority: &str) -> Option<Arc<tokio::sync::Mutex<bool>>> {
+        let mut servers = self.servers.lock().ok()?;
+        Some(servers.entry(authority.to_string()).or_default().clone())
+    }
+}
+
+/// `127.1.0.1:443` of `https://127.1.0.1:443/onvif/device_service`; `None` for plain HTTP.
+fn https_authority(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("https://")?;
+    Some(rest.split('/').next().unwrap_or(rest))
 }
 
 #[async_trait::async_trait]
 impl Exchange for Network {
     async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError> {
+        let Some(gate) = https_authority(&request.url).and_then(|a| self.first_contact.gate(a)) else {
+            return self.send(request).await;
+        };
+        let mut reached = gate.lock().await;
+        if *reached {
+            drop(reached);
+            return self.send(request).await;
+        }
+        let reply = self.send(request).await;
+        *reached = true;
+        reply
+    }
+}
+
+impl Network {
+    async fn send(&self, request: Request) -> Result<Reply, ExchangeError> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| ExchangeError::Unreachable(format!("method {}: {e}", request.method)))?;
         let mut r = self.http.request(method, &request.url).timeout(request.timeout);
@@ -149,9 +193,7 @@ impl Exchange for Network {
         let body = String::from_utf8_lossy(&bytes).into_owned();
         Ok(Reply { status, challenges, body, bytes: None })
     }
-}
 
-impl Network {
     /// Why an exchange failed: a refused certificate change is told apart (the
     /// handshake recorded it), everything else by its innermost cause.
     fn failure(&self, url: &str, e: &reqwest::Error) -> ExchangeError {
