@@ -200,7 +200,7 @@ mod tests {
                 score: Some(64),
                 error: None,
             };
-            s.ws.snapshots.save("2026-11-28T10:00:00Z", "t", "builtin", vec![audit]).unwrap();
+            s.ws.snapshots.save("2026-11-28T10:00:00Z", "t", "builtin", &[audit]).unwrap();
         }
         let s = Session::open(&home, vault(), None).unwrap();
         assert_eq!(s.audits().unwrap().get("127.1.0.1:80").and_then(|a| a.score), Some(64));

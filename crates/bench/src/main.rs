@@ -14,8 +14,10 @@
 //! (`serde_json::Value` indexing yields `Null` for a missing key; it cannot panic.)
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::indexing_slicing)]
 
+mod ha;
+
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -165,28 +167,14 @@ fn run_audit(args: &Args, fleet: &Fleet) -> anyhow::Result<AuditRun> {
     })
 }
 
-fn run_ha(args: &Args, python: &PathBuf, fleet: &Fleet) -> anyhow::Result<Duration> {
+fn run_ha(args: &Args, python: &Path, fleet: &Fleet) -> anyhow::Result<Duration> {
     let dir = std::env::temp_dir().join(format!("pc-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let file = dir.join("fleet.json");
-    std::fs::write(&file, &fleet.json)?;
-    let out = Command::new(python)
-        .arg(&args.ha_script)
-        .arg(&file)
-        .args(["--concurrency", &args.concurrency.to_string()])
-        .output()
-        .context("running the Home Assistant client")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        bail!("HA client failed: {text}{}", String::from_utf8_lossy(&out.stderr));
+    let run = ha::run(python, &args.ha_script, &fleet.json, args.concurrency, &dir)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if run.devices == 0 {
+        bail!("the HA client read no camera");
     }
-    let secs: f64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("wall_seconds="))
-        .context("no wall_seconds from the HA client")?
-        .trim()
-        .parse()?;
-    Ok(Duration::from_secs_f64(secs))
+    Ok(Duration::from_secs_f64(run.seconds))
 }
 
 fn main() -> anyhow::Result<()> {

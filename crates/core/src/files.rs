@@ -132,6 +132,11 @@ pub fn create_new_private(path: &Path) -> std::io::Result<std::fs::File> {
     platform::create_new_private(path)
 }
 
+/// The page cache of each sled database (sled's default is 1 GiB): the stores are read
+/// a record at a time or once per command, and a site's audit of thousands of cameras
+/// must stay within a laptop's means (issue #19: under 150 MB for 5,000).
+const SLED_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Open a sled database, waiting briefly for the lock a database just closed in this
 /// process may still hold: sled releases it from a background thread after the last
 /// handle is dropped, so reopening at once (the desktop switching data directories)
@@ -139,7 +144,7 @@ pub fn create_new_private(path: &Path) -> std::io::Result<std::fs::File> {
 pub fn open_sled(path: &Path) -> std::result::Result<sled::Db, sled::Error> {
     let mut waited = std::time::Duration::ZERO;
     loop {
-        match sled::open(path) {
+        match sled::Config::new().path(path).cache_capacity(SLED_CACHE_BYTES).open() {
             // sled says so only in words (an `Other` I/O error).
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && waited.as_secs() < 2 => {
                 std::thread::sleep(std::time::Duration::from_millis(50));

@@ -12,17 +12,14 @@ use crate::audit::DeviceAudit;
 use crate::error::{Error, Result};
 
 /// Each device's most recent audit that is still current: none of the changes in
-/// `history` came after it (a changed device must be audited again).
+/// `history` came after it (a changed device must be audited again). `latest` holds
+/// each device's last audit with the time of its run ([`Snapshots::latest`]).
 pub fn current_audits(
-    snapshots: &[Snapshot],
+    latest: Vec<(String, DeviceAudit)>,
     history: &[crate::history::Record],
 ) -> std::collections::BTreeMap<String, (String, DeviceAudit)> {
-    let mut latest: std::collections::BTreeMap<String, (String, DeviceAudit)> = Default::default();
-    for s in snapshots {
-        for d in &s.devices {
-            latest.insert(d.target.clone(), (s.time.clone(), d.clone()));
-        }
-    }
+    let mut latest: std::collections::BTreeMap<String, (String, DeviceAudit)> =
+        latest.into_iter().map(|(time, d)| (d.target.clone(), (time, d))).collect();
     let mut last_change: std::collections::HashMap<&str, &str> = Default::default();
     for r in history {
         last_change.insert(r.change.device.as_str(), r.time.as_str());
@@ -53,7 +50,13 @@ pub struct Snapshot {
 
 #[derive(Debug)]
 pub struct Snapshots {
+    /// Every run, by id.
     tree: sled::Tree,
+    /// Each device's last run (its id), by target: what plans and the app start from
+    /// is read from those runs only, not from every run ever kept. (Ids, not the audits:
+    /// sled rewrites whole pages, and pages of thousands of audits cost it tens of
+    /// megabytes per save.)
+    latest: sled::Tree,
     db: sled::Db,
 }
 
@@ -65,18 +68,62 @@ impl Snapshots {
     pub fn open(home: &Path) -> Result<Snapshots> {
         let db = crate::files::open_sled(&home.join("snapshots.sled")).map_err(local)?;
         let tree = db.open_tree("audits").map_err(local)?;
-        Ok(Snapshots { tree, db })
+        let latest = db.open_tree("latest").map_err(local)?;
+        let s = Snapshots { tree, latest, db };
+        if s.latest.is_empty() && !s.tree.is_empty() {
+            // Kept before the index existed: build it once from every run.
+            for run in s.all()? {
+                s.index(run.id, &run.devices)?;
+            }
+            s.db.flush().map_err(local)?;
+        }
+        Ok(s)
+    }
+
+    /// Make this run its devices' latest.
+    fn index(&self, id: u64, devices: &[DeviceAudit]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for d in devices {
+            batch.insert(d.target.as_bytes(), &id.to_be_bytes());
+        }
+        self.latest.apply_batch(batch).map_err(local)
+    }
+
+    /// Each device's last audit, with the time of its run.
+    pub fn latest(&self) -> Result<Vec<(String, DeviceAudit)>> {
+        let mut wanted: std::collections::BTreeMap<u64, std::collections::HashSet<String>> = Default::default();
+        for kv in self.latest.iter() {
+            let (target, id) = kv.map_err(local)?;
+            let id = <[u8; 8]>::try_from(id.as_ref()).map_err(|_| local("a malformed run id"))?;
+            wanted.entry(u64::from_be_bytes(id)).or_default().insert(String::from_utf8_lossy(&target).into_owned());
+        }
+        let mut out = Vec::new();
+        for (id, targets) in wanted {
+            let Some(run) = self.get(id)? else { continue };
+            out.extend(run.devices.into_iter().filter(|d| targets.contains(&d.target)).map(|d| (run.time.clone(), d)));
+        }
+        Ok(out)
     }
 
     /// Save a run; its `id` is assigned here. Flushed before returning.
-    pub fn save(&self, time: &str, operator: &str, baseline: &str, devices: Vec<DeviceAudit>) -> Result<Snapshot> {
+    pub fn save(&self, time: &str, operator: &str, baseline: &str, devices: &[DeviceAudit]) -> Result<u64> {
         // One writer at a time is enough here: audits are run by hand, one after another.
         let last = self.tree.last().map_err(local)?;
         let id = last.and_then(|(k, _)| <[u8; 8]>::try_from(k.as_ref()).ok()).map_or(1, |k| u64::from_be_bytes(k) + 1);
-        let s = Snapshot { id, time: time.into(), operator: operator.into(), baseline: baseline.into(), devices };
-        self.tree.insert(id.to_be_bytes(), serde_json::to_vec(&s).map_err(local)?).map_err(local)?;
+        /// A [`Snapshot`] as written: the devices borrowed, not copied.
+        #[derive(Serialize)]
+        struct Written<'a> {
+            id: u64,
+            time: &'a str,
+            operator: &'a str,
+            baseline: &'a str,
+            devices: &'a [DeviceAudit],
+        }
+        let run = Written { id, time, operator, baseline, devices };
+        self.tree.insert(id.to_be_bytes(), serde_json::to_vec(&run).map_err(local)?).map_err(local)?;
+        self.index(id, devices)?;
         self.db.flush().map_err(local)?;
-        Ok(s)
+        Ok(id)
     }
 
     /// Every run, oldest first.
@@ -140,7 +187,7 @@ mod tests {
             let s = Snapshots::open(&dir).unwrap();
             for (i, t) in ["2026-11-28T10:00:00Z", "2026-11-28T11:00:00Z", "2026-11-28T12:00:00Z"].iter().enumerate() {
                 let d = DeviceAudit { site: Some("hq".into()), ..audit(10 * i as u8) };
-                s.save(t, "tester", "builtin", vec![d]).unwrap();
+                s.save(t, "tester", "builtin", &[d]).unwrap();
             }
         }
         let s = Snapshots::open(&dir).unwrap();
@@ -152,6 +199,43 @@ mod tests {
         assert_eq!(s.between(Some("2026-11-28T11:00:00Z"), None).unwrap().len(), 2);
         assert_eq!(s.between(None, Some("2026-11-28T10:30:00Z")).unwrap().len(), 1);
         assert_eq!(s.get(all[1].id).unwrap().unwrap(), all[1]);
+        let latest = s.latest().unwrap();
+        assert_eq!(latest.len(), 1, "one device, audited three times");
+        assert_eq!((latest[0].0.as_str(), latest[0].1.score), ("2026-11-28T12:00:00Z", Some(20)));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn runs_kept_before_the_latest_index_existed_are_indexed_when_opened() {
+        let dir = std::env::temp_dir().join(format!("pc-snapshots-old-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            // As an earlier version kept them: runs only.
+            let db = crate::files::open_sled(&dir.join("snapshots.sled")).unwrap();
+            let tree = db.open_tree("audits").unwrap();
+            for (id, (time, target, score)) in [
+                ("2026-11-28T10:00:00Z", "a:80", 10),
+                ("2026-11-28T11:00:00Z", "a:80", 20),
+                ("2026-11-28T11:00:00Z", "b:80", 30),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let run = Snapshot {
+                    id: id as u64 + 1,
+                    time: time.into(),
+                    operator: "t".into(),
+                    baseline: "builtin".into(),
+                    devices: vec![DeviceAudit { target: target.into(), ..audit(score) }],
+                };
+                tree.insert((id as u64 + 1).to_be_bytes(), serde_json::to_vec(&run).unwrap()).unwrap();
+            }
+            db.flush().unwrap();
+        }
+        let s = Snapshots::open(&dir).unwrap();
+        let latest: Vec<(String, Option<u8>)> =
+            s.latest().unwrap().into_iter().map(|(_, d)| (d.target, d.score)).collect();
+        assert_eq!(latest, [("a:80".to_string(), Some(20)), ("b:80".to_string(), Some(30))]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -189,7 +273,8 @@ mod tests {
         };
         // b changed after its audit (a millisecond-stamped record in the same minute).
         let history = [record("a:80", "2026-11-28T10:30:00.000Z"), record("b:80", "2026-11-28T11:00:00.500Z")];
-        let current = current_audits(&snaps, &history);
+        let latest = snaps.iter().flat_map(|s| s.devices.iter().map(|d| (s.time.clone(), d.clone()))).collect();
+        let current = current_audits(latest, &history);
         assert_eq!(current.keys().collect::<Vec<_>>(), ["a:80"]);
         let a = current["a:80"].1.clone();
         assert_eq!((a.score, a.error.map(|e| e.code)), (Some(20), Some("x".to_string())));

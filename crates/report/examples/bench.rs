@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         let store = Snapshots::open(&home)?;
         for s in sample::snapshots(n, &baseline) {
-            store.save(&s.time, &s.operator, &s.baseline, s.devices)?;
+            store.save(&s.time, &s.operator, &s.baseline, &s.devices)?;
         }
     }
     // The history's key lives in the home's own (file) vault, as the binary expects.

@@ -105,6 +105,10 @@ pub struct FleetConfig {
     pub port_offset: Option<u16>,
     pub ephemeral: bool,
     pub seed: u64,
+    /// The first camera's index: identities (MAC, serial, name) and the mixed profile
+    /// follow the index, so fleets of several simulator processes (a process may hold
+    /// only so many sockets) do not share identities.
+    pub first_index: usize,
     /// Answer WS-Discovery and SADP multicast (sockets pinned to `multicast_interface`).
     pub multicast: bool,
     pub multicast_interface: Ipv4Addr,
@@ -138,6 +142,7 @@ impl Default for FleetConfig {
             port_offset: None,
             ephemeral: false,
             seed: 1,
+            first_index: 0,
             multicast: true,
             multicast_interface: Ipv4Addr::LOCALHOST,
             reboot_seconds: 5.0,

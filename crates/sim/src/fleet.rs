@@ -89,11 +89,13 @@ impl Fleet {
         let ports = config.port_plan().numbers();
         let mut cameras = Vec::with_capacity(config.count);
         let mut profiles = Vec::with_capacity(config.count);
-        for index in 0..config.count {
-            let over = config.override_for(index);
+        for position in 0..config.count {
+            let index = config.first_index + position;
+            let over = config.override_for(position);
             let profile = over.and_then(|o| o.profile).unwrap_or_else(|| config.profile.for_index(index));
-            let address =
-                config.address_of(index).ok_or(FleetError::OutOfAddresses { index, base: config.base_address })?;
+            let address = config
+                .address_of(position)
+                .ok_or(FleetError::OutOfAddresses { index: position, base: config.base_address })?;
             let blueprint = Blueprint {
                 profile,
                 index,

@@ -15,6 +15,9 @@
 //! (`serde_json::Value` indexing yields `Null` for a missing key; it cannot panic.)
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::indexing_slicing)]
 
+#[path = "../ha.rs"]
+mod ha;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -56,26 +59,27 @@ struct Args {
     all_rtts_max: usize,
 }
 
-/// The simulator, driven through its `--control` stdin.
-struct Sim {
+/// One simulator process, driven through its `--control` stdin.
+struct SimProcess {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     fleet: serde_json::Value,
 }
 
-impl Drop for Sim {
+impl Drop for SimProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-impl Sim {
-    fn start(path: &Path, count: usize) -> anyhow::Result<Sim> {
+impl SimProcess {
+    fn start(path: &Path, count: usize, base: &str, first_index: usize) -> anyhow::Result<SimProcess> {
         let mut child = Command::new(path)
             .args(["--count", &count.to_string(), "--profile", "mixed", "--ephemeral", "--no-multicast"])
-            .args(["--base-address", "127.10.0.1", "--threads", "1", "--control"])
+            .args(["--first-index", &first_index.to_string(), "--seed", &(first_index + 1).to_string()])
+            .args(["--base-address", base, "--threads", "1", "--control"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -86,7 +90,7 @@ impl Sim {
         let mut line = String::new();
         stdout.read_line(&mut line)?;
         let fleet = serde_json::from_str(&line).context("the simulator's fleet JSON")?;
-        Ok(Sim { child, stdin, stdout, fleet })
+        Ok(SimProcess { child, stdin, stdout, fleet })
     }
 
     fn command(&mut self, line: &str) -> anyhow::Result<serde_json::Value> {
@@ -100,9 +104,59 @@ impl Sim {
         }
         Ok(v)
     }
+}
 
+/// Cameras per simulator process: each camera holds about nine listening sockets, and a
+/// process may open 20,000 descriptors on these machines.
+const CAMERAS_PER_PROCESS: usize = 1500;
+
+/// The fleet, on as many simulator processes as its size needs (each on one thread).
+struct Sim {
+    processes: Vec<SimProcess>,
+    /// Every process's devices, as one simulator prints them.
+    fleet: serde_json::Value,
+}
+
+impl Sim {
+    fn start(path: &Path, count: usize) -> anyhow::Result<Sim> {
+        let mut processes = Vec::new();
+        let mut devices = Vec::new();
+        let mut left = count;
+        while left > 0 {
+            let n = left.min(CAMERAS_PER_PROCESS);
+            // 127.10.0.1, 127.20.0.1, …: 1,500 cameras fit in a /24 … /21 of their own.
+            let base = format!("127.{}.0.1", 10 * (processes.len() + 1));
+            let p = SimProcess::start(path, n, &base, count - left)?;
+            devices.extend(p.fleet["devices"].as_array().cloned().unwrap_or_default());
+            processes.push(p);
+            left -= n;
+        }
+        Ok(Sim { processes, fleet: serde_json::json!({ "devices": devices }) })
+    }
+
+    /// Say this to every process; the last one's answer.
+    fn command(&mut self, line: &str) -> anyhow::Result<serde_json::Value> {
+        let mut answer = serde_json::Value::Null;
+        for p in &mut self.processes {
+            answer = p.command(line)?;
+        }
+        Ok(answer)
+    }
+
+    /// The traffic counters by vendor, summed over the processes.
     fn traffic(&mut self) -> anyhow::Result<serde_json::Value> {
-        Ok(self.command("traffic")?["traffic"].clone())
+        let mut sum = serde_json::Map::new();
+        for p in &mut self.processes {
+            let t = p.command("traffic")?["traffic"].clone();
+            for (vendor, counts) in t.as_object().into_iter().flatten() {
+                let entry = sum.entry(vendor.clone()).or_insert_with(|| serde_json::json!({}));
+                for (k, v) in counts.as_object().into_iter().flatten() {
+                    let total = entry[k].as_u64().unwrap_or(0) + v.as_u64().unwrap_or(0);
+                    entry[k] = total.into();
+                }
+            }
+        }
+        Ok(serde_json::Value::Object(sum))
     }
 }
 
@@ -214,25 +268,6 @@ fn ha_fleet(sim: &Sim) -> serde_json::Value {
     serde_json::json!({ "devices": devices })
 }
 
-fn run_ha(args: &Args, python: &Path, fleet: &serde_json::Value, dir: &Path) -> anyhow::Result<(usize, f64)> {
-    let file = dir.join("ha-fleet.json");
-    std::fs::write(&file, fleet.to_string())?;
-    let out = Command::new(python)
-        .arg(&args.ha_script)
-        .arg(&file)
-        .args(["--concurrency", &args.concurrency.to_string()])
-        .output()
-        .context("running the Home Assistant client")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        bail!("HA client failed: {text}{}", String::from_utf8_lossy(&out.stderr));
-    }
-    let field = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string());
-    let devices = field("devices=").context("no devices= from the HA client")?.parse()?;
-    let secs = field("wall_seconds=").context("no wall_seconds= from the HA client")?.parse()?;
-    Ok((devices, secs))
-}
-
 /// Latency at which one camera's dependent round trips are counted: long enough that
 /// they outlast the WS-Discovery probe's wait, which runs beside them.
 const COUNTING_RTT_MS: u64 = 250;
@@ -326,7 +361,10 @@ fn bench(args: &Args, n: usize) -> anyhow::Result<()> {
         let m = home.timed(&audit)?;
         let after = sim.traffic()?;
         let ha = match (&args.python, n <= args.ha_max) {
-            (Some(py), true) => Some(run_ha(args, py, &ha_fleet(&sim), &dir)?),
+            (Some(py), true) => {
+                let run = ha::run(py, &args.ha_script, &ha_fleet(&sim).to_string(), args.concurrency, &dir)?;
+                Some((run.devices, run.seconds))
+            }
             _ => None,
         };
         println!(

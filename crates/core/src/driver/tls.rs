@@ -158,7 +158,7 @@ impl LivePins {
 /// Idle connections kept per device (as many as a driver asks at once: the ONVIF reads),
 /// and for how long (see `client_with_pins`).
 const POOL_IDLE_PER_DEVICE: usize = 8;
-const POOL_IDLE: Duration = Duration::from_secs(5);
+const POOL_IDLE: Duration = Duration::from_secs(1);
 
 fn client_with_pins(timeout: Duration, pins: LivePins, site_ca: Option<Arc<rustls::RootCertStore>>) -> Result<Client> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());

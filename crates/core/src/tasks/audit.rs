@@ -58,9 +58,8 @@ pub async fn run(ws: &Arc<Workspace>, req: &AuditRequest, clock: &dyn Clock, sin
     let audits = read(ws, &subjects, &policy, req, sink, &client).await;
     pins.save(&ws.home, &clock.stamp_secs())?;
     let audits = audits?;
-    ws.snapshots.save(&clock.stamp_secs(), &crate::workspace::operator(None), &policy.label, audits.clone())?;
-    let records = ws.history.query(&Default::default())?;
-    let drift = crate::history::drift_of_audits(&records, &audits.iter().collect::<Vec<_>>());
+    ws.snapshots.save(&clock.stamp_secs(), &crate::workspace::operator(None), &policy.label, &audits)?;
+    let drift = crate::history::drift_against(&ws.history.applied()?, &audits.iter().collect::<Vec<_>>());
     Ok(AuditRun { site_score: audit::site_score(&audits), audits, drift })
 }
 

@@ -42,6 +42,10 @@ struct Args {
     /// Seed for generated passwords and identities.
     #[arg(long)]
     seed: Option<u64>,
+    /// The first camera's index (identities and the mixed profile follow it): for
+    /// fleets spread over several simulator processes.
+    #[arg(long)]
+    first_index: Option<usize>,
     /// Do not answer WS-Discovery or SADP multicast.
     #[arg(long)]
     no_multicast: bool,
@@ -109,6 +113,9 @@ fn config_from(args: &Args) -> Result<FleetConfig, String> {
     }
     if let Some(s) = args.seed {
         c.seed = s;
+    }
+    if let Some(i) = args.first_index {
+        c.first_index = i;
     }
     if args.no_multicast {
         c.multicast = false;
