@@ -161,8 +161,7 @@ pub async fn audit_with(
 
 /// As [`audit_with`], holding one of `slots` while the device is talked to. The
 /// WS-Discovery probe's wait (a hardened camera never answers: the whole wait elapses)
-/// runs beside the reads and holds no slot, so cameras that cost nothing but a timer do
-/// not keep others waiting.
+/// holds no slot, so cameras that cost nothing but a timer do not keep others waiting.
 async fn audit_in_slot(
     target: &Target,
     creds: Option<Credentials>,
@@ -210,36 +209,29 @@ async fn audit_in_slot(
         return failed(&Error::NoCredentials { address: target.label() }, Some(protocol), None);
     }
     let wanted: Vec<Setting> = baseline.controls.iter().map(|c| c.setting).collect();
-    // Whether an ISAPI camera answers WS-Discovery is best asked the way an attacker
-    // would: a probe, sent now so that its wait runs beside the reads (it is used only
-    // when the reads leave the answer unknown).
-    let probe = match (protocol, target.wsd_port) {
-        (Protocol::Isapi, Some(port)) => {
-            Some(tokio::spawn(crate::discover::probe::unicast((target.address, port).into(), opts.discovery_wait)))
-        }
-        _ => None,
-    };
     let read = drv.read_posture(&wanted).await;
+    // The device has been talked to: what is left (the probe's wait) holds no slot.
     drop(slot);
     let mut posture = match read {
         Ok(p) => p,
-        Err(e) => {
-            probe.inspect(|p| p.abort());
-            return failed(&e, Some(protocol), None);
-        }
+        Err(e) => return failed(&e, Some(protocol), None),
     };
+    // Whether an ISAPI camera answers WS-Discovery is best asked the way an attacker
+    // would. The probe goes after the reads, not beside them: sent at the same time, the
+    // second audit after an apply read the camera's discovery switch back on in the core
+    // task test (`audit_plan_apply_and_apply_again_through_the_tasks`, 4 runs in 5; not
+    // understood yet, see issue #19's note).
     if protocol == Protocol::Isapi && !matches!(posture.get(Setting::DiscoveryOnvif), Some(Reading::Known(_))) {
-        let reading = match probe {
-            Some(p) => match p.await {
-                Ok(Ok(found)) => Reading::Known(Value::Bool(!found.is_empty())),
-                Ok(Err(e)) => Reading::Unknown(format!("WS-Discovery probe: {e}")),
-                Err(e) => Reading::Unknown(format!("WS-Discovery probe: {e}")),
-            },
+        let reading = match target.wsd_port {
+            Some(port) => {
+                match crate::discover::probe::unicast((target.address, port).into(), opts.discovery_wait).await {
+                    Ok(found) => Reading::Known(Value::Bool(!found.is_empty())),
+                    Err(e) => Reading::Unknown(format!("WS-Discovery probe: {e}")),
+                }
+            }
             None => Reading::Unknown("no WS-Discovery port known".into()),
         };
         posture.set(Setting::DiscoveryOnvif, reading);
-    } else if let Some(p) = probe {
-        p.abort();
     }
     let findings = eval::evaluate(baseline, &posture);
     DeviceAudit {
