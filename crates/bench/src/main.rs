@@ -17,7 +17,7 @@
 mod ha;
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -46,15 +46,8 @@ struct Args {
     /// The simulator binary.
     #[arg(long, default_value = "target/release/portcullis-sim")]
     sim: PathBuf,
-    /// Python with onvif-zeep-async (the peers' venv); skip the comparison if absent.
-    #[arg(long)]
-    python: Option<PathBuf>,
-    /// The comparison script.
-    #[arg(long, default_value = "scripts/bench/ha_onvif_reads.py")]
-    ha_script: PathBuf,
-    /// Fleet size up to which Home Assistant's client is also timed (it is slow).
-    #[arg(long, default_value_t = 1000)]
-    ha_max: usize,
+    #[command(flatten)]
+    ha: ha::HaArgs,
     /// Threads the simulator answers on.
     #[arg(long, default_value_t = 1)]
     sim_threads: u16,
@@ -167,14 +160,16 @@ fn run_audit(args: &Args, fleet: &Fleet) -> anyhow::Result<AuditRun> {
     })
 }
 
-fn run_ha(args: &Args, python: &Path, fleet: &Fleet) -> anyhow::Result<Duration> {
+/// Home Assistant's client on the same fleet, when asked for and the fleet is not too large.
+fn run_ha(args: &Args, fleet: &Fleet, n: usize) -> anyhow::Result<Option<Duration>> {
     let dir = std::env::temp_dir().join(format!("pc-bench-{}", std::process::id()));
-    let run = ha::run(python, &args.ha_script, &fleet.json, args.concurrency, &dir)?;
+    let run = args.ha.run_if_wanted(n, &fleet.json, args.concurrency, &dir);
     let _ = std::fs::remove_dir_all(&dir);
-    if run.devices == 0 {
-        bail!("the HA client read no camera");
+    match run? {
+        Some(r) if r.devices == 0 => bail!("the HA client read no camera"),
+        Some(r) => Ok(Some(Duration::from_secs_f64(r.seconds))),
+        None => Ok(None),
     }
-    Ok(Duration::from_secs_f64(run.seconds))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -197,12 +192,9 @@ fn main() -> anyhow::Result<()> {
         let lower = Duration::from_millis(args.rtt_ms) * ROUND_TRIPS_PER_DEVICE * waves;
         let took = run.wall.as_secs_f64();
         let ratio = took / lower.as_secs_f64();
-        let (ha, speedup) = match (&args.python, n <= args.ha_max) {
-            (Some(py), true) => {
-                let ha = run_ha(&args, py, &fleet)?.as_secs_f64();
-                (format!("{ha:.2}"), format!("{:.1}x", ha / took))
-            }
-            _ => ("-".into(), "-".into()),
+        let (ha, speedup) = match run_ha(&args, &fleet, n)? {
+            Some(ha) => (format!("{:.2}", ha.as_secs_f64()), format!("{:.1}x", ha.as_secs_f64() / took)),
+            None => ("-".into(), "-".into()),
         };
         // CPU per device, in milliseconds.
         let per_device = |s: f64| s * 1000.0 / n as f64;

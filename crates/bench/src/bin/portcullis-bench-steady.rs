@@ -45,15 +45,8 @@ struct Args {
     /// Cameras audited at once (the CLI's default).
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
-    /// Python with onvif-zeep-async (the peers' venv); skip the comparison if absent.
-    #[arg(long)]
-    python: Option<PathBuf>,
-    /// The comparison script.
-    #[arg(long, default_value = "scripts/bench/ha_onvif_reads.py")]
-    ha_script: PathBuf,
-    /// Fleet size up to which Home Assistant's client is also timed (it is slow).
-    #[arg(long, default_value_t = 1000)]
-    ha_max: usize,
+    #[command(flatten)]
+    ha: ha::HaArgs,
     /// Only the largest latency for fleets above this size (a memory measurement).
     #[arg(long, default_value_t = 1000)]
     all_rtts_max: usize,
@@ -360,13 +353,7 @@ fn bench(args: &Args, n: usize) -> anyhow::Result<()> {
         let before = sim.traffic()?;
         let m = home.timed(&audit)?;
         let after = sim.traffic()?;
-        let ha = match (&args.python, n <= args.ha_max) {
-            (Some(py), true) => {
-                let run = ha::run(py, &args.ha_script, &ha_fleet(&sim).to_string(), args.concurrency, &dir)?;
-                Some((run.devices, run.seconds))
-            }
-            _ => None,
-        };
+        let ha = args.ha.run_if_wanted(n, &ha_fleet(&sim).to_string(), args.concurrency, &dir)?;
         println!(
             "N={n} RTT={rtt} ms: audit {:.2} s, bound {bound_s:.2} s (trips {trips:?}), ratio {:.2}; CPU {:.2} ms/camera; peak {:.0} MB",
             m.wall_s,
@@ -375,7 +362,7 @@ fn bench(args: &Args, n: usize) -> anyhow::Result<()> {
             m.peak_mb
         );
         println!("  per camera: {}", per_camera(&before, &after));
-        if let Some((devices, secs)) = ha {
+        if let Some(ha::HaRun { devices, seconds: secs }) = ha {
             let ours = m.wall_s / n as f64;
             let theirs = secs / devices.max(1) as f64;
             println!(
