@@ -23,6 +23,9 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::posture::Value;
 
+mod drift;
+pub use drift::{drift, drift_against, drift_of_audits, Applied, Drift};
+
 /// The hash the first record points back to.
 pub const GENESIS: &str = "genesis";
 
@@ -515,93 +518,5 @@ mod tests {
         // Removing the seal as well is no way out.
         h.meta.remove(SEAL).unwrap();
         assert!(h.verify().unwrap().first_bad.unwrap().1.contains("seal is missing"));
-    }
-}
-
-/// A setting that no longer holds what the last successful apply made it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Drift {
-    pub device: String,
-    pub setting: Setting,
-    pub applied: Option<Value>,
-    pub now: Option<Value>,
-    /// When the apply made it so (RFC 3339).
-    pub applied_at: String,
-}
-
-/// Drift across audits: each device audited without error, against the history.
-pub fn drift_of_audits(records: &[Record], audits: &[&crate::audit::DeviceAudit]) -> Vec<Drift> {
-    drift_against(&Applied::of(records), audits)
-}
-
-/// As [`drift_of_audits`], against what a history applied ([`History::applied`]).
-pub fn drift_against(applied: &Applied, audits: &[&crate::audit::DeviceAudit]) -> Vec<Drift> {
-    let mut all = Vec::new();
-    for a in audits.iter().filter(|a| a.error.is_none()) {
-        let observed: Vec<_> = a.findings.iter().map(|f| (f.setting, f.observed.clone())).collect();
-        all.extend(applied.drift(&a.target, &observed));
-    }
-    all
-}
-
-/// Drift of one audited device: for each setting the history shows verified, the last
-/// value applied, compared with what the device shows now.
-pub fn drift(records: &[Record], device: &str, observed: &[(Setting, Option<Value>)]) -> Vec<Drift> {
-    Applied::of(records).drift(device, observed)
-}
-
-/// The last verified change of each device's settings in a history, found in one pass
-/// (a site's audit compares thousands of devices with tens of thousands of records), and
-/// kept small: the value applied and when, not the records.
-#[derive(Debug, Default)]
-pub struct Applied {
-    last: std::collections::HashMap<String, std::collections::BTreeMap<Setting, (Option<Value>, String)>>,
-}
-
-impl Applied {
-    pub fn of(records: &[Record]) -> Applied {
-        let mut applied = Applied::default();
-        for r in records {
-            applied.add(r);
-        }
-        applied
-    }
-
-    /// Take a record into account (records come in order: a later one wins).
-    pub fn add(&mut self, r: &Record) {
-        if matches!(r.change.outcome, Outcome::Verified) {
-            let device = match self.last.get_mut(r.change.device.as_str()) {
-                Some(d) => d,
-                None => self.last.entry(r.change.device.clone()).or_default(),
-            };
-            device.insert(r.change.setting, (r.change.after.clone(), r.time.clone()));
-        }
-    }
-
-    /// What differs, on this device, from the last verified change of each setting.
-    pub fn drift(&self, device: &str, observed: &[(Setting, Option<Value>)]) -> Vec<Drift> {
-        let Some(last) = self.last.get(device) else { return Vec::new() };
-        let mut out = Vec::new();
-        for (setting, now) in observed {
-            let Some((applied, applied_at)) = last.get(setting) else { continue };
-            // Only settings whose value the history states (not backups, certificates by hash, passwords).
-            let applied = applied.clone();
-            let comparable = matches!(applied, Some(Value::Bool(_)) | Some(Value::List(_)))
-                || matches!(&applied, Some(Value::Text(t)) if !t.starts_with("sha256:") && !t.starts_with("site CA") && t != "rotated");
-            let same = match (now, &applied) {
-                (Some(n), Some(a)) => crate::posture::same_setting(*setting, n, a),
-                _ => true,
-            };
-            if comparable && !same {
-                out.push(Drift {
-                    device: device.to_string(),
-                    setting: *setting,
-                    applied,
-                    now: now.clone(),
-                    applied_at: applied_at.clone(),
-                });
-            }
-        }
-        out
     }
 }
