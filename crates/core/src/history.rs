@@ -288,24 +288,33 @@ impl History {
 
     /// Every record in order; an unreadable one is an error naming its key.
     pub fn all(&self) -> Result<Vec<Record>> {
-        self.tree
-            .iter()
-            .map(|kv| {
-                let (k, v) = kv.map_err(local)?;
-                serde_json::from_slice(&v).map_err(|e| local(format!("record {}: {e}", hex::encode(&k))))
-            })
-            .collect()
+        self.records().collect()
+    }
+
+    /// The records in order, read one at a time.
+    fn records(&self) -> impl Iterator<Item = Result<Record>> + '_ {
+        self.tree.iter().map(|kv| {
+            let (k, v) = kv.map_err(local)?;
+            serde_json::from_slice(&v).map_err(|e| local(format!("record {}: {e}", hex::encode(&k))))
+        })
+    }
+
+    /// When each device's last change was recorded (RFC 3339), read a record at a time.
+    pub fn last_changes(&self) -> Result<std::collections::HashMap<String, String>> {
+        let mut last = std::collections::HashMap::new();
+        for r in self.records() {
+            let r = r?;
+            last.insert(r.change.device, r.time);
+        }
+        Ok(last)
     }
 
     /// The last verified value of every device's settings, read a record at a time
     /// (the whole history is never held: it grows with every change on every device).
     pub fn applied(&self) -> Result<Applied> {
         let mut applied = Applied::default();
-        for kv in self.tree.iter() {
-            let (k, v) = kv.map_err(local)?;
-            let r: Record =
-                serde_json::from_slice(&v).map_err(|e| local(format!("record {}: {e}", hex::encode(&k))))?;
-            applied.add(&r);
+        for r in self.records() {
+            applied.add(&r?);
         }
         Ok(applied)
     }

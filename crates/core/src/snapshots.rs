@@ -12,23 +12,21 @@ use crate::audit::DeviceAudit;
 use crate::error::{Error, Result};
 
 /// Each device's most recent audit that is still current: none of the changes in
-/// `history` came after it (a changed device must be audited again). `latest` holds
-/// each device's last audit with the time of its run ([`Snapshots::latest`]).
+/// `last_change` came after it (a changed device must be audited again). `latest` holds
+/// each device's last audit with the time of its run ([`Snapshots::latest`]);
+/// `last_change` when each device's last change was recorded
+/// ([`crate::history::History::last_changes`]).
 pub fn current_audits(
     latest: Vec<(String, DeviceAudit)>,
-    history: &[crate::history::Record],
+    last_change: &std::collections::HashMap<String, String>,
 ) -> std::collections::BTreeMap<String, (String, DeviceAudit)> {
     let mut latest: std::collections::BTreeMap<String, (String, DeviceAudit)> =
         latest.into_iter().map(|(time, d)| (d.target.clone(), (time, d))).collect();
-    let mut last_change: std::collections::HashMap<&str, &str> = Default::default();
-    for r in history {
-        last_change.insert(r.change.device.as_str(), r.time.as_str());
-    }
     let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
     latest.retain(|target, (time, _)| {
         last_change.get(target.as_str()).is_none_or(|changed| match (at(changed), at(time)) {
             (Some(c), Some(t)) => c <= t,
-            _ => *changed <= time.as_str(),
+            _ => changed.as_str() <= time.as_str(),
         })
     });
     latest
@@ -274,7 +272,8 @@ mod tests {
         // b changed after its audit (a millisecond-stamped record in the same minute).
         let history = [record("a:80", "2026-11-28T10:30:00.000Z"), record("b:80", "2026-11-28T11:00:00.500Z")];
         let latest = snaps.iter().flat_map(|s| s.devices.iter().map(|d| (s.time.clone(), d.clone()))).collect();
-        let current = current_audits(latest, &history);
+        let last_change = history.iter().map(|r| (r.change.device.clone(), r.time.clone())).collect();
+        let current = current_audits(latest, &last_change);
         assert_eq!(current.keys().collect::<Vec<_>>(), ["a:80"]);
         let a = current["a:80"].1.clone();
         assert_eq!((a.score, a.error.map(|e| e.code)), (Some(20), Some("x".to_string())));

@@ -166,8 +166,7 @@ impl Workspace {
 
     /// The last audit of each device that still describes it (no change recorded since).
     pub fn current_audits(&self) -> Result<std::collections::BTreeMap<String, DeviceAudit>> {
-        let records = self.history.query(&Default::default())?;
-        Ok(crate::snapshots::current_audits(self.snapshots.latest()?, &records)
+        Ok(crate::snapshots::current_audits(self.snapshots.latest()?, &self.history.last_changes()?)
             .into_iter()
             .map(|(target, (_, audit))| (target, audit))
             .collect())
