@@ -371,6 +371,89 @@ async fn recover_resolves_rotations_a_crash_interrupted_either_way() {
     drop(fleet);
 }
 
+/// A crash in any gap of a password change's journal (intent → pending entry → device →
+/// decision recorded → vault) is finished by the next `recover`: nothing stays open,
+/// nothing is recorded twice, and a decision the history holds costs no refused login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_finishes_each_gap_of_the_journal_from_the_history() {
+    use portcullis_core::history::{Change, History, Outcome};
+    use portcullis_core::setting::Setting;
+    let (fleet, file) = mixed_fleet(3).await;
+    let home = Home::new("journal");
+    assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
+    let label = |i: usize| format!("{}:{}", fleet.devices()[i].address, fleet.devices()[i].http_port.unwrap());
+    let address = |i: usize| fleet.devices()[i].address.to_string();
+    let old: Vec<String> =
+        (0..3).map(|i| fleet.camera(i).unwrap().state().account("admin").unwrap().password.clone()).collect();
+    let v = vault(&home);
+    for i in 0..3 {
+        v.set(Scope::Device(label(i)), &Credentials::new("admin", &old[i])).unwrap();
+    }
+    let history = History::open(&home.dir, v.history_key().unwrap()).unwrap();
+    let record = |i: usize, outcome: Outcome, entry: Option<String>| {
+        let change = Change {
+            operator: "crashed run".into(),
+            device: label(i),
+            site: None,
+            control: None,
+            setting: Setting::AccountPassword,
+            before: None,
+            after: None,
+            outcome,
+            vault_entry: entry,
+        };
+        history.append(change, "2026-12-04T00:00:00Z").unwrap();
+    };
+    let pending = |i: usize| Scope::Pending(address(i));
+    // 0: stopped after the intent, before the pending entry was stored.
+    record(0, Outcome::Intent, Some(pending(0).entry_name("admin")));
+    // 1: the device took the new password and the decision was recorded; the vault had not followed.
+    let landed = "Landed-Pw-7788#";
+    record(1, Outcome::Intent, Some(pending(1).entry_name("admin")));
+    v.set(pending(1), &Credentials::new("admin", landed)).unwrap();
+    fleet.camera(1).unwrap().state().account_mut("admin").unwrap().password = landed.into();
+    record(1, Outcome::Verified, Some(Scope::Device(address(1)).entry_name("admin")));
+    // 2: the device kept the old one, as recorded; the pending entry was not dropped yet.
+    record(2, Outcome::Intent, Some(pending(2).entry_name("admin")));
+    v.set(pending(2), &Credentials::new("admin", "Refused-Pw-1234#")).unwrap();
+    record(2, Outcome::RolledBack { reason: "the device kept the old password".into() }, None);
+    drop(history);
+
+    let o = home.run(&["recover", "--json"]).await;
+    assert!(o.ok, "{}", o.text);
+    let kept: Vec<String> = (0..3)
+        .map(|i| {
+            lines(&o.text).iter().find(|r| r["device"] == address(i)).map(|r| r["kept"].to_string()).unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(kept, ["\"old\"", "\"new\"", "\"old\""], "{}", o.text);
+    let refused: Vec<u32> = (0..3).map(|i| fleet.camera(i).unwrap().state().refused_logins).collect();
+    // Only device 1 is proven by logging in: the new password, then the old one (refused: gone).
+    assert_eq!(refused, [0, 1, 0]);
+    let v = vault(&home);
+    assert!(v.pending_devices().unwrap().is_empty());
+    assert_eq!(v.lookup(&label(1), None).unwrap().unwrap().password.expose(), landed);
+    for i in [0, 2] {
+        assert_eq!(v.lookup(&label(i), None).unwrap().unwrap().password.expose(), old[i]);
+        assert_eq!(fleet.camera(i).unwrap().state().account("admin").unwrap().password, old[i]);
+    }
+    let history = History::open(&home.dir, v.history_key().unwrap()).unwrap();
+    assert!(portcullis_core::apply::interrupted::open_intents(&history).unwrap().is_empty());
+    let outcomes = |i: usize| -> Vec<String> {
+        let all = history.all().unwrap();
+        all.iter()
+            .filter(|r| r.change.device == label(i))
+            .map(|r| r.change.outcome.kind().as_str().to_string())
+            .collect()
+    };
+    assert_eq!(outcomes(0), ["intent", "rolled_back"]);
+    assert_eq!(outcomes(1), ["intent", "verified"], "the decision is not recorded twice");
+    assert_eq!(outcomes(2), ["intent", "rolled_back"]);
+    drop(history);
+    assert!(home.run(&["history", "verify"]).await.ok);
+    drop(fleet);
+}
+
 /// One refused login per device per run, whatever the path: a run that recovers a
 /// rotation with a wrong pending password, then logs in with a wrong stored one, and
 /// reads in parallel, draws one refusal from the camera and withholds the rest.

@@ -292,7 +292,7 @@ impl History {
     }
 
     /// The records in order, read one at a time.
-    fn records(&self) -> impl Iterator<Item = Result<Record>> + '_ {
+    pub fn records(&self) -> impl Iterator<Item = Result<Record>> + '_ {
         self.tree.iter().map(|kv| {
             let (k, v) = kv.map_err(local)?;
             serde_json::from_slice(&v).map_err(|e| local(format!("record {}: {e}", hex::encode(&k))))

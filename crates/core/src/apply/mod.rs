@@ -9,6 +9,7 @@
 mod address;
 mod firmware;
 pub mod interrupted;
+pub mod journal;
 pub mod password;
 mod ports;
 mod recover;

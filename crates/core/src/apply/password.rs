@@ -1,6 +1,7 @@
 //! Password rotation, journaled through the vault so that no camera is ever lost:
 //!
-//! 1. the new password is stored as *pending* in the vault before the device is touched;
+//! 1. the new password is stored as *pending* in the vault before the device is touched
+//!    (after the intent that names it: see [`super::journal`] for the whole order);
 //! 2. the device is told;
 //! 3. whatever the device answered (a dropped connection may hide a success), the
 //!    outcome is decided by logging in, the likelier password first;

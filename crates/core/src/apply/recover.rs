@@ -1,5 +1,7 @@
-//! `recover`: resolve password rotations a crash interrupted, by trying the new
-//! password, then the old one, once each, and recording how it ended.
+//! `recover`: finish password changes a crash interrupted, from their journal, and
+//! decide the undecided ones by trying the new password, then the old one, once each.
+
+use std::collections::HashMap;
 
 use super::*;
 
@@ -24,19 +26,35 @@ pub struct Recovered {
     pub detail: Option<String>,
 }
 
-/// Resolve every pending rotation by logging in: one refused login per device per run,
-/// so the password refused last time is tried after the other one, not first.
+/// Finish every password change a crash interrupted, from its journal (see
+/// [`journal`]): rotations the history already rolled back drop their pending entry,
+/// intents whose pending entry was never stored are closed, and every other pending
+/// rotation is decided by logging in. One refused login per device per run, so the
+/// password refused last time is tried after the other one, not first.
 pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -> Result<Vec<Recovered>> {
-    let mut out = Vec::new();
+    let journal = journal::read(&ctx.history)?;
+    let mut out = close_never_stored(&journal, ctx).await?;
     // Read once: which password each device's last try found refused.
     let records = ctx.history.query(&Default::default())?;
     for address in ctx.vault.blocking(|v| v.pending_devices()).await? {
         let at = address.clone();
         let Some(new) = ctx.vault.blocking(move |v| v.pending(&at)).await? else { continue };
+        let pending = Scope::Pending(address.clone());
+        let entry = journal.get(&pending.entry_name(&new.username));
+        let stage = entry.map(|e| e.stage.clone());
+        if stage == Some(journal::Stage::Drop) {
+            // Proven and recorded before the crash: only the vault step is left.
+            ctx.vault.blocking(move |v| v.forget(&pending, None)).await?;
+            out.push(Recovered { device: address, kept: Kept::Old, detail: None });
+            continue;
+        }
         let Some((target, site)) = target_of(&address, targets) else { continue };
         let (label, at_site) = (target.label(), site.clone());
         let old = ctx.vault.blocking(move |v| v.lookup(&label, at_site.as_deref())).await?;
-        let first = password::First::for_device(&records, &target.label());
+        let first = match stage {
+            Some(journal::Stage::Promote) => password::First::New,
+            _ => password::First::for_device(&records, &target.label()),
+        };
         // Connecting asks what the device speaks, without credentials.
         let resolution = match driver::connect(&target, None, &ctx.client, &ctx.connect).await {
             // An activation that never happened: the camera is still factory-new.
@@ -44,18 +62,11 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
             Ok(drv) => password::resolve(drv.as_ref(), &new, old.as_ref(), first).await,
             Err(e) => Resolution::Unresolved(e.to_string()),
         };
-        // Close the rotation's own intent (its setting), if the crash left it open.
-        let setting = interrupted::open_intents(&ctx.history)?
-            .into_iter()
-            .find(|((d, _), r)| {
-                *d == target.label() && r.change.vault_entry.as_deref().is_some_and(|e| e.starts_with("pending/"))
-            })
-            .map(|((_, s), _)| s)
-            .unwrap_or(Setting::AccountPassword);
         let step = Step {
             phase: Phase::Credentials,
             control: None,
-            setting,
+            // The rotation's own setting (an activation's, or the password's).
+            setting: entry.map_or(Setting::AccountPassword, |e| e.intent.change.setting),
             from: None,
             to: Value::Text("rotated".into()),
             action: "recover an interrupted password rotation".into(),
@@ -72,19 +83,22 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
             outcome,
             vault_entry: entry,
         };
+        // Recorded first, then the vault follows; a decision the history already holds
+        // is not recorded twice.
         let (kept, detail) = match resolution {
             Resolution::NewHolds | Resolution::NewHoldsOldAlsoWorks => {
+                if stage != Some(journal::Stage::Promote) {
+                    let entry = Scope::Device(address.clone()).entry_name(&new.username);
+                    ctx.history.append(change(Outcome::Verified, Some(step.to.clone()), Some(entry)), &ctx.now())?;
+                }
                 let (at, entry) = (address.clone(), new.clone());
                 ctx.vault.blocking(move |v| v.promote_pending(&at, &entry)).await?;
-                let entry = Scope::Device(address.clone()).entry_name(&new.username);
-                ctx.history.append(change(Outcome::Verified, Some(step.to.clone()), Some(entry)), &ctx.now())?;
                 (Kept::New, None)
             }
             Resolution::OldHolds => {
-                let pending = Scope::Pending(address.clone());
-                ctx.vault.blocking(move |v| v.forget(&pending, None)).await?;
                 let reason = "recovery: the device kept the old password".to_string();
                 ctx.history.append(change(Outcome::RolledBack { reason }, None, None), &ctx.now())?;
+                ctx.vault.blocking(move |v| v.forget(&pending, None)).await?;
                 (Kept::Old, None)
             }
             Resolution::Unresolved(why) => {
@@ -96,7 +110,32 @@ pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -
         };
         out.push(Recovered { device: address, kept, detail });
     }
-    out.extend(recover_service_accounts(targets, ctx).await?);
+    out.extend(recover_service_accounts(targets, ctx, &journal).await?);
+    Ok(out)
+}
+
+/// Intents a crash left before their pending entry was stored: the device never heard
+/// of the password, so the change is closed as rolled back.
+async fn close_never_stored(journal: &HashMap<String, journal::Entry>, ctx: &ApplyContext) -> Result<Vec<Recovered>> {
+    let stored = ctx.vault.blocking(|v| v.list()).await?;
+    let mut out = Vec::new();
+    for entry in journal.values().filter(|e| e.stage == journal::Stage::Open) {
+        let Some((scope, username)) = entry.pending() else { continue };
+        if stored.iter().any(|e| e.scope == scope && e.username == username) {
+            continue;
+        }
+        let (Scope::Pending(address) | Scope::ServicePending(address)) = scope else { continue };
+        let reason = "interrupted before the new password was stored: the device was never told".to_string();
+        let change = Change {
+            operator: ctx.operator.clone(),
+            after: None,
+            outcome: Outcome::RolledBack { reason: reason.clone() },
+            vault_entry: None,
+            ..entry.intent.change.clone()
+        };
+        ctx.history.append(change, &ctx.now())?;
+        out.push(Recovered { device: address, kept: Kept::Old, detail: Some(reason) });
+    }
     Ok(out)
 }
 
@@ -112,9 +151,23 @@ fn target_of(address: &str, targets: &[(Target, Option<String>)]) -> Option<(Tar
 /// Service-account passwords a crash left pending: proven by logging in as the account
 /// (once), then made its entry; refused, the account kept what it had and the pending
 /// one goes. Neither loses a camera: Portcullis never logs in with these.
-async fn recover_service_accounts(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -> Result<Vec<Recovered>> {
+async fn recover_service_accounts(
+    targets: &[(Target, Option<String>)],
+    ctx: &ApplyContext,
+    journal: &HashMap<String, journal::Entry>,
+) -> Result<Vec<Recovered>> {
     let mut out = Vec::new();
     for (address, new) in ctx.vault.blocking(|v| v.service_pending()).await? {
+        let account = Some(format!("service account {}", new.username));
+        let pending = Scope::ServicePending(address.clone());
+        let stage = journal.get(&pending.entry_name(&new.username)).map(|e| e.stage.clone());
+        if stage == Some(journal::Stage::Drop) {
+            // The device refused it, and the history says so: only the vault step is left.
+            let name = new.username.clone();
+            ctx.vault.blocking(move |v| v.forget(&pending, Some(&name))).await?;
+            out.push(Recovered { device: address, kept: Kept::Old, detail: account });
+            continue;
+        }
         let Some((target, site)) = target_of(&address, targets) else { continue };
         let proven = match driver::connect(&target, None, &ctx.client, &ctx.connect).await {
             Ok(drv) => password::logs_in(drv.as_ref(), &new).await,
@@ -131,21 +184,23 @@ async fn recover_service_accounts(targets: &[(Target, Option<String>)], ctx: &Ap
             outcome,
             vault_entry: entry,
         };
-        let account = Some(format!("service account {}", new.username));
+        // Recorded first (unless the history already holds it), then the vault follows.
         let kept = match proven {
             Ok(true) => {
+                if stage != Some(journal::Stage::Promote) {
+                    let entry = Scope::Service(address.clone()).entry_name(&new.username);
+                    let after = Some(Value::Text(format!("{} set", new.username)));
+                    ctx.history.append(change(Outcome::Verified, after, Some(entry)), &ctx.now())?;
+                }
                 let (at, entry) = (address.clone(), new.clone());
                 ctx.vault.blocking(move |v| v.promote_service(&at, &entry)).await?;
-                let entry = Scope::Service(address.clone()).entry_name(&new.username);
-                let after = Some(Value::Text(format!("{} set", new.username)));
-                ctx.history.append(change(Outcome::Verified, after, Some(entry)), &ctx.now())?;
                 Kept::New
             }
             Ok(false) => {
-                let (pending, name) = (Scope::ServicePending(address.clone()), new.username.clone());
-                ctx.vault.blocking(move |v| v.forget(&pending, Some(&name))).await?;
                 let reason = "recovery: the device did not take the service account's new password".to_string();
                 ctx.history.append(change(Outcome::RolledBack { reason }, None, None), &ctx.now())?;
+                let name = new.username.clone();
+                ctx.vault.blocking(move |v| v.forget(&pending, Some(&name))).await?;
                 Kept::Old
             }
             Err(e) => {

@@ -44,6 +44,14 @@ impl Run<'_> {
             .map_err(|e| crate::error::Error::Local(format!("history: {e}")))?
     }
 
+    /// Steps 1 and 2 of a password change's journal (see [`super::journal`]): the intent
+    /// names the pending entry, then the entry is stored, before the device hears of it.
+    pub(super) async fn journal_pending(&self, step: &Step, pending: Scope, new: &Credentials) -> Result<()> {
+        self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username))).await?;
+        let entry = new.clone();
+        self.ctx.vault.blocking(move |v| v.set(pending, &entry)).await
+    }
+
     fn write_context(&self) -> WriteContext {
         WriteContext { management_hosts: self.ctx.site.management_hosts.clone() }
     }
@@ -313,11 +321,8 @@ impl Run<'_> {
         }
         let old = self.creds.clone();
         let new = Credentials { username: old.username.clone(), password: self.ctx.passwords.generate(&old.username) };
-        let pending = Scope::Pending(address.clone());
-        // The vault first: from here on a crash leaves a trace `recover` resolves.
-        let (scope, entry) = (pending.clone(), new.clone());
-        self.ctx.vault.blocking(move |v| v.set(scope, &entry)).await?;
-        self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username))).await?;
+        // The journal's order (see [`super::journal`]): intent, pending entry, device.
+        self.journal_pending(step, Scope::Pending(address.clone()), &new).await?;
         let told = self.drv.set_password(&new.username, &new.password).await;
         // A device that said no most likely kept the old password; any other answer
         // (yes, or a dropped connection) most likely took the new one.
@@ -340,9 +345,10 @@ impl Run<'_> {
         let entry = Scope::Device(address.to_string()).entry_name(&new.username);
         match resolution {
             Resolution::NewHolds | Resolution::NewHoldsOldAlsoWorks => {
+                // Recorded, then the vault follows: a crash between leaves `recover` the record.
+                self.record(step, Some(Value::Text("rotated".into())), Outcome::Verified, Some(entry)).await?;
                 let (at, proven) = (address.to_string(), new.clone());
                 self.ctx.vault.blocking(move |v| v.promote_pending(&at, &proven)).await?;
-                self.record(step, Some(Value::Text("rotated".into())), Outcome::Verified, Some(entry)).await?;
                 self.creds = new.clone();
                 if resolution == Resolution::NewHoldsOldAlsoWorks {
                     return Ok(StepResult::Failed {
@@ -352,10 +358,10 @@ impl Run<'_> {
                 Ok(StepResult::Verified)
             }
             Resolution::OldHolds => {
-                let pending = Scope::Pending(address.to_string());
-                self.ctx.vault.blocking(move |v| v.forget(&pending, None)).await?;
                 let reason = told.map_or("the device kept the old password".to_string(), |e| e.to_string());
                 self.record(step, None, Outcome::RolledBack { reason: reason.clone() }, None).await?;
+                let pending = Scope::Pending(address.to_string());
+                self.ctx.vault.blocking(move |v| v.forget(&pending, None)).await?;
                 Ok(StepResult::RolledBack { reason })
             }
             Resolution::Unresolved(why) => {
@@ -445,10 +451,7 @@ impl Run<'_> {
             });
         }
         let new = Credentials { username: "admin".into(), password: self.ctx.passwords.generate("admin") };
-        let pending = Scope::Pending(address.clone());
-        let (scope, entry) = (pending.clone(), new.clone());
-        self.ctx.vault.blocking(move |v| v.set(scope, &entry)).await?;
-        self.record(step, None, Outcome::Intent, Some(pending.entry_name(&new.username))).await?;
+        self.journal_pending(step, Scope::Pending(address.clone()), &new).await?;
         let told = self.drv.activate(&new.password).await;
         let resolution = if self.drv.activated().await == Some(false) {
             Resolution::OldHolds

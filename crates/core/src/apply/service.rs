@@ -85,47 +85,50 @@ impl Run<'_> {
         let address = self.target.address.to_string();
         let new = Credentials { username: account.name.clone(), password: self.ctx.passwords.generate(&account.name) };
         let pending = Scope::ServicePending(address.clone());
-        let (scope, entry) = (pending.clone(), new.clone());
-        self.ctx.vault.blocking(move |v| v.set(scope, &entry)).await?;
         let own = Step {
             from: before.clone().map(Value::Text),
             to: Value::Text(account.entry()),
             action: format!("set the service account {} with a unique generated password", account.entry()),
             ..step.clone()
         };
-        self.record(&own, None, Outcome::Intent, Some(pending.entry_name(&new.username))).await?;
+        self.journal_pending(&own, pending.clone(), &new).await?;
         let told = self.drv.set_account(&account.name, account.role, &new.password).await;
         let how = if before.is_some() { "rotated" } else { "created" };
         match password::logs_in(self.drv.as_ref(), &new).await {
             Ok(true) => {
-                let (at, proven) = (address.clone(), new.clone());
-                self.ctx.vault.blocking(move |v| v.promote_service(&at, &proven)).await?;
-                let entry = Scope::Service(address).entry_name(&new.username);
-                if let Err(e) = told {
+                let entry = Scope::Service(address.clone()).entry_name(&new.username);
+                // Recorded, then the vault follows (see [`super::journal`]).
+                let refused_part = match told {
                     // The login proves the web account took it; a part the device refused
                     // (its ONVIF twin) is not done, and the step says so.
-                    let reason = format!("the password is set and proven, but the device also said: {e}");
-                    self.record(&own, None, Outcome::Failed { reason: reason.clone() }, Some(entry)).await?;
-                    return Ok(Some(reason));
-                }
-                let after = Some(Value::Text(format!("{} {how}", account.entry())));
-                self.record(&own, after, Outcome::Verified, Some(entry)).await?;
-                Ok(None)
+                    Err(e) => {
+                        let reason = format!("the password is set and proven, but the device also said: {e}");
+                        self.record(&own, None, Outcome::Failed { reason: reason.clone() }, Some(entry)).await?;
+                        Some(reason)
+                    }
+                    Ok(()) => {
+                        let after = Some(Value::Text(format!("{} {how}", account.entry())));
+                        self.record(&own, after, Outcome::Verified, Some(entry)).await?;
+                        None
+                    }
+                };
+                let (at, proven) = (address, new.clone());
+                self.ctx.vault.blocking(move |v| v.promote_service(&at, &proven)).await?;
+                Ok(refused_part)
             }
             Ok(false) => {
                 // The device did not take it: the account keeps what it had, and the
-                // recorder that uses it is unaffected. The pending password goes.
-                let at = pending.clone();
-                let name = new.username.clone();
-                self.ctx.vault.blocking(move |v| v.forget(&at, Some(&name))).await?;
-                // A refused password is not the device's: keeping it would keep nothing.
+                // recorder that uses it is unaffected. The pending password goes (a
+                // refused password is not the device's: keeping it would keep nothing).
                 let reason = match told {
                     Err(e) => e.to_string(),
                     Ok(()) => "the device accepted the change, but refuses the new password: the account keeps \
                                what it had (set it again with --rotate-passwords)"
                         .into(),
                 };
-                self.record(&own, None, Outcome::Failed { reason: reason.clone() }, None).await?;
+                self.record(&own, None, Outcome::RolledBack { reason: reason.clone() }, None).await?;
+                let name = new.username.clone();
+                self.ctx.vault.blocking(move |v| v.forget(&pending, Some(&name))).await?;
                 Ok(Some(reason))
             }
             Err(e) => {

@@ -56,6 +56,20 @@ impl Scope {
     pub fn entry_name(&self, username: &str) -> String {
         self.key(username)
     }
+
+    /// The scope and user an entry name stands for: the inverse of [`Scope::entry_name`]
+    /// for a device's pending entries (the ones the history's intents name).
+    pub fn of_pending_entry(name: &str) -> Option<(Scope, String)> {
+        let (kind, rest) = name.split_once('/')?;
+        // An address never holds a '/'; a user name may.
+        let (device, username) = rest.split_once('/')?;
+        let scope = match kind {
+            "pending" => Scope::Pending(device.to_string()),
+            "service-pending" => Scope::ServicePending(device.to_string()),
+            _ => return None,
+        };
+        Some((scope, username.to_string()))
+    }
 }
 
 /// What the index knows of an entry (no secret).
