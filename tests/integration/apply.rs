@@ -386,8 +386,8 @@ async fn recover_finishes_each_gap_of_the_journal_from_the_history() {
     let old: Vec<String> =
         (0..3).map(|i| fleet.camera(i).unwrap().state().account("admin").unwrap().password.clone()).collect();
     let v = vault(&home);
-    for i in 0..3 {
-        v.set(Scope::Device(label(i)), &Credentials::new("admin", &old[i])).unwrap();
+    for (i, password) in old.iter().enumerate() {
+        v.set(Scope::Device(label(i)), &Credentials::new("admin", password)).unwrap();
     }
     let history = History::open(&home.dir, v.history_key().unwrap()).unwrap();
     let record = |i: usize, outcome: Outcome, entry: Option<String>| {
