@@ -2,7 +2,8 @@
 //! loopback addresses (`portcullis-sim`, as `scripts/demo.sh` starts one), a temporary
 //! data directory, the encrypted file vault, and the fleet imported into the inventory
 //! with its credentials. Discovery in the demo is pinned to loopback: it never sends a
-//! packet anywhere else.
+//! packet anywhere else. Where loopback holds only 127.0.0.1 (macOS), every camera is at
+//! 127.0.0.1 on ports of its own, and the engine tells them apart by port.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -26,18 +27,33 @@ const PORT_OFFSET: u16 = 20000;
 #[derive(Debug)]
 pub struct DemoSite {
     _fleet: Fleet,
-    /// First camera address; the fleet fills the /24 it starts.
+    /// First camera address; the fleet fills the /24 it starts (or, sharing one
+    /// address, is all there).
     pub base: Ipv4Addr,
-    pub http_port: u16,
+    /// The ports discovery's scan tries: the fleet's HTTP ports.
+    pub scan_ports: Vec<u16>,
+    shared_address: bool,
     _dir: TempDir,
 }
 
 impl DemoSite {
-    /// The only range demo discovery scans: the fleet's /24 on loopback.
+    /// The only range demo discovery scans: the fleet's /24 on loopback, or its one
+    /// address when the cameras share it.
     pub fn scan_range(&self) -> IpcResult<ipnet::Ipv4Net> {
+        if self.shared_address {
+            return ipnet::Ipv4Net::new(self.base, 32).map_err(IpcError::local);
+        }
         let [a, b, c, _] = self.base.octets();
         ipnet::Ipv4Net::new(Ipv4Addr::new(a, b, c, 0), 24).map_err(IpcError::local)
     }
+}
+
+/// Whether the demo's cameras share 127.0.0.1: where loopback holds no other address
+/// (macOS), or when `PORTCULLIS_DEMO_SHARED_ADDRESS=1` asks for it (to try that here).
+fn shared_address() -> bool {
+    // elsewhere: loopback routes all of 127.0.0.0/8, and each camera has an address of its own.
+    let macos = cfg!(target_os = "macos");
+    macos || std::env::var("PORTCULLIS_DEMO_SHARED_ADDRESS").is_ok_and(|v| v == "1")
 }
 
 /// Removes the demo's data directory when the demo ends.
@@ -63,7 +79,8 @@ fn base_address() -> Ipv4Addr {
 /// Start the fleet and open a session over it. Must run inside the Tokio runtime
 /// (the cameras' listeners live on it).
 pub async fn start() -> IpcResult<Session> {
-    let base = base_address();
+    let shared_address = shared_address();
+    let base = if shared_address { Ipv4Addr::LOCALHOST } else { base_address() };
     let dir = std::env::temp_dir().join(format!("portcullis-demo-{}-{}", std::process::id(), base.octets()[2]));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| IpcError::local(format!("{}: {e}", dir.display())))?;
@@ -72,7 +89,9 @@ pub async fn start() -> IpcResult<Session> {
         count: DEMO_COUNT,
         profile: ProfileChoice::Mixed,
         base_address: base,
-        port_offset: Some(PORT_OFFSET),
+        // Sharing one address, the system chooses each camera's ports.
+        port_offset: (!shared_address).then_some(PORT_OFFSET),
+        shared_address,
         // No multicast at all: discovery finds the fleet by a loopback TCP scan.
         multicast: false,
         // Changes that reboot a camera keep it away for a second, not five; a firmware
@@ -90,8 +109,10 @@ pub async fn start() -> IpcResult<Session> {
     // password rotation, which at full strength costs about a second each.
     let file = FileVault::new(dir.join("vault.age"), passphrase).with_work_factor(12);
     let vault = Vault::new(Box::new(file), &dir);
-    let plan = address_plan(&fleet.devices());
-    let site = DemoSite { _fleet: fleet, base, http_port: 80 + PORT_OFFSET, _dir: guard };
+    // Moving a camera to another address needs addresses to move to.
+    let plan = if shared_address { String::new() } else { address_plan(&fleet.devices()) };
+    let scan_ports = fleet.devices().iter().filter_map(|d| d.http_port).collect();
+    let site = DemoSite { _fleet: fleet, base, scan_ports, shared_address, _dir: guard };
     let session = Session::open(&dir, vault, Some(site))?;
     if let Ok(mut settings) = session.settings.lock() {
         settings.address_plan = plan;

@@ -7,7 +7,7 @@ use crate::session::Session;
 /// Never made in this build: the type exists so that sessions keep one shape.
 #[derive(Debug)]
 pub struct DemoSite {
-    pub http_port: u16,
+    pub scan_ports: Vec<u16>,
     never: std::convert::Infallible,
 }
 

@@ -11,6 +11,7 @@ mod firmware;
 mod inventory;
 mod keyring;
 mod report;
+mod shared;
 mod site;
 mod traffic;
 mod trust;

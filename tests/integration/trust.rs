@@ -289,7 +289,7 @@ async fn the_recorders_account_survives_apply_and_others_go_only_when_asked() {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let client = portcullis_core::driver::http::client(std::time::Duration::from_secs(5)).unwrap();
                 let creds = portcullis_core::secret::Credentials::new("nvr-recorder", password.clone());
-                let guard = client.guards.of(device.address.into());
+                let guard = client.guards.of(&device.address.to_string());
                 let session = portcullis_core::driver::http::HttpSession::new(
                     client,
                     base.clone(),

@@ -226,12 +226,16 @@ fn service_rows(
     index: &[crate::vault::EntryInfo],
     history: &[crate::history::Record],
 ) -> Result<Vec<Row>> {
-    // `192.0.2.7:80` or `[2001:db8::7]:80` → the address (vault entries are by address).
+    // `192.0.2.7:80` or `[2001:db8::7]:80` → the address (vault entries are by address),
+    // or the label itself for a device that shares its address with others.
     let address =
         device.label.parse::<std::net::SocketAddr>().map_or_else(|_| device.label.clone(), |a| a.ip().to_string());
-    let scope = Scope::Service(address);
     let mut out = Vec::new();
-    for e in index.iter().filter(|e| e.scope == scope) {
+    let ours = |e: &&crate::vault::EntryInfo| {
+        e.scope == Scope::Service(address.clone()) || e.scope == Scope::Service(device.label.clone())
+    };
+    for e in index.iter().filter(ours) {
+        let scope = e.scope.clone();
         let entry = scope.entry_name(&e.username);
         let changed = history.iter().rev().find(|r| {
             r.change.outcome == crate::history::Outcome::Verified && r.change.vault_entry.as_deref() == Some(&entry)

@@ -153,14 +153,31 @@ impl Workspace {
                 }
             }
         }
-        let known = |d: &Device| Some(Subject { id: Some(d.id.clone()), target: d.target()?, site: d.site.clone() });
+        // Devices the operator accepted at one address (behind a forwarding address, or the
+        // demo on a loopback that holds only 127.0.0.1) are told apart by port.
+        let shared = crate::inventory::shared_addresses(&devices);
+        let known = |d: &Device| {
+            let target = d.target()?;
+            let sharing = shared.contains(&target.address);
+            Some(Subject { id: Some(d.id.clone()), target: target.sharing(sharing), site: d.site.clone() })
+        };
         match selection {
             Selection::All => Ok(devices.iter().filter_map(known).collect()),
             Selection::Ids(ids) => Ok(devices.iter().filter(|d| ids.contains(&d.id)).filter_map(known).collect()),
             Selection::Labels(labels) => {
                 Ok(devices.iter().filter_map(known).filter(|s| labels.contains(&s.target.label())).collect())
             }
-            Selection::Specs(specs) => specs.iter().map(|spec| subject_of_spec(spec, &devices)).collect(),
+            Selection::Specs(specs) => specs
+                .iter()
+                .map(|spec| subject_of_spec(spec, &devices))
+                .map(|s| {
+                    s.map(|mut s| {
+                        let sharing = shared.contains(&s.target.address);
+                        s.target = s.target.sharing(sharing);
+                        s
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -369,7 +386,13 @@ fn subject_of_spec(spec: &str, devices: &[Device]) -> Result<Subject> {
     }
     Ok(Subject {
         id: None,
-        target: Target { address, http_port: Some(port.unwrap_or(80)), https_port: None, wsd_port: Some(3702) },
+        target: Target {
+            address,
+            http_port: Some(port.unwrap_or(80)),
+            https_port: None,
+            wsd_port: Some(3702),
+            shared_port: None,
+        },
         site: None,
     })
 }

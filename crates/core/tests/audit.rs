@@ -13,7 +13,13 @@ use portcullis_core::secret::Credentials;
 use portcullis_sim::{DeviceRecord, Faults, Fleet, FleetConfig, Profile, Trigger};
 
 fn target(d: &DeviceRecord) -> Target {
-    Target { address: d.address.into(), http_port: d.http_port, https_port: d.https_port, wsd_port: d.wsd_port }
+    Target {
+        address: d.address.into(),
+        http_port: d.http_port,
+        https_port: d.https_port,
+        wsd_port: d.wsd_port,
+        shared_port: None,
+    }
 }
 
 async fn run(d: &DeviceRecord, password: Option<&str>, baseline: &str) -> DeviceAudit {

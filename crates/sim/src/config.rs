@@ -109,6 +109,10 @@ pub struct FleetConfig {
     /// follow the index, so fleets of several simulator processes (a process may hold
     /// only so many sockets) do not share identities.
     pub first_index: usize,
+    /// Every camera at `base_address`, told apart by ports the system assigns (where
+    /// loopback holds only 127.0.0.1, as on macOS; or cameras behind one forwarding
+    /// address). Implies ephemeral ports.
+    pub shared_address: bool,
     /// Answer WS-Discovery and SADP multicast (sockets pinned to `multicast_interface`).
     pub multicast: bool,
     pub multicast_interface: Ipv4Addr,
@@ -143,6 +147,7 @@ impl Default for FleetConfig {
             ephemeral: false,
             seed: 1,
             first_index: 0,
+            shared_address: false,
             multicast: true,
             multicast_interface: Ipv4Addr::LOCALHOST,
             reboot_seconds: 5.0,
@@ -186,7 +191,7 @@ impl FleetConfig {
     }
 
     pub fn port_plan(&self) -> PortPlan {
-        match (self.ephemeral, self.port_offset) {
+        match (self.ephemeral || self.shared_address, self.port_offset) {
             (true, _) => PortPlan::Ephemeral,
             (false, Some(o)) => PortPlan::Offset(o),
             (false, None) => PortPlan::Standard,
@@ -209,8 +214,12 @@ impl FleetConfig {
         self.cameras.iter().find(|c| c.index == index)
     }
 
-    /// The address of camera `index`, skipping .0 and .255 in the last octet.
+    /// The address of camera `index`, skipping .0 and .255 in the last octet (every
+    /// camera's is `base_address` when they share it).
     pub fn address_of(&self, index: usize) -> Option<Ipv4Addr> {
+        if self.shared_address {
+            return self.base_address.is_loopback().then_some(self.base_address);
+        }
         let mut a = u32::from(self.base_address);
         for _ in 0..index {
             a = a.checked_add(1)?;
@@ -226,6 +235,15 @@ impl FleetConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fleet_sharing_one_address_takes_ports_from_the_system() {
+        let c = FleetConfig { shared_address: true, base_address: Ipv4Addr::LOCALHOST, ..FleetConfig::default() };
+        assert_eq!((c.address_of(0), c.address_of(7)), (Some(Ipv4Addr::LOCALHOST), Some(Ipv4Addr::LOCALHOST)));
+        assert_eq!(c.port_plan(), PortPlan::Ephemeral, "one address cannot hold two cameras' standard ports");
+        let off_loopback = FleetConfig { base_address: Ipv4Addr::new(192, 0, 2, 1), ..c };
+        assert_eq!(off_loopback.address_of(0), None);
+    }
 
     #[test]
     fn toml_config_reads_profiles_overrides_and_faults() {

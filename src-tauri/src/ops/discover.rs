@@ -1,6 +1,6 @@
 //! Discovery: sightings stream to the UI as they arrive, then merge into the
 //! inventory. In the demo the search is pinned to loopback: interface 127.0.0.1, no
-//! multicast, and a TCP scan of the fleet's own /24 only.
+//! multicast, and a TCP scan of the fleet's own /24 (or its one shared address) only.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -24,11 +24,12 @@ pub fn options(session: &Session, req: &DiscoverRequest) -> IpcResult<(DiscoverO
             wsd: false,
             sadp: false,
             scan: vec![range],
-            scan_ports: vec![demo.http_port],
+            scan_ports: demo.scan_ports.clone(),
             timeout: timeout.min(Duration::from_secs(2)),
             ..DiscoverOptions::default()
         };
-        let searched = format!("loopback only: TCP scan of {range} port {}", demo.http_port);
+        let ports = demo.scan_ports.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let searched = format!("loopback only: TCP scan of {range} port {ports}");
         return Ok((opts, searched));
     }
     let interfaces = req.interfaces.iter().map(|i| runner::interface(i)).collect::<Result<Vec<_>, _>>()?;

@@ -139,13 +139,18 @@ async fn close_never_stored(journal: &HashMap<String, journal::Entry>, ctx: &App
     Ok(out)
 }
 
-/// The device at `address`, as the inventory knows it (its ports and site), else on its
-/// default port; `None` for an entry whose name is not an address.
-fn target_of(address: &str, targets: &[(Target, Option<String>)]) -> Option<(Target, Option<String>)> {
-    match targets.iter().find(|(t, _)| t.address.to_string() == address) {
-        Some((t, s)) => Some((t.clone(), s.clone())),
-        None => address.parse().ok().map(|ip| (Target::new(ip), None)),
+/// The device a vault entry's key names ([`Target::key`]), as the inventory knows it
+/// (its ports and site), else on its default port (or the port its key names); `None`
+/// for a key that is not an address.
+fn target_of(key: &str, targets: &[(Target, Option<String>)]) -> Option<(Target, Option<String>)> {
+    if let Some((t, s)) = targets.iter().find(|(t, _)| t.key() == key) {
+        return Some((t.clone(), s.clone()));
     }
+    if let Ok(at) = key.parse::<std::net::SocketAddr>() {
+        let target = Target { http_port: Some(at.port()), ..Target::new(at.ip()) };
+        return Some((target.sharing(true), None));
+    }
+    key.parse().ok().map(|ip| (Target::new(ip), None))
 }
 
 /// Service-account passwords a crash left pending: proven by logging in as the account

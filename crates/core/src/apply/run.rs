@@ -309,7 +309,8 @@ impl Run<'_> {
 
     /// Rotate the administrator's password (see [`password`]).
     async fn rotate(&mut self, step: &Step) -> Result<StepResult> {
-        let address = self.target.address.to_string();
+        // The vault knows the device by its key (its address, unless it shares it).
+        let address = self.target.key();
         let at = address.clone();
         if self.ctx.vault.blocking(move |v| v.pending(&at)).await?.is_some() {
             return Ok(StepResult::Skipped {
@@ -419,8 +420,8 @@ impl Run<'_> {
         // The handshake proved the new certificate (it chains to the site CA): pin it
         // now, or the read-back and every later connection would meet a stale pin.
         if let Ok(pin) = &proof {
-            self.ctx.pins.set(self.target.address, pin.fingerprint.clone());
-            crate::certs::Pins::save_one(&self.ctx.home, &address, pin.clone())?;
+            self.ctx.pins.set(&self.target.key(), pin.fingerprint.clone());
+            crate::certs::Pins::save_one(&self.ctx.home, &self.target.key(), pin.clone())?;
         }
         let read = self.read_back(step.setting).await;
         match (proof, read) {
@@ -443,7 +444,7 @@ impl Run<'_> {
     /// Activate a factory-new camera with a generated password, journaled like a
     /// rotation: pending in the vault first, proven by a login, then current.
     async fn activate(&mut self, step: &Step) -> Result<StepResult> {
-        let address = self.target.address.to_string();
+        let address = self.target.key();
         let at = address.clone();
         if self.ctx.vault.blocking(move |v| v.pending(&at)).await?.is_some() {
             return Ok(StepResult::Skipped {

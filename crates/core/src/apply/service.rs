@@ -61,7 +61,7 @@ impl Run<'_> {
                 account.name
             )));
         }
-        let (address, name) = (self.target.address.to_string(), account.name.clone());
+        let (address, name) = (self.target.key(), account.name.clone());
         let pending = self.ctx.vault.blocking(move |v| v.lookup_scope(&Scope::ServicePending(address), &name)).await?;
         Ok(pending.map(|_| "an earlier password for it is unresolved: run portcullis recover".to_string()))
     }
@@ -82,7 +82,7 @@ impl Run<'_> {
         account: &ServiceAccount,
         before: Option<String>,
     ) -> Result<Option<String>> {
-        let address = self.target.address.to_string();
+        let address = self.target.key();
         let new = Credentials { username: account.name.clone(), password: self.ctx.passwords.generate(&account.name) };
         let pending = Scope::ServicePending(address.clone());
         let own = Step {

@@ -88,7 +88,13 @@ fn bench(name: &str, script: &Arc<Script>) -> Bench {
 
 /// Run one step on the scripted camera (192.0.2.9:80, admin); its result.
 async fn run_step(b: &Bench, step: Step) -> StepResult {
-    let target = Target { address: [192, 0, 2, 9].into(), http_port: Some(80), https_port: None, wsd_port: None };
+    let target = Target {
+        address: [192, 0, 2, 9].into(),
+        http_port: Some(80),
+        https_port: None,
+        wsd_port: None,
+        shared_port: None,
+    };
     let job = DeviceJob { target, site: None, plan: DevicePlan { device: "192.0.2.9:80".into(), steps: vec![step] } };
     let events = std::sync::Mutex::new(Vec::new());
     let report =

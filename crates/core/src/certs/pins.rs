@@ -3,7 +3,6 @@
 //! different certificate seen later waits in `changed_to` for the operator.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -144,9 +143,10 @@ impl Pins {
         outcome
     }
 
-    /// The pins as the HTTP client wants them.
-    pub fn by_address(&self) -> std::collections::HashMap<IpAddr, String> {
-        self.devices.iter().filter_map(|(a, p)| Some((a.parse().ok()?, p.fingerprint.clone()))).collect()
+    /// The pins as the HTTP client wants them, by device key (an address, or
+    /// `address:port` for devices that share one).
+    pub fn by_device(&self) -> std::collections::HashMap<String, String> {
+        self.devices.iter().map(|(a, p)| (a.clone(), p.fingerprint.clone())).collect()
     }
 
     /// Devices whose certificate (one we installed) ends within `days`.

@@ -309,6 +309,7 @@ fn request(method: &str, url: String, soap: Option<String>, wait: Duration) -> c
         authorization: None,
         limit: crate::driver::transport::ANSWER_LIMIT,
         binary: false,
+        device: None,
     }
 }
 
@@ -332,45 +333,66 @@ async fn probe_host(
     if open.is_empty() {
         return Vec::new();
     }
-    let mut s = Sighting { source: Some(Source::Scan), address: Some(IpAddr::V4(host)), ..Default::default() };
+    // What answers HTTP, and what HTTPS, on the open ports.
+    let mut http = Vec::new();
+    let mut https = Vec::new();
     for p in &open {
-        for (scheme, https) in [("http", false), ("https", true)] {
-            if (https && s.https_port.is_some()) || (!https && s.http_port.is_some()) {
-                continue;
-            }
+        // HTTPS first: a TLS server asked in plain HTTP may answer (a 400), which
+        // would pass it for a second web server.
+        for (scheme, secure) in [("https", true), ("http", false)] {
             let url = format!("{scheme}://{host}:{p}/ISAPI/System/deviceInfo");
             if let Ok(r) = client.exchange(request("GET", url, None, wait)).await {
-                if https {
-                    s.https_port = Some(*p);
-                } else {
-                    s.http_port = Some(*p);
-                }
                 // An unauthenticated deviceInfo drawing a challenge means ISAPI: Hikvision.
-                if r.status == 401 && s.vendor.is_none() {
-                    s.vendor = Some("hikvision".into());
+                let isapi = r.status == 401;
+                if secure {
+                    https.push((*p, isapi))
+                } else {
+                    http.push((*p, isapi))
                 }
                 break;
             }
         }
     }
-    // An ONVIF device service answers GetSystemDateAndTime without credentials.
-    if let Some(port) = s.http_port {
-        let url = format!("http://{host}:{port}{}", crate::driver::onvif::DEVICE_PATH);
-        let body = crate::driver::onvif::wire::envelope("", "<tds:GetSystemDateAndTime/>");
-        if let Ok(r) = client.exchange(request("POST", url.clone(), Some(body), wait)).await {
-            if (200..300).contains(&r.status) && crate::driver::onvif::wire::system_date_time(&r.body).is_ok() {
-                s.xaddrs.push(url);
+    // One device per host, as cameras are reached; but several web servers answering
+    // plain HTTP are several devices behind one address (a forwarding address, the demo
+    // where loopback holds only 127.0.0.1), one sighting each, with no HTTPS port
+    // guessed for them.
+    let mut found: Vec<Sighting> = if http.len() > 1 {
+        http.iter().map(|&(p, isapi)| scanned(host, Some((p, isapi)), None)).collect()
+    } else {
+        vec![scanned(host, http.first().copied(), https.first().copied())]
+    };
+    for s in &mut found {
+        // An ONVIF device service answers GetSystemDateAndTime without credentials.
+        if let Some(port) = s.http_port {
+            let url = format!("http://{host}:{port}{}", crate::driver::onvif::DEVICE_PATH);
+            let body = crate::driver::onvif::wire::envelope("", "<tds:GetSystemDateAndTime/>");
+            if let Ok(r) = client.exchange(request("POST", url.clone(), Some(body), wait)).await {
+                if (200..300).contains(&r.status) && crate::driver::onvif::wire::system_date_time(&r.body).is_ok() {
+                    s.xaddrs.push(url);
+                }
             }
         }
     }
-    let mut out = Vec::new();
-    if let Ok(found) = super::probe::unicast(SocketAddr::from((host, wsd::PORT)), wait).await {
-        for a in found {
-            out.push(wsd_sighting(&a, SocketAddr::from((host, wsd::PORT))));
+    found.retain(|s| s.http_port.is_some() || s.https_port.is_some());
+    if let Ok(answers) = super::probe::unicast(SocketAddr::from((host, wsd::PORT)), wait).await {
+        for a in answers {
+            found.push(wsd_sighting(&a, SocketAddr::from((host, wsd::PORT))));
         }
     }
-    if s.http_port.is_some() || s.https_port.is_some() || !out.is_empty() {
-        out.insert(0, s);
+    found
+}
+
+/// A scan's sighting of `host`: its HTTP and HTTPS ports, each with whether it spoke
+/// ISAPI (a challenge for deviceInfo: Hikvision).
+fn scanned(host: Ipv4Addr, http: Option<(u16, bool)>, https: Option<(u16, bool)>) -> Sighting {
+    let isapi = http.is_some_and(|(_, i)| i) || https.is_some_and(|(_, i)| i);
+    Sighting {
+        source: Some(Source::Scan),
+        address: Some(IpAddr::V4(host)),
+        http_port: http.map(|(p, _)| p),
+        https_port: https.map(|(p, _)| p),
+        vendor: isapi.then(|| "hikvision".to_string()),
+        ..Default::default()
     }
-    out
 }

@@ -44,6 +44,9 @@ pub struct HttpSession {
     limit: usize,
     /// Answers are binary (configuration exports): kept byte for byte.
     binary: bool,
+    /// The device's key where it shares its address with others (`address:port`): its
+    /// TLS handshakes are checked against its own pin (see [`super::Target::key`]).
+    device: Option<Arc<str>>,
 }
 
 pub use super::tls::{client, pinned_client, LivePins};
@@ -67,7 +70,13 @@ impl HttpSession {
             operation: None,
             limit: super::transport::ANSWER_LIMIT,
             binary: false,
+            device: None,
         }
+    }
+
+    /// The same session, for a device that shares its address (`Some(key)`).
+    pub fn for_device(self, key: Option<String>) -> HttpSession {
+        HttpSession { device: key.map(Arc::from), ..self }
     }
 
     /// The same session, reading answers of up to `limit` bytes (configuration exports).
@@ -158,6 +167,7 @@ impl HttpSession {
             authorization,
             limit: self.limit,
             binary: self.binary,
+            device: self.device.clone(),
         };
         let reply = self.client.exchange(request).await.map_err(|e| self.transport_error(e, limit))?;
         let (body, bytes) = match reply.bytes {
@@ -413,6 +423,7 @@ mod tests {
                 limit: crate::driver::transport::ANSWER_LIMIT,
                 binary: false,
                 timeout: std::time::Duration::from_secs(2),
+                device: None,
             })
             .await
             .unwrap();

@@ -10,7 +10,6 @@
 //! refusal.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -86,15 +85,15 @@ fn digest(creds: &Credentials) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// The guards of one run, one per device address.
+/// The guards of one run, one per device (by [`super::Target::key`]).
 #[derive(Debug, Clone, Default)]
-pub struct Guards(Arc<Mutex<HashMap<IpAddr, Arc<LoginGuard>>>>);
+pub struct Guards(Arc<Mutex<HashMap<String, Arc<LoginGuard>>>>);
 
 impl Guards {
-    /// The guard of the device at `address` (the same one for every caller).
-    pub fn of(&self, address: IpAddr) -> Arc<LoginGuard> {
+    /// The guard of the device known as `key` (the same one for every caller).
+    pub fn of(&self, key: &str) -> Arc<LoginGuard> {
         match self.0.lock() {
-            Ok(mut g) => g.entry(address).or_default().clone(),
+            Ok(mut g) => g.entry(key.to_string()).or_default().clone(),
             // A poisoned map: a guard that has already spent its refusal withholds
             // every login, which is the safe side.
             Err(_) => {
@@ -142,12 +141,12 @@ mod tests {
     }
 
     #[test]
-    fn one_guard_per_address() {
+    fn one_guard_per_device() {
         let guards = Guards::default();
-        let a: IpAddr = "127.1.0.1".parse().unwrap();
-        let b: IpAddr = "127.1.0.2".parse().unwrap();
         let shared = guards.clone();
-        assert!(Arc::ptr_eq(&guards.of(a), &shared.of(a)), "clones share the guards");
-        assert!(!Arc::ptr_eq(&guards.of(a), &guards.of(b)));
+        assert!(Arc::ptr_eq(&guards.of("127.1.0.1"), &shared.of("127.1.0.1")), "clones share the guards");
+        assert!(!Arc::ptr_eq(&guards.of("127.1.0.1"), &guards.of("127.1.0.2")));
+        // Devices that share an address are told apart by port.
+        assert!(!Arc::ptr_eq(&guards.of("127.0.0.1:20080"), &guards.of("127.0.0.1:20180")));
     }
 }

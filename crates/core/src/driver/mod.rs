@@ -46,6 +46,11 @@ pub struct Target {
     pub https_port: Option<u16>,
     /// WS-Discovery port (3702 on real devices).
     pub wsd_port: Option<u16>,
+    /// Set when other devices share this address (cameras behind one forwarding
+    /// address, the demo where loopback holds only 127.0.0.1): the port of its label,
+    /// which then tells it apart in the vault, its pin and its login budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_port: Option<u16>,
 }
 
 /// The one way a device is named in the history, the vault and messages:
@@ -59,11 +64,32 @@ pub fn label(address: std::net::IpAddr, http_port: Option<u16>, https_port: Opti
 
 impl Target {
     pub fn new(address: IpAddr) -> Self {
-        Target { address, http_port: Some(80), https_port: None, wsd_port: Some(crate::discover::wsd::PORT) }
+        Target {
+            address,
+            http_port: Some(80),
+            https_port: None,
+            wsd_port: Some(crate::discover::wsd::PORT),
+            shared_port: None,
+        }
     }
     /// `127.1.0.1:80`, the way devices are named in messages.
     pub fn label(&self) -> String {
         label(self.address, self.http_port, self.https_port)
+    }
+    /// What the vault, the certificate pins and the login guards know the device by: its
+    /// address (so that its entries hold whichever port it is reached on), or
+    /// `address:port` where it shares the address with other devices.
+    pub fn key(&self) -> String {
+        match self.shared_port {
+            Some(p) => std::net::SocketAddr::new(self.address, p).to_string(),
+            None => self.address.to_string(),
+        }
+    }
+    /// The same device, told apart by its label's port when `shared` says that other
+    /// devices answer at its address.
+    pub fn sharing(mut self, shared: bool) -> Self {
+        self.shared_port = if shared { self.http_port.or(self.https_port) } else { None };
+        self
     }
     /// `https://…` when HTTPS is known, else `http://…`.
     pub fn base_url(&self) -> Option<String> {
@@ -295,8 +321,9 @@ pub async fn connect(
     opts: &ConnectOptions,
 ) -> Result<Box<dyn Driver>> {
     let base = target.base_url().ok_or_else(|| Error::Input(format!("{}: no HTTP or HTTPS port", target.address)))?;
-    let guard = client.guards.of(target.address);
-    let session = HttpSession::new(client.clone(), base, creds.clone(), guard.clone(), opts.timings);
+    let guard = client.guards.of(&target.key());
+    let session = HttpSession::new(client.clone(), base, creds.clone(), guard.clone(), opts.timings)
+        .for_device(target.shared_port.map(|_| target.key()));
     let onvif = onvif::OnvifDriver::new(session.clone(), creds, guard);
     // Both questions need no credentials: ask them at once (one round trip, not two).
     let (is_isapi, clock) = tokio::join!(isapi::IsapiDriver::probe(&session), onvif.sync_clock());

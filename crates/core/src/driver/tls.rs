@@ -64,15 +64,16 @@ impl Seen {
     }
 }
 
-/// What a run's handshakes hold devices to, and what they learnt.
+/// What a run's handshakes hold devices to, and what they learnt, by device key (its
+/// address, or `address:port` where devices share one: [`super::Target::key`]).
 #[derive(Debug, Default)]
 struct Book {
     /// The certificate each device must present.
-    held: HashMap<IpAddr, String>,
+    held: HashMap<String, String>,
     /// First seen in this run (no pin before): to be kept.
-    first_seen: HashMap<IpAddr, Seen>,
+    first_seen: HashMap<String, Seen>,
     /// Presented instead of the pinned certificate: refused, to be reported.
-    changed: HashMap<IpAddr, Seen>,
+    changed: HashMap<String, Seen>,
 }
 
 /// The pins a client checks at every handshake, shared with whoever proves new ones.
@@ -81,25 +82,25 @@ pub struct LivePins(Arc<RwLock<Book>>);
 
 impl LivePins {
     pub fn from_file(pins: &Pins) -> Self {
-        let held = pins.by_address();
+        let held = pins.by_device();
         LivePins(Arc::new(RwLock::new(Book { held, ..Default::default() })))
     }
 
-    /// Hold `address` to this fingerprint from the next handshake on (a certificate
-    /// proven after install): any change seen before it is moot.
-    pub fn set(&self, address: IpAddr, fingerprint: String) {
+    /// Hold the device `key` to this fingerprint from the next handshake on (a
+    /// certificate proven after install): any change seen before it is moot.
+    pub fn set(&self, key: &str, fingerprint: String) {
         if let Ok(mut b) = self.0.write() {
-            b.held.insert(address, fingerprint);
-            b.first_seen.remove(&address);
-            b.changed.remove(&address);
+            b.held.insert(key.to_string(), fingerprint);
+            b.first_seen.remove(key);
+            b.changed.remove(key);
         }
     }
 
     /// The certificate this device presented instead of its pinned one, in this run.
-    pub fn changed(&self, address: &IpAddr) -> Option<(String, Seen)> {
+    pub fn changed(&self, key: &str) -> Option<(String, Seen)> {
         let b = self.0.read().ok()?;
-        let seen = b.changed.get(address)?.clone();
-        Some((b.held.get(address)?.clone(), seen))
+        let seen = b.changed.get(key)?.clone();
+        Some((b.held.get(key)?.clone(), seen))
     }
 
     /// Keep what this run learnt: first-seen pins, and certificate changes for the
@@ -111,8 +112,8 @@ impl LivePins {
             Err(_) => return Err(Error::Local("pins lock poisoned".into())),
         };
         Pins::update(home, |pins| {
-            for (address, seen) in first_seen {
-                pins.devices.entry(address.to_string()).or_insert_with(|| Pin {
+            for (key, seen) in first_seen {
+                pins.devices.entry(key).or_insert_with(|| Pin {
                     fingerprint: seen.fingerprint,
                     not_after: seen.not_after,
                     origin: PinOrigin::FirstSeen,
@@ -120,8 +121,8 @@ impl LivePins {
                     changed_to: None,
                 });
             }
-            for (address, seen) in changed {
-                if let Some(pin) = pins.devices.get_mut(&address.to_string()) {
+            for (key, seen) in changed {
+                if let Some(pin) = pins.devices.get_mut(&key) {
                     if pin.fingerprint != seen.fingerprint {
                         pin.changed_to = Some(crate::certs::Change {
                             fingerprint: seen.fingerprint,
@@ -135,13 +136,15 @@ impl LivePins {
     }
 
     /// Decide one handshake (see the module's rules 2 and 3).
-    fn check(&self, ip: IpAddr, seen: Seen) -> std::result::Result<(), String> {
+    fn check(&self, key: &str, seen: Seen) -> std::result::Result<(), String> {
         let mut b = self.0.write().map_err(|_| "pins lock poisoned".to_string())?;
-        let expected = match b.held.get(&ip) {
+        // A device that came to share its address keeps the pin it had by address.
+        let by_address = key.parse::<std::net::SocketAddr>().ok().map(|a| a.ip().to_string());
+        let expected = match b.held.get(key).or_else(|| by_address.and_then(|a| b.held.get(&a))) {
             Some(pin) => pin.clone(),
             None => {
-                b.held.insert(ip, seen.fingerprint.clone());
-                b.first_seen.insert(ip, seen);
+                b.held.insert(key.to_string(), seen.fingerprint.clone());
+                b.first_seen.insert(key.to_string(), seen);
                 return Ok(());
             }
         };
@@ -149,8 +152,8 @@ impl LivePins {
             return Ok(());
         }
         let message =
-            format!("{ip} presents certificate sha256:{} instead of the pinned sha256:{expected}", seen.fingerprint);
-        b.changed.insert(ip, seen);
+            format!("{key} presents certificate sha256:{} instead of the pinned sha256:{expected}", seen.fingerprint);
+        b.changed.insert(key.to_string(), seen);
         Err(message)
     }
 }
@@ -171,30 +174,56 @@ fn client_with_pins(timeout: Duration, pins: LivePins, site_ca: Option<Arc<rustl
         ),
         None => None,
     };
-    let verifier = Arc::new(PinVerifier { pins: pins.clone(), site_ca, provider: provider.clone() });
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Local(format!("TLS: {e}")))?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
-    // Each request carries its own limit (by kind of operation): the client's is for
-    // connecting only.
-    reqwest::Client::builder()
-        .connect_timeout(timeout)
-        .use_preconfigured_tls(tls)
-        // A device's connection is kept for its next request, not for the whole run:
-        // an audit of thousands of cameras would otherwise hold every one of their
-        // connections (and their buffers) to the end. A later step that finds none
-        // reconnects and resumes the TLS session.
-        .pool_max_idle_per_host(POOL_IDLE_PER_DEVICE)
-        .pool_idle_timeout(POOL_IDLE)
-        // A redirect would replay a request (and its body: a password, a key) to
-        // wherever the device says. Devices are reached where we know them, or not at all.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map(|c| Client::new(Arc::new(Network { http: c, pins, first_contact: Default::default() }), timeout))
-        .map_err(|e| Error::Local(format!("HTTP client: {e}")))
+    let clients = Clients { timeout, pins: pins.clone(), site_ca, provider };
+    let http = clients.build(None)?;
+    let network = Network { http, clients, shared: Default::default(), pins, first_contact: Default::default() };
+    Ok(Client::new(Arc::new(network), timeout))
+}
+
+/// What every HTTP client of a run is made of: one for the run, plus one for each
+/// device that shares its address with others (rustls's verifier sees only the address,
+/// so such a device's own pin needs a verifier of its own).
+#[derive(Debug, Clone)]
+pub(crate) struct Clients {
+    timeout: Duration,
+    pins: LivePins,
+    site_ca: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl Clients {
+    /// A client whose handshakes are checked against `device`'s pin, or (`None`) against
+    /// the pin of the address they reach.
+    pub(crate) fn build(&self, device: Option<Arc<str>>) -> Result<reqwest::Client> {
+        let verifier = Arc::new(PinVerifier {
+            pins: self.pins.clone(),
+            site_ca: self.site_ca.clone(),
+            provider: self.provider.clone(),
+            device,
+        });
+        let tls = rustls::ClientConfig::builder_with_provider(self.provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Local(format!("TLS: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        // Each request carries its own limit (by kind of operation): the client's is for
+        // connecting only.
+        reqwest::Client::builder()
+            .connect_timeout(self.timeout)
+            .use_preconfigured_tls(tls)
+            // A device's connection is kept for its next request, not for the whole run:
+            // an audit of thousands of cameras would otherwise hold every one of their
+            // connections (and their buffers) to the end. A later step that finds none
+            // reconnects and resumes the TLS session.
+            .pool_max_idle_per_host(POOL_IDLE_PER_DEVICE)
+            .pool_idle_timeout(POOL_IDLE)
+            // A redirect would replay a request (and its body: a password, a key) to
+            // wherever the device says. Devices are reached where we know them, or not at all.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Local(format!("HTTP client: {e}")))
+    }
 }
 
 #[derive(Debug)]
@@ -202,6 +231,9 @@ struct PinVerifier {
     pins: LivePins,
     site_ca: Option<Arc<rustls::client::WebPkiServerVerifier>>,
     provider: Arc<rustls::crypto::CryptoProvider>,
+    /// The device this verifier is for, where it shares its address; else the pin is
+    /// the address's.
+    device: Option<Arc<str>>,
 }
 
 impl ServerCertVerifier for PinVerifier {
@@ -220,7 +252,11 @@ impl ServerCertVerifier for PinVerifier {
                 return Ok(ServerCertVerified::assertion());
             }
         }
-        self.pins.check((*ip).into(), Seen::of(end_entity.as_ref())).map_err(rustls::Error::General)?;
+        let key = match &self.device {
+            Some(device) => device.to_string(),
+            None => IpAddr::from(*ip).to_string(),
+        };
+        self.pins.check(&key, Seen::of(end_entity.as_ref())).map_err(rustls::Error::General)?;
         Ok(ServerCertVerified::assertion())
     }
 
@@ -258,15 +294,15 @@ mod tests {
     #[test]
     fn the_first_certificate_is_pinned_and_a_different_one_refused() {
         let pins = LivePins::default();
-        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let ip = "192.0.2.7";
         assert!(pins.check(ip, seen("aa")).is_ok(), "first use is trusted");
         assert!(pins.check(ip, seen("aa")).is_ok());
         let refused = pins.check(ip, seen("bb")).unwrap_err();
         assert!(refused.contains("sha256:bb") && refused.contains("pinned sha256:aa"), "{refused}");
-        assert_eq!(pins.changed(&ip).map(|(pinned, s)| (pinned, s.fingerprint)), Some(("aa".into(), "bb".into())));
+        assert_eq!(pins.changed(ip).map(|(pinned, s)| (pinned, s.fingerprint)), Some(("aa".into(), "bb".into())));
         // A certificate proven after install replaces the pin and the change is moot.
         pins.set(ip, "cc".into());
-        assert!(pins.changed(&ip).is_none());
+        assert!(pins.changed(ip).is_none());
         assert!(pins.check(ip, seen("cc")).is_ok() && pins.check(ip, seen("aa")).is_err());
     }
 
@@ -275,7 +311,7 @@ mod tests {
         let home = std::env::temp_dir().join(format!("pc-tofu-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&home);
         std::fs::create_dir_all(&home).unwrap();
-        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let a = "192.0.2.1";
         let run = LivePins::from_file(&Pins::load(&home).unwrap());
         run.check(a, seen("aa")).unwrap();
         run.save(&home, "2026-12-03T10:00:00Z").unwrap();

@@ -29,6 +29,9 @@ pub struct Request {
     /// How long the whole exchange may take (by kind of operation, see
     /// [`super::timing`]).
     pub timeout: Duration,
+    /// The device's key where it shares its address with others: its certificate is
+    /// checked against its own pin, not the address's.
+    pub device: Option<Arc<str>>,
 }
 
 /// What an answer may weigh: every document a camera sends is a few kilobytes.
@@ -100,6 +103,10 @@ impl Client {
 #[derive(Debug)]
 pub(crate) struct Network {
     pub http: reqwest::Client,
+    /// How `http` was made: for the clients of devices that share an address.
+    pub clients: super::tls::Clients,
+    /// A client per device that shares its address with others, by its key.
+    pub shared: std::sync::Mutex<std::collections::HashMap<Arc<str>, reqwest::Client>>,
     /// What the client's handshakes checked: says why one was refused.
     pub pins: super::tls::LivePins,
     /// Which HTTPS servers this run has reached once (see [`FirstContact`]).
@@ -150,22 +157,36 @@ impl Exchange for Network {
 }
 
 impl Network {
+    /// The client for this request: the run's, or the device's own where it shares
+    /// its address (made on its first request).
+    fn client_for(&self, device: Option<&Arc<str>>) -> Result<reqwest::Client, ExchangeError> {
+        let Some(device) = device else { return Ok(self.http.clone()) };
+        let mut shared = self.shared.lock().map_err(|_| ExchangeError::Unreachable("client lock poisoned".into()))?;
+        if let Some(c) = shared.get(device) {
+            return Ok(c.clone());
+        }
+        let made = self.clients.build(Some(device.clone())).map_err(|e| ExchangeError::Unreachable(e.to_string()))?;
+        shared.insert(device.clone(), made.clone());
+        Ok(made)
+    }
+
     async fn send(&self, request: Request) -> Result<Reply, ExchangeError> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| ExchangeError::Unreachable(format!("method {}: {e}", request.method)))?;
-        let mut r = self.http.request(method, &request.url).timeout(request.timeout);
-        if let Some(t) = request.content_type {
+        let http = self.client_for(request.device.as_ref())?;
+        let mut r = http.request(method, &request.url).timeout(request.timeout);
+        if let Some(t) = &request.content_type {
             r = r.header("Content-Type", t);
         }
-        if let Some(p) = request.payload {
-            r = r.body(p);
-        } else if let Some(b) = request.body {
-            r = r.body(b);
+        if let Some(p) = &request.payload {
+            r = r.body(p.clone());
+        } else if let Some(b) = &request.body {
+            r = r.body(b.clone());
         }
-        if let Some(a) = request.authorization {
+        if let Some(a) = &request.authorization {
             r = r.header("Authorization", a);
         }
-        let mut resp = r.send().await.map_err(|e| self.failure(&request.url, &e))?;
+        let mut resp = r.send().await.map_err(|e| self.failure(&request, &e))?;
         let status = resp.status().as_u16();
         let challenges = resp
             .headers()
@@ -181,7 +202,7 @@ impl Network {
         // Read chunk by chunk: a device that does not say its length, or lies, is
         // stopped at the limit.
         let mut bytes = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.failure(&request.url, &e))? {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.failure(&request, &e))? {
             if bytes.len() + chunk.len() > request.limit {
                 return Err(ExchangeError::TooLarge(request.limit));
             }
@@ -196,12 +217,15 @@ impl Network {
 
     /// Why an exchange failed: a refused certificate change is told apart (the
     /// handshake recorded it), everything else by its innermost cause.
-    fn failure(&self, url: &str, e: &reqwest::Error) -> ExchangeError {
+    fn failure(&self, request: &Request, e: &reqwest::Error) -> ExchangeError {
+        let url = &request.url;
         let host = reqwest::Url::parse(url)
             .ok()
             .and_then(|u| u.host_str()?.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().ok());
+        // The pin this handshake was held to: the device's own, or its address's.
+        let key = request.device.as_deref().map(String::from).or(host.map(|ip| ip.to_string()));
         if url.starts_with("https://") {
-            if let Some((pinned, seen)) = host.and_then(|ip| self.pins.changed(&ip)) {
+            if let Some((pinned, seen)) = key.and_then(|k| self.pins.changed(&k)) {
                 return ExchangeError::CertificateChanged { pinned, presented: seen.fingerprint };
             }
         }

@@ -188,7 +188,9 @@ impl Device {
             return None;
         }
         // At this device's address, someone else: a replaced camera, or an impostor.
-        if self.confirmed && self.address.is_some() && self.address == s.address {
+        // Devices behind one address on ports of their own are not each other's.
+        let other_port = matches!((self.http_port, s.http_port), (Some(a), Some(b)) if a != b);
+        if self.confirmed && self.address.is_some() && self.address == s.address && !other_port {
             let differs =
                 |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y));
             if differs(nonempty(&self.mac), mac.as_deref()) || differs(nonempty(&self.serial), nonempty(&s.serial)) {

@@ -146,8 +146,10 @@ impl Device {
         // By address only when neither side has an identity that says otherwise.
         let conflict =
             |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y));
+        let other_port = matches!((self.http_port, s.http_port), (Some(a), Some(b)) if a != b);
         self.address.is_some()
             && self.address == s.address
+            && !other_port
             && !conflict(nonempty(&self.mac), nonempty(&s.mac))
             && !conflict(nonempty(&self.serial), nonempty(&s.serial))
             && !conflict(nonempty(&self.endpoint_reference), nonempty(&s.endpoint_reference))
@@ -219,6 +221,7 @@ impl Device {
             http_port: self.http_port,
             https_port: self.https_port,
             wsd_port: self.wsd_port.or(Some(crate::discover::wsd::PORT)),
+            shared_port: None,
         })
     }
 
@@ -229,6 +232,12 @@ impl Device {
             None => self.id.clone(),
         }
     }
+}
+
+/// Addresses at which more than one of these devices answers (by different ports).
+pub fn shared_addresses(devices: &[Device]) -> std::collections::HashSet<std::net::IpAddr> {
+    let mut seen = std::collections::HashSet::new();
+    devices.iter().filter_map(|d| d.address).filter(|a| !seen.insert(*a)).collect()
 }
 
 #[cfg(test)]
@@ -325,6 +334,38 @@ mod tests {
         );
         assert_eq!(devs.len(), 1, "{devs:#?}");
         assert_eq!(devs[0].address, at("127.1.0.7"));
+    }
+
+    #[test]
+    fn devices_behind_one_address_on_their_own_ports_are_neither_one_device_nor_a_conflict() {
+        let on = |mac: &str, port: u16| Sighting {
+            source: Some(Source::Import),
+            address: at("192.0.2.40"),
+            http_port: Some(port),
+            mac: Some(mac.into()),
+            ..Default::default()
+        };
+        let mut m = Merger::new(Vec::new());
+        assert_eq!(m.merge(on("44:47:cc:00:00:41", 8081)), Merged::Device(0));
+        assert_eq!(m.merge(on("44:47:cc:00:00:42", 8082)), Merged::Device(1));
+        // A scan learns only the address and the port: it is the device on that port.
+        let scanned = Sighting {
+            source: Some(Source::Scan),
+            address: at("192.0.2.40"),
+            http_port: Some(8082),
+            ..Default::default()
+        };
+        assert_eq!(m.merge(scanned), Merged::Device(1));
+        // Someone else on a known device's own port is still a conflict.
+        let mut impostor = on("02:00:00:00:00:01", 8081);
+        impostor.source = Some(Source::Sadp);
+        assert_eq!(m.merge(impostor), Merged::Conflict(0));
+        let devices = m.devices();
+        assert_eq!(devices.len(), 2);
+        assert_eq!(shared_addresses(&devices), [at("192.0.2.40").unwrap()].into_iter().collect());
+        let targets: Vec<_> = devices.iter().filter_map(|d| d.target()).map(|t| t.sharing(true).key()).collect();
+        assert_eq!(targets, ["192.0.2.40:8081", "192.0.2.40:8082"]);
+        assert_eq!(devices[0].target().unwrap().key(), "192.0.2.40", "alone at an address, keyed by it");
     }
 
     fn imported(ip: &str, mac: &str) -> Sighting {

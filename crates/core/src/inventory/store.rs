@@ -43,8 +43,10 @@ impl Store {
 
     /// Record the HTTPS port a device now serves (after `apply` moved it off HTTP). The
     /// HTTP port stays in the record: it is part of the device's name.
-    pub fn set_https_port(&self, address: std::net::IpAddr, port: u16) -> Result<()> {
-        for mut d in self.all()?.into_iter().filter(|d| d.address == Some(address)) {
+    /// `shared_port`: the device shares its address, and is the one with this port.
+    pub fn set_https_port(&self, address: std::net::IpAddr, shared_port: Option<u16>, port: u16) -> Result<()> {
+        let named = |d: &super::Device| shared_port.is_none_or(|p| d.http_port.or(d.https_port) == Some(p));
+        for mut d in self.all()?.into_iter().filter(|d| d.address == Some(address) && named(d)) {
             d.https_port = Some(port);
             self.devices.insert(d.id.as_bytes(), serde_json::to_vec(&d).map_err(local)?).map_err(local)?;
         }

@@ -164,9 +164,10 @@ async fn run_plans(
     }
     for r in &reports {
         let moved = r.moved_to.as_deref().and_then(|l| l.parse::<std::net::SocketAddr>().ok()).map(|a| a.ip());
+        let shared = subjects.get(&r.device).and_then(|s| s.target.shared_port);
         if let (Some(port), Some(address)) = (r.https_port, moved.or(subjects.get(&r.device).map(|s| s.target.address)))
         {
-            ws.store.set_https_port(address, port)?;
+            ws.store.set_https_port(address, shared, port)?;
         }
     }
     Ok(reports)
@@ -397,12 +398,12 @@ pub(super) async fn execute(
     let store_error: Arc<Mutex<Option<Error>>> = Arc::default();
     let on_event: Arc<dyn Fn(engine::Event) + Send + Sync> = {
         let (ws, sink, store_error) = (ws.clone(), sink.clone(), store_error.clone());
-        let addresses: HashMap<String, std::net::IpAddr> =
-            subjects.iter().map(|(l, s)| (l.clone(), s.target.address)).collect();
+        let addresses: HashMap<String, (std::net::IpAddr, Option<u16>)> =
+            subjects.iter().map(|(l, s)| (l.clone(), (s.target.address, s.target.shared_port))).collect();
         Arc::new(move |e: engine::Event| {
             if let engine::Event::HttpsPort { device, port } = &e {
-                if let Some(address) = addresses.get(device) {
-                    if let Err(err) = ws.store.set_https_port(*address, *port) {
+                if let Some((address, shared)) = addresses.get(device) {
+                    if let Err(err) = ws.store.set_https_port(*address, *shared, *port) {
                         if let Ok(mut slot) = store_error.lock() {
                             *slot = Some(err);
                         }

@@ -112,7 +112,7 @@ fn follow(ws: &Workspace, ctx: &ApplyContext, m: &Move) -> Result<()> {
     ws.vault.copy_device(&m.label, &m.to.label())?;
     let pins = crate::certs::Pins::load(&ws.home)?;
     if let Some(pin) = pins.devices.get(&m.from.to_string()).cloned() {
-        ctx.pins.set(m.to.address, pin.fingerprint.clone());
+        ctx.pins.set(&m.to.key(), pin.fingerprint.clone());
         crate::certs::Pins::update(&ws.home, |p| {
             p.devices.insert(m.to.address.to_string(), pin);
         })?;

@@ -39,6 +39,10 @@ struct Args {
     /// First camera address (each camera gets the next one).
     #[arg(long)]
     base_address: Option<Ipv4Addr>,
+    /// Every camera at the base address on ports the OS chooses (for a loopback that
+    /// holds only 127.0.0.1, as on macOS).
+    #[arg(long)]
+    shared_address: bool,
     /// Seed for generated passwords and identities.
     #[arg(long)]
     seed: Option<u64>,
@@ -108,6 +112,7 @@ fn config_from(args: &Args) -> Result<FleetConfig, String> {
     if let Some(s) = args.key_generation_seconds {
         c.key_generation_seconds = s;
     }
+    c.shared_address |= args.shared_address;
     if let Some(a) = args.base_address {
         c.base_address = a;
     }
