@@ -34,6 +34,10 @@ cargo build --locked -q -p portcullis -p portcullis-sim
 PORTS=()
 # Standard ports need root; otherwise every port moves up by 10000 (80 → 10080).
 [ "$(id -u)" -eq 0 ] || PORTS=(--port-offset 10000)
+# Where loopback holds only 127.0.0.1 (macOS), every camera is there on ports of its own.
+if [ "$(uname -s)" = Darwin ] || [ "${PORTCULLIS_DEMO_SHARED_ADDRESS:-}" = 1 ]; then
+  PORTS=(--shared-address --base-address 127.0.0.1)
+fi
 FLEET=$PORTCULLIS_HOME/demo-fleet.json
 target/debug/portcullis-sim --count "$COUNT" --profile mixed "${PORTS[@]}" >"$FLEET" &
 SIM=$!
