@@ -55,7 +55,7 @@ async fn exercise(driver: &dyn Driver) {
 fn session(data: &[u8]) -> (HttpSession, Client, Arc<LoginGuard>) {
     let client = Client::new(Arc::new(ScriptedDevice::new(answers(data))), Duration::from_secs(5));
     let address: IpAddr = [192, 0, 2, 7].into();
-    let guard = client.guards.of(address);
+    let guard = client.guards.of(&address.to_string());
     let base = "http://192.0.2.7:80".to_string();
     let session = HttpSession::new(client.clone(), base, Some(creds()), guard.clone(), Timings::reads_and_writes(Duration::from_secs(5)));
     (session, client, guard)

@@ -5,12 +5,13 @@
 //! when the demo starts, and no other test in this process starts one).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
+use common::call;
 use portcullis_desktop::picker::Picking;
 use portcullis_desktop::session::AppState;
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
+use tauri::test::{mock_builder, mock_context, noop_assets};
 use tauri::WebviewWindowBuilder;
 
 #[test]
@@ -22,22 +23,7 @@ fn the_demo_runs_with_every_camera_on_one_address() {
         .build(mock_context(noop_assets()))
         .unwrap();
     let w = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-    let ok = |cmd: &str, args: Value| -> Value {
-        get_ipc_response(
-            &w,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: CallbackFn(0),
-                error: CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
-                body: InvokeBody::Json(args),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .map(|b| b.deserialize::<Value>().unwrap())
-        .unwrap_or_else(|e| panic!("{cmd}: {e:?}"))
-    };
+    let ok = |cmd: &str, args: Value| -> Value { call(&w, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}")) };
 
     let found = ok(
         "discover",

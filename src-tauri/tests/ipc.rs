@@ -3,14 +3,16 @@
 //! message}`, and no secret in any response.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
+
+use common::call;
 
 use portcullis_desktop::picker::{Picking, PresetPicks};
 use portcullis_desktop::session::AppState;
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
 use tauri::{Listener, WebviewWindow, WebviewWindowBuilder};
 
 fn app_with(state: AppState) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
@@ -26,22 +28,6 @@ fn app_with_picks(state: AppState, picking: Picking) -> (tauri::App<MockRuntime>
     (app, webview)
 }
 
-/// Call a command; Ok(json) or Err(the error object).
-fn call(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    get_ipc_response(
-        w,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|b| b.deserialize::<Value>().unwrap())
-}
 
 #[test]
 fn without_a_data_directory_commands_fail_with_a_code() {
