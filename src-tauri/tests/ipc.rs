@@ -28,7 +28,6 @@ fn app_with_picks(state: AppState, picking: Picking) -> (tauri::App<MockRuntime>
     (app, webview)
 }
 
-
 #[test]
 fn without_a_data_directory_commands_fail_with_a_code() {
     let (_app, w) = app_with(AppState::new(None, None));
