@@ -74,15 +74,7 @@ impl Sink for Quiet {
 pub(crate) async fn credentials_of(ws: &Arc<Workspace>, devices: &[Subject]) -> Result<HashMap<String, Credentials>> {
     let ws = ws.clone();
     let wanted: Vec<(String, Option<String>)> = devices.iter().map(|s| (s.label(), s.site.clone())).collect();
-    tokio::task::spawn_blocking(move || {
-        let mut creds = HashMap::new();
-        for (label, site) in wanted {
-            if let Some(c) = ws.vault.lookup(&label, site.as_deref())? {
-                creds.insert(label, c);
-            }
-        }
-        Ok(creds)
-    })
-    .await
-    .map_err(|e| Error::Local(format!("vault lookup: {e}")))?
+    tokio::task::spawn_blocking(move || ws.vault.lookup_many(&wanted))
+        .await
+        .map_err(|e| Error::Local(format!("vault lookup: {e}")))?
 }

@@ -204,6 +204,11 @@ impl SecretStore for FileVault {
     fn get(&self, key: &str) -> Result<Option<Secret>> {
         self.with_vault(|v| Ok(v.map.get(key).map(|s| Secret::new(s.clone()))))
     }
+    fn get_many(&self, keys: &[String]) -> Result<std::collections::HashMap<String, Secret>> {
+        self.with_vault(|v| {
+            Ok(keys.iter().filter_map(|k| Some((k.clone(), Secret::new(v.map.get(k)?.clone())))).collect())
+        })
+    }
     fn set(&self, key: &str, value: &Secret) -> Result<()> {
         self.set_many(&[(key.to_string(), value.clone())])
     }

@@ -91,6 +91,16 @@ pub trait SecretStore: Send + Sync + std::fmt::Debug {
     fn lock(&self) -> Result<bool> {
         Ok(false)
     }
+    /// Several values at once (the file vault opens its file once for all of them).
+    fn get_many(&self, keys: &[String]) -> Result<std::collections::HashMap<String, Secret>> {
+        let mut found = std::collections::HashMap::new();
+        for k in keys {
+            if let Some(v) = self.get(k)? {
+                found.insert(k.clone(), v);
+            }
+        }
+        Ok(found)
+    }
     /// Store several values at once (one encryption for the file vault).
     fn set_many(&self, items: &[(String, Secret)]) -> Result<()> {
         for (k, v) in items {
@@ -402,16 +412,7 @@ impl Vault {
     /// `default` site's.
     pub fn lookup(&self, device: &str, site: Option<&str>) -> Result<Option<Credentials>> {
         let idx = self.index()?;
-        let address_only = device.split(':').next().unwrap_or(device).to_string();
-        let mut scopes = vec![Scope::Device(device.to_string())];
-        if address_only != device {
-            scopes.push(Scope::Device(address_only));
-        }
-        if let Some(s) = site {
-            scopes.push(Scope::Site(s.to_string()));
-        }
-        scopes.push(Scope::Site("default".into()));
-        for scope in scopes {
+        for scope in lookup_order(device, site) {
             for e in idx.iter().filter(|e| e.scope == scope) {
                 if let Some(secret) = self.store.get(&scope.key(&e.username))? {
                     return Ok(Some(Credentials { username: e.username.clone(), password: secret }));
@@ -420,6 +421,62 @@ impl Vault {
         }
         Ok(None)
     }
+
+    /// [`Vault::lookup`] for many devices (label, site) at once: the index is read once
+    /// and the store asked once, not once per device (per device, both grow with the
+    /// site: quadratic for a whole-site audit).
+    pub fn lookup_many(
+        &self,
+        devices: &[(String, Option<String>)],
+    ) -> Result<std::collections::HashMap<String, Credentials>> {
+        let mut users: std::collections::BTreeMap<&Scope, Vec<&str>> = std::collections::BTreeMap::new();
+        let idx = self.index()?;
+        for e in &idx {
+            users.entry(&e.scope).or_default().push(&e.username);
+        }
+        // Each device's candidates, best first; every entry any of them names, fetched once.
+        let candidates: Vec<(&String, Vec<(String, &str)>)> = devices
+            .iter()
+            .map(|(label, site)| {
+                let keys = lookup_order(label, site.as_deref())
+                    .into_iter()
+                    .flat_map(|scope| {
+                        let names = users.get(&scope).cloned().unwrap_or_default();
+                        names.into_iter().map(move |u| (scope.key(u), u))
+                    })
+                    .collect();
+                (label, keys)
+            })
+            .collect();
+        let mut wanted: Vec<String> = candidates.iter().flat_map(|(_, c)| c.iter().map(|(k, _)| k.clone())).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let secrets = self.store.get_many(&wanted)?;
+        let mut out = std::collections::HashMap::new();
+        for (label, keys) in candidates {
+            if let Some((key, user)) = keys.iter().find(|(k, _)| secrets.contains_key(k)) {
+                if let Some(password) = secrets.get(key) {
+                    out.insert(label.clone(), Credentials { username: user.to_string(), password: password.clone() });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Where a device's credentials are looked for, best first: its own entry (by label,
+/// then by address), its site's default, the `default` site's.
+fn lookup_order(device: &str, site: Option<&str>) -> Vec<Scope> {
+    let address_only = device.split(':').next().unwrap_or(device).to_string();
+    let mut scopes = vec![Scope::Device(device.to_string())];
+    if address_only != device {
+        scopes.push(Scope::Device(address_only));
+    }
+    if let Some(s) = site {
+        scopes.push(Scope::Site(s.to_string()));
+    }
+    scopes.push(Scope::Site("default".into()));
+    scopes
 }
 
 /// The scope a device's own entry takes at its new label, if it is one of its own.
@@ -476,6 +533,38 @@ mod tests {
 
     /// Devices rotate at once: every rotation's entry must be in the index afterwards,
     /// or a device's only password would be unreachable.
+    #[test]
+    fn looking_up_many_devices_at_once_finds_what_one_at_a_time_finds() {
+        let home = temp_home("many");
+        let store = FileVault::new(home.join("vault.age"), Secret::new("correct horse battery")).with_work_factor(4);
+        let v = Vault::new(Box::new(store), &home);
+        v.set(Scope::Device("127.1.0.1:80".into()), &Credentials::new("admin", "by-label")).unwrap();
+        v.set(Scope::Device("127.1.0.2".into()), &Credentials::new("admin", "by-address")).unwrap();
+        v.set(Scope::Site("lobby".into()), &Credentials::new("installer", "lobby-default")).unwrap();
+        v.set(Scope::Site("default".into()), &Credentials::new("admin", "site-default")).unwrap();
+        v.set(Scope::Pending("127.1.0.3".into()), &Credentials::new("admin", "never-for-a-login")).unwrap();
+        let devices: Vec<(String, Option<String>)> = vec![
+            ("127.1.0.1:80".into(), None),
+            ("127.1.0.2:8080".into(), Some("lobby".into())),
+            ("127.1.0.3:80".into(), Some("lobby".into())),
+            ("127.1.0.4:80".into(), None),
+            ("127.1.0.5:80".into(), Some("elsewhere".into())),
+        ];
+        let many = v.lookup_many(&devices).unwrap();
+        for (label, site) in &devices {
+            let one = v.lookup(label, site.as_deref()).unwrap();
+            let got = many.get(label);
+            assert_eq!(
+                got.map(|c| (c.username.clone(), c.password.expose().to_string())),
+                one.map(|c| (c.username, c.password.expose().to_string())),
+                "{label}"
+            );
+        }
+        assert_eq!(many["127.1.0.3:80"].password.expose(), "lobby-default", "a pending entry is never a login");
+        assert_eq!(many["127.1.0.2:8080"].password.expose(), "by-address");
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
     #[test]
     fn two_processes_on_one_file_vault_lose_nothing() {
         // Two handles stand for two processes (the desktop app and a CLI run): each
