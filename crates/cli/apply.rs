@@ -99,8 +99,12 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     let ws = Arc::new(Workspace::from_env()?);
     let runtime = runtime()?;
     let cancel = stop_on_ctrl_c(&runtime);
+    let mut audit = args.plan.request()?;
+    if args.plan.audit.concurrency.is_none() {
+        audit.concurrency = task::APPLY_CONCURRENCY;
+    }
     let request = ApplyRequest {
-        audit: args.plan.request()?,
+        audit,
         reviewed: None,
         retry_failed: args.retry_failed,
         password_length: args.password_length,

@@ -22,9 +22,10 @@ pub struct Args {
     /// hikvision-hardening for ISAPI devices and onvif-baseline for the rest.
     #[arg(long)]
     pub(crate) baseline: Option<String>,
-    /// Devices audited at once.
-    #[arg(long, default_value_t = 32)]
-    pub(crate) concurrency: usize,
+    /// Devices read (or changed, by apply) at once; default 128 for an audit or a
+    /// plan, 32 for an apply (fewer if the process may not open enough files).
+    #[arg(long)]
+    pub(crate) concurrency: Option<usize>,
     /// Seconds a read or a write may take (default: the site's [site.timing]; key
     /// generation, uploads and reboots keep theirs).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -60,7 +61,7 @@ impl Args {
         Ok(AuditRequest {
             selection: Selection::specs(&self.device),
             policy: PolicyInput { baseline: self.baseline.clone(), site, site_is_default: false },
-            concurrency: self.concurrency,
+            concurrency: self.concurrency.unwrap_or(portcullis_core::tasks::audit::AUDIT_CONCURRENCY),
             timeout: self.timeout.map(Duration::from_secs),
         })
     }

@@ -42,8 +42,8 @@ struct Args {
     /// The simulator.
     #[arg(long, default_value = "target/release/portcullis-sim")]
     sim: PathBuf,
-    /// Cameras audited at once (the CLI's default).
-    #[arg(long, default_value_t = 32)]
+    /// Cameras audited at once (the CLI's default for an audit).
+    #[arg(long, default_value_t = 128)]
     concurrency: usize,
     #[command(flatten)]
     ha: ha::HaArgs,

@@ -162,6 +162,8 @@ impl LivePins {
 /// and for how long (see `client_with_pins`).
 const POOL_IDLE_PER_DEVICE: usize = 8;
 const POOL_IDLE: Duration = Duration::from_secs(1);
+/// Servers whose TLS sessions a run keeps for resumption (see `Clients::build`).
+const TLS_SESSIONS: usize = 8192;
 
 fn client_with_pins(timeout: Duration, pins: LivePins, site_ca: Option<Arc<rustls::RootCertStore>>) -> Result<Client> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -201,12 +203,17 @@ impl Clients {
             provider: self.provider.clone(),
             device,
         });
-        let tls = rustls::ClientConfig::builder_with_provider(self.provider.clone())
+        let mut tls = rustls::ClientConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| Error::Local(format!("TLS: {e}")))?
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
+        // rustls keeps the sessions of 256 servers by default, the oldest dropped first:
+        // with a hundred cameras in flight, a camera's session was gone before its next
+        // connection, which then paid a full handshake (4 per camera instead of 1 at
+        // concurrency 128, `portcullis-bench-steady`). An entry is a few hundred bytes.
+        tls.resumption = rustls::client::Resumption::in_memory_sessions(TLS_SESSIONS);
         // Each request carries its own limit (by kind of operation): the client's is for
         // connecting only.
         reqwest::Client::builder()

@@ -56,10 +56,15 @@ pub struct ApplyRequest {
 /// uplink for about half a minute each, and a site rarely has more headroom than that.
 pub const DEFAULT_UPLOADS: usize = 4;
 
+/// Devices changed at once unless asked otherwise: fewer than an audit reads, as each
+/// may restart, and a live site's recorder should not see a quarter of its cameras drop
+/// together.
+pub const APPLY_CONCURRENCY: usize = 32;
+
 impl Default for ApplyRequest {
     fn default() -> Self {
         ApplyRequest {
-            audit: AuditRequest::default(),
+            audit: AuditRequest { concurrency: APPLY_CONCURRENCY, ..Default::default() },
             reviewed: None,
             retry_failed: false,
             password_length: 16,
@@ -364,7 +369,7 @@ fn context(
         client,
         pins,
         connect,
-        concurrency: req.concurrency.max(1),
+        concurrency: crate::driver::descriptors::fit(req.concurrency),
         ca: Some(ws.site_ca_within(&ca_scope)?),
         ca_scope: crate::certs::CaScope::parse(&ca_scope).map_err(crate::error::Error::Input)?,
         home: ws.home.clone(),

@@ -29,9 +29,21 @@ pub struct AuditRequest {
     pub timeout: Option<Duration>,
 }
 
+/// Devices audited at once unless asked otherwise. An audit only reads, and a camera's
+/// time goes to waiting on its round trips (18 of them for a hardened Hikvision camera):
+/// at 32, a 300-camera audit at 20 ms took 4.0 s, at 128 1.9 s
+/// (`portcullis-bench-steady --counts 300 --concurrency …`). Fewer where the process may
+/// not open the descriptors ([`crate::driver::descriptors::fit`]).
+pub const AUDIT_CONCURRENCY: usize = 128;
+
 impl Default for AuditRequest {
     fn default() -> Self {
-        AuditRequest { selection: Selection::All, policy: PolicyInput::default(), concurrency: 32, timeout: None }
+        AuditRequest {
+            selection: Selection::All,
+            policy: PolicyInput::default(),
+            concurrency: AUDIT_CONCURRENCY,
+            timeout: None,
+        }
     }
 }
 
@@ -93,7 +105,7 @@ pub(crate) async fn read(
     let creds = super::credentials_of(ws, subjects).await?;
     let opts = audit::AuditOptions {
         connect: ConnectOptions { timings: policy.site.timing.with_override(req.timeout) },
-        concurrency: req.concurrency.max(1),
+        concurrency: crate::driver::descriptors::fit(req.concurrency),
         ..Default::default()
     };
     let client = client.clone();
