@@ -26,11 +26,7 @@ pub struct Target {
 impl Target {
     fn scope(&self) -> anyhow::Result<Scope> {
         match (&self.device, &self.site) {
-            (Some(d), None) => {
-                let addr = d.rsplit_once(':').map_or(d.as_str(), |(a, _)| a);
-                addr.parse::<std::net::IpAddr>().with_context(|| format!("--device {d}: not ADDR or ADDR:PORT"))?;
-                Ok(Scope::Device(d.clone()))
-            }
+            (Some(d), None) => Ok(Scope::device(d).context("--device")?),
             (None, Some(s)) if !s.trim().is_empty() => Ok(Scope::Site(s.trim().to_string())),
             _ => bail!("give --device ADDR[:PORT] or --site NAME"),
         }

@@ -340,6 +340,10 @@ async fn recover_resolves_rotations_a_crash_interrupted_either_way() {
     let old = kept.state().account("admin").unwrap().password.clone();
     v.set(Scope::Pending(kept.address().to_string()), &Credentials::new("admin", "Never-Sent-5544#")).unwrap();
 
+    // The CLI, like the app, keeps what a rotating camera may still log in with.
+    let forget = home.run(&["creds", "forget", "--device", &took.address().to_string()]).await;
+    assert!(!forget.ok && forget.text.contains("rotation is unresolved"), "{}", forget.text);
+
     let refused = |i: usize| fleet.camera(i).unwrap().state().refused_logins;
     let o = home.run(&["recover", "--json"]).await;
     assert!(!o.ok, "a rotation is still pending, and the exit status says so: {}", o.text);

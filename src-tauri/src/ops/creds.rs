@@ -33,25 +33,13 @@ pub fn entries(session: &Session) -> IpcResult<Vec<VaultEntry>> {
 }
 
 /// Forget a device's own credentials or a site's defaults (`portcullis creds forget`);
-/// returns what the vault holds now. Rotations in flight and keys are not the window's
-/// to forget: losing a pending password could lose a camera.
+/// returns what the vault holds now. The vault refuses while a rotation that may need
+/// them is unresolved.
 pub fn forget(session: &Session, request: &ForgetRequest) -> IpcResult<Vec<VaultEntry>> {
-    let name = request.name.trim().to_string();
-    let address = name.parse::<std::net::SocketAddr>().map_or_else(|_| name.clone(), |a| a.ip().to_string());
-    // A device's old password may be its own entry or its site's default.
-    let pending = match request.scope.as_str() {
-        "device" => session.ws.vault.pending(&address)?.is_some(),
-        _ => !session.ws.vault.pending_devices()?.is_empty(),
-    };
-    if pending {
-        return Err(IpcError::input(
-            "a password rotation is unresolved: apply (or portcullis recover) settles it first; forgetting \
-             an old password now could lose the camera",
-        ));
-    }
+    let name = request.name.trim();
     let scope = match request.scope.as_str() {
-        "device" => Scope::Device(name),
-        "site" => Scope::Site(name),
+        "device" => Scope::device(name)?,
+        "site" => Scope::Site(name.to_string()),
         other => {
             return Err(IpcError::input(format!("only device or site credentials are forgotten here, not {other:?}")))
         }
@@ -90,24 +78,15 @@ fn cancelled() -> IpcError {
 /// Which vault entry a device's audit would use, without reading any secret: its own,
 /// its site's default, or the `default` site's.
 pub fn state_for(session: &Session, label: &str, site: Option<&str>) -> IpcResult<CredentialState> {
-    let list = session.ws.vault.list()?;
-    let address = label.split(':').next().unwrap_or(label);
-    let candidates = [
-        ("device", Scope::Device(label.to_string())),
-        ("device", Scope::Device(address.to_string())),
-        ("site", Scope::Site(site.unwrap_or("default").to_string())),
-        ("default", Scope::Site("default".into())),
-    ];
-    for (source, scope) in candidates {
-        if let Some(e) = list.iter().find(|e| e.scope == scope) {
-            return Ok(CredentialState {
-                source: source.into(),
-                username: Some(e.username.clone()),
-                updated: Some(e.updated.clone()),
-            });
-        }
-    }
-    Ok(CredentialState { source: "none".into(), username: None, updated: None })
+    let Some(entry) = session.ws.vault.entry_for(label, site)? else {
+        return Ok(CredentialState { source: "none".into(), username: None, updated: None });
+    };
+    let source = match &entry.scope {
+        Scope::Site(s) if Some(s.as_str()) != site => "default",
+        Scope::Site(_) => "site",
+        _ => "device",
+    };
+    Ok(CredentialState { source: source.into(), username: Some(entry.username), updated: Some(entry.updated) })
 }
 
 /// Store a site's default credentials. The password goes into the vault and nowhere

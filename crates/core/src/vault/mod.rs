@@ -52,6 +52,17 @@ impl Scope {
         }
     }
 
+    /// A device's own scope from `ADDR` or `ADDR:PORT` as a person types it.
+    pub fn device(label: &str) -> Result<Scope> {
+        let label = label.trim();
+        let (address, port) = label.split_once(':').map_or((label, None), |(a, p)| (a, Some(p)));
+        let valid = address.parse::<std::net::IpAddr>().is_ok() && port.is_none_or(|p| p.parse::<u16>().is_ok());
+        if !valid {
+            return Err(Error::Input(format!("{label:?} is not a device address (ADDR or ADDR:PORT)")));
+        }
+        Ok(Scope::Device(label.to_string()))
+    }
+
     /// The entry's name as history records it (never its value).
     pub fn entry_name(&self, username: &str) -> String {
         self.key(username)
@@ -256,9 +267,33 @@ impl Vault {
         self.index()
     }
 
+    /// Forget entries, as a person asks (`creds forget`, the app's Settings). A device's
+    /// or a site's entry is refused while a password rotation is unresolved on a device
+    /// that may log in with it: it may hold the only password the device still takes
+    /// (recovery proves which one holds by logging in with both).
     pub fn forget(&self, scope: &Scope, username: Option<&str>) -> Result<usize> {
         let _changing = self.change()?;
+        let rotating = self.pending_devices()?;
+        let at_risk = match scope {
+            Scope::Device(label) => rotating.iter().any(|p| address_of(p) == address_of(label)),
+            Scope::Site(_) => !rotating.is_empty(),
+            _ => false,
+        };
+        if at_risk {
+            return Err(Error::Input(
+                "a password rotation is unresolved: apply (or portcullis recover) settles it first; forgetting \
+                 an old password now could lose the camera"
+                    .into(),
+            ));
+        }
         self.forget_unlocked(scope, username)
+    }
+
+    /// The entry [`Vault::lookup`] would log a device in with, from the index alone (no
+    /// secret is read): its own, its site's default or the `default` site's.
+    pub fn entry_for(&self, device: &str, site: Option<&str>) -> Result<Option<EntryInfo>> {
+        let idx = self.index()?;
+        Ok(lookup_order(device, site).into_iter().find_map(|scope| idx.iter().find(|e| e.scope == scope).cloned()))
     }
 
     fn forget_unlocked(&self, scope: &Scope, username: Option<&str>) -> Result<usize> {
@@ -464,10 +499,15 @@ impl Vault {
     }
 }
 
+/// The address part of a device label (`address` or `address:port`).
+fn address_of(label: &str) -> &str {
+    label.split(':').next().unwrap_or(label)
+}
+
 /// Where a device's credentials are looked for, best first: its own entry (by label,
 /// then by address), its site's default, the `default` site's.
 fn lookup_order(device: &str, site: Option<&str>) -> Vec<Scope> {
-    let address_only = device.split(':').next().unwrap_or(device).to_string();
+    let address_only = address_of(device).to_string();
     let mut scopes = vec![Scope::Device(device.to_string())];
     if address_only != device {
         scopes.push(Scope::Device(address_only));
@@ -563,6 +603,60 @@ mod tests {
         assert_eq!(many["127.1.0.3:80"].password.expose(), "lobby-default", "a pending entry is never a login");
         assert_eq!(many["127.1.0.2:8080"].password.expose(), "by-address");
         let _ = std::fs::remove_dir_all(&home);
+    }
+
+    /// The entry the app shows for a device is the one a login would use, found
+    /// without reading a secret.
+    #[test]
+    fn the_entry_for_a_device_is_the_one_its_login_uses() {
+        let home = temp_home("entry-for");
+        let store = FileVault::new(home.join("vault.age"), Secret::new("correct horse battery")).with_work_factor(4);
+        let v = Vault::new(Box::new(store), &home);
+        v.set(Scope::Device("127.1.0.2".into()), &Credentials::new("own", "a")).unwrap();
+        v.set(Scope::Site("lobby".into()), &Credentials::new("lobby", "b")).unwrap();
+        v.set(Scope::Site("default".into()), &Credentials::new("everyone", "c")).unwrap();
+        let user = |label: &str, site: Option<&str>| v.entry_for(label, site).unwrap().map(|e| e.username);
+        for (label, site) in [("127.1.0.2:8080", None), ("127.1.0.3", Some("lobby")), ("127.1.0.4", Some("elsewhere"))]
+        {
+            assert_eq!(user(label, site), v.lookup(label, site).unwrap().map(|c| c.username), "{label}");
+        }
+        assert_eq!(user("127.1.0.3", Some("lobby")).as_deref(), Some("lobby"));
+        v.forget(&Scope::Site("default".into()), None).unwrap();
+        assert_eq!(user("127.1.0.4", None), None);
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
+    /// While a device's password is being rotated, the entries it may still log in
+    /// with stay: its own (by any port of its address) and every site's default.
+    #[test]
+    fn what_a_rotating_device_logs_in_with_is_not_forgotten() {
+        let home = temp_home("forget-rotating");
+        let store = FileVault::new(home.join("vault.age"), Secret::new("correct horse battery")).with_work_factor(4);
+        let v = Vault::new(Box::new(store), &home);
+        v.set(Scope::Device("127.1.0.1:8001".into()), &Credentials::new("admin", "old")).unwrap();
+        v.set(Scope::Device("127.1.0.2".into()), &Credentials::new("admin", "other")).unwrap();
+        v.set(Scope::Site("default".into()), &Credentials::new("admin", "site")).unwrap();
+        v.set(Scope::Pending("127.1.0.1".into()), &Credentials::new("admin", "new")).unwrap();
+        for scope in
+            [Scope::Device("127.1.0.1:8001".into()), Scope::Device("127.1.0.1".into()), Scope::Site("default".into())]
+        {
+            let refused = v.forget(&scope, None).unwrap_err();
+            assert!(refused.to_string().contains("rotation is unresolved"), "{scope:?}: {refused}");
+        }
+        assert_eq!(v.list().unwrap().len(), 4, "nothing was forgotten");
+        assert_eq!(v.forget(&Scope::Device("127.1.0.2".into()), None).unwrap(), 1, "another device's entry may go");
+        v.promote_pending("127.1.0.1", &Credentials::new("admin", "new")).unwrap();
+        assert_eq!(v.forget(&Scope::Site("default".into()), None).unwrap(), 1, "once settled, it may go");
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn a_device_scope_is_an_address_with_an_optional_port() {
+        assert_eq!(Scope::device(" 192.0.2.9:8443 ").unwrap(), Scope::Device("192.0.2.9:8443".into()));
+        assert_eq!(Scope::device("192.0.2.9").unwrap(), Scope::Device("192.0.2.9".into()));
+        for bad in ["lobby", "192.0.2.9:http", "192.0.2.9:70000", ""] {
+            assert!(Scope::device(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
