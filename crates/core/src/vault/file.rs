@@ -185,6 +185,9 @@ impl FileVault {
             let sealed = age::encrypt(&recipient, text.as_bytes())
                 .map_err(|e| Error::Local(format!("vault key encryption: {e}")))?;
             crate::files::write_private(&self.key_path(), &sealed)?;
+            // Held as after an unseal: the command that made the vault paid scrypt once,
+            // and the next one within the window need not pay it again.
+            super::unlocked::remember(&sealed, self.passphrase.expose(), &text);
             opened.key_saved = true;
         }
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(&opened.map).map_err(|e| Error::Local(e.to_string()))?);
