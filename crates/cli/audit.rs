@@ -4,10 +4,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_core::audit::DeviceAudit;
-use portcullis_core::baseline::eval::Status;
 use portcullis_core::site::SiteSection;
-use portcullis_core::tasks::{self, audit::AuditRequest, Event};
+use portcullis_core::tasks::audit::{AuditLine, AuditRequest};
+use portcullis_core::tasks::{self, Event};
 use portcullis_core::workspace::{PolicyInput, Selection, SystemClock, Workspace};
 
 use crate::output::{show, Output};
@@ -90,11 +89,11 @@ pub fn run(command: &Command, out: &Output) -> anyhow::Result<ExitCode> {
         }
         out.record(
             "summary",
-            &serde_json::json!({ "devices": run.audits.len(), "errors": run.errors(), "site_score": run.site_score, "drift": run.drift.len() }),
+            &serde_json::json!({ "devices": run.devices.len(), "errors": run.errors(), "site_score": run.site_score, "drift": run.drift.len() }),
         );
         return Ok(status(command, run.drift.len()));
     }
-    print_table(&run.audits, run.site_score);
+    print_table(&run.devices, run.site_score);
     if !run.drift.is_empty() {
         println!();
         println!("Changed since the last apply:");
@@ -120,8 +119,8 @@ fn status(command: &Command, drifted: usize) -> ExitCode {
     }
 }
 
-fn print_table(audits: &[DeviceAudit], site: Option<u8>) {
-    let mut audits: Vec<&DeviceAudit> = audits.iter().collect();
+fn print_table(audits: &[AuditLine], site: Option<u8>) {
+    let mut audits: Vec<&AuditLine> = audits.iter().collect();
     audits.sort_by_key(|a| tasks::plan::by_address(&a.target));
     println!("{:<22} {:<6} {:<18} {:<22} {:>5}  FAILING CONTROLS", "DEVICE", "VIA", "MODEL", "FIRMWARE", "SCORE");
     for a in &audits {
@@ -130,9 +129,8 @@ fn print_table(audits: &[DeviceAudit], site: Option<u8>) {
         let fw = id.map(|i| i.firmware()).unwrap_or_else(|| "-".into());
         let via = a.protocol.map_or("-", |p| p.name());
         let score = a.score.map_or("-".to_string(), |s| s.to_string());
-        let failing: Vec<&str> =
-            a.findings.iter().filter(|f| f.status == Status::Fail).map(|f| f.control.as_str()).collect();
-        println!("{:<22} {:<6} {:<18} {:<22} {:>5}  {}", a.target, via, model, fw, score, failing.join(" "));
+        let failing = a.failing.join(" ");
+        println!("{:<22} {:<6} {:<18} {:<22} {:>5}  {}", a.target, via, model, fw, score, failing);
         if let Some(e) = &a.error {
             println!("{:<22} ! {}", "", e.message);
         }

@@ -277,6 +277,11 @@ const WAITING_PER_SLOT: usize = 8;
 
 /// The site's score: the mean of the device scores that could be computed.
 pub fn site_score(audits: &[DeviceAudit]) -> Option<u8> {
-    let scores: Vec<u32> = audits.iter().filter_map(|a| a.score.map(u32::from)).collect();
-    (!scores.is_empty()).then(|| (scores.iter().sum::<u32>() / scores.len() as u32) as u8)
+    mean_score(audits.iter().filter_map(|a| a.score))
+}
+
+/// The mean of the scores there are, rounded down; none without any.
+pub fn mean_score(scores: impl Iterator<Item = u8>) -> Option<u8> {
+    let (sum, n) = scores.fold((0u64, 0u64), |(sum, n), s| (sum + u64::from(s), n + 1));
+    (n > 0).then(|| (sum / n) as u8)
 }

@@ -1,12 +1,13 @@
 //! Audit snapshots: every `portcullis audit` run kept as it was scored, so that a report
-//! can show a site's score before and after hardening. Kept in sled in its own database
-//! (`snapshots.sled`): sled allows one opener per path per process, and a report opens
-//! the history and the inventory at the same time. Snapshots hold findings and identities,
+//! can show a site's score before and after hardening, and so that plans and the app start
+//! from each device's last audit. Kept in sled in its own database (`snapshots.sled`):
+//! sled allows one opener per path per process. Snapshots hold findings and identities,
 //! never a secret. The API speaks snapshots, not sled types; there is no update.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use sled::Transactional;
 
 use crate::audit::DeviceAudit;
 use crate::error::{Error, Result};
@@ -43,17 +44,48 @@ pub struct Snapshot {
     /// What the run was scored against, as the user chose it (`builtin` for the default
     /// pair, a built-in name, or a file path).
     pub baseline: String,
+    /// In the order they were saved.
     pub devices: Vec<DeviceAudit>,
 }
 
+/// A run without its devices: what the `runs` tree holds.
+#[derive(Serialize, Deserialize)]
+struct Header<'a> {
+    id: u64,
+    #[serde(borrow)]
+    time: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    operator: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    baseline: std::borrow::Cow<'a, str>,
+    devices: u32,
+}
+
+/// Where one device's audit of one run is kept: the run's id, then its place in the run
+/// (both big-endian, so a run's devices are one key range, in the order they were saved).
+fn device_key(id: u64, seq: u32) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..8].copy_from_slice(&id.to_be_bytes());
+    k[8..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// Devices written per sled batch when a run is saved: a batch holds copies of its
+/// values, so one batch for a run of thousands of devices would hold the whole run twice.
+const SAVE_BATCH: usize = 64;
+
+/// The audit runs, kept as one header per run and one value per device and run: a run of
+/// 5,000 cameras was one 125 MB value, built in memory whole when it was saved and read
+/// whole when one device's last audit was wanted.
 #[derive(Debug)]
 pub struct Snapshots {
-    /// Every run, by id.
-    tree: sled::Tree,
-    /// Each device's last run (its id), by target: what plans and the app start from
-    /// is read from those runs only, not from every run ever kept. (Ids, not the audits:
-    /// sled rewrites whole pages, and pages of thousands of audits cost it tens of
-    /// megabytes per save.)
+    /// Each run's [`Header`], by id. A run exists once its header does: its devices are
+    /// written first, so a run cut short by a crash is never half-read.
+    runs: sled::Tree,
+    /// Each device's audit in each run, by [`device_key`].
+    devices: sled::Tree,
+    /// Each device's last audit (its [`device_key`]), by target: what plans and the app
+    /// start from is read from those values only.
     latest: sled::Tree,
     db: sled::Db,
 }
@@ -62,87 +94,205 @@ fn local(e: impl std::fmt::Display) -> Error {
     Error::Local(format!("audit snapshots: {e}"))
 }
 
+fn tx_local(e: sled::transaction::TransactionError<Error>) -> Error {
+    match e {
+        sled::transaction::TransactionError::Abort(e) => e,
+        sled::transaction::TransactionError::Storage(e) => local(e),
+    }
+}
+
 impl Snapshots {
     pub fn open(home: &Path) -> Result<Snapshots> {
         let db = crate::files::open_sled(&home.join("snapshots.sled")).map_err(local)?;
-        let tree = db.open_tree("audits").map_err(local)?;
-        let latest = db.open_tree("latest").map_err(local)?;
-        let s = Snapshots { tree, latest, db };
-        if s.latest.is_empty() && !s.tree.is_empty() {
-            // Kept before the index existed: build it once from every run.
-            for run in s.all()? {
-                s.index(run.id, &run.devices)?;
-            }
-            s.db.flush().map_err(local)?;
-        }
+        let s = Snapshots {
+            runs: db.open_tree("runs").map_err(local)?,
+            devices: db.open_tree("devices").map_err(local)?,
+            latest: db.open_tree("latest").map_err(local)?,
+            db,
+        };
+        s.migrate_whole_runs()?;
         Ok(s)
     }
 
-    /// Make this run its devices' latest.
-    fn index(&self, id: u64, devices: &[DeviceAudit]) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for d in devices {
-            batch.insert(d.target.as_bytes(), &id.to_be_bytes());
+    /// Runs kept by earlier versions, one value per run in the `audits` tree, are moved to
+    /// the per-device layout (and indexed) once. Safe to repeat if cut short: a run is
+    /// rewritten under the same id, and the old tree is dropped only after a flush.
+    fn migrate_whole_runs(&self) -> Result<()> {
+        if !self.db.tree_names().iter().any(|n| n.as_ref() == b"audits") {
+            return Ok(());
         }
-        self.latest.apply_batch(batch).map_err(local)
+        let old = self.db.open_tree("audits").map_err(local)?;
+        for v in old.iter().values() {
+            let run: Snapshot = serde_json::from_slice(&v.map_err(local)?).map_err(local)?;
+            self.write(run.id, &run.time, &run.operator, &run.baseline, &run.devices)?;
+        }
+        self.db.flush().map_err(local)?;
+        self.db.drop_tree("audits").map_err(local)?;
+        self.db.flush().map_err(local)?;
+        Ok(())
     }
 
     /// Each device's last audit, with the time of its run.
     pub fn latest(&self) -> Result<Vec<(String, DeviceAudit)>> {
-        let mut wanted: std::collections::BTreeMap<u64, std::collections::HashSet<String>> = Default::default();
-        for kv in self.latest.iter() {
-            let (target, id) = kv.map_err(local)?;
-            let id = <[u8; 8]>::try_from(id.as_ref()).map_err(|_| local("a malformed run id"))?;
-            wanted.entry(u64::from_be_bytes(id)).or_default().insert(String::from_utf8_lossy(&target).into_owned());
-        }
+        let mut times: std::collections::HashMap<u64, Option<String>> = Default::default();
         let mut out = Vec::new();
-        for (id, targets) in wanted {
-            let Some(run) = self.get(id)? else { continue };
-            out.extend(run.devices.into_iter().filter(|d| targets.contains(&d.target)).map(|d| (run.time.clone(), d)));
+        for kv in self.latest.iter() {
+            let (_, key) = kv.map_err(local)?;
+            let id = key
+                .get(..8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .ok_or_else(|| local("a malformed index entry"))?;
+            let id = u64::from_be_bytes(id);
+            let time = match times.entry(id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(self.header(id)?.map(|h| h.0)),
+            };
+            // An index entry whose run is gone (it never finished) is skipped.
+            let (Some(time), Some(value)) = (time.as_ref(), self.devices.get(&key).map_err(local)?) else { continue };
+            out.push((time.clone(), serde_json::from_slice(&value).map_err(local)?));
         }
         Ok(out)
     }
 
     /// Save a run; its `id` is assigned here. Flushed before returning.
     pub fn save(&self, time: &str, operator: &str, baseline: &str, devices: &[DeviceAudit]) -> Result<u64> {
-        // One writer at a time is enough here: audits are run by hand, one after another.
-        let last = self.tree.last().map_err(local)?;
-        let id = last.and_then(|(k, _)| <[u8; 8]>::try_from(k.as_ref()).ok()).map_or(1, |k| u64::from_be_bytes(k) + 1);
-        /// A [`Snapshot`] as written: the devices borrowed, not copied.
-        #[derive(Serialize)]
-        struct Written<'a> {
-            id: u64,
-            time: &'a str,
-            operator: &'a str,
-            baseline: &'a str,
-            devices: &'a [DeviceAudit],
+        let mut run = self.begin()?;
+        for d in devices {
+            run.add(d)?;
         }
-        let run = Written { id, time, operator, baseline, devices };
-        self.tree.insert(id.to_be_bytes(), serde_json::to_vec(&run).map_err(local)?).map_err(local)?;
-        self.index(id, devices)?;
-        self.db.flush().map_err(local)?;
-        Ok(id)
+        run.finish(time, operator, baseline)
+    }
+
+    /// Start a run that is written as its devices are audited ([`RunWriter::add`]): a
+    /// site's audit need not hold every device's findings to save them.
+    pub fn begin(&self) -> Result<RunWriter<'_>> {
+        // One writer at a time is enough here: audits are run by hand, one after another.
+        let last = |t: &sled::Tree| -> Result<u64> {
+            let k = t.last().map_err(local)?.map(|(k, _)| k);
+            Ok(k.and_then(|k| k.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok())).map_or(0, u64::from_be_bytes))
+        };
+        // Past any devices a run cut short left behind, as well as past the last run.
+        let id = last(&self.runs)?.max(last(&self.devices)?) + 1;
+        Ok(RunWriter { snapshots: self, id, targets: Vec::new(), batch: sled::Batch::default(), pending: 0 })
+    }
+
+    /// Write a whole run kept by an earlier version under its own id.
+    fn write(&self, id: u64, time: &str, operator: &str, baseline: &str, devices: &[DeviceAudit]) -> Result<()> {
+        let mut run = RunWriter { snapshots: self, id, targets: Vec::new(), batch: sled::Batch::default(), pending: 0 };
+        for d in devices {
+            run.add(d)?;
+        }
+        run.commit(time, operator, baseline)
+    }
+    /// A run's time, operator and baseline.
+    fn header(&self, id: u64) -> Result<Option<(String, String, String)>> {
+        let Some(v) = self.runs.get(id.to_be_bytes()).map_err(local)? else { return Ok(None) };
+        let h: Header<'_> = serde_json::from_slice(&v).map_err(local)?;
+        Ok(Some((h.time.into_owned(), h.operator.into_owned(), h.baseline.into_owned())))
+    }
+
+    /// A run with its devices.
+    fn read_run(&self, id: u64) -> Result<Option<Snapshot>> {
+        let Some((time, operator, baseline)) = self.header(id)? else { return Ok(None) };
+        let devices = self
+            .devices
+            .scan_prefix(id.to_be_bytes())
+            .values()
+            .map(|v| serde_json::from_slice(&v.map_err(local)?).map_err(local))
+            .collect::<Result<_>>()?;
+        Ok(Some(Snapshot { id, time, operator, baseline, devices }))
     }
 
     /// Every run, oldest first.
     pub fn all(&self) -> Result<Vec<Snapshot>> {
-        self.tree.iter().values().map(|v| serde_json::from_slice(&v.map_err(local)?).map_err(local)).collect()
+        self.between(None, None)
     }
 
     /// The runs whose time lies within the RFC 3339 bounds (inclusive), oldest first.
+    /// Only those runs' devices are read.
     pub fn between(&self, since: Option<&str>, until: Option<&str>) -> Result<Vec<Snapshot>> {
-        Ok(self
-            .all()?
-            .into_iter()
-            .filter(|s| since.is_none_or(|t| s.time.as_str() >= t) && until.is_none_or(|t| s.time.as_str() <= t))
-            .collect())
+        let mut out = Vec::new();
+        for v in self.runs.iter().values() {
+            let v = v.map_err(local)?;
+            let h: Header<'_> = serde_json::from_slice(&v).map_err(local)?;
+            let t = h.time.as_ref();
+            if since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u) {
+                out.extend(self.read_run(h.id)?);
+            }
+        }
+        Ok(out)
     }
 
     pub fn get(&self, id: u64) -> Result<Option<Snapshot>> {
-        match self.tree.get(id.to_be_bytes()).map_err(local)? {
-            Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(local)?)),
-            None => Ok(None),
+        self.read_run(id)
+    }
+}
+
+/// A run being saved: its devices are written as they come (a few dozen per sled batch),
+/// and the run exists once [`RunWriter::finish`] writes its header. Dropped unfinished,
+/// the devices written are never read, and the next run's id is past them.
+#[derive(Debug)]
+pub struct RunWriter<'a> {
+    snapshots: &'a Snapshots,
+    id: u64,
+    /// Each device's target, in the order added: the index entries written at the end.
+    targets: Vec<String>,
+    batch: sled::Batch,
+    pending: usize,
+}
+
+impl RunWriter<'_> {
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn add(&mut self, device: &DeviceAudit) -> Result<()> {
+        let seq = u32::try_from(self.targets.len()).map_err(|_| local("too many devices in one run"))?;
+        self.batch.insert(&device_key(self.id, seq), serde_json::to_vec(device).map_err(local)?);
+        self.targets.push(device.target.clone());
+        self.pending += 1;
+        if self.pending >= SAVE_BATCH {
+            self.write_pending()?;
         }
+        Ok(())
+    }
+
+    fn write_pending(&mut self) -> Result<()> {
+        self.snapshots.devices.apply_batch(std::mem::take(&mut self.batch)).map_err(local)?;
+        self.pending = 0;
+        Ok(())
+    }
+
+    /// The run's header and its devices' index entries, in one transaction; flushed
+    /// before returning. `time` is when the run finished.
+    pub fn finish(self, time: &str, operator: &str, baseline: &str) -> Result<u64> {
+        let (snapshots, id) = (self.snapshots, self.id);
+        self.commit(time, operator, baseline)?;
+        snapshots.db.flush().map_err(local)?;
+        Ok(id)
+    }
+
+    fn commit(mut self, time: &str, operator: &str, baseline: &str) -> Result<()> {
+        self.write_pending()?;
+        let count = u32::try_from(self.targets.len()).map_err(|_| local("too many devices in one run"))?;
+        let header = Header {
+            id: self.id,
+            time: time.into(),
+            operator: operator.into(),
+            baseline: baseline.into(),
+            devices: count,
+        };
+        let header = serde_json::to_vec(&header).map_err(local)?;
+        let s = self.snapshots;
+        (&s.runs, &s.latest)
+            .transaction(|(runs, latest)| {
+                runs.insert(&self.id.to_be_bytes(), header.as_slice())?;
+                for (seq, target) in self.targets.iter().enumerate() {
+                    latest.insert(target.as_bytes(), &device_key(self.id, seq as u32))?;
+                }
+                Ok::<_, sled::transaction::ConflictableTransactionError<Error>>(())
+            })
+            .map_err(tx_local)
     }
 }
 
@@ -234,6 +384,39 @@ mod tests {
         let latest: Vec<(String, Option<u8>)> =
             s.latest().unwrap().into_iter().map(|(_, d)| (d.target, d.score)).collect();
         assert_eq!(latest, [("a:80".to_string(), Some(20)), ("b:80".to_string(), Some(30))]);
+        let all = s.all().unwrap();
+        assert_eq!(all.iter().map(|r| (r.id, r.devices.len())).collect::<Vec<_>>(), [(1, 1), (2, 1), (3, 1)]);
+        assert_eq!(all[1].devices[0].score, Some(20));
+        assert!(!s.db.tree_names().iter().any(|n| n.as_ref() == b"audits"), "moved once, then dropped");
+        assert_eq!(s.save("2026-11-28T12:00:00Z", "t", "builtin", &[audit(40)]).unwrap(), 4);
+        drop(s);
+        assert_eq!(Snapshots::open(&dir).unwrap().all().unwrap().len(), 4, "reopened: nothing moved twice");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_large_run_keeps_its_order_and_a_run_cut_short_is_never_read() {
+        let dir = std::env::temp_dir().join(format!("pc-snapshots-large-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Snapshots::open(&dir).unwrap();
+        let run: Vec<DeviceAudit> = (0..(2 * SAVE_BATCH + 5) as u8)
+            .map(|i| DeviceAudit { target: format!("127.1.0.{i}:80"), ..audit(i) })
+            .collect();
+        let id = s.save("2026-11-28T10:00:00Z", "t", "builtin", &run).unwrap();
+        assert_eq!(s.get(id).unwrap().unwrap().devices, run, "every device, in the order saved");
+        // A run whose devices were written but whose header was not (the process died).
+        let orphan = DeviceAudit { site: Some("orphan".into()), ..audit(1) };
+        s.devices.insert(device_key(id + 1, 0), serde_json::to_vec(&orphan).unwrap()).unwrap();
+        assert_eq!(s.all().unwrap().len(), 1);
+        assert!(s.latest().unwrap().iter().all(|(_, d)| d.site.is_none()));
+        let next = s.save("2026-11-28T11:00:00Z", "t", "builtin", &[audit(7)]).unwrap();
+        assert_eq!(next, id + 2, "past the devices left behind, so none is read as this run's");
+        assert_eq!(s.get(next).unwrap().unwrap().devices.len(), 1);
+        let latest = s.latest().unwrap();
+        assert_eq!(latest.len(), run.len(), "one entry per device");
+        let one = latest.iter().find(|(_, d)| d.target == "127.1.0.1:80").unwrap();
+        assert_eq!((one.0.as_str(), one.1.score), ("2026-11-28T11:00:00Z", Some(7)), "the later run's");
+        drop(s);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -86,9 +86,17 @@ async fn audit_plan_apply_and_apply_again_through_the_tasks() {
         })
         .collect();
     assert_eq!(audited.len(), 2, "one event per device");
-    assert_eq!(run.errors(), 0, "{:?}", run.audits);
+    assert_eq!(run.errors(), 0, "{:?}", run.devices);
     let snaps = s.ws.snapshots.all().unwrap();
     assert_eq!((snaps.len(), snaps[0].time.as_str()), (1, "2026-12-01T09:30:00Z"), "kept, at the task's clock");
+    assert_eq!(snaps[0].id, run.snapshot);
+    let kept: Vec<&str> = snaps[0].devices.iter().map(|d| d.target.as_str()).collect();
+    assert_eq!(kept, audited.iter().map(String::as_str).collect::<Vec<_>>(), "every device kept, in the order read");
+    assert!(run
+        .devices
+        .iter()
+        .zip(&snaps[0].devices)
+        .all(|(line, d)| line.score == d.score && line.target == d.target));
 
     let (plans, _) = tasks::plan::run(&s.ws, &quick(Selection::All), &rec.sink()).await.unwrap();
     assert_eq!(plans.plans.len(), 2);
@@ -133,7 +141,7 @@ async fn intents_a_crash_left_open_are_closed_from_reviewed_audits_too() {
     let s = site("intents", 1, Profile::HikvisionCurrent).await;
     let rec = Recorder::default();
     let run = tasks::audit::run(&s.ws, &quick(Selection::All), &Fixed, &rec.sink()).await.unwrap();
-    let audit = run.audits[0].clone();
+    let audit = s.ws.snapshots.get(run.snapshot).unwrap().unwrap().devices.remove(0);
     let held = audit.findings.iter().find(|f| f.observed.is_some() && f.setting != Setting::AccountPassword).unwrap();
     // A run killed after changing the device and before recording that it did.
     let intent = Change {
@@ -169,8 +177,9 @@ async fn device_names_are_numbered_across_the_site_whatever_is_planned() {
         p.steps.iter().find(|s| s.setting == Setting::DeviceName).map(|s| s.to.clone())
     };
     let policy = s.ws.policy(&Default::default()).unwrap();
-    let whole = tasks::plan::from_audits(&s.ws, &policy, &run.audits).unwrap();
-    let mut sorted = run.audits;
+    let audits = s.ws.snapshots.get(run.snapshot).unwrap().unwrap().devices;
+    let whole = tasks::plan::from_audits(&s.ws, &policy, &audits).unwrap();
+    let mut sorted = audits;
     sorted.sort_by_key(|a| tasks::plan::by_address(&a.target));
     let last = sorted.last().unwrap();
     // The third camera alone (the CLI's `--device`, or one row picked in the desktop).

@@ -139,12 +139,16 @@ impl Listeners {
                 continue;
             }
             let bind_port = if requested == 0 { self.assigned.get(&port).copied().unwrap_or(0) } else { requested };
+            // The OS may hand a port reserved for a service that is off to another of this
+            // camera's services; a real camera never reports one port for two services
+            // (its ISAPI refuses such a change with portError), so neither may we.
+            let taken = self.taken_by_others(port, desired);
             if !wanted {
                 // Ephemeral mode: learn a port now so the camera can report one for a
                 // service that is off, and reopen it there when switched on.
                 if bind_port == 0 {
-                    match reserve(port, ip) {
-                        Ok(p) => {
+                    match distinct(&taken, || reserve(port, ip).map(|p| (p, ()))) {
+                        Ok((p, ())) => {
                             self.assigned.insert(port, p);
                         }
                         Err(e) => first_err = first_err.or(Some(e)),
@@ -152,7 +156,12 @@ impl Listeners {
                 }
                 continue;
             }
-            match start(cam, port, ip, bind_port) {
+            let started = if bind_port == 0 {
+                distinct(&taken, || start(cam, port, ip, 0))
+            } else {
+                start(cam, port, ip, bind_port)
+            };
+            match started {
                 Ok((actual, task)) => {
                     if requested == 0 {
                         self.assigned.insert(port, actual);
@@ -166,6 +175,49 @@ impl Listeners {
             }
         }
         first_err.map_or(Ok(()), Err)
+    }
+}
+
+impl Listeners {
+    /// The port numbers of this camera's other services of the same transport: asked for,
+    /// assigned, or open.
+    fn taken_by_others(&self, port: Port, desired: &Desired) -> Vec<u16> {
+        let other = |p: &Port| *p != port && p.is_udp() == port.is_udp();
+        let asked = desired.iter().filter(|(p, _)| other(p)).map(|(_, (n, _))| *n);
+        let assigned = self.assigned.iter().filter(|(p, _)| other(p)).map(|(_, n)| *n);
+        let open = self.running.iter().filter(|(p, _)| other(p)).map(|(_, r)| r.actual);
+        asked.chain(assigned).chain(open).filter(|n| *n != 0).collect()
+    }
+}
+
+/// Bind on a port the OS chooses until it is none of `taken` (the ones refused are
+/// dropped: an aborted listener or a reservation).
+fn distinct<T: Dropped>(
+    taken: &[u16],
+    mut bind: impl FnMut() -> std::io::Result<(u16, T)>,
+) -> std::io::Result<(u16, T)> {
+    for _ in 0..16 {
+        let (n, held) = bind()?;
+        if !taken.contains(&n) {
+            return Ok((n, held));
+        }
+        held.release();
+    }
+    Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, "the OS kept choosing ports this camera already uses"))
+}
+
+/// What binding a port left running, released when the port is refused.
+trait Dropped {
+    fn release(self);
+}
+
+impl Dropped for () {
+    fn release(self) {}
+}
+
+impl Dropped for JoinHandle<()> {
+    fn release(self) {
+        self.abort();
     }
 }
 
@@ -245,4 +297,28 @@ fn start(cam: &Arc<Camera>, port: Port, ip: Ipv4Addr, bind_port: u16) -> std::io
         _ => tokio::spawn(crate::tcp::serve_silent(cam, listener)),
     };
     Ok((actual, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts the ports refused.
+    struct Held<'a>(&'a std::cell::Cell<u32>);
+
+    impl Dropped for Held<'_> {
+        fn release(self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+
+    #[test]
+    fn a_port_another_service_of_the_camera_holds_is_refused_and_released() {
+        let released = std::cell::Cell::new(0);
+        let mut offered = [41_000u16, 41_001, 41_002].into_iter();
+        let got = distinct(&[41_000, 41_001], || Ok((offered.next().unwrap_or(0), Held(&released)))).unwrap();
+        assert_eq!((got.0, released.get()), (41_002, 2));
+        let always_taken = distinct(&[41_000], || Ok((41_000, ())));
+        assert_eq!(always_taken.unwrap_err().kind(), std::io::ErrorKind::AddrInUse, "gives up rather than spin");
+    }
 }

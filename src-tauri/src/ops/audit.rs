@@ -51,7 +51,7 @@ pub async fn run(
         }
     };
     let run = tasks::audit::run(&session.ws, &req, &SystemClock, &sink).await?;
-    Ok(AuditSummary { devices: run.audits.len() as u32, errors: run.errors() as u32, site_score: run.site_score })
+    Ok(AuditSummary { devices: run.devices.len() as u32, errors: run.errors() as u32, site_score: run.site_score })
 }
 
 /// The site score over every device audited this run.

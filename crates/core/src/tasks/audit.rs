@@ -47,32 +47,78 @@ impl Default for AuditRequest {
     }
 }
 
-/// An audit run's result.
+/// An audit run's result. The devices' findings are not held here: each went to the
+/// sink ([`Event::Audited`]) and to the run's snapshot as it was read, so a site of
+/// thousands of cameras is audited in bounded memory.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditRun {
-    pub audits: Vec<DeviceAudit>,
+    /// One line per device, in the order they were read.
+    pub devices: Vec<AuditLine>,
     pub site_score: Option<u8>,
     /// Settings that differ from what the last verified apply left.
     pub drift: Vec<Drift>,
+    /// The snapshot the run was kept as (`Snapshots::get`).
+    pub snapshot: u64,
+}
+
+/// A device's audit in a line: what a summary table shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditLine {
+    pub target: String,
+    pub protocol: Option<crate::posture::Protocol>,
+    pub identity: Option<Identity>,
+    pub score: Option<u8>,
+    /// The failing controls' ids, in the baseline's order.
+    pub failing: Vec<String>,
+    pub error: Option<audit::Problem>,
+}
+
+impl AuditLine {
+    fn of(a: &DeviceAudit) -> AuditLine {
+        AuditLine {
+            target: a.target.clone(),
+            protocol: a.protocol,
+            identity: a.identity.clone(),
+            score: a.score,
+            failing: a
+                .findings
+                .iter()
+                .filter(|f| f.status == crate::baseline::eval::Status::Fail)
+                .map(|f| f.control.clone())
+                .collect(),
+            error: a.error.clone(),
+        }
+    }
 }
 
 impl AuditRun {
     pub fn errors(&self) -> usize {
-        self.audits.iter().filter(|a| a.error.is_some()).count()
+        self.devices.iter().filter(|a| a.error.is_some()).count()
     }
 }
 
-/// Audit, keep the run as a snapshot, and work out the drift.
+/// Audit, keep the run as a snapshot, and work out the drift. Each device is saved,
+/// compared and handed to the sink as it is read, then dropped.
 pub async fn run(ws: &Arc<Workspace>, req: &AuditRequest, clock: &dyn Clock, sink: &dyn Sink) -> Result<AuditRun> {
     let policy = ws.policy(&req.policy)?;
     let subjects = ws.select(&req.selection)?;
     let (client, pins) = run_client(ws, &policy, req)?;
-    let audits = read(ws, &subjects, &policy, req, sink, &client).await;
+    let applied = ws.history.applied()?;
+    let mut snapshot = ws.snapshots.begin()?;
+    let (mut devices, mut drift) = (Vec::with_capacity(subjects.len()), Vec::new());
+    let read = each(ws, &subjects, &policy, req, &client, |a| {
+        snapshot.add(&a)?;
+        drift.extend(crate::history::drift_against(&applied, &[&a]));
+        devices.push(AuditLine::of(&a));
+        sink.event(Event::Audited(Box::new(a)));
+        Ok(())
+    })
+    .await;
     pins.save(&ws.home, &clock.stamp_secs())?;
-    let audits = audits?;
-    ws.snapshots.save(&clock.stamp_secs(), &crate::workspace::operator(None), &policy.label, &audits)?;
-    let drift = crate::history::drift_against(&ws.history.applied()?, &audits.iter().collect::<Vec<_>>());
-    Ok(AuditRun { site_score: audit::site_score(&audits), audits, drift })
+    read?;
+    let snapshot = snapshot.finish(&clock.stamp_secs(), &crate::workspace::operator(None), &policy.label)?;
+    let site_score = audit::mean_score(devices.iter().filter_map(|d| d.score));
+    Ok(AuditRun { devices, site_score, drift, snapshot })
 }
 
 /// The HTTP client of one run (its pins, and its login guards: one per device), and
@@ -95,6 +141,27 @@ pub(crate) async fn read(
     sink: &dyn Sink,
     client: &crate::driver::http::Client,
 ) -> Result<Vec<DeviceAudit>> {
+    let mut all = Vec::with_capacity(subjects.len());
+    each(ws, subjects, policy, req, client, |a| {
+        sink.event(Event::Audited(Box::new(a.clone())));
+        all.push(a);
+        Ok(())
+    })
+    .await?;
+    Ok(all)
+}
+
+/// Read and score these devices, handing each to `found` as it is read (with its site,
+/// the inventory's identity when the device gave none, and the site's password controls).
+/// Stops at the first error `found` returns.
+async fn each(
+    ws: &Arc<Workspace>,
+    subjects: &[Subject],
+    policy: &SitePolicy,
+    req: &AuditRequest,
+    client: &crate::driver::http::Client,
+    mut found: impl FnMut(DeviceAudit) -> Result<()>,
+) -> Result<()> {
     if subjects.is_empty() {
         return Err(Error::Input(
             "nothing to audit: import or discover devices first (portcullis inventory import FILE), or name a device"
@@ -115,7 +182,6 @@ pub(crate) async fn read(
     let targets = subjects.iter().map(|s| s.target.clone()).collect();
     let stream = audit::audit_many(targets, |t| creds.get(&t.label()).cloned(), choice, client, opts);
     let mut stream = std::pin::pin!(stream);
-    let mut all = Vec::with_capacity(subjects.len());
     let rotation = rotation_facts(ws, policy).await?;
     while let Some(mut a) = stream.next().await {
         fill_identity_from_inventory(&mut a, &known);
@@ -130,10 +196,9 @@ pub(crate) async fn read(
             };
             crate::site::passwords::fill(std::slice::from_mut(&mut a), &from);
         }
-        sink.event(Event::Audited(Box::new(a.clone())));
-        all.push(a);
+        found(a)?;
     }
-    Ok(all)
+    Ok(())
 }
 
 /// What the site's password rotation controls are decided from, when the site has
