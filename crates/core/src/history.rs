@@ -24,7 +24,8 @@ use crate::error::{Error, Result};
 use crate::posture::Value;
 
 mod drift;
-pub use drift::{drift, drift_against, drift_of_audits, Applied, Drift};
+mod index;
+pub use drift::{drift, Applied, Drift};
 
 /// The hash the first record points back to.
 pub const GENESIS: &str = "genesis";
@@ -213,8 +214,10 @@ pub struct Filter {
 #[derive(Debug)]
 pub struct History {
     tree: sled::Tree,
-    /// The seal (count and head, keyed).
+    /// The seal (count and head, keyed), and how far the indexes go.
     meta: sled::Tree,
+    /// Derived from the records, written with each ([`index`]).
+    index: index::Indexes,
     db: sled::Db,
     key: HistoryKey,
     append_lock: Mutex<()>,
@@ -234,7 +237,9 @@ impl History {
         let db = crate::files::open_sled(&home.join("history.sled")).map_err(local)?;
         let tree = db.open_tree("records").map_err(local)?;
         let meta = db.open_tree("meta").map_err(local)?;
-        Ok(History { tree, meta, db, key, append_lock: Mutex::new(()), flushed: Mutex::new(0) })
+        let index = index::Indexes::open(&db)?;
+        index.catch_up(&tree, &meta)?;
+        Ok(History { tree, meta, index, db, key, append_lock: Mutex::new(()), flushed: Mutex::new(0) })
     }
 
     fn last(&self) -> Result<Option<Record>> {
@@ -276,11 +281,13 @@ impl History {
         // The record and the seal that counts it land together, or neither does.
         let record = serde_json::to_vec(&r).map_err(local)?;
         let seal = serde_json::to_vec(&seal).map_err(local)?;
-        (&self.tree, &self.meta)
-            .transaction(|(records, meta)| {
+        let entries = index::entries_of(&r)?;
+        let (lv, lc) = (&self.index.last_verified, &self.index.last_change);
+        (&self.tree, &self.meta, lv, lc)
+            .transaction(|(records, meta, lv, lc)| {
                 records.insert(&r.seq.to_be_bytes(), record.as_slice())?;
                 meta.insert(SEAL, seal.as_slice())?;
-                Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+                index::write_in(&entries, r.seq, lv, lc, meta)
             })
             .map_err(|e| local(format!("{e:?}")))?;
         Ok(r)
@@ -299,24 +306,19 @@ impl History {
         })
     }
 
-    /// When each device's last change was recorded (RFC 3339), read a record at a time.
+    /// When each device's last change was recorded, by device (from the index).
     pub fn last_changes(&self) -> Result<std::collections::HashMap<String, String>> {
-        let mut last = std::collections::HashMap::new();
-        for r in self.records() {
-            let r = r?;
-            last.insert(r.change.device, r.time);
-        }
-        Ok(last)
+        self.index.last_changes()
     }
 
-    /// The last verified value of every device's settings, read a record at a time
-    /// (the whole history is never held: it grows with every change on every device).
-    pub fn applied(&self) -> Result<Applied> {
-        let mut applied = Applied::default();
-        for r in self.records() {
-            applied.add(&r?);
+    /// What an audit of a device shows that differs from the last verified value of each
+    /// setting (from the index: only this device's entries are read).
+    pub fn drift_of(&self, audit: &crate::audit::DeviceAudit) -> Result<Vec<Drift>> {
+        if audit.error.is_some() {
+            return Ok(Vec::new());
         }
-        Ok(applied)
+        let observed: Vec<_> = audit.findings.iter().map(|f| (f.setting, f.observed.clone())).collect();
+        Ok(drift::drift_from(&audit.target, &self.index.applied_to(&audit.target)?, &observed))
     }
 
     pub fn query(&self, f: &Filter) -> Result<Vec<Record>> {

@@ -30,11 +30,13 @@ pub fn verify(session: &Session) -> IpcResult<ChainCheck> {
 
 /// Every audited device's settings that differ from what apply last verified.
 pub fn drift(session: &Session) -> IpcResult<Vec<DriftView>> {
-    let records = session.ws.history.query(&Filter::default())?;
     let audits = session.audits()?;
-    let list: Vec<_> = audits.values().collect();
+    let mut all = Vec::new();
+    for a in audits.values() {
+        all.extend(session.ws.history.drift_of(a)?);
+    }
     let show = |v: Option<portcullis_core::posture::Value>| v.map(|v| v.to_string());
-    Ok(portcullis_core::history::drift_of_audits(&records, &list)
+    Ok(all
         .into_iter()
         .map(|d| DriftView {
             device: d.device,

@@ -50,6 +50,10 @@ struct Args {
     /// Only the largest latency for fleets above this size (a memory measurement).
     #[arg(long, default_value_t = 1000)]
     all_rtts_max: usize,
+    /// After the timed audits, one more audit (at the last latency) under this command,
+    /// e.g. "heaptrack -o /tmp/audit": a profile of the same fleet in its steady state.
+    #[arg(long, value_name = "COMMAND")]
+    profile_with: Option<String>,
 }
 
 /// One simulator process, driven through its `--control` stdin.
@@ -220,6 +224,24 @@ impl Home {
     }
 }
 
+impl Home {
+    /// Run the CLI under a profiler's command line (its output is the profiler's).
+    fn profiled(&self, prefix: &str, args: &[&str]) -> anyhow::Result<()> {
+        let mut words = prefix.split_whitespace();
+        let program = words.next().context("--profile-with names no command")?;
+        let out = Command::new(program)
+            .args(words)
+            .arg(&self.portcullis)
+            .args(args)
+            .envs(self.env())
+            .output()
+            .with_context(|| format!("running {program}"))?;
+        println!("  profiled with {prefix}: exit {:?}", out.status.code());
+        print!("{}", String::from_utf8_lossy(&out.stderr));
+        Ok(())
+    }
+}
+
 /// The counters' growth between two readings, per camera, by vendor.
 fn per_camera(before: &serde_json::Value, after: &serde_json::Value) -> String {
     let mut parts = Vec::new();
@@ -378,6 +400,9 @@ fn bench(args: &Args, n: usize) -> anyhow::Result<()> {
                 theirs / ours
             );
         }
+    }
+    if let Some(prefix) = &args.profile_with {
+        home.profiled(prefix, &audit)?;
     }
     Ok(())
 }

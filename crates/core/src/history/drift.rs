@@ -1,6 +1,7 @@
 //! Drift: settings that no longer hold what the last verified apply made them, worked
-//! out against each device's last verified values ([`Applied`]), which are built in one
-//! pass over the history.
+//! out against each device's last verified values: from the history's index for an audit
+//! ([`super::History::drift_of`]), or in one pass over a list of records ([`Applied`],
+//! what a report has).
 
 use serde::Serialize;
 
@@ -19,25 +20,19 @@ pub struct Drift {
     pub applied_at: String,
 }
 
-/// Drift across audits: each device audited without error, against the history.
-pub fn drift_of_audits(records: &[Record], audits: &[&crate::audit::DeviceAudit]) -> Vec<Drift> {
-    drift_against(&Applied::of(records), audits)
-}
-
-/// As [`drift_of_audits`], against what a history applied ([`History::applied`]).
-pub fn drift_against(applied: &Applied, audits: &[&crate::audit::DeviceAudit]) -> Vec<Drift> {
-    let mut all = Vec::new();
-    for a in audits.iter().filter(|a| a.error.is_none()) {
-        let observed: Vec<_> = a.findings.iter().map(|f| (f.setting, f.observed.clone())).collect();
-        all.extend(applied.drift(&a.target, &observed));
-    }
-    all
-}
-
 /// Drift of one audited device: for each setting the history shows verified, the last
 /// value applied, compared with what the device shows now.
-pub fn drift(records: &[Record], device: &str, observed: &[(Setting, Option<Value>)]) -> Vec<Drift> {
-    Applied::of(records).drift(device, observed)
+/// `records` may be the whole history or only this device's; others' are skipped.
+pub fn drift<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    device: &str,
+    observed: &[(Setting, Option<Value>)],
+) -> Vec<Drift> {
+    let mut applied = Applied::default();
+    for r in records.into_iter().filter(|r| r.change.device == device) {
+        applied.add(r);
+    }
+    applied.drift(device, observed)
 }
 
 /// The last verified change of each device's settings in a history, found in one pass
@@ -70,28 +65,36 @@ impl Applied {
 
     /// What differs, on this device, from the last verified change of each setting.
     pub fn drift(&self, device: &str, observed: &[(Setting, Option<Value>)]) -> Vec<Drift> {
-        let Some(last) = self.last.get(device) else { return Vec::new() };
-        let mut out = Vec::new();
-        for (setting, now) in observed {
-            let Some((applied, applied_at)) = last.get(setting) else { continue };
-            // Only settings whose value the history states (not backups, certificates by hash, passwords).
-            let applied = applied.clone();
-            let comparable = matches!(applied, Some(Value::Bool(_)) | Some(Value::List(_)))
-                || matches!(&applied, Some(Value::Text(t)) if !t.starts_with("sha256:") && !t.starts_with("site CA") && t != "rotated");
-            let same = match (now, &applied) {
-                (Some(n), Some(a)) => crate::posture::same_setting(*setting, n, a),
-                _ => true,
-            };
-            if comparable && !same {
-                out.push(Drift {
-                    device: device.to_string(),
-                    setting: *setting,
-                    applied,
-                    now: now.clone(),
-                    applied_at: applied_at.clone(),
-                });
-            }
-        }
-        out
+        self.last.get(device).map_or_else(Vec::new, |last| drift_from(device, last, observed))
     }
+}
+
+/// What differs, on a device, from `last` (its last verified value of each setting).
+pub(super) fn drift_from(
+    device: &str,
+    last: &std::collections::BTreeMap<Setting, (Option<Value>, String)>,
+    observed: &[(Setting, Option<Value>)],
+) -> Vec<Drift> {
+    let mut out = Vec::new();
+    for (setting, now) in observed {
+        let Some((applied, applied_at)) = last.get(setting) else { continue };
+        // Only settings whose value the history states (not backups, certificates by hash, passwords).
+        let applied = applied.clone();
+        let comparable = matches!(applied, Some(Value::Bool(_)) | Some(Value::List(_)))
+            || matches!(&applied, Some(Value::Text(t)) if !t.starts_with("sha256:") && !t.starts_with("site CA") && t != "rotated");
+        let same = match (now, &applied) {
+            (Some(n), Some(a)) => crate::posture::same_setting(*setting, n, a),
+            _ => true,
+        };
+        if comparable && !same {
+            out.push(Drift {
+                device: device.to_string(),
+                setting: *setting,
+                applied,
+                now: now.clone(),
+                applied_at: applied_at.clone(),
+            });
+        }
+    }
+    out
 }

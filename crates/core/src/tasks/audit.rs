@@ -103,12 +103,11 @@ pub async fn run(ws: &Arc<Workspace>, req: &AuditRequest, clock: &dyn Clock, sin
     let policy = ws.policy(&req.policy)?;
     let subjects = ws.select(&req.selection)?;
     let (client, pins) = run_client(ws, &policy, req)?;
-    let applied = ws.history.applied()?;
     let mut snapshot = ws.snapshots.begin()?;
     let (mut devices, mut drift) = (Vec::with_capacity(subjects.len()), Vec::new());
     let read = each(ws, &subjects, &policy, req, &client, |a| {
         snapshot.add(&a)?;
-        drift.extend(crate::history::drift_against(&applied, &[&a]));
+        drift.extend(ws.history.drift_of(&a)?);
         devices.push(AuditLine::of(&a));
         sink.event(Event::Audited(Box::new(a)));
         Ok(())

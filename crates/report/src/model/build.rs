@@ -275,12 +275,19 @@ fn drift_rows(
     history: &[portcullis_core::history::Record],
     last: &BTreeMap<&str, (&Snapshot, &DeviceAudit)>,
 ) -> Vec<DriftRow> {
+    // Each device's records, in the order they were written (one pass: a site's report
+    // holds thousands of devices and tens of thousands of records).
+    let mut by_device: std::collections::HashMap<&str, Vec<&portcullis_core::history::Record>> = Default::default();
+    for r in history {
+        by_device.entry(r.change.device.as_str()).or_default().push(r);
+    }
     let mut rows = Vec::new();
     for (snap, audit) in last.values().filter(|(_, a)| a.error.is_none()) {
-        // Records are in the order they were written: those up to the audit are a prefix.
-        let until = history.get(..history.partition_point(|r| r.time <= snap.time)).unwrap_or_default();
+        let records = by_device.get(audit.target.as_str()).map_or(&[][..], Vec::as_slice);
+        // Those up to the audit are a prefix.
+        let until = records.get(..records.partition_point(|r| r.time <= snap.time)).unwrap_or_default();
         let observed: Vec<_> = audit.findings.iter().map(|f| (f.setting, f.observed.clone())).collect();
-        for d in portcullis_core::history::drift(until, &audit.target, &observed) {
+        for d in portcullis_core::history::drift(until.iter().copied(), &audit.target, &observed) {
             rows.push(DriftRow {
                 control: audit.findings.iter().find(|f| f.setting == d.setting).map(|f| f.control.clone()),
                 device: d.device,
