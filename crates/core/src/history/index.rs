@@ -112,6 +112,11 @@ impl Indexes {
         if last <= indexed {
             return Ok(());
         }
+        if indexed == 0 {
+            // Built from nothing: whatever the trees hold is not from these records.
+            self.last_verified.clear().map_err(local)?;
+            self.last_change.clear().map_err(local)?;
+        }
         let mut pending = Vec::with_capacity(CATCH_UP_BATCH);
         for kv in records.range((indexed + 1).to_be_bytes()..) {
             let (_, v) = kv.map_err(local)?;
@@ -262,9 +267,11 @@ mod tests {
             let h = History::open(&dir, key()).unwrap();
             fill(&h);
             let expected = h.drift_of(&audit("127.0.0.1:80", &read)).unwrap();
-            // As an earlier version left it: records and seal only.
+            // As an earlier version left it: records and seal only (and, here, an entry
+            // that no record made, which a rebuild must not keep).
             h.index.last_verified.clear().unwrap();
             h.index.last_change.clear().unwrap();
+            h.index.last_change.insert("10.9.9.9:80", "2026-12-01T00:00:00Z").unwrap();
             h.meta.remove(INDEXED).unwrap();
             h.db.flush().unwrap();
             assert!(h.drift_of(&audit("127.0.0.1:80", &read)).unwrap().is_empty());
