@@ -120,8 +120,9 @@ fn document(
     contents: Contents,
 ) -> Result<(Zeroizing<String>, usize, usize, usize)> {
     let index = vault.list()?;
+    let rotated = crate::site::passwords::rotations(history);
     let set = |label: &str| {
-        crate::site::passwords::last_set(label, history, &index)
+        crate::site::passwords::last_set(label, &rotated, &index)
             .map_or_else(|| "-".to_string(), |(when, how)| format!("{} {how}", when.format("%Y-%m-%d")))
     };
     let mut rows: Vec<Row> = Vec::new();

@@ -311,6 +311,12 @@ impl History {
         self.index.last_changes()
     }
 
+    /// When a verified change of one of these settings last used a vault entry on this
+    /// device (a password set): from the index.
+    pub fn last_credential_change(&self, device: &str, settings: &[Setting]) -> Result<Option<String>> {
+        self.index.last_credential_change(device, settings)
+    }
+
     /// What an audit of a device shows that differs from the last verified value of each
     /// setting (from the index: only this device's entries are read).
     pub fn drift_of(&self, audit: &crate::audit::DeviceAudit) -> Result<Vec<Drift>> {

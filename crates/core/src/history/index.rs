@@ -40,6 +40,9 @@ pub(super) struct AppliedValue {
     pub after: Option<Value>,
     /// When it was recorded (RFC 3339).
     pub time: String,
+    /// The change used a vault entry (a password set, an account made).
+    #[serde(default)]
+    pub credential: bool,
 }
 
 fn verified_key(device: &str, setting: Setting) -> Vec<u8> {
@@ -64,7 +67,12 @@ pub(super) fn entries_of(r: &Record) -> Result<Entries> {
     let c = &r.change;
     let verified = match c.outcome {
         Outcome::Verified => {
-            let value = AppliedValue { setting: c.setting, after: c.after.clone(), time: r.time.clone() };
+            let value = AppliedValue {
+                setting: c.setting,
+                after: c.after.clone(),
+                time: r.time.clone(),
+                credential: c.vault_entry.is_some(),
+            };
             Some((verified_key(&c.device, c.setting), serde_json::to_vec(&value).map_err(local)?))
         }
         _ => None,
@@ -151,6 +159,19 @@ impl Indexes {
             out.insert(a.setting, (a.after, a.time));
         }
         Ok(out)
+    }
+
+    /// When one of these settings was last changed, verified, with a vault entry, on a
+    /// device (RFC 3339).
+    pub(super) fn last_credential_change(&self, device: &str, settings: &[Setting]) -> Result<Option<String>> {
+        let mut last: Option<String> = None;
+        for v in self.last_verified.scan_prefix(device_prefix(device)).values() {
+            let a: AppliedValue = serde_json::from_slice(&v.map_err(local)?).map_err(local)?;
+            if a.credential && settings.contains(&a.setting) && last.as_ref().is_none_or(|t| a.time > *t) {
+                last = Some(a.time);
+            }
+        }
+        Ok(last)
     }
 
     /// Each device's last change, by device.
@@ -285,5 +306,66 @@ mod tests {
         h.append(change("127.0.0.1:80", Setting::ServiceSshEnabled, true, Outcome::Verified), "2026-12-01T11:00:00Z")
             .unwrap();
         assert_eq!(h.drift_of(&audit("127.0.0.1:80", &read)).unwrap().len(), 1, "ssh now as applied");
+    }
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use super::super::{Change, History, HistoryKey};
+    use super::*;
+
+    #[test]
+    fn the_last_password_set_is_the_records_last_verified_change_with_a_vault_entry() {
+        let dir = std::env::temp_dir().join(format!("pc-history-index-cred-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let h = History::open(&dir, HistoryKey::new([5; 32])).unwrap();
+        let change = |device: &str, setting, outcome, entry: Option<&str>| Change {
+            operator: "t".into(),
+            device: device.into(),
+            site: None,
+            control: None,
+            setting,
+            before: None,
+            after: None,
+            outcome,
+            vault_entry: entry.map(String::from),
+        };
+        let sets = crate::site::passwords::SETS_A_PASSWORD;
+        let rows = [
+            (
+                "127.0.0.1:80",
+                Setting::AccountActivated,
+                Outcome::Verified,
+                Some("device/127.0.0.1/admin"),
+                "2026-01-01T00:00:00Z",
+            ),
+            (
+                "127.0.0.1:80",
+                Setting::AccountPassword,
+                Outcome::Verified,
+                Some("device/127.0.0.1/admin"),
+                "2026-06-01T00:00:00Z",
+            ),
+            // Not a password set: failed, or without a vault entry, or another setting.
+            (
+                "127.0.0.1:80",
+                Setting::AccountPassword,
+                Outcome::Failed { reason: "x".into() },
+                Some("e"),
+                "2026-07-01T00:00:00Z",
+            ),
+            ("127.0.0.1:80", Setting::ServiceSshEnabled, Outcome::Verified, Some("e"), "2026-08-01T00:00:00Z"),
+            ("127.0.0.2:80", Setting::AccountPassword, Outcome::Verified, None, "2026-09-01T00:00:00Z"),
+        ];
+        for (device, setting, outcome, entry, time) in rows {
+            h.append(change(device, setting, outcome, entry), time).unwrap();
+        }
+        let from_records = crate::site::passwords::rotations(&h.all().unwrap());
+        for device in ["127.0.0.1:80", "127.0.0.2:80"] {
+            assert_eq!(h.last_credential_change(device, &sets).unwrap().as_ref(), from_records.get(device), "{device}");
+        }
+        assert_eq!(h.last_credential_change("127.0.0.1:80", &sets).unwrap().as_deref(), Some("2026-06-01T00:00:00Z"));
+        assert_eq!(h.last_credential_change("127.0.0.2:80", &sets).unwrap(), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

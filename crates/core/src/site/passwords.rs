@@ -19,7 +19,7 @@ pub const UNIQUE: &str = "SITE-PW-UNIQUE";
 pub const AGE: &str = "SITE-PW-AGE";
 
 /// Settings whose verified change set a new admin password.
-const SETS_A_PASSWORD: [Setting; 6] = [
+pub const SETS_A_PASSWORD: [Setting; 6] = [
     Setting::AccountPassword,
     Setting::AccountDefaultPassword,
     Setting::AccountWeakPassword,
@@ -33,7 +33,9 @@ pub struct Sources<'a> {
     /// The credentials the vault gives each device of the site (label → credentials),
     /// every device, not only those audited: uniqueness is site-wide.
     pub credentials: &'a HashMap<String, Credentials>,
-    pub history: &'a [Record],
+    /// When each device's password was last set by a verified change (label → RFC 3339):
+    /// [`rotations`] of a list of records, or the history's index.
+    pub rotated: &'a HashMap<String, String>,
     pub vault_index: &'a [EntryInfo],
     /// The site's maximum age, in days, when it sets one.
     pub max_age_days: Option<u32>,
@@ -43,7 +45,7 @@ pub struct Sources<'a> {
 impl std::fmt::Debug for Sources<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Credentials are never printed: only how many.
-        write!(f, "Sources({} credentials, {} records)", self.credentials.len(), self.history.len())
+        write!(f, "Sources({} credentials, {} rotations)", self.credentials.len(), self.rotated.len())
     }
 }
 
@@ -90,27 +92,31 @@ fn uniqueness(label: &str, credentials: &HashMap<String, Credentials>) -> (Statu
     }
 }
 
+/// When each device's password was last set by a verified rotation or activation that
+/// used a vault entry, from a list of records (in order: a later one wins).
+pub fn rotations(history: &[Record]) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for r in history.iter().filter(|r| {
+        r.change.outcome == Outcome::Verified
+            && r.change.vault_entry.is_some()
+            && SETS_A_PASSWORD.contains(&r.change.setting)
+    }) {
+        out.insert(r.change.device.clone(), r.time.clone());
+    }
+    out
+}
+
 /// When the device's password was last set: a verified rotation or activation in the
-/// history (`rotated`), else the day its own vault entry was stored (`stored in the
-/// vault`). The handover says it too.
+/// history (`rotated`, from [`rotations`]), else the day its own vault entry was stored
+/// (`stored in the vault`). The handover says it too.
 pub fn last_set(
     label: &str,
-    history: &[Record],
+    rotated: &HashMap<String, String>,
     vault_index: &[EntryInfo],
 ) -> Option<(chrono::DateTime<chrono::Utc>, &'static str)> {
     let address = label.split(':').next().unwrap_or(label);
     let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&chrono::Utc));
-    let rotated = history
-        .iter()
-        .rev()
-        .find(|r| {
-            r.change.device == label
-                && r.change.outcome == Outcome::Verified
-                && r.change.vault_entry.is_some()
-                && SETS_A_PASSWORD.contains(&r.change.setting)
-        })
-        .and_then(|r| parse(&r.time));
-    if let Some(t) = rotated {
+    if let Some(t) = rotated.get(label).and_then(|t| parse(t)) {
         return Some((t, "rotated"));
     }
     vault_index
@@ -122,7 +128,7 @@ pub fn last_set(
 }
 
 fn age(label: &str, from: &Sources<'_>, max_days: u32) -> (Status, Option<Value>, String) {
-    let Some((when, how)) = last_set(label, from.history, from.vault_index) else {
+    let Some((when, how)) = last_set(label, from.rotated, from.vault_index) else {
         return (
             Status::Unknown,
             None,
@@ -202,7 +208,8 @@ mod tests {
             updated: "2026-01-02T00:00:00Z".into(),
         }];
         let now = chrono::DateTime::parse_from_rfc3339("2026-12-04T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
-        let from = Sources { credentials: &creds, history: &history, vault_index: &index, max_age_days: Some(90), now };
+        let rotated = rotations(&history);
+        let from = Sources { credentials: &creds, rotated: &rotated, vault_index: &index, max_age_days: Some(90), now };
         let mut audits = vec![audit("10.0.0.1:80"), audit("10.0.0.3:80"), audit("10.0.0.9:80")];
         fill(&mut audits, &from);
         let status = |a: &DeviceAudit, c: &str| a.findings.iter().find(|f| f.control == c).map(|f| f.status);

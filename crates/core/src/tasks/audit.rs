@@ -181,14 +181,14 @@ async fn each(
     let targets = subjects.iter().map(|s| s.target.clone()).collect();
     let stream = audit::audit_many(targets, |t| creds.get(&t.label()).cloned(), choice, client, opts);
     let mut stream = std::pin::pin!(stream);
-    let rotation = rotation_facts(ws, policy).await?;
+    let rotation = rotation_facts(ws, subjects, policy).await?;
     while let Some(mut a) = stream.next().await {
         fill_identity_from_inventory(&mut a, &known);
         a.site = sites.get(&a.target).cloned().flatten();
-        if let Some((creds, history, index)) = &rotation {
+        if let Some((creds, rotated, index)) = &rotation {
             let from = crate::site::passwords::Sources {
                 credentials: creds,
-                history,
+                rotated,
                 vault_index: index,
                 max_age_days: policy.site.password_max_age_days,
                 now: chrono::Utc::now(),
@@ -201,20 +201,30 @@ async fn each(
 }
 
 /// What the site's password rotation controls are decided from, when the site has
-/// them: every device's credentials (uniqueness is site-wide), the history, the vault's
-/// index.
+/// them: every device's credentials (uniqueness is site-wide), when each audited device's
+/// password was last set (from the history's index: its entries only), the vault's index.
 type RotationFacts =
-    (HashMap<String, crate::secret::Credentials>, Vec<crate::history::Record>, Vec<crate::vault::EntryInfo>);
+    (HashMap<String, crate::secret::Credentials>, HashMap<String, String>, Vec<crate::vault::EntryInfo>);
 
-async fn rotation_facts(ws: &Arc<Workspace>, policy: &SitePolicy) -> Result<Option<RotationFacts>> {
+async fn rotation_facts(
+    ws: &Arc<Workspace>,
+    subjects: &[Subject],
+    policy: &SitePolicy,
+) -> Result<Option<RotationFacts>> {
     if !policy.site.unique_passwords && policy.site.password_max_age_days.is_none() {
         return Ok(None);
     }
     let everyone = ws.select(&Selection::All)?;
     let creds = super::credentials_of(ws, &everyone).await?;
-    let history = ws.history.query(&Default::default())?;
+    let mut rotated = HashMap::new();
+    for label in subjects.iter().map(Subject::label) {
+        let sets = crate::site::passwords::SETS_A_PASSWORD;
+        if let Some(time) = ws.history.last_credential_change(&label, &sets)? {
+            rotated.insert(label, time);
+        }
+    }
     let index = ws.vault.blocking(|v| v.list()).await?;
-    Ok(Some((creds, history, index)))
+    Ok(Some((creds, rotated, index)))
 }
 
 /// A device that could not be logged in to (factory-new, refused) still has the model
