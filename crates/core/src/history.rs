@@ -282,12 +282,16 @@ impl History {
         let record = serde_json::to_vec(&r).map_err(local)?;
         let seal = serde_json::to_vec(&seal).map_err(local)?;
         let entries = index::entries_of(&r)?;
-        let (lv, lc) = (&self.index.last_verified, &self.index.last_change);
-        (&self.tree, &self.meta, lv, lc)
-            .transaction(|(records, meta, lv, lc)| {
+        let i = &self.index;
+        (&self.tree, &self.meta, &i.last_verified, &i.last_change, &i.open_intents)
+            .transaction(|(records, meta, last_verified, last_change, open_intents)| {
                 records.insert(&r.seq.to_be_bytes(), record.as_slice())?;
                 meta.insert(SEAL, seal.as_slice())?;
-                index::write_in(&entries, r.seq, lv, lc, meta)
+                index::write_in(
+                    &entries,
+                    r.seq,
+                    &index::InTransaction { last_verified, last_change, open_intents, meta },
+                )
             })
             .map_err(|e| local(format!("{e:?}")))?;
         Ok(r)
@@ -309,6 +313,22 @@ impl History {
     /// When each device's last change was recorded, by device (from the index).
     pub fn last_changes(&self) -> Result<std::collections::HashMap<String, String>> {
         self.index.last_changes()
+    }
+
+    /// The intents no outcome followed, oldest first (from the index: what a crash left
+    /// open, usually nothing).
+    pub fn open_intents(&self) -> Result<Vec<Record>> {
+        let mut out = Vec::new();
+        for seq in self.index.open_intents()? {
+            let v = self
+                .tree
+                .get(seq.to_be_bytes())
+                .map_err(local)?
+                .ok_or_else(|| local(format!("record {seq} is missing")))?;
+            out.push(serde_json::from_slice(&v).map_err(|e| local(format!("record {seq}: {e}")))?);
+        }
+        out.sort_by_key(|r: &Record| r.seq);
+        Ok(out)
     }
 
     /// When a verified change of one of these settings last used a vault entry on this

@@ -10,18 +10,10 @@ use crate::audit::DeviceAudit;
 use crate::error::Result;
 use crate::history::{Change, History, Outcome, Record};
 
-/// Intents with no outcome after them, by (device, setting).
+/// Intents with no outcome after them, by (device, setting): from the history's index,
+/// not its every record.
 pub fn open_intents(history: &History) -> Result<HashMap<(String, Setting), Record>> {
-    let mut open: HashMap<(String, Setting), Record> = HashMap::new();
-    for r in history.query(&Default::default())? {
-        let key = (r.change.device.clone(), r.change.setting);
-        if r.change.outcome == Outcome::Intent {
-            open.insert(key, r);
-        } else {
-            open.remove(&key);
-        }
-    }
-    Ok(open)
+    Ok(history.open_intents()?.into_iter().map(|r| ((r.change.device.clone(), r.change.setting), r)).collect())
 }
 
 /// Close the open intents of the audited devices; password intents are left to

@@ -34,9 +34,12 @@ pub struct Recovered {
 pub async fn recover(targets: &[(Target, Option<String>)], ctx: &ApplyContext) -> Result<Vec<Recovered>> {
     let journal = journal::read(&ctx.history)?;
     let mut out = close_never_stored(&journal, ctx).await?;
-    // Read once: which password each device's last try found refused.
-    let records = ctx.history.query(&Default::default())?;
-    for address in ctx.vault.blocking(|v| v.pending_devices()).await? {
+    let pending = ctx.vault.blocking(|v| v.pending_devices()).await?;
+    // Read once, and only when a rotation is left to decide (after a crash: most runs
+    // have none, and a site's history holds hundreds of thousands of records): which
+    // password each device's last try found refused.
+    let records = if pending.is_empty() { Vec::new() } else { ctx.history.query(&Default::default())? };
+    for address in pending {
         let at = address.clone();
         let Some(new) = ctx.vault.blocking(move |v| v.pending(&at)).await? else { continue };
         let pending = Scope::Pending(address.clone());

@@ -31,6 +31,8 @@ pub(super) struct Indexes {
     pub(super) last_verified: sled::Tree,
     /// `device` → RFC 3339 time of its last recorded change, whatever its outcome.
     pub(super) last_change: sled::Tree,
+    /// `device \x1f setting` → the number of an intent no outcome followed (yet).
+    pub(super) open_intents: sled::Tree,
 }
 
 /// One setting's last verified value, as indexed.
@@ -59,8 +61,17 @@ fn device_prefix(device: &str) -> Vec<u8> {
     k
 }
 
-/// What a record adds to the indexes, encoded: (last_verified entry, last_change entry).
-pub(super) type Entries = (Option<(Vec<u8>, Vec<u8>)>, (Vec<u8>, Vec<u8>));
+/// What a record changes in the indexes, encoded.
+#[derive(Debug)]
+pub(super) struct Entries {
+    /// A verified change: its `last_verified` entry.
+    verified: Option<(Vec<u8>, Vec<u8>)>,
+    /// Its device's `last_change` entry.
+    change: (Vec<u8>, Vec<u8>),
+    /// Its device and setting (the `open_intents` key), and whether it is an intent:
+    /// an intent opens the key, any outcome closes it.
+    intent: (Vec<u8>, bool),
+}
 
 /// The entries a record makes.
 pub(super) fn entries_of(r: &Record) -> Result<Entries> {
@@ -77,22 +88,36 @@ pub(super) fn entries_of(r: &Record) -> Result<Entries> {
         }
         _ => None,
     };
-    Ok((verified, (c.device.as_bytes().to_vec(), r.time.as_bytes().to_vec())))
+    Ok(Entries {
+        verified,
+        change: (c.device.as_bytes().to_vec(), r.time.as_bytes().to_vec()),
+        intent: (verified_key(&c.device, c.setting), c.outcome == Outcome::Intent),
+    })
+}
+
+/// The trees a record's entries go to, inside its transaction.
+pub(super) struct InTransaction<'a> {
+    pub last_verified: &'a TransactionalTree,
+    pub last_change: &'a TransactionalTree,
+    pub open_intents: &'a TransactionalTree,
+    pub meta: &'a TransactionalTree,
 }
 
 /// Write a record's entries inside the transaction that appends it.
 pub(super) fn write_in(
     entries: &Entries,
     seq: u64,
-    last_verified: &TransactionalTree,
-    last_change: &TransactionalTree,
-    meta: &TransactionalTree,
+    t: &InTransaction<'_>,
 ) -> std::result::Result<(), ConflictableTransactionError<()>> {
-    if let Some((k, v)) = &entries.0 {
-        last_verified.insert(k.as_slice(), v.as_slice())?;
+    if let Some((k, v)) = &entries.verified {
+        t.last_verified.insert(k.as_slice(), v.as_slice())?;
     }
-    last_change.insert(entries.1 .0.as_slice(), entries.1 .1.as_slice())?;
-    meta.insert(INDEXED, &seq.to_be_bytes())?;
+    t.last_change.insert(entries.change.0.as_slice(), entries.change.1.as_slice())?;
+    match &entries.intent {
+        (key, true) => t.open_intents.insert(key.as_slice(), &seq.to_be_bytes())?,
+        (key, false) => t.open_intents.remove(key.as_slice())?,
+    };
+    t.meta.insert(INDEXED, &seq.to_be_bytes())?;
     Ok(())
 }
 
@@ -101,6 +126,7 @@ impl Indexes {
         Ok(Indexes {
             last_verified: db.open_tree("last_verified").map_err(local)?,
             last_change: db.open_tree("last_change").map_err(local)?,
+            open_intents: db.open_tree("open_intents").map_err(local)?,
         })
     }
 
@@ -124,6 +150,7 @@ impl Indexes {
             // Built from nothing: whatever the trees hold is not from these records.
             self.last_verified.clear().map_err(local)?;
             self.last_change.clear().map_err(local)?;
+            self.open_intents.clear().map_err(local)?;
         }
         let mut pending = Vec::with_capacity(CATCH_UP_BATCH);
         for kv in records.range((indexed + 1).to_be_bytes()..) {
@@ -140,12 +167,13 @@ impl Indexes {
     fn write_batch(&self, batch: &[(u64, Entries)], meta: &sled::Tree) -> Result<()> {
         let Some((last, _)) = batch.last() else { return Ok(()) };
         use sled::Transactional;
-        (&self.last_verified, &self.last_change, meta)
-            .transaction(|(lv, lc, m)| {
+        (&self.last_verified, &self.last_change, &self.open_intents, meta)
+            .transaction(|(last_verified, last_change, open_intents, meta)| {
+                let t = InTransaction { last_verified, last_change, open_intents, meta };
                 for (seq, e) in batch {
-                    write_in(e, *seq, lv, lc, m)?;
+                    write_in(e, *seq, &t)?;
                 }
-                m.insert(INDEXED, &last.to_be_bytes())?;
+                meta.insert(INDEXED, &last.to_be_bytes())?;
                 Ok(())
             })
             .map_err(|e| local(format!("{e:?}")))
@@ -172,6 +200,18 @@ impl Indexes {
             }
         }
         Ok(last)
+    }
+
+    /// The numbers of the intents no outcome followed.
+    pub(super) fn open_intents(&self) -> Result<Vec<u64>> {
+        self.open_intents
+            .iter()
+            .values()
+            .map(|v| {
+                let v = v.map_err(local)?;
+                <[u8; 8]>::try_from(v.as_ref()).map(u64::from_be_bytes).map_err(|_| local("a malformed intent entry"))
+            })
+            .collect()
     }
 
     /// Each device's last change, by device.
@@ -366,6 +406,72 @@ mod credential_tests {
         }
         assert_eq!(h.last_credential_change("127.0.0.1:80", &sets).unwrap().as_deref(), Some("2026-06-01T00:00:00Z"));
         assert_eq!(h.last_credential_change("127.0.0.2:80", &sets).unwrap(), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod intent_tests {
+    use super::super::{Change, History, HistoryKey};
+    use super::*;
+
+    /// What the index replaces: a pass over every record.
+    fn open_by_scan(h: &History) -> Vec<u64> {
+        let mut open: HashMap<(String, Setting), u64> = HashMap::new();
+        for r in h.all().unwrap() {
+            let key = (r.change.device.clone(), r.change.setting);
+            if r.change.outcome == Outcome::Intent {
+                open.insert(key, r.seq);
+            } else {
+                open.remove(&key);
+            }
+        }
+        let mut seqs: Vec<u64> = open.into_values().collect();
+        seqs.sort_unstable();
+        seqs
+    }
+
+    #[test]
+    fn open_intents_are_those_no_outcome_followed_and_survive_a_rebuild() {
+        let dir = std::env::temp_dir().join(format!("pc-history-index-intents-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let key = || HistoryKey::new([6; 32]);
+        let change = |device: &str, setting, outcome| Change {
+            operator: "t".into(),
+            device: device.into(),
+            site: None,
+            control: None,
+            setting,
+            before: None,
+            after: None,
+            outcome,
+            vault_entry: None,
+        };
+        let (telnet, ssh) = (Setting::ServiceTelnetEnabled, Setting::ServiceSshEnabled);
+        {
+            let h = History::open(&dir, key()).unwrap();
+            let rows = [
+                ("127.0.0.1:80", telnet, Outcome::Intent),
+                ("127.0.0.1:80", telnet, Outcome::Verified),
+                ("127.0.0.1:80", ssh, Outcome::Intent), // left open
+                ("127.0.0.2:80", telnet, Outcome::Intent),
+                ("127.0.0.2:80", telnet, Outcome::Intent), // a second try: the later one is open
+                ("127.0.0.3:80", telnet, Outcome::Intent),
+                ("127.0.0.3:80", telnet, Outcome::RolledBack { reason: "x".into() }),
+            ];
+            for (device, setting, outcome) in rows {
+                h.append(change(device, setting, outcome), "2026-12-01T10:00:00Z").unwrap();
+            }
+            let open: Vec<u64> = h.open_intents().unwrap().iter().map(|r| r.seq).collect();
+            assert_eq!(open, [3, 5]);
+            assert_eq!(open, open_by_scan(&h));
+            h.meta.remove(INDEXED).unwrap();
+            h.db.flush().unwrap();
+        }
+        let h = History::open(&dir, key()).unwrap();
+        assert_eq!(h.open_intents().unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 5], "rebuilt the same");
+        h.append(change("127.0.0.1:80", ssh, Outcome::Verified), "2026-12-01T11:00:00Z").unwrap();
+        assert_eq!(h.open_intents().unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(), [5]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
