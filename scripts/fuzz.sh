@@ -155,6 +155,12 @@ for t in $TARGETS; do
   found=$(find fuzz/artifacts/"$t" -maxdepth 1 -type f -newer "$mark" \
     \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) | sort)
   [ -z "$RUNS" ] || echo "fuzz: $t: nice -n $(nice) $BIN/$t ${args[*]} fuzz/corpus/$t"
+  # 72 is libFuzzer's exit on SIGINT (-interrupted_exitcode): stopped by hand, found nothing.
+  if [ "$rc" -eq 72 ] && [ -z "$found" ] && grep -q 'libFuzzer: run interrupted' "$log"; then
+    printf 'fuzz: %-14s %12s execs %8s s  interrupted (nothing found)\n' "$t" "${execs:-?}" "$secs"
+    echo "fuzz: stopped by hand; the targets after $t were not run"
+    break
+  fi
   if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
     crashed=$((crashed + 1))
     printf 'fuzz: %-14s %12s execs %8s s  CRASHED (exit %s)\n' "$t" "${execs:-?}" "$secs" "$rc"
