@@ -104,6 +104,24 @@ pub struct Change {
     pub vault_entry: Option<String>,
 }
 
+#[cfg(test)]
+impl Change {
+    /// A change without values or site, by operator `t`: what tests record.
+    pub(crate) fn bare(device: &str, setting: Setting, outcome: Outcome, vault_entry: Option<&str>) -> Change {
+        Change {
+            operator: "t".into(),
+            device: device.into(),
+            site: None,
+            control: None,
+            setting,
+            before: None,
+            after: None,
+            outcome,
+            vault_entry: vault_entry.map(String::from),
+        }
+    }
+}
+
 /// A change as stored: numbered, stamped and chained.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {

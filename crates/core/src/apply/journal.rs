@@ -93,17 +93,7 @@ mod tests {
     use crate::history::{Change, HistoryKey};
 
     fn change(device: &str, setting: Setting, outcome: Outcome, entry: Option<&str>) -> Change {
-        Change {
-            operator: "t".into(),
-            device: device.into(),
-            site: None,
-            control: None,
-            setting,
-            before: None,
-            after: None,
-            outcome,
-            vault_entry: entry.map(String::from),
-        }
+        Change::bare(device, setting, outcome, entry)
     }
 
     #[test]

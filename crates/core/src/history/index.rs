@@ -242,17 +242,7 @@ mod tests {
     }
 
     fn change(device: &str, setting: Setting, after: bool, outcome: Outcome) -> Change {
-        Change {
-            operator: "t".into(),
-            device: device.into(),
-            site: None,
-            control: None,
-            setting,
-            before: None,
-            after: Some(Value::Bool(after)),
-            outcome,
-            vault_entry: None,
-        }
+        Change { after: Some(Value::Bool(after)), ..Change::bare(device, setting, outcome, None) }
     }
 
     /// An audit that reads these values.
@@ -359,17 +349,7 @@ mod credential_tests {
         let dir = std::env::temp_dir().join(format!("pc-history-index-cred-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let h = History::open(&dir, HistoryKey::new([5; 32])).unwrap();
-        let change = |device: &str, setting, outcome, entry: Option<&str>| Change {
-            operator: "t".into(),
-            device: device.into(),
-            site: None,
-            control: None,
-            setting,
-            before: None,
-            after: None,
-            outcome,
-            vault_entry: entry.map(String::from),
-        };
+        let change = Change::bare;
         let sets = crate::site::passwords::SETS_A_PASSWORD;
         let rows = [
             (
@@ -436,17 +416,7 @@ mod intent_tests {
         let dir = std::env::temp_dir().join(format!("pc-history-index-intents-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let key = || HistoryKey::new([6; 32]);
-        let change = |device: &str, setting, outcome| Change {
-            operator: "t".into(),
-            device: device.into(),
-            site: None,
-            control: None,
-            setting,
-            before: None,
-            after: None,
-            outcome,
-            vault_entry: None,
-        };
+        let change = |device, setting, outcome| Change::bare(device, setting, outcome, None);
         let (telnet, ssh) = (Setting::ServiceTelnetEnabled, Setting::ServiceSshEnabled);
         {
             let h = History::open(&dir, key()).unwrap();

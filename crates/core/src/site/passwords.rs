@@ -177,17 +177,12 @@ mod tests {
         Record {
             seq: 1,
             time: time.into(),
-            change: crate::history::Change {
-                operator: "t".into(),
-                device: device.into(),
-                site: None,
-                control: None,
+            change: crate::history::Change::bare(
+                device,
                 setting,
-                before: None,
-                after: None,
-                outcome: Outcome::Verified,
-                vault_entry: Some(format!("device/{device}/admin")),
-            },
+                Outcome::Verified,
+                Some(&format!("device/{device}/admin")),
+            ),
             prev_hash: String::new(),
             hash: String::new(),
             mac: String::new(),
