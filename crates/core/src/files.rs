@@ -137,6 +137,12 @@ pub fn create_new_private(path: &Path) -> std::io::Result<std::fs::File> {
 /// must stay within a laptop's means (issue #19: under 150 MB for 5,000).
 const SLED_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
+/// The number an 8-byte big-endian sled key or value holds (sled orders keys by bytes, so
+/// the stores number their records big-endian); `None` for any other length.
+pub fn be_u64(bytes: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
+}
+
 /// Open a sled database, waiting briefly for the lock a database just closed in this
 /// process may still hold: sled releases it from a background thread after the last
 /// handle is dropped, so reopening at once (the desktop switching data directories)

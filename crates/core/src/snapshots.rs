@@ -11,6 +11,7 @@ use sled::Transactional;
 
 use crate::audit::DeviceAudit;
 use crate::error::{Error, Result};
+use crate::files::be_u64;
 
 /// Each device's most recent audit that is still current: none of the changes in
 /// `last_change` came after it (a changed device must be audited again). `latest` holds
@@ -138,11 +139,7 @@ impl Snapshots {
         let mut out = Vec::new();
         for kv in self.latest.iter() {
             let (_, key) = kv.map_err(local)?;
-            let id = key
-                .get(..8)
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .ok_or_else(|| local("a malformed index entry"))?;
-            let id = u64::from_be_bytes(id);
+            let id = key.get(..8).and_then(be_u64).ok_or_else(|| local("a malformed index entry"))?;
             let time = match times.entry(id) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => e.insert(self.header(id)?.map(|h| h.0)),
@@ -156,34 +153,37 @@ impl Snapshots {
 
     /// Save a run; its `id` is assigned here. Flushed before returning.
     pub fn save(&self, time: &str, operator: &str, baseline: &str, devices: &[DeviceAudit]) -> Result<u64> {
-        let mut run = self.begin()?;
-        for d in devices {
-            run.add(d)?;
-        }
-        run.finish(time, operator, baseline)
+        let id = self.next_id()?;
+        self.write(id, time, operator, baseline, devices)?;
+        self.db.flush().map_err(local)?;
+        Ok(id)
     }
 
     /// Start a run that is written as its devices are audited ([`RunWriter::add`]): a
     /// site's audit need not hold every device's findings to save them.
     pub fn begin(&self) -> Result<RunWriter<'_>> {
-        // One writer at a time is enough here: audits are run by hand, one after another.
-        let last = |t: &sled::Tree| -> Result<u64> {
-            let k = t.last().map_err(local)?.map(|(k, _)| k);
-            Ok(k.and_then(|k| k.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok())).map_or(0, u64::from_be_bytes))
-        };
-        // Past any devices a run cut short left behind, as well as past the last run.
-        let id = last(&self.runs)?.max(last(&self.devices)?) + 1;
-        Ok(RunWriter { snapshots: self, id, targets: Vec::new(), batch: sled::Batch::default(), pending: 0 })
+        Ok(RunWriter::new(self, self.next_id()?))
     }
 
-    /// Write a whole run kept by an earlier version under its own id.
+    /// The id of the next run: past the last run, and past any devices a run cut short
+    /// left behind.
+    fn next_id(&self) -> Result<u64> {
+        // One writer at a time is enough here: audits are run by hand, one after another.
+        let last = |t: &sled::Tree| -> Result<u64> {
+            Ok(t.last().map_err(local)?.and_then(|(k, _)| k.get(..8).and_then(be_u64)).unwrap_or(0))
+        };
+        Ok(last(&self.runs)?.max(last(&self.devices)?) + 1)
+    }
+
+    /// Write a whole run under this id (not flushed).
     fn write(&self, id: u64, time: &str, operator: &str, baseline: &str, devices: &[DeviceAudit]) -> Result<()> {
-        let mut run = RunWriter { snapshots: self, id, targets: Vec::new(), batch: sled::Batch::default(), pending: 0 };
+        let mut run = RunWriter::new(self, id);
         for d in devices {
             run.add(d)?;
         }
         run.commit(time, operator, baseline)
     }
+
     /// A run's time, operator and baseline.
     fn header(&self, id: u64) -> Result<Option<(String, String, String)>> {
         let Some(v) = self.runs.get(id.to_be_bytes()).map_err(local)? else { return Ok(None) };
@@ -237,30 +237,27 @@ pub struct RunWriter<'a> {
     id: u64,
     /// Each device's target, in the order added: the index entries written at the end.
     targets: Vec<String>,
+    /// Devices added since the last batch was written.
     batch: sled::Batch,
-    pending: usize,
 }
 
-impl RunWriter<'_> {
-    pub fn id(&self) -> u64 {
-        self.id
+impl<'a> RunWriter<'a> {
+    fn new(snapshots: &'a Snapshots, id: u64) -> RunWriter<'a> {
+        RunWriter { snapshots, id, targets: Vec::new(), batch: sled::Batch::default() }
     }
 
     pub fn add(&mut self, device: &DeviceAudit) -> Result<()> {
         let seq = u32::try_from(self.targets.len()).map_err(|_| local("too many devices in one run"))?;
         self.batch.insert(&device_key(self.id, seq), serde_json::to_vec(device).map_err(local)?);
         self.targets.push(device.target.clone());
-        self.pending += 1;
-        if self.pending >= SAVE_BATCH {
+        if self.targets.len().is_multiple_of(SAVE_BATCH) {
             self.write_pending()?;
         }
         Ok(())
     }
 
     fn write_pending(&mut self) -> Result<()> {
-        self.snapshots.devices.apply_batch(std::mem::take(&mut self.batch)).map_err(local)?;
-        self.pending = 0;
-        Ok(())
+        self.snapshots.devices.apply_batch(std::mem::take(&mut self.batch)).map_err(local)
     }
 
     /// The run's header and its devices' index entries, in one transaction; flushed

@@ -15,6 +15,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::{local, Outcome, Record};
 use crate::error::Result;
+use crate::files::be_u64;
 use crate::posture::Value;
 use crate::setting::Setting;
 
@@ -133,16 +134,8 @@ impl Indexes {
     /// Index the records after `indexed` (all of them, for a history kept before the
     /// indexes existed), a batch at a time; `meta` records how far they go.
     pub(super) fn catch_up(&self, records: &sled::Tree, meta: &sled::Tree) -> Result<()> {
-        let indexed = meta
-            .get(INDEXED)
-            .map_err(local)?
-            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-            .map_or(0, u64::from_be_bytes);
-        let last = records
-            .last()
-            .map_err(local)?
-            .and_then(|(k, _)| <[u8; 8]>::try_from(k.as_ref()).ok())
-            .map_or(0, u64::from_be_bytes);
+        let indexed = meta.get(INDEXED).map_err(local)?.and_then(|v| be_u64(&v)).unwrap_or(0);
+        let last = records.last().map_err(local)?.and_then(|(k, _)| be_u64(&k)).unwrap_or(0);
         if last <= indexed {
             return Ok(());
         }
@@ -207,10 +200,7 @@ impl Indexes {
         self.open_intents
             .iter()
             .values()
-            .map(|v| {
-                let v = v.map_err(local)?;
-                <[u8; 8]>::try_from(v.as_ref()).map(u64::from_be_bytes).map_err(|_| local("a malformed intent entry"))
-            })
+            .map(|v| be_u64(&v.map_err(local)?).ok_or_else(|| local("a malformed intent entry")))
             .collect()
     }
 
