@@ -46,6 +46,13 @@ pub struct DeviceAudit {
     pub error: Option<Problem>,
 }
 
+impl DeviceAudit {
+    /// What the audit read of each setting it checked (what drift compares).
+    pub fn observed(&self) -> Vec<(crate::setting::Setting, Option<crate::posture::Value>)> {
+        self.findings.iter().map(|f| (f.setting, f.observed.clone())).collect()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
     pub connect: ConnectOptions,

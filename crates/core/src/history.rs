@@ -361,8 +361,7 @@ impl History {
         if audit.error.is_some() {
             return Ok(Vec::new());
         }
-        let observed: Vec<_> = audit.findings.iter().map(|f| (f.setting, f.observed.clone())).collect();
-        Ok(drift::drift_from(&audit.target, &self.index.applied_to(&audit.target)?, &observed))
+        Ok(drift::drift_from(&audit.target, &self.index.applied_to(&audit.target)?, &audit.observed()))
     }
 
     pub fn query(&self, f: &Filter) -> Result<Vec<Record>> {

@@ -282,7 +282,7 @@ mod tests {
         let read = [(Setting::ServiceTelnetEnabled, true), (Setting::ServiceSshEnabled, true)];
         for device in ["127.0.0.1:80", "127.0.0.10:80", "127.0.0.2:80"] {
             let a = audit(device, &read);
-            let observed: Vec<_> = a.findings.iter().map(|f| (f.setting, f.observed.clone())).collect();
+            let observed = a.observed();
             assert_eq!(h.drift_of(&a).unwrap(), crate::history::drift(&records, device, &observed), "{device}");
         }
         let one = h.drift_of(&audit("127.0.0.1:80", &read)).unwrap();

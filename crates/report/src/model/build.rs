@@ -286,7 +286,7 @@ fn drift_rows(
         let records = by_device.get(audit.target.as_str()).map_or(&[][..], Vec::as_slice);
         // Those up to the audit are a prefix.
         let until = records.get(..records.partition_point(|r| r.time <= snap.time)).unwrap_or_default();
-        let observed: Vec<_> = audit.findings.iter().map(|f| (f.setting, f.observed.clone())).collect();
+        let observed = audit.observed();
         for d in portcullis_core::history::drift(until.iter().copied(), &audit.target, &observed) {
             rows.push(DriftRow {
                 control: audit.findings.iter().find(|f| f.setting == d.setting).map(|f| f.control.clone()),
