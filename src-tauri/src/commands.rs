@@ -168,7 +168,7 @@ pub async fn apply<R: Runtime>(
 }
 
 #[tauri::command]
-pub fn history(state: State<'_, AppState>, device: Option<String>) -> IpcResult<Vec<HistoryRecord>> {
+pub fn history(state: State<'_, AppState>, device: Option<String>) -> IpcResult<Vec<portcullis_core::history::Entry>> {
     ops::history::records(&*state.session()?, device)
 }
 
@@ -340,7 +340,7 @@ pub async fn import_site_ca<R: Runtime>(
 }
 
 #[tauri::command]
-pub fn drift(state: State<'_, AppState>) -> IpcResult<Vec<DriftView>> {
+pub fn drift(state: State<'_, AppState>) -> IpcResult<Vec<portcullis_core::history::Drift>> {
     ops::history::drift(&*state.session()?)
 }
 

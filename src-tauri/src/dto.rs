@@ -3,9 +3,10 @@
 //! exports it; CI regenerates and checks for drift). They carry no secret: a password
 //! only ever travels UI → vault (`SiteCredentials`), never back.
 
-use portcullis_core::baseline::{eval::Status, Severity};
-use portcullis_core::history::OutcomeKind;
-use portcullis_core::plan::Phase;
+use portcullis_core::baseline::eval::Finding;
+use portcullis_core::baseline::Severity;
+use portcullis_core::history::Entry;
+use portcullis_core::plan::Step;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -139,16 +140,6 @@ ipc! {
         pub site_score: Option<u8>,
     }
 
-    pub struct FindingView {
-        pub control: String,
-        pub title: String,
-        pub severity: Severity,
-        pub status: Status,
-        pub setting: String,
-        pub observed: Option<String>,
-        pub expected: String,
-        pub evidence: String,
-    }
 
     pub struct IdentityView {
         pub vendor: String,
@@ -176,8 +167,8 @@ ipc! {
         /// Its firmware against the advisories, the site's minimum and the library
         /// (none until the device is read).
         pub firmware: Option<FirmwareState>,
-        pub findings: Vec<FindingView>,
-        pub history: Vec<HistoryRecord>,
+        pub findings: Vec<Finding>,
+        pub history: Vec<Entry>,
         pub credentials: CredentialState,
     }
 
@@ -243,20 +234,11 @@ ipc! {
         pub controls: Vec<ControlView>,
     }
 
-    pub struct StepView {
-        pub phase: Phase,
-        pub control: Option<String>,
-        pub setting: String,
-        pub from: Option<String>,
-        pub to: String,
-        pub action: String,
-        pub blocked: Option<String>,
-    }
 
     pub struct PlanView {
         pub device_id: String,
         pub label: String,
-        pub steps: Vec<StepView>,
+        pub steps: Vec<Step>,
         /// Why there is no plan (not audited, unreachable…).
         pub note: Option<String>,
     }
@@ -380,14 +362,6 @@ ipc! {
         pub seen: String,
     }
 
-    /// A setting that no longer shows what apply verified.
-    pub struct DriftView {
-        pub device: String,
-        pub setting: String,
-        pub applied: Option<String>,
-        pub now: Option<String>,
-        pub applied_at: String,
-    }
 
     /// A site baseline written from a reference camera (not in use until the person
     /// makes it the site's).
@@ -445,20 +419,6 @@ ipc! {
         pub failing: u32,
     }
 
-    pub struct HistoryRecord {
-        pub seq: u32,
-        pub time: String,
-        pub operator: String,
-        pub device: String,
-        pub site: Option<String>,
-        pub control: Option<String>,
-        pub setting: String,
-        pub before: Option<String>,
-        pub after: Option<String>,
-        pub outcome: OutcomeKind,
-        pub reason: Option<String>,
-        pub hash: String,
-    }
 
     pub struct ChainCheck {
         pub records: u32,
@@ -639,5 +599,18 @@ ipc! {
     pub struct BaselineFile {
         pub name: String,
         pub text: String,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Core types a command returns whole; the others reach TypeScript as fields of the
+    /// types above. (`export_bindings_*`: scripts/test-desktop.sh runs these to check drift.)
+    #[test]
+    fn export_bindings_core_results() {
+        use ts_rs::TS;
+        let config = ts_rs::Config::from_env();
+        portcullis_core::history::Drift::export_all(&config).unwrap();
+        portcullis_core::history::Entry::export_all(&config).unwrap();
     }
 }

@@ -24,8 +24,10 @@ use crate::error::{Error, Result};
 use crate::posture::Value;
 
 mod drift;
+mod entry;
 mod index;
 pub use drift::{drift, Applied, Drift};
+pub use entry::Entry;
 
 /// The hash the first record points back to.
 pub const GENESIS: &str = "genesis";

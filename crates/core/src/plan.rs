@@ -45,6 +45,7 @@ pub enum Phase {
 
 /// One change to make on one device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
 pub struct Step {
     pub phase: Phase,
     pub control: Option<String>,

@@ -9,12 +9,14 @@ pub use crate::setting::Setting;
 
 use serde::{Deserialize, Serialize};
 
-/// A setting's value.
+/// A setting's value. Untagged: `true`, `3`, `"text"`, `["a", "b"]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
 pub enum Value {
     Bool(bool),
-    Int(i64),
+    // Device integers (ports, days, counts) are far below 2^53: a JavaScript number.
+    Int(#[cfg_attr(feature = "ts", ts(type = "number"))] i64),
     Text(String),
     List(Vec<String>),
 }

@@ -7,8 +7,9 @@
 /// Defines [`Setting`] from one table: variant, key, what it is, whether audits read it.
 macro_rules! settings {
     ($($variant:ident = $key:literal, $what:literal, $audited:literal;)*) => {
-        /// A setting of a device.
+        /// A setting of a device. Serialised as its dotted key, so a string in TypeScript.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string", export_to = "../../ui/src/lib/ipc/bindings/"))]
         pub enum Setting {
             $($variant,)*
         }

@@ -1,16 +1,15 @@
 //! The change history, its chain check, and drift: what no longer shows what apply set.
 
-use portcullis_core::history::Filter;
+use portcullis_core::history::{Drift, Entry, Filter};
 
-use super::views::record_view;
-use crate::dto::{ChainCheck, DriftView, HistoryRecord};
+use crate::dto::ChainCheck;
 use crate::error::IpcResult;
 use crate::session::Session;
 
 /// Records, newest first; only one device's when `device` (its label) is given.
-pub fn records(session: &Session, device: Option<String>) -> IpcResult<Vec<HistoryRecord>> {
+pub fn records(session: &Session, device: Option<String>) -> IpcResult<Vec<Entry>> {
     let list = session.ws.history.query(&Filter { device, ..Filter::default() })?;
-    Ok(list.iter().rev().map(record_view).collect())
+    Ok(list.iter().rev().map(Entry::from).collect())
 }
 
 pub fn verify(session: &Session) -> IpcResult<ChainCheck> {
@@ -29,21 +28,11 @@ pub fn verify(session: &Session) -> IpcResult<ChainCheck> {
 }
 
 /// Every audited device's settings that differ from what apply last verified.
-pub fn drift(session: &Session) -> IpcResult<Vec<DriftView>> {
+pub fn drift(session: &Session) -> IpcResult<Vec<Drift>> {
     let audits = session.audits()?;
     let mut all = Vec::new();
     for a in audits.values() {
         all.extend(session.ws.history.drift_of(a)?);
     }
-    let show = |v: Option<portcullis_core::posture::Value>| v.map(|v| v.to_string());
-    Ok(all
-        .into_iter()
-        .map(|d| DriftView {
-            device: d.device,
-            setting: d.setting.to_string(),
-            applied: show(d.applied),
-            now: show(d.now),
-            applied_at: d.applied_at,
-        })
-        .collect())
+    Ok(all)
 }

@@ -1,8 +1,6 @@
 //! The device table and inventory import (the same path the CLI's `inventory import`
 //! takes: passwords go to the vault, never to the inventory).
 
-use std::collections::BTreeMap;
-
 use super::views::device_row;
 use portcullis_core::tasks::inventory::Which;
 
@@ -58,24 +56,15 @@ fn which(decision: &DeviceDecision) -> IpcResult<Which> {
 pub fn rows(session: &Session) -> IpcResult<Vec<DeviceRow>> {
     let mut devices = session.ws.store.all()?;
     devices.sort_by_key(|d| (d.address.is_none(), d.address, d.id.clone()));
-    let last = last_changes(session)?;
+    let last = session.ws.history.last_changes()?;
     let audits = session.audits()?;
     Ok(devices.iter().map(|d| device_row(d, &audits, &last)).collect())
-}
-
-/// The time of each device's latest history record.
-pub fn last_changes(session: &Session) -> IpcResult<BTreeMap<String, String>> {
-    let mut last = BTreeMap::new();
-    for r in session.ws.history.all()? {
-        last.insert(r.change.device.clone(), r.time.clone());
-    }
-    Ok(last)
 }
 
 /// The row of one device, by its inventory id.
 pub fn row(session: &Session, id: &str) -> IpcResult<Option<(DeviceRow, portcullis_core::inventory::Device)>> {
     let Some(d) = session.ws.store.all()?.into_iter().find(|d| d.id == id) else { return Ok(None) };
-    let last = last_changes(session)?;
+    let last = session.ws.history.last_changes()?;
     let audits = session.audits()?;
     Ok(Some((device_row(&d, &audits, &last), d)))
 }
@@ -98,10 +87,7 @@ pub fn detail(session: &Session, id: &str) -> IpcResult<crate::dto::DeviceDetail
         protocol: audit.as_ref().and_then(|a| a.protocol).map(super::views::protocol_name),
         baseline: audit.as_ref().and_then(|a| a.baseline.clone()),
         identity: audit.as_ref().and_then(|a| a.identity.as_ref()).map(super::views::identity_view),
-        findings: audit
-            .as_ref()
-            .map(|a| a.findings.iter().map(super::views::finding_view).collect())
-            .unwrap_or_default(),
+        findings: audit.as_ref().map(|a| a.findings.clone()).unwrap_or_default(),
         history,
         credentials,
         row,

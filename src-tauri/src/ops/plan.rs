@@ -13,7 +13,6 @@ use portcullis_core::tasks::apply::{self as task, ApplyRequest, RenewRequest};
 use portcullis_core::tasks::{plan::from_audits, Event};
 use portcullis_core::workspace::SystemClock;
 
-use super::views::step_view;
 use crate::dto::{ApplyDeviceResult, ApplySummary, PlanView, Progress};
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
@@ -52,9 +51,7 @@ pub fn plans(session: &Session, ids: &[String], choices: Choices) -> IpcResult<V
             let plan = planned.plans.iter().find(|p| p.device == label);
             let why = planned.not_planned.iter().find(|(l, _)| *l == label).map(|(_, why)| why.clone());
             let (steps, note) = match (plan, why) {
-                (Some(p), _) => {
-                    (p.steps.iter().map(step_view).collect(), p.is_empty().then(|| "nothing to change".into()))
-                }
+                (Some(p), _) => (p.steps.clone(), p.is_empty().then(|| "nothing to change".into())),
                 (None, Some(why)) => (Vec::new(), Some(why)),
                 (None, None) => (Vec::new(), Some("not audited yet: audit it first".to_string())),
             };

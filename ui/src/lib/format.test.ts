@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { compactTime, scoreClass, severityTone, shortTime, statusTone } from './format'
+import { compactTime, scoreClass, severityTone, shortTime, statusTone, valueText } from './format'
 
 describe('format', () => {
+  it('prints values as the CLI does', () => {
+    expect(valueText(false)).toBe('false')
+    expect(valueText(443)).toBe('443')
+    expect(valueText('CET-1CEST')).toBe('CET-1CEST')
+    expect(valueText(['ntp1', 'ntp2'])).toBe('ntp1, ntp2')
+    expect(valueText([])).toBe('(none)')
+    expect(valueText(null)).toBe('—')
+  })
   it('colours statuses and severities', () => {
     expect(statusTone('pass')).toBe('pass')
     expect(statusTone('fail')).toBe('fail')

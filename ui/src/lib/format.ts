@@ -1,3 +1,5 @@
+import type { Value } from './ipc'
+
 // How statuses, severities and scores look: one place, so every screen agrees.
 export type Tone = 'pass' | 'fail' | 'warn' | 'info' | 'neutral'
 
@@ -53,4 +55,12 @@ export function compactTime(t: string | null | undefined): string {
   if (!t) return '—'
   const m = /^\d{4}-(\d\d-\d\d)T(\d\d:\d\d)/.exec(t)
   return m ? `${m[1]} ${m[2]}` : t
+}
+
+/** A setting's value as the CLI and the reports print it (core's `Value` Display): lists
+ * joined with commas, an empty list as "(none)", nothing as "—". */
+export function valueText(v: Value | null | undefined): string {
+  if (v === null || v === undefined) return '—'
+  if (Array.isArray(v)) return v.length === 0 ? '(none)' : v.join(', ')
+  return String(v)
 }

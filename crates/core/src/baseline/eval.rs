@@ -32,6 +32,7 @@ impl Status {
 
 /// One control on one device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
 pub struct Finding {
     pub control: String,
     pub title: String,

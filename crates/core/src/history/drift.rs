@@ -11,6 +11,7 @@ use crate::setting::Setting;
 
 /// A setting that no longer holds what the last successful apply made it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
 pub struct Drift {
     pub device: String,
     pub setting: Setting,

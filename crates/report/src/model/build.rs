@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use portcullis_core::audit::DeviceAudit;
 use portcullis_core::baseline::eval::Status;
 use portcullis_core::baseline::Baseline;
-use portcullis_core::history::Record;
+use portcullis_core::history::{Entry, Record};
 use portcullis_core::posture::Protocol;
 use portcullis_core::snapshots::Snapshot;
 
 use super::{
-    AdvisoryRef, AuditSpan, BaselineRef, BuildError, ChainRef, ChangeRow, DeviceReport, DriftRow, Filters, FirmwareRow,
+    AdvisoryRef, AuditSpan, BaselineRef, BuildError, ChainRef, DeviceReport, DriftRow, Filters, FirmwareRow,
     FirmwareUpgrade, Inputs, ReportData, SeverityCounts, StandardsRow, Summary, SCHEMA_VERSION,
 };
 
@@ -101,11 +101,11 @@ pub fn build(inp: &Inputs<'_>) -> Result<ReportData, BuildError> {
     let failing = failing_counts(last.values().map(|(_, r)| *r));
     let failing_before = compare.then(|| failing_counts(first.values().map(|(_, r)| *r)));
     let targets: BTreeSet<&str> = last.keys().copied().collect();
-    let changes: Vec<ChangeRow> = inp
+    let changes: Vec<Entry> = inp
         .history
         .iter()
         .filter(|r| targets.contains(r.change.device.as_str()) || matches_device_explicit(f, &r.change.device))
-        .map(change_row)
+        .map(Entry::from)
         .collect();
 
     let summary = Summary {
@@ -200,7 +200,7 @@ pub fn build(inp: &Inputs<'_>) -> Result<ReportData, BuildError> {
 }
 
 /// Devices the history shows a secret reached in clear, by the site's choice.
-fn plaintext_secrets(history: &[portcullis_core::history::Record]) -> Vec<String> {
+fn plaintext_secrets(history: &[Record]) -> Vec<String> {
     let devices: std::collections::BTreeSet<String> = history
         .iter()
         .filter(|r| r.change.setting == portcullis_core::setting::Setting::SitePlaintextSecrets)
@@ -214,30 +214,9 @@ fn matches_device_explicit(f: &Filters, target: &str) -> bool {
     !f.devices.is_empty() && matches_device(f, target)
 }
 
-fn change_row(r: &Record) -> ChangeRow {
-    let c = &r.change;
-    ChangeRow {
-        seq: r.seq,
-        time: r.time.clone(),
-        operator: c.operator.clone(),
-        device: c.device.clone(),
-        site: c.site.clone(),
-        control: c.control.clone(),
-        setting: c.setting,
-        before: c.before.clone(),
-        after: c.after.clone(),
-        outcome: c.outcome.kind(),
-        reason: c.outcome.reason().map(String::from),
-        hash: r.hash.clone(),
-    }
-}
-
 /// Every verified firmware upgrade of the reported devices, with the advisories the
 /// version before it was inside.
-fn firmware_upgrades(
-    history: &[portcullis_core::history::Record],
-    last: &BTreeMap<&str, (&Snapshot, &DeviceAudit)>,
-) -> Vec<FirmwareUpgrade> {
+fn firmware_upgrades(history: &[Record], last: &BTreeMap<&str, (&Snapshot, &DeviceAudit)>) -> Vec<FirmwareUpgrade> {
     use portcullis_core::history::OutcomeKind;
     use portcullis_core::posture::Value;
     let text = |v: &Option<Value>| match v {
@@ -271,13 +250,10 @@ fn firmware_upgrades(
 /// What drifted on each reported device by its latest audit: the history's verified
 /// values up to that audit (an apply after it is no drift the audit could see), against
 /// what the audit read.
-fn drift_rows(
-    history: &[portcullis_core::history::Record],
-    last: &BTreeMap<&str, (&Snapshot, &DeviceAudit)>,
-) -> Vec<DriftRow> {
+fn drift_rows(history: &[Record], last: &BTreeMap<&str, (&Snapshot, &DeviceAudit)>) -> Vec<DriftRow> {
     // Each device's records, in the order they were written (one pass: a site's report
     // holds thousands of devices and tens of thousands of records).
-    let mut by_device: std::collections::HashMap<&str, Vec<&portcullis_core::history::Record>> = Default::default();
+    let mut by_device: std::collections::HashMap<&str, Vec<&Record>> = Default::default();
     for r in history {
         by_device.entry(r.change.device.as_str()).or_default().push(r);
     }

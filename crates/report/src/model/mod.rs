@@ -7,7 +7,7 @@
 
 use portcullis_core::baseline::eval::{Finding, Status};
 use portcullis_core::baseline::{Baseline, Severity};
-use portcullis_core::history::{OutcomeKind, Record, Verification};
+use portcullis_core::history::{Entry, Record, Verification};
 use portcullis_core::posture::Value;
 use portcullis_core::snapshots::Snapshot;
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,8 @@ pub struct ReportData {
     pub audits: AuditSpan,
     pub summary: Summary,
     pub devices: Vec<DeviceReport>,
-    pub changes: Vec<ChangeRow>,
+    /// The history's records in the report's span, as core shows them to people.
+    pub changes: Vec<Entry>,
     pub firmware: Vec<FirmwareRow>,
     /// The advisory database the firmware rows were matched against
     /// (`version 2026120401, published 2026-12-04`).
@@ -160,23 +161,6 @@ pub struct DeviceReport {
     pub failing: Vec<String>,
     /// Core's findings as the audit made them (failing and most severe first).
     pub findings: Vec<Finding>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChangeRow {
-    pub seq: u64,
-    pub time: String,
-    pub operator: String,
-    pub device: String,
-    pub site: Option<String>,
-    pub control: Option<String>,
-    pub setting: portcullis_core::setting::Setting,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-    pub outcome: OutcomeKind,
-    pub reason: Option<String>,
-    /// The record's hash in the history chain (`report verify` checks it).
-    pub hash: String,
 }
 
 /// A verified firmware upgrade: what the device ran, what it runs, and the published

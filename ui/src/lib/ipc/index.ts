@@ -17,7 +17,7 @@ import type { DeviceDetail } from './bindings/DeviceDetail'
 import type { DeviceRow } from './bindings/DeviceRow'
 import type { DiscoverRequest } from './bindings/DiscoverRequest'
 import type { DiscoverSummary } from './bindings/DiscoverSummary'
-import type { DriftView } from './bindings/DriftView'
+import type { Drift } from './bindings/Drift'
 import type { FirmwareImageRequest } from './bindings/FirmwareImageRequest'
 import type { FirmwareImageView } from './bindings/FirmwareImageView'
 import type { GoldenView } from './bindings/GoldenView'
@@ -25,7 +25,7 @@ import type { DeviceDecision } from './bindings/DeviceDecision'
 import type { AcceptCertificateRequest } from './bindings/AcceptCertificateRequest'
 import type { HandoverFile } from './bindings/HandoverFile'
 import type { HandoverRequest } from './bindings/HandoverRequest'
-import type { HistoryRecord } from './bindings/HistoryRecord'
+import type { Entry } from './bindings/Entry'
 import type { ImportCaRequest } from './bindings/ImportCaRequest'
 import type { ImportResult } from './bindings/ImportResult'
 import type { InterfaceView } from './bindings/InterfaceView'
@@ -49,15 +49,16 @@ export interface PlanChoices {
 }
 
 export type {
-  AcceptCertificateRequest, AppInfo, DeviceDecision, ApplySummary, AuditSummary, BaselineFile, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, DriftView,
-  HandoverFile, HandoverRequest, HistoryRecord, ImportCaRequest, ImportResult, InterfaceView, IpcError, PlanView, ReportFile, ReportPreview, Progress,
+  AcceptCertificateRequest, AppInfo, DeviceDecision, ApplySummary, AuditSummary, BaselineFile, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, Drift,
+  HandoverFile, HandoverRequest, Entry, ImportCaRequest, ImportResult, InterfaceView, IpcError, PlanView, ReportFile, ReportPreview, Progress,
   Settings, SightingEvent, SiteCredentials, VaultEntry, ForgetRequest, ReportCheck, FirmwareImageRequest, FirmwareImageView, GoldenView,
 }
 export type { FirmwareState } from './bindings/FirmwareState'
 export type { PreviewDevice } from './bindings/PreviewDevice'
 export type { ControlView } from './bindings/ControlView'
-export type { FindingView } from './bindings/FindingView'
-export type { StepView } from './bindings/StepView'
+export type { Finding } from './bindings/Finding'
+export type { Step } from './bindings/Step'
+export type { Value } from './bindings/Value'
 export type { CredentialState } from './bindings/CredentialState'
 export type { ApplyDeviceResult } from './bindings/ApplyDeviceResult'
 
@@ -114,9 +115,9 @@ export const ipc = {
   renewCertificates: (days: number) => call<ApplySummary>('renew_certificates', { days }),
   /** Stops the running apply after the steps in hand. */
   cancelApply: () => call<null>('cancel_apply'),
-  history: (device: string | null) => call<HistoryRecord[]>('history', { device }),
+  history: (device: string | null) => call<Entry[]>('history', { device }),
   verifyHistory: () => call<ChainCheck>('verify_history'),
-  drift: () => call<DriftView[]>('drift'),
+  drift: () => call<Drift[]>('drift'),
   interfaces: () => call<InterfaceView[]>('interfaces'),
   /** Checks the file (errors name the line) and makes it the site's baseline. */
   useBaselineFile: (file: BaselineFile) => call<BaselineView[]>('use_baseline_file', { file }),
