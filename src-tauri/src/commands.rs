@@ -235,7 +235,7 @@ pub async fn import_credentials<R: Runtime>(
 
 /// The firmware library's images.
 #[tauri::command]
-pub fn firmware_library(state: State<'_, AppState>) -> IpcResult<Vec<FirmwareImageView>> {
+pub fn firmware_library(state: State<'_, AppState>) -> IpcResult<Vec<portcullis_core::firmware::Image>> {
     ops::firmware::library(&*state.session()?)
 }
 
@@ -246,7 +246,7 @@ pub async fn add_firmware_image<R: Runtime>(
     state: State<'_, AppState>,
     picking: State<'_, Picking>,
     request: FirmwareImageRequest,
-) -> IpcResult<FirmwareImageView> {
+) -> IpcResult<portcullis_core::firmware::Image> {
     with_dialogs(&app, &state, &picking, move |s, p| ops::firmware::add(s, p, &request)).await
 }
 

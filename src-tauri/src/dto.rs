@@ -5,6 +5,7 @@
 
 use portcullis_core::baseline::eval::Finding;
 use portcullis_core::baseline::Severity;
+use portcullis_core::certs::{CaInfo, PinChange};
 use portcullis_core::history::Entry;
 use portcullis_core::plan::Step;
 use serde::{Deserialize, Serialize};
@@ -184,19 +185,6 @@ ipc! {
         pub manual: Option<String>,
     }
 
-    /// One image in the firmware library.
-    pub struct FirmwareImageView {
-        pub sha256: String,
-        pub vendor: String,
-        pub models: Vec<String>,
-        pub version: String,
-        /// Bytes.
-        pub size: f64,
-        pub file_name: String,
-        /// Vendor, models and version read from the image itself (else given when added).
-        pub from_header: bool,
-        pub added: String,
-    }
 
     /// What to record with an image that does not say it itself (empty: read it from
     /// the image); `sha256`: the digest the vendor publishes, checked.
@@ -332,16 +320,10 @@ ipc! {
 
     /// The site CA and the device certificates pinned (installed, or first seen).
     pub struct CertificatesView {
-        pub ca: Option<CaView>,
+        pub ca: Option<CaInfo>,
         pub pins: Vec<PinView>,
     }
 
-    pub struct CaView {
-        pub subject: String,
-        pub not_after: String,
-        pub fingerprint: String,
-        pub path: String,
-    }
 
     pub struct PinView {
         pub device: String,
@@ -352,15 +334,9 @@ ipc! {
         /// `installed` (from the site CA, proven) or `first_seen` (trust on first use).
         pub origin: String,
         /// A different certificate the device presented since: refused until accepted.
-        pub changed_to: Option<ChangedCertificate>,
+        pub changed_to: Option<PinChange>,
     }
 
-    pub struct ChangedCertificate {
-        pub fingerprint: String,
-        pub not_after: String,
-        /// When it was seen.
-        pub seen: String,
-    }
 
 
     /// A site baseline written from a reference camera (not in use until the person
@@ -612,5 +588,6 @@ mod tests {
         let config = ts_rs::Config::from_env();
         portcullis_core::history::Drift::export_all(&config).unwrap();
         portcullis_core::history::Entry::export_all(&config).unwrap();
+        portcullis_core::firmware::Image::export_all(&config).unwrap();
     }
 }

@@ -8,8 +8,8 @@ use portcullis_core::vault::Scope;
 use portcullis_core::certs::PinOrigin;
 
 use crate::dto::{
-    AcceptCertificateRequest, CaView, CertificatesView, ChangedCertificate, CredentialState, DeviceCredentials,
-    ForgetRequest, PinView, SiteCredentials, VaultEntry,
+    AcceptCertificateRequest, CertificatesView, CredentialState, DeviceCredentials, ForgetRequest, PinView,
+    SiteCredentials, VaultEntry,
 };
 use crate::error::{IpcError, IpcResult, ShellCode};
 use crate::picker::{FilePicker, Pick, Save};
@@ -143,12 +143,7 @@ pub fn accept_certificate(session: &Session, request: &AcceptCertificateRequest)
 
 /// The site CA (public part) and every pinned device certificate.
 pub fn certificates(session: &Session) -> IpcResult<CertificatesView> {
-    let ca = portcullis_core::certs::ca_info(&session.ws.home)?.map(|c| CaView {
-        subject: c.subject,
-        not_after: c.not_after,
-        fingerprint: c.fingerprint,
-        path: c.path,
-    });
+    let ca = portcullis_core::certs::ca_info(&session.ws.home)?;
     let pins = portcullis_core::certs::Pins::load(&session.ws.home)?;
     let expiring = pins.expiring_within(30);
     Ok(CertificatesView {
@@ -166,11 +161,7 @@ pub fn certificates(session: &Session) -> IpcResult<CertificatesView> {
                     PinOrigin::FirstSeen => "first_seen",
                 }
                 .into(),
-                changed_to: p.changed_to.as_ref().map(|c| ChangedCertificate {
-                    fingerprint: c.fingerprint.clone(),
-                    not_after: c.not_after.clone(),
-                    seen: c.seen.clone(),
-                }),
+                changed_to: p.changed_to.clone(),
             })
             .collect(),
     })
@@ -265,7 +256,7 @@ mod tests {
         let (s, root) = session("accept");
         let mut pin = portcullis_core::certs::Pin::installed("aa".into(), "2030-01-01T00:00:00Z".into());
         pin.origin = PinOrigin::FirstSeen;
-        pin.changed_to = Some(portcullis_core::certs::Change {
+        pin.changed_to = Some(portcullis_core::certs::PinChange {
             fingerprint: "bb".into(),
             not_after: String::new(),
             seen: "2026-12-03T10:00:00Z".into(),

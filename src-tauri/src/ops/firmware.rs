@@ -2,35 +2,22 @@
 //! add|list` and the plan see them. An image is chosen in a native dialog (never a path
 //! from the webview) and recorded by core's library.
 
-use portcullis_core::firmware::{Decision, Given, Library};
+use portcullis_core::firmware::{Decision, Given, Image, Library};
 use portcullis_core::posture::Identity;
 
-use crate::dto::{FirmwareImageRequest, FirmwareImageView, FirmwareState};
+use crate::dto::{FirmwareImageRequest, FirmwareState};
 use crate::error::{IpcError, IpcResult, ShellCode};
 use crate::picker::{FilePicker, Pick};
 use crate::session::Session;
 
-fn view(i: &portcullis_core::firmware::Image) -> FirmwareImageView {
-    FirmwareImageView {
-        sha256: i.sha256.clone(),
-        vendor: i.vendor.clone(),
-        models: i.models.clone(),
-        version: i.version.clone(),
-        size: i.size as f64,
-        file_name: i.file_name.clone(),
-        from_header: i.from_header,
-        added: i.added.clone(),
-    }
-}
-
 /// Every image in the library.
-pub fn library(session: &Session) -> IpcResult<Vec<FirmwareImageView>> {
-    Ok(Library::at(&session.ws.home).list()?.iter().map(view).collect())
+pub fn library(session: &Session) -> IpcResult<Vec<Image>> {
+    Ok(Library::at(&session.ws.home).list()?)
 }
 
 /// An image chosen in a native dialog, added with what the request says where the
 /// image does not say it itself.
-pub fn add(session: &Session, picker: &dyn FilePicker, request: &FirmwareImageRequest) -> IpcResult<FirmwareImageView> {
+pub fn add(session: &Session, picker: &dyn FilePicker, request: &FirmwareImageRequest) -> IpcResult<Image> {
     let path = picker
         .pick(Pick::FirmwareImage)?
         .ok_or_else(|| IpcError::new(ShellCode::Cancelled, "cancelled: no file was chosen, nothing changed"))?;
@@ -42,7 +29,7 @@ pub fn add(session: &Session, picker: &dyn FilePicker, request: &FirmwareImageRe
         sha256: text(&request.sha256),
     };
     let now = portcullis_core::workspace::Clock::stamp(&portcullis_core::workspace::SystemClock);
-    Ok(view(&Library::at(&session.ws.home).add(&path, &given, &now)?.image))
+    Ok(Library::at(&session.ws.home).add(&path, &given, &now)?.image)
 }
 
 /// What the device's firmware is inside, and what the plan would do about it.

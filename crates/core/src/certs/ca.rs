@@ -297,7 +297,8 @@ pub struct Leaf {
 }
 
 /// The site CA as anyone may see it: no key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
 pub struct CaInfo {
     pub subject: String,
     /// RFC 3339.

@@ -12,7 +12,7 @@ mod pins;
 mod proof;
 
 pub use ca::{ca_cert_der, ca_info, CaInfo, CaScope, Leaf, SiteCa, LEAF_DAYS};
-pub use pins::{fingerprint, not_after, Change, Pin, PinOrigin, Pins};
+pub use pins::{fingerprint, not_after, Pin, PinChange, PinOrigin, Pins};
 pub use proof::verify_handshake;
 
 use crate::error::Error;

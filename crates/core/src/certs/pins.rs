@@ -40,7 +40,8 @@ pub enum PinOrigin {
 
 /// A certificate presented instead of the pinned one: refused until accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
+pub struct PinChange {
     pub fingerprint: String,
     /// RFC 3339 (empty when unreadable).
     pub not_after: String,
@@ -61,7 +62,7 @@ pub struct Pin {
     pub since: Option<String>,
     /// A different certificate the device presented later, waiting for the operator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub changed_to: Option<Change>,
+    pub changed_to: Option<PinChange>,
 }
 
 impl Pin {
@@ -183,7 +184,7 @@ mod tests {
         assert!(none.to_string().contains("no changed certificate"), "{none}");
         let mut pin = super::Pin::installed("aa".into(), "2030-01-01T00:00:00Z".into());
         pin.changed_to =
-            Some(super::Change { fingerprint: "bb".into(), not_after: String::new(), seen: "then".into() });
+            Some(super::PinChange { fingerprint: "bb".into(), not_after: String::new(), seen: "then".into() });
         super::Pins::save_one(&home, "192.0.2.1", pin).unwrap();
         let wrong = super::Pins::accept(&home, "192.0.2.1", Some("sha256:CC"), "now").unwrap_err();
         assert!(wrong.to_string().contains("nothing accepted"), "{wrong}");

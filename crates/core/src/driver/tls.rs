@@ -124,7 +124,7 @@ impl LivePins {
             for (key, seen) in changed {
                 if let Some(pin) = pins.devices.get_mut(&key) {
                     if pin.fingerprint != seen.fingerprint {
-                        pin.changed_to = Some(crate::certs::Change {
+                        pin.changed_to = Some(crate::certs::PinChange {
                             fingerprint: seen.fingerprint,
                             not_after: seen.not_after,
                             seen: now.to_string(),

@@ -21,7 +21,11 @@ pub const IMAGE_LIMIT: u64 = 1 << 30;
 
 /// One image in the library.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(rename = "FirmwareImage", export_to = "../../ui/src/lib/ipc/bindings/")
+)]
 pub struct Image {
     /// Lower-case hex SHA-256 of the whole file: its name in the library.
     pub sha256: String,

@@ -19,7 +19,7 @@ import type { DiscoverRequest } from './bindings/DiscoverRequest'
 import type { DiscoverSummary } from './bindings/DiscoverSummary'
 import type { Drift } from './bindings/Drift'
 import type { FirmwareImageRequest } from './bindings/FirmwareImageRequest'
-import type { FirmwareImageView } from './bindings/FirmwareImageView'
+import type { FirmwareImage } from './bindings/FirmwareImage'
 import type { GoldenView } from './bindings/GoldenView'
 import type { DeviceDecision } from './bindings/DeviceDecision'
 import type { AcceptCertificateRequest } from './bindings/AcceptCertificateRequest'
@@ -51,7 +51,7 @@ export interface PlanChoices {
 export type {
   AcceptCertificateRequest, AppInfo, DeviceDecision, ApplySummary, AuditSummary, BaselineFile, BaselineView, CertificatesView, ChainCheck, DeviceCredentials, DeviceDetail, DeviceRow, DiscoverRequest, DiscoverSummary, Drift,
   HandoverFile, HandoverRequest, Entry, ImportCaRequest, ImportResult, InterfaceView, IpcError, PlanView, ReportFile, ReportPreview, Progress,
-  Settings, SightingEvent, SiteCredentials, VaultEntry, ForgetRequest, ReportCheck, FirmwareImageRequest, FirmwareImageView, GoldenView,
+  Settings, SightingEvent, SiteCredentials, VaultEntry, ForgetRequest, ReportCheck, FirmwareImageRequest, FirmwareImage, GoldenView,
 }
 export type { FirmwareState } from './bindings/FirmwareState'
 export type { PreviewDevice } from './bindings/PreviewDevice'
@@ -142,10 +142,10 @@ export const ipc = {
   /** A credentials CSV chosen in a native dialog goes to the vault; how many were stored. */
   importCredentials: () => call<number>('import_credentials'),
   /** The firmware library's images. */
-  firmwareLibrary: () => call<FirmwareImageView[]>('firmware_library'),
+  firmwareLibrary: () => call<FirmwareImage[]>('firmware_library'),
   /** An image chosen in a native dialog joins the library; what the image does not say
    *  itself (vendor, models, version) comes from the request. */
-  addFirmwareImage: (request: FirmwareImageRequest) => call<FirmwareImageView>('add_firmware_image', { request }),
+  addFirmwareImage: (request: FirmwareImageRequest) => call<FirmwareImage>('add_firmware_image', { request }),
   /** The site CA's certificate (public), saved where the person chooses; the path. */
   exportSiteCa: () => call<string>('export_site_ca'),
   /** Forgets a device's own credentials or a site's defaults; returns what the vault holds. */
