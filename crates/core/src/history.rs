@@ -303,14 +303,14 @@ impl History {
         let seal = serde_json::to_vec(&seal).map_err(local)?;
         let entries = index::entries_of(&r)?;
         let i = &self.index;
-        (&self.tree, &self.meta, &i.last_verified, &i.last_change, &i.open_intents)
-            .transaction(|(records, meta, last_verified, last_change, open_intents)| {
+        (&self.tree, &self.meta, &i.last_verified, &i.last_change, &i.open_intents, &i.by_device)
+            .transaction(|(records, meta, last_verified, last_change, open_intents, by_device)| {
                 records.insert(&r.seq.to_be_bytes(), record.as_slice())?;
                 meta.insert(SEAL, seal.as_slice())?;
                 index::write_in(
                     &entries,
                     r.seq,
-                    &index::InTransaction { last_verified, last_change, open_intents, meta },
+                    &index::InTransaction { last_verified, last_change, open_intents, by_device, meta },
                 )
             })
             .map_err(|e| local(format!("{e:?}")))?;
@@ -340,12 +340,7 @@ impl History {
     pub fn open_intents(&self) -> Result<Vec<Record>> {
         let mut out = Vec::new();
         for seq in self.index.open_intents()? {
-            let v = self
-                .tree
-                .get(seq.to_be_bytes())
-                .map_err(local)?
-                .ok_or_else(|| local(format!("record {seq} is missing")))?;
-            out.push(serde_json::from_slice(&v).map_err(|e| local(format!("record {seq}: {e}")))?);
+            out.push(self.record(seq)?);
         }
         out.sort_by_key(|r: &Record| r.seq);
         Ok(out)
@@ -366,15 +361,45 @@ impl History {
         Ok(drift::drift_from(&audit.target, &self.index.applied_to(&audit.target)?, &audit.observed()))
     }
 
+    /// The records the filter lets through, in order: one device's from the index (only
+    /// its records are read), the others read a record at a time and kept only if they pass.
     pub fn query(&self, f: &Filter) -> Result<Vec<Record>> {
-        Ok(self
-            .all()?
-            .into_iter()
-            .filter(|r| f.device.as_ref().is_none_or(|d| &r.change.device == d))
-            .filter(|r| f.site.as_ref().is_none_or(|s| r.change.site.as_ref() == Some(s)))
-            .filter(|r| f.since.as_ref().is_none_or(|s| r.time.as_str() >= s.as_str()))
-            .filter(|r| f.until.as_ref().is_none_or(|u| r.time.as_str() <= u.as_str()))
-            .collect())
+        let passes = |r: &Record| {
+            f.device.as_ref().is_none_or(|d| &r.change.device == d)
+                && f.site.as_ref().is_none_or(|s| r.change.site.as_ref() == Some(s))
+                && f.since.as_ref().is_none_or(|s| r.time.as_str() >= s.as_str())
+                && f.until.as_ref().is_none_or(|u| r.time.as_str() <= u.as_str())
+        };
+        let mut out = Vec::new();
+        match &f.device {
+            Some(device) => {
+                for seq in self.index.records_of(device) {
+                    let r = self.record(seq?)?;
+                    if passes(&r) {
+                        out.push(r);
+                    }
+                }
+            }
+            None => {
+                for r in self.records() {
+                    let r = r?;
+                    if passes(&r) {
+                        out.push(r);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One record by its number.
+    fn record(&self, seq: u64) -> Result<Record> {
+        let v = self
+            .tree
+            .get(seq.to_be_bytes())
+            .map_err(local)?
+            .ok_or_else(|| local(format!("record {seq} is missing")))?;
+        serde_json::from_slice(&v).map_err(|e| local(format!("record {seq}: {e}")))
     }
 
     /// Recompute the chain from the start.

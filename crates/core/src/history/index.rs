@@ -1,6 +1,6 @@
 //! Indexes derived from the records and kept beside them, in the same database: each
-//! device's last verified value of each setting, and the time of each device's last
-//! change. An audit compares a device with what was applied to it by reading that
+//! device's last verified value of each setting, the time of each device's last
+//! change, the intents no outcome followed, and each device's records. An audit compares a device with what was applied to it by reading that
 //! device's entries only; reading the whole history for it held 67 MB of sled's pages
 //! after one apply of 5,000 cameras (heaptrack), and grew with every apply.
 //!
@@ -22,6 +22,11 @@ use crate::setting::Setting;
 /// The record number the indexes are complete through (`meta` tree).
 pub(super) const INDEXED: &[u8] = b"indexed";
 
+/// Which indexes the trees hold (`meta` tree). A history indexed by an older version
+/// is indexed again from nothing when it is opened: 2 added each device's records.
+const VERSION_KEY: &[u8] = b"index_version";
+const VERSION: u64 = 2;
+
 /// Records indexed per batch when a history written before the indexes is first opened.
 const CATCH_UP_BATCH: usize = 256;
 
@@ -34,6 +39,8 @@ pub(super) struct Indexes {
     pub(super) last_change: sled::Tree,
     /// `device \x1f setting` → the number of an intent no outcome followed (yet).
     pub(super) open_intents: sled::Tree,
+    /// `device \x1f seq` → nothing: the numbers of each device's records, in order.
+    pub(super) by_device: sled::Tree,
 }
 
 /// One setting's last verified value, as indexed.
@@ -72,6 +79,8 @@ pub(super) struct Entries {
     /// Its device and setting (the `open_intents` key), and whether it is an intent:
     /// an intent opens the key, any outcome closes it.
     intent: (Vec<u8>, bool),
+    /// Its `by_device` key.
+    device_record: Vec<u8>,
 }
 
 /// The entries a record makes.
@@ -89,10 +98,13 @@ pub(super) fn entries_of(r: &Record) -> Result<Entries> {
         }
         _ => None,
     };
+    let mut device_record = device_prefix(&c.device);
+    device_record.extend_from_slice(&r.seq.to_be_bytes());
     Ok(Entries {
         verified,
         change: (c.device.as_bytes().to_vec(), r.time.as_bytes().to_vec()),
         intent: (verified_key(&c.device, c.setting), c.outcome == Outcome::Intent),
+        device_record,
     })
 }
 
@@ -101,6 +113,7 @@ pub(super) struct InTransaction<'a> {
     pub last_verified: &'a TransactionalTree,
     pub last_change: &'a TransactionalTree,
     pub open_intents: &'a TransactionalTree,
+    pub by_device: &'a TransactionalTree,
     pub meta: &'a TransactionalTree,
 }
 
@@ -118,6 +131,7 @@ pub(super) fn write_in(
         (key, true) => t.open_intents.insert(key.as_slice(), &seq.to_be_bytes())?,
         (key, false) => t.open_intents.remove(key.as_slice())?,
     };
+    t.by_device.insert(entries.device_record.as_slice(), &[])?;
     t.meta.insert(INDEXED, &seq.to_be_bytes())?;
     Ok(())
 }
@@ -128,23 +142,36 @@ impl Indexes {
             last_verified: db.open_tree("last_verified").map_err(local)?,
             last_change: db.open_tree("last_change").map_err(local)?,
             open_intents: db.open_tree("open_intents").map_err(local)?,
+            by_device: db.open_tree("device_records").map_err(local)?,
         })
     }
 
     /// Index the records after `indexed` (all of them, for a history kept before the
-    /// indexes existed), a batch at a time; `meta` records how far they go.
+    /// indexes existed or indexed by an older version), a batch at a time; `meta`
+    /// records how far they go, and the version once they are complete.
     pub(super) fn catch_up(&self, records: &sled::Tree, meta: &sled::Tree) -> Result<()> {
-        let indexed = meta.get(INDEXED).map_err(local)?.and_then(|v| be_u64(&v)).unwrap_or(0);
+        let current = meta.get(VERSION_KEY).map_err(local)?.and_then(|v| be_u64(&v)) == Some(VERSION);
+        let indexed = match current {
+            true => meta.get(INDEXED).map_err(local)?.and_then(|v| be_u64(&v)).unwrap_or(0),
+            false => 0,
+        };
         let last = records.last().map_err(local)?.and_then(|(k, _)| be_u64(&k)).unwrap_or(0);
-        if last <= indexed {
-            return Ok(());
-        }
         if indexed == 0 {
             // Built from nothing: whatever the trees hold is not from these records.
-            self.last_verified.clear().map_err(local)?;
-            self.last_change.clear().map_err(local)?;
-            self.open_intents.clear().map_err(local)?;
+            for tree in [&self.last_verified, &self.last_change, &self.open_intents, &self.by_device] {
+                tree.clear().map_err(local)?;
+            }
         }
+        if last > indexed {
+            self.index_after(indexed, records, meta)?;
+        }
+        if !current {
+            meta.insert(VERSION_KEY, &VERSION.to_be_bytes()).map_err(local)?;
+        }
+        Ok(())
+    }
+
+    fn index_after(&self, indexed: u64, records: &sled::Tree, meta: &sled::Tree) -> Result<()> {
         let mut pending = Vec::with_capacity(CATCH_UP_BATCH);
         for kv in records.range((indexed + 1).to_be_bytes()..) {
             let (_, v) = kv.map_err(local)?;
@@ -160,9 +187,9 @@ impl Indexes {
     fn write_batch(&self, batch: &[(u64, Entries)], meta: &sled::Tree) -> Result<()> {
         let Some((last, _)) = batch.last() else { return Ok(()) };
         use sled::Transactional;
-        (&self.last_verified, &self.last_change, &self.open_intents, meta)
-            .transaction(|(last_verified, last_change, open_intents, meta)| {
-                let t = InTransaction { last_verified, last_change, open_intents, meta };
+        (&self.last_verified, &self.last_change, &self.open_intents, &self.by_device, meta)
+            .transaction(|(last_verified, last_change, open_intents, by_device, meta)| {
+                let t = InTransaction { last_verified, last_change, open_intents, by_device, meta };
                 for (seq, e) in batch {
                     write_in(e, *seq, &t)?;
                 }
@@ -193,6 +220,16 @@ impl Indexes {
             }
         }
         Ok(last)
+    }
+
+    /// The numbers of one device's records, in order.
+    pub(super) fn records_of(&self, device: &str) -> impl Iterator<Item = Result<u64>> {
+        let prefix = device_prefix(device);
+        let at = prefix.len();
+        self.by_device.scan_prefix(prefix).keys().map(move |k| {
+            let k = k.map_err(local)?;
+            k.get(at..).and_then(be_u64).ok_or_else(|| local("a malformed device-record entry"))
+        })
     }
 
     /// The numbers of the intents no outcome followed.
@@ -326,6 +363,60 @@ mod tests {
         h.append(change("127.0.0.1:80", Setting::ServiceSshEnabled, true, Outcome::Verified), "2026-12-01T11:00:00Z")
             .unwrap();
         assert_eq!(h.drift_of(&audit("127.0.0.1:80", &read)).unwrap().len(), 1, "ssh now as applied");
+    }
+
+    /// What a query for one device must return: every record of it, in order, and no other's.
+    fn by_hand(h: &History, device: &str) -> Vec<u64> {
+        h.all().unwrap().into_iter().filter(|r| r.change.device == device).map(|r| r.seq).collect()
+    }
+
+    fn query(h: &History, device: &str) -> Vec<u64> {
+        let filter = crate::history::Filter { device: Some(device.into()), ..Default::default() };
+        h.query(&filter).unwrap().into_iter().map(|r| r.seq).collect()
+    }
+
+    #[test]
+    fn a_devices_records_come_from_its_index_and_are_exactly_its_own() {
+        let h = History::open(&temp("by-device"), HistoryKey::new([5; 32])).unwrap();
+        fill(&h);
+        assert_eq!(query(&h, "127.0.0.1:80"), [1, 2, 3], "not 127.0.0.10's, whose label it begins");
+        assert_eq!(query(&h, "127.0.0.10:80"), by_hand(&h, "127.0.0.10:80"));
+        assert!(query(&h, "127.0.0.2:80").is_empty());
+        // The other filters still apply within the device's records.
+        let since = crate::history::Filter {
+            device: Some("127.0.0.1:80".into()),
+            since: Some("2026-12-01T10:00:01Z".into()),
+            ..Default::default()
+        };
+        assert_eq!(h.query(&since).unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3]);
+    }
+
+    #[test]
+    fn an_index_of_an_older_version_is_built_again_when_opened() {
+        let dir = temp("version");
+        let key = || HistoryKey::new([6; 32]);
+        {
+            let h = History::open(&dir, key()).unwrap();
+            fill(&h);
+            // As version 1 left it: indexed to the end, but without each device's records.
+            h.index.by_device.clear().unwrap();
+            h.meta.remove(VERSION_KEY).unwrap();
+            h.db.flush().unwrap();
+            assert!(query(&h, "127.0.0.1:80").is_empty());
+        }
+        let h = History::open(&dir, key()).unwrap();
+        assert_eq!(query(&h, "127.0.0.1:80"), by_hand(&h, "127.0.0.1:80"));
+        assert_eq!(query(&h, "127.0.0.10:80"), [4, 5]);
+        assert_eq!(h.last_changes().unwrap().len(), 2, "the other indexes rebuilt alike");
+        // Opened again, it is current: not rebuilt (an entry only a rebuild would drop stays).
+        drop(h);
+        {
+            let h = History::open(&dir, key()).unwrap();
+            h.index.last_change.insert("10.9.9.9:80", "2026-12-01T00:00:00Z").unwrap();
+            h.db.flush().unwrap();
+        }
+        let h = History::open(&dir, key()).unwrap();
+        assert_eq!(h.last_changes().unwrap().len(), 3, "a current index is not built again");
     }
 }
 
