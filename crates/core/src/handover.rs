@@ -2,6 +2,7 @@
 //! text that exists only in memory (wiped on drop) and leaves the process only
 //! age-encrypted — to a passphrase or to the customer's public keys.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::str::FromStr;
 
@@ -127,10 +128,15 @@ fn document(
     };
     let mut rows: Vec<Row> = Vec::new();
     let opt = |s: &Option<String>| s.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| "-".into());
-    for d in store.all()?.iter().filter(|d| site.is_none_or(|s| d.site.as_deref() == Some(s))) {
-        let Some(t) = d.target() else { continue };
-        let label = t.label();
-        let creds = vault.lookup(&label, d.site.as_deref())?;
+    let devices: Vec<_> =
+        store.all()?.into_iter().filter(|d| site.is_none_or(|s| d.site.as_deref() == Some(s))).collect();
+    let targets: Vec<(String, Option<String>)> =
+        devices.iter().filter_map(|d| Some((d.target()?.label(), d.site.clone()))).collect();
+    // Every device's credentials in one read of the vault (per device, a site's worth of
+    // lookups each read the whole index: quadratic).
+    let found = vault.lookup_many(&targets)?;
+    for (d, (label, _)) in devices.iter().filter(|d| d.target().is_some()).zip(targets) {
+        let creds = found.get(&label).cloned();
         rows.push(Row {
             set: set(&label),
             label,
@@ -144,9 +150,13 @@ fn document(
     }
     // Device entries in the vault that the inventory does not know.
     if site.is_none() {
+        let known: std::collections::HashSet<String> = rows
+            .iter()
+            .flat_map(|r| [r.label.clone(), r.label.split(':').next().unwrap_or_default().to_string()])
+            .collect();
         for e in &index {
             if let Scope::Device(name) = &e.scope {
-                if !rows.iter().any(|r| &r.label == name || r.label.split(':').next() == Some(name.as_str())) {
+                if !known.contains(name) {
                     let creds = vault.lookup(name, None)?;
                     let dash = || "-".to_string();
                     rows.push(Row {
@@ -165,9 +175,10 @@ fn document(
     }
     let devices = rows.len();
     let with_password = rows.iter().filter(|r| r.creds.is_some()).count();
+    let services = ServiceEntries::of(&index, history);
     let mut lines = Vec::new();
     for admin in rows {
-        let services = service_rows(&admin, vault, &index, history)?;
+        let services = service_rows(&admin, vault, &services)?;
         if contents == Contents::Everything {
             lines.push(admin);
         }
@@ -219,29 +230,47 @@ fn document(
     Ok((t, devices, with_password, service_accounts))
 }
 
+/// The vault's service-account entries by the address (or label) they belong to, and
+/// the last verified change that stored each: gathered once for the whole handover.
+struct ServiceEntries<'a> {
+    by_owner: HashMap<&'a str, Vec<&'a crate::vault::EntryInfo>>,
+    /// Entry name → the last verified change that used it.
+    set_by: HashMap<&'a str, &'a crate::history::Record>,
+}
+
+impl<'a> ServiceEntries<'a> {
+    fn of(index: &'a [crate::vault::EntryInfo], history: &'a [crate::history::Record]) -> Self {
+        let mut by_owner: HashMap<&str, Vec<&crate::vault::EntryInfo>> = HashMap::new();
+        for e in index {
+            if let Scope::Service(owner) = &e.scope {
+                by_owner.entry(owner.as_str()).or_default().push(e);
+            }
+        }
+        let set_by = history
+            .iter()
+            .filter(|r| r.change.outcome == crate::history::Outcome::Verified)
+            .filter_map(|r| Some((r.change.vault_entry.as_deref()?, r)))
+            .collect();
+        ServiceEntries { by_owner, set_by }
+    }
+}
+
 /// The service accounts the vault holds for a device (by its address), each with when
 /// its password was set: the last verified change that stored it, else the vault's date.
-fn service_rows(
-    device: &Row,
-    vault: &Vault,
-    index: &[crate::vault::EntryInfo],
-    history: &[crate::history::Record],
-) -> Result<Vec<Row>> {
+fn service_rows(device: &Row, vault: &Vault, entries: &ServiceEntries<'_>) -> Result<Vec<Row>> {
     // `192.0.2.7:80` or `[2001:db8::7]:80` → the address (vault entries are by address),
     // or the label itself for a device that shares its address with others.
     let address =
         device.label.parse::<std::net::SocketAddr>().map_or_else(|_| device.label.clone(), |a| a.ip().to_string());
+    let mut owners = vec![address.as_str()];
+    if device.label != address {
+        owners.push(device.label.as_str());
+    }
     let mut out = Vec::new();
-    let ours = |e: &&crate::vault::EntryInfo| {
-        e.scope == Scope::Service(address.clone()) || e.scope == Scope::Service(device.label.clone())
-    };
-    for e in index.iter().filter(ours) {
+    for e in owners.iter().filter_map(|o| entries.by_owner.get(o)).flatten() {
         let scope = e.scope.clone();
         let entry = scope.entry_name(&e.username);
-        let changed = history.iter().rev().find(|r| {
-            r.change.outcome == crate::history::Outcome::Verified && r.change.vault_entry.as_deref() == Some(&entry)
-        });
-        let set = match changed {
+        let set = match entries.set_by.get(entry.as_str()) {
             Some(r) => {
                 let how = match &r.change.after {
                     Some(crate::posture::Value::Text(t)) if t.ends_with("created") => "created",
