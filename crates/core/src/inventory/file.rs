@@ -22,8 +22,28 @@ pub enum InventoryError {
     Syntax { line: usize, column: usize, message: String },
     #[error("not an inventory: expected a JSON array of devices or an object with \"devices\"")]
     Shape,
-    #[error("{}", .0.iter().map(|(l, m)| format!("line {l}: {m}")).collect::<Vec<_>>().join("\n"))]
+    #[error("{}", rows_text(.0))]
     Rows(Vec<(usize, String)>),
+}
+
+/// Rows shown in an error; a file wrong on every line says so in a screenful, not in
+/// thousands of lines (the error keeps them all).
+const ROWS_SHOWN: usize = 20;
+
+/// Why an address cell was refused, with the fix for the common `address:port`.
+fn not_an_address(cell: &str) -> String {
+    match cell.rsplit_once(':').filter(|(a, p)| a.parse::<IpAddr>().is_ok() && p.parse::<u16>().is_ok()) {
+        Some(_) => format!("{cell:?} is not an IP address (the port goes in the http_port or https_port column)"),
+        None => format!("{cell:?} is not an IP address"),
+    }
+}
+
+fn rows_text(rows: &[(usize, String)]) -> String {
+    let mut lines: Vec<String> = rows.iter().take(ROWS_SHOWN).map(|(l, m)| format!("line {l}: {m}")).collect();
+    if rows.len() > ROWS_SHOWN {
+        lines.push(format!("… and {} more line(s) with errors", rows.len() - ROWS_SHOWN));
+    }
+    lines.join("\n")
 }
 
 #[derive(Deserialize)]
@@ -202,7 +222,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, InventoryError> {
         let addr = match get(address).map(|a| a.parse::<IpAddr>()) {
             Some(Ok(a)) => a,
             Some(Err(_)) => {
-                errors.push((line, format!("{:?} is not an IP address", get(address).unwrap_or_default())));
+                errors.push((line, not_an_address(&get(address).unwrap_or_default())));
                 continue;
             }
             None => {
@@ -270,6 +290,26 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Entry>, InventoryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_wrong_on_every_line_is_told_in_a_screenful_and_an_address_with_a_port_says_where_it_goes() {
+        let mut csv = String::from("address,site\n");
+        for i in 0..500 {
+            csv.push_str(&format!("10.0.{}.{}:80,hq\n", i / 256, i % 256));
+        }
+        let e = parse_csv(&csv).unwrap_err();
+        let InventoryError::Rows(rows) = &e else { panic!("{e:?}") };
+        assert_eq!(rows.len(), 500, "every bad line is kept");
+        let text = e.to_string();
+        assert_eq!(text.lines().count(), ROWS_SHOWN + 1, "{text}");
+        assert!(
+            text.starts_with("line 2: \"10.0.0.0:80\" is not an IP address (the port goes in the http_port"),
+            "{text}"
+        );
+        assert!(text.ends_with("… and 480 more line(s) with errors"), "{text}");
+        let plain = parse_csv("address\ncamera-7\n").unwrap_err().to_string();
+        assert_eq!(plain, "line 2: \"camera-7\" is not an IP address");
+    }
 
     #[test]
     fn host_names_come_from_either_format_and_a_bad_one_names_its_line() {
