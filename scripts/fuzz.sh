@@ -7,6 +7,12 @@
 #   FUZZ_TARGETS="wsd sadp" scripts/fuzz.sh …   only these targets
 #   FUZZ_SKIP_BUILD=1 scripts/fuzz.sh …          run the targets as they were last built
 #
+# A campaign (--runs) adds one row per target to fuzz/campaigns.tsv: when, the commit,
+# the target, its executions and seconds, how it ended, and the inputs its corpus held
+# at the start. A target's campaign may be several runs, each starting from the corpus
+# the earlier ones left (fuzz/corpus/<target>, kept on this machine while it lasts):
+# their executions add up; README "Fuzzing" sums the rows.
+#
 # Prints, per target, the executions, the seconds and whether it crashed; the last line
 # is cargo's "test result:" line (one test per target), so scripts/test.sh counts it. Exits
 # non-zero when a target crashed; the input is in fuzz/artifacts/<target>/ (minimise it
@@ -125,10 +131,19 @@ corpus() {
   esac
 }
 
+# One row of fuzz/campaigns.tsv: a campaign run of one target.
+ledger() {
+  local file=fuzz/campaigns.tsv
+  [ -f "$file" ] || printf 'date\tcommit\ttarget\texecutions\tseconds\toutcome\tcorpus_at_start\n' >"$file"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    "$1" "$2" "$3" "$4" "$5" >>"$file"
+}
+
 crashed=0
 passed=0
 for t in $TARGETS; do
   corpus "$t"
+  corpus_start=$(find fuzz/corpus/"$t" -maxdepth 1 -type f | wc -l)
   mkdir -p fuzz/artifacts/"$t"
   args=(-artifact_prefix=fuzz/artifacts/"$t"/ -print_final_stats=1 -timeout=10 -rss_limit_mb=2048)
   if [ -n "$RUNS" ]; then
@@ -155,13 +170,20 @@ for t in $TARGETS; do
   found=$(find fuzz/artifacts/"$t" -maxdepth 1 -type f -newer "$mark" \
     \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) | sort)
   [ -z "$RUNS" ] || echo "fuzz: $t: nice -n $(nice) $BIN/$t ${args[*]} fuzz/corpus/$t"
-  # 72 is libFuzzer's exit on SIGINT (-interrupted_exitcode): stopped by hand, found nothing.
+  outcome=ok
   if [ "$rc" -eq 72 ] && [ -z "$found" ] && grep -q 'libFuzzer: run interrupted' "$log"; then
+    outcome=interrupted
+  elif [ "$rc" -ne 0 ] || [ -n "$found" ]; then
+    outcome=crashed
+  fi
+  [ -z "$RUNS" ] || ledger "$t" "${execs:-0}" "$secs" "$outcome" "$corpus_start"
+  # 72 is libFuzzer's exit on SIGINT (-interrupted_exitcode): stopped by hand, found nothing.
+  if [ "$outcome" = interrupted ]; then
     printf 'fuzz: %-14s %12s execs %8s s  interrupted (nothing found)\n' "$t" "${execs:-?}" "$secs"
     echo "fuzz: stopped by hand; the targets after $t were not run"
     break
   fi
-  if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
+  if [ "$outcome" = crashed ]; then
     crashed=$((crashed + 1))
     printf 'fuzz: %-14s %12s execs %8s s  CRASHED (exit %s)\n' "$t" "${execs:-?}" "$secs" "$rc"
     grep -E -m 1 -A 1 'panicked at' "$log" | sed 's/^/fuzz:     /' || true
