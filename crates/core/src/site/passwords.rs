@@ -33,6 +33,9 @@ pub struct Sources<'a> {
     /// The credentials the vault gives each device of the site (label → credentials),
     /// every device, not only those audited: uniqueness is site-wide.
     pub credentials: &'a HashMap<String, Credentials>,
+    /// How many of those devices use each password ([`password_counts`]): counted once
+    /// for the site, not by comparing every device with every other.
+    pub password_counts: &'a HashMap<&'a str, usize>,
     /// When each device's password was last set by a verified change (label → RFC 3339):
     /// [`rotations`] of a list of records, or the history's index.
     pub rotated: &'a HashMap<String, String>,
@@ -54,7 +57,7 @@ pub fn fill(audits: &mut [DeviceAudit], from: &Sources<'_>) {
     for a in audits.iter_mut().filter(|a| a.error.is_none()) {
         let mut touched = false;
         if let Some(f) = a.findings.iter_mut().find(|f| f.control == UNIQUE) {
-            let (status, observed, evidence) = uniqueness(&a.target, from.credentials);
+            let (status, observed, evidence) = uniqueness(&a.target, from);
             (f.status, f.observed, f.evidence) = (status, observed, evidence);
             touched = true;
         }
@@ -69,14 +72,21 @@ pub fn fill(audits: &mut [DeviceAudit], from: &Sources<'_>) {
     }
 }
 
-fn uniqueness(label: &str, credentials: &HashMap<String, Credentials>) -> (Status, Option<Value>, String) {
-    let Some(own) = credentials.get(label) else {
+/// How many devices use each password. The keys borrow the vault's own copies: no
+/// password is copied.
+pub fn password_counts(credentials: &HashMap<String, Credentials>) -> HashMap<&str, usize> {
+    let mut counts = HashMap::new();
+    for c in credentials.values() {
+        *counts.entry(c.password.expose()).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn uniqueness(label: &str, from: &Sources<'_>) -> (Status, Option<Value>, String) {
+    let Some(own) = from.credentials.get(label) else {
         return (Status::Unknown, None, "the vault holds no password for this device".into());
     };
-    let sharing = credentials
-        .iter()
-        .filter(|(other, c)| other.as_str() != label && c.password.expose() == own.password.expose())
-        .count();
+    let sharing = from.password_counts.get(own.password.expose()).map_or(0, |n| n.saturating_sub(1));
     if sharing == 0 {
         (
             Status::Pass,
@@ -204,11 +214,21 @@ mod tests {
         }];
         let now = chrono::DateTime::parse_from_rfc3339("2026-12-04T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
         let rotated = rotations(&history);
-        let from = Sources { credentials: &creds, rotated: &rotated, vault_index: &index, max_age_days: Some(90), now };
+        let counts = password_counts(&creds);
+        let from = Sources {
+            credentials: &creds,
+            password_counts: &counts,
+            rotated: &rotated,
+            vault_index: &index,
+            max_age_days: Some(90),
+            now,
+        };
         let mut audits = vec![audit("10.0.0.1:80"), audit("10.0.0.3:80"), audit("10.0.0.9:80")];
         fill(&mut audits, &from);
         let status = |a: &DeviceAudit, c: &str| a.findings.iter().find(|f| f.control == c).map(|f| f.status);
         assert_eq!(status(&audits[0], UNIQUE), Some(Status::Fail));
+        let evidence = audits[0].findings.iter().find(|f| f.control == UNIQUE).map(|f| f.evidence.as_str());
+        assert_eq!(evidence, Some("1 other device(s) of the site have the same password (compared in the vault)"));
         assert_eq!(status(&audits[0], AGE), Some(Status::Fail), "stored 336 days ago");
         assert_eq!(status(&audits[1], UNIQUE), Some(Status::Pass));
         assert_eq!(status(&audits[1], AGE), Some(Status::Pass), "rotated 4 days ago");

@@ -26,7 +26,7 @@ use crate::apply::{self as engine, ApplyContext, DeviceJob, DeviceReport, Recove
 use crate::audit::DeviceAudit;
 use crate::driver::ConnectOptions;
 use crate::error::{Error, Result};
-use crate::history::{Filter, History, Outcome};
+use crate::history::{History, Outcome};
 use crate::plan::{DevicePlan, Phase, SiteParameters, Step};
 use crate::workspace::{Clock, Selection, SitePolicy, Subject, Workspace};
 
@@ -430,7 +430,9 @@ pub(super) async fn execute(
 /// Devices whose latest outcome for some setting is a failure or a rollback.
 pub fn failed_last_time(history: &History) -> Result<Vec<String>> {
     let mut last: HashMap<(String, Setting), Outcome> = HashMap::new();
-    for r in history.query(&Filter::default())? {
+    // A record at a time: only each setting's last outcome is kept.
+    for r in history.records() {
+        let r = r?;
         if r.change.outcome != Outcome::Intent {
             last.insert((r.change.device.clone(), r.change.setting), r.change.outcome.clone());
         }

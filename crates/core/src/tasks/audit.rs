@@ -182,12 +182,14 @@ async fn each(
     let stream = audit::audit_many(targets, |t| creds.get(&t.label()).cloned(), choice, client, opts);
     let mut stream = std::pin::pin!(stream);
     let rotation = rotation_facts(ws, subjects, policy).await?;
+    let counts = rotation.as_ref().map(|(creds, _, _)| crate::site::passwords::password_counts(creds));
     while let Some(mut a) = stream.next().await {
         fill_identity_from_inventory(&mut a, &known);
         a.site = sites.get(&a.target).cloned().flatten();
-        if let Some((creds, rotated, index)) = &rotation {
+        if let (Some((creds, rotated, index)), Some(counts)) = (&rotation, &counts) {
             let from = crate::site::passwords::Sources {
                 credentials: creds,
+                password_counts: counts,
                 rotated,
                 vault_index: index,
                 max_age_days: policy.site.password_max_age_days,
