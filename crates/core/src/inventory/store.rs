@@ -54,6 +54,18 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::set_https_port`] for one device, by its inventory id: one record read and
+    /// written, where the scan reads every device (once per device of an apply: quadratic).
+    /// `false` when no device has that id (the caller falls back to the scan).
+    pub fn set_https_port_of(&self, id: &str, port: u16) -> Result<bool> {
+        let Some(v) = self.devices.get(id.as_bytes()).map_err(local)? else { return Ok(false) };
+        let mut d: Device = serde_json::from_slice(&v).map_err(local)?;
+        d.https_port = Some(port);
+        self.devices.insert(d.id.as_bytes(), serde_json::to_vec(&d).map_err(local)?).map_err(local)?;
+        self.db.flush().map_err(local)?;
+        Ok(true)
+    }
+
     /// Note the address a device is about to be moved to (`None`: clear it).
     pub fn set_pending_address(&self, address: std::net::IpAddr, to: Option<std::net::IpAddr>) -> Result<()> {
         self.rewrite(address, |d| d.pending_address = to)
@@ -204,6 +216,31 @@ mod tests {
         // The operator clears what the flood left; the imported device stays.
         assert_eq!(store.reject(None).unwrap().len(), MAX_UNCONFIRMED);
         assert_eq!(store.all().unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn the_https_port_by_id_changes_that_device_as_the_scan_by_address_does() {
+        let home = std::env::temp_dir().join(format!("pc-store-https-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).unwrap();
+        let store = Store::open(&home).unwrap();
+        let at = |last: u8, mac: &str| Sighting {
+            source: Some(Source::Import),
+            address: Some([192, 0, 2, last].into()),
+            mac: Some(mac.into()),
+            http_port: Some(80),
+            ..Default::default()
+        };
+        store.record(vec![at(1, "44:47:cc:00:00:01"), at(2, "44:47:cc:00:00:02")]).unwrap();
+        let one = store.all().unwrap().into_iter().find(|d| d.address == Some([192, 0, 2, 1].into())).unwrap();
+        assert!(store.set_https_port_of(&one.id, 443).unwrap());
+        store.set_https_port([192, 0, 2, 2].into(), None, 8443).unwrap();
+        let ports: Vec<(Option<std::net::IpAddr>, Option<u16>, Option<u16>)> =
+            store.all().unwrap().iter().map(|d| (d.address, d.http_port, d.https_port)).collect();
+        assert!(ports.contains(&(Some([192, 0, 2, 1].into()), Some(80), Some(443))), "{ports:?}");
+        assert!(ports.contains(&(Some([192, 0, 2, 2].into()), Some(80), Some(8443))), "{ports:?}");
+        assert!(!store.set_https_port_of("mac:00:00:00:00:00:00", 443).unwrap(), "no such device: the caller scans");
         let _ = std::fs::remove_dir_all(&home);
     }
 }

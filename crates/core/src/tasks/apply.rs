@@ -169,10 +169,10 @@ async fn run_plans(
     }
     for r in &reports {
         let moved = r.moved_to.as_deref().and_then(|l| l.parse::<std::net::SocketAddr>().ok()).map(|a| a.ip());
-        let shared = subjects.get(&r.device).and_then(|s| s.target.shared_port);
-        if let (Some(port), Some(address)) = (r.https_port, moved.or(subjects.get(&r.device).map(|s| s.target.address)))
-        {
-            ws.store.set_https_port(address, shared, port)?;
+        let subject = subjects.get(&r.device);
+        let shared = subject.and_then(|s| s.target.shared_port);
+        if let (Some(port), Some(address)) = (r.https_port, moved.or(subject.map(|s| s.target.address))) {
+            record_https_port(ws, subject.and_then(|s| s.id.as_deref()), address, shared, port)?;
         }
     }
     Ok(reports)
@@ -403,12 +403,13 @@ pub(super) async fn execute(
     let store_error: Arc<Mutex<Option<Error>>> = Arc::default();
     let on_event: Arc<dyn Fn(engine::Event) + Send + Sync> = {
         let (ws, sink, store_error) = (ws.clone(), sink.clone(), store_error.clone());
-        let addresses: HashMap<String, (std::net::IpAddr, Option<u16>)> =
-            subjects.iter().map(|(l, s)| (l.clone(), (s.target.address, s.target.shared_port))).collect();
+        type Known = (Option<String>, std::net::IpAddr, Option<u16>);
+        let addresses: HashMap<String, Known> =
+            subjects.iter().map(|(l, s)| (l.clone(), (s.id.clone(), s.target.address, s.target.shared_port))).collect();
         Arc::new(move |e: engine::Event| {
             if let engine::Event::HttpsPort { device, port } = &e {
-                if let Some((address, shared)) = addresses.get(device) {
-                    if let Err(err) = ws.store.set_https_port(*address, *shared, *port) {
+                if let Some((id, address, shared)) = addresses.get(device) {
+                    if let Err(err) = record_https_port(&ws, id.as_deref(), *address, *shared, *port) {
                         if let Ok(mut slot) = store_error.lock() {
                             *slot = Some(err);
                         }
@@ -425,6 +426,23 @@ pub(super) async fn execute(
         return Err(Error::Local(format!("the inventory could not record an HTTPS port: {e}")));
     }
     Ok(reports)
+}
+
+/// The HTTPS port a device now serves, in the inventory: by its id when the inventory
+/// knows it (one record), else every device at its address (a scan).
+fn record_https_port(
+    ws: &Workspace,
+    id: Option<&str>,
+    address: std::net::IpAddr,
+    shared: Option<u16>,
+    port: u16,
+) -> Result<()> {
+    if let Some(id) = id {
+        if ws.store.set_https_port_of(id, port)? {
+            return Ok(());
+        }
+    }
+    ws.store.set_https_port(address, shared, port)
 }
 
 /// Devices whose latest outcome for some setting is a failure or a rollback.
