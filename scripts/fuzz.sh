@@ -175,6 +175,8 @@ for t in $TARGETS; do
     outcome=interrupted
   elif [ "$rc" -ne 0 ] || [ -n "$found" ]; then
     outcome=crashed
+  elif [ -n "$RUNS" ] && [ "${execs:-0}" -lt "$RUNS" ]; then
+    outcome="time cap" # stopped by SECONDS before N executions, nothing found
   fi
   [ -z "$RUNS" ] || ledger "$t" "${execs:-0}" "$secs" "$outcome" "$corpus_start"
   # 72 is libFuzzer's exit on SIGINT (-interrupted_exitcode): stopped by hand, found nothing.
