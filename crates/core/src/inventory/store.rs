@@ -48,7 +48,7 @@ impl Store {
         let named = |d: &super::Device| shared_port.is_none_or(|p| d.http_port.or(d.https_port) == Some(p));
         for mut d in self.all()?.into_iter().filter(|d| d.address == Some(address) && named(d)) {
             d.https_port = Some(port);
-            self.devices.insert(d.id.as_bytes(), serde_json::to_vec(&d).map_err(local)?).map_err(local)?;
+            self.put(&d)?;
         }
         self.db.flush().map_err(local)?;
         Ok(())
@@ -61,9 +61,15 @@ impl Store {
         let Some(v) = self.devices.get(id.as_bytes()).map_err(local)? else { return Ok(false) };
         let mut d: Device = serde_json::from_slice(&v).map_err(local)?;
         d.https_port = Some(port);
-        self.devices.insert(d.id.as_bytes(), serde_json::to_vec(&d).map_err(local)?).map_err(local)?;
+        self.put(&d)?;
         self.db.flush().map_err(local)?;
         Ok(true)
+    }
+
+    /// Write one device's record (the caller flushes).
+    fn put(&self, d: &Device) -> Result<()> {
+        self.devices.insert(d.id.as_bytes(), serde_json::to_vec(d).map_err(local)?).map_err(local)?;
+        Ok(())
     }
 
     /// Note the address a device is about to be moved to (`None`: clear it).
@@ -82,7 +88,7 @@ impl Store {
     fn rewrite(&self, address: std::net::IpAddr, change: impl Fn(&mut Device)) -> Result<()> {
         for mut d in self.all()?.into_iter().filter(|d| d.address == Some(address)) {
             change(&mut d);
-            self.devices.insert(d.id.as_bytes(), serde_json::to_vec(&d).map_err(local)?).map_err(local)?;
+            self.put(&d)?;
         }
         self.db.flush().map_err(local)?;
         Ok(())
