@@ -36,17 +36,28 @@ impl ChallengeKey {
     /// The camera's answer (`<key>` = Base64 of hex of the RSA ciphertext) → the 32
     /// hex characters it chose.
     pub fn secret_from(&self, answer: &str) -> Result<String, String> {
-        let doc = crate::xml::parse(answer)?;
-        let key = crate::xml::find_text(doc.root_element(), "key").ok_or("no key in the challenge answer")?;
-        let hex_text = B64.decode(key.trim()).map_err(|_| "the challenge key is not Base64")?;
-        let cipher = hex::decode(hex_text.trim_ascii()).map_err(|_| "the challenge key is not hex")?;
+        let cipher = cipher_from(answer)?;
         let plain = self.private.decrypt(Pkcs1v15Encrypt, &cipher).map_err(|_| "the challenge does not decrypt")?;
-        let secret = String::from_utf8(plain).map_err(|_| "the challenge secret is not text")?;
-        if secret.len() != 32 || !secret.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err("the challenge secret is not 32 hex characters".into());
-        }
-        Ok(secret)
+        secret_from_plain(plain)
     }
+}
+
+/// The RSA ciphertext in the camera's answer: `<key>` holds Base64 of its hex.
+pub fn cipher_from(answer: &str) -> Result<Vec<u8>, String> {
+    let doc = crate::xml::parse(answer)?;
+    let key = crate::xml::find_text(doc.root_element(), "key").ok_or("no key in the challenge answer")?;
+    let hex_text = B64.decode(key.trim()).map_err(|_| "the challenge key is not Base64")?;
+    hex::decode(hex_text.trim_ascii()).map_err(|_| "the challenge key is not hex".into())
+}
+
+/// The decrypted challenge → the secret, if it has the shape activation needs (32 hex
+/// characters): anything else the camera sent is refused here.
+pub fn secret_from_plain(plain: Vec<u8>) -> Result<String, String> {
+    let secret = String::from_utf8(plain).map_err(|_| "the challenge secret is not text")?;
+    if secret.len() != 32 || !secret.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err("the challenge secret is not 32 hex characters".into());
+    }
+    Ok(secret)
 }
 
 /// The `<ActivateInfo>` body carrying `password` under the challenge `secret`.
