@@ -100,8 +100,8 @@ if [ -n "${PORTCULLIS_CI:-}" ]; then
   rm -rf target/release
 fi
 
-phase "fuzz targets, 5 s each (scripts/fuzz.sh; skipped without a nightly toolchain; the build is most of the phase)"
-scripts/fuzz.sh 5 2>&1 | tee -a "$LOG"
+phase "fuzz targets, 20 s each (scripts/fuzz.sh; skipped without a nightly toolchain; the build is most of the phase)"
+scripts/fuzz.sh 20 2>&1 | tee -a "$LOG"
 if [ -n "${PORTCULLIS_CI:-}" ]; then
   # The fuzz build is a second, instrumented build of every dependency: nothing later uses it.
   rm -rf fuzz/target
