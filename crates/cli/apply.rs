@@ -145,22 +145,9 @@ fn finish(runtime: &tokio::runtime::Runtime, prepared: Prepared, out: &Output) -
 
 fn summarise(outcome: &ApplyOutcome, out: &Output) {
     let reports = &outcome.reports;
-    let ok = reports.iter().filter(|r| r.ok()).count();
+    let totals = outcome.totals();
     if out.json {
-        out.record(
-            "summary",
-            &serde_json::json!({
-                "devices": reports.len(),
-                "ok": ok,
-                "problems": reports.len() - ok,
-                "verified": reports.iter().map(|r| r.verified).sum::<usize>(),
-                "rolled_back": reports.iter().map(|r| r.rolled_back).sum::<usize>(),
-                "failed": reports.iter().map(|r| r.failed).sum::<usize>(),
-                "skipped": reports.iter().map(|r| r.skipped).sum::<usize>(),
-                "rotations_pending": reports.iter().filter(|r| r.rotation_pending).count(),
-                "cancelled": reports.iter().filter(|r| r.cancelled).count(),
-            }),
-        );
+        out.record("summary", &totals);
         return;
     }
     let mut sorted: Vec<&DeviceReport> = reports.iter().collect();
@@ -177,8 +164,11 @@ fn summarise(outcome: &ApplyOutcome, out: &Output) {
         };
         println!("{:<22} {:>8} {:>11} {:>6} {:>7}  {note}", r.device, r.verified, r.rolled_back, r.failed, r.skipped);
     }
-    println!("{ok} of {} device(s) done without problems. Every change is in `portcullis history`.", reports.len());
-    if ok < reports.len() {
+    println!(
+        "{} of {} device(s) done without problems. Every change is in `portcullis history`.",
+        totals.ok, totals.devices
+    );
+    if totals.ok < totals.devices {
         println!("Retry the others with `portcullis apply --retry-failed`.");
     }
 }

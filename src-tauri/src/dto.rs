@@ -8,6 +8,7 @@ use portcullis_core::baseline::Severity;
 use portcullis_core::certs::{CaInfo, PinChange};
 use portcullis_core::history::Entry;
 use portcullis_core::plan::Step;
+use portcullis_core::tasks::apply::ApplyTotals;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -245,14 +246,11 @@ ipc! {
         pub cancelled: bool,
     }
 
+    /// The engine's totals (the same as `apply --json`'s summary line) and each device.
     pub struct ApplySummary {
-        pub devices: Vec<ApplyDeviceResult>,
-        /// Pending rotations from an interrupted run, resolved before this one.
-        pub recovered: u32,
-        pub ok: u32,
-        pub problems: u32,
-        /// Devices left (wholly or partly) undone because the user cancelled.
-        pub cancelled: u32,
+        pub results: Vec<ApplyDeviceResult>,
+        #[serde(flatten)]
+        pub totals: ApplyTotals,
     }
 
     /// Which report to write, and where: the data directory's `reports` folder, or a

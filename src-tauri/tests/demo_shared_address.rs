@@ -46,7 +46,7 @@ fn the_demo_runs_with_every_camera_on_one_address() {
     assert_eq!(errors[0]["audit_error"]["code"], "not_activated");
 
     let applied = ok("apply", json!({ "ids": ids }));
-    for d in applied["devices"].as_array().unwrap() {
+    for d in applied["results"].as_array().unwrap() {
         assert!(d["error"].is_null(), "{d}");
     }
     ok("audit", json!({ "ids": ids }));

@@ -162,10 +162,15 @@ fn demo_site_end_to_end_through_ipc() {
     // A stop asked for before the run does not carry over into it: each apply has its own flag.
     ok("cancel_apply", json!({}));
     let applied = ok("apply", json!({ "ids": [failing["id"]] }));
-    let dev = &applied["devices"][0];
+    let dev = &applied["results"][0];
     assert!(dev["verified"].as_u64().unwrap() > 0, "{applied}");
     assert!(dev["error"].is_null(), "{applied}");
     assert_eq!((dev["cancelled"].clone(), applied["cancelled"].clone()), (json!(false), json!(0)), "{applied}");
+    assert_eq!(
+        (applied["devices"].clone(), applied["ok"].clone(), applied["problems"].clone()),
+        (json!(1), json!(1), json!(0)),
+        "{applied}"
+    );
     assert!(*progress.lock().unwrap() >= dev["verified"].as_u64().unwrap() as u32);
     let history = ok("history", json!({ "device": failing["label"] }));
     assert!(history.as_array().unwrap().iter().any(|r| r["outcome"] == "verified"), "{history}");
@@ -192,7 +197,7 @@ fn demo_site_end_to_end_through_ipc() {
     let step = step.unwrap_or_else(|| panic!("no move in {plans}"));
     assert!(step["action"].as_str().unwrap().contains(".204/24"), "{step}");
     let applied = ok("apply", json!({ "ids": [moving["id"]] }));
-    assert!(applied["devices"][0]["error"].is_null(), "{applied}");
+    assert!(applied["results"][0]["error"].is_null(), "{applied}");
     let rows_after = ok("list_devices", json!({}));
     let labels: Vec<&str> = rows_after.as_array().unwrap().iter().filter_map(|r| r["label"].as_str()).collect();
     assert!(labels.iter().any(|l| l.contains(".204:")), "{labels:?}");
@@ -253,7 +258,7 @@ fn demo_site_end_to_end_through_ipc() {
     // A factory-new camera is activated and, in the same run, audited and hardened: a
     // second plan has nothing left to do but what is blocked.
     let applied = ok("apply", json!({ "ids": [inactive["id"]] }));
-    let dev = &applied["devices"][0];
+    let dev = &applied["results"][0];
     assert!(dev["verified"].as_u64().unwrap() > 1, "activation and then its hardening: {applied}");
     ok("audit", json!({ "ids": [inactive["id"]] }));
     let again = ok("plan", json!({ "ids": [inactive["id"]] }));

@@ -113,6 +113,9 @@ async fn audit_plan_apply_and_apply_again_through_the_tasks() {
         events.iter().filter(|e| matches!(e, Event::Apply(portcullis_core::apply::Event::StepDone { .. }))).count();
     let verified: usize = outcome.reports.iter().map(|r| r.verified + r.skipped).sum();
     assert_eq!(done, verified, "a StepDone event for every step");
+    let totals = outcome.totals();
+    assert_eq!((totals.devices, totals.ok, totals.problems, totals.cancelled), (2, 2, 0, 0), "{totals:?}");
+    assert_eq!(totals.verified + totals.skipped, done, "{totals:?}");
 
     let records = s.ws.history.all().unwrap();
     assert!(!records.is_empty());

@@ -162,15 +162,10 @@ async fn run(
         // The audit no longer describes the device: audit again to see the new score.
         audits.remove(&r.device);
     }
-    let reports = &outcome.reports;
-    let ok = reports.iter().filter(|r| r.ok()).count() as u32;
-    let cancelled = reports.iter().filter(|r| r.cancelled).count() as u32;
     Ok(ApplySummary {
-        problems: reports.len() as u32 - ok - cancelled,
-        cancelled,
-        ok,
-        recovered: outcome.recovered.len() as u32,
-        devices: reports
+        totals: outcome.totals(),
+        results: outcome
+            .reports
             .iter()
             .map(|r| ApplyDeviceResult {
                 device: r.device.clone(),

@@ -190,6 +190,56 @@ impl ApplyOutcome {
     pub fn ok(&self) -> bool {
         self.reports.iter().all(DeviceReport::ok)
     }
+
+    pub fn totals(&self) -> ApplyTotals {
+        let count = |f: fn(&DeviceReport) -> bool| self.reports.iter().filter(|r| f(r)).count();
+        let sum = |f: fn(&DeviceReport) -> usize| self.reports.iter().map(f).sum();
+        let (ok, cancelled) = (count(DeviceReport::ok), count(|r| r.cancelled));
+        ApplyTotals {
+            devices: self.reports.len(),
+            ok,
+            problems: self.reports.len() - ok - cancelled,
+            cancelled,
+            verified: sum(|r| r.verified),
+            rolled_back: sum(|r| r.rolled_back),
+            failed: sum(|r| r.failed),
+            skipped: sum(|r| r.skipped),
+            rotations_pending: count(|r| r.rotation_pending),
+            recovered: self.recovered.len(),
+        }
+    }
+}
+
+/// An apply in numbers, as both shells print it (`apply --json`'s summary line, the
+/// app's result). Every device is counted once: `ok + problems + cancelled = devices`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
+pub struct ApplyTotals {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub devices: usize,
+    /// Every step verified or skipped, nothing pending.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub ok: usize,
+    /// Not cancelled, and a step failed or rolled back, the device could not be worked
+    /// on, a rotation is pending or the device was lost after a move.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub problems: usize,
+    /// Stopped by the person before its plan was done.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub cancelled: usize,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub verified: usize,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub rolled_back: usize,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub failed: usize,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub skipped: usize,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub rotations_pending: usize,
+    /// Rotations an interrupted run left open, resolved before this one.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub recovered: usize,
 }
 
 /// Recover, read (or take the reviewed audits), plan and close open intents; nothing
@@ -463,4 +513,34 @@ pub fn failed_last_time(history: &History) -> Result<Vec<String>> {
     devices.sort();
     devices.dedup();
     Ok(devices)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Problem;
+
+    #[test]
+    fn totals_count_each_device_once_and_a_cancelled_one_is_not_a_problem() {
+        let report =
+            |device: &str| DeviceReport { device: device.into(), verified: 2, skipped: 1, ..Default::default() };
+        let outcome = ApplyOutcome {
+            recovered: Vec::new(),
+            closed: 0,
+            reports: vec![
+                report("a"),
+                DeviceReport { failed: 1, ..report("b") },
+                DeviceReport { cancelled: true, ..report("c") },
+                DeviceReport {
+                    error: Some(Problem { code: "unreachable".into(), message: "no".into() }),
+                    ..report("d")
+                },
+                DeviceReport { rotation_pending: true, ..report("e") },
+            ],
+        };
+        let t = outcome.totals();
+        assert_eq!((t.devices, t.ok, t.problems, t.cancelled), (5, 1, 3, 1), "{t:?}");
+        assert_eq!((t.verified, t.skipped, t.failed, t.rotations_pending), (10, 5, 1, 1), "{t:?}");
+        assert!(!outcome.ok());
+    }
 }
