@@ -3,6 +3,8 @@
 //! exports it; CI regenerates and checks for drift). They carry no secret: a password
 //! only ever travels UI → vault (`SiteCredentials`), never back.
 
+use portcullis_core::apply::DeviceReport;
+use portcullis_core::audit::Problem;
 use portcullis_core::baseline::eval::Finding;
 use portcullis_core::baseline::Severity;
 use portcullis_core::certs::{CaInfo, PinChange};
@@ -11,8 +13,6 @@ use portcullis_core::plan::Step;
 use portcullis_core::tasks::apply::ApplyTotals;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
-
-use crate::error::IpcError;
 
 /// Generated files land beside the UI's ipc module.
 macro_rules! ipc {
@@ -57,7 +57,7 @@ ipc! {
         pub score: Option<u8>,
         pub failing: u32,
         pub audited: bool,
-        pub audit_error: Option<IpcError>,
+        pub audit_error: Option<Problem>,
         /// Time of the device's latest history record.
         pub last_change: Option<String>,
         /// Imported, or accepted after discovery found it. Nothing goes to an
@@ -232,23 +232,9 @@ ipc! {
         pub note: Option<String>,
     }
 
-    /// How applying went on one device.
-    pub struct ApplyDeviceResult {
-        pub device: String,
-        pub verified: u32,
-        pub rolled_back: u32,
-        pub failed: u32,
-        pub skipped: u32,
-        pub error: Option<IpcError>,
-        /// A password rotation could not be resolved; it is retried on the next apply.
-        pub rotation_pending: bool,
-        /// Stopped by the user before its plan was done.
-        pub cancelled: bool,
-    }
-
     /// The engine's totals (the same as `apply --json`'s summary line) and each device.
     pub struct ApplySummary {
-        pub results: Vec<ApplyDeviceResult>,
+        pub results: Vec<DeviceReport>,
         #[serde(flatten)]
         pub totals: ApplyTotals,
     }

@@ -83,16 +83,6 @@ impl From<portcullis_core::error::Error> for IpcError {
     }
 }
 
-/// An audit's problem, as kept in snapshots: its code was the engine's when it was
-/// written; one this build does not know reads as a device error.
-impl From<&portcullis_core::audit::Problem> for IpcError {
-    fn from(p: &portcullis_core::audit::Problem) -> Self {
-        let code = serde_json::from_value::<ErrorCode>(serde_json::Value::String(p.code.clone()))
-            .unwrap_or(ErrorCode::DeviceError);
-        IpcError::new(code, p.message.clone())
-    }
-}
-
 impl From<portcullis_core::baseline::BaselineError> for IpcError {
     fn from(e: portcullis_core::baseline::BaselineError) -> Self {
         IpcError::new(ShellCode::Baseline, e.to_string())

@@ -13,20 +13,36 @@ use serde::{Deserialize, Serialize};
 use crate::baseline::eval::{self, Finding};
 use crate::baseline::Baseline;
 use crate::driver::{self, ConnectOptions, Target};
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::posture::{Identity, Posture, Protocol, Reading, Value};
 use crate::secret::Credentials;
 
 /// An error as the outside world sees it: a stable code and a message.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
 pub struct Problem {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
+}
+
+/// Read back from snapshots: a code this build does not know (one a later build wrote)
+/// reads as a device error.
+impl<'de> Deserialize<'de> for Problem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Kept {
+            code: String,
+            message: String,
+        }
+        let kept = Kept::deserialize(d)?;
+        let code = serde_json::from_value(serde_json::Value::String(kept.code)).unwrap_or(ErrorCode::DeviceError);
+        Ok(Problem { code, message: kept.message })
+    }
 }
 
 impl From<&Error> for Problem {
     fn from(e: &Error) -> Self {
-        Problem { code: e.code().into(), message: e.to_string() }
+        Problem { code: e.kind(), message: e.to_string() }
     }
 }
 
@@ -291,4 +307,19 @@ pub fn site_score(audits: &[DeviceAudit]) -> Option<u8> {
 pub fn mean_score(scores: impl Iterator<Item = u8>) -> Option<u8> {
     let (sum, n) = scores.fold((0u64, 0u64), |(sum, n), s| (sum + u64::from(s), n + 1));
     (n > 0).then(|| (sum / n) as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_reads_its_code_back_and_an_unknown_code_as_a_device_error() {
+        let kept = serde_json::to_string(&Problem::from(&Error::Locked { address: "a".into(), unlock_in_s: 60 }));
+        let back: Problem = serde_json::from_str(&kept.unwrap()).unwrap();
+        assert_eq!(back.code, ErrorCode::Locked);
+        let later: Problem = serde_json::from_str(r#"{"code":"quantum_flux","message":"m"}"#).unwrap();
+        assert_eq!((later.code, later.message.as_str()), (ErrorCode::DeviceError, "m"));
+        assert!(serde_json::from_str::<Problem>(r#"{"code":7,"message":"m"}"#).is_err(), "not a code at all");
+    }
 }

@@ -320,7 +320,7 @@ mod tests {
                 evidence: "read true".into(),
             }],
             score: Some(score),
-            error: Some(Problem { code: "x".into(), message: "y".into() }),
+            error: Some(Problem { code: crate::error::ErrorCode::Locked, message: "y".into() }),
         }
     }
 
@@ -456,6 +456,6 @@ mod tests {
         let current = current_audits(latest, &last_change);
         assert_eq!(current.keys().collect::<Vec<_>>(), ["a:80"]);
         let a = current["a:80"].1.clone();
-        assert_eq!((a.score, a.error.map(|e| e.code)), (Some(20), Some("x".to_string())));
+        assert_eq!((a.score, a.error.map(|e| e.code)), (Some(20), Some(crate::error::ErrorCode::Locked)));
     }
 }

@@ -9,6 +9,7 @@ use portcullis_core::baseline::eval::Status;
 use portcullis_core::baseline::Baseline;
 use portcullis_core::driver::http::client;
 use portcullis_core::driver::Target;
+use portcullis_core::error::ErrorCode;
 use portcullis_core::secret::Credentials;
 use portcullis_sim::{DeviceRecord, Faults, Fleet, FleetConfig, Profile, Trigger};
 
@@ -106,7 +107,7 @@ async fn nvr_reads_through_the_other_isapi_namespace() {
 async fn factory_new_camera_is_reported_without_a_login_attempt() {
     let (f, d) = one(Profile::HikvisionFactoryNew).await;
     let a = run(&d, Some("Any-Guess-123"), "hikvision-hardening").await;
-    assert_eq!(a.error.as_ref().unwrap().code, "not_activated");
+    assert_eq!(a.error.as_ref().unwrap().code, ErrorCode::NotActivated);
     let s = statuses(&a);
     assert_eq!(s["HIK-01"], Status::Fail);
     assert!(f.cameras()[0].state().failures.is_empty(), "no login was attempted");
@@ -211,7 +212,7 @@ async fn capabilities_are_read_without_a_login_unless_the_firmware_wants_one() {
     }
     assert!(f.cameras()[0].state().failures.is_empty(), "an unanswered anonymous question is no failed login");
     let a = run(&d, Some("Wrong-Pass-9"), "onvif-baseline").await;
-    assert_eq!(a.error.as_ref().unwrap().code, "auth_refused", "{:?}", a.error);
+    assert_eq!(a.error.as_ref().unwrap().code, ErrorCode::AuthRefused, "{:?}", a.error);
     assert_eq!(f.cameras()[0].state().failures.values().map(|x| x.count).sum::<u32>(), 1);
 }
 
@@ -220,7 +221,7 @@ async fn a_wrong_password_costs_exactly_one_failed_login_per_protocol() {
     for profile in [Profile::HikvisionCurrent, Profile::GenericOnvif] {
         let (f, d) = one(profile).await;
         let a = run(&d, Some("Wrong-Pass-9"), "hikvision-hardening").await;
-        assert_eq!(a.error.as_ref().unwrap().code, "auth_refused", "{profile:?}: {:?}", a.error);
+        assert_eq!(a.error.as_ref().unwrap().code, ErrorCode::AuthRefused, "{profile:?}: {:?}", a.error);
         assert!(a.error.as_ref().unwrap().message.contains("no further login attempts"));
         let (failures, locked) = {
             let st = f.cameras()[0].state();
@@ -243,7 +244,7 @@ async fn a_locked_camera_is_reported_as_locked_and_left_alone() {
         run(&d, Some("Wrong-Pass-9"), "hikvision-hardening").await;
     }
     let a = run(&d, d.password.as_deref(), "hikvision-hardening").await;
-    assert_eq!(a.error.as_ref().unwrap().code, "locked", "{:?}", a.error);
+    assert_eq!(a.error.as_ref().unwrap().code, ErrorCode::Locked, "{:?}", a.error);
     assert_eq!(
         f.cameras()[0].state().failures.values().map(|x| x.count).sum::<u32>(),
         5,

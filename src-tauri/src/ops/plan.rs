@@ -13,7 +13,7 @@ use portcullis_core::tasks::apply::{self as task, ApplyRequest, RenewRequest};
 use portcullis_core::tasks::{plan::from_audits, Event};
 use portcullis_core::workspace::SystemClock;
 
-use crate::dto::{ApplyDeviceResult, ApplySummary, PlanView, Progress};
+use crate::dto::{ApplySummary, PlanView, Progress};
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
 
@@ -162,21 +162,5 @@ async fn run(
         // The audit no longer describes the device: audit again to see the new score.
         audits.remove(&r.device);
     }
-    Ok(ApplySummary {
-        totals: outcome.totals(),
-        results: outcome
-            .reports
-            .iter()
-            .map(|r| ApplyDeviceResult {
-                device: r.device.clone(),
-                verified: r.verified as u32,
-                rolled_back: r.rolled_back as u32,
-                failed: r.failed as u32,
-                skipped: r.skipped as u32,
-                error: r.error.as_ref().map(IpcError::from),
-                rotation_pending: r.rotation_pending,
-                cancelled: r.cancelled,
-            })
-            .collect(),
-    })
+    Ok(ApplySummary { totals: outcome.totals(), results: outcome.reports })
 }

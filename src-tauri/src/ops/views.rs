@@ -9,7 +9,6 @@ use portcullis_core::inventory::{Device, Source};
 use portcullis_core::posture::Identity;
 
 use crate::dto::{DeviceRow, IdentityView};
-use crate::error::IpcError;
 
 fn lower<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|j| j.as_str().map(str::to_string)).unwrap_or_default()
@@ -36,7 +35,7 @@ pub fn device_row(d: &Device, audits: &BTreeMap<String, DeviceAudit>, last: &Has
         score: audit.and_then(|a| a.score),
         failing: audit.map_or(0, |a| a.findings.iter().filter(|f| f.status == Status::Fail).count() as u32),
         audited: audit.is_some(),
-        audit_error: audit.and_then(|a| a.error.as_ref()).map(IpcError::from),
+        audit_error: audit.and_then(|a| a.error.clone()),
         last_change: last.get(&label).cloned(),
         confirmed: d.confirmed,
         conflicts: d.conflicts.iter().map(|c| c.claim.clone()).collect(),

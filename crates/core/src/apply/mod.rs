@@ -138,13 +138,18 @@ pub enum Event {
     DeviceDone(DeviceReport),
 }
 
-/// A device's outcome.
-#[derive(Debug, Clone, Default, Serialize)]
+/// A device's outcome (the CLI's `device_done` line, a row of the app's result).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
 pub struct DeviceReport {
     pub device: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub verified: usize,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub rolled_back: usize,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub failed: usize,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub skipped: usize,
     /// Why the device could not be worked on at all.
     pub error: Option<Problem>,

@@ -364,7 +364,8 @@ mod tests {
     #[test]
     fn a_camera_that_could_not_be_read_gives_no_baseline() {
         let (mut audit, b) = reference(|_| {});
-        audit.error = Some(crate::audit::Problem { code: "unreachable".into(), message: "timed out".into() });
+        audit.error =
+            Some(crate::audit::Problem { code: crate::error::ErrorCode::Unreachable, message: "timed out".into() });
         assert!(write(&audit, &b, &opts(false)).unwrap_err().contains("could not be read"));
     }
 }

@@ -532,7 +532,7 @@ mod tests {
                 DeviceReport { failed: 1, ..report("b") },
                 DeviceReport { cancelled: true, ..report("c") },
                 DeviceReport {
-                    error: Some(Problem { code: "unreachable".into(), message: "no".into() }),
+                    error: Some(Problem { code: crate::error::ErrorCode::Unreachable, message: "no".into() }),
                     ..report("d")
                 },
                 DeviceReport { rotation_pending: true, ..report("e") },

@@ -67,7 +67,7 @@ fn device_report(after: (&Snapshot, &DeviceAudit), before: Option<&DeviceAudit>)
         audited_at: snap.time.clone(),
         score: r.score,
         score_before: before.and_then(|b| b.score),
-        error: r.error.as_ref().map(|e| format!("{} ({})", e.message, e.code)),
+        error: r.error.as_ref().map(|e| format!("{} ({})", e.message, e.code.as_str())),
         failing,
         findings,
     }

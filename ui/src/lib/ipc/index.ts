@@ -60,7 +60,8 @@ export type { Finding } from './bindings/Finding'
 export type { Step } from './bindings/Step'
 export type { Value } from './bindings/Value'
 export type { CredentialState } from './bindings/CredentialState'
-export type { ApplyDeviceResult } from './bindings/ApplyDeviceResult'
+export type { DeviceReport } from './bindings/DeviceReport'
+export type { Problem } from './bindings/Problem'
 
 /** Event names, as src-tauri/src/commands.rs emits them. */
 export const EVENTS = { sighting: 'discover-sighting', progress: 'job-progress' } as const
