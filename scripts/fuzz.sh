@@ -63,6 +63,12 @@ HOST=$(rustc +nightly -vV | sed -n 's/^host: //p')
 BIN=fuzz/target/$HOST/release
 
 t0=$SECONDS
+# The ledger's commit: the one the targets are built from, taken before the build, so a
+# commit landing during a long campaign does not claim it (with FUZZ_SKIP_BUILD: the
+# commit at the start, the last build's if nothing landed since). '+changes': built
+# with uncommitted changes to the code under test.
+BUILT_FROM=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain --untracked-files=no -- crates fuzz/fuzz_targets fuzz/src 2>/dev/null)" ] || BUILT_FROM="$BUILT_FROM+changes"
 mkdir -p fuzz/artifacts
 # One build of every target (they share one compilation of the dependencies). Sixteen
 # codegen units instead of cargo-fuzz's one: a cold build in about two thirds of the time.
@@ -135,7 +141,7 @@ corpus() {
 ledger() {
   local file=fuzz/campaigns.tsv
   [ -f "$file" ] || printf 'date\tcommit\ttarget\texecutions\tseconds\toutcome\tcorpus_at_start\n' >"$file"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$BUILT_FROM" \
     "$1" "$2" "$3" "$4" "$5" >>"$file"
 }
 
