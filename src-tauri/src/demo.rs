@@ -56,13 +56,60 @@ fn shared_address() -> bool {
     macos || std::env::var("PORTCULLIS_DEMO_SHARED_ADDRESS").is_ok_and(|v| v == "1")
 }
 
-/// Removes the demo's data directory when the demo ends.
+/// The demo's data directory: locked while its demo runs, removed when the demo ends.
+/// The app ends by `exit`, which runs no destructor, and a crash or a killed test runs
+/// none either: a later demo removes the directories whose lock no process holds
+/// ([`sweep`]).
 #[derive(Debug)]
-struct TempDir(PathBuf);
+struct TempDir {
+    path: PathBuf,
+    _held: std::fs::File,
+}
+
+/// The lock file in a demo's directory, held by the process whose demo it is.
+const LOCK: &str = "demo.lock";
+/// What every demo directory's name starts with, in the system's temporary directory.
+const PREFIX: &str = "portcullis-demo-";
+
+impl TempDir {
+    fn create(path: PathBuf) -> IpcResult<TempDir> {
+        let _ = std::fs::remove_dir_all(&path);
+        let failed = |e: std::io::Error| IpcError::local(format!("{}: {e}", path.display()));
+        std::fs::create_dir_all(&path).map_err(failed)?;
+        let held = std::fs::File::create(path.join(LOCK)).map_err(failed)?;
+        held.lock().map_err(failed)?;
+        Ok(TempDir { path, _held: held })
+    }
+}
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Remove the demo directories under `temp` that no running demo holds: their lock is
+/// free (its process is gone), or they have none and are an hour old (made by a build
+/// before the lock, or abandoned before it was taken). Only demo data goes: a throwaway
+/// vault under a random passphrase, and the simulated fleet's inventory and history.
+fn sweep(temp: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(temp) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ours = entry.file_name().to_str().is_some_and(|n| n.starts_with(PREFIX));
+        if !ours || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let abandoned = match std::fs::File::open(path.join(LOCK)) {
+            Ok(lock) => lock.try_lock().is_ok(),
+            Err(_) => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(3600))),
+        };
+        if abandoned {
+            let _ = std::fs::remove_dir_all(&path);
+        }
     }
 }
 
@@ -81,10 +128,9 @@ fn base_address() -> Ipv4Addr {
 pub async fn start() -> IpcResult<Session> {
     let shared_address = shared_address();
     let base = if shared_address { Ipv4Addr::LOCALHOST } else { base_address() };
-    let dir = std::env::temp_dir().join(format!("portcullis-demo-{}-{}", std::process::id(), base.octets()[2]));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| IpcError::local(format!("{}: {e}", dir.display())))?;
-    let guard = TempDir(dir.clone());
+    sweep(&std::env::temp_dir());
+    let dir = std::env::temp_dir().join(format!("{PREFIX}{}-{}", std::process::id(), base.octets()[2]));
+    let guard = TempDir::create(dir.clone())?;
     let config = FleetConfig {
         count: DEMO_COUNT,
         profile: ProfileChoice::Mixed,
@@ -149,4 +195,36 @@ fn seed_firmware_library(dir: &std::path::Path) -> IpcResult<()> {
 fn random_token() -> String {
     use rand::Rng;
     rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(32).map(char::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_demo_directory_is_swept_only_when_no_demo_holds_it() {
+        let temp = std::env::temp_dir().join(format!("portcullis-sweep-test-{}", std::process::id()));
+        std::fs::create_dir_all(&temp).unwrap();
+        let running = TempDir::create(temp.join(format!("{PREFIX}1-1"))).unwrap();
+        let gone = temp.join(format!("{PREFIX}2-1"));
+        std::fs::create_dir_all(&gone).unwrap();
+        // Its process is gone: the lock file is there, and nobody holds it.
+        std::fs::write(gone.join(LOCK), b"").unwrap();
+        std::fs::write(gone.join("vault.age"), b"demo").unwrap();
+        let fresh_without_lock = temp.join(format!("{PREFIX}3-1"));
+        std::fs::create_dir_all(&fresh_without_lock).unwrap();
+        let other = temp.join("someone-elses");
+        std::fs::create_dir_all(&other).unwrap();
+
+        sweep(&temp);
+        assert!(running.path.exists(), "a running demo's directory stays");
+        assert!(!gone.exists(), "an abandoned one goes");
+        assert!(fresh_without_lock.exists(), "one without a lock goes only when an hour old");
+        assert!(other.exists(), "nothing but demo directories is touched");
+
+        let path = running.path.clone();
+        drop(running);
+        assert!(!path.exists(), "a demo that ends removes its directory");
+        std::fs::remove_dir_all(&temp).unwrap();
+    }
 }

@@ -143,7 +143,14 @@ pub fn initial_state(demo: bool) -> AppState {
 }
 
 pub fn run(demo: bool) -> Result<(), IpcError> {
-    app_builder(Builder::default(), initial_state(demo))
-        .run(tauri::generate_context!())
-        .map_err(|e| IpcError::local(format!("the window could not start: {e}")))
+    let app = app_builder(Builder::default(), initial_state(demo))
+        .build(tauri::generate_context!())
+        .map_err(|e| IpcError::local(format!("the window could not start: {e}")))?;
+    app.run(|app, event| {
+        if let tauri::RunEvent::Exit = event {
+            use tauri::Manager;
+            app.state::<AppState>().end_demo();
+        }
+    });
+    Ok(())
 }

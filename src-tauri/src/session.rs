@@ -161,6 +161,15 @@ impl AppState {
         Ok(())
     }
 
+    /// Stop the demo site (its fleet, and its data directory once no command holds it):
+    /// when the app exits, which runs no destructor of its own.
+    pub fn end_demo(&self) {
+        if let Ok(mut s) = self.inner.write() {
+            s.demo = None;
+            s.demo_active = false;
+        }
+    }
+
     /// Switch between the demo site and the user's data; the demo keeps running. The
     /// user's data is opened the first time it is needed (`--demo` starts without it).
     pub fn use_demo(&self, on: bool) -> IpcResult<()> {
