@@ -56,6 +56,21 @@ async fn apply_hardens_the_site_verifies_each_change_and_a_second_apply_changes_
     assert_eq!(s["failed"], 0, "{}", first.text);
     assert_eq!(s["rolled_back"], 0, "{}", first.text);
     assert!(s["verified"].as_u64().unwrap() >= 40, "{s}");
+    // The records are what docs/cli-json.md says, field for field.
+    let keys = |v: &serde_json::Value| {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys.join(",")
+    };
+    assert_eq!(
+        keys(&s),
+        "cancelled,devices,failed,ok,problems,recovered,rolled_back,rotations_pending,skipped,type,verified"
+    );
+    let done = lines(&first.text).into_iter().find(|l| l["event"] == "device_done").unwrap();
+    assert_eq!(
+        keys(&done),
+        "activated,cancelled,device,error,event,failed,https_port,lost,moved_to,rolled_back,rotation_pending,skipped,type,verified"
+    );
 
     // The devices themselves say so: services off, ports closed, lock on, password rotated.
     {
