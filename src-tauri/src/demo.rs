@@ -63,7 +63,7 @@ fn shared_address() -> bool {
 #[derive(Debug)]
 struct TempDir {
     path: PathBuf,
-    _held: std::fs::File,
+    held: Option<std::fs::File>,
 }
 
 /// The lock file in a demo's directory, held by the process whose demo it is.
@@ -78,12 +78,14 @@ impl TempDir {
         std::fs::create_dir_all(&path).map_err(failed)?;
         let held = std::fs::File::create(path.join(LOCK)).map_err(failed)?;
         held.lock().map_err(failed)?;
-        Ok(TempDir { path, _held: held })
+        Ok(TempDir { path, held: Some(held) })
     }
 }
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        // Closed first: Windows deletes no file that is open.
+        drop(self.held.take());
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
