@@ -116,7 +116,12 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     let prepared = runtime.block_on(task::prepare(&ws, request, Arc::new(SystemClock), cancel, &preparing(*out)))?;
     if prepared.plans.is_empty() {
         if out.json {
-            out.record("summary", &serde_json::json!({ "devices": 0, "steps": 0, "ok": 0, "problems": 0 }));
+            // The same summary as a run's (every count 0), and the steps there were.
+            let mut summary = serde_json::json!(task::ApplyTotals::default());
+            if let Some(fields) = summary.as_object_mut() {
+                fields.insert("steps".into(), 0.into());
+            }
+            out.record("summary", &summary);
         } else {
             println!("Nothing to change: every device already meets the baseline (or only blocked steps remain).");
         }
