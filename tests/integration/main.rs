@@ -10,6 +10,7 @@ mod discover;
 mod firmware;
 mod inventory;
 mod keyring;
+mod recover;
 mod report;
 mod shared;
 mod site;
