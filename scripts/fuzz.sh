@@ -6,10 +6,12 @@
 #                                       each stopped after SECONDS if given
 #   FUZZ_TARGETS="wsd sadp" scripts/fuzz.sh …   only these targets
 #   FUZZ_SKIP_BUILD=1 scripts/fuzz.sh …          run the targets as they were last built
+#   FUZZ_LIBFUZZER_ARGS="-max_len=4096" …       extra libFuzzer flags for this run (the
+#                                                ledger's last column records them)
 #
 # A campaign (--runs) adds one row per target to fuzz/campaigns.tsv: when, the commit,
-# the target, its executions and seconds, how it ended, and the inputs its corpus held
-# at the start. A target's campaign may be several runs, each starting from the corpus
+# the target, its executions and seconds, how it ended, the inputs its corpus held
+# at the start and any extra libFuzzer flags. A target's campaign may be several runs, each starting from the corpus
 # the earlier ones left (fuzz/corpus/<target>, kept on this machine while it lasts):
 # their executions add up; README "Fuzzing" sums the rows.
 #
@@ -140,10 +142,14 @@ corpus() {
 # One row of fuzz/campaigns.tsv: a campaign run of one target.
 ledger() {
   local file=fuzz/campaigns.tsv
-  [ -f "$file" ] || printf 'date\tcommit\ttarget\texecutions\tseconds\toutcome\tcorpus_at_start\n' >"$file"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$BUILT_FROM" \
-    "$1" "$2" "$3" "$4" "$5" >>"$file"
+  [ -f "$file" ] || printf 'date\tcommit\ttarget\texecutions\tseconds\toutcome\tcorpus_at_start\tflags\n' >"$file"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$BUILT_FROM" \
+    "$1" "$2" "$3" "$4" "$5" "${EXTRA_ARGS[*]:--}" >>"$file"
 }
+
+# Extra libFuzzer flags, word-split on purpose (e.g. -max_len=4096 for a target whose
+# long inputs other targets already cover).
+read -r -a EXTRA_ARGS <<<"${FUZZ_LIBFUZZER_ARGS:-}"
 
 crashed=0
 passed=0
@@ -151,7 +157,7 @@ for t in $TARGETS; do
   corpus "$t"
   corpus_start=$(find fuzz/corpus/"$t" -maxdepth 1 -type f | wc -l)
   mkdir -p fuzz/artifacts/"$t"
-  args=(-artifact_prefix=fuzz/artifacts/"$t"/ -print_final_stats=1 -timeout=10 -rss_limit_mb=2048)
+  args=(-artifact_prefix=fuzz/artifacts/"$t"/ -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 "${EXTRA_ARGS[@]}")
   if [ -n "$RUNS" ]; then
     args+=(-runs="$RUNS")
     [ -z "$SECS" ] || args+=(-max_total_time="$SECS")
