@@ -21,10 +21,16 @@ pub struct Args {
     /// hikvision-hardening for ISAPI devices and onvif-baseline for the rest.
     #[arg(long)]
     pub(crate) baseline: Option<String>,
-    /// Devices read (or changed, by apply) at once; default 128 for an audit or a
+    /// Devices read (or changed, by apply) at once; default 256 for an audit or a
     /// plan, 32 for an apply (fewer if the process may not open enough files).
     #[arg(long)]
     pub(crate) concurrency: Option<usize>,
+    /// Connections open at once, shared out among the devices read: two each at the
+    /// default concurrency, one each when as many devices are read at once, up to eight
+    /// each (parallel reads) when fewer.
+    #[arg(long, default_value_t = portcullis_core::audit::CONNECTIONS_AT_ONCE as u32,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub(crate) connections: u32,
     /// Seconds a read or a write may take (default: the site's [site.timing]; key
     /// generation, uploads and reboots keep theirs).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -61,6 +67,7 @@ impl Args {
             selection: Selection::specs(&self.device),
             policy: PolicyInput { baseline: self.baseline.clone(), site, site_is_default: false },
             concurrency: self.concurrency.unwrap_or(portcullis_core::tasks::audit::AUDIT_CONCURRENCY),
+            connections: self.connections as usize,
             timeout: self.timeout.map(Duration::from_secs),
         })
     }

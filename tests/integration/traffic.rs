@@ -48,5 +48,25 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
         assert!(over_https.1 + over_https.2 <= over_https.0, "{name}: a handshake per HTTPS connection at most");
         assert_eq!(over_https.1, 1, "{name}: one full TLS handshake per camera per audit, the others resumed");
     }
+
+    // A fleet that fills the connections (two cameras, two connections: as 1,000 cameras
+    // do the default 512) reads each camera over one keep-alive connection.
+    let one_each = home.run(&["audit", "--json", "--timeout", "10", "--connections", "2"]).await;
+    assert!(one_each.ok && !one_each.text.contains("\"error\":{"), "{}", one_each.text);
+    let lanes = counts();
+    for (i, name) in ["hikvision-current", "generic-onvif"].iter().enumerate() {
+        let cost = (
+            lanes[i].connections - https[i].connections,
+            lanes[i].tls_full - https[i].tls_full,
+            lanes[i].tls_resumed - https[i].tls_resumed,
+            lanes[i].requests - https[i].requests,
+        );
+        eprintln!(
+            "traffic {name}, one connection each: {} connections, {} full and {} resumed TLS handshakes / {} requests",
+            cost.0, cost.1, cost.2, cost.3
+        );
+        assert_eq!((cost.0, cost.1, cost.2), (1, 1, 0), "{name}: one connection, one full handshake");
+        assert_eq!(cost.3, https[i].requests - after_apply[i].requests, "{name}: the same reads as before");
+    }
     drop(fleet);
 }

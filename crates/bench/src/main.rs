@@ -43,6 +43,11 @@ struct Args {
     /// Devices in flight at once (for both clients).
     #[arg(long, default_value_t = 50)]
     concurrency: usize,
+    /// Connections the engine opens at once. Default: eight per device in flight, so
+    /// each device reads in parallel as these settings were defined with (issue #3);
+    /// `portcullis audit` shares 512 among its devices (issue #19).
+    #[arg(long)]
+    connections: Option<usize>,
     /// The simulator binary.
     #[arg(long, default_value = "target/release/portcullis-sim")]
     sim: PathBuf,
@@ -124,6 +129,9 @@ fn run_audit(args: &Args, fleet: &Fleet) -> anyhow::Result<AuditRun> {
             timings: portcullis_core::driver::Timings::reads_and_writes(Duration::from_secs(30)),
         },
         concurrency: args.concurrency,
+        connections: args
+            .connections
+            .unwrap_or(args.concurrency.saturating_mul(portcullis_core::driver::lanes::MOST_PER_DEVICE)),
         ..Default::default()
     };
     let client = portcullis_core::driver::http::client(Duration::from_secs(30))?;

@@ -19,6 +19,9 @@ pub fn request(session: &Session, ids: &[String]) -> IpcResult<AuditRequest> {
         policy: session.policy_input()?,
         concurrency: settings.concurrency.max(1) as usize,
         timeout: settings.read_write_timeout(),
+        // The site's devices share the engine's default connections (eight each at 32
+        // devices at once).
+        ..AuditRequest::default()
     })
 }
 

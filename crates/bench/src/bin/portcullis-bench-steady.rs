@@ -42,8 +42,9 @@ struct Args {
     /// The simulator.
     #[arg(long, default_value = "target/release/portcullis-sim")]
     sim: PathBuf,
-    /// Cameras audited at once (the CLI's default for an audit).
-    #[arg(long, default_value_t = 128)]
+    /// Cameras audited at once (the CLI's default for an audit; they share the CLI's
+    /// default `--connections`, 512).
+    #[arg(long, default_value_t = portcullis_core::tasks::audit::AUDIT_CONCURRENCY)]
     concurrency: usize,
     #[command(flatten)]
     ha: ha::HaArgs,

@@ -47,6 +47,8 @@ pub struct HttpSession {
     /// The device's key where it shares its address with others (`address:port`): its
     /// TLS handshakes are checked against its own pin (see [`super::Target::key`]).
     device: Option<Arc<str>>,
+    /// The device's lanes: how many of its exchanges may be in flight ([`super::lanes`]).
+    lanes: Option<Arc<super::lanes::DeviceLanes>>,
 }
 
 pub use super::tls::{client, pinned_client, LivePins};
@@ -71,7 +73,13 @@ impl HttpSession {
             limit: super::transport::ANSWER_LIMIT,
             binary: false,
             device: None,
+            lanes: None,
         }
+    }
+
+    /// The same session, its exchanges held to the device's lanes (`None`: no limit).
+    pub fn in_lanes(self, lanes: Option<Arc<super::lanes::DeviceLanes>>) -> HttpSession {
+        HttpSession { lanes, ..self }
     }
 
     /// The same session, for a device that shares its address (`Some(key)`).
@@ -180,6 +188,7 @@ impl HttpSession {
 
     /// A request without credentials (PRE_AUTH calls, probes, activation).
     pub async fn anonymous(&self, method: &str, path: &str, body: Option<(&str, &str)>) -> Result<Answer> {
+        let _lane = super::lanes::take(self.lanes.as_ref()).await;
         Ok(self.send(method, path, body.map(|(t, b)| Outgoing::Text(t, b)), None).await?.0)
     }
 
@@ -191,6 +200,7 @@ impl HttpSession {
         content_type: &str,
         payload: &bytes::Bytes,
     ) -> Result<Answer> {
+        let _lane = super::lanes::take(self.lanes.as_ref()).await;
         Ok(self.send(method, path, Some(Outgoing::Bytes(content_type, payload)), None).await?.0)
     }
 
@@ -213,6 +223,8 @@ impl HttpSession {
         let Some(_turn) = self.guard.turn(creds).await else {
             return Err(Error::LoginWithheld { address: self.address.clone(), username: creds.username.clone() });
         };
+        // One lane for the challenge and its answer: the nonce is used as soon as it is fresh.
+        let _lane = super::lanes::take(self.lanes.as_ref()).await;
         let (first, mut challenges) = self.send(method, path, None, None).await?;
         if first.status != 401 {
             // No login asked for: the request as it is (it carries no credentials).

@@ -5,6 +5,7 @@
 pub mod descriptors;
 pub mod http;
 pub mod isapi;
+pub mod lanes;
 pub mod login;
 pub mod onvif;
 pub mod timing;
@@ -324,7 +325,8 @@ pub async fn connect(
     let base = target.base_url().ok_or_else(|| Error::Input(format!("{}: no HTTP or HTTPS port", target.address)))?;
     let guard = client.guards.of(&target.key());
     let session = HttpSession::new(client.clone(), base, creds.clone(), guard.clone(), opts.timings)
-        .for_device(target.shared_port.map(|_| target.key()));
+        .for_device(target.shared_port.map(|_| target.key()))
+        .in_lanes(client.lanes.of(&target.key()));
     let onvif = onvif::OnvifDriver::new(session.clone(), creds, guard);
     // Both questions need no credentials: ask them at once (one round trip, not two).
     let (is_isapi, clock) = tokio::join!(isapi::IsapiDriver::probe(&session), onvif.sync_clock());

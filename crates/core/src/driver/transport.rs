@@ -87,11 +87,13 @@ pub struct Client {
     pub timeout: Duration,
     /// The run's login budget, per device.
     pub guards: super::login::Guards,
+    /// The run's exchanges in flight, per device, where the scheduler limits them.
+    pub lanes: super::lanes::Lanes,
 }
 
 impl Client {
     pub fn new(exchange: Arc<dyn Exchange>, timeout: Duration) -> Client {
-        Client { exchange, timeout, guards: Default::default() }
+        Client { exchange, timeout, guards: Default::default(), lanes: Default::default() }
     }
 
     pub async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError> {

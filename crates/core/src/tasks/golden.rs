@@ -50,6 +50,7 @@ pub async fn from_device(
         policy: PolicyInput::default(),
         concurrency: 1,
         timeout: req.timeout,
+        ..Default::default()
     };
     let (client, pins) = run_client(ws, &policy, &audit_req)?;
     let audits = read(ws, std::slice::from_ref(subject), &policy, &audit_req, sink, &client).await;
