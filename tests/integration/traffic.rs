@@ -33,40 +33,41 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
     assert!(again.ok && !again.text.contains("\"error\":{"), "{}", again.text);
     let https = counts();
     for (i, name) in ["hikvision-current", "generic-onvif"].iter().enumerate() {
-        let over_http = (http[i].connections - before[i].connections, http[i].requests - before[i].requests);
-        let over_https = (
-            https[i].connections - after_apply[i].connections,
-            https[i].tls_full - after_apply[i].tls_full,
-            https[i].tls_resumed - after_apply[i].tls_resumed,
-            https[i].requests - after_apply[i].requests,
-        );
+        let over_http = between(&before[i], &http[i]);
+        let over_https = between(&after_apply[i], &https[i]);
         eprintln!(
             "traffic {name}: HTTP audit {} connections / {} requests; HTTPS audit {} connections, {} full and {} resumed TLS handshakes / {} requests",
-            over_http.0, over_http.1, over_https.0, over_https.1, over_https.2, over_https.3
+            over_http.0, over_http.3, over_https.0, over_https.1, over_https.2, over_https.3
         );
         assert!(over_http.0 <= 8 && over_https.0 <= 8, "{name}: more connections per audit than before");
         assert!(over_https.1 + over_https.2 <= over_https.0, "{name}: a handshake per HTTPS connection at most");
         assert_eq!(over_https.1, 1, "{name}: one full TLS handshake per camera per audit, the others resumed");
     }
 
-    // A fleet that fills the connections (two cameras, two connections: as 1,000 cameras
-    // do the default 512) reads each camera over one keep-alive connection.
+    // A fleet that fills the connections (two cameras, two connections: as 256 cameras
+    // at once do with `--connections 256`) reads each camera over one keep-alive connection.
     let one_each = home.run(&["audit", "--json", "--timeout", "10", "--connections", "2"]).await;
     assert!(one_each.ok && !one_each.text.contains("\"error\":{"), "{}", one_each.text);
     let lanes = counts();
     for (i, name) in ["hikvision-current", "generic-onvif"].iter().enumerate() {
-        let cost = (
-            lanes[i].connections - https[i].connections,
-            lanes[i].tls_full - https[i].tls_full,
-            lanes[i].tls_resumed - https[i].tls_resumed,
-            lanes[i].requests - https[i].requests,
-        );
+        let cost = between(&https[i], &lanes[i]);
         eprintln!(
             "traffic {name}, one connection each: {} connections, {} full and {} resumed TLS handshakes / {} requests",
             cost.0, cost.1, cost.2, cost.3
         );
         assert_eq!((cost.0, cost.1, cost.2), (1, 1, 0), "{name}: one connection, one full handshake");
-        assert_eq!(cost.3, https[i].requests - after_apply[i].requests, "{name}: the same reads as before");
+        assert_eq!(cost.3, between(&after_apply[i], &https[i]).3, "{name}: the same reads as before");
     }
     drop(fleet);
+}
+
+/// What a camera served between two counts: connections, full and resumed TLS
+/// handshakes, requests.
+fn between(from: &portcullis_sim::TrafficCount, to: &portcullis_sim::TrafficCount) -> (u64, u64, u64, u64) {
+    (
+        to.connections - from.connections,
+        to.tls_full - from.tls_full,
+        to.tls_resumed - from.tls_resumed,
+        to.requests - from.requests,
+    )
 }

@@ -31,7 +31,7 @@ pub mod tls;
 pub mod wsd;
 pub mod xml;
 
-pub use camera::Camera;
+pub use camera::{Camera, TrafficCount};
 pub use config::{CameraConfig, FleetConfig, PortPlan};
 pub use faults::{Faults, GuardStyle, Trigger, UnsupportedStyle};
 pub use fleet::{DeviceRecord, Fleet, FleetError};
