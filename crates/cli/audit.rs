@@ -25,9 +25,9 @@ pub struct Args {
     /// plan, 32 for an apply (fewer if the process may not open enough files).
     #[arg(long)]
     pub(crate) concurrency: Option<usize>,
-    /// Connections open at once, shared out among the devices read: two each at the
-    /// default concurrency, one each when as many devices are read at once, up to eight
-    /// each (parallel reads) when fewer.
+    /// Connections in use at once, shared out among the devices read: two each at an
+    /// audit's default concurrency, one each when as many devices are read at once (one
+    /// each at least), up to eight each (parallel reads) when fewer, as in an apply.
     #[arg(long, default_value_t = portcullis_core::audit::CONNECTIONS_AT_ONCE as u32,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub(crate) connections: u32,

@@ -73,9 +73,9 @@ impl DeviceAudit {
 pub struct AuditOptions {
     pub connect: ConnectOptions,
     pub concurrency: usize,
-    /// Connections open at once, shared out among the devices talked to
+    /// Connections in use at once, shared out among the devices talked to
     /// ([`crate::driver::lanes`]): one each when there are as many devices, up to eight
-    /// each when fewer.
+    /// each when fewer. Not a hard cap: every device talked to has one at least.
     pub connections: usize,
     /// How long to wait for a unicast WS-Discovery answer.
     pub discovery_wait: Duration,
@@ -293,8 +293,8 @@ where
     let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let opts = Arc::new(opts);
     let baseline = Arc::new(baseline);
-    // The devices talked to share the run's connections: one each in a large fleet,
-    // several each in a small one.
+    // The devices talked to share the run's connections: two each at the defaults, one
+    // each when there are as many devices as connections, several each in a small fleet.
     let lanes = crate::driver::lanes::share(opts.connections, concurrency.min(targets.len()));
     stream::iter(targets)
         .map(move |t| {

@@ -1,5 +1,7 @@
 //! How many exchanges one device may have in flight at once: its "lanes". HTTP/1.1 has
-//! no multiplexing, so a device's exchanges in flight are its connections. An audit
+//! no multiplexing, so a device's exchanges in flight are the connections it has in use
+//! (the pool may keep one idle for 250 ms beside them; the simulator's counters show
+//! one connection per camera at one lane, at 300 to 5,000 cameras). An audit
 //! shares a budget of connections ([`crate::audit::CONNECTIONS_AT_ONCE`]) out among the
 //! devices it talks to at once: a fleet that fills the budget gets one keep-alive
 //! connection per camera (issue #19), a small one keeps its parallel reads. A device

@@ -328,7 +328,9 @@ pub async fn connect(
         .for_device(target.shared_port.map(|_| target.key()))
         .in_lanes(client.lanes.of(&target.key()));
     let onvif = onvif::OnvifDriver::new(session.clone(), creds, guard);
-    // Both questions need no credentials: ask them at once (one round trip, not two).
+    // Both questions need no credentials: ask them at once (one round trip, not two;
+    // one after the other where the device has one lane, so a device that does not
+    // answer then costs two time-outs).
     let (is_isapi, clock) = tokio::join!(isapi::IsapiDriver::probe(&session), onvif.sync_clock());
     if is_isapi {
         return Ok(Box::new(isapi::IsapiDriver::new(session)));

@@ -120,8 +120,9 @@ pub(crate) struct Network {
 /// connection idle in the pool, or resume its TLS session on a connection of their own.
 /// Without this, the protocol probe and the clock, asked at once, cost two full
 /// handshakes: a camera's CPU spends tens of milliseconds on each, far more than the
-/// round trip this waits. Whatever the first exchange's outcome, the others go on
-/// without waiting, so a device that does not answer costs one timeout, not one each.
+/// round trip this waits. Whatever the first exchange's outcome, the others then go at
+/// once, so a device that does not answer costs two time-outs in a row (the first
+/// exchange's, then the others' together), not one per request.
 #[derive(Debug, Default)]
 pub(crate) struct FirstContact {
     servers: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<bool>>>>,

@@ -25,8 +25,8 @@ pub struct AuditRequest {
     pub policy: PolicyInput,
     /// Devices read at once.
     pub concurrency: usize,
-    /// Connections open at once, shared out among the devices read
-    /// ([`crate::audit::CONNECTIONS_AT_ONCE`] by default).
+    /// Connections in use at once, shared out among the devices read (one each at
+    /// least; [`crate::audit::CONNECTIONS_AT_ONCE`] by default).
     pub connections: usize,
     /// Reads and writes limited to this, instead of the site's timing (`--timeout`).
     pub timeout: Option<Duration>,
