@@ -20,9 +20,11 @@ use portcullis_core::secret::{Credentials, Secret};
 use portcullis_core::setting::Setting;
 use portcullis_fuzz::{answers, ScriptedDevice};
 
+/// A paused clock: the runtime jumps to the next timer whenever it would idle, so waits
+/// between retries and polls take no wall time (the scripted device never blocks).
 fn runtime() -> &'static Option<tokio::runtime::Runtime> {
     static RT: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
-    RT.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_time().build().ok())
+    RT.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().ok())
 }
 
 fn creds() -> Credentials {
