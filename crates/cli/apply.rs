@@ -116,12 +116,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     let prepared = runtime.block_on(task::prepare(&ws, request, Arc::new(SystemClock), cancel, &preparing(*out)))?;
     if prepared.plans.is_empty() {
         if out.json {
-            // The same summary as a run's (every count 0), and the steps there were.
-            let mut summary = serde_json::json!(task::ApplyTotals::default());
-            if let Some(fields) = summary.as_object_mut() {
-                fields.insert("steps".into(), 0.into());
-            }
-            out.record("summary", &summary);
+            out.record("summary", &NothingToChange::default());
         } else {
             println!("Nothing to change: every device already meets the baseline (or only blocked steps remain).");
         }
@@ -176,6 +171,15 @@ fn summarise(outcome: &ApplyOutcome, out: &Output) {
     if totals.ok < totals.devices {
         println!("Retry the others with `portcullis apply --retry-failed`.");
     }
+}
+
+/// `apply --json`'s summary when nothing is left to change: a run's (every count 0),
+/// and the steps there were (docs/cli-json.md).
+#[derive(Debug, Default, serde::Serialize)]
+struct NothingToChange {
+    #[serde(flatten)]
+    totals: task::ApplyTotals,
+    steps: usize,
 }
 
 /// Progress: bars on a terminal, one JSON line per event with --json, nothing otherwise.

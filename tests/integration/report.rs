@@ -30,19 +30,6 @@ pub(crate) async fn run_env(home: &Home, args: &[&str], var: &str, value: &str) 
     .unwrap()
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 fn passwords(fleet: &Fleet) -> Vec<String> {
     fleet
         .cameras()
@@ -213,7 +200,7 @@ async fn reports_and_handover_from_a_simulated_site_without_leaking_a_password()
             let bytes = std::fs::read(f).unwrap();
             assert!(!crate::shows_password(&String::from_utf8_lossy(&bytes), pw), "{} holds a password", f.display());
         }
-        for f in walk(&home.dir) {
+        for f in crate::inventory::walk(&home.dir) {
             let bytes = std::fs::read(&f).unwrap();
             assert!(!crate::shows_password(&String::from_utf8_lossy(&bytes), pw), "{} holds a password", f.display());
         }

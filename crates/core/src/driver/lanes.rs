@@ -7,8 +7,7 @@
 //! connection per camera (issue #19), a small one keeps its parallel reads. A device
 //! the scheduler has not limited has no limit.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -26,20 +25,18 @@ pub struct Lane {
 
 /// The lanes of one run, per device (by [`super::Target::key`]).
 #[derive(Debug, Clone, Default)]
-pub struct Lanes(Arc<Mutex<HashMap<String, Arc<DeviceLanes>>>>);
+pub struct Lanes(super::per_device::PerDevice<DeviceLanes>);
 
 impl Lanes {
-    /// Give the device known as `key` `n` lanes (at least one, at most
-    /// [`MOST_PER_DEVICE`]) for its sessions made from now on.
+    /// Give the device known as `key` `n` lanes (as [`share`] gives them; never fewer
+    /// than one, or its exchanges would wait for ever) for its sessions made from now on.
     pub fn limit(&self, key: &str, n: usize) {
-        if let Ok(mut lanes) = self.0.lock() {
-            lanes.insert(key.to_string(), Arc::new(Semaphore::new(n.clamp(1, MOST_PER_DEVICE))));
-        }
+        self.0.set(key, Semaphore::new(n.max(1)));
     }
 
     /// The device's lanes, if the run limited them.
     pub fn of(&self, key: &str) -> Option<Arc<DeviceLanes>> {
-        self.0.lock().ok()?.get(key).cloned()
+        self.0.get(key)
     }
 }
 
@@ -85,7 +82,7 @@ mod tests {
         assert!(lanes.of("127.1.0.2").is_none(), "a device the run did not limit");
         assert!(take(None).await.is_none());
         let clone = lanes.clone();
-        clone.limit("127.1.0.3", 99);
-        assert_eq!(lanes.of("127.1.0.3").map(|s| s.available_permits()), Some(MOST_PER_DEVICE), "clones share");
+        clone.limit("127.1.0.3", 0);
+        assert_eq!(lanes.of("127.1.0.3").map(|s| s.available_permits()), Some(1), "clones share; one lane at least");
     }
 }

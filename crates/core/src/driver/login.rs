@@ -9,7 +9,7 @@
 //! once, their logins go one at a time, so that parallel reads cannot each draw a
 //! refusal.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -87,21 +87,18 @@ fn digest(creds: &Credentials) -> [u8; 32] {
 
 /// The guards of one run, one per device (by [`super::Target::key`]).
 #[derive(Debug, Clone, Default)]
-pub struct Guards(Arc<Mutex<HashMap<String, Arc<LoginGuard>>>>);
+pub struct Guards(super::per_device::PerDevice<LoginGuard>);
 
 impl Guards {
     /// The guard of the device known as `key` (the same one for every caller).
     pub fn of(&self, key: &str) -> Arc<LoginGuard> {
-        match self.0.lock() {
-            Ok(mut g) => g.entry(key.to_string()).or_default().clone(),
+        self.0.get_or_insert_with(key, LoginGuard::default).unwrap_or_else(|| {
             // A poisoned map: a guard that has already spent its refusal withholds
             // every login, which is the safe side.
-            Err(_) => {
-                let spent = LoginGuard::default();
-                spent.refused.store(true, Ordering::SeqCst);
-                Arc::new(spent)
-            }
-        }
+            let spent = LoginGuard::default();
+            spent.refused.store(true, Ordering::SeqCst);
+            Arc::new(spent)
+        })
     }
 }
 

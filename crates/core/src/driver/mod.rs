@@ -8,6 +8,7 @@ pub mod isapi;
 pub mod lanes;
 pub mod login;
 pub mod onvif;
+pub mod per_device;
 pub mod timing;
 pub mod tls;
 pub mod transport;

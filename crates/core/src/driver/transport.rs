@@ -125,14 +125,13 @@ pub(crate) struct Network {
 /// exchange's, then the others' together), not one per request.
 #[derive(Debug, Default)]
 pub(crate) struct FirstContact {
-    servers: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<bool>>>>,
+    servers: super::per_device::PerDevice<tokio::sync::Mutex<bool>>,
 }
 
 impl FirstContact {
     /// The gate of this server (`host:port`): held while it is first reached.
     fn gate(&self, authority: &str) -> Option<Arc<tokio::sync::Mutex<bool>>> {
-        let mut servers = self.servers.lock().ok()?;
-        Some(servers.entry(authority.to_string()).or_default().clone())
+        self.servers.get_or_insert_with(authority, Default::default)
     }
 }
 

@@ -180,7 +180,7 @@ async fn each(
     let opts = audit::AuditOptions {
         connect: ConnectOptions { timings: policy.site.timing.with_override(req.timeout) },
         concurrency: crate::driver::descriptors::fit(req.concurrency),
-        connections: req.connections.max(1),
+        connections: req.connections,
         ..Default::default()
     };
     let client = client.clone();
