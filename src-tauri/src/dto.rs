@@ -398,8 +398,12 @@ ipc! {
     }
 
     pub struct Settings {
-        /// Devices worked on at once.
+        /// Devices changed at once (apply, renewal), as the CLI's `apply --concurrency`.
         pub concurrency: u32,
+        /// Devices read at once by an audit of its own, as the CLI's `audit
+        /// --concurrency` (reads cost a camera little; each gets its share of the
+        /// engine's connections).
+        pub audit_concurrency: u32,
         /// Seconds a read or a write may take; 0 keeps the site's timing (key
         /// generation, uploads and reboots always keep theirs).
         pub read_write_timeout_s: u32,
@@ -424,7 +428,8 @@ ipc! {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            concurrency: 32,
+            concurrency: portcullis_core::tasks::apply::APPLY_CONCURRENCY as u32,
+            audit_concurrency: portcullis_core::tasks::audit::AUDIT_CONCURRENCY as u32,
             read_write_timeout_s: 0,
             ntp_servers: Vec::new(),
             management_hosts: Vec::new(),

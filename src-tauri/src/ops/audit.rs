@@ -11,16 +11,16 @@ use crate::dto::{AuditSummary, Progress};
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
 
-/// The request the settings make for these inventory ids (all devices when empty).
-pub fn request(session: &Session, ids: &[String]) -> IpcResult<AuditRequest> {
+/// The reads the settings make for these inventory ids (all devices when empty), with
+/// `concurrency` devices at once: an audit's own setting, or the apply's for the reads
+/// that open an apply. The devices share the engine's default connections.
+pub fn request(session: &Session, ids: &[String], concurrency: u32) -> IpcResult<AuditRequest> {
     let settings = session.settings()?;
     Ok(AuditRequest {
         selection: Selection::ids(ids),
         policy: session.policy_input()?,
-        concurrency: settings.concurrency.max(1) as usize,
+        concurrency: concurrency.max(1) as usize,
         timeout: settings.read_write_timeout(),
-        // The site's devices share the engine's default connections (eight each at 32
-        // devices at once).
         ..AuditRequest::default()
     })
 }
@@ -31,7 +31,7 @@ pub async fn run(
     ids: Vec<String>,
     each: impl Fn(Progress) + Send + Sync,
 ) -> IpcResult<AuditSummary> {
-    let req = request(&session, &ids)?;
+    let req = request(&session, &ids, session.settings()?.audit_concurrency)?;
     let total = session.ws.select(&req.selection)?.len() as u32;
     if total == 0 {
         return Err(IpcError::input("nothing to audit: discover or import devices first"));

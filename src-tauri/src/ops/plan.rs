@@ -69,7 +69,7 @@ pub async fn apply(
 ) -> IpcResult<ApplySummary> {
     let (_, reviewed) = chosen(&session, &ids)?;
     let request = ApplyRequest {
-        audit: super::audit::request(&session, &ids)?,
+        audit: super::audit::request(&session, &ids, session.settings()?.concurrency)?,
         reviewed: Some(reviewed),
         rotate_passwords: choices.rotate_passwords,
         delete_accounts: choices.delete_accounts,

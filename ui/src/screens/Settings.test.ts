@@ -17,7 +17,7 @@ vi.mock('@tauri-apps/api/event', () => ({ listen: async () => () => {} }))
 import Settings from './Settings.svelte'
 
 const settings = {
-  concurrency: 32, read_write_timeout_s: 0, ntp_servers: [], management_hosts: [], site_name: '', device_name_pattern: '', time_zone: '', keep_accounts: [], address_plan: '',
+  concurrency: 32, audit_concurrency: 256, read_write_timeout_s: 0, ntp_servers: [], management_hosts: [], site_name: '', device_name_pattern: '', time_zone: '', keep_accounts: [], address_plan: '',
 }
 const ca = { subject: 'CN=Portcullis site CA default', not_after: '2036-01-01T00:00:00Z', fingerprint: 'AB:CD:EF:01', path: '/data/site-ca.pem' }
 const current: CertificatesView = { ca, pins: [] }

@@ -2,9 +2,15 @@
 
 export type Settings = { 
 /**
- * Devices worked on at once.
+ * Devices changed at once (apply, renewal), as the CLI's `apply --concurrency`.
  */
 concurrency: number, 
+/**
+ * Devices read at once by an audit of its own, as the CLI's `audit
+ * --concurrency` (reads cost a camera little; each gets its share of the
+ * engine's connections).
+ */
+audit_concurrency: number, 
 /**
  * Seconds a read or a write may take; 0 keeps the site's timing (key
  * generation, uploads and reboots always keep theirs).
