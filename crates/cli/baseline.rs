@@ -60,14 +60,14 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
         out.record("baseline", &serde_json::json!({ "file": file, "extends": golden.extends, "taken": golden.taken }));
         return Ok(ExitCode::SUCCESS);
     }
-    let count = |f: fn(&Taken) -> bool| golden.taken.iter().filter(|t| f(t)).count();
+    let summary = golden.summary();
     println!(
         "Wrote {} (extends {}): {} value(s) copied, {} as the built-in expects, {} not read.",
         file.display(),
-        golden.extends,
-        count(|t| matches!(t, Taken::Copied { .. } | Taken::CopiedWeaker { .. })),
-        count(|t| matches!(t, Taken::AsBuiltIn { .. })),
-        count(|t| matches!(t, Taken::NotRead { .. })),
+        summary.extends,
+        summary.copied,
+        summary.as_built_in,
+        summary.not_read,
     );
     for t in &golden.taken {
         match t {

@@ -3,7 +3,6 @@
 //! inventory (one device per MAC, serial or endpoint reference).
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use portcullis_core::discover::runner::{self, DiscoverOptions};
 use portcullis_core::inventory::Source;
@@ -59,7 +58,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         sadp: !args.no_sadp,
         scan: args.scan.clone(),
         scan_ports: args.scan_ports.clone(),
-        timeout: Duration::from_secs_f64(args.timeout.clamp(0.2, 600.0)),
+        timeout: tasks::discover::listening_time(args.timeout),
         ..Default::default()
     };
     let ws = Arc::new(Workspace::from_env()?);
@@ -74,35 +73,31 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         }
     };
     let found = runtime.block_on(tasks::discover::run(&ws, opts, args.site.as_deref(), &show))?;
-    let (sightings, ignored, conflicts, found) = (found.sightings, found.ignored, found.conflicts, found.devices);
-    let unconfirmed = found.iter().filter(|d| !d.confirmed).count();
+    let counts = found.counts();
     if out.json {
-        for d in &conflicts {
+        for d in &found.conflicts {
             out.record("conflict", d);
         }
-        out.record(
-            "summary",
-            &serde_json::json!({ "sightings": sightings, "ignored": ignored, "devices": found.len(),
-                                 "unconfirmed": unconfirmed, "conflicts": conflicts.len() }),
-        );
+        out.record("summary", &counts);
     } else {
         println!();
-        print_devices(&found, "SEEN BY", |d| {
+        print_devices(&found.devices, "SEEN BY", |d| {
             d.seen_by.iter().map(|s| source_name(Some(*s))).collect::<Vec<_>>().join(",")
         });
-        println!("{sightings} sighting(s), {} device(s); saved to the inventory", found.len());
-        if ignored > 0 {
-            println!("{ignored} sighting(s) ignored (repeats, or beyond the caps on what one run keeps)");
+        println!("{} sighting(s), {} device(s); saved to the inventory", counts.sightings, counts.devices);
+        if counts.ignored > 0 {
+            println!("{} sighting(s) ignored (repeats, or beyond the caps on what one run keeps)", counts.ignored);
         }
-        for d in &conflicts {
+        for d in &found.conflicts {
             for c in &d.conflicts {
                 println!("CONFLICT {}: {} — not merged; check the device", d.label(), c.claim);
             }
         }
-        if unconfirmed > 0 {
+        if counts.unconfirmed > 0 {
             println!(
-                "{unconfirmed} new device(s) marked ? are UNCONFIRMED: check them, then \
-                 `portcullis inventory accept --all` (or name them); nothing is sent to them before"
+                "{} new device(s) marked ? are UNCONFIRMED: check them, then \
+                 `portcullis inventory accept --all` (or name them); nothing is sent to them before",
+                counts.unconfirmed
             );
         }
     }

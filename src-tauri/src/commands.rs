@@ -126,7 +126,7 @@ pub async fn baseline_from_device(
     state: State<'_, AppState>,
     id: String,
     keep_weaker: bool,
-) -> IpcResult<crate::dto::GoldenView> {
+) -> IpcResult<portcullis_core::baseline::golden::Summary> {
     ops::baseline::from_device(state.session()?, id, keep_weaker).await
 }
 

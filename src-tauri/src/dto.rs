@@ -9,8 +9,10 @@ use portcullis_core::baseline::eval::Finding;
 use portcullis_core::baseline::Severity;
 use portcullis_core::certs::{CaInfo, PinChange};
 use portcullis_core::history::Entry;
+use portcullis_core::inventory::Source;
 use portcullis_core::plan::Step;
 use portcullis_core::tasks::apply::ApplyTotals;
+use portcullis_core::tasks::discover::DiscoverCounts;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -52,7 +54,7 @@ ipc! {
         pub serial: Option<String>,
         pub activated: Option<bool>,
         pub site: Option<String>,
-        pub seen_by: Vec<String>,
+        pub seen_by: Vec<Source>,
         /// 0–100 from the last audit this session.
         pub score: Option<u8>,
         pub failing: u32,
@@ -69,7 +71,7 @@ ipc! {
 
     /// A sighting as discovery reports it, live.
     pub struct SightingEvent {
-        pub source: String,
+        pub source: Option<Source>,
         pub address: Option<String>,
         pub vendor: Option<String>,
         pub model: Option<String>,
@@ -98,14 +100,8 @@ ipc! {
     }
 
     pub struct DiscoverSummary {
-        pub sightings: u32,
-        /// Repeats, and sightings beyond the caps on what one run keeps.
-        pub ignored: u32,
-        pub devices: u32,
-        /// New devices waiting for the person to accept them.
-        pub unconfirmed: u32,
-        /// Known devices a sighting contradicted (see their rows).
-        pub conflicts: u32,
+        #[serde(flatten)]
+        pub counts: DiscoverCounts,
         /// What was searched, in words (e.g. "loopback 127.0.0.1, scan 127.140.0.0/24").
         pub searched: String,
     }
@@ -322,25 +318,6 @@ ipc! {
     }
 
 
-
-    /// A site baseline written from a reference camera (not in use until the person
-    /// makes it the site's).
-    pub struct GoldenView {
-        /// The baseline file's text (TOML), every value commented with where it came from.
-        pub text: String,
-        /// The built-in baseline it extends.
-        pub extends: String,
-        /// Values pinned to the camera's (site values and overrides).
-        pub copied: u32,
-        /// Values the built-in already expects.
-        pub as_built_in: u32,
-        /// Settings the camera did not show.
-        pub not_read: u32,
-        /// Values weaker than the built-in's, left out (`HIK-12 service.telnet.enabled = true`).
-        pub left_weaker: Vec<String>,
-        /// Values weaker than the built-in's, copied because the person asked.
-        pub copied_weaker: Vec<String>,
-    }
 
     /// An encrypted credential handover written to the reports folder.
     pub struct HandoverFile {
@@ -578,5 +555,6 @@ mod tests {
         portcullis_core::history::Drift::export_all(&config).unwrap();
         portcullis_core::history::Entry::export_all(&config).unwrap();
         portcullis_core::firmware::Image::export_all(&config).unwrap();
+        portcullis_core::baseline::golden::Summary::export_all(&config).unwrap();
     }
 }

@@ -77,8 +77,7 @@ pub async fn from_device(
     session: std::sync::Arc<Session>,
     id: String,
     keep_weaker: bool,
-) -> IpcResult<crate::dto::GoldenView> {
-    use portcullis_core::baseline::golden::Taken;
+) -> IpcResult<portcullis_core::baseline::golden::Summary> {
     let settings = session.settings()?;
     let req = portcullis_core::tasks::golden::GoldenRequest {
         device: portcullis_core::workspace::Selection::ids(&[id]),
@@ -89,21 +88,5 @@ pub async fn from_device(
     let quiet = |_: portcullis_core::tasks::Event| {};
     let clock = portcullis_core::workspace::SystemClock;
     let golden = portcullis_core::tasks::golden::from_device(&session.ws, &req, &clock, &quiet).await?;
-    let count = |f: fn(&Taken) -> bool| golden.taken.iter().filter(|t| f(t)).count() as u32;
-    let named = |f: fn(&Taken) -> Option<String>| golden.taken.iter().filter_map(f).collect::<Vec<_>>();
-    Ok(crate::dto::GoldenView {
-        copied: count(|t| matches!(t, Taken::Copied { .. })),
-        as_built_in: count(|t| matches!(t, Taken::AsBuiltIn { .. })),
-        not_read: count(|t| matches!(t, Taken::NotRead { .. })),
-        left_weaker: named(|t| match t {
-            Taken::LeftWeaker { setting, control, value, .. } => Some(format!("{control} {setting} = {value}")),
-            _ => None,
-        }),
-        copied_weaker: named(|t| match t {
-            Taken::CopiedWeaker { setting, control, value, .. } => Some(format!("{control} {setting} = {value}")),
-            _ => None,
-        }),
-        extends: golden.extends,
-        text: golden.text,
-    })
+    Ok(golden.summary())
 }

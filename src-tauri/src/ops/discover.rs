@@ -9,14 +9,13 @@ use portcullis_core::discover::runner::{self, DiscoverOptions};
 use portcullis_core::inventory::Sighting;
 use portcullis_core::tasks::Event;
 
-use super::views::source_name;
 use crate::dto::{DiscoverRequest, DiscoverSummary, InterfaceView, SightingEvent};
 use crate::error::{IpcError, IpcResult};
 use crate::session::Session;
 
 /// What discovery may touch, decided before anything is sent.
 pub fn options(session: &Session, req: &DiscoverRequest) -> IpcResult<(DiscoverOptions, String)> {
-    let timeout = Duration::from_secs_f64(req.timeout_s.clamp(0.5, 600.0));
+    let timeout = portcullis_core::tasks::discover::listening_time(req.timeout_s);
     if let Some(demo) = &session.demo {
         let range = demo.scan_range()?;
         let opts = DiscoverOptions {
@@ -45,9 +44,6 @@ pub fn options(session: &Session, req: &DiscoverRequest) -> IpcResult<(DiscoverO
         (false, true) => "SADP",
         (false, false) => "no multicast",
     };
-    if !req.wsd && !req.sadp && scan.is_empty() {
-        return Err(IpcError::input("nothing to search with: switch on WS-Discovery or SADP, or give a range to scan"));
-    }
     let mut searched = format!("{methods} on {}", shown.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
     if !scan.is_empty() {
         searched.push_str(&format!("; TCP scan of {}", req.scan.join(", ")));
@@ -60,7 +56,7 @@ pub fn options(session: &Session, req: &DiscoverRequest) -> IpcResult<(DiscoverO
 
 pub fn sighting_event(s: &Sighting) -> SightingEvent {
     SightingEvent {
-        source: s.source.map_or_else(|| "-".into(), source_name),
+        source: s.source,
         address: s.address.map(|a| a.to_string()),
         vendor: s.vendor.clone(),
         model: s.model.clone(),
@@ -82,15 +78,7 @@ pub async fn run(
         }
     };
     let found = portcullis_core::tasks::discover::run(&session.ws, opts, None, &sink).await?;
-    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    Ok(DiscoverSummary {
-        sightings: count(found.sightings),
-        ignored: count(found.ignored),
-        devices: count(found.devices.len()),
-        unconfirmed: count(found.devices.iter().filter(|d| !d.confirmed).count()),
-        conflicts: count(found.conflicts.len()),
-        searched,
-    })
+    Ok(DiscoverSummary { counts: found.counts(), searched })
 }
 
 /// The interfaces the user may pick for multicast discovery.

@@ -5,18 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use portcullis_core::audit::DeviceAudit;
 use portcullis_core::baseline::eval::Status;
-use portcullis_core::inventory::{Device, Source};
+use portcullis_core::inventory::Device;
 use portcullis_core::posture::Identity;
 
 use crate::dto::{DeviceRow, IdentityView};
-
-fn lower<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|j| j.as_str().map(str::to_string)).unwrap_or_default()
-}
-
-pub fn source_name(s: Source) -> String {
-    lower(&s)
-}
 
 pub fn device_row(d: &Device, audits: &BTreeMap<String, DeviceAudit>, last: &HashMap<String, String>) -> DeviceRow {
     let label = d.label();
@@ -31,7 +23,7 @@ pub fn device_row(d: &Device, audits: &BTreeMap<String, DeviceAudit>, last: &Has
         serial: d.serial.clone(),
         activated: d.activated,
         site: d.site.clone(),
-        seen_by: d.seen_by.iter().map(|s| source_name(*s)).collect(),
+        seen_by: d.seen_by.iter().copied().collect(),
         score: audit.and_then(|a| a.score),
         failing: audit.map_or(0, |a| a.findings.iter().filter(|f| f.status == Status::Fail).count() as u32),
         audited: audit.is_some(),

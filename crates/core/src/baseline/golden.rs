@@ -69,6 +69,57 @@ pub struct Golden {
     pub taken: Vec<Taken>,
 }
 
+/// What a golden baseline took from its camera, counted as both shells show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "GoldenView", export_to = "../../ui/src/lib/ipc/bindings/"))]
+pub struct Summary {
+    /// The baseline file's text (TOML), every value commented with where it came from.
+    pub text: String,
+    /// The built-in baseline it extends.
+    pub extends: String,
+    /// Values pinned to the camera's (site values and overrides), the weaker ones
+    /// copied as asked included.
+    pub copied: usize,
+    /// Values the built-in already expects.
+    pub as_built_in: usize,
+    /// Settings the camera did not show.
+    pub not_read: usize,
+    /// Values weaker than the built-in's, left out (`HIK-12 service.telnet.enabled = true`).
+    pub left_weaker: Vec<String>,
+    /// Values weaker than the built-in's, copied because the person asked.
+    pub copied_weaker: Vec<String>,
+}
+
+impl Golden {
+    /// The counts and the weaker values by name.
+    pub fn summary(&self) -> Summary {
+        let count = |f: fn(&Taken) -> bool| self.taken.iter().filter(|t| f(t)).count();
+        let named = |weaker_copied: bool| {
+            (self.taken.iter())
+                .filter_map(|t| match t {
+                    Taken::LeftWeaker { setting, control, value, .. } if !weaker_copied => {
+                        Some((setting, control, value))
+                    }
+                    Taken::CopiedWeaker { setting, control, value, .. } if weaker_copied => {
+                        Some((setting, control, value))
+                    }
+                    _ => None,
+                })
+                .map(|(setting, control, value)| format!("{control} {setting} = {value}"))
+                .collect()
+        };
+        Summary {
+            text: self.text.clone(),
+            extends: self.extends.clone(),
+            copied: count(|t| matches!(t, Taken::Copied { .. } | Taken::CopiedWeaker { .. })),
+            as_built_in: count(|t| matches!(t, Taken::AsBuiltIn { .. })),
+            not_read: count(|t| matches!(t, Taken::NotRead { .. })),
+            left_weaker: named(false),
+            copied_weaker: named(true),
+        }
+    }
+}
+
 /// Write the site baseline from the reference camera's audit against `builtin`.
 pub fn write(audit: &DeviceAudit, builtin: &Baseline, opts: &Options) -> Result<Golden, String> {
     if let Some(e) = &audit.error {
@@ -359,6 +410,15 @@ mod tests {
         let telnet = parsed.controls.iter().find(|c| c.setting == Setting::ServiceTelnetEnabled).unwrap();
         assert_eq!(telnet.expect, Expect::Equals(Value::Bool(true)));
         assert!(asked.text.contains("WEAKER than hikvision-hardening"), "{}", asked.text);
+
+        // Both shells show these counts: a weaker value copied counts as copied, and is named.
+        let (left, copied) = (g.summary(), asked.summary());
+        assert_eq!(left.left_weaker.len(), 1, "{left:?}");
+        assert!(left.left_weaker[0].ends_with("service.telnet.enabled = true"), "{left:?}");
+        assert!(left.copied_weaker.is_empty() && copied.left_weaker.is_empty());
+        assert_eq!(copied.copied_weaker.len(), 1);
+        assert_eq!(copied.copied, left.copied + 1, "the weaker value, copied as asked, is one more copied");
+        assert_eq!((copied.as_built_in, copied.not_read), (left.as_built_in, left.not_read));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 /// How a device was seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
 pub enum Source {
     WsDiscovery,
     Sadp,

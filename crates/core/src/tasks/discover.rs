@@ -11,12 +11,13 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Event, Sink};
 use crate::discover::runner::{self, DiscoverOptions, Heard};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::inventory::{Device, Merger, Sighting};
 use crate::workspace::Workspace;
 
@@ -42,6 +43,40 @@ pub struct Discovered {
     pub conflicts: Vec<Device>,
 }
 
+/// What a search found, counted (both shells' summary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
+pub struct DiscoverCounts {
+    /// Distinct sightings kept.
+    pub sightings: usize,
+    /// Repeats, and sightings beyond the caps on what one run keeps.
+    pub ignored: usize,
+    pub devices: usize,
+    /// New devices waiting for the person to accept them.
+    pub unconfirmed: usize,
+    /// Known devices a sighting contradicted.
+    pub conflicts: usize,
+}
+
+impl Discovered {
+    pub fn counts(&self) -> DiscoverCounts {
+        DiscoverCounts {
+            sightings: self.sightings,
+            ignored: self.ignored,
+            devices: self.devices.len(),
+            unconfirmed: self.devices.iter().filter(|d| !d.confirmed).count(),
+            conflicts: self.conflicts.len(),
+        }
+    }
+}
+
+/// How long a search listens for `seconds` asked: half a second to ten minutes (three
+/// seconds for what is not a number).
+pub fn listening_time(seconds: f64) -> Duration {
+    let seconds = if seconds.is_nan() { 3.0 } else { seconds };
+    Duration::from_secs_f64(seconds.clamp(0.5, 600.0))
+}
+
 /// Search as `opts` allows; every new sighting goes to `sink`, then all to the inventory.
 /// `site` puts every device found on that site.
 pub async fn run(
@@ -50,6 +85,11 @@ pub async fn run(
     site: Option<&str>,
     sink: &dyn Sink,
 ) -> Result<Discovered> {
+    if !opts.wsd && !opts.sadp && opts.scan.is_empty() {
+        return Err(Error::Input(
+            "nothing to search with: switch on WS-Discovery or SADP, or give a range to scan".into(),
+        ));
+    }
     let mut rx = runner::discover(opts);
     let (mut answers, mut announcements) = (Vec::new(), Vec::new());
     let mut seen: HashSet<Sighting> = HashSet::new();
@@ -91,4 +131,29 @@ pub async fn run(
         .map(|d| recorded.devices.iter().find(|r| r.id == d.id).cloned().unwrap_or(d))
         .collect();
     Ok(Discovered { sightings, ignored: ignored + recorded.dropped, devices, conflicts: recorded.conflicts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_listens_half_a_second_to_ten_minutes_whatever_is_asked() {
+        assert_eq!(listening_time(0.0), Duration::from_millis(500));
+        assert_eq!(listening_time(-3.0), Duration::from_millis(500));
+        assert_eq!(listening_time(2.5), Duration::from_millis(2500));
+        assert_eq!(listening_time(f64::INFINITY), Duration::from_secs(600));
+        assert_eq!(listening_time(f64::NAN), Duration::from_secs(3), "not a number, not a panic");
+    }
+
+    #[tokio::test]
+    async fn a_search_with_nothing_to_search_with_is_refused_before_anything_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = crate::vault::FileVault::new(dir.path().join("vault.age"), crate::secret::Secret::new("p"))
+            .with_work_factor(10);
+        let ws = Arc::new(Workspace::open(dir.path(), crate::vault::Vault::new(Box::new(file), dir.path())).unwrap());
+        let opts = DiscoverOptions { wsd: false, sadp: false, scan: Vec::new(), ..DiscoverOptions::default() };
+        let e = run(&ws, opts, None, &|_: Event| {}).await.unwrap_err();
+        assert!(matches!(e, Error::Input(ref m) if m.contains("nothing to search with")), "{e}");
+    }
 }
