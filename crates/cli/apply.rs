@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use portcullis_core::apply::{DeviceReport, Event as ApplyEvent, Kept, Recovered, StepResult};
+use portcullis_core::apply::{DeviceReport, Event as ApplyEvent, Kept, Recovered, StepTally};
 use portcullis_core::tasks::apply::{self as task, ApplyOutcome, ApplyRequest, Prepared, RenewRequest};
 use portcullis_core::tasks::Event;
 use portcullis_core::workspace::{SystemClock, Workspace};
@@ -188,6 +188,8 @@ struct Progress {
     json: bool,
     bars: Option<(indicatif::MultiProgress, indicatif::ProgressBar)>,
     per_device: Arc<Mutex<HashMap<String, indicatif::ProgressBar>>>,
+    /// The overall bar's steps: a device activated in the run adds its hardening.
+    tally: Arc<StepTally>,
 }
 
 impl Progress {
@@ -213,7 +215,8 @@ impl Progress {
             overall.set_prefix(format!("{devices} devices"));
             (multi, overall)
         });
-        Progress { json: out.json, bars, per_device: Arc::new(Mutex::new(HashMap::new())) }
+        let tally = Arc::new(StepTally::new(steps));
+        Progress { json: out.json, bars, per_device: Arc::new(Mutex::new(HashMap::new())), tally }
     }
 
     fn event(&self, e: Event) {
@@ -235,6 +238,9 @@ impl Progress {
             return;
         }
         let Some((multi, overall)) = &self.bars else { return };
+        let steps = self.tally.count(&e);
+        overall.set_length(steps.total as u64);
+        overall.set_position(steps.done as u64);
         let Ok(mut devices) = self.per_device.lock() else { return };
         match e {
             ApplyEvent::DeviceStarted { device, steps } => {
@@ -249,15 +255,8 @@ impl Progress {
             ApplyEvent::StepDone { device, setting, result, .. } => {
                 if let Some(bar) = devices.get(&device) {
                     bar.inc(1);
-                    let word = match result {
-                        StepResult::Verified => "ok",
-                        StepResult::RolledBack { .. } => "rolled back",
-                        StepResult::Failed { .. } => "FAILED",
-                        StepResult::Skipped { .. } => "skipped",
-                    };
-                    bar.set_message(format!("{setting}: {word}"));
+                    bar.set_message(format!("{setting}: {}", result.word()));
                 }
-                overall.inc(1);
             }
             ApplyEvent::HttpsPort { .. } => {}
             ApplyEvent::DeviceDone(r) => {

@@ -2,11 +2,9 @@
 //! written), and apply through the engine's apply task with the same audits, so that
 //! what runs is what was shown.
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use portcullis_core::apply::{Event as ApplyEvent, StepResult};
+use portcullis_core::apply::{Event as ApplyEvent, StepTally};
 use portcullis_core::audit::DeviceAudit;
 use portcullis_core::inventory::Device;
 use portcullis_core::tasks::apply::{self as task, ApplyRequest, RenewRequest};
@@ -119,40 +117,27 @@ async fn run(
     job: &'static str,
     each: impl Fn(Progress) + Send + Sync + 'static,
 ) -> IpcResult<ApplySummary> {
-    let total = AtomicU32::new(prepared.plans.iter().map(|p| p.steps.len() as u32).sum());
-    let done = AtomicU32::new(0);
-    let started: Mutex<HashSet<String>> = Mutex::default();
+    let tally = StepTally::new(prepared.steps());
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     let sink = move |e: Event| match e {
-        // A device started twice is hardened after its activation: its steps add up.
-        Event::Apply(ApplyEvent::DeviceStarted { device, steps }) => {
-            if let Ok(mut seen) = started.lock() {
-                if !seen.insert(device) {
-                    total.fetch_add(steps as u32, Ordering::Relaxed);
-                }
-            }
-        }
-        Event::Apply(ApplyEvent::StepDone { device, setting, action, result, .. }) => {
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            let (ok, why) = match result {
-                StepResult::Verified => (true, None),
-                StepResult::Skipped { reason } => (true, Some(format!("skipped: {reason}"))),
-                StepResult::RolledBack { reason } => (false, Some(format!("rolled back: {reason}"))),
-                StepResult::Failed { reason } => (false, Some(format!("failed: {reason}"))),
-            };
-            let message = Some(match why {
-                Some(w) => format!("{setting}: {action} ({w})"),
+        Event::Apply(step) => {
+            let now = tally.count(&step);
+            let ApplyEvent::StepDone { device, setting, action, result, .. } = step else { return };
+            let message = match result.reason() {
+                Some(why) => format!("{setting}: {action} ({}: {why})", result.word()),
                 None => format!("{setting}: {action}"),
-            });
-            each(Progress { job: job.into(), done: n, total: total.load(Ordering::Relaxed), device, ok, message });
+            };
+            let (done, total) = (count(now.done), count(now.total));
+            each(Progress { job: job.into(), done, total, device, ok: result.ok(), message: Some(message) });
         }
         Event::Canary { device, version, passed, detail, held_back } => {
             let message = match passed {
                 true => format!("firmware canary on {version}: {detail}; upgrading the others"),
                 false => format!("firmware canary FAILED ({detail}): {held_back} other device(s) not upgraded"),
             };
-            let n = done.load(Ordering::Relaxed);
-            let total = total.load(Ordering::Relaxed);
-            each(Progress { job: job.into(), done: n, total, device, ok: passed, message: Some(message) });
+            let now = tally.now();
+            let (done, total) = (count(now.done), count(now.total));
+            each(Progress { job: job.into(), done, total, device, ok: passed, message: Some(message) });
         }
         _ => {}
     };

@@ -15,11 +15,13 @@ mod ports;
 mod recover;
 mod run;
 mod service;
+mod tally;
 #[cfg(test)]
 mod tests;
 
 pub use recover::{recover, Kept, Recovered};
 use run::Run;
+pub use tally::{StepTally, Steps};
 
 use std::path::PathBuf;
 use std::sync::Arc;
