@@ -59,7 +59,7 @@ impl Args {
     /// The task's request, with site values given outside the baseline.
     pub(crate) fn request(&self, mut site: SiteSection) -> anyhow::Result<AuditRequest> {
         if let Some(file) = &self.address_plan {
-            let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let text = portcullis_core::files::read_chosen_text(file)?;
             site.addresses = portcullis_core::site::addresses::read_csv(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
         }

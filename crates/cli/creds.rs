@@ -82,7 +82,7 @@ pub fn run(cmd: Command, out: &Output) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Import { file } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let text = portcullis_core::files::read_chosen_text(&file)?;
             let n = portcullis_core::tasks::import::credentials(&vault, &text)
                 .with_context(|| file.display().to_string())?;
             if out.json {

@@ -111,14 +111,14 @@ fn open(
     identity: Option<&Path>,
     out: &Output,
 ) -> anyhow::Result<ExitCode> {
-    let cipher = std::fs::read(file).with_context(|| format!("{}", file.display()))?;
+    let cipher = portcullis_core::files::read_bounded(file, portcullis_core::files::CHOSEN_LIMIT)?;
     let plain = Zeroizing::new(match (passphrase_env, identity) {
         (Some(var), _) => {
             let id = age::scrypt::Identity::new(passphrase(var)?.to_string().into());
             age::decrypt(&id, &cipher).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
         }
         (None, Some(path)) => {
-            let keys = Zeroizing::new(std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?);
+            let keys = Zeroizing::new(portcullis_core::files::read_chosen_text(path)?);
             let id = keys
                 .lines()
                 .map(str::trim)

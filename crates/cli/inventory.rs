@@ -48,7 +48,7 @@ pub fn run(cmd: Command, out: &Output) -> anyhow::Result<ExitCode> {
     let ws = Workspace::from_env()?;
     match cmd {
         Command::Import { file: path, site } => {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let text = portcullis_core::files::read_chosen_text(&path)?;
             let done = tasks::import::run(&ws, &path.to_string_lossy(), &text, site.as_deref())
                 .with_context(|| path.display().to_string())?;
             if out.json {

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Subcommand;
 use portcullis_core::workspace::{SystemClock, Workspace};
 use portcullis_report::model::Filters;
@@ -111,7 +110,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
 }
 
 fn verify(ws: &Workspace, file: &Path, out: &Output) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("{}", file.display()))?;
+    let text = portcullis_core::files::read_chosen_text(file)?;
     let check = report_ws::verify_file(ws, &text)?;
     if out.json {
         out.record("report_verification", &check);

@@ -161,6 +161,30 @@ pub fn open_sled(path: &Path) -> std::result::Result<sled::Db, sled::Error> {
     }
 }
 
+/// The most a file a person chose (an inventory, credentials, an address plan, a report
+/// to verify, a handover) may hold.
+pub const CHOSEN_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// A file a person chose, read whole: at most `limit` bytes, so a wrong pick (a video, a
+/// device file that never ends) is an error and not the machine's memory.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let input = |e: &dyn std::fmt::Display| Error::Input(format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| input(&e))?;
+    let mut data = Vec::new();
+    file.take(limit + 1).read_to_end(&mut data).map_err(|e| input(&e))?;
+    if data.len() as u64 > limit {
+        return Err(input(&format!("more than {limit} bytes: not a file this reads")));
+    }
+    Ok(data)
+}
+
+/// A text file a person chose ([`read_bounded`] to [`CHOSEN_LIMIT`]), as UTF-8.
+pub fn read_chosen_text(path: &Path) -> Result<String> {
+    String::from_utf8(read_bounded(path, CHOSEN_LIMIT)?)
+        .map_err(|_| Error::Input(format!("{}: not UTF-8 text", path.display())))
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
@@ -170,6 +194,25 @@ mod tests {
         let d = std::env::temp_dir().join(format!("pc-files-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         d
+    }
+
+    #[test]
+    fn a_chosen_file_is_read_up_to_its_limit_and_a_file_that_never_ends_is_an_error() {
+        let dir = temp("bounded");
+        std::fs::create_dir_all(&dir).unwrap();
+        let small = dir.join("inventory.csv");
+        std::fs::write(&small, "address\n127.1.0.1\n").unwrap();
+        assert_eq!(read_chosen_text(&small).unwrap(), "address\n127.1.0.1\n");
+        assert_eq!(read_bounded(&small, 18).unwrap().len(), 18, "exactly the limit is read");
+        let e = read_bounded(&small, 17).unwrap_err();
+        assert!(matches!(e, Error::Input(ref m) if m.contains("more than 17 bytes")), "{e}");
+        // /dev/zero says it is empty and never ends.
+        let e = read_bounded(Path::new("/dev/zero"), 1024).unwrap_err();
+        assert!(e.to_string().contains("more than 1024 bytes"), "{e}");
+        std::fs::write(&small, [0xff, 0xfe]).unwrap();
+        assert!(read_chosen_text(&small).unwrap_err().to_string().contains("not UTF-8"));
+        assert!(matches!(read_chosen_text(&dir.join("missing")), Err(Error::Input(_))));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -62,16 +62,10 @@ pub fn credentials(vault: &crate::vault::Vault, text: &str) -> Result<usize> {
     Ok(n)
 }
 
-/// A file a person chose to import, read whole: its name (the extension says CSV or
-/// JSON) and its text. Bounded, so a wrong pick (a video) is an error, not memory.
+/// A file a person chose to import, read whole ([`crate::files::read_chosen_text`]): its
+/// name (the extension says CSV or JSON) and its text.
 pub fn read_chosen(path: &std::path::Path) -> Result<(String, String)> {
-    const LIMIT: u64 = 64 * 1024 * 1024;
-    let local = |e: &dyn std::fmt::Display| crate::error::Error::Input(format!("{}: {e}", path.display()));
-    let size = std::fs::metadata(path).map_err(|e| local(&e))?.len();
-    if size > LIMIT {
-        return Err(local(&format!("{size} bytes is not an inventory (at most {LIMIT})")));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| local(&e))?;
+    let text = crate::files::read_chosen_text(path)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok((name, text))
 }
