@@ -7,7 +7,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::str::FromStr;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -77,28 +76,24 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
         _ => anyhow::bail!("say how to encrypt: --passphrase-env VAR or --recipient age1…"),
     };
     let ws = Workspace::from_env()?;
-    let operator = portcullis_core::workspace::operator(None);
     let contents =
         if args.service_accounts { handover::Contents::ServiceAccounts } else { handover::Contents::Everything };
-    let h = handover::build(&ws.store, &ws.vault, &ws.history, args.site.as_deref(), &operator, &to, contents)?;
-    portcullis_core::files::write_private(path, &h.ciphertext)?;
+    let counts = handover::export(&ws, args.site.as_deref(), &to, contents, path)?;
     if out.json {
-        out.record(
-            "handover",
-            &serde_json::json!({
-                "file": path,
-                "devices": h.devices,
-                "with_password": h.with_password,
-                "service_accounts": h.service_accounts,
-            }),
-        );
+        #[derive(serde::Serialize)]
+        struct Written<'a> {
+            file: &'a Path,
+            #[serde(flatten)]
+            counts: handover::Counts,
+        }
+        out.record("handover", &Written { file: path, counts });
     } else {
         println!(
             "Wrote {} (age-encrypted): {} device(s), {} with a password from the vault, {} service account(s)",
             path.display(),
-            h.devices,
-            h.with_password,
-            h.service_accounts
+            counts.devices,
+            counts.with_password,
+            counts.service_accounts
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -112,23 +107,14 @@ fn open(
     out: &Output,
 ) -> anyhow::Result<ExitCode> {
     let cipher = portcullis_core::files::read_bounded(file, portcullis_core::files::CHOSEN_LIMIT)?;
-    let plain = Zeroizing::new(match (passphrase_env, identity) {
-        (Some(var), _) => {
-            let id = age::scrypt::Identity::new(passphrase(var)?.to_string().into());
-            age::decrypt(&id, &cipher).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
-        }
+    let opener = match (passphrase_env, identity) {
+        (Some(var), _) => handover::Opener::Passphrase(passphrase(var)?),
         (None, Some(path)) => {
-            let keys = Zeroizing::new(portcullis_core::files::read_chosen_text(path)?);
-            let id = keys
-                .lines()
-                .map(str::trim)
-                .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-                .and_then(|l| age::x25519::Identity::from_str(l).ok())
-                .ok_or_else(|| anyhow::anyhow!("{}: no AGE-SECRET-KEY-1… line", path.display()))?;
-            age::decrypt(&id, &cipher).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+            handover::Opener::Identity(Zeroizing::new(portcullis_core::files::read_chosen_text(path)?))
         }
         (None, None) => anyhow::bail!("say how to decrypt: --passphrase-env VAR or --identity FILE"),
-    });
+    };
+    let plain = handover::open(&cipher, &opener).with_context(|| file.display().to_string())?;
     match to {
         Some(path) => {
             write_private(path, &plain)?;

@@ -322,11 +322,8 @@ ipc! {
     /// An encrypted credential handover written to the reports folder.
     pub struct HandoverFile {
         pub path: String,
-        pub devices: u32,
-        /// Devices the vault had a password for.
-        pub with_password: u32,
-        /// Service-account lines (the recorder's accounts, with their passwords).
-        pub service_accounts: u32,
+        #[serde(flatten)]
+        pub counts: portcullis_core::handover::Counts,
     }
 
     /// What the report would say, before writing it: its summary and worst devices.

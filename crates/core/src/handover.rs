@@ -91,6 +91,66 @@ pub fn build(
     Ok(Handover { ciphertext, devices, with_password, service_accounts })
 }
 
+/// What a handover file holds, counted (both shells' summary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
+pub struct Counts {
+    pub devices: usize,
+    /// Devices the vault had a password for.
+    pub with_password: usize,
+    /// Service-account lines.
+    pub service_accounts: usize,
+}
+
+/// Build the workspace's handover (`site`'s devices, or every device) and write the
+/// ciphertext, and nothing else, to `path`, readable by its owner only.
+pub fn export(
+    ws: &crate::workspace::Workspace,
+    site: Option<&str>,
+    to: &Recipients,
+    contents: Contents,
+    path: &std::path::Path,
+) -> Result<Counts> {
+    let operator = crate::workspace::operator(None);
+    let h = build(&ws.store, &ws.vault, &ws.history, site, &operator, to, contents)?;
+    crate::files::write_private(path, &h.ciphertext)?;
+    Ok(Counts { devices: h.devices, with_password: h.with_password, service_accounts: h.service_accounts })
+}
+
+/// What opens a handover file.
+pub enum Opener {
+    Passphrase(Zeroizing<String>),
+    /// An age identity file's text: its first `AGE-SECRET-KEY-1…` line is used.
+    Identity(Zeroizing<String>),
+}
+
+impl std::fmt::Debug for Opener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Opener::Passphrase(_) => "Passphrase(<redacted>)",
+            Opener::Identity(_) => "Identity(<redacted>)",
+        })
+    }
+}
+
+/// Decrypt a handover file (in memory only; wiped when dropped).
+pub fn open(ciphertext: &[u8], with: &Opener) -> Result<Zeroizing<Vec<u8>>> {
+    let refused = |e: age::DecryptError| Error::Input(format!("the handover does not open: {e}"));
+    let plain = match with {
+        Opener::Passphrase(p) => age::decrypt(&age::scrypt::Identity::new(p.to_string().into()), ciphertext),
+        Opener::Identity(keys) => {
+            let id = keys
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+                .and_then(|l| age::x25519::Identity::from_str(l).ok())
+                .ok_or_else(|| Error::Input("no AGE-SECRET-KEY-1… line in the identity file".into()))?;
+            age::decrypt(&id, ciphertext)
+        }
+    };
+    plain.map(Zeroizing::new).map_err(refused)
+}
+
 fn recipients(to: &Recipients) -> Result<Vec<Box<dyn age::Recipient + Send>>> {
     match to {
         Recipients::Passphrase(p) => {
@@ -320,15 +380,37 @@ mod tests {
         let h = build(&store, &vault, &history, None, "tester", &to, Contents::Everything).unwrap();
         assert_eq!((h.devices, h.with_password), (1, 1));
         assert!(!String::from_utf8_lossy(&h.ciphertext).contains("Canary-Pa55-word"));
-        let id = age::scrypt::Identity::new("a long handover passphrase".to_string().into());
-        let plain = age::decrypt(&id, &h.ciphertext).unwrap();
-        let text = String::from_utf8(plain).unwrap();
+        let plain =
+            open(&h.ciphertext, &Opener::Passphrase(Zeroizing::new("a long handover passphrase".into()))).unwrap();
+        let text = String::from_utf8(plain.to_vec()).unwrap();
         assert!(text.contains("192.0.2.7:80") && text.contains("Canary-Pa55-word"), "{text}");
         // When its password was set: here, the day it was stored (no rotation recorded).
         let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
         assert!(text.contains(&format!("{today} stored in the vault")), "{text}");
-        let wrong = age::scrypt::Identity::new("another long passphrase".to_string().into());
-        assert!(age::decrypt(&wrong, &h.ciphertext).is_err());
+        let wrong = Opener::Passphrase(Zeroizing::new("another long passphrase".into()));
+        assert!(matches!(open(&h.ciphertext, &wrong), Err(Error::Input(_))));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_for_a_key_opens_with_its_identity_file_only() {
+        use age::secrecy::ExposeSecret;
+        let dir = std::env::temp_dir().join(format!("pc-handover-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir).unwrap();
+        let vault = Vault::new(Box::new(FileVault::new(dir.join("v.age"), Secret::new("t")).with_work_factor(4)), &dir);
+        let history = crate::history::History::open(&dir, crate::history::HistoryKey::generate()).unwrap();
+        let key = age::x25519::Identity::generate();
+        let to = Recipients::Keys(vec![key.to_public().to_string()]);
+        let h = build(&store, &vault, &history, None, "tester", &to, Contents::Everything).unwrap();
+        let file =
+            format!("# created: today\n# public key: {}\n{}\n", key.to_public(), key.to_string().expose_secret());
+        let plain = open(&h.ciphertext, &Opener::Identity(Zeroizing::new(file))).unwrap();
+        assert!(String::from_utf8_lossy(&plain).contains("tester"), "the header names the operator");
+        let other = age::x25519::Identity::generate().to_string().expose_secret().to_string();
+        assert!(matches!(open(&h.ciphertext, &Opener::Identity(Zeroizing::new(other))), Err(Error::Input(_))));
+        let e = open(&h.ciphertext, &Opener::Identity(Zeroizing::new("not a key".into()))).unwrap_err();
+        assert!(e.to_string().contains("no AGE-SECRET-KEY-1"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -2,7 +2,6 @@
 //! data directory's audit snapshots, the history and its chain check, and written to
 //! `<data dir>/reports/` with a `.sha256` beside each file.
 
-use portcullis_core::files::write_private;
 use portcullis_core::workspace::SystemClock;
 use portcullis_report::workspace::{self as report_ws, ReportError, ReportRequest};
 use portcullis_report::Format;
@@ -119,31 +118,16 @@ pub fn preview(session: &Session) -> IpcResult<ReportPreview> {
 pub fn handover(session: &Session, picker: &dyn FilePicker, request: HandoverRequest) -> IpcResult<HandoverFile> {
     let site = request.site.filter(|s| !s.trim().is_empty());
     let to = Recipients::Passphrase(Zeroizing::new(request.passphrase));
-    let operator = portcullis_core::workspace::operator(None);
-    let h = portcullis_core::handover::build(
-        &session.ws.store,
-        &session.ws.vault,
-        &session.ws.history,
-        site.as_deref(),
-        &operator,
-        &to,
-        if request.service_accounts_only {
-            portcullis_core::handover::Contents::ServiceAccounts
-        } else {
-            portcullis_core::handover::Contents::Everything
-        },
-    )?;
+    let contents = match request.service_accounts_only {
+        true => portcullis_core::handover::Contents::ServiceAccounts,
+        false => portcullis_core::handover::Contents::Everything,
+    };
     let name = format!("portcullis-handover-{}.age", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
     let path = if request.choose_location {
         picker.save(&Save::Handover, &name)?.ok_or_else(cancelled)?
     } else {
         session.ws.home.join("reports").join(name)
     };
-    write_private(&path, &h.ciphertext)?;
-    Ok(HandoverFile {
-        path: path.display().to_string(),
-        devices: u32::try_from(h.devices).unwrap_or(u32::MAX),
-        with_password: u32::try_from(h.with_password).unwrap_or(u32::MAX),
-        service_accounts: u32::try_from(h.service_accounts).unwrap_or(u32::MAX),
-    })
+    let counts = portcullis_core::handover::export(&session.ws, site.as_deref(), &to, contents, &path)?;
+    Ok(HandoverFile { path: path.display().to_string(), counts })
 }

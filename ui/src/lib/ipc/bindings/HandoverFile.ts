@@ -9,6 +9,6 @@ export type HandoverFile = { path: string, devices: number,
  */
 with_password: number, 
 /**
- * Service-account lines (the recorder's accounts, with their passwords).
+ * Service-account lines.
  */
 service_accounts: number, };
