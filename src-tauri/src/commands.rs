@@ -245,7 +245,7 @@ pub async fn add_firmware_image<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     picking: State<'_, Picking>,
-    request: FirmwareImageRequest,
+    request: portcullis_core::firmware::Given,
 ) -> IpcResult<portcullis_core::firmware::Image> {
     with_dialogs(&app, &state, &picking, move |s, p| ops::firmware::add(s, p, &request)).await
 }

@@ -164,32 +164,10 @@ ipc! {
         pub identity: Option<IdentityView>,
         /// Its firmware against the advisories, the site's minimum and the library
         /// (none until the device is read).
-        pub firmware: Option<FirmwareState>,
+        pub firmware: Option<portcullis_core::firmware::State>,
         pub findings: Vec<Finding>,
         pub history: Vec<Entry>,
         pub credentials: CredentialState,
-    }
-
-    /// A device's firmware: what it runs, the published advisories whose range holds it,
-    /// and what the plan does about it.
-    pub struct FirmwareState {
-        pub current: String,
-        /// `CVE-2017-7921 (ICSA-17-124-01; range …)`, one per advisory.
-        pub advisories: Vec<String>,
-        /// The library image the plan upgrades it to.
-        pub upgrade: Option<String>,
-        /// Why only a person can (no image in the library fits), naming the version wanted.
-        pub manual: Option<String>,
-    }
-
-
-    /// What to record with an image that does not say it itself (empty: read it from
-    /// the image); `sha256`: the digest the vendor publishes, checked.
-    pub struct FirmwareImageRequest {
-        pub vendor: Option<String>,
-        pub models: Vec<String>,
-        pub version: Option<String>,
-        pub sha256: Option<String>,
     }
 
     pub struct ControlView {
@@ -553,5 +531,6 @@ mod tests {
         portcullis_core::history::Entry::export_all(&config).unwrap();
         portcullis_core::firmware::Image::export_all(&config).unwrap();
         portcullis_core::baseline::golden::Summary::export_all(&config).unwrap();
+        portcullis_core::firmware::Given::export_all(&config).unwrap();
     }
 }

@@ -2,10 +2,9 @@
 //! add|list` and the plan see them. An image is chosen in a native dialog (never a path
 //! from the webview) and recorded by core's library.
 
-use portcullis_core::firmware::{Decision, Given, Image, Library};
+use portcullis_core::firmware::{Given as FirmwareImageRequest, Image, Library, State};
 use portcullis_core::posture::Identity;
 
-use crate::dto::{FirmwareImageRequest, FirmwareState};
 use crate::error::{IpcError, IpcResult, ShellCode};
 use crate::picker::{FilePicker, Pick};
 use crate::session::Session;
@@ -21,33 +20,13 @@ pub fn add(session: &Session, picker: &dyn FilePicker, request: &FirmwareImageRe
     let path = picker
         .pick(Pick::FirmwareImage)?
         .ok_or_else(|| IpcError::new(ShellCode::Cancelled, "cancelled: no file was chosen, nothing changed"))?;
-    let text = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
-    let given = Given {
-        vendor: text(&request.vendor),
-        models: request.models.iter().map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect(),
-        version: text(&request.version),
-        sha256: text(&request.sha256),
-    };
     let now = portcullis_core::workspace::Clock::stamp(&portcullis_core::workspace::SystemClock);
-    Ok(Library::at(&session.ws.home).add(&path, &given, &now)?.image)
+    Ok(Library::at(&session.ws.home).add(&path, request, &now)?.image)
 }
 
 /// What the device's firmware is inside, and what the plan would do about it.
-pub fn state(session: &Session, id: &Identity) -> IpcResult<FirmwareState> {
-    let db = portcullis_core::advisories::active().database;
-    let minimums = session.policy()?.site.firmware_minimum;
-    let images = Library::at(&session.ws.home).list()?;
-    let advisories = db
-        .matching(id)
-        .into_iter()
-        .map(|a| format!("{} ({}; range {})", a.cves.join(", "), a.source.name, a.range))
-        .collect();
-    let (upgrade, manual) = match portcullis_core::firmware::decide(id, &db, &minimums, &images) {
-        Decision::Current => (None, None),
-        Decision::Upgrade(i) => (Some(format!("{} (library image {})", i.version, i.short())), None),
-        Decision::Manual(why) => (None, Some(why)),
-    };
-    Ok(FirmwareState { current: id.firmware(), advisories, upgrade, manual })
+pub fn state(session: &Session, id: &Identity) -> IpcResult<State> {
+    Ok(portcullis_core::firmware::state(&session.ws.home, &session.policy()?.site.firmware_minimum, id)?)
 }
 
 #[cfg(test)]

@@ -64,13 +64,31 @@ impl Image {
 
 /// What the operator says about an image whose header we cannot read (or to check one
 /// we can against).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(rename = "FirmwareImageRequest", export_to = "../../ui/src/lib/ipc/bindings/")
+)]
 pub struct Given {
     pub vendor: Option<String>,
     pub models: Vec<String>,
     pub version: Option<String>,
     /// The digest the vendor publishes for the file.
     pub sha256: Option<String>,
+}
+
+impl Given {
+    /// Blanks around values dropped, and blank values as not given (what a form sends).
+    fn trimmed(&self) -> Given {
+        let text = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+        Given {
+            vendor: text(&self.vendor),
+            models: self.models.iter().map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect(),
+            version: text(&self.version),
+            sha256: text(&self.sha256),
+        }
+    }
 }
 
 /// What adding an image did.
@@ -106,6 +124,7 @@ impl Library {
     /// Record an image: its digest computed here, the rest read from its header or given.
     /// Given values that contradict the header are an error, not a choice.
     pub fn add(&self, file: &Path, given: &Given, now: &str) -> Result<Added> {
+        let given = &given.trimmed();
         let input = |e: std::io::Error| Error::Input(format!("{}: {e}", file.display()));
         let len = std::fs::metadata(file).map_err(input)?.len();
         if len == 0 || len > IMAGE_LIMIT {
