@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use portcullis_core::certs::{PinOrigin, Pins, SiteCa};
+use portcullis_core::certs::{PinOrigin, SiteCa};
 use portcullis_core::vault::Vault;
 
 use crate::output::Output;
@@ -85,19 +85,13 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::List => {
-            let pins = Pins::load(&home)?;
-            for (device, pin) in &pins.devices {
+            // Flat records: the pin's fields beside its device, and whether it ends within 30 days.
+            for row in portcullis_core::tasks::certs::overview(&home, 30)?.pins {
                 if out.json {
-                    // Flat, as before first-seen pins: the new fields come after.
-                    let mut record = serde_json::json!({ "device": device });
-                    if let (Some(r), Ok(serde_json::Value::Object(fields))) =
-                        (record.as_object_mut(), serde_json::to_value(pin))
-                    {
-                        r.extend(fields);
-                    }
-                    out.record("pin", &record);
+                    out.record("pin", &row);
                     continue;
                 }
+                let (device, pin) = (&row.device, &row.pin);
                 let origin = match pin.origin {
                     PinOrigin::Installed => "installed ",
                     PinOrigin::FirstSeen => "first seen",

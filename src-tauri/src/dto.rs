@@ -7,11 +7,11 @@ use portcullis_core::apply::DeviceReport;
 use portcullis_core::audit::Problem;
 use portcullis_core::baseline::eval::Finding;
 use portcullis_core::baseline::Severity;
-use portcullis_core::certs::{CaInfo, PinChange};
 use portcullis_core::history::Entry;
 use portcullis_core::inventory::Source;
 use portcullis_core::plan::Step;
 use portcullis_core::tasks::apply::ApplyTotals;
+pub use portcullis_core::tasks::certs::Overview as CertificatesView;
 use portcullis_core::tasks::discover::DiscoverCounts;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -276,27 +276,6 @@ ipc! {
         pub fingerprint: String,
     }
 
-    /// The site CA and the device certificates pinned (installed, or first seen).
-    pub struct CertificatesView {
-        pub ca: Option<CaInfo>,
-        pub pins: Vec<PinView>,
-    }
-
-
-    pub struct PinView {
-        pub device: String,
-        pub fingerprint: String,
-        pub not_after: String,
-        /// Ends within 30 days (`portcullis certs renew --within 30`).
-        pub expiring: bool,
-        /// `installed` (from the site CA, proven) or `first_seen` (trust on first use).
-        pub origin: String,
-        /// A different certificate the device presented since: refused until accepted.
-        pub changed_to: Option<PinChange>,
-    }
-
-
-
     /// An encrypted credential handover written to the reports folder.
     pub struct HandoverFile {
         pub path: String,
@@ -532,5 +511,6 @@ mod tests {
         portcullis_core::firmware::Image::export_all(&config).unwrap();
         portcullis_core::baseline::golden::Summary::export_all(&config).unwrap();
         portcullis_core::firmware::Given::export_all(&config).unwrap();
+        portcullis_core::tasks::certs::Overview::export_all(&config).unwrap();
     }
 }

@@ -5,11 +5,9 @@
 use portcullis_core::secret::Credentials;
 use portcullis_core::vault::Scope;
 
-use portcullis_core::certs::PinOrigin;
-
 use crate::dto::{
-    AcceptCertificateRequest, CertificatesView, CredentialState, DeviceCredentials, ForgetRequest, PinView,
-    SiteCredentials, VaultEntry,
+    AcceptCertificateRequest, CertificatesView, CredentialState, DeviceCredentials, ForgetRequest, SiteCredentials,
+    VaultEntry,
 };
 use crate::error::{IpcError, IpcResult, ShellCode};
 use crate::picker::{FilePicker, Pick, Save};
@@ -141,30 +139,10 @@ pub fn accept_certificate(session: &Session, request: &AcceptCertificateRequest)
     certificates(session)
 }
 
-/// The site CA (public part) and every pinned device certificate.
+/// The site CA (public part) and every pinned device certificate, those ending within
+/// 30 days marked (`portcullis certs renew --within 30`).
 pub fn certificates(session: &Session) -> IpcResult<CertificatesView> {
-    let ca = portcullis_core::certs::ca_info(&session.ws.home)?;
-    let pins = portcullis_core::certs::Pins::load(&session.ws.home)?;
-    let expiring = pins.expiring_within(30);
-    Ok(CertificatesView {
-        ca,
-        pins: pins
-            .devices
-            .iter()
-            .map(|(device, p)| PinView {
-                device: device.clone(),
-                fingerprint: p.fingerprint.clone(),
-                not_after: p.not_after.clone(),
-                expiring: expiring.contains(device),
-                origin: match p.origin {
-                    PinOrigin::Installed => "installed",
-                    PinOrigin::FirstSeen => "first_seen",
-                }
-                .into(),
-                changed_to: p.changed_to.clone(),
-            })
-            .collect(),
-    })
+    Ok(portcullis_core::tasks::certs::overview(&session.ws.home, 30)?)
 }
 
 #[cfg(test)]
@@ -255,7 +233,7 @@ mod tests {
     fn a_changed_certificate_is_shown_and_accepted_only_as_shown() {
         let (s, root) = session("accept");
         let mut pin = portcullis_core::certs::Pin::installed("aa".into(), "2030-01-01T00:00:00Z".into());
-        pin.origin = PinOrigin::FirstSeen;
+        pin.origin = portcullis_core::certs::PinOrigin::FirstSeen;
         pin.changed_to = Some(portcullis_core::certs::PinChange {
             fingerprint: "bb".into(),
             not_after: String::new(),
@@ -263,11 +241,15 @@ mod tests {
         });
         portcullis_core::certs::Pins::save_one(&s.ws.home, "192.0.2.9", pin).unwrap();
         let shown = certificates(&s).unwrap().pins.remove(0);
-        assert_eq!((shown.origin.as_str(), shown.changed_to.map(|c| c.fingerprint)), ("first_seen", Some("bb".into())));
+        let json = serde_json::to_value(&shown).unwrap();
+        assert_eq!(
+            (json["origin"].as_str(), json["changed_to"]["fingerprint"].as_str()),
+            (Some("first_seen"), Some("bb"))
+        );
         let request = |fp: &str| AcceptCertificateRequest { device: "192.0.2.9".into(), fingerprint: fp.into() };
         assert!(accept_certificate(&s, &request("cc")).is_err(), "only the certificate shown");
         let view = accept_certificate(&s, &request("bb")).unwrap();
-        assert_eq!((view.pins[0].fingerprint.as_str(), view.pins[0].changed_to.is_none()), ("bb", true));
+        assert_eq!((view.pins[0].pin.fingerprint.as_str(), view.pins[0].pin.changed_to.is_none()), ("bb", true));
         let history = s.ws.history.query(&Default::default()).unwrap();
         assert!(history.iter().any(|r| r.change.setting == portcullis_core::setting::Setting::TlsCertificateTrusted));
         let _ = std::fs::remove_dir_all(&root);

@@ -28,6 +28,7 @@ pub fn not_after(der: &[u8]) -> String {
 /// Where a pin came from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
 pub enum PinOrigin {
     /// A certificate from the site CA that `apply` installed and proved (files written
     /// before first-seen pins existed hold only these).
@@ -51,17 +52,22 @@ pub struct PinChange {
 
 /// What a handshake showed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
 pub struct Pin {
     pub fingerprint: String,
     /// RFC 3339.
     pub not_after: String,
+    /// `installed` (from the site CA, proven) or `first_seen` (trust on first use).
     #[serde(default)]
     pub origin: PinOrigin,
     /// When a first-seen pin was taken (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub since: Option<String>,
-    /// A different certificate the device presented later, waiting for the operator.
+    /// A different certificate the device presented later, waiting for the operator:
+    /// refused until accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub changed_to: Option<PinChange>,
 }
 

@@ -8,9 +8,38 @@ use crate::posture::Value;
 use crate::setting::Setting;
 use crate::workspace::{Clock, Workspace};
 
-/// Every pin, and the changed certificates waiting for a decision.
-pub fn pins(ws: &Workspace) -> Result<Pins> {
-    Pins::load(&ws.home)
+/// A pinned device certificate, as both shells list it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "PinView", export_to = "../../ui/src/lib/ipc/bindings/"))]
+pub struct PinRow {
+    pub device: String,
+    #[serde(flatten)]
+    pub pin: Pin,
+    /// A site-CA certificate that ends within the days asked (`certs renew --within`).
+    pub expiring: bool,
+}
+
+/// The site CA (public part) and every pinned device certificate.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(rename = "CertificatesView", export_to = "../../ui/src/lib/ipc/bindings/")
+)]
+pub struct Overview {
+    pub ca: Option<crate::certs::CaInfo>,
+    pub pins: Vec<PinRow>,
+}
+
+/// The site CA and every pin, those ending within `days` marked, with the changed
+/// certificates waiting for a decision.
+pub fn overview(home: &std::path::Path, days: i64) -> Result<Overview> {
+    let pins = Pins::load(home)?;
+    let expiring = pins.expiring_within(days);
+    let pins = (pins.devices.into_iter())
+        .map(|(device, pin)| PinRow { expiring: expiring.contains(&device), device, pin })
+        .collect();
+    Ok(Overview { ca: crate::certs::ca_info(home)?, pins })
 }
 
 /// Accept the certificate `address` presented in place of its pin: it becomes the pin,

@@ -3,6 +3,6 @@ import type { CaInfo } from "./CaInfo";
 import type { PinView } from "./PinView";
 
 /**
- * The site CA and the device certificates pinned (installed, or first seen).
+ * The site CA (public part) and every pinned device certificate.
  */
 export type CertificatesView = { ca: CaInfo | null, pins: Array<PinView>, };
