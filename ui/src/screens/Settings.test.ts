@@ -85,7 +85,7 @@ describe('Settings: importing a site CA', () => {
 })
 
 describe('Settings: a device certificate that changed', () => {
-  const pin = { device: '192.0.2.9', fingerprint: 'aa'.repeat(32), not_after: '2030-01-01T00:00:00Z', expiring: false, origin: 'first_seen' }
+  const pin = { device: '192.0.2.9', fingerprint: 'aa'.repeat(32), not_after: '2030-01-01T00:00:00Z', expiring: false, origin: 'first_seen' as const }
   const changed = { fingerprint: 'bb'.repeat(32), not_after: '2031-01-01T00:00:00Z', seen: '2026-12-03T10:00:00Z' }
   const accepts = () => calls.filter(([cmd]) => cmd === 'accept_certificate')
   beforeEach(() => {
