@@ -10,6 +10,7 @@ use portcullis_core::baseline::Severity;
 use portcullis_core::history::Entry;
 use portcullis_core::inventory::Source;
 use portcullis_core::plan::Step;
+use portcullis_core::secret::Secret;
 use portcullis_core::tasks::apply::ApplyTotals;
 pub use portcullis_core::tasks::certs::Overview as CertificatesView;
 use portcullis_core::tasks::discover::DiscoverCounts;
@@ -424,31 +425,23 @@ impl Settings {
 }
 
 /// Write-only: the UI submits these once, straight to the vault; nothing returns the
-/// password, and it neither prints nor serialises.
-#[derive(Clone, Deserialize, TS)]
+/// password, and it neither prints nor serialises (core's `Secret`: wiped when dropped).
+#[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export, export_to = "../../ui/src/lib/ipc/bindings/")]
 pub struct SiteCredentials {
     pub site: String,
     pub username: String,
-    pub password: String,
-}
-
-impl std::fmt::Debug for SiteCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SiteCredentials")
-            .field("site", &self.site)
-            .field("username", &self.username)
-            .field("password", &portcullis_core::secret::REDACTED)
-            .finish()
-    }
+    #[ts(type = "string")]
+    pub password: Secret,
 }
 
 /// Write-only: the passphrase for a handover file, submitted once; never printed or
 /// returned.
-#[derive(Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export, export_to = "../../ui/src/lib/ipc/bindings/")]
 pub struct HandoverRequest {
-    pub passphrase: String,
+    #[ts(type = "string")]
+    pub passphrase: Secret,
     /// Only this site's devices; all when empty.
     pub site: Option<String>,
     /// Only the site's service accounts, for the recorder's operator: no admin password.
@@ -459,35 +452,15 @@ pub struct HandoverRequest {
     pub choose_location: bool,
 }
 
-impl std::fmt::Debug for HandoverRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HandoverRequest")
-            .field("passphrase", &portcullis_core::secret::REDACTED)
-            .field("site", &self.site)
-            .field("service_accounts_only", &self.service_accounts_only)
-            .field("choose_location", &self.choose_location)
-            .finish()
-    }
-}
-
 /// Write-only: one device's own credentials, submitted once to the vault.
-#[derive(Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export, export_to = "../../ui/src/lib/ipc/bindings/")]
 pub struct DeviceCredentials {
     /// `address:port`, as the device table labels it.
     pub device: String,
     pub username: String,
-    pub password: String,
-}
-
-impl std::fmt::Debug for DeviceCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeviceCredentials")
-            .field("device", &self.device)
-            .field("username", &self.username)
-            .field("password", &portcullis_core::secret::REDACTED)
-            .finish()
-    }
+    #[ts(type = "string")]
+    pub password: Secret,
 }
 
 ipc! {

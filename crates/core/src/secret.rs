@@ -43,6 +43,19 @@ impl serde::Serialize for Secret {
     }
 }
 
+/// A secret arriving from outside (the app's forms over IPC): held wiped-on-drop from
+/// the start. What [`Serialize`](serde::Serialize) wrote, the redaction mark, is refused:
+/// it is never a password, and reading it back as one would lock a device out.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Zeroizing::new(String::deserialize(d)?);
+        if value.as_str() == REDACTED {
+            return Err(serde::de::Error::custom("a redacted secret is not a secret"));
+        }
+        Ok(Secret(value))
+    }
+}
+
 /// A user name and its password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -67,5 +80,14 @@ mod tests {
         let shown = format!("{s} {s:?} {c:?} {}", serde_json::to_string(&s).unwrap());
         assert!(!shown.contains("canary"), "{shown}");
         assert_eq!(s.expose(), "canary-Pa55word");
+    }
+
+    #[test]
+    fn a_secret_is_read_from_a_form_but_never_from_its_own_redaction() {
+        let s: Secret = serde_json::from_str("\"canary-Pa55word\"").unwrap();
+        assert_eq!(s.expose(), "canary-Pa55word");
+        let written = serde_json::to_string(&s).unwrap();
+        let e = serde_json::from_str::<Secret>(&written).unwrap_err();
+        assert!(e.to_string().contains("redacted"), "{e}");
     }
 }

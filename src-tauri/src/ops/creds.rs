@@ -95,7 +95,7 @@ pub fn set_site_default(session: &Session, c: SiteCredentials) -> IpcResult<()> 
     if site.is_empty() || username.is_empty() || c.password.is_empty() {
         return Err(IpcError::input("site, user name and password are all required"));
     }
-    let creds = Credentials::new(username, c.password);
+    let creds = Credentials { username: username.to_string(), password: c.password };
     session.ws.vault.set(Scope::Site(site.to_string()), &creds)?;
     Ok(())
 }
@@ -111,7 +111,10 @@ pub fn set_for_device(session: &Session, c: DeviceCredentials) -> IpcResult<()> 
     if !known {
         return Err(IpcError::new(ShellCode::NotFound, format!("{} is not in the inventory", c.device)));
     }
-    session.ws.vault.set(Scope::Device(c.device.clone()), &Credentials::new(username, c.password))?;
+    session
+        .ws
+        .vault
+        .set(Scope::Device(c.device.clone()), &Credentials { username: username.to_string(), password: c.password })?;
     Ok(())
 }
 

@@ -117,7 +117,7 @@ pub fn preview(session: &Session) -> IpcResult<ReportPreview> {
 /// The credential handover, encrypted to the passphrase, in the reports folder.
 pub fn handover(session: &Session, picker: &dyn FilePicker, request: HandoverRequest) -> IpcResult<HandoverFile> {
     let site = request.site.filter(|s| !s.trim().is_empty());
-    let to = Recipients::Passphrase(Zeroizing::new(request.passphrase));
+    let to = Recipients::Passphrase(Zeroizing::new(request.passphrase.expose().to_string()));
     let contents = match request.service_accounts_only {
         true => portcullis_core::handover::Contents::ServiceAccounts,
         false => portcullis_core::handover::Contents::Everything,

@@ -2,6 +2,6 @@
 
 /**
  * Write-only: the UI submits these once, straight to the vault; nothing returns the
- * password, and it neither prints nor serialises.
+ * password, and it neither prints nor serialises (core's `Secret`: wiped when dropped).
  */
 export type SiteCredentials = { site: string, username: string, password: string, };
