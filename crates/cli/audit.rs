@@ -94,10 +94,7 @@ pub fn run(command: &Command, out: &Output) -> anyhow::Result<ExitCode> {
         for d in &run.drift {
             out.record("drift", d);
         }
-        out.record(
-            "summary",
-            &serde_json::json!({ "devices": run.devices.len(), "errors": run.errors(), "site_score": run.site_score, "drift": run.drift.len() }),
-        );
+        out.record("summary", &run.summary());
         return Ok(status(command, run.drift.len()));
     }
     print_table(&run.devices, run.site_score);

@@ -12,6 +12,7 @@ use portcullis_core::inventory::Source;
 use portcullis_core::plan::Step;
 use portcullis_core::secret::Secret;
 use portcullis_core::tasks::apply::ApplyTotals;
+pub use portcullis_core::tasks::audit::AuditSummary;
 pub use portcullis_core::tasks::certs::Overview as CertificatesView;
 use portcullis_core::tasks::discover::DiscoverCounts;
 use serde::{Deserialize, Serialize};
@@ -131,12 +132,6 @@ ipc! {
         pub device: String,
         pub ok: bool,
         pub message: Option<String>,
-    }
-
-    pub struct AuditSummary {
-        pub devices: u32,
-        pub errors: u32,
-        pub site_score: Option<u8>,
     }
 
 
@@ -485,5 +480,6 @@ mod tests {
         portcullis_core::baseline::golden::Summary::export_all(&config).unwrap();
         portcullis_core::firmware::Given::export_all(&config).unwrap();
         portcullis_core::tasks::certs::Overview::export_all(&config).unwrap();
+        portcullis_core::tasks::audit::AuditSummary::export_all(&config).unwrap();
     }
 }

@@ -54,7 +54,7 @@ pub async fn run(
         }
     };
     let run = tasks::audit::run(&session.ws, &req, &SystemClock, &sink).await?;
-    Ok(AuditSummary { devices: run.devices.len() as u32, errors: run.errors() as u32, site_score: run.site_score })
+    Ok(run.summary())
 }
 
 /// The site score over every device audited this run.

@@ -69,6 +69,18 @@ pub struct AuditRun {
     pub snapshot: u64,
 }
 
+/// A run in four numbers (`audit --json`'s summary, the app's result).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
+pub struct AuditSummary {
+    pub devices: usize,
+    /// Devices that could not be read.
+    pub errors: usize,
+    pub site_score: Option<u8>,
+    /// Settings changed since the last verified apply.
+    pub drift: usize,
+}
+
 /// A device's audit in a line: what a summary table shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditLine {
@@ -100,6 +112,15 @@ impl AuditLine {
 }
 
 impl AuditRun {
+    pub fn summary(&self) -> AuditSummary {
+        AuditSummary {
+            devices: self.devices.len(),
+            errors: self.errors(),
+            site_score: self.site_score,
+            drift: self.drift.len(),
+        }
+    }
+
     pub fn errors(&self) -> usize {
         self.devices.iter().filter(|a| a.error.is_some()).count()
     }
