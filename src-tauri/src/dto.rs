@@ -8,6 +8,7 @@ use portcullis_core::audit::Problem;
 use portcullis_core::baseline::eval::Finding;
 use portcullis_core::baseline::Severity;
 use portcullis_core::history::Entry;
+pub use portcullis_core::history::Verification as ChainCheck;
 use portcullis_core::inventory::Source;
 use portcullis_core::plan::Step;
 use portcullis_core::secret::Secret;
@@ -307,13 +308,6 @@ ipc! {
     }
 
 
-    pub struct ChainCheck {
-        pub records: u32,
-        pub head: String,
-        pub ok: bool,
-        pub first_bad_seq: Option<u32>,
-        pub first_bad_reason: Option<String>,
-    }
 
     /// A vault entry as the index knows it: scope, user, date. Never a value.
     pub struct VaultEntry {
@@ -481,5 +475,6 @@ mod tests {
         portcullis_core::firmware::Given::export_all(&config).unwrap();
         portcullis_core::tasks::certs::Overview::export_all(&config).unwrap();
         portcullis_core::tasks::audit::AuditSummary::export_all(&config).unwrap();
+        portcullis_core::history::Verification::export_all(&config).unwrap();
     }
 }

@@ -155,7 +155,7 @@ fn demo_site_end_to_end_through_ipc() {
     assert!(["SITE-NAME", "SITE-TZ", "SITE-NTP", "SITE-MGMT"].iter().all(|s| ids.contains(s)), "{ids:?}");
 
     let check = ok("verify_history", json!({}));
-    assert_eq!((check["ok"].clone(), check["head"].clone()), (json!(true), json!("genesis")));
+    assert_eq!((check["first_bad"].clone(), check["head"].clone()), (json!(null), json!("genesis")));
 
     // Apply the failing device's plan: steps reported as they finish, recorded in history.
     *progress.lock().unwrap() = 0;
@@ -175,7 +175,7 @@ fn demo_site_end_to_end_through_ipc() {
     let history = ok("history", json!({ "device": failing["label"] }));
     assert!(history.as_array().unwrap().iter().any(|r| r["outcome"] == "verified"), "{history}");
     let check = ok("verify_history", json!({}));
-    assert_eq!(check["ok"], true, "{check}");
+    assert!(check["first_bad"].is_null() && check["records"].as_u64() > Some(0), "{check}");
     // Nothing audited since the apply: no drift to show yet.
     assert_eq!(ok("drift", json!({})), json!([]));
     assert!(check["records"].as_u64().unwrap() > 1);

@@ -210,14 +210,17 @@ impl Record {
     }
 }
 
-/// The result of checking the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The result of checking the chain (`history verify --json`, the app's chain status).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ChainCheck", export_to = "../../ui/src/lib/ipc/bindings/"))]
 pub struct Verification {
     /// How many records the chain holds, as verified (what a report cites with the head).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub records: u64,
     /// Hash of the last record (what a report cites).
     pub head: String,
     /// The first record that does not fit the chain, and why.
+    #[cfg_attr(feature = "ts", ts(type = "[number, string] | null"))]
     pub first_bad: Option<(u64, String)>,
 }
 

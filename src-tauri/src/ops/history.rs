@@ -1,8 +1,7 @@
 //! The change history, its chain check, and drift: what no longer shows what apply set.
 
-use portcullis_core::history::{Drift, Entry, Filter};
+use portcullis_core::history::{Drift, Entry, Filter, Verification};
 
-use crate::dto::ChainCheck;
 use crate::error::IpcResult;
 use crate::session::Session;
 
@@ -12,19 +11,9 @@ pub fn records(session: &Session, device: Option<String>) -> IpcResult<Vec<Entry
     Ok(list.iter().rev().map(Entry::from).collect())
 }
 
-pub fn verify(session: &Session) -> IpcResult<ChainCheck> {
-    let v = session.ws.history.verify()?;
-    let (first_bad_seq, first_bad_reason) = match v.first_bad {
-        Some((seq, why)) => (Some(u32::try_from(seq).unwrap_or(u32::MAX)), Some(why)),
-        None => (None, None),
-    };
-    Ok(ChainCheck {
-        records: u32::try_from(v.records).unwrap_or(u32::MAX),
-        head: v.head,
-        ok: first_bad_seq.is_none(),
-        first_bad_seq,
-        first_bad_reason,
-    })
+/// The chain checked, as `portcullis history verify` checks it.
+pub fn verify(session: &Session) -> IpcResult<Verification> {
+    Ok(session.ws.history.verify()?)
 }
 
 /// Every audited device's settings that differ from what apply last verified.
