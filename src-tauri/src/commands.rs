@@ -145,10 +145,7 @@ pub fn plan(
     rotate_passwords: Option<bool>,
     delete_accounts: Option<bool>,
 ) -> IpcResult<Vec<PlanView>> {
-    let choices = ops::plan::Choices {
-        rotate_passwords: rotate_passwords.unwrap_or(false),
-        delete_accounts: delete_accounts.unwrap_or(false),
-    };
+    let choices = ops::plan::Choices::from_flags(rotate_passwords, delete_accounts);
     ops::plan::plans(&*state.session()?, &ids, choices)
 }
 
@@ -160,10 +157,7 @@ pub async fn apply<R: Runtime>(
     rotate_passwords: Option<bool>,
     delete_accounts: Option<bool>,
 ) -> IpcResult<ApplySummary> {
-    let choices = ops::plan::Choices {
-        rotate_passwords: rotate_passwords.unwrap_or(false),
-        delete_accounts: delete_accounts.unwrap_or(false),
-    };
+    let choices = ops::plan::Choices::from_flags(rotate_passwords, delete_accounts);
     ops::plan::apply(state.session()?, ids, choices, emitter(&app, EVENT_PROGRESS)).await
 }
 

@@ -146,10 +146,6 @@ impl AppState {
         })
     }
 
-    pub fn demo_active(&self) -> bool {
-        self.inner.read().map(|s| s.demo_active).unwrap_or(false)
-    }
-
     pub fn has_demo(&self) -> bool {
         self.inner.read().map(|s| s.demo.is_some()).unwrap_or(false)
     }

@@ -34,6 +34,16 @@ pub struct Choices {
     pub delete_accounts: bool,
 }
 
+impl Choices {
+    /// From the command's optional flags: what is left out is off.
+    pub fn from_flags(rotate_passwords: Option<bool>, delete_accounts: Option<bool>) -> Choices {
+        Choices {
+            rotate_passwords: rotate_passwords.unwrap_or(false),
+            delete_accounts: delete_accounts.unwrap_or(false),
+        }
+    }
+}
+
 pub fn plans(session: &Session, ids: &[String], choices: Choices) -> IpcResult<Vec<PlanView>> {
     let (devices, audits) = chosen(session, ids)?;
     let policy = portcullis_core::workspace::SitePolicy {
