@@ -72,8 +72,9 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
             println!("{:<5} {:<16} {:<18} {}", source_name(s.source), addr, opt(&s.model), opt(&s.endpoint_reference));
         }
     };
-    let found = runtime.block_on(tasks::discover::run(&ws, opts, args.site.as_deref(), &show))?;
+    let mut found = runtime.block_on(tasks::discover::run(&ws, opts, args.site.as_deref(), &show))?;
     let counts = found.counts();
+    portcullis_core::inventory::sort_by_address(&mut found.devices);
     if out.json {
         for d in &found.conflicts {
             out.record("conflict", d);

@@ -77,7 +77,8 @@ pub fn run(cmd: Command, out: &Output) -> anyhow::Result<ExitCode> {
             decided(out, "rejected", &done);
         }
         Command::List => {
-            let devices = ws.store.all()?;
+            let mut devices = ws.store.all()?;
+            portcullis_core::inventory::sort_by_address(&mut devices);
             if out.json {
                 for d in &devices {
                     out.record("device", d);

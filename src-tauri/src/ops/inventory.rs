@@ -55,7 +55,7 @@ fn which(decision: &DeviceDecision) -> IpcResult<Which> {
 /// Every device, by address (127.1.0.2 before 127.1.0.10), with this run's audit.
 pub fn rows(session: &Session) -> IpcResult<Vec<DeviceRow>> {
     let mut devices = session.ws.store.all()?;
-    devices.sort_by_key(|d| (d.address.is_none(), d.address, d.id.clone()));
+    portcullis_core::inventory::sort_by_address(&mut devices);
     let last = session.ws.history.last_changes()?;
     let audits = session.audits()?;
     Ok(devices.iter().map(|d| device_row(d, &audits, &last)).collect())

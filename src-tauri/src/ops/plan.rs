@@ -19,7 +19,7 @@ use crate::session::Session;
 fn chosen(session: &Session, ids: &[String]) -> IpcResult<(Vec<Device>, Vec<DeviceAudit>)> {
     let mut devices = session.ws.store.all()?;
     devices.retain(|d| ids.is_empty() || ids.contains(&d.id));
-    devices.sort_by_key(|d| (d.address.is_none(), d.address, d.id.clone()));
+    portcullis_core::inventory::sort_by_address(&mut devices);
     let cache = session.audits()?;
     let audits = devices.iter().filter_map(|d| cache.get(&d.label()).cloned()).collect();
     Ok((devices, audits))

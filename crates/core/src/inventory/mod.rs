@@ -119,6 +119,12 @@ fn nonempty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// Devices in the order every list shows them: by address (those without one last),
+/// then by inventory id.
+pub fn sort_by_address(devices: &mut [Device]) {
+    devices.sort_by(|a, b| (a.address.is_none(), a.address, &a.id).cmp(&(b.address.is_none(), b.address, &b.id)));
+}
+
 impl Device {
     /// The strongest identity known: MAC, serial, endpoint reference, then address.
     pub fn key(&self) -> String {
@@ -244,6 +250,24 @@ pub fn shared_addresses(devices: &[Device]) -> std::collections::HashSet<std::ne
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_go_by_address_numerically_and_devices_without_one_come_last() {
+        let device = |id: &str, address: Option<&str>| Device {
+            id: id.into(),
+            address: address.map(|a| a.parse().unwrap()),
+            ..Device::default()
+        };
+        let mut all = vec![
+            device("mac:3", None),
+            device("mac:2", Some("127.1.0.10")),
+            device("mac:1", Some("127.1.0.9")),
+            device("mac:0", Some("127.1.0.10")),
+        ];
+        sort_by_address(&mut all);
+        let ids: Vec<&str> = all.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["mac:1", "mac:0", "mac:2", "mac:3"]);
+    }
 
     fn at(ip: &str) -> Option<IpAddr> {
         ip.parse().ok()
