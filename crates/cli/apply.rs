@@ -135,7 +135,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
 
 /// Run what was prepared, with progress, and print the summary.
 fn finish(runtime: &tokio::runtime::Runtime, prepared: Prepared, out: &Output) -> anyhow::Result<ExitCode> {
-    let progress = Progress::new(out, prepared.plans.len(), prepared.steps());
+    let progress = Progress::new(out, &prepared.plans);
     let sink = progress.clone();
     let outcome = runtime.block_on(prepared.run(Arc::new(move |e: Event| sink.event(e))))?;
     progress.finish();
@@ -203,7 +203,9 @@ impl Progress {
         }
     }
 
-    fn new(out: &Output, devices: usize, steps: usize) -> Progress {
+    fn new(out: &Output, plans: &[portcullis_core::plan::DevicePlan]) -> Progress {
+        let tally = Arc::new(StepTally::new(plans));
+        let (devices, steps) = (plans.len(), tally.now().total);
         let bars = (!out.json && std::io::stderr().is_terminal()).then(|| {
             let multi = indicatif::MultiProgress::new();
             let overall = multi.add(indicatif::ProgressBar::new(steps as u64));
@@ -215,7 +217,6 @@ impl Progress {
             overall.set_prefix(format!("{devices} devices"));
             (multi, overall)
         });
-        let tally = Arc::new(StepTally::new(steps));
         Progress { json: out.json, bars, per_device: Arc::new(Mutex::new(HashMap::new())), tally }
     }
 

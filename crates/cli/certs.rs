@@ -86,7 +86,7 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
         }
         Command::List => {
             // Flat records: the pin's fields beside its device, and whether it ends within 30 days.
-            for row in portcullis_core::tasks::certs::overview(&home, 30)?.pins {
+            for row in portcullis_core::tasks::certs::pin_rows(&home, 30)? {
                 if out.json {
                     out.record("pin", &row);
                     continue;
@@ -96,7 +96,8 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
                     PinOrigin::Installed => "installed ",
                     PinOrigin::FirstSeen => "first seen",
                 };
-                println!("{device:<18} {origin}  ends {}  sha256:{}", pin.not_after, pin.fingerprint);
+                let soon = if row.expiring { "  (ends within 30 days: certs renew)" } else { "" };
+                println!("{device:<18} {origin}  ends {}  sha256:{}{soon}", pin.not_after, pin.fingerprint);
                 if let Some(c) = &pin.changed_to {
                     println!(
                         "{:<18} CHANGED     seen {}, now presents sha256:{} — refused until \

@@ -25,7 +25,7 @@ pub struct Args {
     /// Ports the scan tries.
     #[arg(long, value_delimiter = ',', default_value = "80,443,8000,554,8080")]
     scan_ports: Vec<u16>,
-    /// Seconds to listen for answers.
+    /// Seconds to listen for answers (0.5 to 600).
     #[arg(long, default_value_t = 3.0)]
     timeout: f64,
     /// Skip WS-Discovery.

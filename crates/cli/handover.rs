@@ -78,7 +78,7 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     let ws = Workspace::from_env()?;
     let contents =
         if args.service_accounts { handover::Contents::ServiceAccounts } else { handover::Contents::Everything };
-    let counts = handover::export(&ws, args.site.as_deref(), &to, contents, path)?;
+    let counts = handover::for_workspace(&ws, args.site.as_deref(), &to, contents)?.write(path)?;
     if out.json {
         #[derive(serde::Serialize)]
         struct Written<'a> {
@@ -114,7 +114,10 @@ fn open(
         }
         (None, None) => anyhow::bail!("say how to decrypt: --passphrase-env VAR or --identity FILE"),
     };
-    let plain = handover::open(&cipher, &opener).with_context(|| file.display().to_string())?;
+    let plain = handover::open(&cipher, &opener).with_context(|| match identity {
+        Some(keys) => format!("{} with the identity in {}", file.display(), keys.display()),
+        None => file.display().to_string(),
+    })?;
     match to {
         Some(path) => {
             write_private(path, &plain)?;

@@ -68,7 +68,8 @@ pub fn seal(to: &BackupRecipient, plain: &[u8]) -> Result<Vec<u8>> {
 
 /// Decrypt a backup; the result is checked against the digest in its name.
 pub fn open(identity: &BackupIdentity, file: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-    let sealed = std::fs::read(file).map_err(|e| local(&file.display().to_string(), e))?;
+    // A device's export is at most 64 MiB (the driver's limit); sealing adds a little.
+    let sealed = crate::files::read_bounded(file, 65 * 1024 * 1024)?;
     let decryptor = age::Decryptor::new(&sealed[..]).map_err(|e| local(&file.display().to_string(), e))?;
     let mut reader = decryptor
         .decrypt(std::iter::once(&identity.0 as &dyn age::Identity))

@@ -171,7 +171,10 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
     use std::io::Read;
     let input = |e: &dyn std::fmt::Display| Error::Input(format!("{}: {e}", path.display()));
     let file = std::fs::File::open(path).map_err(|e| input(&e))?;
-    let mut data = Vec::new();
+    // Sized from what the file says (never past the limit), so the buffer is not grown by
+    // copying: a secret read here (credentials, a key) leaves no unwiped copies behind.
+    let said = file.metadata().map(|m| m.len()).unwrap_or(0).min(limit);
+    let mut data = Vec::with_capacity(usize::try_from(said).unwrap_or(0));
     file.take(limit + 1).read_to_end(&mut data).map_err(|e| input(&e))?;
     if data.len() as u64 > limit {
         return Err(input(&format!("more than {limit} bytes: not a file this reads")));

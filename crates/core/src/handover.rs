@@ -102,19 +102,23 @@ pub struct Counts {
     pub service_accounts: usize,
 }
 
-/// Build the workspace's handover (`site`'s devices, or every device) and write the
-/// ciphertext, and nothing else, to `path`, readable by its owner only.
-pub fn export(
+/// Build the workspace's handover (`site`'s devices, or every device), encrypted; write it
+/// with [`Handover::write`].
+pub fn for_workspace(
     ws: &crate::workspace::Workspace,
     site: Option<&str>,
     to: &Recipients,
     contents: Contents,
-    path: &std::path::Path,
-) -> Result<Counts> {
-    let operator = crate::workspace::operator(None);
-    let h = build(&ws.store, &ws.vault, &ws.history, site, &operator, to, contents)?;
-    crate::files::write_private(path, &h.ciphertext)?;
-    Ok(Counts { devices: h.devices, with_password: h.with_password, service_accounts: h.service_accounts })
+) -> Result<Handover> {
+    build(&ws.store, &ws.vault, &ws.history, site, &crate::workspace::operator(None), to, contents)
+}
+
+impl Handover {
+    /// Write the ciphertext, and nothing else, to `path`, readable by its owner only.
+    pub fn write(&self, path: &std::path::Path) -> Result<Counts> {
+        crate::files::write_private(path, &self.ciphertext)?;
+        Ok(Counts { devices: self.devices, with_password: self.with_password, service_accounts: self.service_accounts })
+    }
 }
 
 /// What opens a handover file.

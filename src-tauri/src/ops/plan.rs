@@ -127,7 +127,7 @@ async fn run(
     job: &'static str,
     each: impl Fn(Progress) + Send + Sync + 'static,
 ) -> IpcResult<ApplySummary> {
-    let tally = StepTally::new(prepared.steps());
+    let tally = StepTally::new(&prepared.plans);
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     let sink = move |e: Event| match e {
         Event::Apply(step) => {

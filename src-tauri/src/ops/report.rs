@@ -122,12 +122,13 @@ pub fn handover(session: &Session, picker: &dyn FilePicker, request: HandoverReq
         true => portcullis_core::handover::Contents::ServiceAccounts,
         false => portcullis_core::handover::Contents::Everything,
     };
+    // Built first: what cannot be handed over says so before the save dialog.
+    let handover = portcullis_core::handover::for_workspace(&session.ws, site.as_deref(), &to, contents)?;
     let name = format!("portcullis-handover-{}.age", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
     let path = if request.choose_location {
         picker.save(&Save::Handover, &name)?.ok_or_else(cancelled)?
     } else {
         session.ws.home.join("reports").join(name)
     };
-    let counts = portcullis_core::handover::export(&session.ws, site.as_deref(), &to, contents, &path)?;
-    Ok(HandoverFile { path: path.display().to_string(), counts })
+    Ok(HandoverFile { path: path.display().to_string(), counts: handover.write(&path)? })
 }

@@ -341,11 +341,8 @@ pub fn matching(id: &Identity) -> Vec<Match> {
 }
 
 fn read_limited(path: &Path) -> Result<String> {
-    let len = std::fs::metadata(path).map_err(|e| Error::Local(format!("{}: {e}", path.display())))?.len();
-    if len > FILE_LIMIT {
-        return Err(Error::Input(format!("{}: {len} bytes is not an advisory database", path.display())));
-    }
-    std::fs::read_to_string(path).map_err(|e| Error::Input(format!("{}: {e}", path.display())))
+    let bytes = crate::files::read_bounded(path, FILE_LIMIT)?;
+    String::from_utf8(bytes).map_err(|_| Error::Input(format!("{}: not UTF-8 text", path.display())))
 }
 
 /// The SHA-256 a file should have: the one given, else the one in `FILE.sha256` beside

@@ -1,11 +1,14 @@
 //! Steps done out of steps to do across a run, as both shells show an apply's progress.
-//! A device started a second time (hardened after its activation in the same run, or the
-//! rest of its plan after a firmware upgrade) adds its new plan's steps to the total.
+//! Every step of a plan counts, blocked ones too (each ends as a skipped step). A device
+//! started again (hardened after its activation in the same run, the rest of its plan after
+//! a firmware upgrade, or planned again at the address it was moved to) adds its new
+//! plan's steps to the total.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
 
 use super::{Event, StepResult};
+use crate::plan::DevicePlan;
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,13 +20,16 @@ pub struct Steps {
 /// Counts a run's events (shared by the sink's calls, from any task).
 #[derive(Debug, Default)]
 pub struct StepTally {
+    /// Where the run stands, and the planned devices not started yet.
     steps: Mutex<(Steps, HashSet<String>)>,
 }
 
 impl StepTally {
-    /// A run of `planned` steps.
-    pub fn new(planned: usize) -> StepTally {
-        StepTally { steps: Mutex::new((Steps { done: 0, total: planned }, HashSet::new())) }
+    /// A run of these plans.
+    pub fn new(plans: &[DevicePlan]) -> StepTally {
+        let total = plans.iter().map(|p| p.steps.len()).sum();
+        let waiting = plans.iter().map(|p| p.device.clone()).collect();
+        StepTally { steps: Mutex::new((Steps { done: 0, total }, waiting)) }
     }
 
     /// Where the run stands.
@@ -34,9 +40,10 @@ impl StepTally {
     /// Count `event`; where the run stands after it.
     pub fn count(&self, event: &Event) -> Steps {
         let Ok(mut guard) = self.steps.lock() else { return Steps::default() };
-        let (steps, started) = &mut *guard;
+        let (steps, waiting) = &mut *guard;
         match event {
-            Event::DeviceStarted { device, steps: more } if !started.insert(device.clone()) => steps.total += more,
+            // A planned device's first start is in the total already.
+            Event::DeviceStarted { device, steps: more } if !waiting.remove(device) => steps.total += more,
             Event::StepDone { .. } => steps.done += 1,
             _ => {}
         }
@@ -87,7 +94,19 @@ mod tests {
 
     #[test]
     fn a_device_started_again_adds_its_new_plan_and_each_step_counts_once() {
-        let tally = StepTally::new(3);
+        use crate::plan::{Phase, Step};
+        let step = |blocked: Option<&str>| Step {
+            phase: Phase::Services,
+            control: None,
+            setting: Setting::ServiceTelnetEnabled,
+            from: None,
+            to: crate::posture::Value::Bool(false),
+            action: "off".into(),
+            blocked: blocked.map(String::from),
+        };
+        let plan = |device: &str, steps: Vec<Step>| DevicePlan { device: device.into(), steps };
+        // "b" has a blocked step: it ends as a skipped step, and counts.
+        let tally = StepTally::new(&[plan("a", vec![step(None)]), plan("b", vec![step(None), step(Some("no HTTPS"))])]);
         assert_eq!(tally.count(&started("a", 1)), Steps { done: 0, total: 3 });
         assert_eq!(tally.count(&started("b", 2)), Steps { done: 0, total: 3 });
         assert_eq!(tally.count(&done("a", StepResult::Verified)), Steps { done: 1, total: 3 });
@@ -95,9 +114,12 @@ mod tests {
         assert_eq!(tally.count(&started("a", 5)), Steps { done: 1, total: 8 });
         let failed = StepResult::Failed { reason: "no answer".into() };
         assert_eq!(tally.count(&done("b", failed.clone())), Steps { done: 2, total: 8 });
+        assert_eq!(tally.count(&done("b", StepResult::Skipped { reason: "no HTTPS".into() })).done, 3);
+        // "b" was moved: planned again at its new address.
+        assert_eq!(tally.count(&started("127.1.0.9:80", 4)), Steps { done: 3, total: 12 });
         assert!(!failed.ok() && failed.word() == "failed" && failed.reason() == Some("no answer"));
         assert!(StepResult::Skipped { reason: "blocked".into() }.ok());
         assert_eq!(StepResult::Verified.reason(), None);
-        assert_eq!(tally.now(), Steps { done: 2, total: 8 });
+        assert_eq!(tally.now(), Steps { done: 3, total: 12 });
     }
 }

@@ -305,7 +305,7 @@ impl Baseline {
         if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
             return Baseline::parse(&format!("builtin:{name}"), text);
         }
-        let text = std::fs::read_to_string(name_or_path).map_err(|e| BaselineError {
+        let text = crate::files::read_chosen_text(std::path::Path::new(name_or_path)).map_err(|e| BaselineError {
             file: name_or_path.into(),
             line: 0,
             reason: format!(

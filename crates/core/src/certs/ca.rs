@@ -71,7 +71,7 @@ impl SiteCa {
     /// The key is read straight into a [`Secret`], never kept in a plain `String`.
     pub fn import_files(home: &Path, vault: &Vault, cert: &Path, key: &Path, replace: bool) -> Result<SiteCa> {
         let read = |what: &str, path: &Path| {
-            std::fs::read_to_string(path).map_err(|e| Error::Input(format!("the CA's {what} {}: {e}", path.display())))
+            crate::files::read_chosen_text(path).map_err(|e| Error::Input(format!("the CA's {what}: {e}")))
         };
         let cert_pem = read("certificate", cert)?;
         let key_pem = Secret::new(read("key", key)?);

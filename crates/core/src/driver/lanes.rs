@@ -28,10 +28,11 @@ pub struct Lane {
 pub struct Lanes(super::per_device::PerDevice<DeviceLanes>);
 
 impl Lanes {
-    /// Give the device known as `key` `n` lanes (as [`share`] gives them; never fewer
-    /// than one, or its exchanges would wait for ever) for its sessions made from now on.
+    /// Give the device known as `key` `n` lanes (as [`share`] gives them: at least one,
+    /// or its exchanges would wait for ever, at most [`MOST_PER_DEVICE`]) for its sessions
+    /// made from now on.
     pub fn limit(&self, key: &str, n: usize) {
-        self.0.set(key, Semaphore::new(n.max(1)));
+        self.0.set(key, Semaphore::new(n.clamp(1, MOST_PER_DEVICE)));
     }
 
     /// The device's lanes, if the run limited them.
@@ -84,5 +85,7 @@ mod tests {
         let clone = lanes.clone();
         clone.limit("127.1.0.3", 0);
         assert_eq!(lanes.of("127.1.0.3").map(|s| s.available_permits()), Some(1), "clones share; one lane at least");
+        clone.limit("127.1.0.3", 99);
+        assert_eq!(lanes.of("127.1.0.3").map(|s| s.available_permits()), Some(MOST_PER_DEVICE), "at most eight");
     }
 }

@@ -34,12 +34,16 @@ pub struct Overview {
 /// The site CA and every pin, those ending within `days` marked, with the changed
 /// certificates waiting for a decision.
 pub fn overview(home: &std::path::Path, days: i64) -> Result<Overview> {
+    Ok(Overview { ca: crate::certs::ca_info(home)?, pins: pin_rows(home, days)? })
+}
+
+/// Every pin, those ending within `days` marked (without the CA: `certs list`).
+pub fn pin_rows(home: &std::path::Path, days: i64) -> Result<Vec<PinRow>> {
     let pins = Pins::load(home)?;
     let expiring = pins.expiring_within(days);
-    let pins = (pins.devices.into_iter())
+    Ok((pins.devices.into_iter())
         .map(|(device, pin)| PinRow { expiring: expiring.contains(&device), device, pin })
-        .collect();
-    Ok(Overview { ca: crate::certs::ca_info(home)?, pins })
+        .collect())
 }
 
 /// Accept the certificate `address` presented in place of its pin: it becomes the pin,

@@ -203,7 +203,8 @@ impl OnvifDriver {
     /// Poll GetKeyStatus until the key is `ok`: first after the device's estimate.
     async fn await_key(&self, path: &str, key_id: &str, estimate_s: Option<f64>) -> Result<()> {
         let first = Duration::from_secs_f64(estimate_s.unwrap_or(1.0).clamp(0.1, 10.0));
-        let started = std::time::Instant::now();
+        // The runtime's clock, as the sleeps between polls are (a paused clock in tests).
+        let started = tokio::time::Instant::now();
         // How long a camera may take to make a key before the install gives up.
         let limit = self.http.timings().of(crate::driver::Operation::KeyGeneration);
         tokio::time::sleep(first).await;
