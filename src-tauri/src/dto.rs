@@ -146,14 +146,6 @@ ipc! {
         pub device_type: String,
     }
 
-    /// Whether the vault holds credentials for a device (never the values).
-    pub struct CredentialState {
-        /// device, site, default, none
-        pub source: String,
-        pub username: Option<String>,
-        pub updated: Option<String>,
-    }
-
     pub struct DeviceDetail {
         pub row: DeviceRow,
         pub protocol: Option<String>,
@@ -164,7 +156,7 @@ ipc! {
         pub firmware: Option<portcullis_core::firmware::State>,
         pub findings: Vec<Finding>,
         pub history: Vec<Entry>,
-        pub credentials: CredentialState,
+        pub credentials: portcullis_core::vault::LoginEntry,
     }
 
     pub struct ControlView {

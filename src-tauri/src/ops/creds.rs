@@ -6,8 +6,7 @@ use portcullis_core::secret::Credentials;
 use portcullis_core::vault::Scope;
 
 use crate::dto::{
-    AcceptCertificateRequest, CertificatesView, CredentialState, DeviceCredentials, ForgetRequest, SiteCredentials,
-    VaultEntry,
+    AcceptCertificateRequest, CertificatesView, DeviceCredentials, ForgetRequest, SiteCredentials, VaultEntry,
 };
 use crate::error::{IpcError, IpcResult, ShellCode};
 use crate::picker::{FilePicker, Pick, Save};
@@ -19,13 +18,11 @@ pub fn entries(session: &Session) -> IpcResult<Vec<VaultEntry>> {
         .vault
         .list()?
         .into_iter()
-        .map(|e| {
-            // Scopes serialise as {"scope": kind, "name": …}: new kinds (pending
-            // rotations, CA keys) show up by name without a change here.
-            let tagged = serde_json::to_value(&e.scope).unwrap_or_default();
-            let field = |k: &str| tagged.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            let (scope, name) = (field("scope"), field("name"));
-            VaultEntry { scope, name, username: e.username, updated: e.updated }
+        .map(|e| VaultEntry {
+            scope: e.scope.kind().into(),
+            name: e.scope.name().into(),
+            username: e.username,
+            updated: e.updated,
         })
         .collect())
 }
@@ -71,20 +68,6 @@ pub fn export_ca(session: &Session, picker: &dyn FilePicker) -> IpcResult<String
 
 fn cancelled() -> IpcError {
     IpcError::new(ShellCode::Cancelled, "cancelled: no file was chosen, nothing changed")
-}
-
-/// Which vault entry a device's audit would use, without reading any secret: its own,
-/// its site's default, or the `default` site's.
-pub fn state_for(session: &Session, label: &str, site: Option<&str>) -> IpcResult<CredentialState> {
-    let Some(entry) = session.ws.vault.entry_for(label, site)? else {
-        return Ok(CredentialState { source: "none".into(), username: None, updated: None });
-    };
-    let source = match &entry.scope {
-        Scope::Site(s) if Some(s.as_str()) != site => "default",
-        Scope::Site(_) => "site",
-        _ => "device",
-    };
-    Ok(CredentialState { source: source.into(), username: Some(entry.username), updated: Some(entry.updated) })
 }
 
 /// Store a site's default credentials. The password goes into the vault and nowhere

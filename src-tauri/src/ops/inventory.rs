@@ -77,7 +77,7 @@ pub fn detail(session: &Session, id: &str) -> IpcResult<crate::dto::DeviceDetail
     })?;
     let audit = session.audits()?.get(&row.label).cloned();
     let history = super::history::records(session, Some(row.label.clone()))?;
-    let credentials = super::creds::state_for(session, &row.label, row.site.as_deref())?;
+    let credentials = session.ws.vault.login_entry(&row.label, row.site.as_deref())?;
     let firmware = match audit.as_ref().and_then(|a| a.identity.as_ref()) {
         Some(id) => Some(super::firmware::state(session, id)?),
         None => None,

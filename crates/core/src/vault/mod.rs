@@ -40,6 +40,32 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// What kind of entry: `device`, `site`, `pending`, … (as the index writes it).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Scope::Device(_) => "device",
+            Scope::Site(_) => "site",
+            Scope::Pending(_) => "pending",
+            Scope::Service(_) => "service",
+            Scope::ServicePending(_) => "service_pending",
+            Scope::Ca(_) => "ca",
+            Scope::Key(_) => "key",
+        }
+    }
+
+    /// Whose: the device's label, the site's name, the key's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Scope::Device(n)
+            | Scope::Site(n)
+            | Scope::Pending(n)
+            | Scope::Service(n)
+            | Scope::ServicePending(n)
+            | Scope::Ca(n)
+            | Scope::Key(n) => n,
+        }
+    }
+
     fn key(&self, username: &str) -> String {
         match self {
             Scope::Device(d) => format!("device/{d}/{username}"),
@@ -89,6 +115,34 @@ pub struct EntryInfo {
     pub scope: Scope,
     pub username: String,
     pub updated: String,
+}
+
+/// Which credentials a device's login would use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "../../ui/src/lib/ipc/bindings/"))]
+pub enum LoginSource {
+    /// Its own.
+    Device,
+    /// Its site's defaults.
+    Site,
+    /// The `default` site's.
+    Default,
+    /// None: it cannot be logged in to.
+    None,
+}
+
+/// A device's login, as the index knows it (never the password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(rename = "CredentialState", export_to = "../../ui/src/lib/ipc/bindings/")
+)]
+pub struct LoginEntry {
+    pub source: LoginSource,
+    pub username: Option<String>,
+    pub updated: Option<String>,
 }
 
 /// Where secret values are kept.
@@ -287,6 +341,19 @@ impl Vault {
             ));
         }
         self.forget_unlocked(scope, username)
+    }
+
+    /// Where a device's login would come from, by name and date (no secret is read).
+    pub fn login_entry(&self, device: &str, site: Option<&str>) -> Result<LoginEntry> {
+        let Some(entry) = self.entry_for(device, site)? else {
+            return Ok(LoginEntry { source: LoginSource::None, username: None, updated: None });
+        };
+        let source = match &entry.scope {
+            Scope::Site(s) if Some(s.as_str()) != site => LoginSource::Default,
+            Scope::Site(_) => LoginSource::Site,
+            _ => LoginSource::Device,
+        };
+        Ok(LoginEntry { source, username: Some(entry.username), updated: Some(entry.updated) })
     }
 
     /// The entry [`Vault::lookup`] would log a device in with, from the index alone (no

@@ -91,8 +91,22 @@ fn the_entry_for_a_device_is_the_one_its_login_uses() {
         assert_eq!(user(label, site), v.lookup(label, site).unwrap().map(|c| c.username), "{label}");
     }
     assert_eq!(user("127.1.0.3", Some("lobby")).as_deref(), Some("lobby"));
+    // Where each login comes from, as the app shows it.
+    let source = |label: &str, site: Option<&str>| v.login_entry(label, site).unwrap().source;
+    assert_eq!(source("127.1.0.2:8080", Some("lobby")), LoginSource::Device);
+    assert_eq!(source("127.1.0.3", Some("lobby")), LoginSource::Site);
+    assert_eq!(source("127.1.0.4", Some("elsewhere")), LoginSource::Default);
     v.forget(&Scope::Site("default".into()), None).unwrap();
     assert_eq!(user("127.1.0.4", None), None);
+    let none = v.login_entry("127.1.0.4", None).unwrap();
+    assert_eq!((none.source, none.username, none.updated), (LoginSource::None, None, None));
+    // An entry's kind and name, as the index writes them.
+    v.set(Scope::ServicePending("127.1.0.9".into()), &Credentials::new("nvr", "d")).unwrap();
+    assert!(v.list().unwrap().iter().any(|e| e.scope.kind() == "service_pending"));
+    for e in v.list().unwrap() {
+        let written = serde_json::to_value(&e.scope).unwrap();
+        assert_eq!((written["scope"].as_str(), written["name"].as_str()), (Some(e.scope.kind()), Some(e.scope.name())));
+    }
     let _ = std::fs::remove_dir_all(&home);
 }
 
