@@ -1,6 +1,7 @@
-//! `portcullis baseline from-device ADDR --out FILE`: a site baseline from a reference
-//! camera (the golden camera), for `audit`, `plan` and `apply --baseline FILE` or as the
-//! data directory's `site-baseline.toml`.
+//! `portcullis baseline list`: the baselines in force, each control with its standards
+//! mappings; `portcullis baseline from-device ADDR --out FILE`: a site baseline from a
+//! reference camera (the golden camera), for `audit`, `plan` and `apply --baseline FILE` or
+//! as the data directory's `site-baseline.toml`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +18,10 @@ use crate::output::Output;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The site's baseline file (when it keeps one: audits use it) and the built-in
+    /// profiles, with the site's parameters as SITE-* controls and each control's
+    /// ETSI EN 303 645, NIST CSF 2.0 and IEC 62443-4-2 mappings.
+    List,
     /// Write a site baseline from a reference camera's settings (extending the built-in
     /// baseline for its protocol). Addresses, names, certificates, firmware and accounts
     /// are left out; a value weaker than the built-in's is left out unless --keep-weaker.
@@ -42,7 +47,9 @@ pub enum Command {
 }
 
 pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
-    let Command::FromDevice { device, out: file, name, keep_weaker, force, timeout } = command;
+    let Command::FromDevice { device, out: file, name, keep_weaker, force, timeout } = command else {
+        return list(out);
+    };
     if file.exists() && !force {
         anyhow::bail!("{} exists: pass --force to replace it", file.display());
     }
@@ -79,6 +86,33 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<ExitCode> {
                 println!("  WEAKER, copied as asked: {control} {setting} = {value} (the built-in expects {expected})")
             }
             _ => {}
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(out: &Output) -> anyhow::Result<ExitCode> {
+    let ws = Workspace::from_env()?;
+    let site = ws.policy(&portcullis_core::workspace::PolicyInput::default())?.site;
+    for p in portcullis_core::tasks::baselines::profiles(Some(&ws), Some(&site))? {
+        if out.json {
+            out.record("profile", &p);
+            continue;
+        }
+        let used = if p.active { "  (audits use it)" } else { "" };
+        println!("{}@{} — {} ({}){used}", p.name, p.version, p.title, p.source);
+        let mapped = |m: &[String]| if m.is_empty() { "-".to_string() } else { m.join(",") };
+        for c in &p.controls {
+            println!(
+                "  {:<14} {:<8} {} {}   ETSI {} · NIST {} · IEC {}",
+                c.id,
+                format!("{:?}", c.severity).to_lowercase(),
+                c.setting,
+                c.expect,
+                mapped(&c.etsi_en_303_645),
+                mapped(&c.nist_csf_2),
+                mapped(&c.iec_62443_4_2),
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

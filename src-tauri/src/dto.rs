@@ -6,7 +6,6 @@
 use portcullis_core::apply::DeviceReport;
 use portcullis_core::audit::Problem;
 use portcullis_core::baseline::eval::Finding;
-use portcullis_core::baseline::Severity;
 use portcullis_core::history::Entry;
 pub use portcullis_core::history::Verification as ChainCheck;
 use portcullis_core::inventory::Source;
@@ -14,6 +13,7 @@ use portcullis_core::plan::Step;
 use portcullis_core::secret::Secret;
 use portcullis_core::tasks::apply::ApplyTotals;
 pub use portcullis_core::tasks::audit::AuditSummary;
+pub use portcullis_core::tasks::baselines::Profile as BaselineView;
 pub use portcullis_core::tasks::certs::Overview as CertificatesView;
 use portcullis_core::tasks::discover::DiscoverCounts;
 use serde::{Deserialize, Serialize};
@@ -158,34 +158,6 @@ ipc! {
         pub history: Vec<Entry>,
         pub credentials: portcullis_core::vault::LoginEntry,
     }
-
-    pub struct ControlView {
-        pub id: String,
-        pub title: String,
-        pub rationale: String,
-        pub setting: String,
-        pub expect: String,
-        pub severity: Severity,
-        pub vendors: Vec<String>,
-        pub protocols: Vec<String>,
-        pub etsi_en_303_645: Vec<String>,
-        pub nist_csf_2: Vec<String>,
-        pub iec_62443_4_2: Vec<String>,
-        pub vendor_guide: Option<String>,
-    }
-
-    pub struct BaselineView {
-        /// `built-in` or `file <path>`.
-        pub source: String,
-        /// Audits score against this one (the site's file when there is one).
-        pub active: bool,
-        pub name: String,
-        pub version: String,
-        pub title: String,
-        pub description: String,
-        pub controls: Vec<ControlView>,
-    }
-
 
     pub struct PlanView {
         pub device_id: String,
@@ -468,5 +440,6 @@ mod tests {
         portcullis_core::tasks::certs::Overview::export_all(&config).unwrap();
         portcullis_core::tasks::audit::AuditSummary::export_all(&config).unwrap();
         portcullis_core::history::Verification::export_all(&config).unwrap();
+        portcullis_core::tasks::baselines::Profile::export_all(&config).unwrap();
     }
 }

@@ -98,3 +98,29 @@ async fn a_site_table_names_and_configures_every_camera_once() {
     assert_eq!(summary(&second.text)["verified"].as_u64().unwrap_or(0), 0, "{}", second.text);
     drop(fleet);
 }
+
+/// `baseline list` shows what audits use: the built-in profiles until the site keeps a
+/// file, then that file first and alone in use, its `[site]` values as SITE-* controls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baseline_list_shows_the_profiles_in_force_with_their_mappings() {
+    let home = Home::new("baseline-list");
+    let before = home.run(&["--json", "baseline", "list"]).await;
+    assert!(before.ok, "{}", before.text);
+    let profiles: Vec<serde_json::Value> = lines(&before.text).into_iter().filter(|l| l["type"] == "profile").collect();
+    assert!(profiles.len() >= 2, "{}", before.text);
+    assert!(profiles.iter().all(|p| p["active"] == true && p["source"] == "built-in"), "{}", before.text);
+    let controls = |p: &serde_json::Value| p["controls"].as_array().cloned().unwrap_or_default();
+    assert!(controls(&profiles[0]).iter().any(|c| !c["etsi_en_303_645"].as_array().unwrap().is_empty()));
+
+    let site = crate::quick_site_baseline(&home, 60);
+    std::fs::copy(&site, home.dir.join("site-baseline.toml")).unwrap();
+    let after = home.run(&["--json", "baseline", "list"]).await;
+    let profiles: Vec<serde_json::Value> = lines(&after.text).into_iter().filter(|l| l["type"] == "profile").collect();
+    assert!(profiles[0]["source"].as_str().unwrap().starts_with("file "), "{}", after.text);
+    let active: Vec<&serde_json::Value> = profiles.iter().filter(|p| p["active"] == true).collect();
+    assert_eq!(active.len(), 1, "only the site's file is in use: {}", after.text);
+    let ntp = controls(&profiles[0]).into_iter().find(|c| c["id"] == "SITE-NTP").expect("the site's NTP server");
+    assert!(ntp["expect"].as_str().unwrap().contains("192.0.2.1"), "{ntp}");
+    let text = home.run(&["baseline", "list"]).await;
+    assert!(text.text.contains("(audits use it)") && text.text.contains("SITE-NTP"), "{}", text.text);
+}

@@ -1,58 +1,17 @@
 //! The built-in baselines: controls and their standards mappings, with the site's own
 //! parameters (from the settings) as `SITE-*` controls.
 
-use portcullis_core::baseline::{Baseline, BUILTIN};
+use portcullis_core::baseline::Baseline;
+use portcullis_core::tasks::baselines::Profile as BaselineView;
 
-use crate::dto::{BaselineView, ControlView};
-use crate::error::{IpcError, IpcResult};
+use crate::error::IpcResult;
 use crate::session::Session;
 
 /// The site's file first (when there is one, it is what audits use), then the built-in
-/// profiles; each with the site parameters in force.
+/// profiles; each with the site parameters in force (`portcullis baseline list`).
 pub fn profiles(session: Option<&Session>) -> IpcResult<Vec<BaselineView>> {
     let site = session.and_then(|s| s.policy().ok()).map(|p| p.site);
-    let file = session.and_then(|s| s.ws.site_baseline());
-    let mut list: Vec<(Baseline, String, bool)> = Vec::new();
-    if let Some(b) = &file {
-        let path = session.map(|s| s.ws.site_baseline_path().display().to_string()).unwrap_or_default();
-        list.push(((**b).clone(), format!("file {path}"), true));
-    }
-    for (name, _) in BUILTIN {
-        list.push((Baseline::load(name)?, "built-in".into(), file.is_none()));
-    }
-    list.into_iter()
-        .map(|(mut b, source, active)| {
-            if let Some(site) = &site {
-                b = b.with_site(site.clone()).map_err(IpcError::input)?;
-            }
-            Ok(BaselineView {
-                source,
-                active,
-                name: b.baseline.name.clone(),
-                version: b.baseline.version.clone(),
-                title: b.baseline.title.clone(),
-                description: b.baseline.description.clone(),
-                controls: b
-                    .controls
-                    .iter()
-                    .map(|c| ControlView {
-                        id: c.id.clone(),
-                        title: c.title.clone(),
-                        rationale: c.rationale.clone(),
-                        setting: c.setting.to_string(),
-                        expect: portcullis_core::baseline::eval::describe(&c.expect),
-                        severity: c.severity,
-                        vendors: c.applies_to.vendor.clone(),
-                        protocols: c.applies_to.protocol.clone(),
-                        etsi_en_303_645: c.mappings.etsi_en_303_645.clone(),
-                        nist_csf_2: c.mappings.nist_csf_2.clone(),
-                        iec_62443_4_2: c.mappings.iec_62443_4_2.clone(),
-                        vendor_guide: c.mappings.vendor_guide.clone(),
-                    })
-                    .collect(),
-            })
-        })
-        .collect()
+    Ok(portcullis_core::tasks::baselines::profiles(session.map(|s| &*s.ws), site.as_ref())?)
 }
 
 /// Use a baseline file for this site: checked first (errors name the line), then kept

@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod baselines;
 pub mod certs;
 pub mod discover;
 pub mod golden;
