@@ -79,30 +79,22 @@ pub fn run(args: &Args, out: &Output) -> anyhow::Result<ExitCode> {
     if args.before_after && report.audits.before.is_empty() {
         anyhow::bail!("--before-after needs two audits of these devices in the period; only one was found");
     }
-    let written = report_ws::write(&report, format, path)?;
-    let file_sha = written.file_sha256;
-    let report_sha = report.sha256.clone().unwrap_or_default();
+    let w = report_ws::write(&report, format, path)?;
     if out.json {
         out.record(
             "report",
             &serde_json::json!({
-                "format": format!("{format:?}").to_lowercase(), "file": path, "bytes": written.bytes,
-                "devices": report.summary.devices, "changes": report.summary.changes,
-                "file_sha256": file_sha, "report_sha256": report_sha, "history_head": report.history.head,
+                "format": format!("{format:?}").to_lowercase(), "file": path, "bytes": w.bytes,
+                "devices": w.devices, "changes": w.changes,
+                "file_sha256": w.file_sha256, "report_sha256": w.report_sha256, "history_head": w.history_head,
             }),
         );
     } else {
-        println!(
-            "Wrote {} ({} device(s), {} change(s), {} bytes)",
-            path.display(),
-            report.devices.len(),
-            report.changes.len(),
-            written.bytes
-        );
-        println!("  file SHA-256    {file_sha} (also in {}.sha256)", path.display());
-        println!("  report SHA-256  {report_sha}");
-        println!("  history head    {} ({} records)", report.history.head, report.history.records);
-        if !report.history.intact {
+        println!("Wrote {} ({} device(s), {} change(s), {} bytes)", path.display(), w.devices, w.changes, w.bytes);
+        println!("  file SHA-256    {} (also in {}.sha256)", w.file_sha256, path.display());
+        println!("  report SHA-256  {}", w.report_sha256);
+        println!("  history head    {} ({} records)", w.history_head, w.history_records);
+        if !w.history_intact {
             println!("  WARNING: the local history does not verify; the report says so on its cover");
         }
     }

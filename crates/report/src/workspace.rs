@@ -71,6 +71,14 @@ pub struct Written {
     pub bytes: usize,
     /// SHA-256 of the file, also written to `FILE.sha256`.
     pub file_sha256: String,
+    /// The report's own digest (its canonical JSON), the same in every format.
+    pub report_sha256: String,
+    pub devices: usize,
+    pub changes: usize,
+    /// The history's head and record count the report cites, and whether its chain verified.
+    pub history_head: String,
+    pub history_records: u64,
+    pub history_intact: bool,
 }
 
 /// Render `report` as `format` into `path`, with `path.sha256` beside it.
@@ -82,7 +90,16 @@ pub fn write(report: &ReportData, format: Format, path: &Path) -> Result<Written
     let mut side = path.as_os_str().to_owned();
     side.push(".sha256");
     portcullis_core::files::write_private(Path::new(&side), format!("{file_sha256}  {name}\n").as_bytes())?;
-    Ok(Written { bytes: bytes.len(), file_sha256 })
+    Ok(Written {
+        bytes: bytes.len(),
+        file_sha256,
+        report_sha256: report.sha256.clone().unwrap_or_default(),
+        devices: report.devices.len(),
+        changes: report.changes.len(),
+        history_head: report.history.head.clone(),
+        history_records: report.history.records,
+        history_intact: report.history.intact,
+    })
 }
 
 /// Check a JSON report against its own digest and this workspace's history.

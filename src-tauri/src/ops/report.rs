@@ -54,15 +54,16 @@ pub fn export(session: &Session, picker: &dyn FilePicker, request: &ReportExport
     if request.choose_location && request.open_after {
         picker.open(&path)?;
     }
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Ok(ReportFile {
         path: path.display().to_string(),
         format: ext,
-        bytes: u32::try_from(written.bytes).unwrap_or(u32::MAX),
-        devices: report.devices.len() as u32,
-        changes: report.changes.len() as u32,
+        bytes: count(written.bytes),
+        devices: count(written.devices),
+        changes: count(written.changes),
         file_sha256: written.file_sha256,
-        history_head: report.history.head.clone(),
-        history_intact: report.history.intact,
+        history_head: written.history_head,
+        history_intact: written.history_intact,
     })
 }
 
