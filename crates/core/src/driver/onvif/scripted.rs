@@ -11,18 +11,18 @@ use crate::driver::transport::script::{ok, status, Answer, Script};
 use crate::posture::Value;
 use crate::setting::Setting;
 
-fn fixture(name: &str) -> String {
+pub(super) fn fixture(name: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/onvif").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A camera whose clock answers (the driver signs with the device's time).
-fn camera() -> Arc<Script> {
+pub(super) fn camera() -> Arc<Script> {
     let clock = fixture("ezviz-DS-2DE2C400IG-W-W-V5.3.8_build_260123-GetSystemDateAndTime.xml");
     Script::new().on_body("POST", DEVICE_PATH, "GetSystemDateAndTime", vec![ok(&clock)])
 }
 
-fn driver(script: &Arc<Script>) -> OnvifDriver {
+pub(super) fn driver(script: &Arc<Script>) -> OnvifDriver {
     let creds = Credentials::new("admin", "Secret-123");
     let guard = Arc::new(LoginGuard::default());
     let http = HttpSession::new(
