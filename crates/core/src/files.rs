@@ -184,7 +184,12 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
 
 /// A text file a person chose ([`read_bounded`] to [`CHOSEN_LIMIT`]), as UTF-8.
 pub fn read_chosen_text(path: &Path) -> Result<String> {
-    String::from_utf8(read_bounded(path, CHOSEN_LIMIT)?)
+    read_text(path, CHOSEN_LIMIT)
+}
+
+/// A text file of at most `limit` bytes ([`read_bounded`]), as UTF-8.
+pub fn read_text(path: &Path, limit: u64) -> Result<String> {
+    String::from_utf8(read_bounded(path, limit)?)
         .map_err(|_| Error::Input(format!("{}: not UTF-8 text", path.display())))
 }
 

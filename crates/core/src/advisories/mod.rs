@@ -316,7 +316,7 @@ pub fn for_home(home: &Path) -> Active {
         database: self::shipped(),
         origin: Origin::Refused { path: path.display().to_string(), reason },
     };
-    match read_limited(&path).and_then(|t| Database::parse(&t)) {
+    match crate::files::read_text(&path, FILE_LIMIT).and_then(|t| Database::parse(&t)) {
         Ok(db) if db.version > self::shipped().version => {
             Active { database: Arc::new(db), origin: Origin::Updated { path: path.display().to_string() } }
         }
@@ -338,11 +338,6 @@ pub fn activate(home: &Path) -> Active {
 /// The advisories covering a device's firmware, in the active database.
 pub fn matching(id: &Identity) -> Vec<Match> {
     active().database.matching(id)
-}
-
-fn read_limited(path: &Path) -> Result<String> {
-    let bytes = crate::files::read_bounded(path, FILE_LIMIT)?;
-    String::from_utf8(bytes).map_err(|_| Error::Input(format!("{}: not UTF-8 text", path.display())))
 }
 
 /// The SHA-256 a file should have: the one given, else the one in `FILE.sha256` beside
@@ -369,7 +364,7 @@ pub fn expected_digest(file: &Path, given: Option<&str>) -> Result<String> {
 /// version is higher than the one in use. The next [`activate`] (a workspace opening)
 /// puts it in use.
 pub fn update(home: &Path, file: &Path, digest: &str) -> Result<Active> {
-    let text = read_limited(file)?;
+    let text = crate::files::read_text(file, FILE_LIMIT)?;
     let seen = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
     if !seen.eq_ignore_ascii_case(digest.trim()) {
         return Err(Error::Input(format!(
