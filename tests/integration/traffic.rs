@@ -42,6 +42,9 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
         assert!(over_http.0 <= 8 && over_https.0 <= 8, "{name}: more connections per audit than before");
         assert!(over_https.1 + over_https.2 <= over_https.0, "{name}: a handshake per HTTPS connection at most");
         assert_eq!(over_https.1, 1, "{name}: one full TLS handshake per camera per audit, the others resumed");
+        // ISAPI reads answer the login's challenge (this firmware takes a reused nonce):
+        // 43 requests when every read asked for a fresh challenge first.
+        assert!(over_https.3 <= 30, "{name}: {} requests per audit", over_https.3);
     }
 
     // A fleet that fills the connections (two cameras, two connections: as 256 cameras
@@ -56,7 +59,8 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
             cost.0, cost.1, cost.2, cost.3
         );
         assert_eq!((cost.0, cost.1, cost.2), (1, 1, 0), "{name}: one connection, one full handshake");
-        assert_eq!(cost.3, between(&after_apply[i], &https[i]).3, "{name}: the same reads as before");
+        // The same reads; one at a time, they need no more fresh challenges than in parallel.
+        assert!(cost.3 <= between(&after_apply[i], &https[i]).3, "{name}: {} requests", cost.3);
     }
     drop(fleet);
 }

@@ -292,3 +292,49 @@ async fn faults_become_findings_or_clear_errors_never_panics() {
         audit_device(&target(&d), Some(Credentials::new("admin", d.password.clone().unwrap())), &b, &c, &opts).await;
     assert!(a.error.is_some());
 }
+
+/// Issue #19: an ISAPI audit answers the challenge the login had instead of asking for a
+/// fresh one before every read, where the firmware takes that (about half the requests);
+/// where it does not, at most one request per device per run is refused for it, never
+/// counted against a right password twice, and the audit reads everything all the same.
+#[tokio::test]
+async fn reads_reuse_a_challenge_where_the_firmware_takes_it_and_lose_at_most_one_request_where_not() {
+    use portcullis_sim::{CameraConfig, NonceReuse};
+    let policies = [NonceReuse::Window, NonceReuse::SameUri, NonceReuse::Once, NonceReuse::OnceCounted];
+    let mut config = FleetConfig::for_tests(policies.len() + 1, Profile::HikvisionCurrent);
+    config.cameras = policies
+        .iter()
+        .enumerate()
+        .map(|(index, p)| CameraConfig { index, nonce_reuse: Some(*p), ..CameraConfig::default() })
+        .collect();
+    let f = Fleet::start(config).await.unwrap();
+    let devices = f.devices();
+    let mut requests = Vec::new();
+    for run_no in 1..=2u32 {
+        for (i, policy) in policies.iter().enumerate() {
+            let d = &devices[i];
+            let before = f.cameras()[i].traffic.count().requests;
+            let a = run(d, d.password.as_deref(), "hikvision-hardening").await;
+            assert!(a.error.is_none(), "{policy:?}: {:?}", a.error);
+            assert!(a.findings.iter().all(|x| x.status != Status::Unknown), "{policy:?}: {:#?}", a.findings);
+            requests.push((*policy, f.cameras()[i].traffic.count().requests - before));
+            let counted = if *policy == NonceReuse::OnceCounted { run_no } else { 0 };
+            assert_eq!(f.cameras()[i].state().refused_logins, counted, "{policy:?}: at most one per run");
+        }
+    }
+    // The same audit with a fresh challenge before every read, for comparison: the
+    // last camera refuses any reuse from its first request on.
+    let fresh = {
+        let i = policies.len();
+        f.cameras()[i].state().nonce_reuse = NonceReuse::Once;
+        let before = f.cameras()[i].traffic.count().requests;
+        let a = run(&devices[i], devices[i].password.as_deref(), "hikvision-hardening").await;
+        assert!(a.error.is_none());
+        f.cameras()[i].traffic.count().requests - before
+    };
+    let window = requests.iter().find(|(p, _)| *p == NonceReuse::Window).map(|r| r.1).unwrap();
+    assert!(window * 10 < fresh * 7, "reuse: {window} requests; one challenge per read: about {fresh}: {requests:?}");
+    for (policy, n) in &requests {
+        assert!(*n <= fresh + 1, "{policy:?}: {n} requests, more than one over {fresh}");
+    }
+}

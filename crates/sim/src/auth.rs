@@ -31,27 +31,37 @@ pub enum Verdict {
     Missing,
     /// A digest with an expired nonce: challenge again, not counted.
     Stale,
+    /// A nonce used again where the camera's [`crate::state::NonceReuse`] does not take
+    /// it: challenge again (`stale=FALSE`), not counted.
+    Replayed,
     /// Wrong credentials; counted towards the lock.
     Refused,
     /// The source address is locked out; seconds until it unlocks.
     Locked(u64),
 }
 
-/// A secret per camera for stateless nonces: `hex(issued_at_ms || mac)`.
+/// A secret per camera for stateless nonces: `hex(issued_at_ms || serial || mac)`. The
+/// serial makes every 401's nonce unique (RFC 7616 §3.3), also within one millisecond.
 #[derive(Debug, Clone)]
 pub struct NonceKey(pub [u8; 16]);
 
+/// Nonces issued so far, by every camera of the process.
+static NONCES_ISSUED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 impl NonceKey {
     pub fn issue(&self, now_ms: u64) -> String {
+        let serial = NONCES_ISSUED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut out = now_ms.to_be_bytes().to_vec();
-        out.extend_from_slice(&self.mac(now_ms));
+        out.extend_from_slice(&serial.to_be_bytes());
+        out.extend_from_slice(&self.mac(now_ms, serial));
         hex::encode(out)
     }
 
-    fn mac(&self, at: u64) -> [u8; 8] {
+    fn mac(&self, at: u64, serial: u32) -> [u8; 8] {
         let mut h = Sha256::new();
         h.update(self.0);
         h.update(at.to_be_bytes());
+        h.update(serial.to_be_bytes());
         let d = h.finalize();
         let mut m = [0u8; 8];
         m.copy_from_slice(d.get(..8).unwrap_or(&[0; 8]));
@@ -61,12 +71,14 @@ impl NonceKey {
     /// `Some(true)` fresh, `Some(false)` ours but expired, `None` not ours.
     pub fn check(&self, nonce: &str, now_ms: u64) -> Option<bool> {
         let raw = hex::decode(nonce).ok()?;
-        if raw.len() != 16 {
+        if raw.len() != 20 {
             return None;
         }
-        let (at, mac) = raw.split_at(8);
+        let (at, rest) = raw.split_at(8);
+        let (serial, mac) = rest.split_at(4);
         let at = u64::from_be_bytes(at.try_into().ok()?);
-        if mac != self.mac(at) {
+        let serial = u32::from_be_bytes(serial.try_into().ok()?);
+        if mac != self.mac(at, serial) {
             return None;
         }
         Some(now_ms.saturating_sub(at) <= NONCE_LIFETIME.as_millis() as u64)
@@ -255,6 +267,36 @@ pub fn record_failure(st: &mut CameraState, peer: IpAddr) -> u32 {
     }
 }
 
+/// Whether this use of an already accepted nonce is taken, by the camera's policy; a
+/// first use is recorded. Called only once the password is right.
+pub fn nonce_use(st: &mut CameraState, d: &DigestResponse, uri: &str) -> Verdict {
+    use crate::state::{NonceReuse, NonceUse, NONCE_REUSE_WINDOW};
+    let nc = u32::from_str_radix(d.nc.trim(), 16).unwrap_or(0);
+    let now = Instant::now();
+    let Some(used) = st.used_nonces.get_mut(&d.nonce) else {
+        // Forget nonces past their lifetime, now and then, so the map stays small.
+        if st.used_nonces.len() >= 64 {
+            st.used_nonces.retain(|_, u| now.duration_since(u.first) < NONCE_LIFETIME);
+        }
+        st.used_nonces.insert(d.nonce.clone(), NonceUse { uri: uri.to_string(), nc, first: now });
+        return Verdict::Ok(d.username.clone());
+    };
+    let taken = match st.nonce_reuse {
+        NonceReuse::Window => true,
+        NonceReuse::SameUri => used.uri == uri,
+        NonceReuse::Once => false,
+        NonceReuse::OnceCounted => return Verdict::Refused,
+    };
+    if !taken || nc <= used.nc {
+        return Verdict::Replayed;
+    }
+    if now.duration_since(used.first) > NONCE_REUSE_WINDOW {
+        return Verdict::Stale;
+    }
+    used.nc = nc;
+    Verdict::Ok(d.username.clone())
+}
+
 pub fn record_success(st: &mut CameraState, peer: IpAddr) {
     st.failures.remove(&peer);
 }
@@ -307,5 +349,6 @@ mod tests {
         assert_eq!(k.check(&n, 1_000_000 + NONCE_LIFETIME.as_millis() as u64 + 1), Some(false));
         assert_eq!(NonceKey([8; 16]).check(&n, 1_000_500), None);
         assert_eq!(k.check("zz", 0), None);
+        assert_ne!(k.issue(1_000_000), k.issue(1_000_000), "every 401 gets its own nonce");
     }
 }

@@ -92,6 +92,9 @@ pub struct CameraConfig {
     pub activated: Option<bool>,
     /// ONVIF WS-Discovery mode.
     pub discoverable: Option<bool>,
+    /// What the camera does with a reused digest nonce ("window", "same-uri", "once",
+    /// "once-counted").
+    pub nonce_reuse: Option<crate::state::NonceReuse>,
     pub faults: Option<Faults>,
 }
 

@@ -104,6 +104,7 @@ impl Fleet {
                 password: over.and_then(|o| o.password.clone()),
                 activated: over.and_then(|o| o.activated),
                 onvif_discoverable: over.and_then(|o| o.discoverable),
+                nonce_reuse: over.and_then(|o| o.nonce_reuse),
                 recorder: config.recorder,
             };
             let state =

@@ -37,3 +37,4 @@ pub use faults::{Faults, GuardStyle, Trigger, UnsupportedStyle};
 pub use fleet::{DeviceRecord, Fleet, FleetError};
 pub use listeners::Port;
 pub use profile::Profile;
+pub use state::NonceReuse;

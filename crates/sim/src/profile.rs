@@ -117,6 +117,8 @@ pub struct Blueprint {
     pub password: Option<String>,
     pub activated: Option<bool>,
     pub onvif_discoverable: Option<bool>,
+    /// `None` lets the profile choose.
+    pub nonce_reuse: Option<NonceReuse>,
     /// Carry the site recorder's account (`nvr-recorder`, operator).
     pub recorder: bool,
 }
@@ -383,6 +385,12 @@ pub fn build_state(bp: &Blueprint, rng: &mut StdRng) -> Result<CameraState, TlsE
         web_auth: if legacy { AuthType::DigestBasic } else { AuthType::Digest },
         rtsp_auth: if legacy { AuthType::DigestBasic } else { AuthType::Digest },
         digest_algorithms: DigestAlgorithms::Md5,
+        nonce_reuse: bp.nonce_reuse.unwrap_or(match p {
+            Profile::HikvisionLegacy => NonceReuse::Once,
+            Profile::HikvisionFactoryNew => NonceReuse::SameUri,
+            _ => NonceReuse::Window,
+        }),
+        used_nonces: HashMap::new(),
         onvif_auth: OnvifAuth::DigestWsse,
         lock: IllegalLoginLock { enabled: !legacy, max_attempts: 5, lock_seconds: 1800 },
         failures: HashMap::new(),

@@ -182,6 +182,34 @@ impl DigestAlgorithms {
     }
 }
 
+/// What a camera does with a digest nonce sent a second time. Real firmware differs
+/// (protocols.md §4.3 field notes; okhttp-digest#23: a Hikvision recorder takes a
+/// cached nonce for 30 s; onvif#41: Hikvision's appweb 19.x refuses a nonce used for
+/// another URL), so the profiles differ too. A reuse needs a higher `nc` each time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NonceReuse {
+    /// Any request within [`NONCE_REUSE_WINDOW`] of the nonce's first use.
+    Window,
+    /// Only requests for the URI the nonce was first used with, within the window.
+    SameUri,
+    /// One request per nonce; another draws a 401 (`stale=FALSE`), not counted.
+    Once,
+    /// One request per nonce; another is counted as a failed login (the worst case).
+    OnceCounted,
+}
+
+/// How long a reused nonce is taken ([`NonceReuse::Window`], [`NonceReuse::SameUri`]).
+pub const NONCE_REUSE_WINDOW: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A digest nonce's first accepted use, and the highest `nc` seen with it.
+#[derive(Debug, Clone)]
+pub struct NonceUse {
+    pub uri: String,
+    pub nc: u32,
+    pub first: Instant,
+}
+
 /// Which credentials the ONVIF service accepts (ISAPI `Integrate/ONVIF/certificateType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum OnvifAuth {
@@ -470,6 +498,9 @@ pub struct CameraState {
     pub web_auth: AuthType,
     pub rtsp_auth: AuthType,
     pub digest_algorithms: DigestAlgorithms,
+    pub nonce_reuse: NonceReuse,
+    /// Nonces accepted recently: nonce → its first use.
+    pub used_nonces: HashMap<String, NonceUse>,
     pub onvif_auth: OnvifAuth,
     pub lock: IllegalLoginLock,
     pub failures: HashMap<IpAddr, LoginFailures>,

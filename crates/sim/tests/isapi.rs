@@ -83,6 +83,54 @@ async fn stale_nonces_are_challenged_again_without_counting_a_failure() {
     assert_eq!(good.status, 200, "ten stale nonces must not lock the camera");
 }
 
+/// A nonce answered once, then sent again with a higher count (for `second`): what each
+/// kind of firmware does with it (protocols.md §4.3), and whether it cost a login.
+#[tokio::test]
+async fn reused_nonces_are_taken_as_each_firmware_takes_them() {
+    use portcullis_sim::{CameraConfig, FleetConfig, NonceReuse};
+    let policies = [NonceReuse::Window, NonceReuse::SameUri, NonceReuse::Once, NonceReuse::OnceCounted];
+    let mut config = FleetConfig::for_tests(policies.len(), Profile::HikvisionCurrent);
+    config.cameras = policies
+        .iter()
+        .enumerate()
+        .map(|(index, p)| CameraConfig { index, nonce_reuse: Some(*p), ..CameraConfig::default() })
+        .collect();
+    let f = fleet_with(config).await;
+    let (info, users) = ("/ISAPI/System/deviceInfo", "/ISAPI/Security/users");
+    // (policy, reuse for another URI taken?, for the same URI taken?, refused logins counted)
+    let expected = [(true, true, 0), (false, true, 0), (false, false, 0), (false, false, 4)];
+    for (i, (policy, (other_uri, same_uri, counted))) in policies.iter().zip(expected).enumerate() {
+        let d = device(&f, i);
+        let c = Isapi::new(&d, d.password.as_deref().unwrap());
+        for (second, taken) in [(users, other_uri), (info, same_uri)] {
+            let challenge = c.raw("GET", info, None, None).await.unwrap().www_authenticate[0].clone();
+            let mut prompt = digest_auth::parse(&challenge).unwrap();
+            let mut answer = |path: &str| {
+                let ctx = digest_auth::AuthContext::new_with_method(
+                    "admin",
+                    d.password.as_deref().unwrap(),
+                    path,
+                    None::<&[u8]>,
+                    digest_auth::HttpMethod::GET,
+                );
+                prompt.respond(&ctx).unwrap().to_header_string()
+            };
+            let (first, again) = (answer(info), answer(second));
+            assert_eq!(c.raw("GET", info, None, Some(first)).await.unwrap().status, 200);
+            let reused = c.raw("GET", second, None, Some(again.clone())).await.unwrap();
+            assert_eq!(reused.status == 200, taken, "{policy:?} reused for {second}: {}", reused.body);
+            if !taken && *policy != NonceReuse::OnceCounted {
+                assert_eq!(text_of(&reused.body, "subStatusCode").as_deref(), Some("invalidOperation"));
+                assert!(reused.www_authenticate.iter().any(|h| h.contains("stale=\"FALSE\"")), "{policy:?}");
+            }
+            // The same count twice is a replay, whatever the policy.
+            let replay = c.raw("GET", second, None, Some(again)).await.unwrap();
+            assert_eq!(replay.status, 401, "{policy:?}: a count sent twice");
+        }
+        assert_eq!(f.cameras()[i].state().refused_logins, counted, "{policy:?}");
+    }
+}
+
 #[tokio::test]
 async fn basic_auth_works_only_while_the_camera_allows_it() {
     use base64::Engine;

@@ -1,8 +1,9 @@
 //! HTTP with digest authentication and the login budget.
 //!
-//! Every request first goes out without credentials; a 401 challenge is answered with a
-//! digest (the `digest_auth` crate). A fresh challenge per request, never a reused
-//! nonce: field reports say reused nonces draw 401s that can count towards the lock.
+//! A request first goes out without credentials; a 401 challenge is answered with a
+//! digest (the `digest_auth` crate). A read with credentials the device already took in
+//! this run may instead answer a challenge it gave earlier, under the rules of
+//! [`super::nonces`] (at most one refused reuse per device per run).
 //! A request with a body first goes out *without* it: the body (a password, a key) is
 //! sent only on the authenticated request. The device's [`LoginGuard`] (one per device
 //! per run, see [`super::login`]) decides whether a login may be tried at all.
@@ -16,6 +17,8 @@ use crate::error::{Error, Result};
 use crate::secret::Credentials;
 
 pub use super::login::LoginGuard;
+use super::login::Turn;
+use super::nonces::Kept;
 
 /// An HTTP answer.
 #[derive(Debug, Clone)]
@@ -220,12 +223,32 @@ impl HttpSession {
 
     async fn authenticated(&self, method: &str, path: &str, body: Option<Outgoing<'_>>) -> Result<Answer> {
         let Some(creds) = &self.creds else { return Err(Error::NoCredentials { address: self.address.clone() }) };
-        let Some(_turn) = self.guard.turn(creds).await else {
+        let Some(turn) = self.guard.turn(creds).await else {
             return Err(Error::LoginWithheld { address: self.address.clone(), username: creds.username.clone() });
         };
         // One lane for the challenge and its answer: the nonce is used as soon as it is fresh.
         let _lane = super::lanes::take(self.lanes.as_ref()).await;
-        let (first, mut challenges) = self.send(method, path, None, None).await?;
+        // A read with credentials the device took in this run may answer a challenge it
+        // gave earlier (see `super::nonces`): one request instead of two.
+        let kept = match turn {
+            Turn::Accepted if method == "GET" => self.guard.nonces.take(),
+            _ => None,
+        };
+        let (first, mut challenges) = match kept {
+            Some(mut kept) => {
+                let header = self.respond(&mut kept.prompt, creds, method, path, body)?;
+                let (answer, next) = self.send(method, path, body, Some(header)).await?;
+                if answer.status != 401 {
+                    self.guard.nonces.keep(kept);
+                    return Ok(answer);
+                }
+                // Refused for the reused nonce, not the password (which the device took
+                // in this run): no more reuse with this device; the fresh challenge goes on.
+                self.guard.nonces.refuse();
+                (answer, next)
+            }
+            None => self.send(method, path, None, None).await?,
+        };
         if first.status != 401 {
             // No login asked for: the request as it is (it carries no credentials).
             return match body {
@@ -243,13 +266,12 @@ impl HttpSession {
                     reason: "401 without a digest challenge".into(),
                 });
             };
-            let header =
-                digest_response(challenge, creds, method, path, body.map(|b| b.bytes())).map_err(|reason| {
-                    Error::Malformed { address: self.address.clone(), operation: "digest challenge".into(), reason }
-                })?;
+            let mut prompt = parse_challenge(challenge).map_err(|reason| self.malformed_challenge(reason))?;
+            let header = self.respond(&mut prompt, creds, method, path, body)?;
             let (answer, next) = self.send(method, path, body, Some(header)).await?;
             if answer.status != 401 {
                 self.guard.accept(creds);
+                self.guard.nonces.keep(Kept::new(prompt));
                 return Ok(answer);
             }
             let stale = next.iter().any(|c| {
@@ -265,6 +287,23 @@ impl HttpSession {
         }
         self.guard.refuse(creds);
         Err(Error::AuthRefused { address: self.address.clone(), username: creds.username.clone() })
+    }
+
+    /// The `Authorization` header answering `prompt` (its nonce count goes up by one).
+    fn respond(
+        &self,
+        prompt: &mut digest_auth::WwwAuthenticateHeader,
+        creds: &Credentials,
+        method: &str,
+        path: &str,
+        body: Option<Outgoing<'_>>,
+    ) -> Result<String> {
+        digest_response(prompt, creds, method, path, body.map(|b| b.bytes()))
+            .map_err(|reason| self.malformed_challenge(reason))
+    }
+
+    fn malformed_challenge(&self, reason: String) -> Error {
+        Error::Malformed { address: self.address.clone(), operation: "digest challenge".into(), reason }
     }
 }
 
@@ -305,20 +344,24 @@ fn check_lock(address: &str, body: &str) -> Result<()> {
     Ok(())
 }
 
-fn digest_response(
-    challenge: &str,
-    creds: &Credentials,
-    method: &str,
-    path: &str,
-    body: Option<&[u8]>,
-) -> std::result::Result<String, String> {
+/// A `WWW-Authenticate: Digest …` challenge, parsed.
+fn parse_challenge(challenge: &str) -> std::result::Result<digest_auth::WwwAuthenticateHeader, String> {
     // digest_auth slices the header by character count as if it were bytes, and panics
     // on a multi-byte character (found by fuzzing, fuzz/crashes-found/device): a
     // challenge must be ASCII, as HTTP headers are.
     if !challenge.is_ascii() {
         return Err("the digest challenge is not ASCII".into());
     }
-    let mut prompt = digest_auth::parse(challenge).map_err(|e| e.to_string())?;
+    digest_auth::parse(challenge).map_err(|e| e.to_string())
+}
+
+fn digest_response(
+    prompt: &mut digest_auth::WwwAuthenticateHeader,
+    creds: &Credentials,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+) -> std::result::Result<String, String> {
     let ctx = digest_auth::AuthContext::new_with_method(
         creds.username.as_str(),
         creds.password.expose(),
@@ -412,10 +455,102 @@ mod tests {
         assert_eq!((seen[1].body.as_deref(), seen[1].authorization.is_some()), (Some(body), true));
     }
 
+    fn scripted_session(device: &std::sync::Arc<crate::driver::transport::script::Script>) -> super::HttpSession {
+        super::HttpSession::new(
+            device.client(),
+            "https://127.1.0.1:443".into(),
+            Some(crate::secret::Credentials::new("admin", "Pass-word-1#")),
+            Default::default(),
+            crate::driver::Timings::reads_and_writes(std::time::Duration::from_secs(2)),
+        )
+    }
+
+    /// `(authorization sent?, nc)` of each request, in order.
+    fn auth_of(device: &crate::driver::transport::script::Script) -> Vec<(bool, Option<String>)> {
+        let seen = device.seen.lock().unwrap().clone();
+        seen.iter()
+            .map(|r| {
+                let nc = r
+                    .authorization
+                    .as_deref()
+                    .and_then(|a| a.split(',').map(str::trim).find_map(|kv| kv.strip_prefix("nc=")).map(String::from));
+                (r.authorization.is_some(), nc)
+            })
+            .collect()
+    }
+
+    /// After the login, a read answers the challenge the login had, one count higher:
+    /// one request instead of two.
+    #[tokio::test]
+    async fn a_read_after_the_login_answers_the_challenge_the_device_gave() {
+        use crate::driver::transport::script;
+        let device = script::Script::new()
+            .with_digest()
+            .on("GET", "/ISAPI/System/deviceInfo", vec![script::ok("<DeviceInfo/>")])
+            .on("GET", "/ISAPI/Security/users", vec![script::ok("<UserList/>")])
+            .on("GET", "/ISAPI/System/time", vec![script::ok("<Time/>")]);
+        let session = scripted_session(&device);
+        for path in ["/ISAPI/System/deviceInfo", "/ISAPI/Security/users", "/ISAPI/System/time"] {
+            assert_eq!(session.call("GET", path, None).await.unwrap().status, 200);
+        }
+        let nc = |n: &str| (true, Some(n.to_string()));
+        assert_eq!(auth_of(&device), vec![(false, None), nc("00000001"), nc("00000002"), nc("00000003")]);
+    }
+
+    /// The first 401 to a reused nonce is not a failed login: the request goes on with
+    /// the fresh challenge it carried, and the device gets fresh challenges from then on.
+    #[tokio::test]
+    async fn a_refused_reuse_is_no_failed_login_and_ends_reuse_for_the_run() {
+        use crate::driver::transport::script::{self, Answer};
+        use crate::driver::transport::Reply;
+        let replayed = Answer::Reply(Reply {
+            status: 401,
+            challenges: vec![r#"Digest realm="cam", nonce="fresh", qop="auth", stale="FALSE""#.into()],
+            body: "<ResponseStatus><statusCode>4</statusCode><subStatusCode>invalidOperation</subStatusCode></ResponseStatus>"
+                .into(),
+            bytes: None,
+        });
+        let device = script::Script::new()
+            .with_digest()
+            .on("GET", "/a", vec![script::ok("<a/>")])
+            .on("GET", "/b", vec![replayed, script::ok("<b/>")])
+            .on("GET", "/c", vec![script::ok("<c/>")]);
+        let session = scripted_session(&device);
+        for path in ["/a", "/b", "/c"] {
+            assert_eq!(session.call("GET", path, None).await.unwrap().status, 200, "{path}");
+        }
+        assert!(!session.guard().refused(), "the login budget is untouched");
+        let nc1 = (true, Some("00000001".to_string()));
+        assert_eq!(
+            auth_of(&device),
+            vec![(false, None), nc1.clone(), (true, Some("00000002".into())), nc1.clone(), (false, None), nc1],
+            "/a fresh; /b reused, refused, answered fresh; /c fresh"
+        );
+    }
+
+    /// Writes, and logins with credentials the device has not yet taken in this run
+    /// (a new password), always ask for a fresh challenge.
+    #[tokio::test]
+    async fn writes_and_untried_credentials_never_reuse_a_challenge() {
+        use crate::driver::transport::script;
+        let device = script::Script::new().with_digest().on("GET", "/a", vec![script::ok("<a/>")]).on(
+            "PUT",
+            "/a",
+            vec![script::ok("<ok/>")],
+        );
+        let session = scripted_session(&device);
+        session.call("GET", "/a", None).await.unwrap();
+        session.call("PUT", "/a", Some(("application/xml", "<a/>"))).await.unwrap();
+        let rotated = session.with_credentials(Some(crate::secret::Credentials::new("admin", "New-word-2#")));
+        rotated.call("GET", "/a", None).await.unwrap();
+        let fresh = (false, None);
+        let nc1 = (true, Some("00000001".to_string()));
+        assert_eq!(auth_of(&device), vec![fresh.clone(), nc1.clone(), fresh.clone(), nc1.clone(), fresh, nc1]);
+    }
+
     #[test]
     fn a_challenge_that_is_not_ascii_is_malformed_not_a_panic() {
-        let creds = crate::secret::Credentials::new("admin", "pw");
-        let e = super::digest_response("Digest\u{ba}o=", &creds, "GET", "/", None).unwrap_err();
+        let e = super::parse_challenge("Digest\u{ba}o=").unwrap_err();
         assert!(e.contains("not ASCII"), "{e}");
     }
 

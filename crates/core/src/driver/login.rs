@@ -25,6 +25,8 @@ pub struct LoginGuard {
     accepted: Mutex<HashSet<[u8; 32]>>,
     /// Held by the one login in flight with credentials not yet accepted.
     first_login: tokio::sync::Mutex<()>,
+    /// Digest challenges the device took a login with, for later reads to reuse.
+    pub(crate) nonces: super::nonces::Nonces,
 }
 
 /// Leave to send a login: for credentials already accepted, or the one first try.

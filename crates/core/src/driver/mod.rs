@@ -7,6 +7,7 @@ pub mod http;
 pub mod isapi;
 pub mod lanes;
 pub mod login;
+mod nonces;
 pub mod onvif;
 pub mod per_device;
 pub mod timing;

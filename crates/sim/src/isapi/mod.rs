@@ -165,15 +165,27 @@ fn challenges(cam: &Camera, st: &CameraState, stale: bool) -> Vec<(&'static str,
     h
 }
 
+/// Why a 401 asks for credentials again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Again {
+    /// None were sent, or they were wrong: a `userCheck` body.
+    Login,
+    /// The nonce expired (`stale=TRUE`); not a failed login.
+    Stale,
+    /// The nonce was used before where the camera does not take that (`stale=FALSE`);
+    /// not a failed login.
+    Replayed,
+}
+
 /// A 401 with a `userCheck` body (lock state and attempts left), as newer firmware sends.
 fn unauthorized(
     cam: &Camera,
     st: &CameraState,
     locked_for: Option<u64>,
     attempts_left: Option<u32>,
-    stale: bool,
+    why: Again,
 ) -> Reply {
-    let body = if stale {
+    let body = if why != Again::Login {
         // A stale nonce is not a failed login: newer firmware says invalidOperation.
         doc(
             cam,
@@ -202,7 +214,7 @@ fn unauthorized(
         doc(cam, st, "userCheck", &inner)
     };
     let mut reply = Reply::new(401, XML, body);
-    for (k, v) in challenges(cam, st, stale) {
+    for (k, v) in challenges(cam, st, why == Again::Stale) {
         reply = reply.header(k, v);
     }
     reply
@@ -213,10 +225,10 @@ fn authenticate(cam: &Camera, req: &HttpRequest) -> Result<String, Reply> {
     let mut st = cam.state();
     let peer = req.peer.ip();
     if !st.activation.activated {
-        return Err(unauthorized(cam, &st, None, None, false));
+        return Err(unauthorized(cam, &st, None, None, Again::Login));
     }
     if let Some(left) = auth::lock_remaining(&mut st, peer) {
-        return Err(unauthorized(cam, &st, Some(left), Some(0), false));
+        return Err(unauthorized(cam, &st, Some(left), Some(0), Again::Login));
     }
     let basic_allowed = st.web_auth == AuthType::DigestBasic;
     let verdict = verify_http_credentials(cam, &mut st, req, |a| a.web_level.is_some(), basic_allowed);
@@ -225,14 +237,15 @@ fn authenticate(cam: &Camera, req: &HttpRequest) -> Result<String, Reply> {
             auth::record_success(&mut st, peer);
             Ok(user)
         }
-        Verdict::Missing => Err(unauthorized(cam, &st, None, None, false)),
-        Verdict::Stale => Err(unauthorized(cam, &st, None, None, true)),
-        Verdict::Locked(s) => Err(unauthorized(cam, &st, Some(s), Some(0), false)),
+        Verdict::Missing => Err(unauthorized(cam, &st, None, None, Again::Login)),
+        Verdict::Stale => Err(unauthorized(cam, &st, None, None, Again::Stale)),
+        Verdict::Replayed => Err(unauthorized(cam, &st, None, None, Again::Replayed)),
+        Verdict::Locked(s) => Err(unauthorized(cam, &st, Some(s), Some(0), Again::Login)),
         Verdict::Refused => {
             let left = auth::record_failure(&mut st, peer);
             let locked = auth::lock_remaining(&mut st, peer);
             let left = (st.lock.enabled).then_some(left);
-            Err(unauthorized(cam, &st, locked, left, false))
+            Err(unauthorized(cam, &st, locked, left, Again::Login))
         }
     }
 }
@@ -260,7 +273,7 @@ pub(crate) fn verify_http_credentials(
             .account(&d.username)
             .filter(|a| eligible(a))
             .is_some_and(|a| auth::digest_matches(&d, &req.method, &a.password));
-        return if ok { Verdict::Ok(d.username) } else { Verdict::Refused };
+        return if ok { auth::nonce_use(st, &d, &req.uri) } else { Verdict::Refused };
     }
     if let Some((user, pass)) = auth::parse_basic(header) {
         if !basic_allowed {

@@ -304,10 +304,10 @@ fn authenticate(
                 Err(not_authorized(cam, st))
             }
         }
-        Verdict::Missing | Verdict::Stale if mode.allows_digest() => {
+        Verdict::Missing | Verdict::Stale | Verdict::Replayed if mode.allows_digest() => {
             Err(digest_challenge(cam, st, verdict == Verdict::Stale))
         }
-        Verdict::Missing | Verdict::Stale | Verdict::Locked(_) => Err(not_authorized(cam, st)),
+        Verdict::Missing | Verdict::Stale | Verdict::Replayed | Verdict::Locked(_) => Err(not_authorized(cam, st)),
         Verdict::Refused => {
             auth::record_failure(st, peer);
             if req.header("authorization").is_some() {

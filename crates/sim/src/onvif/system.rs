@@ -350,7 +350,9 @@ pub(super) fn firmware_upload(cam: &Camera, req: &HttpRequest, token: &str) -> R
     let admin = |a: &crate::state::Account| a.onvif_level == Some(crate::state::OnvifLevel::Administrator);
     match crate::isapi::verify_http_credentials(cam, &mut st, req, admin, false) {
         crate::auth::Verdict::Ok(_) => {}
-        crate::auth::Verdict::Missing => return super::digest_challenge(cam, &st, false),
+        crate::auth::Verdict::Missing | crate::auth::Verdict::Replayed => {
+            return super::digest_challenge(cam, &st, false)
+        }
         crate::auth::Verdict::Stale => return super::digest_challenge(cam, &st, true),
         _ => return Reply::new(401, "text/plain", "not authorized".into()),
     }

@@ -1,0 +1,130 @@
+//! Digest challenges kept for reuse: one device's, for one run.
+//!
+//! Asking for a fresh challenge before every request doubles the requests of an ISAPI
+//! read. RFC 7616 §3.6 lets a client answer a challenge it already holds, with the
+//! nonce count one higher, and many servers take that; but camera firmware differs
+//! (`../shared/docs/protocols.md` §4.3 field notes: some answer a reused nonce with a
+//! 401 that may count towards the lock; a Hikvision recorder takes one for 30 s; another
+//! firmware takes one only for the URI it was issued for). So a reused challenge is
+//! spent carefully, and at most one request per device per run can be refused for it:
+//! - only reads (GET) reuse, and only with credentials the device accepted in this run,
+//!   so a 401 to a reused nonce can never be a wrong password;
+//! - a kept challenge serves one request at a time (taken, then kept again once its
+//!   answer is in), so its counts reach the device in order;
+//! - it is used for [`KEEP_FOR`] and [`MAX_USES`] times at most;
+//! - the first 401 to a reused nonce ends reuse with the device for the rest of the run
+//!   ([`Nonces::refuse`]); that request goes on with the fresh challenge the 401 carried.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// How long a challenge is reused: well inside the 30 s a Hikvision recorder was seen
+/// to take a nonce for (okhttp-digest#23), and longer than one device's audit.
+pub const KEEP_FOR: Duration = Duration::from_secs(10);
+/// How many requests one challenge answers.
+pub const MAX_USES: u32 = 16;
+/// Challenges kept at once: one per request a device has in flight.
+const MAX_KEPT: usize = 8;
+
+/// A challenge the device has answered a login for.
+#[derive(Debug, Clone)]
+pub(crate) struct Kept {
+    /// The parsed challenge; its `nc` counts the requests it answered.
+    pub prompt: digest_auth::WwwAuthenticateHeader,
+    since: Instant,
+}
+
+impl Kept {
+    pub fn new(prompt: digest_auth::WwwAuthenticateHeader) -> Kept {
+        Kept { prompt, since: Instant::now() }
+    }
+
+    fn usable(&self) -> bool {
+        self.since.elapsed() < KEEP_FOR && self.prompt.nc < MAX_USES
+    }
+}
+
+/// One device's kept challenges for one run (held by its [`super::login::LoginGuard`]).
+#[derive(Debug, Default)]
+pub(crate) struct Nonces {
+    kept: Mutex<Vec<Kept>>,
+    refused: AtomicBool,
+}
+
+impl Nonces {
+    /// A kept challenge for one request, if one is still good.
+    pub fn take(&self) -> Option<Kept> {
+        if self.refused() {
+            return None;
+        }
+        let mut kept = self.kept.lock().ok()?;
+        kept.retain(Kept::usable);
+        kept.pop()
+    }
+
+    /// Keep a challenge the device just took a login with.
+    pub fn keep(&self, challenge: Kept) {
+        if self.refused() || !challenge.usable() {
+            return;
+        }
+        if let Ok(mut kept) = self.kept.lock() {
+            if kept.len() < MAX_KEPT {
+                kept.push(challenge);
+            }
+        }
+    }
+
+    /// The device refused a reused nonce: fresh challenges only, for the rest of the run.
+    pub fn refuse(&self) {
+        self.refused.store(true, Ordering::SeqCst);
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.clear();
+        }
+    }
+
+    pub fn refused(&self) -> bool {
+        self.refused.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn challenge() -> Kept {
+        Kept::new(digest_auth::parse(r#"Digest realm="cam", nonce="n0nce", qop="auth""#).unwrap())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_kept_challenge_serves_one_request_at_a_time_until_it_is_old() {
+        let nonces = Nonces::default();
+        nonces.keep(challenge());
+        let taken = nonces.take().expect("kept");
+        assert!(nonces.take().is_none(), "one request at a time per challenge");
+        nonces.keep(taken);
+        tokio::time::advance(KEEP_FOR).await;
+        assert!(nonces.take().is_none(), "too old to reuse");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_challenge_is_used_so_many_times_at_most() {
+        let nonces = Nonces::default();
+        let mut c = challenge();
+        c.prompt.nc = MAX_USES;
+        nonces.keep(c);
+        assert!(nonces.take().is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_ends_reuse_for_the_run() {
+        let nonces = Nonces::default();
+        nonces.keep(challenge());
+        nonces.refuse();
+        assert!(nonces.take().is_none());
+        nonces.keep(challenge());
+        assert!(nonces.take().is_none(), "nothing is kept after a refusal");
+    }
+}
