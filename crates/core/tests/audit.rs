@@ -27,6 +27,8 @@ async fn run(d: &DeviceRecord, password: Option<&str>, baseline: &str) -> Device
     let b = Baseline::load(baseline).unwrap();
     let opts = AuditOptions { discovery_wait: std::time::Duration::from_millis(500), ..Default::default() };
     let c = client(opts.connect.timings.of(portcullis_core::driver::Operation::Read)).unwrap();
+    // As an audit's run does (`audit_many`): reads may reuse the device's challenge.
+    c.guards.reuse_challenges();
     audit_device(&target(d), password.map(|p| Credentials::new("admin", p)), &b, &c, &opts).await
 }
 

@@ -455,12 +455,20 @@ mod tests {
         assert_eq!((seen[1].body.as_deref(), seen[1].authorization.is_some()), (Some(body), true));
     }
 
+    /// A session of an audit's run (reads may reuse a challenge).
     fn scripted_session(device: &std::sync::Arc<crate::driver::transport::script::Script>) -> super::HttpSession {
+        session_with(device, super::LoginGuard::reusing_challenges())
+    }
+
+    fn session_with(
+        device: &std::sync::Arc<crate::driver::transport::script::Script>,
+        guard: super::LoginGuard,
+    ) -> super::HttpSession {
         super::HttpSession::new(
             device.client(),
             "https://127.1.0.1:443".into(),
             Some(crate::secret::Credentials::new("admin", "Pass-word-1#")),
-            Default::default(),
+            std::sync::Arc::new(guard),
             crate::driver::Timings::reads_and_writes(std::time::Duration::from_secs(2)),
         )
     }
@@ -546,6 +554,20 @@ mod tests {
         let fresh = (false, None);
         let nc1 = (true, Some("00000001".to_string()));
         assert_eq!(auth_of(&device), vec![fresh.clone(), nc1.clone(), fresh.clone(), nc1.clone(), fresh, nc1]);
+    }
+
+    /// A run that did not ask for reuse (an apply) asks for a fresh challenge every time.
+    #[tokio::test]
+    async fn a_run_that_does_not_ask_for_reuse_gets_a_fresh_challenge_every_time() {
+        use crate::driver::transport::script;
+        let device = script::Script::new().with_digest().on("GET", "/a", vec![script::ok("<a/>")]);
+        let session = session_with(&device, super::LoginGuard::default());
+        for _ in 0..3 {
+            session.call("GET", "/a", None).await.unwrap();
+        }
+        let nc1 = (true, Some("00000001".to_string()));
+        let once = [(false, None), nc1];
+        assert_eq!(auth_of(&device), [once.clone(), once.clone(), once].concat());
     }
 
     #[test]

@@ -38,6 +38,12 @@ pub(crate) enum Turn<'a> {
 }
 
 impl LoginGuard {
+    /// A guard whose device's reads may answer a challenge it gave before
+    /// ([`super::nonces`]); [`LoginGuard::default`] asks for a fresh one every time.
+    pub fn reusing_challenges() -> LoginGuard {
+        LoginGuard { nonces: super::nonces::Nonces::new(true), ..LoginGuard::default() }
+    }
+
     /// Whether the device refused a login in this run.
     pub fn refused(&self) -> bool {
         self.refused.load(Ordering::SeqCst)
@@ -89,12 +95,24 @@ fn digest(creds: &Credentials) -> [u8; 32] {
 
 /// The guards of one run, one per device (by [`super::Target::key`]).
 #[derive(Debug, Clone, Default)]
-pub struct Guards(super::per_device::PerDevice<LoginGuard>);
+pub struct Guards {
+    devices: super::per_device::PerDevice<LoginGuard>,
+    /// Whether the run's reads may reuse a device's digest challenge ([`super::nonces`]).
+    reuse: Arc<AtomicBool>,
+}
 
 impl Guards {
+    /// Let this run's reads answer a challenge the device gave before, for the guards
+    /// made from now on: an audit's, never an apply's ([`super::nonces`] says why).
+    pub fn reuse_challenges(&self) {
+        self.reuse.store(true, Ordering::SeqCst);
+    }
+
     /// The guard of the device known as `key` (the same one for every caller).
     pub fn of(&self, key: &str) -> Arc<LoginGuard> {
-        self.0.get_or_insert_with(key, LoginGuard::default).unwrap_or_else(|| {
+        let reuse = self.reuse.load(Ordering::SeqCst);
+        let make = || if reuse { LoginGuard::reusing_challenges() } else { LoginGuard::default() };
+        self.devices.get_or_insert_with(key, make).unwrap_or_else(|| {
             // A poisoned map: a guard that has already spent its refusal withholds
             // every login, which is the safe side.
             let spent = LoginGuard::default();

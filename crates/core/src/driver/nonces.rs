@@ -7,8 +7,10 @@
 //! 401 that may count towards the lock; a Hikvision recorder takes one for 30 s; another
 //! firmware takes one only for the URI it was issued for). So a reused challenge is
 //! spent carefully, and at most one request per device per run can be refused for it:
-//! - only reads (GET) reuse, and only with credentials the device accepted in this run,
-//!   so a 401 to a reused nonce can never be a wrong password;
+//! - only audits reuse (an apply spends its one refused login on purpose, proving an old
+//!   password gone: it keeps a fresh challenge per request), only reads (GET), and only
+//!   with credentials the device accepted in this run, so a 401 to a reused nonce can
+//!   never be a wrong password;
 //! - a kept challenge serves one request at a time (taken, then kept again once its
 //!   answer is in), so its counts reach the device in order;
 //! - it is used for [`KEEP_FOR`] and [`MAX_USES`] times at most;
@@ -48,13 +50,25 @@ impl Kept {
 }
 
 /// One device's kept challenges for one run (held by its [`super::login::LoginGuard`]).
-#[derive(Debug, Default)]
+/// Off unless the run asks for reuse ([`super::login::Guards::reuse_challenges`]).
+#[derive(Debug)]
 pub(crate) struct Nonces {
     kept: Mutex<Vec<Kept>>,
+    /// No reuse: the run did not ask for it, or the device refused a reused nonce.
     refused: AtomicBool,
 }
 
+impl Default for Nonces {
+    fn default() -> Self {
+        Nonces::new(false)
+    }
+}
+
 impl Nonces {
+    pub fn new(reuse: bool) -> Nonces {
+        Nonces { kept: Mutex::new(Vec::new()), refused: AtomicBool::new(!reuse) }
+    }
+
     /// A kept challenge for one request, if one is still good.
     pub fn take(&self) -> Option<Kept> {
         if self.refused() {
@@ -99,8 +113,15 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_kept_challenge_serves_one_request_at_a_time_until_it_is_old() {
+    async fn nothing_is_reused_unless_the_run_asks() {
         let nonces = Nonces::default();
+        nonces.keep(challenge());
+        assert!(nonces.take().is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_kept_challenge_serves_one_request_at_a_time_until_it_is_old() {
+        let nonces = Nonces::new(true);
         nonces.keep(challenge());
         let taken = nonces.take().expect("kept");
         assert!(nonces.take().is_none(), "one request at a time per challenge");
@@ -111,7 +132,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_challenge_is_used_so_many_times_at_most() {
-        let nonces = Nonces::default();
+        let nonces = Nonces::new(true);
         let mut c = challenge();
         c.prompt.nc = MAX_USES;
         nonces.keep(c);
@@ -120,7 +141,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_refusal_ends_reuse_for_the_run() {
-        let nonces = Nonces::default();
+        let nonces = Nonces::new(true);
         nonces.keep(challenge());
         nonces.refuse();
         assert!(nonces.take().is_none());
