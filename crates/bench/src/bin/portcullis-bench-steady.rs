@@ -46,6 +46,10 @@ struct Args {
     /// default `--connections`, 512).
     #[arg(long, default_value_t = portcullis_core::tasks::audit::AUDIT_CONCURRENCY)]
     concurrency: usize,
+    /// Connections the audit shares out among its cameras (`portcullis audit
+    /// --connections`); the CLI's default when not given.
+    #[arg(long)]
+    connections: Option<usize>,
     #[command(flatten)]
     ha: ha::HaArgs,
     /// Only the largest latency for fleets above this size (a memory measurement).
@@ -357,7 +361,11 @@ fn bench(args: &Args, n: usize) -> anyhow::Result<()> {
         println!("  apply left problems: {summary}");
     }
     let concurrency = args.concurrency.to_string();
-    let audit = ["audit", "--json", "--timeout", "60", "--concurrency", &concurrency];
+    let mut audit = vec!["audit", "--json", "--timeout", "60", "--concurrency", &concurrency];
+    let connections = args.connections.map(|c| c.to_string());
+    if let Some(c) = &connections {
+        audit.extend(["--connections", c.as_str()]);
+    }
     home.timed(&audit)?; // the vault's key is held from here on, as for a second command
     let rtts: Vec<u64> = if n > args.all_rtts_max {
         args.rtt_ms.iter().max().copied().into_iter().collect()
