@@ -296,8 +296,6 @@ where
     // The devices talked to share the run's connections: two each at the defaults, one
     // each when there are as many devices as connections, several each in a small fleet.
     let lanes = crate::driver::lanes::share(opts.connections, concurrency.min(targets.len()));
-    // An audit only reads: its reads may answer a challenge the device already gave.
-    client.guards.reuse_challenges();
     stream::iter(targets)
         .map(move |t| {
             client.lanes.limit(&t.key(), lanes);

@@ -27,7 +27,7 @@ async fn run(d: &DeviceRecord, password: Option<&str>, baseline: &str) -> Device
     let b = Baseline::load(baseline).unwrap();
     let opts = AuditOptions { discovery_wait: std::time::Duration::from_millis(500), ..Default::default() };
     let c = client(opts.connect.timings.of(portcullis_core::driver::Operation::Read)).unwrap();
-    // As an audit's run does (`audit_many`): reads may reuse the device's challenge.
+    // As an audit's run does (`tasks::audit::run`): reads may reuse the device's challenge.
     c.guards.reuse_challenges();
     audit_device(&target(d), password.map(|p| Credentials::new("admin", p)), &b, &c, &opts).await
 }
@@ -335,7 +335,9 @@ async fn reads_reuse_a_challenge_where_the_firmware_takes_it_and_lose_at_most_on
         f.cameras()[i].traffic.count().requests - before
     };
     let window = requests.iter().find(|(p, _)| *p == NonceReuse::Window).map(|r| r.1).unwrap();
-    assert!(window * 10 < fresh * 7, "reuse: {window} requests; one challenge per read: about {fresh}: {requests:?}");
+    // One reused challenge out at a time, while the other parallel reads ask for fresh
+    // ones: fewer requests, not half.
+    assert!(window + 5 <= fresh, "reuse: {window} requests; one challenge per read: about {fresh}: {requests:?}");
     for (policy, n) in &requests {
         assert!(*n <= fresh + 1, "{policy:?}: {n} requests, more than one over {fresh}");
     }

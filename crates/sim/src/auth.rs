@@ -68,6 +68,13 @@ impl NonceKey {
         m
     }
 
+    /// When one of our nonces was issued (ms), whatever its age.
+    pub fn issued_at(&self, nonce: &str) -> Option<u64> {
+        self.check(nonce, 0)?;
+        let raw = hex::decode(nonce).ok()?;
+        Some(u64::from_be_bytes(raw.get(..8)?.try_into().ok()?))
+    }
+
     /// `Some(true)` fresh, `Some(false)` ours but expired, `None` not ours.
     pub fn check(&self, nonce: &str, now_ms: u64) -> Option<bool> {
         let raw = hex::decode(nonce).ok()?;
@@ -268,8 +275,9 @@ pub fn record_failure(st: &mut CameraState, peer: IpAddr) -> u32 {
 }
 
 /// Whether this use of an already accepted nonce is taken, by the camera's policy; a
-/// first use is recorded. Called only once the password is right.
-pub fn nonce_use(st: &mut CameraState, d: &DigestResponse, uri: &str) -> Verdict {
+/// first use is recorded. Called only once the password is right. `age`: how long ago
+/// the nonce was issued.
+pub fn nonce_use(st: &mut CameraState, d: &DigestResponse, uri: &str, age: Duration) -> Verdict {
     use crate::state::{NonceReuse, NonceUse, NONCE_REUSE_WINDOW};
     let nc = u32::from_str_radix(d.nc.trim(), 16).unwrap_or(0);
     let now = Instant::now();
@@ -290,10 +298,11 @@ pub fn nonce_use(st: &mut CameraState, d: &DigestResponse, uri: &str) -> Verdict
     if !taken || nc <= used.nc {
         return Verdict::Replayed;
     }
-    if now.duration_since(used.first) > NONCE_REUSE_WINDOW {
+    if age > NONCE_REUSE_WINDOW {
         return Verdict::Stale;
     }
     used.nc = nc;
+    st.reused_nonces = st.reused_nonces.saturating_add(1);
     Verdict::Ok(d.username.clone())
 }
 

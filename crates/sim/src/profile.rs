@@ -391,6 +391,7 @@ pub fn build_state(bp: &Blueprint, rng: &mut StdRng) -> Result<CameraState, TlsE
             _ => NonceReuse::Window,
         }),
         used_nonces: HashMap::new(),
+        reused_nonces: 0,
         onvif_auth: OnvifAuth::DigestWsse,
         lock: IllegalLoginLock { enabled: !legacy, max_attempts: 5, lock_seconds: 1800 },
         failures: HashMap::new(),

@@ -189,7 +189,7 @@ impl DigestAlgorithms {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NonceReuse {
-    /// Any request within [`NONCE_REUSE_WINDOW`] of the nonce's first use.
+    /// Any request within [`NONCE_REUSE_WINDOW`] of the nonce's issue.
     Window,
     /// Only requests for the URI the nonce was first used with, within the window.
     SameUri,
@@ -199,7 +199,8 @@ pub enum NonceReuse {
     OnceCounted,
 }
 
-/// How long a reused nonce is taken ([`NonceReuse::Window`], [`NonceReuse::SameUri`]).
+/// How long after it was issued a reused nonce is taken ([`NonceReuse::Window`],
+/// [`NonceReuse::SameUri`]).
 pub const NONCE_REUSE_WINDOW: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A digest nonce's first accepted use, and the highest `nc` seen with it.
@@ -501,6 +502,9 @@ pub struct CameraState {
     pub nonce_reuse: NonceReuse,
     /// Nonces accepted recently: nonce → its first use.
     pub used_nonces: HashMap<String, NonceUse>,
+    /// Requests taken with a reused nonce since the camera was created: what tests tell
+    /// reuse by.
+    pub reused_nonces: u64,
     pub onvif_auth: OnvifAuth,
     pub lock: IllegalLoginLock,
     pub failures: HashMap<IpAddr, LoginFailures>,

@@ -236,10 +236,10 @@ impl HttpSession {
         };
         let (first, mut challenges) = match kept {
             Some(mut kept) => {
-                let header = self.respond(&mut kept.prompt, creds, method, path, body)?;
+                let header = self.respond(&mut kept.challenge.prompt, creds, method, path, body)?;
                 let (answer, next) = self.send(method, path, body, Some(header)).await?;
                 if answer.status != 401 {
-                    self.guard.nonces.keep(kept);
+                    self.guard.nonces.keep_again(kept);
                     return Ok(answer);
                 }
                 // Refused for the reused nonce, not the password (which the device took
@@ -271,7 +271,9 @@ impl HttpSession {
             let (answer, next) = self.send(method, path, body, Some(header)).await?;
             if answer.status != 401 {
                 self.guard.accept(creds);
-                self.guard.nonces.keep(Kept::new(prompt));
+                if method == "GET" {
+                    self.guard.nonces.keep(Kept::new(prompt));
+                }
                 return Ok(answer);
             }
             let stale = next.iter().any(|c| {

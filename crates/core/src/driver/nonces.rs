@@ -11,8 +11,10 @@
 //!   password gone: it keeps a fresh challenge per request), only reads (GET), and only
 //!   with credentials the device accepted in this run, so a 401 to a reused nonce can
 //!   never be a wrong password;
-//! - a kept challenge serves one request at a time (taken, then kept again once its
-//!   answer is in), so its counts reach the device in order;
+//! - one reused challenge is out per device at a time (taken, then kept again once its
+//!   answer is in; the device's other requests meanwhile ask for fresh challenges), so
+//!   its counts reach the device in order, and a device that refuses reuse refuses one
+//!   request, never several in flight; a nonce given in two challenges is kept once;
 //! - it is used for [`KEEP_FOR`] and [`MAX_USES`] times at most;
 //! - the first 401 to a reused nonce ends reuse with the device for the rest of the run
 //!   ([`Nonces::refuse`]); that request goes on with the fresh challenge the 401 carried.
@@ -56,6 +58,9 @@ pub(crate) struct Nonces {
     kept: Mutex<Vec<Kept>>,
     /// No reuse: the run did not ask for it, or the device refused a reused nonce.
     refused: AtomicBool,
+    /// A reused challenge is out: one at a time per device, so that a device which
+    /// refuses reuse refuses one request, never several in flight at once.
+    out: AtomicBool,
 }
 
 impl Default for Nonces {
@@ -64,31 +69,69 @@ impl Default for Nonces {
     }
 }
 
+/// A kept challenge out for one request; while it is out, the device's other requests
+/// ask for fresh challenges. Back in the pool with [`Nonces::keep_again`].
+#[derive(Debug)]
+pub(crate) struct Taken<'a> {
+    nonces: &'a Nonces,
+    pub challenge: Kept,
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        self.nonces.out.store(false, Ordering::SeqCst);
+    }
+}
+
 impl Nonces {
     pub fn new(reuse: bool) -> Nonces {
-        Nonces { kept: Mutex::new(Vec::new()), refused: AtomicBool::new(!reuse) }
+        Nonces { kept: Mutex::new(Vec::new()), refused: AtomicBool::new(!reuse), out: AtomicBool::new(false) }
     }
 
-    /// A kept challenge for one request, if one is still good.
-    pub fn take(&self) -> Option<Kept> {
-        if self.refused() {
+    /// A kept challenge for one request, if one is still good and none is out.
+    pub fn take(&self) -> Option<Taken<'_>> {
+        if self.refused() || self.out.swap(true, Ordering::SeqCst) {
             return None;
         }
-        let mut kept = self.kept.lock().ok()?;
+        // From here `out` is ours: `Taken` gives it back when dropped.
+        let taken = |challenge| Taken { nonces: self, challenge };
+        let Ok(mut kept) = self.kept.lock() else {
+            self.out.store(false, Ordering::SeqCst);
+            return None;
+        };
         kept.retain(Kept::usable);
-        kept.pop()
+        match kept.pop() {
+            Some(challenge) => Some(taken(challenge)),
+            None => {
+                self.out.store(false, Ordering::SeqCst);
+                None
+            }
+        }
     }
 
-    /// Keep a challenge the device just took a login with.
+    /// Keep a challenge the device just took a login with. A device may give the same
+    /// nonce in two challenges: it is kept once, with the higher count, so no count is
+    /// sent twice.
     pub fn keep(&self, challenge: Kept) {
         if self.refused() || !challenge.usable() {
             return;
         }
         if let Ok(mut kept) = self.kept.lock() {
-            if kept.len() < MAX_KEPT {
+            if let Some(same) = kept.iter_mut().find(|k| k.prompt.nonce == challenge.prompt.nonce) {
+                if challenge.prompt.nc > same.prompt.nc {
+                    *same = challenge;
+                }
+            } else if kept.len() < MAX_KEPT {
                 kept.push(challenge);
             }
         }
+    }
+
+    /// The device took the reused challenge: back in the pool for the next read.
+    pub fn keep_again(&self, taken: Taken<'_>) {
+        // `Taken` gives `out` back when dropped, so its challenge is copied out first.
+        self.keep(Kept { prompt: taken.challenge.prompt.clone(), since: taken.challenge.since });
+        drop(taken);
     }
 
     /// The device refused a reused nonce: fresh challenges only, for the rest of the run.
@@ -123,11 +166,28 @@ mod tests {
     async fn a_kept_challenge_serves_one_request_at_a_time_until_it_is_old() {
         let nonces = Nonces::new(true);
         nonces.keep(challenge());
+        nonces.keep(challenge());
         let taken = nonces.take().expect("kept");
-        assert!(nonces.take().is_none(), "one request at a time per challenge");
-        nonces.keep(taken);
+        assert!(nonces.take().is_none(), "one reused challenge out at a time per device");
+        nonces.keep_again(taken);
+        let again = nonces.take().expect("back after its answer");
+        nonces.keep_again(again);
         tokio::time::advance(KEEP_FOR).await;
         assert!(nonces.take().is_none(), "too old to reuse");
+    }
+
+    #[test]
+    fn a_nonce_given_twice_is_kept_once_with_its_higher_count() {
+        let nonces = Nonces::new(true);
+        let mut used = challenge();
+        used.prompt.nc = 5;
+        nonces.keep(challenge());
+        nonces.keep(used);
+        nonces.keep(challenge());
+        let taken = nonces.take().expect("kept");
+        assert_eq!(taken.challenge.prompt.nc, 5);
+        drop(taken);
+        assert!(nonces.take().is_none(), "one copy only");
     }
 
     #[tokio::test(start_paused = true)]

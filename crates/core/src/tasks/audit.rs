@@ -132,6 +132,10 @@ pub async fn run(ws: &Arc<Workspace>, req: &AuditRequest, clock: &dyn Clock, sin
     let policy = ws.policy(&req.policy)?;
     let subjects = ws.select(&req.selection)?;
     let (client, pins) = run_client(ws, &policy, req)?;
+    // An audit changes nothing, so no password can change under a kept challenge: its
+    // reads may answer a challenge the device already gave (`driver::nonces`). Plan,
+    // apply and upgrade read through `read` with a client of their own, never this one.
+    client.guards.reuse_challenges();
     let mut snapshot = ws.snapshots.begin()?;
     let (mut devices, mut drift) = (Vec::with_capacity(subjects.len()), Vec::new());
     let read = each(ws, &subjects, &policy, req, &client, |a| {

@@ -273,7 +273,9 @@ pub(crate) fn verify_http_credentials(
             .account(&d.username)
             .filter(|a| eligible(a))
             .is_some_and(|a| auth::digest_matches(&d, &req.method, &a.password));
-        return if ok { auth::nonce_use(st, &d, &req.uri) } else { Verdict::Refused };
+        let issued = cam.nonce_key.issued_at(&d.nonce).unwrap_or(0);
+        let age = std::time::Duration::from_millis(now_ms().saturating_sub(issued));
+        return if ok { auth::nonce_use(st, &d, &req.uri, age) } else { Verdict::Refused };
     }
     if let Some((user, pass)) = auth::parse_basic(header) {
         if !basic_allowed {
