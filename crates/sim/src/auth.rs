@@ -68,15 +68,8 @@ impl NonceKey {
         m
     }
 
-    /// When one of our nonces was issued (ms), whatever its age.
+    /// When one of our nonces was issued (ms), whatever its age; `None` if not ours.
     pub fn issued_at(&self, nonce: &str) -> Option<u64> {
-        self.check(nonce, 0)?;
-        let raw = hex::decode(nonce).ok()?;
-        Some(u64::from_be_bytes(raw.get(..8)?.try_into().ok()?))
-    }
-
-    /// `Some(true)` fresh, `Some(false)` ours but expired, `None` not ours.
-    pub fn check(&self, nonce: &str, now_ms: u64) -> Option<bool> {
         let raw = hex::decode(nonce).ok()?;
         if raw.len() != 20 {
             return None;
@@ -85,10 +78,12 @@ impl NonceKey {
         let (serial, mac) = rest.split_at(4);
         let at = u64::from_be_bytes(at.try_into().ok()?);
         let serial = u32::from_be_bytes(serial.try_into().ok()?);
-        if mac != self.mac(at, serial) {
-            return None;
-        }
-        Some(now_ms.saturating_sub(at) <= NONCE_LIFETIME.as_millis() as u64)
+        (mac == self.mac(at, serial)).then_some(at)
+    }
+
+    /// `Some(true)` fresh, `Some(false)` ours but expired, `None` not ours.
+    pub fn check(&self, nonce: &str, now_ms: u64) -> Option<bool> {
+        self.issued_at(nonce).map(|at| now_ms.saturating_sub(at) <= NONCE_LIFETIME.as_millis() as u64)
     }
 }
 

@@ -262,9 +262,11 @@ pub(crate) fn verify_http_credentials(
         return Verdict::Missing;
     };
     if let Some(d) = auth::parse_digest(header) {
-        match cam.nonce_key.check(&d.nonce, now_ms()) {
-            None | Some(false) => return Verdict::Stale,
-            Some(true) => {}
+        // The nonce is read once: whether it is ours, and how old it is.
+        let Some(issued) = cam.nonce_key.issued_at(&d.nonce) else { return Verdict::Stale };
+        let age = std::time::Duration::from_millis(now_ms().saturating_sub(issued));
+        if age > auth::NONCE_LIFETIME {
+            return Verdict::Stale;
         }
         if d.realm != cam.realm || (d.uri != req.uri && d.uri != req.path) {
             return Verdict::Refused;
@@ -273,8 +275,6 @@ pub(crate) fn verify_http_credentials(
             .account(&d.username)
             .filter(|a| eligible(a))
             .is_some_and(|a| auth::digest_matches(&d, &req.method, &a.password));
-        let issued = cam.nonce_key.issued_at(&d.nonce).unwrap_or(0);
-        let age = std::time::Duration::from_millis(now_ms().saturating_sub(issued));
         return if ok { auth::nonce_use(st, &d, &req.uri, age) } else { Verdict::Refused };
     }
     if let Some((user, pass)) = auth::parse_basic(header) {
