@@ -93,20 +93,16 @@ impl Nonces {
         if self.refused() || self.out.swap(true, Ordering::SeqCst) {
             return None;
         }
-        // From here `out` is ours: `Taken` gives it back when dropped.
-        let taken = |challenge| Taken { nonces: self, challenge };
-        let Ok(mut kept) = self.kept.lock() else {
+        // From here `out` is ours: `Taken` gives it back when dropped; without a challenge
+        // to hand out, it is given back here.
+        let challenge = self.kept.lock().ok().and_then(|mut kept| {
+            kept.retain(Kept::usable);
+            kept.pop()
+        });
+        if challenge.is_none() {
             self.out.store(false, Ordering::SeqCst);
-            return None;
-        };
-        kept.retain(Kept::usable);
-        match kept.pop() {
-            Some(challenge) => Some(taken(challenge)),
-            None => {
-                self.out.store(false, Ordering::SeqCst);
-                None
-            }
         }
+        challenge.map(|challenge| Taken { nonces: self, challenge })
     }
 
     /// Keep a challenge the device just took a login with. A device may give the same
