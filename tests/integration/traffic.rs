@@ -34,7 +34,7 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
     let after_apply = counts();
     let again = home.run(&audit).await;
     assert!(again.ok && !again.text.contains("\"error\":{"), "{}", again.text);
-    // One reused challenge out at a time, beside the parallel reads' fresh ones.
+    // Once the camera took one reused request, each parallel read answers its own.
     assert!(reused() > before_apply + 4, "an audit's reads answer the login's challenge");
     let https = counts();
     for (i, name) in ["hikvision-current", "generic-onvif"].iter().enumerate() {
@@ -47,9 +47,10 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
         assert!(over_http.0 <= 8 && over_https.0 <= 8, "{name}: more connections per audit than before");
         assert!(over_https.1 + over_https.2 <= over_https.0, "{name}: a handshake per HTTPS connection at most");
         assert_eq!(over_https.1, 1, "{name}: one full TLS handshake per camera per audit, the others resumed");
-        // ISAPI reads answer the login's challenge, one at a time (this firmware takes a
-        // reused nonce): 43 requests when every read asked for a fresh challenge first.
-        assert!(over_https.3 <= 38, "{name}: {} requests per audit", over_https.3);
+        // ISAPI reads answer challenges the camera gave earlier (this firmware takes a
+        // reused nonce): 27 requests when measured, 43 when every read asked for a fresh
+        // challenge first.
+        assert!(over_https.3 <= 30, "{name}: {} requests per audit", over_https.3);
     }
 
     // A fleet that fills the connections (two cameras, two connections: as 256 cameras
@@ -66,6 +67,25 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
         assert_eq!((cost.0, cost.1, cost.2), (1, 1, 0), "{name}: one connection, one full handshake");
         // The same reads; one at a time, they need no more fresh challenges than in parallel.
         assert!(cost.3 <= between(&after_apply[i], &https[i]).3, "{name}: {} requests", cost.3);
+    }
+
+    // Two connections each (`--connections 4`, as 256 cameras at once have by default),
+    // over a LAN's round trip: a lane's next request finds its connection back in the
+    // pool, no third one opened. (Two cameras do not load the runtime enough to show
+    // hyper opening a third, which 300 did before `Network::send` gave its pool a turn:
+    // `portcullis-bench-steady` reports connections per camera.)
+    for cam in fleet.cameras() {
+        let mut faults = cam.faults();
+        faults.latency_ms = 20;
+        cam.set_faults(faults);
+    }
+    let two_each = home.run(&["audit", "--json", "--timeout", "10", "--connections", "4"]).await;
+    assert!(two_each.ok && !two_each.text.contains("\"error\":{"), "{}", two_each.text);
+    let two_lanes = counts();
+    for (i, name) in ["hikvision-current", "generic-onvif"].iter().enumerate() {
+        let cost = between(&lanes[i], &two_lanes[i]);
+        eprintln!("traffic {name}, two connections each: {cost:?}");
+        assert_eq!((cost.0, cost.1, cost.2), (2, 1, 1), "{name}: two connections, one full handshake");
     }
     let controls = |text: &str| text.matches("\"control\":").count();
     assert_eq!(controls(&one_each.text), controls(&again.text), "the same controls read either way");
