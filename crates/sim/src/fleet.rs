@@ -176,7 +176,7 @@ fn record(index: usize, cam: &Camera, profile: Profile) -> DeviceRecord {
         username: "admin".into(),
         password: admin.filter(|_| st.activation.activated).map(|a| a.password.clone()),
         activated: st.activation.activated,
-        discoverable: st.services.onvif_enabled && st.services.onvif_discoverable && st.activation.activated,
+        discoverable: st.ws_discovery_on(),
         sadp_discoverable: st.is_hikvision() && st.services.sadp_discoverable,
         endpoint_reference: format!("urn:uuid:{}", id.endpoint_uuid),
         recorder_password: st.account(crate::profile::RECORDER).map(|a| a.password.clone()),

@@ -62,7 +62,7 @@ pub fn desired(st: &CameraState) -> Desired {
     if hik {
         d.insert(Port::Snmp, (st.aux_ports.snmp, on && s.snmp.any()));
     }
-    d.insert(Port::Wsd, (st.aux_ports.wsd, on && s.onvif_enabled && s.onvif_discoverable && st.activation.activated));
+    d.insert(Port::Wsd, (st.aux_ports.wsd, on && st.ws_discovery_on()));
     d
 }
 

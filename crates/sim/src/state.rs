@@ -541,6 +541,10 @@ impl CameraState {
     pub fn is_hikvision(&self) -> bool {
         self.identity.vendor == Vendor::Hikvision
     }
+    /// Whether the camera's settings have it answer WS-Discovery (when it is online).
+    pub fn ws_discovery_on(&self) -> bool {
+        self.services.onvif_enabled && self.services.onvif_discoverable && self.activation.activated
+    }
     /// Generic ONVIF cameras offer the Advanced Security service; Hikvision ones
     /// manage their certificate through ISAPI.
     pub fn offers_advanced_security(&self) -> bool {

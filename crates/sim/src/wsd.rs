@@ -164,8 +164,13 @@ fn endpoint_block(st: &CameraState) -> String {
     )
 }
 
-/// The answer to a request, if this camera should answer it.
+/// The answer to a request, if this camera should answer it. A camera switched
+/// non-discoverable is silent from then on, also in the moment before its responder's
+/// socket closes (the listeners are reconciled just after the switch's answer went out).
 pub fn answer(st: &mut CameraState, request: &Request) -> Option<String> {
+    if !(st.online && st.ws_discovery_on()) {
+        return None;
+    }
     match request {
         Request::Probe { message_id, types, scopes, match_by } => {
             if !types.iter().all(|(ns, l)| supports_type(ns, l)) {
