@@ -203,6 +203,17 @@ async fn audit_in_slot(
     opts: &AuditOptions,
     slots: Option<&tokio::sync::Semaphore>,
 ) -> DeviceAudit {
+    // Whether an ISAPI camera answers WS-Discovery is best asked the way an attacker
+    // would: a probe. A hardened camera never answers, so the probe's whole wait (0.8 s)
+    // elapses: it starts before the device's turn to be read, and runs while the device
+    // waits for a slot and is read (after the reads, its wait was the tail of every
+    // audit). It is dropped, so cancelled, where the protocol or the reads leave it unused.
+    let probe = target.wsd_port.map(|port| {
+        let (probing, answer) =
+            crate::discover::probe::unicast((target.address, port).into(), opts.discovery_wait).remote_handle();
+        tokio::spawn(probing);
+        answer
+    });
     let slot = match slots {
         Some(s) => s.acquire().await.ok(),
         None => None,
@@ -222,6 +233,8 @@ async fn audit_in_slot(
         Err(e) => return failed(&e, None, None),
     };
     let protocol = drv.protocol();
+    // An ONVIF device says its discovery mode when read.
+    let probe = probe.filter(|_| protocol == Protocol::Isapi);
     let baseline = choice.for_protocol(protocol);
     let baseline_name = Some(format!("{}@{}", baseline.baseline.name, baseline.baseline.version));
     // A factory-new camera accepts no login at all: report it without trying one.
@@ -242,19 +255,6 @@ async fn audit_in_slot(
         return failed(&Error::NoCredentials { address: target.label() }, Some(protocol), None);
     }
     let wanted: Vec<Setting> = baseline.controls.iter().map(|c| c.setting).collect();
-    // Whether an ISAPI camera answers WS-Discovery is best asked the way an attacker
-    // would: a probe. A hardened camera never answers, so the probe's whole wait elapses:
-    // it runs beside the reads, not after them (the tail of a 300-camera audit at 20 ms
-    // was that wait), and is dropped, so cancelled, when the reads leave it unused.
-    let probe = match (protocol, target.wsd_port) {
-        (Protocol::Isapi, Some(port)) => {
-            let (probing, answer) =
-                crate::discover::probe::unicast((target.address, port).into(), opts.discovery_wait).remote_handle();
-            tokio::spawn(probing);
-            Some(answer)
-        }
-        _ => None,
-    };
     let read = drv.read_posture(&wanted).await;
     // The device has been talked to: what is left (the probe's wait) holds no slot.
     drop(slot);
@@ -316,11 +316,11 @@ where
 }
 
 /// Devices alive beyond those talking: waiting out a WS-Discovery probe's 0.8 s, or for
-/// a slot. The engine reads at most about 400 cameras a second (2.5 ms of CPU each), so
+/// a slot (each with its probe's socket open, see [`crate::driver::descriptors`]). The engine reads at most about 400 cameras a second (2.5 ms of CPU each), so
 /// about 320 wait on probes at once. Every device alive holds its whole future (its
 /// reads' state machine), so this is memory: 8 per slot (4,096 at 512 at once) instead
 /// of 512 in all took 5 MB more at 5,000 cameras (170 MB against 165 MB).
-const WAITING_FOR_PROBES: usize = 512;
+pub(crate) const WAITING_FOR_PROBES: usize = 512;
 
 /// Connections an audit keeps open at once unless asked otherwise, shared out among the
 /// devices it talks to ([`crate::driver::lanes`]): two per camera at the default

@@ -15,9 +15,19 @@ pub async fn unicast(to: SocketAddr, wait: Duration) -> std::io::Result<Vec<wsd:
         socket.send_to(wsd::probe(id, types).as_bytes(), to).await?;
     }
     let mut found = Vec::new();
-    let mut buf = vec![0u8; 65_536];
+    // The buffer is made when an answer is there to read: an audit keeps hundreds of
+    // probes waiting at once, and a hardened camera never answers one.
+    let mut buf = Vec::new();
     let deadline = tokio::time::Instant::now() + wait;
-    while let Ok(Ok((n, _))) = tokio::time::timeout_at(deadline, socket.recv_from(&mut buf)).await {
+    while let Ok(Ok(())) = tokio::time::timeout_at(deadline, socket.readable()).await {
+        if buf.is_empty() {
+            buf = vec![0u8; 65_536];
+        }
+        let n = match socket.try_recv_from(&mut buf) {
+            Ok((n, _)) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => break,
+        };
         let data = buf.get(..n).unwrap_or_default();
         found.extend(wsd::parse(data).into_iter().filter(|a| a.relates_to.as_ref().is_some_and(|r| ids.contains(r))));
         if !found.is_empty() {

@@ -5,8 +5,9 @@
 
 /// Descriptors one device in flight may hold: its connections, plus its discovery probe.
 const PER_DEVICE: u64 = 10;
-/// Kept for everything else (the data files, the history, the vault, stdio).
-const RESERVED: u64 = 64;
+/// Kept for everything else (the data files, the history, the vault, stdio), and for
+/// the probes of the devices waiting for their turn (one socket each).
+const RESERVED: u64 = 64 + crate::audit::WAITING_FOR_PROBES as u64;
 /// The most a macOS process may ask for, whatever its hard limit says.
 #[cfg(unix)]
 const OPEN_MAX: u64 = 10_240;
