@@ -34,7 +34,7 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
     let after_apply = counts();
     let again = home.run(&audit).await;
     assert!(again.ok && !again.text.contains("\"error\":{"), "{}", again.text);
-    // Once the camera took one reused request, each parallel read answers its own.
+    // One reused challenge out at a time, beside the parallel reads' fresh ones.
     assert!(reused() > before_apply + 4, "an audit's reads answer the login's challenge");
     let https = counts();
     for (i, name) in ["hikvision-current", "generic-onvif"].iter().enumerate() {
@@ -47,10 +47,9 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
         assert!(over_http.0 <= 8 && over_https.0 <= 8, "{name}: more connections per audit than before");
         assert!(over_https.1 + over_https.2 <= over_https.0, "{name}: a handshake per HTTPS connection at most");
         assert_eq!(over_https.1, 1, "{name}: one full TLS handshake per camera per audit, the others resumed");
-        // ISAPI reads answer challenges the camera gave earlier (this firmware takes a
-        // reused nonce): 27 requests when measured, 43 when every read asked for a fresh
-        // challenge first.
-        assert!(over_https.3 <= 30, "{name}: {} requests per audit", over_https.3);
+        // ISAPI reads answer the login's challenge, one at a time (this firmware takes a
+        // reused nonce): 43 requests when every read asked for a fresh challenge first.
+        assert!(over_https.3 <= 38, "{name}: {} requests per audit", over_https.3);
     }
 
     // A fleet that fills the connections (two cameras, two connections: as 256 cameras

@@ -312,15 +312,23 @@ where
         })
         // The slots bound the devices talked to at once; more may be waiting out their
         // WS-Discovery probe, which costs them no slot.
-        .buffer_unordered(concurrency.saturating_add(WAITING_FOR_PROBES))
+        .buffer_unordered(concurrency.saturating_add(waiting_beside(concurrency)))
 }
 
-/// Devices alive beyond those talking: waiting out a WS-Discovery probe's 0.8 s, or for
-/// a slot (each with its probe's socket open, see [`crate::driver::descriptors`]). The engine reads at most about 400 cameras a second (2.5 ms of CPU each), so
-/// about 320 wait on probes at once. Every device alive holds its whole future (its
+/// Devices alive beyond those talking, at most: waiting out a WS-Discovery probe's
+/// 0.8 s, or for a slot (each with its probe's socket open). The engine reads at most
+/// about 400 cameras a second (2.5 ms of CPU each), so about 320 wait on probes at once. Every device alive holds its whole future (its
 /// reads' state machine), so this is memory: 8 per slot (4,096 at 512 at once) instead
 /// of 512 in all took 5 MB more at 5,000 cameras (170 MB against 165 MB).
-pub(crate) const WAITING_FOR_PROBES: usize = 512;
+const WAITING_FOR_PROBES: usize = 512;
+/// Devices waiting per slot at most: each holds its probe's socket, so the descriptor
+/// budget counts them ([`crate::driver::descriptors`]).
+pub(crate) const WAITING_PER_SLOT: usize = 2;
+
+/// How many devices may wait beside `concurrency` talking.
+fn waiting_beside(concurrency: usize) -> usize {
+    WAITING_FOR_PROBES.min(concurrency.saturating_mul(WAITING_PER_SLOT))
+}
 
 /// Connections an audit keeps open at once unless asked otherwise, shared out among the
 /// devices it talks to ([`crate::driver::lanes`]): two per camera at the default
@@ -342,6 +350,14 @@ pub fn mean_score(scores: impl Iterator<Item = u8>) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn devices_waiting_beside_those_talking_are_bounded_by_slots_and_in_all() {
+        assert_eq!(waiting_beside(256), WAITING_FOR_PROBES, "the default: 512 waiting");
+        assert_eq!(waiting_beside(32), 64, "each slot's descriptors hold two waiting probes");
+        assert_eq!(waiting_beside(5_000), WAITING_FOR_PROBES);
+        assert_eq!(waiting_beside(1), WAITING_PER_SLOT);
+    }
 
     #[test]
     fn a_problem_reads_its_code_back_and_an_unknown_code_as_a_device_error() {

@@ -335,10 +335,9 @@ async fn reads_reuse_a_challenge_where_the_firmware_takes_it_and_lose_at_most_on
         f.cameras()[i].traffic.count().requests - before
     };
     let window = requests.iter().find(|(p, _)| *p == NonceReuse::Window).map(|r| r.1).unwrap();
-    // Once the camera took a reused request, each parallel read answers a challenge of
-    // its own (27 against 43 requests when measured): only the login and the reads in
-    // flight beside the first reuse ask for fresh challenges.
-    assert!(window * 10 <= fresh * 7, "reuse: {window} requests; one challenge per read: about {fresh}: {requests:?}");
+    // One reused challenge out at a time, while the other parallel reads ask for fresh
+    // ones: fewer requests, not half.
+    assert!(window + 5 <= fresh, "reuse: {window} requests; one challenge per read: about {fresh}: {requests:?}");
     for (policy, n) in &requests {
         assert!(*n <= fresh + 1, "{policy:?}: {n} requests, more than one over {fresh}");
     }

@@ -153,6 +153,9 @@ async fn discovery_mode_silences_ws_discovery() {
     assert!(udp_ask(wsd, PROBE_NVT.as_bytes(), std::time::Duration::from_millis(700)).await.is_none());
     assert!(c.call("<tds:GetDiscoveryMode/>").await.body.contains("NonDiscoverable"));
     assert!(!device(&f, 0).discoverable);
+    // And the responder goes: its socket closes with the listeners' next reconcile.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(f.camera(0).unwrap().open_port(portcullis_sim::Port::Wsd), None);
 }
 
 #[tokio::test]

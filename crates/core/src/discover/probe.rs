@@ -19,14 +19,21 @@ pub async fn unicast(to: SocketAddr, wait: Duration) -> std::io::Result<Vec<wsd:
     // probes waiting at once, and a hardened camera never answers one.
     let mut buf = Vec::new();
     let deadline = tokio::time::Instant::now() + wait;
-    while let Ok(Ok(())) = tokio::time::timeout_at(deadline, socket.readable()).await {
+    // A socket that fails says nothing about the device: an error, never "silent" (which
+    // would pass a discoverability control unheard).
+    while let Ok(ready) = tokio::time::timeout_at(deadline, socket.readable()).await {
+        ready?;
         if buf.is_empty() {
             buf = vec![0u8; 65_536];
         }
         let n = match socket.try_recv_from(&mut buf) {
             Ok((n, _)) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(_) => break,
+            // Windows reports an earlier datagram's "port unreachable" on the next
+            // receive: nothing listens there, which is silence.
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::ConnectionReset) => {
+                continue
+            }
+            Err(e) => return Err(e),
         };
         let data = buf.get(..n).unwrap_or_default();
         found.extend(wsd::parse(data).into_iter().filter(|a| a.relates_to.as_ref().is_some_and(|r| ids.contains(r))));

@@ -3,11 +3,12 @@
 //! Linux desktops start programs with a soft limit of 1,024 descriptors; the hard limit
 //! is usually far higher and may be taken without privileges.
 
-/// Descriptors one device in flight may hold: its connections, plus its discovery probe.
-const PER_DEVICE: u64 = 10;
-/// Kept for everything else (the data files, the history, the vault, stdio), and for
-/// the probes of the devices waiting for their turn (one socket each).
-const RESERVED: u64 = 64 + crate::audit::WAITING_FOR_PROBES as u64;
+/// Descriptors one device in flight may hold: its connections, plus its discovery probe,
+/// plus the probes of the devices waiting for a turn beside it (one socket each,
+/// [`crate::audit::WAITING_PER_SLOT`]).
+const PER_DEVICE: u64 = 10 + crate::audit::WAITING_PER_SLOT as u64;
+/// Kept for everything else (the data files, the history, the vault, stdio).
+const RESERVED: u64 = 64;
 /// The most a macOS process may ask for, whatever its hard limit says.
 #[cfg(unix)]
 const OPEN_MAX: u64 = 10_240;

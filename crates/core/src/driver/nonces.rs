@@ -11,15 +11,10 @@
 //!   password gone: it keeps a fresh challenge per request), only reads (GET), and only
 //!   with credentials the device accepted in this run, so a 401 to a reused nonce can
 //!   never be a wrong password;
-//! - until the device has taken one reused request, one reused challenge is out per
-//!   device at a time (the device's other requests meanwhile ask for fresh challenges),
-//!   so a device that refuses reuse refuses one request, never several in flight; the
-//!   firmware seen to count a refused reuse as a failed login refuses the first one;
-//! - once the device has taken one, each kept challenge may be out at once, for one
-//!   request at a time (taken, then kept again once its answer is in), so each nonce's
-//!   counts reach the device in order; a device's parallel reads then each answer a
-//!   challenge of their own instead of asking for a fresh one (issue #19);
-//! - a nonce given in two challenges is kept once;
+//! - one reused challenge is out per device at a time (taken, then kept again once its
+//!   answer is in; the device's other requests meanwhile ask for fresh challenges), so
+//!   its counts reach the device in order, and a device that refuses reuse refuses one
+//!   request, never several in flight; a nonce given in two challenges is kept once;
 //! - it is used for [`KEEP_FOR`] and [`MAX_USES`] times at most;
 //! - the first 401 to a reused nonce ends reuse with the device for the rest of the run
 //!   ([`Nonces::refuse`]); that request goes on with the fresh challenge the 401 carried.
@@ -63,10 +58,8 @@ pub(crate) struct Nonces {
     kept: Mutex<Vec<Kept>>,
     /// No reuse: the run did not ask for it, or the device refused a reused nonce.
     refused: AtomicBool,
-    /// The device took a reused request in this run: each kept challenge may be out.
-    proven: AtomicBool,
-    /// A reused challenge is out before the device took one: one at a time, so that a
-    /// device which refuses reuse refuses one request, never several in flight at once.
+    /// A reused challenge is out: one at a time per device, so that a device which
+    /// refuses reuse refuses one request, never several in flight at once.
     out: AtomicBool,
 }
 
@@ -76,55 +69,40 @@ impl Default for Nonces {
     }
 }
 
-/// A kept challenge out for one request (no other request has its nonce meanwhile).
-/// Back in the pool with [`Nonces::keep_again`].
+/// A kept challenge out for one request; while it is out, the device's other requests
+/// ask for fresh challenges. Back in the pool with [`Nonces::keep_again`].
 #[derive(Debug)]
 pub(crate) struct Taken<'a> {
     nonces: &'a Nonces,
     pub challenge: Kept,
-    /// It is the one reused challenge out before the device took one: given back when
-    /// dropped.
-    first: bool,
 }
 
 impl Drop for Taken<'_> {
     fn drop(&mut self) {
-        if self.first {
-            self.nonces.out.store(false, Ordering::SeqCst);
-        }
+        self.nonces.out.store(false, Ordering::SeqCst);
     }
 }
 
 impl Nonces {
     pub fn new(reuse: bool) -> Nonces {
-        Nonces {
-            kept: Mutex::new(Vec::new()),
-            refused: AtomicBool::new(!reuse),
-            proven: AtomicBool::new(false),
-            out: AtomicBool::new(false),
-        }
+        Nonces { kept: Mutex::new(Vec::new()), refused: AtomicBool::new(!reuse), out: AtomicBool::new(false) }
     }
 
-    /// A kept challenge for one request, if one is still good (and, before the device
-    /// took a reused request, none is out).
+    /// A kept challenge for one request, if one is still good and none is out.
     pub fn take(&self) -> Option<Taken<'_>> {
-        if self.refused() {
+        if self.refused() || self.out.swap(true, Ordering::SeqCst) {
             return None;
         }
-        let first = !self.proven.load(Ordering::SeqCst);
-        if first && self.out.swap(true, Ordering::SeqCst) {
-            return None;
-        }
-        // From here a `first` take holds `out`: `Taken` gives it back when dropped;
-        // without a challenge to hand out, it is given back here.
+        // From here `out` is ours: `Taken` gives it back when dropped; without a challenge
+        // to hand out, it is given back here.
         let challenge = self.kept.lock().ok().and_then(|mut kept| {
             kept.retain(Kept::usable);
             kept.pop()
         });
-        if challenge.is_none() && first {
+        if challenge.is_none() {
             self.out.store(false, Ordering::SeqCst);
         }
-        challenge.map(|challenge| Taken { nonces: self, challenge, first })
+        challenge.map(|challenge| Taken { nonces: self, challenge })
     }
 
     /// Keep a challenge the device just took a login with. A device may give the same
@@ -145,10 +123,8 @@ impl Nonces {
         }
     }
 
-    /// The device took the reused challenge: back in the pool for the next read, and
-    /// from now on each kept challenge may be out at once.
+    /// The device took the reused challenge: back in the pool for the next read.
     pub fn keep_again(&self, taken: Taken<'_>) {
-        self.proven.store(true, Ordering::SeqCst);
         // `Taken` gives `out` back when dropped, so its challenge is copied out first.
         self.keep(Kept { prompt: taken.challenge.prompt.clone(), since: taken.challenge.since });
         drop(taken);
@@ -194,33 +170,6 @@ mod tests {
         nonces.keep_again(again);
         tokio::time::advance(KEEP_FOR).await;
         assert!(nonces.take().is_none(), "too old to reuse");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn once_the_device_took_a_reused_request_each_kept_nonce_may_be_out_for_one_request() {
-        let nonces = Nonces::new(true);
-        let named = |nonce: &str| {
-            Kept::new(digest_auth::parse(&format!(r#"Digest realm="cam", nonce="{nonce}", qop="auth""#)).unwrap())
-        };
-        for n in ["a", "b", "c"] {
-            nonces.keep(named(n));
-        }
-        let probe = nonces.take().expect("kept");
-        assert!(nonces.take().is_none(), "before the device took one: one out");
-        nonces.keep_again(probe);
-        let one = nonces.take().expect("a");
-        let two = nonces.take().expect("b");
-        let three = nonces.take().expect("c");
-        assert!(nonces.take().is_none(), "each nonce out for one request at a time");
-        let mut out: Vec<String> = [&one, &two, &three].iter().map(|t| t.challenge.prompt.nonce.clone()).collect();
-        out.sort();
-        assert_eq!(out, ["a", "b", "c"]);
-        drop(two);
-        nonces.keep_again(one);
-        assert!(nonces.take().is_some(), "back for the next read");
-        nonces.refuse();
-        nonces.keep_again(three);
-        assert!(nonces.take().is_none(), "a refusal still ends reuse for the run");
     }
 
     #[test]
