@@ -317,9 +317,10 @@ where
 
 /// Devices alive beyond those talking, at most: waiting out a WS-Discovery probe's
 /// 0.8 s, or for a slot (each with its probe's socket open). The engine reads at most
-/// about 400 cameras a second (2.5 ms of CPU each), so about 320 wait on probes at once. Every device alive holds its whole future (its
-/// reads' state machine), so this is memory: 8 per slot (4,096 at 512 at once) instead
-/// of 512 in all took 5 MB more at 5,000 cameras (170 MB against 165 MB).
+/// about 400 cameras a second (2.5 ms of CPU each), so about 320 wait on probes at once.
+/// Every device alive holds its whole future (its reads' state machine), so this is
+/// memory: 8 per slot (4,096 at 512 at once) instead of 512 in all took 5 MB more at
+/// 5,000 cameras (170 MB against 165 MB).
 const WAITING_FOR_PROBES: usize = 512;
 /// Devices waiting per slot at most: each holds its probe's socket, so the descriptor
 /// budget counts them ([`crate::driver::descriptors`]).
