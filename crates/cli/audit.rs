@@ -21,13 +21,13 @@ pub struct Args {
     /// hikvision-hardening for ISAPI devices and onvif-baseline for the rest.
     #[arg(long)]
     pub(crate) baseline: Option<String>,
-    /// Devices read (or changed, by apply) at once; default 256 for an audit or a
+    /// Devices read (or changed, by apply) at once; default 512 for an audit or a
     /// plan, 32 for an apply (fewer if the process may not open enough files).
     #[arg(long)]
     pub(crate) concurrency: Option<usize>,
-    /// Connections in use at once, shared out among the devices read: two each at an
-    /// audit's default concurrency, one each when as many devices are read at once (one
-    /// each at least), up to eight each (parallel reads) when fewer, as in an apply.
+    /// Connections in use at once, shared out among the devices read: one each at an
+    /// audit's default concurrency (one each at least), two each when up to 384 devices
+    /// are read, up to eight each (parallel reads) when fewer, as in an apply.
     #[arg(long, default_value_t = portcullis_core::audit::CONNECTIONS_AT_ONCE as u32,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub(crate) connections: u32,

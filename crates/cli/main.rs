@@ -7,8 +7,9 @@
 /// request (hyper, rustls, XML), and glibc's malloc spent about 15 % of its CPU on them.
 /// Measured on 1,000 hardened cameras (README, steady-state audit benchmark): 2.0 ms of
 /// CPU per camera instead of 2.2–2.5, and a lower peak (80–83 MB against 88–99 MB);
-/// mimalloc was as fast but doubled the peak. jemalloc does not build for MSVC: Windows
-/// keeps the system allocator.
+/// mimalloc was as fast but doubled the peak. Its options are set where it is built
+/// (`.cargo/config.toml`: freed pages go back at once). jemalloc does not build for MSVC:
+/// Windows keeps the system allocator.
 // elsewhere: (MSVC) no `#[global_allocator]`, so Rust's default, the system allocator.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]

@@ -68,7 +68,7 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
         assert!(cost.3 <= between(&after_apply[i], &https[i]).3, "{name}: {} requests", cost.3);
     }
 
-    // Two connections each (`--connections 4`, as 256 cameras at once have by default),
+    // Two connections each (`--connections 4`, as a fleet of up to 384 has by default),
     // over a LAN's round trip: a lane's next request finds its connection back in the
     // pool, no third one opened. (Two cameras do not load the runtime enough to show
     // hyper opening a third, which 300 did before `Network::send` gave its pool a turn:

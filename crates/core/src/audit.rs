@@ -300,8 +300,8 @@ where
     let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let opts = Arc::new(opts);
     let baseline = Arc::new(baseline);
-    // The devices talked to share the run's connections: two each at the defaults, one
-    // each when there are as many devices as connections, several each in a small fleet.
+    // The devices talked to share the run's connections: one each at the defaults, two
+    // each in a fleet of up to 384, several each in a smaller one.
     let lanes = crate::driver::lanes::share(opts.connections, concurrency.min(targets.len()));
     stream::iter(targets)
         .map(move |t| {
@@ -332,10 +332,10 @@ fn waiting_beside(concurrency: usize) -> usize {
 }
 
 /// Connections an audit keeps open at once unless asked otherwise, shared out among the
-/// devices it talks to ([`crate::driver::lanes`]): two per camera at the default
-/// concurrency ([`crate::tasks::audit::AUDIT_CONCURRENCY`]), one where the cameras read
-/// at once are as many as this (`--connections` equal to `--concurrency`).
-pub const CONNECTIONS_AT_ONCE: usize = 512;
+/// devices it talks to ([`crate::driver::lanes`]): one per camera at the default
+/// concurrency ([`crate::tasks::audit::AUDIT_CONCURRENCY`], 512), two where up to 384
+/// cameras are read at once (a fleet that small is done sooner with parallel reads).
+pub const CONNECTIONS_AT_ONCE: usize = 768;
 
 /// The site's score: the mean of the device scores that could be computed.
 pub fn site_score(audits: &[DeviceAudit]) -> Option<u8> {

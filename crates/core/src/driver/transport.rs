@@ -37,6 +37,10 @@ pub struct Request {
 /// What an answer may weigh: every document a camera sends is a few kilobytes.
 pub const ANSWER_LIMIT: usize = 1024 * 1024;
 
+/// The most an answer's buffer is made for before its bytes arrive: a device that
+/// announces a megabyte and sends nothing holds no more than this.
+const PRESIZE_AT_MOST: usize = 64 * 1024;
+
 impl Request {
     /// The path and query of the URL (`/ISAPI/System/deviceInfo`).
     pub fn path(&self) -> &str {
@@ -203,7 +207,10 @@ impl Network {
         }
         // Read chunk by chunk: a device that does not say its length, or lies, is
         // stopped at the limit.
-        let mut bytes = Vec::new();
+        // Sized from the length the device gives, up to what a document weighs: a
+        // device's word never reserves more than that.
+        let expected = resp.content_length().map_or(0, |n| n.min(PRESIZE_AT_MOST as u64) as usize);
+        let mut bytes = Vec::with_capacity(expected);
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.failure(&request, &e))? {
             if bytes.len() + chunk.len() > request.limit {
                 return Err(ExchangeError::TooLarge(request.limit));
@@ -219,7 +226,8 @@ impl Network {
         if request.binary {
             return Ok(Reply { status, challenges, body: String::new(), bytes: Some(bytes) });
         }
-        let body = String::from_utf8_lossy(&bytes).into_owned();
+        // Kept as it came when it is UTF-8 (as every camera's documents are), not copied.
+        let body = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         Ok(Reply { status, challenges, body, bytes: None })
     }
 

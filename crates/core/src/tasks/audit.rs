@@ -34,14 +34,16 @@ pub struct AuditRequest {
 
 /// Devices audited at once unless asked otherwise. An audit only reads, and a camera's
 /// time goes to waiting on its round trips: at 32, a 300-camera audit at 20 ms took
-/// 4.0 s, at 128 1.9 s. At 256 sharing the default 512 connections (two per camera,
-/// [`crate::audit::CONNECTIONS_AT_ONCE`]), 1,000 cameras at 50 ms took 6.8 s against
-/// 7.4 s at 128 with four to six each, 5,000 cameras 24.8 s against 30–33 s, with less
-/// CPU and a peak of 144 MB. One connection each costs time where latency is long
-/// (10.5 s at 256) or memory at 512 at once (165 MB at 5,000 cameras, over the 150 MB
-/// target). (`portcullis-bench-steady --counts 300,1000 --concurrency …`.) Fewer where
-/// the process may not open the descriptors ([`crate::driver::descriptors::fit`]).
-pub const AUDIT_CONCURRENCY: usize = 256;
+/// 4.0 s, at 128 1.9 s. A large fleet is quickest with many cameras at one connection
+/// each: a camera's reads on one connection answer one digest challenge in turn, where a
+/// second lane asks for fresh challenges, and a second connection is one more handshake.
+/// At 512 at once (one connection each of the default 768), 1,000 cameras at 50 ms took
+/// 4.4 s against 5.1 s at 256 with two each, with less CPU per camera; a fleet of up to
+/// 384 still gets two each. 512 cameras in flight were over the 150 MB target at 5,000
+/// (178 MB) until jemalloc gave freed pages back at once (`.cargo/config.toml`): 139 MB.
+/// (`portcullis-bench-steady --counts 300,1000 --concurrency … --connections …`.) Fewer
+/// where the process may not open the descriptors ([`crate::driver::descriptors::fit`]).
+pub const AUDIT_CONCURRENCY: usize = 512;
 
 impl Default for AuditRequest {
     fn default() -> Self {
