@@ -45,7 +45,7 @@ struct Args {
     concurrency: usize,
     /// Connections the engine opens at once. Default: eight per device in flight, so
     /// each device reads in parallel as these settings were defined with (issue #3);
-    /// `portcullis audit` shares 512 among its devices (issue #19).
+    /// `portcullis audit` shares 768 among its devices (issue #19).
     #[arg(long)]
     connections: Option<usize>,
     /// The simulator binary.
