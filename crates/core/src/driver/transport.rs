@@ -206,9 +206,8 @@ impl Network {
             return Err(ExchangeError::TooLarge(request.limit));
         }
         // Read chunk by chunk: a device that does not say its length, or lies, is
-        // stopped at the limit.
-        // Sized from the length the device gives, up to what a document weighs: a
-        // device's word never reserves more than that.
+        // stopped at the limit. The buffer is sized from the length it gives, but never
+        // past what a document weighs.
         let expected = resp.content_length().map_or(0, |n| n.min(PRESIZE_AT_MOST as u64) as usize);
         let mut bytes = Vec::with_capacity(expected);
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.failure(&request, &e))? {
