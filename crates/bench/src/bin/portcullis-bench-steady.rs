@@ -145,6 +145,12 @@ impl Sim {
         Ok(answer)
     }
 
+    /// The CPU seconds the simulator processes have used so far (Linux's `/proc`; none
+    /// elsewhere): beside the audit's own, it says whether the machine was saturated.
+    fn cpu_s(&self) -> Option<f64> {
+        self.processes.iter().map(|p| process_cpu_s(p.child.id())).sum()
+    }
+
     /// The traffic counters by vendor, summed over the processes.
     fn traffic(&mut self) -> anyhow::Result<serde_json::Value> {
         let mut sum = serde_json::Map::new();
@@ -167,6 +173,8 @@ impl Sim {
 struct Measured {
     wall_s: f64,
     cpu_s: f64,
+    /// Of `cpu_s`, the kernel's share (on loopback it includes the receiving side's work).
+    sys_s: f64,
     peak_mb: f64,
 }
 
@@ -225,7 +233,7 @@ impl Home {
         if f.len() != 4 {
             bail!("GNU time said {t:?}");
         }
-        Ok(Measured { wall_s: f[0], cpu_s: f[1] + f[2], peak_mb: f[3] / 1024.0 })
+        Ok(Measured { wall_s: f[0], cpu_s: f[1] + f[2], sys_s: f[2], peak_mb: f[3] / 1024.0 })
     }
 }
 
@@ -245,6 +253,17 @@ impl Home {
         print!("{}", String::from_utf8_lossy(&out.stderr));
         Ok(())
     }
+}
+
+/// User and system CPU seconds of a running process, from `/proc/PID/stat` (fields 14
+/// and 15, in clock ticks: USER_HZ, 100 on every Linux architecture we build for).
+fn process_cpu_s(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after it do not.
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    Some((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 /// The counters' growth between two readings, per camera, by vendor.
@@ -388,7 +407,9 @@ fn bench(args: &Args, n: usize) -> anyhow::Result<()> {
 
         sim.command(&format!("latency {rtt}"))?;
         let before = sim.traffic()?;
+        let sim_cpu_before = sim.cpu_s();
         let m = home.timed(&audit)?;
+        let sim_cpu = sim.cpu_s().zip(sim_cpu_before).map(|(a, b)| a - b);
         let after = sim.traffic()?;
         let ha = args.ha.run_if_wanted(n, &ha_fleet(&sim).to_string(), args.concurrency, &dir)?;
         println!(
@@ -397,6 +418,12 @@ fn bench(args: &Args, n: usize) -> anyhow::Result<()> {
             m.wall_s / bound_s,
             m.cpu_s * 1000.0 / n as f64,
             m.peak_mb
+        );
+        println!(
+            "  CPU: audit {:.2} s ({:.2} s of it system), simulator {}",
+            m.cpu_s,
+            m.sys_s,
+            sim_cpu.map_or("not measured".into(), |c| format!("{c:.2} s")),
         );
         println!("  per camera: {}", per_camera(&before, &after));
         if let Some(ha::HaRun { devices, seconds: secs }) = ha {
