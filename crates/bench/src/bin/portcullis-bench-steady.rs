@@ -55,6 +55,10 @@ struct Args {
     /// Only the largest latency for fleets above this size (a memory measurement).
     #[arg(long, default_value_t = 1000)]
     all_rtts_max: usize,
+    /// Other builds of the CLI, each timed after the one under test at every latency, on
+    /// the same fleet and data: a change compared in one run (apply runs once).
+    #[arg(long, value_delimiter = ',', value_name = "CLI")]
+    compare_with: Vec<PathBuf>,
     /// After the timed audits, one more audit (at the last latency) under this command,
     /// e.g. "heaptrack -o /tmp/audit": a profile of the same fleet in its steady state.
     #[arg(long, value_name = "COMMAND")]
@@ -212,11 +216,16 @@ impl Home {
 
     /// Run the CLI under GNU time; its JSON lines must hold no error.
     fn timed(&self, args: &[&str]) -> anyhow::Result<Measured> {
+        self.timed_with(&self.portcullis, args)
+    }
+
+    /// As [`Home::timed`], with another build of the CLI.
+    fn timed_with(&self, portcullis: &Path, args: &[&str]) -> anyhow::Result<Measured> {
         let report = self.dir.join("time.txt");
         let out = Command::new("/usr/bin/time")
             .args(["-f", "%e %U %S %M", "-o"])
             .arg(&report)
-            .arg(&self.portcullis)
+            .arg(portcullis)
             .args(args)
             .envs(self.env())
             .output()
@@ -426,6 +435,21 @@ fn bench(args: &Args, n: usize) -> anyhow::Result<()> {
             sim_cpu.map_or("not measured".into(), |c| format!("{c:.2} s")),
         );
         println!("  per camera: {}", per_camera(&before, &after));
+        for other in &args.compare_with {
+            let before = sim.traffic()?;
+            let o = home.timed_with(other, &audit)?;
+            let after = sim.traffic()?;
+            println!(
+                "  compared: {}: audit {:.2} s, ratio {:.2}; CPU {:.2} ms/camera ({:.2} s system); peak {:.0} MB",
+                other.display(),
+                o.wall_s,
+                o.wall_s / bound_s,
+                o.cpu_s * 1000.0 / n as f64,
+                o.sys_s,
+                o.peak_mb
+            );
+            println!("    per camera: {}", per_camera(&before, &after));
+        }
         if let Some(ha::HaRun { devices, seconds: secs }) = ha {
             let ours = m.wall_s / n as f64;
             let theirs = secs / devices.max(1) as f64;
