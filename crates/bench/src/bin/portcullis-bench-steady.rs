@@ -264,6 +264,43 @@ impl Home {
     }
 }
 
+/// One timed audit, with what the simulator counted and spent meanwhile.
+struct CountedRun {
+    measured: Measured,
+    /// The simulator processes' CPU over the audit, where `/proc` says.
+    simulator_cpu_s: Option<f64>,
+    per_camera: String,
+}
+
+/// Time one audit with this build of the CLI, reading the simulator's counters and CPU
+/// before and after.
+fn audit_counted(home: &Home, sim: &mut Sim, cli: &Path, audit: &[&str]) -> anyhow::Result<CountedRun> {
+    let before = sim.traffic()?;
+    let cpu_before = sim.cpu_s();
+    let measured = home.timed_with(cli, audit)?;
+    let simulator_cpu_s = sim.cpu_s().zip(cpu_before).map(|(after, before)| after - before);
+    let after = sim.traffic()?;
+    Ok(CountedRun { measured, simulator_cpu_s, per_camera: per_camera(&before, &after) })
+}
+
+impl CountedRun {
+    /// The run's figures for `n` cameras against the bound, on two lines.
+    fn describe(&self, n: usize, bound_s: f64) -> String {
+        let m = &self.measured;
+        format!(
+            "audit {:.2} s, ratio {:.2}; CPU {:.2} ms/camera; peak {:.0} MB\n  CPU: audit {:.2} s ({:.2} s of it system), simulator {}\n  per camera: {}",
+            m.wall_s,
+            m.wall_s / bound_s,
+            m.cpu_s * 1000.0 / n as f64,
+            m.peak_mb,
+            m.cpu_s,
+            m.sys_s,
+            self.simulator_cpu_s.map_or("not measured".into(), |c| format!("{c:.2} s")),
+            self.per_camera
+        )
+    }
+}
+
 /// User and system CPU seconds of a running process, from `/proc/PID/stat` (fields 14
 /// and 15, in clock ticks: USER_HZ, 100 on every Linux architecture we build for).
 fn process_cpu_s(pid: u32) -> Option<f64> {
@@ -415,40 +452,13 @@ fn bench(args: &Args, n: usize) -> anyhow::Result<()> {
         let bound_s = longest.max(sum / args.concurrency as f64) * rtt as f64 / 1000.0;
 
         sim.command(&format!("latency {rtt}"))?;
-        let before = sim.traffic()?;
-        let sim_cpu_before = sim.cpu_s();
-        let m = home.timed(&audit)?;
-        let sim_cpu = sim.cpu_s().zip(sim_cpu_before).map(|(a, b)| a - b);
-        let after = sim.traffic()?;
+        let run = audit_counted(&home, &mut sim, &args.portcullis, &audit)?;
+        let m = run.measured;
         let ha = args.ha.run_if_wanted(n, &ha_fleet(&sim).to_string(), args.concurrency, &dir)?;
-        println!(
-            "N={n} RTT={rtt} ms: audit {:.2} s, bound {bound_s:.2} s (trips {trips:?}), ratio {:.2}; CPU {:.2} ms/camera; peak {:.0} MB",
-            m.wall_s,
-            m.wall_s / bound_s,
-            m.cpu_s * 1000.0 / n as f64,
-            m.peak_mb
-        );
-        println!(
-            "  CPU: audit {:.2} s ({:.2} s of it system), simulator {}",
-            m.cpu_s,
-            m.sys_s,
-            sim_cpu.map_or("not measured".into(), |c| format!("{c:.2} s")),
-        );
-        println!("  per camera: {}", per_camera(&before, &after));
+        println!("N={n} RTT={rtt} ms: bound {bound_s:.2} s (trips {trips:?}); {}", run.describe(n, bound_s));
         for other in &args.compare_with {
-            let before = sim.traffic()?;
-            let o = home.timed_with(other, &audit)?;
-            let after = sim.traffic()?;
-            println!(
-                "  compared: {}: audit {:.2} s, ratio {:.2}; CPU {:.2} ms/camera ({:.2} s system); peak {:.0} MB",
-                other.display(),
-                o.wall_s,
-                o.wall_s / bound_s,
-                o.cpu_s * 1000.0 / n as f64,
-                o.sys_s,
-                o.peak_mb
-            );
-            println!("    per camera: {}", per_camera(&before, &after));
+            let run = audit_counted(&home, &mut sim, other, &audit)?;
+            println!("  compared: {}: {}", other.display(), run.describe(n, bound_s));
         }
         if let Some(ha::HaRun { devices, seconds: secs }) = ha {
             let ours = m.wall_s / n as f64;
