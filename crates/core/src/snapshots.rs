@@ -1,8 +1,9 @@
 //! Audit snapshots: every `portcullis audit` run kept as it was scored, so that a report
 //! can show a site's score before and after hardening, and so that plans and the app start
 //! from each device's last audit. Kept in sled in its own database (`snapshots.sled`):
-//! sled allows one opener per path per process. Snapshots hold findings and identities,
-//! never a secret. The API speaks snapshots, not sled types; there is no update.
+//! sled allows one opener per path per process; each device's audit is kept deflated
+//! ([`Deflater`]). Snapshots hold findings and identities, never a secret. The API speaks
+//! snapshots, not sled types; there is no update.
 
 use std::path::Path;
 
@@ -69,6 +70,47 @@ fn device_key(id: u64, seq: u32) -> [u8; 12] {
     k[..8].copy_from_slice(&id.to_be_bytes());
     k[8..].copy_from_slice(&seq.to_be_bytes());
     k
+}
+
+/// Deflates the device audits of one run: each is kept as its JSON, zlib-deflated. A
+/// camera's findings repeat the same keys and wording, so a Hikvision camera's 3.7 KB keep
+/// in a few hundred bytes; sled holds what a run writes in memory until the process ends,
+/// so at 5,000 cameras this was 30 MB of an audit's peak. One compressor serves the whole
+/// run: a new one zeroes its tables first (76 µs per 5 KB record against 12 reused).
+/// Level 1: the fastest, for nearly all the gain on text this repetitive.
+#[derive(Debug)]
+struct Deflater(flate2::Compress);
+
+impl Deflater {
+    fn new() -> Deflater {
+        Deflater(flate2::Compress::new(flate2::Compression::fast(), true))
+    }
+
+    fn encode(&mut self, device: &DeviceAudit) -> Result<Vec<u8>> {
+        let json = serde_json::to_vec(device).map_err(local)?;
+        self.0.reset();
+        let mut out = Vec::with_capacity(json.len() / 4 + 64);
+        loop {
+            let read = usize::try_from(self.0.total_in()).map_err(local)?;
+            let rest = json.get(read..).unwrap_or_default();
+            if self.0.compress_vec(rest, &mut out, flate2::FlushCompress::Finish).map_err(local)?
+                == flate2::Status::StreamEnd
+            {
+                return Ok(out);
+            }
+            // `compress_vec` writes only into the spare capacity: give it more.
+            out.reserve(out.capacity().max(256));
+        }
+    }
+}
+
+/// A kept device audit: deflated ([`Deflater`]), or plain JSON as earlier versions kept it
+/// (a zlib stream never starts with `{`).
+fn decode(value: &[u8]) -> Result<DeviceAudit> {
+    if value.first() == Some(&b'{') {
+        return serde_json::from_slice(value).map_err(local);
+    }
+    serde_json::from_reader(flate2::read::ZlibDecoder::new(value)).map_err(local)
 }
 
 /// Devices written per sled batch when a run is saved: a batch holds copies of its
@@ -146,7 +188,7 @@ impl Snapshots {
             };
             // An index entry whose run is gone (it never finished) is skipped.
             let (Some(time), Some(value)) = (time.as_ref(), self.devices.get(&key).map_err(local)?) else { continue };
-            out.push((time.clone(), serde_json::from_slice(&value).map_err(local)?));
+            out.push((time.clone(), decode(&value)?));
         }
         Ok(out)
     }
@@ -198,7 +240,7 @@ impl Snapshots {
             .devices
             .scan_prefix(id.to_be_bytes())
             .values()
-            .map(|v| serde_json::from_slice(&v.map_err(local)?).map_err(local))
+            .map(|v| decode(&v.map_err(local)?))
             .collect::<Result<_>>()?;
         Ok(Some(Snapshot { id, time, operator, baseline, devices }))
     }
@@ -239,16 +281,17 @@ pub struct RunWriter<'a> {
     targets: Vec<String>,
     /// Devices added since the last batch was written.
     batch: sled::Batch,
+    deflater: Deflater,
 }
 
 impl<'a> RunWriter<'a> {
     fn new(snapshots: &'a Snapshots, id: u64) -> RunWriter<'a> {
-        RunWriter { snapshots, id, targets: Vec::new(), batch: sled::Batch::default() }
+        RunWriter { snapshots, id, targets: Vec::new(), batch: sled::Batch::default(), deflater: Deflater::new() }
     }
 
     pub fn add(&mut self, device: &DeviceAudit) -> Result<()> {
         let seq = u32::try_from(self.targets.len()).map_err(|_| local("too many devices in one run"))?;
-        self.batch.insert(&device_key(self.id, seq), serde_json::to_vec(device).map_err(local)?);
+        self.batch.insert(&device_key(self.id, seq), self.deflater.encode(device)?);
         self.targets.push(device.target.clone());
         if self.targets.len().is_multiple_of(SAVE_BATCH) {
             self.write_pending()?;
@@ -413,6 +456,43 @@ mod tests {
         assert_eq!(latest.len(), run.len(), "one entry per device");
         let one = latest.iter().find(|(_, d)| d.target == "127.1.0.1:80").unwrap();
         assert_eq!((one.0.as_str(), one.1.score), ("2026-11-28T11:00:00Z", Some(7)), "the later run's");
+        drop(s);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_device_is_kept_deflated_and_plain_json_from_earlier_versions_still_reads() {
+        let dir = std::env::temp_dir().join(format!("pc-snapshots-deflated-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Snapshots::open(&dir).unwrap();
+        let mut device = audit(55);
+        let one = device.findings[0].clone();
+        device.findings = (0..20).map(|i| Finding { control: format!("HIK-{i}"), ..one.clone() }).collect();
+        let id = s.save("2026-11-28T10:00:00Z", "t", "builtin", std::slice::from_ref(&device)).unwrap();
+        let kept = s.devices.get(device_key(id, 0)).unwrap().unwrap();
+        let json = serde_json::to_vec(&device).unwrap();
+        assert!(kept.len() * 3 < json.len(), "{} bytes kept for {} of JSON", kept.len(), json.len());
+        assert_eq!(s.get(id).unwrap().unwrap().devices, [device.clone()]);
+        // Words that do not deflate (more out than the first guess), then the next device
+        // of the same run through the same compressor.
+        let mut noisy = audit(3);
+        noisy.findings[0].evidence =
+            (0..4000u32).map(|i| char::from(b'!' + (i.wrapping_mul(2654435761) >> 25) as u8)).collect();
+        let id = s.save("2026-11-28T10:30:00Z", "t", "builtin", &[noisy.clone(), device.clone()]).unwrap();
+        assert_eq!(s.get(id).unwrap().unwrap().devices, [noisy, device]);
+        // A run an earlier version kept, its devices as plain JSON.
+        let old = DeviceAudit { target: "127.1.0.2:80".into(), ..audit(9) };
+        s.devices.insert(device_key(id + 1, 0), serde_json::to_vec(&old).unwrap()).unwrap();
+        s.runs
+            .insert(
+                (id + 1).to_be_bytes(),
+                br#"{"id":2,"time":"2026-11-28T11:00:00Z","operator":"t","baseline":"b","devices":1}"#.as_slice(),
+            )
+            .unwrap();
+        assert_eq!(s.get(id + 1).unwrap().unwrap().devices, [old]);
+        // A value that is neither reads as an error, not a panic.
+        s.devices.insert(device_key(id + 1, 0), &b"\x78\x01garbage"[..]).unwrap();
+        assert!(matches!(s.get(id + 1), Err(Error::Local(m)) if m.starts_with("audit snapshots:")));
         drop(s);
         let _ = std::fs::remove_dir_all(&dir);
     }

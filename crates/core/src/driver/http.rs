@@ -244,7 +244,11 @@ impl HttpSession {
                 }
                 // Refused for the reused nonce, not the password (which the device took
                 // in this run): no more reuse with this device; the fresh challenge goes on.
+                // Every request now asks its own challenge: a lane more costs no request.
                 self.guard.nonces.refuse();
+                if let Some(lanes) = &self.lanes {
+                    lanes.widen();
+                }
                 (answer, next)
             }
             None => self.send(method, path, None, None).await?,

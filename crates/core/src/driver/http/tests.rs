@@ -124,10 +124,13 @@ async fn a_read_after_the_login_answers_the_challenge_the_device_gave() {
         .on("GET", "/ISAPI/System/deviceInfo", vec![script::ok("<DeviceInfo/>")])
         .on("GET", "/ISAPI/Security/users", vec![script::ok("<UserList/>")])
         .on("GET", "/ISAPI/System/time", vec![script::ok("<Time/>")]);
-    let session = scripted_session(&device);
+    let lanes = crate::driver::lanes::Lanes::default();
+    lanes.limit("127.1.0.1", 1);
+    let session = scripted_session(&device).in_lanes(lanes.of("127.1.0.1"));
     for path in ["/ISAPI/System/deviceInfo", "/ISAPI/Security/users", "/ISAPI/System/time"] {
         assert_eq!(session.call("GET", path, None).await.unwrap().status, 200);
     }
+    assert_eq!(lanes.of("127.1.0.1").map(|l| l.free()), Some(1), "reuse taken: still one connection");
     let nc = |n: &str| (true, Some(n.to_string()));
     assert_eq!(auth_of(&device), vec![(false, None), nc("00000001"), nc("00000002"), nc("00000003")]);
 }
@@ -151,11 +154,18 @@ async fn a_refused_reuse_is_no_failed_login_and_ends_reuse_for_the_run() {
         .on("GET", "/a", vec![script::ok("<a/>")])
         .on("GET", "/b", vec![replayed, script::ok("<b/>")])
         .on("GET", "/c", vec![script::ok("<c/>")]);
-    let session = scripted_session(&device);
+    let lanes = crate::driver::lanes::Lanes::default();
+    lanes.limit("127.1.0.1", 1);
+    let session = scripted_session(&device).in_lanes(lanes.of("127.1.0.1"));
     for path in ["/a", "/b", "/c"] {
         assert_eq!(session.call("GET", path, None).await.unwrap().status, 200, "{path}");
     }
     assert!(!session.guard().refused(), "the login budget is untouched");
+    assert_eq!(
+        lanes.of("127.1.0.1").map(|l| l.free()),
+        Some(crate::driver::lanes::FOR_FRESH_CHALLENGES),
+        "a challenge per request: the device's reads may overlap"
+    );
     let nc1 = (true, Some("00000001".to_string()));
     assert_eq!(
         auth_of(&device),
