@@ -33,7 +33,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # 1. System packages.
-APT_PKGS=(build-essential pkg-config python3 python3-venv iproute2 ca-certificates dbus-daemon gnome-keyring poppler-utils)
+APT_PKGS=(build-essential pkg-config python3 python3-venv iproute2 ca-certificates dbus-daemon dbus-bin gnome-keyring poppler-utils)
 command -v node >/dev/null && command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -82,8 +82,16 @@ cargo test --locked --workspace -- --ignored busy_ 2>&1 | tee -a "$LOG"
 phase "OS keyring tests (Secret Service: gnome-keyring-daemon in a private D-Bus session)"
 KEYRING_TMP=$(mktemp -d)
 mkdir -p "$KEYRING_TMP/data" "$KEYRING_TMP/run" && chmod 700 "$KEYRING_TMP/run"
+# The unlocked daemon may own org.freedesktop.secrets a moment after it returns; a test
+# that asks before then has D-Bus start a second, locked daemon, which wants a prompt and
+# fails (seen once in CI: "NoSession"). So wait (10 s at most) until the name is owned.
 XDG_DATA_HOME=$KEYRING_TMP/data XDG_RUNTIME_DIR=$KEYRING_TMP/run dbus-run-session -- bash -c \
   'echo -n ci-keyring | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
+   for _ in $(seq 1 100); do
+     dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+       org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q "boolean true" && break
+     sleep 0.1
+   done &&
    cargo test --locked --offline --workspace -- --ignored keyring_' 2>&1 | tee -a "$LOG"
 rm -rf "$KEYRING_TMP"
 phase "multicast tests in a loopback-only network namespace"
