@@ -14,31 +14,21 @@
 # same cameras, the simulator's connection and handshake counts per camera, and the
 # engine's peak memory; then once at STEADY_MEMORY cameras (default 5000; 0 skips it).
 # STEADY=0 skips the steady state. Needs GNU time (Debian: apt-get install time).
-# BENCH_PROFILE=dev runs it all on the debug build instead: a check that the benchmark
-# runs end to end (scripts/test.sh), without a second, optimised build of every crate;
-# its figures are not comparable with the README's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNTS=${1:-100,1000}
 export PEERS_DIR=${PEERS_DIR:-$(cd ../shared/peers && pwd)}
 export PEERS_WORK=${PEERS_WORK:-${TMPDIR:-/tmp}/onvif-peer-clients}
 [ -x "$PEERS_WORK/venv/bin/python" ] || bash "$PEERS_DIR/setup.sh" "$PEERS_WORK" >/dev/null
-case ${BENCH_PROFILE:-release} in
-  release) cargo build --locked --release -q -p portcullis -p portcullis-sim -p portcullis-bench; BIN=target/release ;;
-  dev)
-    cargo build --locked -q -p portcullis -p portcullis-sim -p portcullis-bench; BIN=target/debug
-    echo "bench-audit: the debug build (BENCH_PROFILE=dev): a check that it runs, not figures to compare" ;;
-  *) echo "bench-audit: BENCH_PROFILE is release or dev" >&2; exit 2 ;;
-esac
+cargo build --locked --release -q -p portcullis -p portcullis-sim -p portcullis-bench
 for setting in ${SETTINGS:-100:100 200:100 200:200 250:300 300:300}; do
-  "$BIN/portcullis-bench" --counts "$COUNTS" --rtt-ms "${setting%%:*}" --concurrency "${setting##*:}" \
-    --sim "$BIN/portcullis-sim" --python "$PEERS_WORK/venv/bin/python"
+  target/release/portcullis-bench --counts "$COUNTS" --rtt-ms "${setting%%:*}" --concurrency "${setting##*:}" \
+    --python "$PEERS_WORK/venv/bin/python"
 done
 [ "${STEADY:-1}" = 0 ] && exit 0
-STEADY_BINS=(--portcullis "$BIN/portcullis" --sim "$BIN/portcullis-sim")
-"$BIN/portcullis-bench-steady" --counts "${STEADY_COUNTS:-300,1000}" --rtt-ms "${STEADY_RTTS:-20,50}" \
-  "${STEADY_BINS[@]}" --python "$PEERS_WORK/venv/bin/python"
+target/release/portcullis-bench-steady --counts "${STEADY_COUNTS:-300,1000}" --rtt-ms "${STEADY_RTTS:-20,50}" \
+  --python "$PEERS_WORK/venv/bin/python"
 if [ "${STEADY_MEMORY:-5000}" != 0 ]; then
-  "$BIN/portcullis-bench-steady" --counts "${STEADY_MEMORY:-5000}" --rtt-ms "${STEADY_RTTS:-20,50}" \
-    "${STEADY_BINS[@]}" --all-rtts-max 0 --ha-max 0
+  target/release/portcullis-bench-steady --counts "${STEADY_MEMORY:-5000}" --rtt-ms "${STEADY_RTTS:-20,50}" \
+    --all-rtts-max 0 --ha-max 0
 fi
