@@ -36,10 +36,27 @@ impl HaArgs {
     }
 }
 
-/// What the client did: the cameras it read and the seconds it took.
+/// What the client did: the cameras it was given, those it could not read, the seconds
+/// it took, and why the first failure failed.
 pub struct HaRun {
     pub devices: usize,
+    pub failures: usize,
     pub seconds: f64,
+    pub first_failure: Option<String>,
+}
+
+impl HaRun {
+    /// Milliseconds per camera read, or `None` when some camera could not be read (a
+    /// failed camera costs the client less than a read one: no fair figure).
+    pub fn ms_per_camera(&self) -> Option<f64> {
+        (self.failures == 0 && self.devices > 0).then(|| self.seconds * 1000.0 / self.devices as f64)
+    }
+
+    /// The failures in words: `291 of 600 cameras failed (first: …)`.
+    pub fn failed(&self) -> String {
+        let first = self.first_failure.as_deref().map(|f| format!(" (first: {f})")).unwrap_or_default();
+        format!("{} of {} cameras failed{first}", self.failures, self.devices)
+    }
 }
 
 /// Run the client on `fleet` (the simulator's JSON, or a subset) at `concurrency`.
@@ -54,11 +71,18 @@ fn run(python: &Path, script: &Path, fleet: &str, concurrency: usize, dir: &Path
         .output()
         .context("running the Home Assistant client")?;
     let text = String::from_utf8_lossy(&out.stdout);
+    let errors = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
-        bail!("HA client failed: {text}{}", String::from_utf8_lossy(&out.stderr));
+        bail!("HA client failed: {text}{errors}");
     }
     let field = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string());
     let devices = field("devices=").context("no devices= from the HA client")?.parse()?;
+    let failures = field("failures=").context("no failures= from the HA client")?.parse()?;
     let seconds = field("wall_seconds=").context("no wall_seconds= from the HA client")?.parse()?;
-    Ok(HaRun { devices, seconds })
+    let first_failure = errors.lines().find_map(|l| l.strip_prefix("first failure: ")).map(|f| {
+        // One line of the error, not the whole connection key aiohttp prints.
+        let f = f.trim();
+        f.chars().take(160).collect::<String>()
+    });
+    Ok(HaRun { devices, failures, seconds, first_failure })
 }

@@ -175,6 +175,8 @@ fn run_ha(args: &Args, fleet: &Fleet, n: usize) -> anyhow::Result<Option<Duratio
     let _ = std::fs::remove_dir_all(&dir);
     match run? {
         Some(r) if r.devices == 0 => bail!("the HA client read no camera"),
+        // The existing settings' figures are of every camera read.
+        Some(r) if r.ms_per_camera().is_none() => bail!("the HA client: {}", r.failed()),
         Some(r) => Ok(Some(Duration::from_secs_f64(r.seconds))),
         None => Ok(None),
     }
