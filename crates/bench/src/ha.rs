@@ -79,10 +79,43 @@ fn run(python: &Path, script: &Path, fleet: &str, concurrency: usize, dir: &Path
     let devices = field("devices=").context("no devices= from the HA client")?.parse()?;
     let failures = field("failures=").context("no failures= from the HA client")?.parse()?;
     let seconds = field("wall_seconds=").context("no wall_seconds= from the HA client")?.parse()?;
-    let first_failure = errors.lines().find_map(|l| l.strip_prefix("first failure: ")).map(|f| {
-        // One line of the error, not the whole connection key aiohttp prints.
-        let f = f.trim();
-        f.chars().take(160).collect::<String>()
-    });
+    let first_failure = errors.lines().find_map(|l| l.strip_prefix("first failure: ")).map(shorten);
     Ok(HaRun { devices, failures, seconds, first_failure })
+}
+
+/// An error's kind and its cause, without the connection key aiohttp prints between them:
+/// `ClientConnectorError(Conn… ConnectionResetError())`.
+fn shorten(error: &str) -> String {
+    let chars: Vec<char> = error.trim().chars().collect();
+    if chars.len() <= 120 {
+        return chars.into_iter().collect();
+    }
+    let head: String = chars[..30].iter().collect();
+    let tail: String = chars[chars.len() - 60..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_failure_keeps_its_kind_and_its_cause() {
+        let aiohttp = "ClientConnectorError(ConnectionKey(host='127.10.0.125', port=39531, is_ssl=True, ssl=True, \
+                       proxy=None, proxy_auth=None, proxy_headers_hash=None, server_hostname=None), ConnectionResetError())";
+        let short = shorten(aiohttp);
+        assert!(short.starts_with("ClientConnectorError("), "{short}");
+        assert!(short.ends_with("ConnectionResetError())"), "{short}");
+        assert!(short.chars().count() < aiohttp.len());
+        assert_eq!(shorten(" TimeoutError() "), "TimeoutError()");
+    }
+
+    #[test]
+    fn a_run_with_failures_has_no_per_camera_figure() {
+        let run = HaRun { devices: 600, failures: 391, seconds: 80.5, first_failure: Some("TimeoutError()".into()) };
+        assert_eq!(run.ms_per_camera(), None);
+        assert_eq!(run.failed(), "391 of 600 cameras failed (first: TimeoutError())");
+        let run = HaRun { devices: 600, failures: 0, seconds: 9.6, first_failure: None };
+        assert_eq!(run.ms_per_camera(), Some(16.0));
+    }
 }
