@@ -106,11 +106,22 @@ impl Home {
     }
 
     pub async fn run_with_vault(&self, args: &[&str], input: &str, vault: &str) -> Outcome {
+        self.spawn(args, input, vault, &[]).await
+    }
+
+    /// As `run`, with more of the environment set (a system proxy the engine ignores).
+    pub async fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+        self.spawn(args, "", "file", env).await
+    }
+
+    async fn spawn(&self, args: &[&str], input: &str, vault: &str, env: &[(&str, &str)]) -> Outcome {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let (dir, input, vault) = (self.dir.clone(), input.to_string(), vault.to_string());
         tokio::task::spawn_blocking(move || {
             let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
                 .args(&args)
+                .envs(env)
                 .env("PORTCULLIS_HOME", &dir)
                 .env("PORTCULLIS_VAULT", vault)
                 .env("PORTCULLIS_VAULT_PASSPHRASE", "integration tests only")

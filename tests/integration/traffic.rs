@@ -7,6 +7,10 @@ use crate::Home;
 /// by the simulator: over plain HTTP as found, then over HTTPS after `apply` (the steady
 /// state). Printed for the closing note and the README; the ceilings are today's figures,
 /// so that a change that opens more connections per camera fails here.
+///
+/// Both audits run with a system proxy set, as on a managed laptop: every connection
+/// still goes straight to the camera, none to the proxy (which would see a device's
+/// plain-HTTP requests, and could not reach a site's LAN anyway).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simulator() {
     use portcullis_sim::{Fleet, FleetConfig, Profile};
@@ -20,8 +24,12 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
     assert!(home.run(&["inventory", "import", file.to_str().unwrap()]).await.ok);
     let counts = || fleet.cameras().iter().map(|c| c.traffic.count()).collect::<Vec<_>>();
     let audit = ["audit", "--json", "--timeout", "10"];
+    let (proxy, proxied) = proxy().await;
+    let proxy_env = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"]
+        .map(|name| (name, proxy.as_str()));
     let before = counts();
-    assert!(home.run(&audit).await.ok);
+    let first = home.run_with_env(&audit, &proxy_env).await;
+    assert!(first.ok && !first.text.contains("\"error\":{"), "{}", first.text);
     let http = counts();
     let site = ["--management-host", "127.0.0.1", "--ntp-server", "192.0.2.1"];
     let mut args = vec!["apply", "--yes", "--json", "--timeout", "10"];
@@ -32,8 +40,9 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
     assert!(applied.ok, "{}", applied.text);
     assert_eq!(reused(), before_apply, "an apply asks for a fresh digest challenge every time");
     let after_apply = counts();
-    let again = home.run(&audit).await;
+    let again = home.run_with_env(&audit, &proxy_env).await;
     assert!(again.ok && !again.text.contains("\"error\":{"), "{}", again.text);
+    assert_eq!(proxied.load(std::sync::atomic::Ordering::SeqCst), 0, "a system proxy was asked to reach a camera");
     // One reused challenge out at a time, beside the parallel reads' fresh ones.
     assert!(reused() > before_apply + 4, "an audit's reads answer the login's challenge");
     let https = counts();
@@ -69,10 +78,9 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
     }
 
     // Two connections each (`--connections 4`, as a fleet of up to 384 has by default),
-    // over a LAN's round trip: a lane's next request finds its connection back in the
-    // pool, no third one opened. (Two cameras do not load the runtime enough to show
-    // hyper opening a third, which 300 did before `Network::send` gave its pool a turn:
-    // `portcullis-bench-steady` reports connections per camera.)
+    // over a LAN's round trip: a lane's next request waits for its connection to finish
+    // with the last answer, no third one opened (`portcullis-bench-steady` reports
+    // connections per camera at 300 and 1,000).
     for cam in fleet.cameras() {
         let mut faults = cam.faults();
         faults.latency_ms = 20;
@@ -90,6 +98,22 @@ async fn an_audit_costs_each_camera_a_handful_of_connections_counted_by_the_simu
     assert_eq!(controls(&one_each.text), controls(&again.text), "the same controls read either way");
     assert!(controls(&again.text) > 20, "{}", again.text);
     drop(fleet);
+}
+
+/// A system proxy on loopback that accepts connections, counts them and answers none.
+async fn proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    (url, accepted)
 }
 
 /// What a camera served between two counts: connections, full and resumed TLS

@@ -2,6 +2,7 @@
 //! identity and security posture; which driver a device gets is decided by what the
 //! device answers (ISAPI first, then ONVIF), not by what it claims to be.
 
+mod connections;
 pub mod descriptors;
 pub mod http;
 pub mod isapi;

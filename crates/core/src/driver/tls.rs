@@ -168,15 +168,6 @@ impl LivePins {
     }
 }
 
-/// Idle connections kept per device (as many as a driver asks at once: the ONVIF reads),
-/// and for how long (see `client_with_pins`). A device's next request follows its last
-/// answer within milliseconds; what waits longer belongs to a device whose audit is over.
-/// At 1 s, an audit finishing 150 cameras a second held about 800 such connections
-/// (hyper's channels and buffers, rustls's): 250 ms took a 1,000-camera audit's peak from
-/// 110 MB to 76 MB, with the same connections and handshakes per camera
-/// (`portcullis-bench-steady --counts 1000 --rtt-ms 50`).
-const POOL_IDLE_PER_DEVICE: usize = 8;
-const POOL_IDLE: Duration = Duration::from_millis(250);
 /// TLS sessions a run keeps for resumption, eight to a server (see `Clients::build`).
 const TLS_SESSIONS: usize = 8192;
 
@@ -191,27 +182,32 @@ fn client_with_pins(timeout: Duration, pins: LivePins, site_ca: Option<Arc<rustl
         ),
         None => None,
     };
-    let clients = Clients { timeout, pins: pins.clone(), site_ca, provider };
-    let http = clients.build(None)?;
-    let network = Network { http, clients, shared: Default::default(), pins, first_contact: Default::default() };
+    let clients = Clients { pins: pins.clone(), site_ca, provider };
+    let network = Network {
+        tls: clients.build(None)?,
+        clients,
+        shared: Default::default(),
+        pins,
+        first_contact: Default::default(),
+        connections: super::connections::Connections::new(timeout),
+    };
     Ok(Client::new(Arc::new(network), timeout))
 }
 
-/// What every HTTP client of a run is made of: one for the run, plus one for each
-/// device that shares its address with others (rustls's verifier sees only the address,
-/// so such a device's own pin needs a verifier of its own).
+/// What every TLS configuration of a run is made of: one for the run, plus one for
+/// each device that shares its address with others (rustls's verifier sees only the
+/// address, so such a device's own pin needs a verifier of its own).
 #[derive(Debug, Clone)]
 pub(crate) struct Clients {
-    timeout: Duration,
     pins: LivePins,
     site_ca: Option<Arc<rustls::client::WebPkiServerVerifier>>,
     provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
 impl Clients {
-    /// A client whose handshakes are checked against `device`'s pin, or (`None`) against
-    /// the pin of the address they reach.
-    pub(crate) fn build(&self, device: Option<Arc<str>>) -> Result<reqwest::Client> {
+    /// Handshakes checked against `device`'s pin, or (`None`) against the pin of the
+    /// address they reach.
+    pub(crate) fn build(&self, device: Option<Arc<str>>) -> Result<Arc<rustls::ClientConfig>> {
         let verifier = Arc::new(PinVerifier {
             pins: self.pins.clone(),
             site_ca: self.site_ca.clone(),
@@ -231,22 +227,10 @@ impl Clients {
         // `portcullis-bench-steady`). 8,192 are 1,024 servers; 2,048 (256 servers) were too
         // few at 512 cameras at once: a camera's second connection often paid a full one.
         tls.resumption = rustls::client::Resumption::in_memory_sessions(TLS_SESSIONS);
-        // Each request carries its own limit (by kind of operation): the client's is for
-        // connecting only.
-        reqwest::Client::builder()
-            .connect_timeout(self.timeout)
-            .use_preconfigured_tls(tls)
-            // A device's connection is kept for its next request, not for the whole run:
-            // an audit of thousands of cameras would otherwise hold every one of their
-            // connections (and their buffers) to the end. A later step that finds none
-            // reconnects and resumes the TLS session.
-            .pool_max_idle_per_host(POOL_IDLE_PER_DEVICE)
-            .pool_idle_timeout(POOL_IDLE)
-            // A redirect would replay a request (and its body: a password, a key) to
-            // wherever the device says. Devices are reached where we know them, or not at all.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Local(format!("HTTP client: {e}")))
+        // No redirect is ever followed (a redirect would replay a request, and its body: a
+        // password, a key, to wherever the device says) and no proxy is used: devices are
+        // reached where we know them, or not at all (`super::connections`).
+        Ok(Arc::new(tls))
     }
 }
 

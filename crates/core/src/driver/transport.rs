@@ -1,6 +1,6 @@
 //! The seam under every driver: one HTTP exchange (a request out, its status, digest
-//! challenges and body back). The product exchanges over the network with `reqwest`
-//! (rustls, pinned certificates); unit tests exchange with a script, so that the
+//! challenges and body back). The product exchanges over the network on hyper's
+//! HTTP/1.1 connections ([`super::connections`]; rustls, pinned certificates); unit tests exchange with a script, so that the
 //! drivers' and the apply runner's decisions (rollback, read-back mismatch, a dropped
 //! answer, a fault) are tested without sockets. Digest authentication, the login
 //! guard and everything above stay the same code either way.
@@ -108,15 +108,18 @@ impl Client {
 /// Over the network.
 #[derive(Debug)]
 pub(crate) struct Network {
-    pub http: reqwest::Client,
-    /// How `http` was made: for the clients of devices that share an address.
+    /// The run's TLS handshakes: pins by address, the site CA, resumption.
+    pub tls: Arc<rustls::ClientConfig>,
+    /// How `tls` was made: for the handshakes of devices that share an address.
     pub clients: super::tls::Clients,
-    /// A client per device that shares its address with others, by its key.
-    pub shared: std::sync::Mutex<std::collections::HashMap<Arc<str>, reqwest::Client>>,
+    /// The handshakes of each device that shares its address with others, by its key.
+    pub shared: std::sync::Mutex<std::collections::HashMap<Arc<str>, Arc<rustls::ClientConfig>>>,
     /// What the client's handshakes checked: says why one was refused.
     pub pins: super::tls::LivePins,
     /// Which HTTPS servers this run has reached once (see [`FirstContact`]).
     pub first_contact: FirstContact,
+    /// The connections, kept alive between a device's requests.
+    pub connections: super::connections::Connections,
 }
 
 /// One full TLS handshake per device per run (issue #19): the first exchange with an
@@ -163,10 +166,10 @@ impl Exchange for Network {
 }
 
 impl Network {
-    /// The client for this request: the run's, or the device's own where it shares
+    /// The handshakes for this request: the run's, or the device's own where it shares
     /// its address (made on its first request).
-    fn client_for(&self, device: Option<&Arc<str>>) -> Result<reqwest::Client, ExchangeError> {
-        let Some(device) = device else { return Ok(self.http.clone()) };
+    fn tls_for(&self, device: Option<&Arc<str>>) -> Result<Arc<rustls::ClientConfig>, ExchangeError> {
+        let Some(device) = device else { return Ok(self.tls.clone()) };
         let mut shared = self.shared.lock().map_err(|_| ExchangeError::Unreachable("client lock poisoned".into()))?;
         if let Some(c) = shared.get(device) {
             return Ok(c.clone());
@@ -176,52 +179,100 @@ impl Network {
         Ok(made)
     }
 
+    /// The whole exchange, connecting included, within the request's time limit.
     async fn send(&self, request: Request) -> Result<Reply, ExchangeError> {
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|e| ExchangeError::Unreachable(format!("method {}: {e}", request.method)))?;
-        let http = self.client_for(request.device.as_ref())?;
-        let mut r = http.request(method, &request.url).timeout(request.timeout);
-        if let Some(t) = &request.content_type {
-            r = r.header("Content-Type", t);
+        match tokio::time::timeout(request.timeout, self.send_within_limit(&request)).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(e)) => Err(self.failure(&request, e)),
+            Err(_) => Err(ExchangeError::Timeout),
         }
-        if let Some(p) = &request.payload {
-            r = r.body(p.clone());
-        } else if let Some(b) = &request.body {
-            r = r.body(b.clone());
+    }
+
+    async fn send_within_limit(&self, request: &Request) -> Result<Reply, ExchangeError> {
+        let bad_url = |why: &str| ExchangeError::Unreachable(format!("{}: {why}", request.url));
+        let uri: http::Uri = request.url.parse().map_err(|e: http::uri::InvalidUri| bad_url(&e.to_string()))?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(bad_url("not an http or https URL")),
+        };
+        let authority = uri.authority().ok_or_else(|| bad_url("no host"))?;
+        let default_port = if https { 443 } else { 80 };
+        let port = authority.port_u16().unwrap_or(default_port);
+        // As hyper's own client does: the port is said only where it is not the scheme's.
+        let host_header = if port == default_port { authority.host() } else { authority.as_str() };
+        let server = super::connections::Server {
+            // The device's own key where it shares its address: its pin, so its connections.
+            key: format!(
+                "{}|{}://{}",
+                request.device.as_deref().unwrap_or_default(),
+                if https { "https" } else { "http" },
+                authority.as_str()
+            ),
+            host: authority.host().trim_start_matches('[').trim_end_matches(']'),
+            port,
+            tls: if https { Some(self.tls_for(request.device.as_ref())?) } else { None },
+        };
+        let method = http::Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| ExchangeError::Unreachable(format!("method {}: {e}", request.method)))?;
+        let mut outgoing = http::Request::builder()
+            .method(method)
+            .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
+            .header(http::header::HOST, host_header)
+            .header(http::header::ACCEPT, "*/*");
+        if let Some(t) = &request.content_type {
+            outgoing = outgoing.header(http::header::CONTENT_TYPE, t);
         }
         if let Some(a) = &request.authorization {
-            r = r.header("Authorization", a);
+            outgoing = outgoing.header(http::header::AUTHORIZATION, a);
         }
-        let mut resp = r.send().await.map_err(|e| self.failure(&request, &e))?;
-        let status = resp.status().as_u16();
-        let challenges = resp
+        let body = match (&request.payload, &request.body) {
+            (Some(p), _) => p.clone(),
+            (None, Some(b)) => bytes::Bytes::from(b.clone()),
+            (None, None) => bytes::Bytes::new(),
+        };
+        let outgoing = outgoing
+            .body(http_body_util::Full::new(body))
+            .map_err(|e| ExchangeError::Unreachable(format!("request: {e}")))?;
+
+        let (response, connection) = self.connections.send(&server, outgoing).await?;
+        let status = response.status().as_u16();
+        let challenges = response
             .headers()
-            .get_all("www-authenticate")
+            .get_all(http::header::WWW_AUTHENTICATE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .filter(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
             .map(String::from)
             .collect();
-        if resp.content_length().is_some_and(|n| n > request.limit as u64) {
+        let closes = response
+            .headers()
+            .get_all(http::header::CONNECTION)
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close"))));
+        let length = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        if length.is_some_and(|n| n > request.limit as u64) {
             return Err(ExchangeError::TooLarge(request.limit));
         }
-        // Read chunk by chunk: a device that does not say its length, or lies, is
+        // Read frame by frame: a device that does not say its length, or lies, is
         // stopped at the limit. The buffer is sized from the length it gives, but never
         // past what a document weighs.
-        let expected = resp.content_length().map_or(0, |n| n.min(PRESIZE_AT_MOST as u64) as usize);
-        let mut bytes = Vec::with_capacity(expected);
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.failure(&request, &e))? {
+        let mut bytes = Vec::with_capacity(length.map_or(0, |n| n.min(PRESIZE_AT_MOST as u64) as usize));
+        let mut body = response.into_body();
+        while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+            let frame = frame.map_err(|e| super::connections::unreachable(&e))?;
+            let Ok(chunk) = frame.into_data() else { continue };
             if bytes.len() + chunk.len() > request.limit {
                 return Err(ExchangeError::TooLarge(request.limit));
             }
             bytes.extend_from_slice(&chunk);
         }
-        // hyper's pool takes the connection back in a task of its own once the answer is
-        // read. Without a turn for that task, the device's next request (let through the
-        // moment this returns) finds no idle connection and hyper opens one more: a TCP
-        // and TLS handshake wasted on both sides (2.7 connections per camera at two lanes,
-        // 300 cameras at 20 ms; 2.0 with the turn: `portcullis-bench-steady`).
-        tokio::task::yield_now().await;
+        if !closes {
+            self.connections.keep(connection);
+        }
         if request.binary {
             return Ok(Reply { status, challenges, body: String::new(), bytes: Some(bytes) });
         }
@@ -231,35 +282,23 @@ impl Network {
     }
 
     /// Why an exchange failed: a refused certificate change is told apart (the
-    /// handshake recorded it), everything else by its innermost cause.
-    fn failure(&self, request: &Request, e: &reqwest::Error) -> ExchangeError {
-        let url = &request.url;
-        let host = reqwest::Url::parse(url)
+    /// handshake recorded it), everything else as it came.
+    fn failure(&self, request: &Request, e: ExchangeError) -> ExchangeError {
+        if !request.url.starts_with("https://") {
+            return e;
+        }
+        let host = request
+            .url
+            .parse::<http::Uri>()
             .ok()
-            .and_then(|u| u.host_str()?.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().ok());
+            .and_then(|u| u.host()?.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().ok());
         // The pin this handshake was held to: the device's own, or its address's.
         let key = request.device.as_deref().map(String::from).or(host.map(|ip| ip.to_string()));
-        if url.starts_with("https://") {
-            if let Some((pinned, seen)) = key.and_then(|k| self.pins.changed(&k)) {
-                return ExchangeError::CertificateChanged { pinned, presented: seen.fingerprint };
-            }
+        match key.and_then(|k| self.pins.changed(&k)) {
+            Some((pinned, seen)) => ExchangeError::CertificateChanged { pinned, presented: seen.fingerprint },
+            None => e,
         }
-        failure(e)
     }
-}
-
-fn failure(e: &reqwest::Error) -> ExchangeError {
-    if e.is_timeout() {
-        return ExchangeError::Timeout;
-    }
-    // The innermost cause says what happened (refused, reset, a pin mismatch).
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(inner) = src {
-        s = inner.to_string();
-        src = inner.source();
-    }
-    ExchangeError::Unreachable(s)
 }
 
 /// A scripted device for unit tests: each rule answers requests whose method and path

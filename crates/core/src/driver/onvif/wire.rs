@@ -358,7 +358,7 @@ pub fn services(body: &str) -> Result<Vec<(String, String)>, String> {
 /// The path of an XAddr (`http://10.0.0.5/onvif/security` → `/onvif/security`): the
 /// scheme and host the session already uses stay, whatever address the device states.
 pub fn xaddr_path(xaddr: &str) -> Option<String> {
-    let url = reqwest::Url::parse(xaddr.trim()).ok()?;
+    let url = url::Url::parse(xaddr.trim()).ok()?;
     Some(url.path().to_string()).filter(|p| p.starts_with('/'))
 }
 
