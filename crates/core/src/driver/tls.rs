@@ -253,8 +253,15 @@ impl ServerCertVerifier for PinVerifier {
         ocsp: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        // Devices are reached by address; a name has nothing pinned to it.
-        let ServerName::IpAddress(ip) = server_name else { return Ok(ServerCertVerified::assertion()) };
+        // Devices are reached by address (`Target::address`; a device's XAddrs are cut to
+        // their paths). Nothing is pinned to a name, so a handshake with one is refused, not
+        // trusted: should a name ever reach here, no certificate at all would be checked.
+        let ServerName::IpAddress(ip) = server_name else {
+            return Err(rustls::Error::General(format!(
+                "{} is a name: devices are reached by address, where their certificates are pinned",
+                server_name.to_str()
+            )));
+        };
         let key = match &self.device {
             Some(device) => device.to_string(),
             None => IpAddr::from(*ip).to_string(),
@@ -321,6 +328,24 @@ mod tests {
         pins.set(ip, "cc".into());
         assert!(pins.changed(ip).is_none());
         assert!(pins.check(ip, seen("cc")).is_ok() && pins.check(ip, seen("aa")).is_err());
+    }
+
+    #[test]
+    fn a_handshake_with_a_name_is_refused_not_trusted() {
+        let verifier = PinVerifier {
+            pins: LivePins::default(),
+            site_ca: None,
+            provider: Arc::new(rustls::crypto::ring::default_provider()),
+            device: None,
+        };
+        let any = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x01]);
+        let name = ServerName::try_from("camera.example").unwrap();
+        let refused = verifier.verify_server_cert(&any, &[], &name, &[], UnixTime::now()).unwrap_err();
+        assert!(refused.to_string().contains("camera.example is a name"), "{refused}");
+        // The same certificate at an address is pinned on first use.
+        let ip = ServerName::try_from("192.0.2.7").unwrap();
+        assert!(verifier.verify_server_cert(&any, &[], &ip, &[], UnixTime::now()).is_ok());
+        assert!(verifier.pins.holds("192.0.2.7", &crate::certs::fingerprint(any.as_ref())));
     }
 
     #[test]
