@@ -310,6 +310,8 @@ fn request(method: &str, url: String, soap: Option<String>, wait: Duration) -> c
         limit: crate::driver::transport::ANSWER_LIMIT,
         binary: false,
         device: None,
+        // Identity probes: a GET, and ONVIF's GetSystemDateAndTime.
+        read_only: true,
     }
 }
 

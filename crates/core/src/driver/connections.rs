@@ -7,8 +7,8 @@
 //! only, a device reached at one address. What a whole client adds per request (a
 //! generic pool, a URL parse with IDNA, a tower stack, a timer of its own) was a fifth of
 //! an audit's CPU (issue #19's eighth pass). This module keeps what matters: idle
-//! connections per server, and a request that never left is sent again on a fresh
-//! connection when the device closed the idle one under it.
+//! connections per server, and a request sent again on a new connection when the
+//! device closed the kept one under it, where that is safe ([`Connections::send`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -85,24 +85,30 @@ impl Connections {
         Connections { pool: Mutex::new(Pool { by_server: HashMap::new(), swept: Instant::now() }), connect_limit }
     }
 
-    /// Send `request` on an idle connection to `server`, or a new one. A request that
-    /// an idle connection could not take (the device had closed it) goes once more on
-    /// a new connection: it never reached the device, so sending it again is safe even
-    /// when it changes something.
+    /// Send the request `make` makes on an idle connection to `server`, or a new one.
+    ///
+    /// A kept connection can fail under a request: the device closed it (a limit of
+    /// requests per connection, a time-out) as the request went. The request then goes
+    /// once more, on a new connection, when that is safe: when hyper hands it back unsent
+    /// (the device never saw it), or when it is a read (`read_only`: whatever the device
+    /// saw, it changed nothing). A change that may have reached the device is never sent
+    /// twice; its failure is the caller's, who reads the device back.
     pub(crate) async fn send(
         &self,
         server: &Server<'_>,
-        request: http::Request<Full<Bytes>>,
+        read_only: bool,
+        make: impl Fn() -> Result<http::Request<Full<Bytes>>, ExchangeError>,
     ) -> Result<(http::Response<hyper::body::Incoming>, Taken), ExchangeError> {
         let request = match self.take_idle(&server.key).await {
-            Some(mut sender) => match sender.try_send_request(request).await {
+            Some(mut sender) => match sender.try_send_request(make()?).await {
                 Ok(response) => return Ok((response, Taken { key: server.key.clone(), sender })),
                 Err(mut e) => match e.take_message() {
                     Some(unsent) => unsent,
+                    None if read_only => make()?,
                     None => return Err(unreachable(e.error())),
                 },
             },
-            None => request,
+            None => make()?,
         };
         let mut sender = self.connect(server).await?;
         let response = sender.send_request(request).await.map_err(|e| unreachable(&e))?;
@@ -256,47 +262,112 @@ mod tests {
     }
 
     async fn get(connections: &Connections, port: u16) -> String {
+        send(connections, port, "GET", true).await.unwrap()
+    }
+
+    /// One request to the test server on loopback; its answer's body.
+    async fn send(
+        connections: &Connections,
+        port: u16,
+        method: &str,
+        read_only: bool,
+    ) -> Result<String, ExchangeError> {
         let server = Server { key: format!("http://127.0.0.1:{port}"), host: "127.0.0.1", port, tls: None };
-        let request = http::Request::get("/").header("host", "127.0.0.1").body(Full::new(Bytes::new())).unwrap();
-        let (response, taken) = connections.send(&server, request).await.unwrap();
+        let request = || Ok(http::Request::builder().method(method).uri("/").body(Full::new(Bytes::new())).unwrap());
+        let (response, taken) = connections.send(&server, read_only, request).await?;
         let close = response.headers().get("connection").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
         let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
         if !close {
             connections.keep(taken);
         }
-        String::from_utf8(body.to_vec()).unwrap()
+        Ok(String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    /// The connections a server that treats them as `after` says accepted for `requests`
+    /// requests in a row, each answered `ok`.
+    async fn connections_for(after: After, requests: usize) -> usize {
+        let (port, accepted) = server(after).await;
+        let connections = Connections::new(Duration::from_secs(5));
+        for _ in 0..requests {
+            assert_eq!(get(&connections, port).await, "ok");
+        }
+        accepted.load(Ordering::SeqCst)
     }
 
     #[tokio::test]
     async fn a_device_that_keeps_its_connection_alive_gets_one() {
-        let (port, accepted) = server(After::KeepAlive).await;
-        let connections = Connections::new(Duration::from_secs(5));
-        for _ in 0..5 {
-            assert_eq!(get(&connections, port).await, "ok");
-        }
-        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        assert_eq!(connections_for(After::KeepAlive, 5).await, 1);
     }
 
     #[tokio::test]
     async fn a_device_that_closes_after_each_answer_gets_a_connection_per_request() {
-        let (port, accepted) = server(After::Close).await;
+        assert_eq!(connections_for(After::Close, 3).await, 3);
+    }
+
+    /// The closed connection is kept (nothing said it closes); the next request finds it
+    /// closed, or is refused by it unsent, and takes a new one: no request fails.
+    #[tokio::test]
+    async fn a_request_on_a_connection_the_device_dropped_goes_on_a_new_one() {
+        assert_eq!(connections_for(After::SilentClose, 3).await, 3);
+    }
+
+    /// A device that closes a kept connection as the next request goes (here: while the
+    /// run's one thread is busy, so hyper writes the request before it sees the close).
+    /// Returns what the second request got, and how many connections carried a request.
+    async fn a_request_as_the_device_closes(method: &str, read_only: bool) -> (Result<String, ExchangeError>, usize) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (close, closing) = std::sync::mpsc::channel::<()>();
+        let (closed, has_closed) = std::sync::mpsc::channel::<()>();
+        // On a thread of its own: the test blocks the runtime's thread while it closes.
+        let device = std::thread::spawn(move || {
+            let mut carried = 0;
+            for socket in listener.incoming() {
+                let mut socket = socket.unwrap();
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).unwrap() {
+                        // The test's own knock at the end: nothing more will come.
+                        0 => return carried,
+                        n => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                carried += 1;
+                socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").unwrap();
+                if carried == 1 {
+                    closing.recv().unwrap();
+                    drop(socket);
+                    closed.send(()).unwrap();
+                }
+            }
+            carried
+        });
         let connections = Connections::new(Duration::from_secs(5));
-        for _ in 0..3 {
-            assert_eq!(get(&connections, port).await, "ok");
-        }
-        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+        assert_eq!(get(&connections, port).await, "ok");
+        close.send(()).unwrap();
+        // Blocking on purpose: hyper's task for the connection must not run before the
+        // next request is handed to it.
+        has_closed.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let second = send(&connections, port, method, read_only).await;
+        let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+        (second, device.join().unwrap())
     }
 
     #[tokio::test]
-    async fn a_request_on_a_connection_the_device_dropped_goes_on_a_new_one() {
-        let (port, accepted) = server(After::SilentClose).await;
-        let connections = Connections::new(Duration::from_secs(5));
-        for _ in 0..3 {
-            // The closed connection is kept (nothing said it closes); the next request
-            // finds it closed, or is refused by it unsent, and takes a new one.
-            assert_eq!(get(&connections, port).await, "ok");
-        }
-        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    async fn a_read_on_a_connection_the_device_closed_under_it_goes_again_on_a_new_one() {
+        let (second, connections) = a_request_as_the_device_closes("POST", true).await;
+        assert_eq!(second.unwrap(), "ok");
+        assert_eq!(connections, 2);
+    }
+
+    #[tokio::test]
+    async fn a_change_that_may_have_reached_the_device_is_not_sent_twice() {
+        let (second, connections) = a_request_as_the_device_closes("PUT", false).await;
+        assert!(matches!(second, Err(ExchangeError::Unreachable(_))), "{second:?}");
+        assert_eq!(connections, 1);
     }
 
     #[tokio::test]
@@ -324,8 +395,8 @@ mod tests {
         };
         let connections = Connections::new(Duration::from_secs(5));
         let server = Server { key: "x".into(), host: "127.0.0.1", port, tls: None };
-        let request = http::Request::get("/").body(Full::new(Bytes::new())).unwrap();
-        match connections.send(&server, request).await {
+        let request = || Ok(http::Request::get("/").body(Full::new(Bytes::new())).unwrap());
+        match connections.send(&server, true, request).await {
             Err(ExchangeError::Unreachable(reason)) => assert!(reason.to_lowercase().contains("refused"), "{reason}"),
             other => panic!("{other:?}"),
         }

@@ -179,6 +179,7 @@ impl HttpSession {
             limit: self.limit,
             binary: self.binary,
             device: self.device.clone(),
+            read_only: matches!(method, "GET" | "HEAD") || self.operation == Some(super::Operation::Read),
         };
         let reply = self.client.exchange(request).await.map_err(|e| self.transport_error(e, limit))?;
         let (body, bytes) = match reply.bytes {

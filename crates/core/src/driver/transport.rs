@@ -32,6 +32,10 @@ pub struct Request {
     /// The device's key where it shares its address with others: its certificate is
     /// checked against its own pin, not the address's.
     pub device: Option<Arc<str>>,
+    /// The request changes nothing on the device (a read): it may go a second time, on a
+    /// new connection, when a kept one fails under it
+    /// ([`super::connections::Connections::send`]).
+    pub read_only: bool,
 }
 
 /// What an answer may weigh: every document a camera sends is a few kilobytes.
@@ -215,27 +219,31 @@ impl Network {
         };
         let method = http::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| ExchangeError::Unreachable(format!("method {}: {e}", request.method)))?;
-        let mut outgoing = http::Request::builder()
-            .method(method)
-            .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
-            .header(http::header::HOST, host_header)
-            .header(http::header::ACCEPT, "*/*");
-        if let Some(t) = &request.content_type {
-            outgoing = outgoing.header(http::header::CONTENT_TYPE, t);
-        }
-        if let Some(a) = &request.authorization {
-            outgoing = outgoing.header(http::header::AUTHORIZATION, a);
-        }
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
         let body = match (&request.payload, &request.body) {
             (Some(p), _) => p.clone(),
             (None, Some(b)) => bytes::Bytes::from(b.clone()),
             (None, None) => bytes::Bytes::new(),
         };
-        let outgoing = outgoing
-            .body(http_body_util::Full::new(body))
-            .map_err(|e| ExchangeError::Unreachable(format!("request: {e}")))?;
-
-        let (response, connection) = self.connections.send(&server, outgoing).await?;
+        // Made again (headers, and the body shared, not copied) only when the request
+        // goes a second time.
+        let outgoing = || {
+            let mut outgoing = http::Request::builder()
+                .method(method.clone())
+                .uri(path)
+                .header(http::header::HOST, host_header)
+                .header(http::header::ACCEPT, "*/*");
+            if let Some(t) = &request.content_type {
+                outgoing = outgoing.header(http::header::CONTENT_TYPE, t);
+            }
+            if let Some(a) = &request.authorization {
+                outgoing = outgoing.header(http::header::AUTHORIZATION, a);
+            }
+            outgoing
+                .body(http_body_util::Full::new(body.clone()))
+                .map_err(|e| ExchangeError::Unreachable(format!("request: {e}")))
+        };
+        let (response, connection) = self.connections.send(&server, request.read_only, outgoing).await?;
         let status = response.status().as_u16();
         let challenges = response
             .headers()

@@ -231,6 +231,7 @@ async fn a_redirect_is_an_answer_not_a_second_request() {
             binary: false,
             timeout: std::time::Duration::from_secs(2),
             device: None,
+            read_only: false,
         })
         .await
         .unwrap();
