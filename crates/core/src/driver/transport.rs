@@ -1,8 +1,8 @@
 //! The seam under every driver: one HTTP exchange (a request out, its status, digest
 //! challenges and body back). The product exchanges over the network on hyper's
-//! HTTP/1.1 connections ([`super::connections`]; rustls, pinned certificates); unit tests exchange with a script, so that the
-//! drivers' and the apply runner's decisions (rollback, read-back mismatch, a dropped
-//! answer, a fault) are tested without sockets. Digest authentication, the login
+//! HTTP/1.1 connections ([`super::connections`]; rustls, pinned certificates); unit
+//! tests exchange with a script, so that the drivers' and the apply runner's decisions
+//! (rollback, read-back mismatch, a dropped answer, a fault) are tested without sockets. Digest authentication, the login
 //! guard and everything above stay the same code either way.
 
 use std::sync::Arc;
@@ -203,8 +203,6 @@ impl Network {
         let authority = uri.authority().ok_or_else(|| bad_url("no host"))?;
         let default_port = if https { 443 } else { 80 };
         let port = authority.port_u16().unwrap_or(default_port);
-        // As hyper's own client does: the port is said only where it is not the scheme's.
-        let host_header = if port == default_port { authority.host() } else { authority.as_str() };
         let server = super::connections::Server {
             // The device's own key where it shares its address: its pin, so its connections.
             key: format!(
@@ -217,6 +215,8 @@ impl Network {
             port,
             tls: if https { Some(self.tls_for(request.device.as_ref())?) } else { None },
         };
+        // As hyper's own client does: the port is said only where it is not the scheme's.
+        let host = if port == default_port { authority.host() } else { authority.as_str() };
         let method = http::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| ExchangeError::Unreachable(format!("method {}: {e}", request.method)))?;
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
@@ -227,57 +227,17 @@ impl Network {
         };
         // Made again (headers, and the body shared, not copied) only when the request
         // goes a second time.
-        let outgoing = || {
-            let mut outgoing = http::Request::builder()
-                .method(method.clone())
-                .uri(path)
-                .header(http::header::HOST, host_header)
-                .header(http::header::ACCEPT, "*/*");
-            if let Some(t) = &request.content_type {
-                outgoing = outgoing.header(http::header::CONTENT_TYPE, t);
-            }
-            if let Some(a) = &request.authorization {
-                outgoing = outgoing.header(http::header::AUTHORIZATION, a);
-            }
-            outgoing
-                .body(http_body_util::Full::new(body.clone()))
-                .map_err(|e| ExchangeError::Unreachable(format!("request: {e}")))
-        };
+        let outgoing = || outgoing(request, method.clone(), path, host, body.clone());
         let (response, connection) = self.connections.send(&server, request.read_only, outgoing).await?;
+
         let status = response.status().as_u16();
-        let challenges = response
-            .headers()
-            .get_all(http::header::WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
-            .map(String::from)
-            .collect();
-        let closes = response
-            .headers()
-            .get_all(http::header::CONNECTION)
-            .iter()
-            .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close"))));
+        let challenges = digest_challenges(response.headers());
+        let closes = says_close(response.headers());
         let length = response
             .headers()
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
-        if length.is_some_and(|n| n > request.limit as u64) {
-            return Err(ExchangeError::TooLarge(request.limit));
-        }
-        // Read frame by frame: a device that does not say its length, or lies, is
-        // stopped at the limit. The buffer is sized from the length it gives, but never
-        // past what a document weighs.
-        let mut bytes = Vec::with_capacity(length.map_or(0, |n| n.min(PRESIZE_AT_MOST as u64) as usize));
-        let mut body = response.into_body();
-        while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
-            let frame = frame.map_err(|e| super::connections::unreachable(&e))?;
-            let Ok(chunk) = frame.into_data() else { continue };
-            if bytes.len() + chunk.len() > request.limit {
-                return Err(ExchangeError::TooLarge(request.limit));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = read_body(response.into_body(), length, request.limit).await?;
         if !closes {
             self.connections.keep(connection);
         }
@@ -307,6 +267,70 @@ impl Network {
             None => e,
         }
     }
+}
+
+/// The request as it goes on the wire: origin-form path, `Host`, the body as given.
+fn outgoing(
+    request: &Request,
+    method: http::Method,
+    path: &str,
+    host: &str,
+    body: bytes::Bytes,
+) -> Result<http::Request<http_body_util::Full<bytes::Bytes>>, ExchangeError> {
+    let mut outgoing = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(http::header::HOST, host)
+        .header(http::header::ACCEPT, "*/*");
+    if let Some(t) = &request.content_type {
+        outgoing = outgoing.header(http::header::CONTENT_TYPE, t);
+    }
+    if let Some(a) = &request.authorization {
+        outgoing = outgoing.header(http::header::AUTHORIZATION, a);
+    }
+    outgoing.body(http_body_util::Full::new(body)).map_err(|e| ExchangeError::Unreachable(format!("request: {e}")))
+}
+
+/// The answer's `WWW-Authenticate: Digest …` challenges.
+fn digest_challenges(headers: &http::HeaderMap) -> Vec<String> {
+    headers
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
+        .map(String::from)
+        .collect()
+}
+
+/// Whether the device says it closes the connection after this answer.
+fn says_close(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close"))))
+}
+
+/// The answer's body, read frame by frame: a device that does not say its length, or
+/// lies, is stopped at the limit. The buffer is sized from the length it gives, but never
+/// past what a document weighs.
+async fn read_body(
+    mut body: hyper::body::Incoming,
+    length: Option<u64>,
+    limit: usize,
+) -> Result<Vec<u8>, ExchangeError> {
+    if length.is_some_and(|n| n > limit as u64) {
+        return Err(ExchangeError::TooLarge(limit));
+    }
+    let mut bytes = Vec::with_capacity(length.map_or(0, |n| n.min(PRESIZE_AT_MOST as u64) as usize));
+    while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+        let frame = frame.map_err(|e| super::connections::unreachable(&e))?;
+        let Ok(chunk) = frame.into_data() else { continue };
+        if bytes.len() + chunk.len() > limit {
+            return Err(ExchangeError::TooLarge(limit));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 /// A scripted device for unit tests: each rule answers requests whose method and path
