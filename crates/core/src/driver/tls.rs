@@ -254,8 +254,8 @@ impl ServerCertVerifier for PinVerifier {
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
         // Devices are reached by address (`Target::address`; a device's XAddrs are cut to
-        // their paths). Nothing is pinned to a name, so a handshake with one is refused, not
-        // trusted: should a name ever reach here, no certificate at all would be checked.
+        // their paths). Nothing is pinned to a name, so a handshake with one is refused:
+        // accepting it would check no certificate at all.
         let ServerName::IpAddress(ip) = server_name else {
             return Err(rustls::Error::General(format!(
                 "{} is a name: devices are reached by address, where their certificates are pinned",
