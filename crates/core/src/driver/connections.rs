@@ -95,13 +95,13 @@ impl Connections {
     /// twice; its failure is the caller's, who reads the device back.
     pub(crate) async fn send(
         &self,
-        server: &Server<'_>,
+        server: Server<'_>,
         read_only: bool,
         make: impl Fn() -> Result<http::Request<Full<Bytes>>, ExchangeError>,
     ) -> Result<(http::Response<hyper::body::Incoming>, Taken), ExchangeError> {
         let request = match self.take_idle(&server.key).await {
             Some(mut sender) => match sender.try_send_request(make()?).await {
-                Ok(response) => return Ok((response, Taken { key: server.key.clone(), sender })),
+                Ok(response) => return Ok((response, Taken { key: server.key, sender })),
                 Err(mut e) => match e.take_message() {
                     Some(unsent) => unsent,
                     None if read_only => make()?,
@@ -110,9 +110,9 @@ impl Connections {
             },
             None => make()?,
         };
-        let mut sender = self.connect(server).await?;
+        let mut sender = self.connect(&server).await?;
         let response = sender.send_request(request).await.map_err(|e| unreachable(&e))?;
-        Ok((response, Taken { key: server.key.clone(), sender }))
+        Ok((response, Taken { key: server.key, sender }))
     }
 
     /// Give a connection back once its answer was read whole and the device did not
@@ -274,7 +274,7 @@ mod tests {
     ) -> Result<String, ExchangeError> {
         let server = Server { key: format!("http://127.0.0.1:{port}"), host: "127.0.0.1", port, tls: None };
         let request = || Ok(http::Request::builder().method(method).uri("/").body(Full::new(Bytes::new())).unwrap());
-        let (response, taken) = connections.send(&server, read_only, request).await?;
+        let (response, taken) = connections.send(server, read_only, request).await?;
         let close = response.headers().get("connection").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
         let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
         if !close {
@@ -396,7 +396,7 @@ mod tests {
         let connections = Connections::new(Duration::from_secs(5));
         let server = Server { key: "x".into(), host: "127.0.0.1", port, tls: None };
         let request = || Ok(http::Request::get("/").body(Full::new(Bytes::new())).unwrap());
-        match connections.send(&server, true, request).await {
+        match connections.send(server, true, request).await {
             Err(ExchangeError::Unreachable(reason)) => assert!(reason.to_lowercase().contains("refused"), "{reason}"),
             other => panic!("{other:?}"),
         }

@@ -112,8 +112,9 @@ impl HttpSession {
     }
 
     /// The limit an exchange with this method gets.
-    fn time_limit(&self, method: &str) -> Duration {
-        self.timings.of(self.operation.unwrap_or_else(|| super::Operation::of_method(method)))
+    /// What an exchange with this method does: what the session says, else the method's.
+    fn operation(&self, method: &str) -> super::Operation {
+        self.operation.unwrap_or_else(|| super::Operation::of_method(method))
     }
 
     /// The same device and login budget, other credentials (after a password change).
@@ -161,7 +162,8 @@ impl HttpSession {
         body: Option<Outgoing<'_>>,
         authorization: Option<String>,
     ) -> Result<(Answer, Vec<String>)> {
-        let limit = self.time_limit(method);
+        let operation = self.operation(method);
+        let limit = self.timings.of(operation);
         let request = Request {
             timeout: limit,
             method: method.to_string(),
@@ -179,7 +181,9 @@ impl HttpSession {
             limit: self.limit,
             binary: self.binary,
             device: self.device.clone(),
-            read_only: matches!(method, "GET" | "HEAD") || self.operation == Some(super::Operation::Read),
+            // A GET is a read even when timed as an upload (a configuration export).
+            read_only: operation == super::Operation::Read
+                || super::Operation::of_method(method) == super::Operation::Read,
         };
         let reply = self.client.exchange(request).await.map_err(|e| self.transport_error(e, limit))?;
         let (body, bytes) = match reply.bytes {

@@ -168,7 +168,7 @@ impl LivePins {
     }
 }
 
-/// TLS sessions a run keeps for resumption, eight to a server (see `Clients::build`).
+/// TLS sessions a run keeps for resumption, eight to a server (see `TlsConfigs::build`).
 const TLS_SESSIONS: usize = 8192;
 
 fn client_with_pins(timeout: Duration, pins: LivePins, site_ca: Option<Arc<rustls::RootCertStore>>) -> Result<Client> {
@@ -182,10 +182,10 @@ fn client_with_pins(timeout: Duration, pins: LivePins, site_ca: Option<Arc<rustl
         ),
         None => None,
     };
-    let clients = Clients { pins: pins.clone(), site_ca, provider };
+    let configs = TlsConfigs { pins: pins.clone(), site_ca, provider };
     let network = Network {
-        tls: clients.build(None)?,
-        clients,
+        tls: configs.build(None)?,
+        configs,
         shared: Default::default(),
         pins,
         first_contact: Default::default(),
@@ -198,13 +198,13 @@ fn client_with_pins(timeout: Duration, pins: LivePins, site_ca: Option<Arc<rustl
 /// each device that shares its address with others (rustls's verifier sees only the
 /// address, so such a device's own pin needs a verifier of its own).
 #[derive(Debug, Clone)]
-pub(crate) struct Clients {
+pub(crate) struct TlsConfigs {
     pins: LivePins,
     site_ca: Option<Arc<rustls::client::WebPkiServerVerifier>>,
     provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
-impl Clients {
+impl TlsConfigs {
     /// Handshakes checked against `device`'s pin, or (`None`) against the pin of the
     /// address they reach.
     pub(crate) fn build(&self, device: Option<Arc<str>>) -> Result<Arc<rustls::ClientConfig>> {

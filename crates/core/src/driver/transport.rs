@@ -115,7 +115,7 @@ pub(crate) struct Network {
     /// The run's TLS handshakes: pins by address, the site CA, resumption.
     pub tls: Arc<rustls::ClientConfig>,
     /// How `tls` was made: for the handshakes of devices that share an address.
-    pub clients: super::tls::Clients,
+    pub configs: super::tls::TlsConfigs,
     /// The handshakes of each device that shares its address with others, by its key.
     pub shared: std::sync::Mutex<std::collections::HashMap<Arc<str>, Arc<rustls::ClientConfig>>>,
     /// What the client's handshakes checked: says why one was refused.
@@ -178,7 +178,7 @@ impl Network {
         if let Some(c) = shared.get(device) {
             return Ok(c.clone());
         }
-        let made = self.clients.build(Some(device.clone())).map_err(|e| ExchangeError::Unreachable(e.to_string()))?;
+        let made = self.configs.build(Some(device.clone())).map_err(|e| ExchangeError::Unreachable(e.to_string()))?;
         shared.insert(device.clone(), made.clone());
         Ok(made)
     }
@@ -228,7 +228,7 @@ impl Network {
         // Made again (headers, and the body shared, not copied) only when the request
         // goes a second time.
         let outgoing = || outgoing(request, method.clone(), path, host, body.clone());
-        let (response, connection) = self.connections.send(&server, request.read_only, outgoing).await?;
+        let (response, connection) = self.connections.send(server, request.read_only, outgoing).await?;
 
         let status = response.status().as_u16();
         let challenges = digest_challenges(response.headers());
