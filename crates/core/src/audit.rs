@@ -238,7 +238,7 @@ async fn audit_in_slot(
     let baseline = choice.for_protocol(protocol);
     let baseline_name = Some(format!("{}@{}", baseline.baseline.name, baseline.baseline.version));
     // A factory-new camera accepts no login at all: report it without trying one.
-    if drv.activated().await == Some(false) {
+    if drv.activated_at_connect().await == Some(false) {
         let mut p = Posture::new(Identity { vendor: "hikvision".into(), ..Default::default() }, protocol);
         p.known(Setting::AccountActivated, Value::Bool(false));
         let findings = eval::evaluate(baseline, &p);

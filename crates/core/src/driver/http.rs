@@ -1,7 +1,8 @@
 //! HTTP with digest authentication and the login budget.
 //!
 //! A request first goes out without credentials; a 401 challenge is answered with a
-//! digest (the `digest_auth` crate). A read with credentials the device already took in
+//! digest (the `digest_auth` crate). In an audit, the first login may answer the
+//! challenge the connect's probe drew with the same request instead. A read with credentials the device already took in
 //! this run may instead answer a challenge it gave earlier, under the rules of
 //! [`super::nonces`] (at most one refused reuse per device per run).
 //! A request with a body first goes out *without* it: the body (a password, a key) is
@@ -200,6 +201,18 @@ impl HttpSession {
         Ok(self.send(method, path, body.map(|(t, b)| Outgoing::Text(t, b)), None).await?.0)
     }
 
+    /// A request without credentials whose digest challenge, if the device asks for one,
+    /// the first login with the same request may answer ([`super::nonces`], runs that
+    /// reuse challenges): the connect's probe, which that login follows at once.
+    pub async fn anonymous_offering(&self, method: &str, path: &str) -> Result<Answer> {
+        let _lane = super::lanes::take(self.lanes.as_ref()).await;
+        let (answer, challenges) = self.send(method, path, None, None).await?;
+        if answer.status == 401 {
+            self.guard.nonces.offer(method, path, challenges, &answer.body);
+        }
+        Ok(answer)
+    }
+
     /// A binary body that carries its own authentication (an MTOM package with WS-Security).
     pub async fn anonymous_bytes(
         &self,
@@ -256,7 +269,14 @@ impl HttpSession {
                 }
                 (answer, next)
             }
-            None => self.send(method, path, None, None).await?,
+            // A challenge the probe drew with this very request moments ago: answered
+            // as the one this request would draw (the lock state in its body is read first).
+            None => match self.guard.nonces.take_offered(method, path) {
+                Some(offered) if body.is_none() => {
+                    (Answer { status: 401, body: offered.body, bytes: None }, offered.challenges)
+                }
+                _ => self.send(method, path, None, None).await?,
+            },
         };
         if first.status != 401 {
             // No login asked for: the request as it is (it carries no credentials).

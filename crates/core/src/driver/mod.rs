@@ -115,6 +115,12 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     async fn read_posture(&self, wanted: &[Setting]) -> Result<Posture>;
     /// `Some(false)` for a factory-new device that must be activated before any login.
     async fn activated(&self) -> Option<bool>;
+    /// As [`Driver::activated`], as it was when the device was connected: what the
+    /// connect's answers said where they said it (no request), else asked now. Not for
+    /// after an activation.
+    async fn activated_at_connect(&self) -> Option<bool> {
+        self.activated().await
+    }
     /// The session this driver talks through.
     fn http(&self) -> &HttpSession;
     /// The same device and login budget with other credentials (for proving which
@@ -202,6 +208,9 @@ impl Driver for isapi::IsapiDriver {
     }
     async fn activated(&self) -> Option<bool> {
         isapi::IsapiDriver::activated(self).await
+    }
+    async fn activated_at_connect(&self) -> Option<bool> {
+        isapi::IsapiDriver::activated_at_connect(self).await
     }
     fn http(&self) -> &HttpSession {
         &self.http
@@ -334,9 +343,9 @@ pub async fn connect(
     // Both questions need no credentials: ask them at once (one round trip, not two;
     // one after the other where the device has one lane, so a device that does not
     // answer then costs two time-outs).
-    let (is_isapi, clock) = tokio::join!(isapi::IsapiDriver::probe(&session), onvif.sync_clock());
-    if is_isapi {
-        return Ok(Box::new(isapi::IsapiDriver::new(session)));
+    let (probed, clock) = tokio::join!(isapi::IsapiDriver::probe(&session), onvif.sync_clock());
+    if let isapi::Probed::Isapi { activated } = probed {
+        return Ok(Box::new(isapi::IsapiDriver::probed(session, activated)));
     }
     match clock {
         Ok(_) => Ok(Box::new(onvif)),

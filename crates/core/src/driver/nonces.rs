@@ -18,6 +18,11 @@
 //! - it is used for [`KEEP_FOR`] and [`MAX_USES`] times at most;
 //! - the first 401 to a reused nonce ends reuse with the device for the rest of the run
 //!   ([`Nonces::refuse`]); that request goes on with the fresh challenge the 401 carried.
+//!
+//! The same runs let the first login answer the challenge the connect's anonymous probe
+//! drew moments before ([`Nonces::offer`]), instead of asking for another with the same
+//! request: on the wire that is the exchange a login makes anyway (an anonymous GET of
+//! the path, its 401, the answer at count 1), one request fewer.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -34,6 +39,28 @@ pub const MAX_USES: u32 = 16;
 /// to hand out and the newest beside it are enough. Every device of a run keeps its
 /// own until the run ends: eight each took about 20 MB more at 5,000 cameras.
 const MAX_KEPT: usize = 2;
+
+/// How long a challenge drawn by an anonymous request may wait for the login that
+/// answers it: the login follows the connect's probe at once (the next round trip or
+/// two), and a nonce answered at count 1 within seconds is what every login sends.
+pub const OFFER_FOR: Duration = Duration::from_secs(5);
+/// The largest refusal body kept with an offered challenge (a `userCheck` is a few
+/// hundred bytes): a larger one is not offered, and the login asks as it would have.
+const OFFER_BODY_LIMIT: usize = 4096;
+
+/// A fresh challenge the device gave an anonymous request, not yet answered.
+#[derive(Debug, Clone)]
+pub(crate) struct Offered {
+    /// The request it answers (`GET`, `/ISAPI/System/deviceInfo`): a login elsewhere
+    /// asks its own, as firmware may tie a nonce to the URI it was issued for.
+    method: String,
+    path: String,
+    /// The `WWW-Authenticate` values of the 401.
+    pub challenges: Vec<String>,
+    /// The 401's body (its lock state is read before any credentials go).
+    pub body: String,
+    since: Instant,
+}
 
 /// A challenge the device has answered a login for.
 #[derive(Debug, Clone)]
@@ -63,6 +90,8 @@ pub(crate) struct Nonces {
     /// A reused challenge is out: one at a time per device, so that a device which
     /// refuses reuse refuses one request, never several in flight at once.
     out: AtomicBool,
+    /// A challenge an anonymous request drew, for the first login to the same request.
+    offered: Mutex<Option<Offered>>,
 }
 
 impl Default for Nonces {
@@ -87,7 +116,37 @@ impl Drop for Taken<'_> {
 
 impl Nonces {
     pub fn new(reuse: bool) -> Nonces {
-        Nonces { kept: Mutex::new(Vec::new()), refused: AtomicBool::new(!reuse), out: AtomicBool::new(false) }
+        Nonces {
+            kept: Mutex::new(Vec::new()),
+            refused: AtomicBool::new(!reuse),
+            out: AtomicBool::new(false),
+            offered: Mutex::new(None),
+        }
+    }
+
+    /// Offer the challenge of a 401 the device just gave an anonymous `method path`
+    /// to the next login with the same request (in runs that reuse challenges only).
+    pub fn offer(&self, method: &str, path: &str, challenges: Vec<String>, body: &str) {
+        if self.refused() || challenges.is_empty() || body.len() > OFFER_BODY_LIMIT {
+            return;
+        }
+        let offered = Offered {
+            method: method.to_string(),
+            path: path.to_string(),
+            challenges,
+            body: body.to_string(),
+            since: Instant::now(),
+        };
+        if let Ok(mut slot) = self.offered.lock() {
+            *slot = Some(offered);
+        }
+    }
+
+    /// The offered challenge for a login with `method path`, once, while still fresh.
+    pub fn take_offered(&self, method: &str, path: &str) -> Option<Offered> {
+        let offered = self.offered.lock().ok()?.take()?;
+        let same = offered.method == method && offered.path == path;
+        (same && offered.since.elapsed() < OFFER_FOR && !self.refused()).then_some(offered)
     }
 
     /// A kept challenge for one request, if one is still good and none is out.
@@ -141,6 +200,9 @@ impl Nonces {
         self.refused.store(true, Ordering::SeqCst);
         if let Ok(mut kept) = self.kept.lock() {
             kept.clear();
+        }
+        if let Ok(mut offered) = self.offered.lock() {
+            offered.take();
         }
     }
 
@@ -225,5 +287,33 @@ mod tests {
         assert!(nonces.take().is_none());
         nonces.keep(challenge());
         assert!(nonces.take().is_none(), "nothing is kept after a refusal");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_offered_challenge_serves_one_login_to_the_same_request_while_fresh() {
+        let offer = |nonces: &Nonces| {
+            nonces.offer("GET", "/ISAPI/System/deviceInfo", vec!["Digest nonce=\"a\"".into()], "<userCheck/>")
+        };
+        let nonces = Nonces::new(true);
+        offer(&nonces);
+        assert!(nonces.take_offered("GET", "/ISAPI/Security/users").is_none(), "another request asks its own");
+        offer(&nonces);
+        let taken = nonces.take_offered("GET", "/ISAPI/System/deviceInfo").expect("offered");
+        assert_eq!((taken.challenges.len(), taken.body.as_str()), (1, "<userCheck/>"));
+        assert!(nonces.take_offered("GET", "/ISAPI/System/deviceInfo").is_none(), "answered once only");
+
+        offer(&nonces);
+        tokio::time::advance(OFFER_FOR).await;
+        assert!(nonces.take_offered("GET", "/ISAPI/System/deviceInfo").is_none(), "too old to answer");
+
+        let apply = Nonces::default();
+        offer(&apply);
+        assert!(apply.take_offered("GET", "/ISAPI/System/deviceInfo").is_none(), "only runs that reuse");
+        let huge = "x".repeat(OFFER_BODY_LIMIT + 1);
+        nonces.offer("GET", "/ISAPI/System/deviceInfo", vec!["Digest nonce=\"a\"".into()], &huge);
+        assert!(nonces.take_offered("GET", "/ISAPI/System/deviceInfo").is_none(), "a large body is not kept");
+        offer(&nonces);
+        nonces.refuse();
+        assert!(nonces.take_offered("GET", "/ISAPI/System/deviceInfo").is_none());
     }
 }
