@@ -96,7 +96,10 @@ fn start_fleet(args: &Args, count: usize) -> anyhow::Result<Fleet> {
         let address = d["address"].as_str().context("address")?.parse()?;
         let http_port = d["http_port"].as_u64().map(|p| p as u16);
         let password = d["password"].as_str().unwrap_or_default().to_string();
-        targets.push((Target { address, http_port, https_port: None, wsd_port: None, shared_port: None }, password));
+        targets.push((
+            Target { address, http_port, https_port: None, wsd_port: None, shared_port: None, said_hikvision: false },
+            password,
+        ));
     }
     Ok(Fleet { child, targets, json: line })
 }

@@ -392,6 +392,7 @@ fn subject_of_spec(spec: &str, devices: &[Device]) -> Result<Subject> {
             https_port: None,
             wsd_port: Some(3702),
             shared_port: None,
+            said_hikvision: false,
         },
         site: None,
     })

@@ -20,6 +20,7 @@ fn target(d: &DeviceRecord) -> Target {
         https_port: d.https_port,
         wsd_port: d.wsd_port,
         shared_port: None,
+        said_hikvision: false,
     }
 }
 

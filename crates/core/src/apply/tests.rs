@@ -94,6 +94,7 @@ async fn run_step(b: &Bench, step: Step) -> StepResult {
         https_port: None,
         wsd_port: None,
         shared_port: None,
+        said_hikvision: false,
     };
     let job = DeviceJob { target, site: None, plan: DevicePlan { device: "192.0.2.9:80".into(), steps: vec![step] } };
     let events = std::sync::Mutex::new(Vec::new());

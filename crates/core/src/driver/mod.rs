@@ -2,6 +2,8 @@
 //! identity and security posture; which driver a device gets is decided by what the
 //! device answers (ISAPI first, then ONVIF), not by what it claims to be.
 
+#[cfg(test)]
+mod connect_tests;
 mod connections;
 pub mod descriptors;
 pub mod http;
@@ -56,6 +58,12 @@ pub struct Target {
     /// which then tells it apart in the vault, its pin and its login budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_port: Option<u16>,
+    /// The inventory says Hikvision (SADP, a scan that drew ISAPI's challenge, an
+    /// import): the connect asks ISAPI's question alone, and ONVIF's only if that fails.
+    /// It orders the questions, nothing more: what the device speaks is still proven by
+    /// its answers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub said_hikvision: bool,
 }
 
 /// The one way a device is named in the history, the vault and messages:
@@ -75,6 +83,7 @@ impl Target {
             https_port: None,
             wsd_port: Some(crate::discover::wsd::PORT),
             shared_port: None,
+            said_hikvision: false,
         }
     }
     /// `127.1.0.1:80`, the way devices are named in messages.
@@ -340,13 +349,25 @@ pub async fn connect(
         .for_device(target.shared_port.map(|_| target.key()))
         .in_lanes(client.lanes.of(&target.key()));
     let onvif = onvif::OnvifDriver::new(session.clone(), creds, guard);
-    // Both questions need no credentials: ask them at once (one round trip, not two;
-    // one after the other where the device has one lane, so a device that does not
-    // answer then costs two time-outs).
-    let (probed, clock) = tokio::join!(isapi::IsapiDriver::probe(&session), onvif.sync_clock());
-    if let isapi::Probed::Isapi { activated } = probed {
-        return Ok(Box::new(isapi::IsapiDriver::probed(session, activated)));
-    }
+    let clock = if target.said_hikvision {
+        // Expected to be Hikvision: ISAPI's question alone (ONVIF's would be one request
+        // more per camera, its answer unused), ONVIF's only after an answer that was not
+        // ISAPI's. A round trip more only where the inventory was wrong.
+        match isapi::IsapiDriver::probe(&session).await {
+            isapi::Probed::Isapi { activated } => return Ok(Box::new(isapi::IsapiDriver::probed(session, activated))),
+            isapi::Probed::NoAnswer(e) => return Err(e),
+            isapi::Probed::NotIsapi => onvif.sync_clock().await,
+        }
+    } else {
+        // Both questions need no credentials: ask them at once (one round trip, not two;
+        // one after the other where the device has one lane, so a device that does not
+        // answer then costs two time-outs).
+        let (probed, clock) = tokio::join!(isapi::IsapiDriver::probe(&session), onvif.sync_clock());
+        if let isapi::Probed::Isapi { activated } = probed {
+            return Ok(Box::new(isapi::IsapiDriver::probed(session, activated)));
+        }
+        clock
+    };
     match clock {
         Ok(_) => Ok(Box::new(onvif)),
         // A device that answered, but nothing it said could be read, says so.

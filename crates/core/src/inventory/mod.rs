@@ -229,6 +229,7 @@ impl Device {
             https_port: self.https_port,
             wsd_port: self.wsd_port.or(Some(crate::discover::wsd::PORT)),
             shared_port: None,
+            said_hikvision: self.vendor.as_deref() == Some("hikvision"),
         })
     }
 

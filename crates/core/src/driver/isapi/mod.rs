@@ -86,13 +86,15 @@ fn refusal_document(body: &str) -> Option<Option<bool>> {
 }
 
 /// What the connect's anonymous question to `deviceInfo` found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Probed {
+    /// An answer, not ISAPI's.
     NotIsapi,
     /// Hikvision ISAPI; activated or not, where its answer said.
-    Isapi {
-        activated: Option<bool>,
-    },
+    Isapi { activated: Option<bool> },
+    /// No answer at all (refused, timed out, another certificate): no other question
+    /// to the same port would get one either.
+    NoAnswer(Error),
 }
 
 impl IsapiDriver {
@@ -138,6 +140,9 @@ impl IsapiDriver {
                 }
                 Ok(a) if a.status >= 500 && attempt < ATTEMPTS => {}
                 Err(Error::Unreachable { .. }) if attempt < ATTEMPTS => {}
+                Err(e @ (Error::Unreachable { .. } | Error::Timeout { .. } | Error::CertificateChanged { .. })) => {
+                    return Probed::NoAnswer(e)
+                }
                 _ => return Probed::NotIsapi,
             }
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
@@ -223,16 +228,20 @@ mod tests {
         );
         let script = Script::new().on("GET", super::DEVICE_INFO, vec![error.clone(), Answer::Drop, ok(INFO)]);
         let found = super::IsapiDriver::probe(&session(&script)).await;
-        assert_eq!(found, Probed::Isapi { activated: None }, "asked again after a 500 and a drop");
+        assert!(matches!(found, Probed::Isapi { activated: None }), "asked again after a 500 and a drop: {found:?}");
         assert_eq!(script.calls().len(), 3, "{:?}", script.calls());
 
         // Firmware that answers every unknown path with an error is still not ISAPI.
         let script = Script::new().on("GET", super::DEVICE_INFO, vec![error]);
-        assert_eq!(super::IsapiDriver::probe(&session(&script)).await, Probed::NotIsapi);
+        assert!(matches!(super::IsapiDriver::probe(&session(&script)).await, Probed::NotIsapi));
         assert_eq!(script.calls().len(), 3, "three questions, then the answer is no");
         let script = Script::new().on("GET", super::DEVICE_INFO, vec![status(404, "")]);
-        assert_eq!(super::IsapiDriver::probe(&session(&script)).await, Probed::NotIsapi);
+        assert!(matches!(super::IsapiDriver::probe(&session(&script)).await, Probed::NotIsapi));
         assert_eq!(script.calls().len(), 1, "a 404 is an answer");
+        let script = Script::new().on("GET", super::DEVICE_INFO, vec![Answer::Drop]);
+        let silent = super::IsapiDriver::probe(&session(&script)).await;
+        assert!(matches!(silent, Probed::NoAnswer(crate::error::Error::Unreachable { .. })), "{silent:?}");
+        assert_eq!(script.calls().len(), 3, "asked three times");
     }
 
     /// A 401 with a digest challenge and this body.
@@ -272,7 +281,7 @@ mod tests {
         );
         let http = audit_session(&script);
         let found = super::IsapiDriver::probe(&http).await;
-        assert_eq!(found, Probed::Isapi { activated: Some(true) });
+        assert!(matches!(found, Probed::Isapi { activated: Some(true) }), "{found:?}");
         let driver = super::IsapiDriver::probed(http, Some(true));
         assert_eq!(driver.activated_at_connect().await, Some(true));
         assert_eq!(driver.identify().await.unwrap().model, "DS-2CD2132F-IS");
@@ -311,7 +320,7 @@ mod tests {
             vec![ok(ACTIVATED)],
         );
         let found = super::IsapiDriver::probe(&audit_session(&script)).await;
-        assert_eq!(found, Probed::Isapi { activated: Some(true) });
+        assert!(matches!(found, Probed::Isapi { activated: Some(true) }), "{found:?}");
         let driver = super::IsapiDriver::probed(audit_session(&script), Some(true));
         assert_eq!(driver.activated_at_connect().await, Some(true));
         assert_eq!(script.calls(), ["GET /ISAPI/System/deviceInfo", "GET /SDK/activateStatus"]);
@@ -323,7 +332,7 @@ mod tests {
             vec![ok(ACTIVATED)],
         );
         let http = audit_session(&script);
-        assert_eq!(super::IsapiDriver::probe(&http).await, Probed::Isapi { activated: None });
+        assert!(matches!(super::IsapiDriver::probe(&http).await, Probed::Isapi { activated: None }));
         assert_eq!(super::IsapiDriver::probed(http, None).activated_at_connect().await, Some(true));
         assert_eq!(script.calls(), ["GET /ISAPI/System/deviceInfo", "GET /SDK/activateStatus"]);
     }
