@@ -256,8 +256,10 @@ async fn audit_in_slot(
     }
     let wanted: Vec<Setting> = baseline.controls.iter().map(|c| c.setting).collect();
     let read = drv.read_posture(&wanted).await;
-    // The device has been talked to: what is left (the probe's wait) holds no slot.
+    // The device has been talked to: what is left (the probe's wait) holds no slot and
+    // no connection.
     drop(slot);
+    drv.http().done();
     let mut posture = match read {
         Ok(p) => p,
         Err(e) => return failed(&e, Some(protocol), None),

@@ -2,9 +2,10 @@
 //!
 //! A request first goes out without credentials; a 401 challenge is answered with a
 //! digest (the `digest_auth` crate). In an audit, the first login may answer the
-//! challenge the connect's probe drew with the same request instead. A read with credentials the device already took in
-//! this run may instead answer a challenge it gave earlier, under the rules of
-//! [`super::nonces`] (at most one refused reuse per device per run).
+//! challenge the connect's probe drew with the same request instead, and a read with
+//! credentials the device already took in this run may answer a challenge it gave
+//! earlier, under the rules of [`super::nonces`] (at most one refused reuse per device
+//! per run).
 //! A request with a body first goes out *without* it: the body (a password, a key) is
 //! sent only on the authenticated request. The device's [`LoginGuard`] (one per device
 //! per run, see [`super::login`]) decides whether a login may be tried at all.
@@ -211,6 +212,12 @@ impl HttpSession {
             self.guard.nonces.offer(method, path, challenges, &answer.body);
         }
         Ok(answer)
+    }
+
+    /// This device's turn in the run is over: its idle connections are closed now, not
+    /// when the pool next sweeps.
+    pub fn done(&self) {
+        self.client.done_with(self.device.as_deref(), &self.base);
     }
 
     /// A binary body that carries its own authentication (an MTOM package with WS-Security).

@@ -84,6 +84,9 @@ pub enum ExchangeError {
 #[async_trait::async_trait]
 pub trait Exchange: Send + Sync + std::fmt::Debug {
     async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError>;
+    /// The device at `base` (known by `device` where it shares its address) has had its
+    /// turn: what is kept for its next request (idle connections) can go now.
+    fn done_with(&self, _device: Option<&str>, _base: &str) {}
 }
 
 /// What the drivers are given: a cheap, shareable handle on an exchange. One client
@@ -107,6 +110,17 @@ impl Client {
     pub async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError> {
         self.exchange.exchange(request).await
     }
+
+    /// See [`Exchange::done_with`].
+    pub fn done_with(&self, device: Option<&str>, base: &str) {
+        self.exchange.done_with(device, base);
+    }
+}
+
+/// Which idle connections may carry a request: the device's own key where it shares its
+/// address (its TLS pin is its own, so are its connections), and `scheme://authority`.
+fn server_key(device: Option<&str>, https: bool, authority: &http::uri::Authority) -> String {
+    format!("{}|{}://{}", device.unwrap_or_default(), if https { "https" } else { "http" }, authority.as_str())
 }
 
 /// Over the network.
@@ -154,6 +168,13 @@ fn https_authority(url: &str) -> Option<&str> {
 
 #[async_trait::async_trait]
 impl Exchange for Network {
+    fn done_with(&self, device: Option<&str>, base: &str) {
+        let Ok(uri) = base.parse::<http::Uri>() else { return };
+        if let Some(authority) = uri.authority() {
+            self.connections.close_idle(&server_key(device, uri.scheme_str() == Some("https"), authority));
+        }
+    }
+
     async fn exchange(&self, request: Request) -> Result<Reply, ExchangeError> {
         let Some(gate) = https_authority(&request.url).and_then(|a| self.first_contact.gate(a)) else {
             return self.send(request).await;
@@ -204,13 +225,7 @@ impl Network {
         let default_port = if https { 443 } else { 80 };
         let port = authority.port_u16().unwrap_or(default_port);
         let server = super::connections::Server {
-            // The device's own key where it shares its address: its pin, so its connections.
-            key: format!(
-                "{}|{}://{}",
-                request.device.as_deref().unwrap_or_default(),
-                if https { "https" } else { "http" },
-                authority.as_str()
-            ),
+            key: server_key(request.device.as_deref(), https, authority),
             host: authority.host().trim_start_matches('[').trim_end_matches(']'),
             port,
             tls: if https { Some(self.tls_for(request.device.as_ref())?) } else { None },
