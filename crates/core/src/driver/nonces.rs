@@ -148,9 +148,14 @@ impl Nonces {
 
     /// The offered challenge for a login with `method path`, once, while still fresh.
     pub fn take_offered(&self, method: &str, path: &str) -> Option<Offered> {
+        // Runs without reuse (an apply) never hold one: no lock on their every request.
+        // A refusal empties the slot, so what is in it needs no second look at that.
+        if self.refused() {
+            return None;
+        }
         let offered = self.offered.lock().ok()?.take()?;
         let same = offered.method == method && offered.path == path;
-        (same && offered.since.elapsed() < OFFER_FOR && !self.refused()).then_some(offered)
+        (same && offered.since.elapsed() < OFFER_FOR).then_some(offered)
     }
 
     /// A kept challenge for one request, if one is still good and none is out.
