@@ -278,34 +278,47 @@ async fn the_recorders_account_survives_apply_and_others_go_only_when_asked() {
         onvif_id: 0,
     });
     let device = fleet.devices()[0].clone();
-    // The recorder: logs in with its account every 300 ms while the run goes on.
+    // The recorder: logs in with its account every 300 ms while the run goes on, over
+    // HTTP and, once the baseline has switched HTTP off, over HTTPS, as a recorder
+    // re-pointed at the hardened camera would. Counted as it goes, so that the logins
+    // after the run can be told from those before it.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let logged_in = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let recorder = {
-        let stop = stop.clone();
-        let base = format!("http://{}:{}", device.address, device.http_port.unwrap());
+        let (stop, logged_in) = (stop.clone(), logged_in.clone());
+        let bases = [
+            format!("http://{}:{}", device.address, device.http_port.unwrap()),
+            format!("https://{}:{}", device.address, device.https_port.unwrap()),
+        ];
         let password = device.recorder_password.clone().expect("the fleet's recorder account");
         tokio::spawn(async move {
-            let (mut ok, mut refused) = (0, Vec::new());
+            let (mut base, mut refused) = (0, Vec::new());
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let client = portcullis_core::driver::http::client(std::time::Duration::from_secs(5)).unwrap();
                 let creds = portcullis_core::secret::Credentials::new("nvr-recorder", password.clone());
                 let guard = client.guards.of(&device.address.to_string());
                 let session = portcullis_core::driver::http::HttpSession::new(
                     client,
-                    base.clone(),
+                    bases[base].clone(),
                     Some(creds),
                     guard,
                     portcullis_core::driver::Timings::reads_and_writes(std::time::Duration::from_secs(5)),
                 );
                 match session.call("GET", "/ISAPI/System/deviceInfo", None).await {
-                    Ok(a) if a.status == 200 => ok += 1,
-                    // HTTP may go off during the run: that is not a refused login.
-                    Ok(_) | Err(portcullis_core::error::Error::Unreachable { .. }) => {}
+                    Ok(a) if a.status == 200 => {
+                        logged_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    // A scheme switched off, or the camera restarting: not a refused login.
+                    Ok(_)
+                    | Err(
+                        portcullis_core::error::Error::Unreachable { .. }
+                        | portcullis_core::error::Error::Timeout { .. },
+                    ) => base = 1 - base,
                     Err(e) => refused.push(e.to_string()),
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             }
-            (ok, refused)
+            refused
         })
     };
     let home = Home::new("recorder");
@@ -339,11 +352,15 @@ async fn the_recorders_account_survives_apply_and_others_go_only_when_asked() {
     let users = device_line["findings"].as_array().unwrap().iter().find(|f| f["setting"] == "account.users").cloned();
     assert_eq!(users.as_ref().map(|f| f["status"].clone()), Some(serde_json::json!("pass")), "{users:?}");
 
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let during_the_run = logged_in.load(std::sync::atomic::Ordering::Relaxed);
+    // Long enough for three attempts, one of which may go to the scheme that is off.
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (ok, refused) = recorder.await.unwrap();
+    let refused = recorder.await.unwrap();
+    let after_it = logged_in.load(std::sync::atomic::Ordering::Relaxed) - during_the_run;
     assert!(refused.is_empty(), "the recorder's login was never refused: {refused:?}");
-    assert!(ok > 3, "the recorder kept logging in: {ok}");
+    assert!(during_the_run > 3, "the recorder kept logging in during the run: {during_the_run}");
+    assert!(after_it > 0, "and after it");
     drop(fleet);
 }
 
