@@ -139,6 +139,8 @@ impl Connections {
     /// Close the idle connections to this server now: its device's turn is over, and
     /// each holds its buffers (rustls's, hyper's) until swept.
     pub(crate) fn close_idle(&self, key: &str) {
+        // Taken out under the lock, closed after it: closing ends each connection's
+        // task and frees its buffers, which no other device's request should wait on.
         let closed = self.pool.lock().ok().and_then(|mut pool| pool.by_server.remove(key));
         drop(closed);
     }
